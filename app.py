@@ -1,0 +1,52 @@
+"""Fangcang dashboard: frame, first-start demo build, sign-in and navigation.
+
+Run with ``make run`` (or ``python -m streamlit run app.py``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from ui import login, nav, state
+
+st.set_page_config(page_title="基础数字方舱 Fangcang", page_icon=":material/shield:", layout="wide")
+
+
+def _secrets_to_env() -> None:
+    """Only app.py touches st.secrets: copy FANGCANG_* secrets into the environment."""
+    try:
+        secrets = dict(st.secrets)
+    except Exception:  # no secrets.toml: fine, the environment and defaults apply
+        return
+    for key, value in secrets.items():
+        if key.startswith("FANGCANG_") and isinstance(value, str):
+            os.environ.setdefault(key, value)
+
+
+_secrets_to_env()
+
+with st.sidebar:
+    st.selectbox(
+        state.t("app.language"),
+        options=["zh", "en"],
+        format_func=lambda code: {"zh": "中文", "en": "English"}[code],
+        key="lang",
+    )
+
+from ui import firststart  # noqa: E402  (after the frame is drawn, so progress shows)
+
+firststart.ensure_database()
+
+viewer = login.signed_in_viewer()
+if viewer is None:
+    login.render_login()
+    st.stop()
+
+pages = [
+    st.Page(p.file, title=state.t(p.title_key), icon=p.icon, url_path=p.id, default=p.default)
+    for p in nav.allowed(viewer.role)
+]
+login.render_account_box(viewer)
+st.navigation(pages).run()

@@ -1,0 +1,3 @@
+from fangcang.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Command groups of ``python -m fangcang`` (see ``fangcang.cli.COMMANDS``)."""

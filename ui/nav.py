@@ -1,0 +1,40 @@
+"""The page registry: which pages exist, their titles and which roles may open them.
+
+Adding a page is adding one ``PageSpec`` here (and its file in pages/).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fangcang.access import Role
+
+ALL = frozenset(Role)
+READERS = frozenset({Role.LEADER, Role.DISPATCHER, Role.STATION, Role.OFFICER, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    id: str  # url path, e.g. "map"
+    file: str  # path relative to the repository root
+    title_key: str  # i18n key
+    icon: str
+    roles: frozenset[Role]
+    group: str = "nav.group.main"  # i18n key of the section
+    default: bool = False
+
+
+PAGES: list[PageSpec] = [
+    PageSpec("home", "pages/home.py", "nav.home", ":material/home:", ALL, default=True),
+]
+
+
+def spec(page_id: str) -> PageSpec:
+    for p in PAGES:
+        if p.id == page_id:
+            return p
+    raise KeyError(f"no page {page_id!r} in ui.nav.PAGES")
+
+
+def allowed(role: Role) -> list[PageSpec]:
+    return [p for p in PAGES if role in p.roles]
