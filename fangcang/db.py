@@ -61,26 +61,32 @@ def _alembic_config(engine: Engine):
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Create or upgrade the schema with Alembic migrations (keeps existing data)."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Create or upgrade the schema with Alembic migrations (keeps existing data).
+
+    Each feature keeps its own branch of migrations off the foundation revision (so features
+    never wait on each other's revision ids); ``heads`` applies all of them.
+    """
     from alembic import command
 
     command.upgrade(_alembic_config(engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The schema revision the database is at, or None for an empty database."""
+    """The schema revisions the database is at (``+``-joined heads), or None when empty."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return "+".join(sorted(heads)) if heads else None
 
 
 def head_revision() -> str:
-    """The newest revision the code knows."""
+    """The newest revisions the code knows (``+``-joined heads)."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+    heads = ScriptDirectory.from_config(_alembic_config(None)).get_heads()
+    return "+".join(sorted(heads))
 
 
 def get_meta(session: Session, key: str, default: str | None = None) -> str | None:
