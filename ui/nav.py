@@ -25,7 +25,7 @@ class PageSpec:
 
 
 PAGES: list[PageSpec] = [
-    PageSpec("home", "pages/home.py", "nav.home", ":material/home:", ALL, default=True),
+    # Feature pages add one line each.
 ]
 
 

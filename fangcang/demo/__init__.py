@@ -1,0 +1,28 @@
+"""The Lucheng demo district (synthetic data on the real outline and divisions).
+
+``build`` generates an import bundle and loads it through the ordinary importer, then runs the
+registered feature extensions (accounts, warning runs, focused work and bulletins, tasks, visits)
+in the order of ``EXTENSIONS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from ..timeutil import Month
+
+#: Feature extensions, run in this order after the base bundle is imported. Each entry is
+#: ``"module:function"``; the function takes a ``DemoContext`` and returns counts to report.
+EXTENSIONS: list[str] = []
+
+
+@dataclass
+class DemoContext:
+    engine: Engine
+    scale: str  # "small" or "full"
+    seed: int
+    until: Month  # the last complete month of data
+    progress: Callable[[float, str], None] = field(default=lambda f, m: None)
