@@ -5,3 +5,5 @@ from .base import Base, enum_type
 from .core import *  # noqa: F403
 
 # Feature models (one line per feature module):
+from .bulletins import Bulletin, BulletinCommunity, FocusWork  # noqa: E402,F401
+from .visits import Discrepancy, DiscrepancyStatus, DiscrepancyType, MatchMethod, RegistryChange, Visit, VisitResident  # noqa: E402,F401,E501
