@@ -1,0 +1,57 @@
+"""Cloud household visits (云入户): record what officers saw, reconcile it with the registry,
+queue the discrepancies for confirmation, and measure coverage.
+
+Public API
+----------
+- ``record_visit(session, scope, *, house_id, visited_at, recorded_by, ...)``
+- ``reconcile(session, scope, *, visit_ids=None)``
+- ``confirm(session, scope, discrepancy_id, *, actor)`` /
+  ``dismiss(session, scope, discrepancy_id, *, actor, reason)``
+- ``discrepancy_queue(session, scope, ...)``, ``registry_changes(session, scope)``
+- ``visit_measures(session, scope, as_of, level="community")``
+- ``match_people(session, observed)``; ``CHECKS`` (the registered reconciliation checks)
+- ``import_visits(session, path, *, actor, scope)`` (visits.csv)
+- ``demo_extend(ctx)`` (the demo district's visits)
+"""
+
+from .checks import CHECKS, Finding, HouseContext
+from .matching import Match, Observed, id_number_valid, match_people
+from .measures import visit_measures
+from .queue import StaleDiscrepancy, confirm, discrepancy_queue, dismiss, registry_changes
+from .reconcile import ReconcileResult, reconcile
+from .record import record_visit
+
+__all__ = [
+    "CHECKS",
+    "Finding",
+    "HouseContext",
+    "Match",
+    "Observed",
+    "ReconcileResult",
+    "StaleDiscrepancy",
+    "confirm",
+    "demo_extend",
+    "discrepancy_queue",
+    "dismiss",
+    "id_number_valid",
+    "import_visits",
+    "match_people",
+    "reconcile",
+    "record_visit",
+    "registry_changes",
+    "visit_measures",
+]
+
+
+def demo_extend(ctx):
+    """Demo extension entry point (see ``fangcang.visits.demo``)."""
+    from .demo import demo_extend as _extend
+
+    return _extend(ctx)
+
+
+def import_visits(session, path, **kwargs):
+    """Import visits.csv (see ``fangcang.visits.csvimport.import_visits``)."""
+    from .csvimport import import_visits as _import
+
+    return _import(session, path, **kwargs)

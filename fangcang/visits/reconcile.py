@@ -1,0 +1,262 @@
+"""Reconciliation: compare visits with the registry and queue the discrepancies.
+
+Runs on every new visit (``record_visit``) and on demand (``reconcile``). Work is done in
+batches of visits with set queries (houses, people registered there, candidates for the
+people seen, other registrations of the same ID numbers), so reconciling a hundred thousand
+visits costs a few hundred queries, not a few per visit.
+
+Re-running is safe: a finding whose fingerprint (type, house, person) already has an open
+discrepancy, or was already decided for the same visit, is not queued again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from .. import db
+from ..access import Scope
+from ..models import (
+    Discrepancy,
+    DiscrepancyStatus,
+    DiscrepancyType,
+    House,
+    Person,
+    Visit,
+    VisitResident,
+)
+from ..timeutil import now_local
+from .checks import CHECKS, Check, Finding, HouseContext, SeenResident, run_checks
+from .matching import Observed, RegistryLookup, normalize_id, people_where
+
+BATCH = 2000
+
+
+@dataclass
+class ReconcileResult:
+    visits: int = 0
+    created: int = 0
+    by_type: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+def fingerprint(house_id: str, f: Finding) -> str:
+    """Identity of a finding across reconciliations. A duplicate registration concerns two
+    houses, so it is keyed by the pair of records alone (visits to either house agree)."""
+    if f.person_key.startswith("pair:"):
+        return f"{f.type}|{f.person_key}"
+    return f"{f.type}|{house_id}|{f.person_key}"
+
+
+def latest_visit_ids(session: Session, scope: Scope) -> list[int]:
+    """The newest visit of each visited house in ``scope``."""
+    newest = (
+        select(Visit.house_id, func.max(Visit.visited_at).label("at"))
+        .where(scope.clause(Visit.community_id))
+        .group_by(Visit.house_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(func.max(Visit.id))
+        .join(newest, (Visit.house_id == newest.c.house_id) & (Visit.visited_at == newest.c.at))
+        .group_by(Visit.house_id)
+    )
+    return sorted(r[0] for r in rows)
+
+
+def reconcile(
+    session: Session,
+    scope: Scope,
+    *,
+    visit_ids: Sequence[int] | None = None,
+    checks: list[Check] | None = None,
+    now: datetime | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> ReconcileResult:
+    """Reconcile visits with the registry and queue new discrepancies (caller commits).
+
+    Parameters
+    ----------
+    session : Session
+    scope : Scope
+        Only visits to houses inside the scope are reconciled.
+    visit_ids : sequence of int, optional
+        The visits to reconcile; default: the newest visit of every visited house in scope.
+    checks : list of Check, optional
+        Default ``checks.CHECKS``.
+    now : datetime, optional
+        Creation time of new discrepancies (default: now, local).
+
+    Returns
+    -------
+    ReconcileResult
+        Visits reconciled, discrepancies created (by type) and the time taken.
+    """
+    t0 = time.perf_counter()
+    now = now or now_local()
+    if visit_ids is None:
+        visit_ids = latest_visit_ids(session, scope)
+    visit_ids = sorted(set(int(v) for v in visit_ids))
+    result = ReconcileResult()
+    for i in range(0, len(visit_ids), BATCH):
+        chunk = visit_ids[i : i + BATCH]
+        _reconcile_batch(session, scope, chunk, checks or CHECKS, now, result)
+        if progress:
+            progress(min(1.0, (i + len(chunk)) / len(visit_ids)), "reconcile")
+    if result.visits:
+        db.bump_data_version(session)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _reconcile_batch(
+    session: Session,
+    scope: Scope,
+    visit_ids: list[int],
+    checks: list[Check],
+    now: datetime,
+    result: ReconcileResult,
+) -> None:
+    visits = session.scalars(
+        select(Visit).where(Visit.id.in_(visit_ids), scope.clause(Visit.community_id))
+    ).all()
+    if not visits:
+        return
+    ids = [v.id for v in visits]
+    residents: dict[int, list[VisitResident]] = {}
+    for r in session.scalars(
+        select(VisitResident).where(VisitResident.visit_id.in_(ids)).order_by(VisitResident.id)
+    ):
+        residents.setdefault(r.visit_id, []).append(r)
+    house_ids = {v.house_id for v in visits}
+    houses = {
+        h.house_id: h
+        for h in session.scalars(select(House).where(House.house_id.in_(sorted(house_ids))))
+    }
+    registered: dict[str, list] = {}
+    for c in people_where(session, Person.house_id, house_ids):
+        registered.setdefault(c.house_id, []).append(c)
+
+    observed_of = {
+        r.id: Observed(r.name, r.id_number, r.phone, r.birth_date)
+        for rs in residents.values()
+        for r in rs
+    }
+    lookup = RegistryLookup.load(session, list(observed_of.values()))
+    matched_ids = set()
+    matches = {}
+    for v in visits:
+        for r in residents.get(v.id, ()):
+            m = lookup.match(observed_of[r.id], prefer_house=v.house_id)
+            matches[r.id] = m
+            if m.found:
+                matched_ids.add(m.person_id)
+            r.matched_person_id = m.person_id
+            r.match_method = m.method
+            r.match_confidence = m.confidence
+    # The matched records themselves (to know where they are registered).
+    people = {c.person_id: c for c in people_where(session, Person.person_id, matched_ids)}
+    for lst in registered.values():
+        for c in lst:
+            people.setdefault(c.person_id, c)
+    # Other registrations of the ID numbers registered at the visited houses.
+    reg_ids = {c.id_number for lst in registered.values() for c in lst if c.id_number}
+    id_values = reg_ids | {i[:-1] + "x" for i in reg_ids if i.endswith("X")}
+    elsewhere_all: dict[str, list] = {}
+    for c in people_where(session, Person.id_number, id_values):
+        if c.house_id:
+            elsewhere_all.setdefault(normalize_id(c.id_number), []).append(c)
+
+    findings: list[tuple[Visit, Finding, str]] = []
+    for v in visits:
+        house = houses.get(v.house_id)
+        if house is None:  # the house left the registry since the visit: nothing to compare
+            continue
+        regs = tuple(sorted(registered.get(v.house_id, ()), key=lambda c: c.person_id))
+        seen = tuple(
+            SeenResident(
+                r.id, observed_of[r.id], matches[r.id], people.get(matches[r.id].person_id)
+            )
+            for r in residents.get(v.id, ())
+        )
+        elsewhere = {
+            c.id_number: tuple(
+                o for o in elsewhere_all.get(c.id_number, ()) if o.house_id != v.house_id
+            )
+            for c in regs
+            if c.id_number
+        }
+        ctx = HouseContext(
+            visit_id=v.id,
+            house_id=v.house_id,
+            community_id=house.community_id,
+            registered_use=house.use,
+            registered_count=house.registered_residents,
+            observed_use=v.observed_use,
+            observed_count=v.observed_count,
+            registered=regs,
+            seen=seen,
+            elsewhere={k: t for k, t in elsewhere.items() if t},
+        )
+        for f in run_checks(ctx, checks):
+            findings.append((v, f, fingerprint(v.house_id, f)))
+        v.reconciled_at = now
+    result.visits += len(visits)
+
+    prints = {fp for _, _, fp in findings}
+    existing_open: set[str] = set()
+    decided_for_visit: set[tuple[str, int]] = set()
+    fps = sorted(prints)
+    for i in range(0, len(fps), 500):
+        for fp, status, vid in session.execute(
+            select(Discrepancy.fingerprint, Discrepancy.status, Discrepancy.visit_id).where(
+                Discrepancy.fingerprint.in_(fps[i : i + 500])
+            )
+        ):
+            if status == DiscrepancyStatus.OPEN:
+                existing_open.add(fp)
+            else:
+                decided_for_visit.add((fp, vid))
+    rows = []
+    queued: set[str] = set()
+    for v, f, fp in findings:
+        if fp in existing_open or fp in queued or (fp, v.id) in decided_for_visit:
+            continue
+        queued.add(fp)
+        rows.append(
+            {
+                "type": f.type,
+                "status": DiscrepancyStatus.OPEN,
+                "community_id": houses[v.house_id].community_id,
+                "house_id": v.house_id,
+                "visit_id": v.id,
+                "person_id": f.person_id,
+                "visit_resident_id": f.visit_resident_id,
+                "target_table": f.target_table,
+                "target_id": f.target_id,
+                "field": f.field,
+                "old_value": f.old_value,
+                "new_value": f.new_value,
+                "confidence": f.confidence,
+                "detail": json.dumps(f.detail, ensure_ascii=False, sort_keys=True, default=str),
+                "fingerprint": fp,
+                "created_at": now,
+            }
+        )
+        result.by_type[DiscrepancyType(f.type)] += 1
+    session.flush()
+    if rows:
+        session.execute(insert(Discrepancy), rows)
+    result.created += len(rows)
+
+
+def mark_unreconciled(session: Session, visit_ids: Sequence[int]) -> None:
+    """Forget that visits were reconciled (used when a visit is corrected)."""
+    session.execute(update(Visit).where(Visit.id.in_(list(visit_ids))).values(reconciled_at=None))
