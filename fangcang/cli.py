@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 
-COMMANDS = ["db"]
+COMMANDS = ["db", "score"]
 
 
 class CommandError(Exception):

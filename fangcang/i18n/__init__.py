@@ -11,7 +11,7 @@ import importlib
 from functools import cache
 
 LANGS = ("zh", "en")
-_MODULES = ["core", "bulletins"]
+_MODULES = ["core", "warning", "bulletins"]
 
 
 @cache

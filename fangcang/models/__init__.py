@@ -8,3 +8,4 @@ from .core import *  # noqa: F403
 from .bulletins import Bulletin, BulletinCommunity, FocusWork  # noqa: E402,F401
 from .visits import Discrepancy, DiscrepancyStatus, DiscrepancyType, MatchMethod, RegistryChange, Visit, VisitResident  # noqa: E402,F401,E501
 from .tasks import Branch, Cycle, FeedbackResult, ItemState, Rating, TargetKind, TaskAction, TaskHistory, TaskItem, TaskTemplate, TemplateStatus  # noqa: E402,F401,E501
+from .warning import WarningBacktest, WarningLevel, WarningResult, WarningRun  # noqa: E402,F401

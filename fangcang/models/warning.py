@@ -1,0 +1,121 @@
+"""Targeted warning (靶向预警): stored runs, per-community results and back-test figures.
+
+A ``WarningRun`` is one scoring of the district for one month with one configuration. Runs are
+versioned: re-running a month explicitly adds version ``n + 1`` and readers take the latest
+version, so earlier colours stay on record (see docs/scoring.md).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, enum_type
+
+
+class WarningLevel(enum.StrEnum):
+    """The four warning colours, lowest first."""
+
+    GREEN = "green"  # 绿
+    BLUE = "blue"  # 蓝
+    YELLOW = "yellow"  # 黄
+    RED = "red"  # 红
+
+    @property
+    def rank(self) -> int:
+        """0 (green) .. 3 (red): higher is more serious."""
+        return list(WarningLevel).index(self)
+
+
+class WarningRun(Base):
+    """One stored scoring of every community for one month."""
+
+    __tablename__ = "warning_runs"
+    __table_args__ = (UniqueConstraint("period", "version", name="uq_warning_runs_period_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(7), nullable=False, index=True)  # YYYY-MM
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    config: Mapped[str] = mapped_column(Text, nullable=False)  # JSON of the configuration used
+    config_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    data_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    window_first: Mapped[str] = mapped_column(String(7), nullable=False)  # YYYY-MM
+    n_communities: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class WarningResult(Base):
+    """One community's indicators, percentiles, score, level and explanation in one run."""
+
+    __tablename__ = "warning_results"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("warning_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    community_id: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+    # raw indicators
+    incident_rate: Mapped[float] = mapped_column(Float, nullable=False)
+    crime_rate: Mapped[float] = mapped_column(Float, nullable=False)
+    incident_trend: Mapped[float] = mapped_column(Float, nullable=False)
+    control_gap: Mapped[float] = mapped_column(Float, nullable=False)
+    floating_share: Mapped[float] = mapped_column(Float, nullable=False)
+    # percentiles (0..100)
+    p_incident_rate: Mapped[float] = mapped_column(Float, nullable=False)
+    p_crime_rate: Mapped[float] = mapped_column(Float, nullable=False)
+    p_incident_trend: Mapped[float] = mapped_column(Float, nullable=False)
+    p_control_gap: Mapped[float] = mapped_column(Float, nullable=False)
+    p_floating_share: Mapped[float] = mapped_column(Float, nullable=False)
+    # the counts behind them
+    residents: Mapped[int] = mapped_column(Integer, nullable=False)
+    incidents: Mapped[int] = mapped_column(Integer, nullable=False)
+    crime_incidents: Mapped[int] = mapped_column(Integer, nullable=False)
+    incidents_year_before: Mapped[int] = mapped_column(Integer, nullable=False)
+    factors: Mapped[int] = mapped_column(Integer, nullable=False)
+    factors_out: Mapped[int] = mapped_column(Integer, nullable=False)
+    # outcome
+    score: Mapped[float] = mapped_column(Float, nullable=False)
+    level: Mapped[WarningLevel] = mapped_column(enum_type(WarningLevel), nullable=False)
+    stability: Mapped[float] = mapped_column(Float, nullable=False)
+    window_stable: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    borderline: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    significant: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    explanation: Mapped[str] = mapped_column(Text, nullable=False)  # JSON, language-neutral
+
+
+class WarningBacktest(Base):
+    """Back-test figures for one assessment month: how the score ranked the next quarter."""
+
+    __tablename__ = "warning_backtest"
+    __table_args__ = (
+        UniqueConstraint("period", "config_hash", name="uq_warning_backtest_period_config_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(7), nullable=False, index=True)
+    config_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    data_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    n_communities: Mapped[int] = mapped_column(Integer, nullable=False)
+    next_incidents: Mapped[int] = mapped_column(Integer, nullable=False)
+    flagged: Mapped[int] = mapped_column(Integer, nullable=False)  # red + yellow communities
+    rho: Mapped[float | None] = mapped_column(Float)
+    hit_share: Mapped[float | None] = mapped_column(Float)
+    area_share: Mapped[float | None] = mapped_column(Float)
+    pai: Mapped[float | None] = mapped_column(Float)
+    baseline_rho: Mapped[float | None] = mapped_column(Float)
+    baseline_hit_share: Mapped[float | None] = mapped_column(Float)
+    baseline_area_share: Mapped[float | None] = mapped_column(Float)
+    baseline_pai: Mapped[float | None] = mapped_column(Float)

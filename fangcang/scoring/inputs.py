@@ -1,0 +1,188 @@
+"""Read the counts the model needs from the pre-aggregated tables (never the raw records).
+
+Everything is returned as numpy arrays aligned to one ordered list of community ids: all of the
+district's communities, so percentiles are always ranked district-wide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from ..models import (
+    CRIME_CATEGORIES,
+    AggFactor,
+    AggIncidentDay,
+    AggPopulation,
+    Community,
+    FactorKind,
+    ResidenceType,
+)
+from ..timeutil import Month, window
+from .config import ScoringConfig
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The months an assessment of ``period`` looks at."""
+
+    period: Month
+    first: Month  # first month of W
+    last: Month  # = period
+
+    @classmethod
+    def of(cls, period: Month, length: int) -> Windows:
+        first, last = window(period, length)
+        return cls(period, first, last)
+
+    @property
+    def year_before(self) -> tuple[Month, Month]:
+        return self.first.shift(-12), self.last.shift(-12)
+
+    @property
+    def control_day(self) -> date:
+        """Factors are judged at the last day of the assessment month."""
+        return self.period.last_day
+
+
+@dataclass
+class Inputs:
+    """Counts per community, aligned with ``community_ids``."""
+
+    community_ids: list[str]
+    residents: np.ndarray
+    floating: np.ndarray  # floating + overseas
+    incidents: np.ndarray  # all incidents in W
+    crime: np.ndarray  # criminal + public order in W
+    incidents_year_before: np.ndarray
+    factors: np.ndarray
+    factors_out: np.ndarray  # not in control at the control day
+
+    def __len__(self) -> int:
+        return len(self.community_ids)
+
+
+def community_ids(session: Session) -> list[str]:
+    """Every community of the district, sorted by id."""
+    return list(session.scalars(select(Community.community_id).order_by(Community.community_id)))
+
+
+def incident_counts(
+    session: Session, ids: list[str], first: Month, last: Month
+) -> tuple[np.ndarray, np.ndarray]:
+    """All and criminal + public-order incidents per community from ``first`` to ``last``."""
+    crime = func.sum(
+        case((AggIncidentDay.category.in_(CRIME_CATEGORIES), AggIncidentDay.n), else_=0)
+    )
+    rows = session.execute(
+        select(AggIncidentDay.community_id, func.sum(AggIncidentDay.n), crime)
+        .where(AggIncidentDay.day >= first.first_day, AggIncidentDay.day <= last.last_day)
+        .group_by(AggIncidentDay.community_id)
+    ).all()
+    index = {c: i for i, c in enumerate(ids)}
+    total = np.zeros(len(ids), dtype=np.int64)
+    crim = np.zeros(len(ids), dtype=np.int64)
+    for cid, n, nc in rows:
+        i = index.get(cid)
+        if i is not None:  # aggregates of a community no longer on file are ignored
+            total[i] = int(n or 0)
+            crim[i] = int(nc or 0)
+    return total, crim
+
+
+def population(session: Session, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(all residents, floating + overseas residents) per community."""
+    index = {c: i for i, c in enumerate(ids)}
+    residents = np.zeros(len(ids), dtype=np.int64)
+    floating = np.zeros(len(ids), dtype=np.int64)
+    rows = session.execute(
+        select(AggPopulation.community_id, AggPopulation.residence_type, AggPopulation.n)
+    ).all()
+    for cid, rtype, n in rows:
+        i = index.get(cid)
+        if i is None:
+            continue
+        residents[i] += int(n)
+        if rtype in (ResidenceType.FLOATING, ResidenceType.OVERSEAS):
+            floating[i] += int(n)
+    return residents, floating
+
+
+def factor_control(
+    session: Session, ids: list[str], day: date, config: ScoringConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """(factors, factors not in control at ``day``) per community.
+
+    A factor is in control at day D when its last check is a day in [D - interval + 1, D];
+    ``interval_days == 0`` means the record had none and the kind's configured default applies.
+    Never-checked factors (``checked_on`` NULL) and checks after D are not in control at D.
+    """
+    index = {c: i for i, c in enumerate(ids)}
+    total = np.zeros(len(ids), dtype=np.int64)
+    for cid, n in session.execute(
+        select(AggFactor.community_id, func.sum(AggFactor.n)).group_by(AggFactor.community_id)
+    ):
+        i = index.get(cid)
+        if i is not None:
+            total[i] = int(n or 0)
+
+    # Only checks that can still count at D are read: within the longest interval in use.
+    longest = max(
+        int(session.scalar(select(func.max(AggFactor.interval_days))) or 0),
+        max(config.factor_intervals.values()),
+    )
+    earliest = day - timedelta(days=longest - 1)
+    rows = session.execute(
+        select(
+            AggFactor.community_id,
+            AggFactor.kind,
+            AggFactor.checked_on,
+            AggFactor.interval_days,
+            func.sum(AggFactor.n),
+        )
+        .where(AggFactor.checked_on >= earliest, AggFactor.checked_on <= day)
+        .group_by(
+            AggFactor.community_id, AggFactor.kind, AggFactor.checked_on, AggFactor.interval_days
+        )
+    ).all()
+    in_control = np.zeros(len(ids), dtype=np.int64)
+    defaults = config.factor_intervals
+    for cid, kind, checked_on, interval, n in rows:
+        i = index.get(cid)
+        if i is None:
+            continue
+        interval = int(interval) or defaults[FactorKind(kind)]
+        # checked_on <= day is guaranteed by the query; days since check must be < interval.
+        if (day - checked_on).days < interval:
+            in_control[i] += int(n)
+    return total, total - in_control
+
+
+def read_inputs(
+    session: Session,
+    period: Month,
+    config: ScoringConfig,
+    ids: list[str] | None = None,
+) -> Inputs:
+    """All counts for one assessment month (window length from ``config``)."""
+    ids = community_ids(session) if ids is None else ids
+    w = Windows.of(period, config.window_months)
+    incidents, crime = incident_counts(session, ids, w.first, w.last)
+    yb_first, yb_last = w.year_before
+    before, _ = incident_counts(session, ids, yb_first, yb_last)
+    residents, floating = population(session, ids)
+    factors, factors_out = factor_control(session, ids, w.control_day, config)
+    return Inputs(
+        community_ids=ids,
+        residents=residents,
+        floating=floating,
+        incidents=incidents,
+        crime=crime,
+        incidents_year_before=before,
+        factors=factors,
+        factors_out=factors_out,
+    )

@@ -1,0 +1,375 @@
+"""Stored warning runs: a month's colours are kept as computed, and history is queryable.
+
+Versioning: ``run`` for a month that already has a run returns the stored one unchanged;
+``run(..., rerun=True)`` adds a new version (n + 1) and keeps the old one. Readers
+(``results``, ``level_changes``, ``level_history``) use the latest version of each month.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import audit, db
+from ..access import Scope
+from ..models import Community, Station, SubDistrict, WarningLevel, WarningResult, WarningRun
+from ..timeutil import Month, now_local
+from . import explain
+from .config import INDICATOR_KEYS, ScoringConfig, load_config
+from .model import compute
+
+RESULT_COLUMNS = [
+    "community_id",
+    "name",
+    "sub_district_code",
+    "sub_district",
+    "station_id",
+    "station",
+    *INDICATOR_KEYS,
+    *[f"p_{k}" for k in INDICATOR_KEYS],
+    "score",
+    "level",
+    "stability",
+    "window_stable",
+    "borderline",
+    "significant",
+    "residents",
+    "incidents",
+    "crime_incidents",
+    "incidents_year_before",
+    "factors",
+    "factors_out",
+    "explanation",
+    "run_id",
+    "period",
+]
+
+
+def latest_run(session: Session, period: Month) -> WarningRun | None:
+    """The latest stored version of ``period``'s run, or None."""
+    return session.scalars(
+        select(WarningRun)
+        .where(WarningRun.period == str(period))
+        .order_by(WarningRun.version.desc())
+        .limit(1)
+    ).first()
+
+
+def stored_periods(session: Session) -> list[Month]:
+    """Months that have a stored run, oldest first."""
+    return [
+        Month.parse(p)
+        for p in session.scalars(select(WarningRun.period).distinct().order_by(WarningRun.period))
+    ]
+
+
+def run(
+    session: Session,
+    period: Month,
+    config: ScoringConfig | None = None,
+    actor: str = "system",
+    rerun: bool = False,
+) -> WarningRun:
+    """Score ``period`` and store the run with every community's result (caller commits).
+
+    Parameters
+    ----------
+    session : Session
+    period : Month
+    config : ScoringConfig, optional
+        Default ``load_config()``; stored with the run (JSON and hash).
+    actor : str
+        Who ran it (audited).
+    rerun : bool
+        When the month already has a run: False returns that run untouched (a stored month's
+        colours never change by themselves); True stores a new version beside it.
+
+    Returns
+    -------
+    WarningRun
+    """
+    existing = latest_run(session, period)
+    if existing is not None and not rerun:
+        return existing
+    config = config or load_config()
+    df = compute(session, period, config)
+    explanations = explain.build(df, config)
+    version = (existing.version + 1) if existing is not None else 1
+    wr = WarningRun(
+        period=str(period),
+        version=version,
+        created_at=now_local(),
+        created_by=actor,
+        config=config.to_json(),
+        config_hash=config.hash,
+        data_version=db.data_version(session),
+        window_first=df.attrs["window"][0],
+        n_communities=len(df),
+    )
+    session.add(wr)
+    session.flush()
+    rows = []
+    for r in df.to_dict("records"):
+        rows.append(
+            WarningResult(
+                run_id=wr.id,
+                community_id=r["community_id"],
+                **{k: float(r[k]) for k in INDICATOR_KEYS},
+                **{f"p_{k}": float(r[f"p_{k}"]) for k in INDICATOR_KEYS},
+                residents=int(r["residents"]),
+                incidents=int(r["incidents"]),
+                crime_incidents=int(r["crime_incidents"]),
+                incidents_year_before=int(r["incidents_year_before"]),
+                factors=int(r["factors"]),
+                factors_out=int(r["factors_out"]),
+                score=float(r["score"]),
+                level=WarningLevel(r["level"]),
+                stability=float(r["stability"]),
+                window_stable=bool(r["window_stable"]),
+                borderline=bool(r["borderline"]),
+                significant=bool(r["significant"]),
+                explanation=json.dumps(explanations[r["community_id"]], ensure_ascii=False),
+            )
+        )
+    session.add_all(rows)
+    counts = df["level"].map(lambda lv: WarningLevel(lv).value).value_counts().to_dict()
+    audit.log(
+        session,
+        actor=actor,
+        action="warning.rerun" if version > 1 else "warning.run",
+        target=str(period),
+        detail={"run_id": wr.id, "version": version, "config_hash": config.hash, "levels": counts},
+    )
+    db.bump_data_version(session)
+    session.flush()
+    return wr
+
+
+def _latest_run_ids(session: Session):
+    """Subquery: (period, id of the latest version)."""
+    latest = (
+        select(WarningRun.period, func.max(WarningRun.version).label("version"))
+        .group_by(WarningRun.period)
+        .subquery()
+    )
+    return (
+        select(WarningRun.id, WarningRun.period)
+        .join(
+            latest,
+            (latest.c.period == WarningRun.period) & (latest.c.version == WarningRun.version),
+        )
+        .subquery()
+    )
+
+
+def _frame(session: Session, stmt) -> pd.DataFrame:
+    rows = session.execute(stmt).all()
+    if not rows:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    records = []
+    for res, name, sd_code, sd_name, st_id, st_name, period in rows:
+        rec = {
+            "community_id": res.community_id,
+            "name": name,
+            "sub_district_code": sd_code,
+            "sub_district": sd_name,
+            "station_id": st_id,
+            "station": st_name,
+            **{k: getattr(res, k) for k in INDICATOR_KEYS},
+            **{f"p_{k}": getattr(res, f"p_{k}") for k in INDICATOR_KEYS},
+            "score": res.score,
+            "level": res.level.value,
+            "stability": res.stability,
+            "window_stable": res.window_stable,
+            "borderline": res.borderline,
+            "significant": res.significant,
+            "residents": res.residents,
+            "incidents": res.incidents,
+            "crime_incidents": res.crime_incidents,
+            "incidents_year_before": res.incidents_year_before,
+            "factors": res.factors,
+            "factors_out": res.factors_out,
+            "explanation": json.loads(res.explanation),
+            "run_id": res.run_id,
+            "period": period,
+        }
+        records.append(rec)
+    return pd.DataFrame.from_records(records, columns=RESULT_COLUMNS)
+
+
+def _result_select(scope: Scope):
+    return (
+        select(
+            WarningResult,
+            Community.name,
+            Community.sub_district_code,
+            SubDistrict.name,
+            Community.station_id,
+            Station.name,
+            WarningRun.period,
+        )
+        .join(WarningRun, WarningRun.id == WarningResult.run_id)
+        .outerjoin(Community, Community.community_id == WarningResult.community_id)
+        .outerjoin(SubDistrict, SubDistrict.code == Community.sub_district_code)
+        .outerjoin(Station, Station.station_id == Community.station_id)
+        .where(scope.clause(WarningResult.community_id))
+    )
+
+
+def results(session: Session, period: Month, scope: Scope | None = None) -> pd.DataFrame:
+    """The stored results of ``period`` (latest version) within ``scope``, highest score first.
+
+    Returns
+    -------
+    DataFrame
+        ``RESULT_COLUMNS``: community, sub-district and station names, raw indicators,
+        percentiles, score, level (WarningLevel), stability marks, the counts behind the
+        indicators, ``explanation`` (dict; render with ``explain.sentences``), ``run_id``,
+        ``period``. Empty (with these columns) when the month has no stored run.
+    """
+    scope = scope or Scope.district()
+    wr = latest_run(session, period)
+    if wr is None:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    stmt = _result_select(scope).where(WarningResult.run_id == wr.id)
+    df = _frame(session, stmt)
+    return df.sort_values(
+        ["score", "community_id"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
+
+
+def level_changes(session: Session, period: Month, scope: Scope | None = None) -> pd.DataFrame:
+    """Communities whose level differs from the previous month's stored run.
+
+    Returns
+    -------
+    DataFrame
+        ``community_id, name, sub_district, station, level_before, level, score_before, score,
+        change`` with ``change`` one of ``new_red`` (now red, was not), ``upgraded`` (more
+        serious, not to red), ``downgraded``; or ``new`` when the community had no result last
+        month. Unchanged communities are left out. Empty when either month has no run.
+    """
+    cols = [
+        "community_id",
+        "name",
+        "sub_district",
+        "station",
+        "level_before",
+        "level",
+        "score_before",
+        "score",
+        "change",
+    ]
+    now = results(session, period, scope)
+    before = results(session, period.shift(-1), scope)
+    if now.empty or before.empty:
+        return pd.DataFrame(columns=cols)
+    prev = before.set_index("community_id")
+    rows = []
+    for r in now.itertuples(index=False):
+        lvl = WarningLevel(r.level)
+        if r.community_id not in prev.index:
+            rows.append(
+                (
+                    r.community_id,
+                    r.name,
+                    r.sub_district,
+                    r.station,
+                    None,
+                    lvl.value,
+                    None,
+                    r.score,
+                    "new",
+                )
+            )
+            continue
+        old = WarningLevel(prev.at[r.community_id, "level"])
+        if old == lvl:
+            continue
+        if lvl is WarningLevel.RED:
+            change = "new_red"
+        elif lvl.rank > old.rank:
+            change = "upgraded"
+        else:
+            change = "downgraded"
+        rows.append(
+            (
+                r.community_id,
+                r.name,
+                r.sub_district,
+                r.station,
+                old.value,
+                lvl.value,
+                float(prev.at[r.community_id, "score"]),
+                r.score,
+                change,
+            )
+        )
+    order = {"new_red": 0, "upgraded": 1, "downgraded": 2, "new": 3}
+    df = pd.DataFrame(rows, columns=cols)
+    if df.empty:
+        return df
+    df["_o"] = df["change"].map(order)
+    return (
+        df.sort_values(["_o", "score"], ascending=[True, False])
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )
+
+
+def level_history(session: Session, community_id: str, scope: Scope | None = None) -> pd.DataFrame:
+    """One community's stored level and score month by month (latest version of each month).
+
+    Raises
+    ------
+    fangcang.access.ScopeError
+        When the community is outside ``scope``.
+    """
+    scope = scope or Scope.district()
+    scope.check(community_id)
+    latest = _latest_run_ids(session)
+    rows = session.execute(
+        select(
+            latest.c.period,
+            WarningResult.level,
+            WarningResult.score,
+            WarningResult.stability,
+            WarningResult.borderline,
+            WarningResult.significant,
+            WarningResult.run_id,
+        )
+        .join(latest, latest.c.id == WarningResult.run_id)
+        .where(WarningResult.community_id == community_id)
+        .order_by(latest.c.period)
+    ).all()
+    df = pd.DataFrame(
+        [tuple(r) for r in rows],
+        columns=["period", "level", "score", "stability", "borderline", "significant", "run_id"],
+    )
+    df["level"] = [WarningLevel(v).value for v in df["level"]]
+    return df
+
+
+def level_counts(session: Session, scope: Scope | None = None) -> pd.DataFrame:
+    """Communities per level per stored month (latest versions): columns period, green, blue,
+    yellow, red."""
+    scope = scope or Scope.district()
+    latest = _latest_run_ids(session)
+    rows = session.execute(
+        select(latest.c.period, WarningResult.level, func.count())
+        .join(latest, latest.c.id == WarningResult.run_id)
+        .where(scope.clause(WarningResult.community_id))
+        .group_by(latest.c.period, WarningResult.level)
+    ).all()
+    levels = [lv.value for lv in WarningLevel]
+    if not rows:
+        return pd.DataFrame(columns=["period", *levels])
+    df = pd.DataFrame(rows, columns=["period", "level", "n"])
+    df["level"] = df["level"].map(lambda lv: WarningLevel(lv).value)
+    wide = df.pivot_table(index="period", columns="level", values="n", fill_value=0, aggfunc="sum")
+    wide = wide.reindex(columns=levels, fill_value=0).astype(int).reset_index()
+    wide.columns.name = None
+    return wide.sort_values("period").reset_index(drop=True)
