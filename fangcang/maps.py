@@ -1,0 +1,635 @@
+"""The one map (一图): community polygons coloured by level, score, an indicator, task
+completion or visit coverage, with sub-district boundaries and toggleable layers.
+
+Two steps so each can be tested on its own:
+
+- ``map_data(session, scope, period, ...)`` gathers plain DataFrames from the database;
+- ``build_map(data, ...)`` turns them into a ``folium.Map`` (no database access).
+
+``map_view`` does both and is what the map page calls. Colours are computed in Python from
+``fangcang.palette`` and the legend is plain HTML/CSS: a branca colormap would make
+streamlit-folium load d3 from the internet. Leaflet is served locally (``fangcang.offline``);
+tiles come from ``FANGCANG_TILE_URL`` (none by default: a plain background).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+
+import folium
+import pandas as pd
+import shapely
+from folium import plugins
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import offline, palette
+from .access import Scope
+from .config import get_settings
+from .i18n import fmt_int, t
+from .models import Community, Incident, IncidentCategory, Station, SubDistrict
+from .timeutil import Month
+
+#: What the polygons can be coloured by. ``indicator`` needs the indicator's name.
+COLOUR_BY = ("level", "score", "indicator", "task_completion", "visit_coverage")
+#: Toggleable layers.
+LAYERS = ("incidents", "factors", "stations")
+INCIDENT_MODES = ("heat", "clusters")
+
+#: Simplification tolerance in degrees (~50 m) and coordinate precision (~1 m): keeps 120
+#: polygons at tens of kilobytes while the shapes stay recognisable at street zoom.
+SIMPLIFY_DEG = 0.0005
+PRECISION_DEG = 0.00001
+#: Heat-map cells: incidents are summed on a ~100 m grid (a few thousand weighted points
+#: instead of every incident) so the map HTML stays small at full size.
+HEAT_GRID_DEG = 0.001
+
+
+@dataclass
+class MapData:
+    """Everything a map shows, as plain frames (see ``map_data``)."""
+
+    communities: pd.DataFrame  # community_id, name, sub_district, station, geometry, value, ...
+    sub_districts: pd.DataFrame  # code, name, geometry, label_lon, label_lat
+    incidents: pd.DataFrame | None = None  # lat, lon, n
+    factors: pd.DataFrame | None = None  # community_id, kind, n, out_of_control, lat, lon
+    stations: pd.DataFrame | None = None  # station_id, name, lat, lon
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class MapView:
+    """What the map page shows: the map and the communities' table (search, details)."""
+
+    map: folium.Map
+    communities: pd.DataFrame  # without geometry
+    colour_by: str
+    has_levels: bool
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+def _shape(text: str | None):
+    if not text:
+        return None
+    geom = shapely.from_geojson(text)
+    return None if geom is None or geom.is_empty else geom
+
+
+def _simplify(geom):
+    if geom is None:
+        return None
+    small = shapely.simplify(geom, SIMPLIFY_DEG, preserve_topology=True)
+    return shapely.set_precision(small, PRECISION_DEG)
+
+
+def community_shapes(session: Session, scope: Scope) -> pd.DataFrame:
+    """Communities in ``scope`` with their simplified shapely geometry and names.
+
+    Returns
+    -------
+    DataFrame
+        community_id, name, sub_district_code, sub_district, station_id, station, geometry,
+        centroid_lon, centroid_lat.
+    """
+    rows = session.execute(
+        select(
+            Community.community_id,
+            Community.name,
+            Community.sub_district_code,
+            SubDistrict.name.label("sub_district"),
+            Community.station_id,
+            Station.name.label("station"),
+            Community.geometry,
+            Community.centroid_lon,
+            Community.centroid_lat,
+        )
+        .join(SubDistrict, SubDistrict.code == Community.sub_district_code)
+        .join(Station, Station.station_id == Community.station_id)
+        .where(scope.clause(Community.community_id))
+        .order_by(Community.community_id)
+    ).all()
+    df = pd.DataFrame(rows, columns=list(rows[0]._fields) if rows else _SHAPE_COLUMNS)
+    shapes = [_shape(g) for g in df["geometry"]]
+    df["geometry"] = [_simplify(g) for g in shapes]
+    # Centroids missing in the data are taken from the polygon (a point inside it).
+    for i, g in enumerate(shapes):
+        if g is not None and (
+            pd.isna(df.at[i, "centroid_lon"]) or pd.isna(df.at[i, "centroid_lat"])
+        ):
+            p = g.representative_point()
+            df.at[i, "centroid_lon"], df.at[i, "centroid_lat"] = p.x, p.y
+    return df
+
+
+_SHAPE_COLUMNS = [
+    "community_id",
+    "name",
+    "sub_district_code",
+    "sub_district",
+    "station_id",
+    "station",
+    "geometry",
+    "centroid_lon",
+    "centroid_lat",
+]
+
+
+def sub_district_shapes(session: Session, communities: pd.DataFrame) -> pd.DataFrame:
+    """Boundaries of the sub-districts that ``communities`` (from ``community_shapes``) touch:
+    the stored geometry, or the union of the communities when none is stored."""
+    codes = sorted(set(communities["sub_district_code"]))
+    if not codes:
+        return pd.DataFrame(columns=["code", "name", "geometry", "label_lon", "label_lat"])
+    rows = session.execute(
+        select(
+            SubDistrict.code,
+            SubDistrict.name,
+            SubDistrict.geometry,
+            SubDistrict.label_lon,
+            SubDistrict.label_lat,
+        ).where(SubDistrict.code.in_(codes))
+    ).all()
+    out = []
+    for code, name, geometry, lon, lat in rows:
+        members = communities.loc[communities["sub_district_code"] == code, "geometry"].dropna()
+        # Within a restricted scope draw only the part the user may see.
+        geom = _shape(geometry) if len(members) == 0 else None
+        if geom is None and len(members):
+            geom = shapely.union_all(list(members))
+        geom = _simplify(geom)
+        if geom is not None and (lon is None or lat is None):
+            p = geom.representative_point()
+            lon, lat = p.x, p.y
+        out.append(
+            {"code": code, "name": name, "geometry": geom, "label_lon": lon, "label_lat": lat}
+        )
+    return pd.DataFrame(out, columns=["code", "name", "geometry", "label_lon", "label_lat"])
+
+
+def incident_points(
+    session: Session,
+    scope: Scope,
+    period: Month,
+    category: IncidentCategory | str | None = None,
+) -> pd.DataFrame:
+    """Incidents with coordinates in ``period`` (optionally one category): lat, lon."""
+    stmt = select(Incident.lat, Incident.lon).where(
+        Incident.occurred_at >= period.start,
+        Incident.occurred_at < period.end,
+        Incident.lat.is_not(None),
+        Incident.lon.is_not(None),
+        scope.clause(Incident.community_id),
+    )
+    if category:
+        stmt = stmt.where(Incident.category == IncidentCategory(category))
+    return pd.DataFrame(session.execute(stmt).all(), columns=["lat", "lon"])
+
+
+def heat_cells(points: pd.DataFrame, grid: float = HEAT_GRID_DEG) -> pd.DataFrame:
+    """Sum points on a square grid: lat, lon (cell centres) and n."""
+    if points.empty:
+        return pd.DataFrame(columns=["lat", "lon", "n"])
+    cells = pd.DataFrame(
+        {
+            "lat": ((points["lat"] / grid).round() * grid).round(6),
+            "lon": ((points["lon"] / grid).round() * grid).round(6),
+        }
+    )
+    return cells.groupby(["lat", "lon"]).size().rename("n").reset_index()
+
+
+def station_points(session: Session, communities: pd.DataFrame) -> pd.DataFrame:
+    """Stations responsible for ``communities`` that have coordinates."""
+    ids = sorted(set(communities["station_id"]))
+    rows = session.execute(
+        select(Station.station_id, Station.name, Station.lat, Station.lon).where(
+            Station.station_id.in_(ids), Station.lat.is_not(None), Station.lon.is_not(None)
+        )
+    ).all()
+    return pd.DataFrame(rows, columns=["station_id", "name", "lat", "lon"])
+
+
+def colour_values(
+    session: Session,
+    scope: Scope,
+    period: Month,
+    colour_by: str,
+    indicator: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The warning frame for ``period`` and the values to colour by.
+
+    Returns
+    -------
+    (warnings, values)
+        ``warnings`` from ``overview.warning_frame`` (may be empty: no warning run yet);
+        ``values``: community_id, value (a number, or the level string for ``level``).
+    """
+    from . import overview
+
+    if colour_by not in COLOUR_BY:
+        raise ValueError(f"colour_by must be one of {COLOUR_BY}, got {colour_by!r}")
+    warnings = overview.warning_frame(session, scope, period)
+    if colour_by == "level":
+        values = warnings[["community_id", "level"]].rename(columns={"level": "value"})
+    elif colour_by == "score":
+        values = warnings[["community_id", "score"]].rename(columns={"score": "value"})
+    elif colour_by == "indicator":
+        if not indicator:
+            raise ValueError("colour_by='indicator' needs the indicator's name")
+        column = f"ind_{indicator}"
+        if not warnings.empty and column not in warnings.columns:
+            raise ValueError(f"unknown indicator {indicator!r}")
+        values = (
+            warnings[["community_id", column]].rename(columns={column: "value"})
+            if column in warnings.columns
+            else pd.DataFrame(columns=["community_id", "value"])
+        )
+    elif colour_by == "task_completion":
+        values = overview.task_completion(session, scope, period)
+        values = (
+            values[["community_id", "completion"]].rename(columns={"completion": "value"})
+            if values is not None
+            else pd.DataFrame(columns=["community_id", "value"])
+        )
+    else:  # visit_coverage
+        values = overview.visit_coverage(session, scope, period)
+        values = (
+            values[["community_id", "coverage"]].rename(columns={"coverage": "value"})
+            if values is not None
+            else pd.DataFrame(columns=["community_id", "value"])
+        )
+    return warnings, values
+
+
+def map_data(
+    session: Session,
+    scope: Scope,
+    period: Month,
+    *,
+    colour_by: str = "level",
+    indicator: str | None = None,
+    layers: tuple[str, ...] | list[str] = (),
+    category: IncidentCategory | str | None = None,
+    incident_mode: str = "heat",
+) -> MapData:
+    """Gather the frames for the map of ``period`` (see ``build_map``)."""
+    unknown = set(layers) - set(LAYERS)
+    if unknown:
+        raise ValueError(f"unknown map layers {sorted(unknown)}; known: {LAYERS}")
+    if incident_mode not in INCIDENT_MODES:
+        raise ValueError(f"incident_mode must be one of {INCIDENT_MODES}, got {incident_mode!r}")
+    communities = community_shapes(session, scope)
+    warnings, values = colour_values(session, scope, period, colour_by, indicator)
+    keep = ["community_id", "level", "score", "reason"]
+    if warnings.empty:
+        communities = communities.assign(level=None, score=float("nan"), reason="")
+    else:
+        communities = communities.merge(warnings[keep], on="community_id", how="left")
+    communities = communities.merge(values, on="community_id", how="left")
+    data = MapData(communities=communities, sub_districts=sub_district_shapes(session, communities))
+    if "incidents" in layers:
+        points = incident_points(session, scope, period, category)
+        data.incidents = heat_cells(points) if incident_mode == "heat" else points.round(5)
+        data.extra["incident_count"] = len(points)
+    if "factors" in layers:
+        from .community import factor_status
+
+        status = factor_status(session, scope, period.last_day)
+        centroids = communities[["community_id", "centroid_lat", "centroid_lon"]]
+        data.factors = status.merge(centroids, on="community_id").rename(
+            columns={"centroid_lat": "lat", "centroid_lon": "lon"}
+        )
+    if "stations" in layers:
+        data.stations = station_points(session, communities)
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------------------------
+def _esc(value) -> str:
+    return html.escape(
+        "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    )
+
+
+def _fmt_value(value, colour_by: str, lang: str) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return t("dash.no_value", lang)
+    if colour_by in ("task_completion", "visit_coverage"):
+        return f"{100 * float(value):.0f}%"
+    if isinstance(value, (int, float)):
+        return f"{float(value):.2f}" if abs(float(value)) < 100 else fmt_int(value, lang)
+    return str(value)
+
+
+def _legend_html(title: str, items: list[tuple[str, str]], note: str = "") -> str:
+    rows = "".join(
+        f'<div style="display:flex;align-items:center;margin:2px 0">'
+        f'<span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
+        f'background:{colour};border:1px solid #555;opacity:.85"></span>'
+        f"<span>{html.escape(label)}</span></div>"
+        for colour, label in items
+    )
+    note_html = f'<div style="margin-top:4px;color:#555">{html.escape(note)}</div>' if note else ""
+    return (
+        '<div class="fangcang-legend" style="position:absolute;bottom:24px;left:12px;'
+        "z-index:1000;background:rgba(255,255,255,.92);padding:8px 10px;border-radius:6px;"
+        'box-shadow:0 1px 4px rgba(0,0,0,.3);font:13px/1.35 sans-serif;color:#222">'
+        f'<div style="font-weight:600;margin-bottom:4px">{html.escape(title)}</div>'
+        f"{rows}{note_html}</div>"
+    )
+
+
+def _fills(communities: pd.DataFrame, colour_by: str, lang: str) -> tuple[list[str], str]:
+    """Fill colour per community and the legend HTML."""
+    title = t(f"map.colour_by.{colour_by}", lang)
+    if colour_by == "level":
+        fills = [
+            palette.level_colour(v if isinstance(v, str) else None) for v in communities["value"]
+        ]
+        items = [
+            (palette.LEVEL_COLOURS[lv], t(f"warning_level.{lv}", lang))
+            for lv in reversed(palette.LEVELS)
+        ]
+        counts = communities["value"].value_counts()
+        items = [
+            (colour, f"{label} ({int(counts.get(lv, 0))})")
+            for (colour, label), lv in zip(items, reversed(palette.LEVELS), strict=True)
+        ]
+        missing = int(communities["value"].isna().sum())
+        if missing:
+            items.append((palette.NO_DATA, f"{t('dash.no_value', lang)} ({missing})"))
+        return fills, _legend_html(title, items)
+    scale = (
+        palette.GOOD if colour_by in ("task_completion", "visit_coverage") else palette.SEQUENTIAL
+    )
+    values = pd.to_numeric(communities["value"], errors="coerce")
+    breaks = palette.class_breaks(values.dropna().tolist())
+    fills = [palette.class_colour(None if pd.isna(v) else v, breaks, scale) for v in values]
+    items, lower = [], values.min()
+    for upper in breaks:
+        colour = palette.class_colour(upper, breaks, scale)
+        items.append(
+            (colour, f"{_fmt_value(lower, colour_by, lang)} – {_fmt_value(upper, colour_by, lang)}")
+        )
+        lower = upper
+    if values.isna().any():
+        items.append((palette.NO_DATA, f"{t('dash.no_value', lang)} ({int(values.isna().sum())})"))
+    return fills, _legend_html(title, items)
+
+
+def _tooltip(row, colour_by: str, lang: str) -> str:
+    level = row.get("level")
+    level_text = (
+        t(f"warning_level.{level}", lang) if isinstance(level, str) else t("dash.no_level", lang)
+    )
+    score = row.get("score")
+    score_text = (
+        "" if score is None or pd.isna(score) else f" · {t('dash.score', lang)} {float(score):.1f}"
+    )
+    parts = [
+        f"<b>{_esc(row['name'])}</b> <span style='color:#666'>{_esc(row['sub_district'])}</span>",
+        f"{html.escape(level_text)}{score_text}",
+    ]
+    if colour_by not in ("level", "score"):
+        parts.append(
+            f"{html.escape(t(f'map.colour_by.{colour_by}', lang))}: "
+            f"{html.escape(_fmt_value(row.get('value'), colour_by, lang))}"
+        )
+    reason = row.get("reason")
+    if isinstance(reason, str) and reason:
+        parts.append(f"<span style='color:#444'>{_esc(reason)}</span>")
+    return "<br>".join(parts)
+
+
+def build_map(
+    data: MapData,
+    *,
+    colour_by: str = "level",
+    lang: str = "zh",
+    selected: str | None = None,
+    tile_url: str | None = None,
+    tile_attribution: str | None = None,
+) -> folium.Map:
+    """Render ``data`` (from ``map_data``) as a ``folium.Map`` that needs no internet.
+
+    Parameters
+    ----------
+    data : MapData
+    colour_by : str
+        One of ``COLOUR_BY``: the meaning of ``data.communities["value"]``.
+    lang : str
+        Language of the legend, tooltips and layer names.
+    selected : str, optional
+        A community id drawn with a thick outline (the one whose details are open).
+    tile_url, tile_attribution : str, optional
+        Default: ``FANGCANG_TILE_URL`` / ``FANGCANG_TILE_ATTRIBUTION``; no URL = no tiles.
+    """
+    if colour_by not in COLOUR_BY:
+        raise ValueError(f"colour_by must be one of {COLOUR_BY}, got {colour_by!r}")
+    offline.use_local_assets()
+    settings = get_settings()
+    tile_url = tile_url if tile_url is not None else settings.tile_url
+    attribution = tile_attribution if tile_attribution is not None else settings.tile_attribution
+    communities = data.communities.reset_index(drop=True)
+
+    m = folium.Map(
+        location=[28.0, 120.65],
+        zoom_start=12,
+        tiles=None,
+        maxZoom=18,  # MarkerCluster needs it when there is no tile layer
+        control_scale=True,
+        prefer_canvas=False,
+    )
+    if tile_url:
+        folium.TileLayer(
+            tiles=tile_url,
+            attr=attribution or tile_url,
+            name=t("map.layer.tiles", lang),
+            max_zoom=18,
+        ).add_to(m)
+    # A plain background for the intranet default (no tile server configured).
+    m.get_root().header.add_child(
+        folium.Element("<style>.leaflet-container{background:#eef1f4;}</style>")
+    )
+
+    fills, legend = _fills(communities, colour_by, lang)
+    features = []
+    for i, row in communities.iterrows():
+        if row["geometry"] is None:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "id": str(row["community_id"]),
+                "properties": {
+                    "community_id": str(row["community_id"]),
+                    "fill": fills[i],
+                    "tip": _tooltip(row, colour_by, lang),
+                },
+                "geometry": json.loads(shapely.to_geojson(row["geometry"])),
+            }
+        )
+    polygons = folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=t("map.layer.communities", lang),
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "fillOpacity": 0.62,
+            "color": palette.BOUNDARY if f["id"] == selected else "#ffffff",
+            "weight": 4 if f["id"] == selected else 1,
+        },
+        highlight_function=lambda f: {"weight": 3, "color": palette.BOUNDARY, "fillOpacity": 0.8},
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+        zoom_on_click=False,
+    )
+    polygons.add_to(m)
+
+    if not data.sub_districts.empty:
+        sd_features = [
+            {
+                "type": "Feature",
+                "properties": {"name": _esc(r["name"])},
+                "geometry": json.loads(shapely.to_geojson(r["geometry"])),
+            }
+            for _, r in data.sub_districts.iterrows()
+            if r["geometry"] is not None
+        ]
+        boundaries = folium.FeatureGroup(name=t("map.layer.sub_districts", lang), show=True)
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": sd_features},
+            style_function=lambda f: {"fill": False, "color": palette.BOUNDARY, "weight": 2.5},
+            interactive=False,
+        ).add_to(boundaries)
+        for _, r in data.sub_districts.iterrows():
+            if pd.notna(r["label_lat"]) and pd.notna(r["label_lon"]):
+                folium.Marker(
+                    [float(r["label_lat"]), float(r["label_lon"])],
+                    icon=folium.DivIcon(
+                        html=(
+                            '<div style="font:600 12px sans-serif;color:#1d2733;white-space:nowrap;'
+                            'text-shadow:0 0 3px #fff,0 0 3px #fff;transform:translate(-50%,-50%)">'
+                            f"{_esc(r['name'])}</div>"
+                        ),
+                        icon_size=(0, 0),
+                    ),
+                    interactive=False,
+                ).add_to(boundaries)
+        boundaries.add_to(m)
+
+    if data.incidents is not None:
+        name = t("map.layer.incidents", lang, n=fmt_int(data.extra.get("incident_count", 0), lang))
+        if "n" in data.incidents.columns:
+            cells = data.incidents
+            if len(cells):
+                plugins.HeatMap(
+                    cells[["lat", "lon", "n"]].astype(float).values.tolist(),
+                    name=name,
+                    radius=14,
+                    blur=12,
+                    min_opacity=0.3,
+                    show=True,
+                ).add_to(m)
+        elif len(data.incidents):
+            plugins.FastMarkerCluster(
+                data.incidents[["lat", "lon"]].astype(float).values.tolist(), name=name, show=True
+            ).add_to(m)
+
+    if data.factors is not None and len(data.factors):
+        for kind, group in data.factors.groupby("kind", sort=True):
+            colour = palette.FACTOR_COLOURS.get(str(kind), palette.OUTLINE)
+            layer = folium.FeatureGroup(
+                name=t("map.layer.factors", lang, kind=t(f"factor_kind.{kind}", lang)), show=False
+            )
+            for _, r in group.iterrows():
+                if pd.isna(r["lat"]) or pd.isna(r["lon"]) or not r["n"]:
+                    continue
+                tip = t(
+                    "map.factor_tip",
+                    lang,
+                    kind=t(f"factor_kind.{kind}", lang),
+                    n=fmt_int(r["n"], lang),
+                    out=fmt_int(r["out_of_control"], lang),
+                )
+                folium.CircleMarker(
+                    [float(r["lat"]), float(r["lon"])],
+                    radius=float(min(4 + 2 * (float(r["n"]) ** 0.5), 22)),
+                    color=colour,
+                    weight=1,
+                    fill=True,
+                    fill_color=colour,
+                    fill_opacity=0.55,
+                    tooltip=html.escape(tip),
+                ).add_to(layer)
+            layer.add_to(m)
+
+    if data.stations is not None and len(data.stations):
+        layer = folium.FeatureGroup(name=t("map.layer.stations", lang), show=True)
+        for _, r in data.stations.iterrows():
+            folium.CircleMarker(
+                [float(r["lat"]), float(r["lon"])],
+                radius=7,
+                color="#ffffff",
+                weight=2,
+                fill=True,
+                fill_color=palette.STATION,
+                fill_opacity=1.0,
+                tooltip=_esc(r["name"]),
+            ).add_to(layer)
+        layer.add_to(m)
+
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.get_root().html.add_child(folium.Element(legend))
+    bounds = [g.bounds for g in communities["geometry"] if g is not None]
+    if bounds:
+        m.fit_bounds(
+            [
+                [min(b[1] for b in bounds), min(b[0] for b in bounds)],
+                [max(b[3] for b in bounds), max(b[2] for b in bounds)],
+            ]
+        )
+    return m
+
+
+def map_view(
+    session: Session,
+    scope: Scope,
+    period: Month,
+    *,
+    colour_by: str = "level",
+    indicator: str | None = None,
+    layers: tuple[str, ...] | list[str] = (),
+    category: IncidentCategory | str | None = None,
+    incident_mode: str = "heat",
+    lang: str = "zh",
+    selected: str | None = None,
+) -> MapView:
+    """The map of ``period`` in ``scope`` and its communities' table (what the map page shows)."""
+    data = map_data(
+        session,
+        scope,
+        period,
+        colour_by=colour_by,
+        indicator=indicator,
+        layers=layers,
+        category=category,
+        incident_mode=incident_mode,
+    )
+    m = build_map(data, colour_by=colour_by, lang=lang, selected=selected)
+    table = data.communities.drop(columns=["geometry"])
+    return MapView(
+        map=m,
+        communities=table,
+        colour_by=colour_by,
+        has_levels=bool(table["level"].notna().any()) if "level" in table else False,
+    )
+
+
+def map_html(m: folium.Map) -> str:
+    """The complete standalone HTML of a map (what its size is measured on)."""
+    return m.get_root().render()

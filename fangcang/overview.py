@@ -1,0 +1,402 @@
+"""The overview (总览): headline figures with year-on-year change and significance, the
+warning levels and their change since last month, the monthly trend against last year, the top
+red and yellow communities, task figures, data freshness, and the district headline.
+
+Warning results are read from the stored runs (``warning_runs`` / ``warning_results``: the
+latest version of a month); tasks and visits from their features when those are installed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import trends
+from .access import Scope
+from .models import AggIncidentDay, AggRecords, Community, ImportLog, WarningResult, WarningRun
+from .stats import compare_counts
+from .timeutil import Month, last_complete_month, month_range
+
+#: The indicators stored with each warning result (raw value columns).
+INDICATORS: tuple[str, ...] = (
+    "incident_rate",
+    "crime_rate",
+    "incident_trend",
+    "control_gap",
+    "floating_share",
+)
+LEVEL_ORDER = {"green": 0, "blue": 1, "yellow": 2, "red": 3}
+
+WARNING_COLUMNS = [
+    "community_id",
+    "name",
+    "sub_district_code",
+    "sub_district",
+    "station_id",
+    "station",
+    "level",
+    "score",
+    "stability",
+    "window_stable",
+    "borderline",
+    "significant",
+    "residents",
+    "incidents",
+    "incidents_year_before",
+    "factors",
+    "factors_out",
+    *[f"ind_{k}" for k in INDICATORS],
+    *[f"p_{k}" for k in INDICATORS],
+    "reason",
+    "explanation",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Periods
+# ---------------------------------------------------------------------------------------------
+def latest_data_day(session: Session) -> date | None:
+    """The newest day with incidents in the aggregates (None when there are none)."""
+    return session.scalar(select(func.max(AggIncidentDay.day)))
+
+
+def default_period(session: Session) -> Month:
+    """The period a page opens on: the newest month with a warning run, else the month of the
+    newest incident data, else the last complete month."""
+    run = session.scalar(select(func.max(WarningRun.period)))
+    if run:
+        return Month.parse(run)
+    day = latest_data_day(session)
+    return Month.of(day) if day else last_complete_month()
+
+
+def available_periods(session: Session, limit: int = 36) -> list[Month]:
+    """Months a user can choose, newest first: those with incident data or a warning run."""
+    first = session.scalar(select(func.min(AggIncidentDay.day)))
+    last = default_period(session)
+    start = Month.of(first) if first else last
+    start = max(start, last.shift(-(limit - 1)))
+    return list(reversed(month_range(start, last))) if start <= last else [last]
+
+
+# ---------------------------------------------------------------------------------------------
+# Warning results
+# ---------------------------------------------------------------------------------------------
+def warning_run(session: Session, period: Month) -> WarningRun | None:
+    """The latest stored warning run (highest version) of ``period``."""
+    return session.scalars(
+        select(WarningRun)
+        .where(WarningRun.period == str(period))
+        .order_by(WarningRun.version.desc())
+        .limit(1)
+    ).first()
+
+
+def warning_frame(session: Session, scope: Scope, period: Month, lang: str = "zh") -> pd.DataFrame:
+    """Stored warning results of ``period`` in ``scope`` (latest run version), with names and
+    a one-line reason in ``lang``; empty (same columns) when the month has no run.
+
+    Sorted by score, highest first.
+    """
+    from .scoring.explain import reason_line
+
+    run = warning_run(session, period)
+    if run is None:
+        return pd.DataFrame(columns=WARNING_COLUMNS)
+    meta = trends.community_meta(session, scope)
+    rows = session.scalars(
+        select(WarningResult).where(
+            WarningResult.run_id == run.id, scope.clause(WarningResult.community_id)
+        )
+    ).all()
+    out = []
+    for r in rows:
+        explanation = json.loads(r.explanation) if r.explanation else {}
+        try:
+            reason = reason_line(explanation, lang) if explanation else ""
+        except (KeyError, TypeError, ValueError):
+            reason = ""
+        rec = {
+            "community_id": r.community_id,
+            "level": getattr(r.level, "value", r.level),
+            "score": float(r.score),
+            "stability": float(r.stability),
+            "window_stable": bool(r.window_stable),
+            "borderline": bool(r.borderline),
+            "significant": bool(r.significant),
+            "residents": int(r.residents),
+            "incidents": int(r.incidents),
+            "incidents_year_before": int(r.incidents_year_before),
+            "factors": int(r.factors),
+            "factors_out": int(r.factors_out),
+            "reason": reason,
+            "explanation": explanation,
+        }
+        for k in INDICATORS:
+            rec[f"ind_{k}"] = float(getattr(r, k))
+            rec[f"p_{k}"] = float(getattr(r, f"p_{k}"))
+        out.append(rec)
+    df = pd.DataFrame(
+        out, columns=[c for c in WARNING_COLUMNS if c not in meta.columns or c == "community_id"]
+    )
+    df = meta.merge(df, on="community_id", how="inner")
+    return (
+        df[WARNING_COLUMNS]
+        .sort_values(["score", "community_id"], ascending=[False, True])
+        .reset_index(drop=True)
+    )
+
+
+def level_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """Communities per level (every level present, 0 when none)."""
+    counts = frame["level"].value_counts() if len(frame) else {}
+    return {lv: int(counts.get(lv, 0)) for lv in LEVEL_ORDER}
+
+
+def level_changes(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
+    """Communities whose level changed between two warning frames.
+
+    Returns community_id, name, sub_district, before, now, change (``new_red``, ``upgraded``,
+    ``downgraded``), sorted most serious first.
+    """
+    cols = ["community_id", "name", "sub_district", "before", "now", "change"]
+    if now.empty or before.empty:
+        return pd.DataFrame(columns=cols)
+    both = now[["community_id", "name", "sub_district", "level"]].merge(
+        before[["community_id", "level"]], on="community_id", suffixes=("", "_before")
+    )
+    rows = []
+    for r in both.itertuples(index=False):
+        a, b = LEVEL_ORDER[r.level], LEVEL_ORDER[r.level_before]
+        if a == b:
+            continue
+        change = "new_red" if r.level == "red" else "upgraded" if a > b else "downgraded"
+        rows.append([r.community_id, r.name, r.sub_district, r.level_before, r.level, change])
+    out = pd.DataFrame(rows, columns=cols)
+    rank = out["now"].map(LEVEL_ORDER)
+    return (
+        out.assign(_r=rank)
+        .sort_values(["_r", "name"], ascending=[False, True])
+        .drop(columns="_r")
+        .reset_index(drop=True)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Tasks and visits (features that may or may not be installed)
+# ---------------------------------------------------------------------------------------------
+def task_completion(session: Session, scope: Scope, period: Month) -> pd.DataFrame | None:
+    """Task completion per community from the task feature: community_id, completion (0..1),
+    overdue, total; None when the task feature is not installed or has no tasks."""
+    try:
+        from .tasks import completion_by_community  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    df = completion_by_community(session, scope, period)
+    if df is None or len(df) == 0:
+        return None
+    return df
+
+
+def visit_coverage(session: Session, scope: Scope, period: Month) -> pd.DataFrame | None:
+    """Visit coverage per community from the visits feature: community_id, coverage (0..1) ...;
+    None when the visits feature is not installed or has no visits."""
+    try:
+        from .visits import visit_measures  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    df = visit_measures(session, scope, period)
+    if df is None or len(df) == 0:
+        return None
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# Headline figures
+# ---------------------------------------------------------------------------------------------
+def _metrics_row(counts: pd.DataFrame, metric: str) -> int:
+    return trends.metric_counts(counts)[metric]
+
+
+def headline(session: Session, scope: Scope, period: Month) -> pd.DataFrame:
+    """Headline metrics for ``period`` and year-to-date, against the same months a year earlier.
+
+    Returns
+    -------
+    DataFrame
+        metric, span (``month`` or ``ytd``), n, n_before, pct, z, p_value, significant.
+    """
+    ytd_first = Month(period.year, 1)
+    counts = trends.monthly_counts(session, scope, ytd_first.shift(-12), period)
+    rows = []
+    for span, months in (("month", [period]), ("ytd", month_range(ytd_first, period))):
+        now = counts[counts["month"].isin({str(m) for m in months})]
+        before = counts[counts["month"].isin({str(m.shift(-12)) for m in months})]
+        a, b = trends.metric_counts(now), trends.metric_counts(before)
+        for metric in trends.METRICS:
+            c = compare_counts(a[metric], b[metric])
+            rows.append(
+                {
+                    "metric": metric,
+                    "span": span,
+                    "n": c.now,
+                    "n_before": c.before,
+                    "pct": c.pct,
+                    "z": c.z,
+                    "p_value": c.p_value,
+                    "significant": c.significant,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def monthly_this_vs_last(session: Session, scope: Scope, period: Month) -> pd.DataFrame:
+    """All incidents per calendar month of ``period``'s year (up to ``period``) and of the year
+    before: month (1..12), this_year (None after ``period``), last_year."""
+    first = Month(period.year - 1, 1)
+    counts = trends.monthly_counts(session, scope, first, period)
+    by = counts.groupby("month")["n"].sum()
+    rows = []
+    for m in range(1, 13):
+        this = Month(period.year, m)
+        rows.append(
+            {
+                "month": m,
+                "this_year": int(by.get(str(this), 0)) if this <= period else None,
+                "last_year": int(by.get(str(Month(period.year - 1, m)), 0)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def freshness(session: Session, scope: Scope) -> pd.DataFrame:
+    """Newest record update per source department and record counts: source, n, last_updated;
+    plus the last import (``source`` = ``""``) from the import log."""
+    rows = session.execute(
+        select(AggRecords.source, func.sum(AggRecords.n), func.max(AggRecords.last_updated))
+        .where(scope.clause(AggRecords.community_id))
+        .group_by(AggRecords.source)
+        .order_by(AggRecords.source)
+    ).all()
+    return pd.DataFrame(
+        [(s, int(n or 0), lu) for s, n, lu in rows], columns=["source", "n", "last_updated"]
+    )
+
+
+def last_import(session: Session) -> datetime | None:
+    """When the newest import finished (None when nothing was imported)."""
+    return session.scalar(select(func.max(ImportLog.finished_at)))
+
+
+def records_by_kind(session: Session, scope: Scope) -> dict[str, int]:
+    """Basic records per kind (from ``agg_records``)."""
+    rows = session.execute(
+        select(AggRecords.kind, func.sum(AggRecords.n))
+        .where(scope.clause(AggRecords.community_id))
+        .group_by(AggRecords.kind)
+        .order_by(AggRecords.kind)
+    ).all()
+    return {k: int(n or 0) for k, n in rows}
+
+
+def district_headline(session: Session, scope: Scope) -> dict:
+    """The home headline: records by kind, communities, incidents this year to the newest data
+    day against the same days last year."""
+    communities = int(
+        session.scalar(
+            select(func.count()).select_from(Community).where(scope.clause(Community.community_id))
+        )
+        or 0
+    )
+    day = latest_data_day(session)
+    this = before = 0
+    if day is not None:
+        start = date(day.year, 1, 1)
+        try:
+            same_day_ly = day.replace(year=day.year - 1)
+        except ValueError:  # 29 February
+            same_day_ly = day.replace(year=day.year - 1, day=28)
+
+        def total(first: date, last: date) -> int:
+            return int(
+                session.scalar(
+                    select(func.coalesce(func.sum(AggIncidentDay.n), 0)).where(
+                        AggIncidentDay.day >= first,
+                        AggIncidentDay.day <= last,
+                        scope.clause(AggIncidentDay.community_id),
+                    )
+                )
+                or 0
+            )
+
+        this = total(start, day)
+        before = total(date(day.year - 1, 1, 1), same_day_ly)
+    c = compare_counts(this, before)
+    return {
+        "records": records_by_kind(session, scope),
+        "communities": communities,
+        "incidents_ytd": this,
+        "incidents_ly": before,
+        "pct": c.pct,
+        "significant": c.significant,
+        "through": day,
+    }
+
+
+@dataclass
+class Overview:
+    """Everything the overview page shows (see ``overview``)."""
+
+    period: Month
+    headline: pd.DataFrame
+    levels: dict[str, int]
+    levels_before: dict[str, int]
+    has_warning: bool
+    changes: pd.DataFrame
+    monthly: pd.DataFrame
+    top: pd.DataFrame  # red and yellow communities: name, sub_district, level, score, reason
+    tasks: dict | None
+    freshness: pd.DataFrame
+    last_import: datetime | None
+    district: dict = field(default_factory=dict)
+
+
+def overview(
+    session: Session, scope: Scope, period: Month, lang: str = "zh", top_n: int = 10
+) -> Overview:
+    """The overview of ``period`` in ``scope`` (what the overview page shows)."""
+    now = warning_frame(session, scope, period, lang)
+    before = warning_frame(session, scope, period.shift(-1), lang)
+    top = now[now["level"].isin(["red", "yellow"])].head(top_n)
+    tasks = task_completion(session, scope, period)
+    task_summary = None
+    if tasks is not None:
+        total = int(tasks["total"].sum()) if "total" in tasks else 0
+        done = int(tasks["done"].sum()) if "done" in tasks else 0
+        task_summary = {
+            "total": total,
+            "done": done,
+            "completion": (done / total) if total else None,
+            "overdue": int(tasks["overdue"].sum()) if "overdue" in tasks else 0,
+        }
+    return Overview(
+        period=period,
+        headline=headline(session, scope, period),
+        levels=level_counts(now),
+        levels_before=level_counts(before),
+        has_warning=not now.empty,
+        changes=level_changes(now, before),
+        monthly=monthly_this_vs_last(session, scope, period),
+        top=top[["community_id", "name", "sub_district", "level", "score", "reason"]].reset_index(
+            drop=True
+        ),
+        tasks=task_summary,
+        freshness=freshness(session, scope),
+        last_import=last_import(session),
+        district=district_headline(session, scope),
+    )

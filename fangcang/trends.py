@@ -1,0 +1,336 @@
+"""Incident trends from the pre-aggregated tables: by month, sub-district, station, community
+and category; year-on-year tables; the day-of-week x hour heat map; drill-down from the
+district to a sub-district to a community.
+
+Everything reads ``agg_incident_day`` / ``agg_incident_hour`` (tens of thousands of rows at full
+size) grouped in SQL, so a page answers in milliseconds; the scope is applied in SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .access import Scope
+from .models import (
+    CRIME_CATEGORIES,
+    AggIncidentDay,
+    AggIncidentHour,
+    Community,
+    IncidentCategory,
+    IncidentSubtype,
+    Station,
+    SubDistrict,
+)
+from .stats import compare_counts
+from .timeutil import Month, month_range
+
+#: Headline metrics: key -> how it is counted from (category, subtype, n, n_alcohol).
+METRICS: tuple[str, ...] = ("total_110", "crime", "assault", "telecom_fraud", "alcohol")
+DRILL_LEVELS: tuple[str, ...] = ("district", "sub_district", "community")
+
+
+def month_key(session: Session, column):
+    """SQL expression giving ``YYYY-MM`` of a date column on SQLite and PostgreSQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def community_meta(session: Session, scope: Scope) -> pd.DataFrame:
+    """Communities in scope: community_id, name, sub_district_code, sub_district, station_id,
+    station (names for grouping and labels)."""
+    rows = session.execute(
+        select(
+            Community.community_id,
+            Community.name,
+            Community.sub_district_code,
+            SubDistrict.name.label("sub_district"),
+            Community.station_id,
+            Station.name.label("station"),
+        )
+        .join(SubDistrict, SubDistrict.code == Community.sub_district_code)
+        .join(Station, Station.station_id == Community.station_id)
+        .where(scope.clause(Community.community_id))
+        .order_by(Community.community_id)
+    ).all()
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "community_id",
+            "name",
+            "sub_district_code",
+            "sub_district",
+            "station_id",
+            "station",
+        ],
+    )
+
+
+def monthly_counts(
+    session: Session,
+    scope: Scope,
+    first: Month,
+    last: Month,
+    community_ids: list[str] | None = None,
+) -> pd.DataFrame:
+    """Incidents by community x month x category x subtype in ``first..last``.
+
+    Returns
+    -------
+    DataFrame
+        community_id, month (``YYYY-MM``), category, subtype, n, n_alcohol.
+    """
+    if last < first:
+        raise ValueError(f"month range ends ({last}) before it starts ({first})")
+    month = month_key(session, AggIncidentDay.day).label("month")
+    stmt = (
+        select(
+            AggIncidentDay.community_id,
+            month,
+            AggIncidentDay.category,
+            AggIncidentDay.subtype,
+            func.sum(AggIncidentDay.n),
+            func.sum(AggIncidentDay.n_alcohol),
+        )
+        .where(
+            AggIncidentDay.day >= first.first_day,
+            AggIncidentDay.day <= last.last_day,
+            scope.clause(AggIncidentDay.community_id),
+        )
+        .group_by(
+            AggIncidentDay.community_id, month, AggIncidentDay.category, AggIncidentDay.subtype
+        )
+    )
+    if community_ids is not None:
+        stmt = stmt.where(AggIncidentDay.community_id.in_(sorted(community_ids)))
+    df = pd.DataFrame(
+        session.execute(stmt).all(),
+        columns=["community_id", "month", "category", "subtype", "n", "n_alcohol"],
+    )
+    df["category"] = df["category"].map(lambda c: IncidentCategory(c).value)
+    df[["n", "n_alcohol"]] = df[["n", "n_alcohol"]].astype("int64")
+    return df
+
+
+def metric_counts(counts: pd.DataFrame) -> dict[str, int]:
+    """The headline metrics of a frame from ``monthly_counts`` (any subset of rows)."""
+    crime = {c.value for c in CRIME_CATEGORIES}
+    return {
+        "total_110": int(counts["n"].sum()),
+        "crime": int(counts.loc[counts["category"].isin(crime), "n"].sum()),
+        "assault": int(counts.loc[counts["subtype"] == IncidentSubtype.ASSAULT.value, "n"].sum()),
+        "telecom_fraud": int(
+            counts.loc[counts["subtype"] == IncidentSubtype.TELECOM_FRAUD.value, "n"].sum()
+        ),
+        "alcohol": int(counts["n_alcohol"].sum()),
+    }
+
+
+def metric_mask(counts: pd.DataFrame, metric: str) -> pd.Series:
+    """Rows of a ``monthly_counts`` frame that count towards ``metric`` (alcohol: all rows,
+    counted with ``n_alcohol``)."""
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    if metric == "crime":
+        return counts["category"].isin({c.value for c in CRIME_CATEGORIES})
+    if metric in ("assault", "telecom_fraud"):
+        return counts["subtype"] == metric
+    return pd.Series(True, index=counts.index)
+
+
+def _metric_n(counts: pd.DataFrame, metric: str) -> pd.Series:
+    return counts["n_alcohol"] if metric == "alcohol" else counts["n"]
+
+
+def dow_hour(
+    session: Session,
+    scope: Scope,
+    first: Month,
+    last: Month,
+    category: str | None = None,
+    community_ids: list[str] | None = None,
+) -> pd.DataFrame:
+    """Incidents by day of week (rows 0 = Monday .. 6) x hour (columns 0..23)."""
+    stmt = (
+        select(AggIncidentHour.dow, AggIncidentHour.hour, func.sum(AggIncidentHour.n))
+        .where(
+            AggIncidentHour.month >= first.first_day,
+            AggIncidentHour.month <= last.first_day,
+            scope.clause(AggIncidentHour.community_id),
+        )
+        .group_by(AggIncidentHour.dow, AggIncidentHour.hour)
+    )
+    if category:
+        stmt = stmt.where(AggIncidentHour.category == IncidentCategory(category))
+    if community_ids is not None:
+        stmt = stmt.where(AggIncidentHour.community_id.in_(sorted(community_ids)))
+    grid = pd.DataFrame(0, index=range(7), columns=range(24), dtype="int64")
+    for dow, hour, n in session.execute(stmt):
+        grid.at[int(dow), int(hour)] = int(n)
+    return grid
+
+
+def yoy_table(
+    now: pd.DataFrame, before: pd.DataFrame, key: str, names: pd.DataFrame
+) -> pd.DataFrame:
+    """Year-on-year table per ``key`` (a column of both frames, e.g. ``sub_district_code``).
+
+    ``now`` and ``before`` have columns ``key`` and ``n``; ``names`` maps ``key`` to ``name``.
+    Returns key, name, n, n_before, pct, z, significant, sorted by n descending.
+    """
+    a = now.groupby(key)["n"].sum()
+    b = before.groupby(key)["n"].sum()
+    keys = names[[key, "name"]].drop_duplicates(key)
+    rows = []
+    for k, name in keys.itertuples(index=False):
+        c = compare_counts(int(a.get(k, 0)), int(b.get(k, 0)))
+        rows.append(
+            {
+                key: k,
+                "name": name,
+                "n": c.now,
+                "n_before": c.before,
+                "pct": c.pct,
+                "z": round(c.z, 2),
+                "significant": c.significant,
+            }
+        )
+    out = pd.DataFrame(rows, columns=[key, "name", "n", "n_before", "pct", "z", "significant"])
+    return out.sort_values(["n", "name"], ascending=[False, True]).reset_index(drop=True)
+
+
+@dataclass
+class TrendView:
+    """What the trends page shows (see ``trend_view``)."""
+
+    level: str  # district | sub_district | community
+    title: str  # the drilled-to unit's name ("" for the district)
+    first: Month
+    last: Month
+    metric: str
+    monthly: pd.DataFrame  # month, category, n (this window)
+    monthly_total: pd.DataFrame  # month_index (1..12), month, n, n_before
+    by_sub_district: pd.DataFrame  # yoy table (district level only, else empty)
+    by_station: pd.DataFrame  # yoy table
+    by_community: pd.DataFrame  # yoy table (sub-district level), else empty
+    by_category: pd.DataFrame  # category, n, n_before, pct, z, significant
+    dow_hour: pd.DataFrame  # 7 x 24
+    total: dict  # n, n_before, pct, z, significant
+
+
+def trend_view(
+    session: Session,
+    scope: Scope,
+    period: Month,
+    *,
+    months: int = 12,
+    sub_district: str | None = None,
+    community_id: str | None = None,
+    metric: str = "total_110",
+    category: str | None = None,
+) -> TrendView:
+    """Trends for the ``months`` ending with ``period`` against the same months a year earlier.
+
+    Parameters
+    ----------
+    sub_district : str, optional
+        Drill down to one sub-district (its code).
+    community_id : str, optional
+        Drill down to one community (takes precedence over ``sub_district``).
+    metric : str
+        One of ``METRICS``: which incidents are counted.
+    category : str, optional
+        Further restrict to one incident category.
+    """
+    if months < 1 or months > 36:
+        raise ValueError(f"months must be 1..36, got {months}")
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    if category is not None:
+        category = IncidentCategory(category).value
+    meta = community_meta(session, scope)
+    level, title = "district", ""
+    if community_id:
+        if community_id not in set(meta["community_id"]):
+            raise ValueError(f"community {community_id!r} is unknown or outside your jurisdiction")
+        meta = meta[meta["community_id"] == community_id]
+        level, title = "community", str(meta["name"].iloc[0])
+    elif sub_district:
+        if sub_district not in set(meta["sub_district_code"]):
+            raise ValueError(
+                f"sub-district {sub_district!r} is unknown or outside your jurisdiction"
+            )
+        meta = meta[meta["sub_district_code"] == sub_district]
+        level, title = "sub_district", str(meta["sub_district"].iloc[0])
+    ids = None if level == "district" else list(meta["community_id"])
+
+    first = period.shift(-(months - 1))
+    counts = monthly_counts(session, scope, first.shift(-12), period, ids)
+    counts = counts[metric_mask(counts, metric)].copy()
+    counts["n"] = _metric_n(counts, metric)
+    if category:
+        counts = counts[counts["category"] == category]
+    this = {str(m) for m in month_range(first, period)}
+    now = counts[counts["month"].isin(this)].merge(meta, on="community_id")
+    before = counts[~counts["month"].isin(this)].merge(meta, on="community_id")
+
+    monthly = now.groupby(["month", "category"], as_index=False)["n"].sum()
+    a = now.groupby("month")["n"].sum()
+    b = before.groupby("month")["n"].sum()
+    rows = []
+    for i, m in enumerate(month_range(first, period), start=1):
+        rows.append(
+            {
+                "month_index": i,
+                "month": str(m),
+                "n": int(a.get(str(m), 0)),
+                "n_before": int(b.get(str(m.shift(-12)), 0)),
+            }
+        )
+    monthly_total = pd.DataFrame(rows)
+
+    cats = pd.DataFrame(
+        {
+            "category": [c.value for c in IncidentCategory],
+            "name": [c.value for c in IncidentCategory],
+        }
+    )
+    by_category = yoy_table(now, before, "category", cats)
+    by_category = by_category[(by_category["n"] > 0) | (by_category["n_before"] > 0)]
+    sd_names = meta[["sub_district_code", "sub_district"]].rename(columns={"sub_district": "name"})
+    st_names = meta[["station_id", "station"]].rename(columns={"station": "name"})
+    empty = pd.DataFrame(columns=["name", "n", "n_before", "pct", "z", "significant"])
+    by_sub = yoy_table(now, before, "sub_district_code", sd_names) if level == "district" else empty
+    by_station = yoy_table(now, before, "station_id", st_names)
+    by_comm = (
+        yoy_table(now, before, "community_id", meta[["community_id", "name"]])
+        if level == "sub_district"
+        else empty
+    )
+    total = compare_counts(int(now["n"].sum()), int(before["n"].sum()))
+    grid = dow_hour(session, scope, first, period, category, ids)
+    return TrendView(
+        level=level,
+        title=title,
+        first=first,
+        last=period,
+        metric=metric,
+        monthly=monthly,
+        monthly_total=monthly_total,
+        by_sub_district=by_sub,
+        by_station=by_station,
+        by_community=by_comm,
+        by_category=by_category,
+        dow_hour=grid,
+        total={
+            "n": total.now,
+            "n_before": total.before,
+            "pct": total.pct,
+            "z": total.z,
+            "significant": total.significant,
+        },
+    )

@@ -1,0 +1,194 @@
+"""The one map: offline assets, polygons in level colours, layers, escaping, size."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from fangcang import maps, offline, palette
+from fangcang.access import Scope
+from fangcang.maps import MapData
+
+import dashboard_data as dd
+
+CDN = re.compile(r"https?://(?!127\.0\.0\.1|localhost)[^\"' )]+", re.I)
+
+
+def _geojson_features(html: str) -> list[dict]:
+    """The community features embedded in the rendered map (GeoJson layers' data)."""
+    feats = []
+    for m in re.finditer(r"_add\((\{.*?\})\);\n", html):
+        data = json.loads(m.group(1))
+        feats += [f for f in data.get("features", []) if "community_id" in f.get("properties", {})]
+    return feats
+
+
+@pytest.fixture
+def district(session, factory):
+    return dd.build(session, factory, n=8)
+
+
+def test_level_colours_and_no_cdn(session, district, monkeypatch):
+    monkeypatch.delenv("FANGCANG_TILE_URL", raising=False)
+    view = maps.map_view(session, Scope.district(), dd.PERIOD, layers=("stations",))
+    html = maps.map_html(view.map)
+    feats = _geojson_features(html)
+    assert len(feats) == 8
+    # levels cycle red, yellow, blue, green by community id
+    by_id = {f["properties"]["community_id"]: f["properties"]["fill"] for f in feats}
+    assert by_id["C001"] == palette.LEVEL_COLOURS["red"]
+    assert by_id["C002"] == palette.LEVEL_COLOURS["yellow"]
+    assert by_id["C003"] == palette.LEVEL_COLOURS["blue"]
+    assert by_id["C004"] == palette.LEVEL_COLOURS["green"]
+    for colour in palette.LEVEL_COLOURS.values():
+        assert colour in html
+    # nothing from the internet: no CDN URL, no tiles, no d3/branca, no jQuery/Bootstrap
+    assert not CDN.findall(html), CDN.findall(html)[:5]
+    assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
+    assert "d3" not in re.findall(r"<script[^>]+src=\"([^\"]+)\"", html)
+    assert offline.asset_url("leaflet.js") in html
+    assert "tileLayer" not in html
+    # legend in HTML with counts per level
+    assert "fangcang-legend" in html
+    assert "红色预警 (2)" in html or "红 (2)" in html or "(2)" in html
+    assert view.has_levels
+
+
+def test_tiles_from_config(session, district, monkeypatch):
+    monkeypatch.setenv("FANGCANG_TILE_URL", "http://tiles.intranet/{z}/{x}/{y}.png")
+    monkeypatch.setenv("FANGCANG_TILE_ATTRIBUTION", "PGIS")
+    html = maps.map_html(maps.map_view(session, Scope.district(), dd.PERIOD).map)
+    assert "http://tiles.intranet/{z}/{x}/{y}.png" in html and "PGIS" in html
+
+
+def test_layers(session, factory, district):
+    from datetime import datetime
+
+    from fangcang.models import Community
+
+    factory.incident(
+        session.get(Community, "C003"), datetime(2026, 10, 9, 22), lat=28.004, lon=120.625
+    )
+    session.commit()
+    view = maps.map_view(
+        session,
+        Scope.district(),
+        dd.PERIOD,
+        layers=("incidents", "factors", "stations"),
+        lang="en",
+    )
+    html = maps.map_html(view.map)
+    assert "L.heatLayer" in html
+    assert offline.asset_url("leaflet_heat.min.js") in html
+    assert "Factors: Key persons" in html and "Factors: Rental houses" in html
+    assert "仰义派出所" in html and "Police stations" in html
+    assert "Sub-district boundaries" in html
+    assert not CDN.findall(html)
+
+
+def test_clusters_use_local_plugin(session, factory, district):
+    from datetime import datetime
+
+    from fangcang.models import Community
+
+    c = session.get(Community, "C001")
+    for i in range(5):
+        factory.incident(c, datetime(2026, 10, 3, 10 + i), lat=28.005, lon=120.605)
+    session.commit()
+    data = maps.map_data(
+        session, Scope.district(), dd.PERIOD, layers=("incidents",), incident_mode="clusters"
+    )
+    assert len(data.incidents) == 5
+    html = maps.map_html(maps.build_map(data))
+    assert "L.markerClusterGroup" in html
+    assert offline.asset_url("leaflet.markercluster.js") in html
+    assert not CDN.findall(html)
+    heat = maps.map_data(session, Scope.district(), dd.PERIOD, layers=("incidents",))
+    # five incidents at one spot become one weighted heat cell
+    assert heat.incidents["n"].tolist() == [5]
+
+
+def test_tooltip_escapes_data(session, district):
+    from fangcang.models import Community
+
+    session.get(Community, "C002").name = "<script>alert(1)</script>社区"
+    session.commit()
+    html = maps.map_html(maps.map_view(session, Scope.district(), dd.PERIOD).map)
+    assert "<script>alert(1)</script>社区" not in html
+    tip = {f["id"]: f["properties"]["tip"] for f in _geojson_features(html)}["C002"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;社区" in tip and "<script>" not in tip
+
+
+def test_scope_restricts_polygons(session, district):
+    view = maps.map_view(session, Scope.of(["C001", "C002"]), dd.PERIOD)
+    assert sorted(view.communities["community_id"]) == ["C001", "C002"]
+    assert len(_geojson_features(maps.map_html(view.map))) == 2
+
+
+def test_colour_by_score_and_indicator(session, district):
+    for colour_by, indicator in (("score", None), ("indicator", "crime_rate")):
+        view = maps.map_view(
+            session, Scope.district(), dd.PERIOD, colour_by=colour_by, indicator=indicator
+        )
+        fills = {f["properties"]["fill"] for f in _geojson_features(maps.map_html(view.map))}
+        assert fills <= set(palette.SEQUENTIAL) and len(fills) > 1
+    with pytest.raises(ValueError, match="unknown indicator"):
+        maps.map_view(session, Scope.district(), dd.PERIOD, colour_by="indicator", indicator="nope")
+    with pytest.raises(ValueError, match="colour_by"):
+        maps.map_view(session, Scope.district(), dd.PERIOD, colour_by="bogus")
+
+
+def test_no_warning_run_is_grey(session, factory):
+    dd.build(session, factory, n=4, with_runs=False)
+    view = maps.map_view(session, Scope.district(), dd.PERIOD)
+    fills = {f["properties"]["fill"] for f in _geojson_features(maps.map_html(view.map))}
+    assert fills == {palette.NO_DATA}
+    assert not view.has_levels
+
+
+def test_simplified_polygons_stay_small():
+    import pandas as pd
+    import shapely
+
+    # 120 round polygons of 400 vertices each: simplified they must stay far below 3 MB
+    rows = []
+    for i in range(120):
+        circle = shapely.Point(120.5 + (i % 12) * 0.02, 27.9 + (i // 12) * 0.02).buffer(0.009, 100)
+        rows.append(
+            {
+                "community_id": f"C{i:03d}",
+                "name": f"社区{i}",
+                "sub_district": "仰义街道",
+                "geometry": maps._simplify(circle),
+                "level": "red",
+                "score": 80.0,
+                "reason": "x",
+                "value": "red",
+            }
+        )
+    frame = pd.DataFrame(rows)
+    html = maps.map_html(
+        maps.build_map(
+            MapData(
+                frame, pd.DataFrame(columns=["code", "name", "geometry", "label_lon", "label_lat"])
+            )
+        )
+    )
+    assert len(_geojson_features(html)) == 120
+    assert len(html.encode()) < 1_000_000
+
+
+def test_install_assets(tmp_path):
+    folder = offline.install_assets(tmp_path)
+    for name in (
+        "leaflet.js",
+        "leaflet.css",
+        "leaflet.markercluster.js",
+        "leaflet_heat.min.js",
+        "images/marker-icon.png",
+    ):
+        assert (folder / name).stat().st_size > 0
+    assert "imagePath" in (folder / "fangcang-imagepath.js").read_text()
+    offline.install_assets(tmp_path)  # idempotent
