@@ -503,3 +503,58 @@ def test_visit_measures_by_hand(session, factory):
     assert list(only_c2["community_id"]) == ["C2"]
     with pytest.raises(ValueError):
         visit_measures(session, D, as_of, level="planet")
+
+
+# --------------------------------------------------------------------------------------------
+# visits.csv
+# --------------------------------------------------------------------------------------------
+HEADER_ZH = "走访编号,房屋编号,走访时间,民警编号,实际用途,实际居住人数,备注,姓名,身份证号,联系电话,出生日期\n"
+
+
+def test_import_visits_csv(session, home, tmp_path):
+    from fangcang.models import ImportLog, ImportStatus, Visit
+    from fangcang.visits import import_visits
+
+    c, h, a, b = home
+    session.commit()
+    path = tmp_path / "visits.csv"
+    path.write_text(
+        HEADER_ZH
+        + f"V1,H1,2026-10-20 10:00,O1,群租,3,,陈小华,{a.id_number},,\n"
+        + "V1,H1,2026-10-20 10:00,O1,群租,3,,王丽,,13933334444,\n"
+        + "V2,H1,2026-10-25 09:00,O1,,,无人在家,,,,\n",
+        encoding="gb18030",
+    )
+    report = import_visits(session, path, actor="admin", scope=D)
+    session.commit()
+    assert report.ok, report.summary()
+    assert (report.visits, report.residents) == (2, 2)
+    assert types_of(session) == ["count_differs", "use_differs"]
+    assert session.scalar(select(func.count()).select_from(Visit)) == 2
+    log = session.scalars(select(ImportLog)).one()
+    assert log.status is ImportStatus.OK and log.bundle == "visits.csv"
+
+
+def test_import_visits_csv_with_errors_changes_nothing(session, home, tmp_path):
+    from fangcang.models import ImportLog, ImportStatus, Visit
+    from fangcang.visits import import_visits
+
+    session.commit()
+    path = tmp_path / "visits.csv"
+    path.write_text(
+        HEADER_ZH
+        + "V1,H1,2026-10-20 10:00,O1,宫殿,1,,张三,,13800000000,\n"  # unknown use
+        + "V2,NOPE,2026-10-20 10:00,O1,,,,,,,\n"  # unknown house
+        + "V3,H1,2026-10-20 10:00,O1,,,,李四,,,\n"  # nothing to match on
+        + "V4,H1,2026-13-01 10:00,O1,,,,,,,\n",  # bad date
+        encoding="utf-8",
+    )
+    report = import_visits(session, path, actor="admin", scope=D)
+    session.commit()
+    assert not report.ok
+    found = {(e.row, e.column) for e in report.errors}
+    assert {(2, "observed_use"), (3, "house_id"), (4, "resident_name"), (5, "visited_at")} <= found
+    assert all(e.file == "visits.csv" for e in report.errors)
+    assert session.scalar(select(func.count()).select_from(Visit)) == 0
+    assert session.scalar(select(func.count()).select_from(Discrepancy)) == 0
+    assert session.scalars(select(ImportLog)).one().status is ImportStatus.FAILED

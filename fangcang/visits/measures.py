@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..access import Scope
@@ -100,11 +100,12 @@ def visit_measures(
         session.execute(
             select(
                 last.c.community_id,
-                func.sum(func.cast(last.c.last >= start_90, _int())).label("v90"),
-                func.sum(func.cast(last.c.last >= start_365, _int())).label("v365"),
+                func.sum(case((last.c.last >= start_90, 1), else_=0)).label("v90"),
+                func.sum(case((last.c.last >= start_365, 1), else_=0)).label("v365"),
                 func.sum(
-                    func.cast(
-                        and_(last.c.last >= start_365, open_houses.c.house_id.is_(None)), _int()
+                    case(
+                        (and_(last.c.last >= start_365, open_houses.c.house_id.is_(None)), 1),
+                        else_=0,
                     )
                 ).label("verified"),
             )
@@ -152,12 +153,6 @@ def visit_measures(
         df["_all"] = "district"
         df = _sum(df, ["_all"]).rename(columns={"_all": "name"})
     return _finish(df, end)
-
-
-def _int():
-    from sqlalchemy import Integer
-
-    return Integer
 
 
 def _sum(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
