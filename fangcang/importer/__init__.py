@@ -10,8 +10,24 @@ Reusable pieces (for any feature that reads department CSV/XLSX files)::
     table = read_table(path, SPEC)      # never raises for bad content
     table.errors                        # [RowError(file, row, column, value, reason), ...]
     table.valid                         # typed DataFrame of the good rows (index = row number)
+
+The bundle importer (see docs/data-contract.md)::
+
+    from fangcang.importer import import_bundle, validate_bundle
+    report = validate_bundle(engine, folder)          # no writes: report.ok, report.errors
+    result = import_bundle(engine, folder, actor="admin", channel="upload", partial=False)
+    result.status, result.counts, result.report, result.error_report
 """
 
+from .bundle import (
+    BundleError,
+    BundleReport,
+    ImportResult,
+    import_bundle,
+    stable_station_id,
+    validate_bundle,
+)
+from .kinds import KINDS, RecordKind
 from .reader import (
     FileError,
     Table,
@@ -24,6 +40,14 @@ from .reader import (
 from .spec import Field, FileSpec, RowError
 
 __all__ = [
+    "BundleError",
+    "BundleReport",
+    "ImportResult",
+    "KINDS",
+    "RecordKind",
+    "import_bundle",
+    "stable_station_id",
+    "validate_bundle",
     "Field",
     "FileError",
     "FileSpec",

@@ -73,7 +73,8 @@ class Table:
     file : str
         File name as reported in errors.
     frame : DataFrame
-        Every data row, typed (strings, floats, ``Int64``, ``datetime64``, ``bool``), indexed
+        Every data row, typed (strings, floats, ``Int64``, ``datetime64`` (dates at midnight),
+        ``bool``), indexed
         by spreadsheet row number; columns = the spec's fields (missing optional ones filled
         with their default). Cells that failed to parse are missing (NA).
     errors : list of RowError
@@ -422,9 +423,7 @@ def _parse_column(col, text: pd.Series, errors: _Errors) -> pd.Series:
             "date (use YYYY-MM-DD)" if col.type == DATE else "date/time (use YYYY-MM-DD HH:MM:SS)"
         )
         errors.add(text.index[bad], name, text[bad], f"not a valid {what}")
-        if col.type == DATE:
-            return parsed.dt.date.where(parsed.notna(), None)
-        return parsed
+        return parsed  # dates: datetime64 at midnight (vectorised; ``.dt.date`` for objects)
     if col.type == BOOL:
         folded = text.str.casefold()
         is_true = folded.isin(_TRUE)

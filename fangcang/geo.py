@@ -1,0 +1,170 @@
+"""Geometry: community and sub-district polygons in geopandas, and point-in-polygon placement.
+
+Polygons are stored as GeoJSON text (WGS84 lon/lat) so the schema works on SQLite and on
+PostgreSQL without PostGIS; this module turns them into a ``GeoDataFrame``.
+
+Placement rule: a point belongs to the community whose polygon *contains or touches* it
+(``intersects``). A point on a border shared by several communities goes to the one with the
+smallest ``community_id`` (string order), so placement never depends on row order. A point
+outside every community is not placed (``None``): callers reject it, never snap it to the
+nearest polygon.
+"""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import shape
+from shapely.validation import explain_validity
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from .models import Community, SubDistrict
+
+CRS = "EPSG:4326"
+POLYGON_TYPES = ("Polygon", "MultiPolygon")
+
+
+class GeometryError(ValueError):
+    """A geometry that cannot be used (unparseable, wrong type, invalid, out of range)."""
+
+
+def parse_polygon(value: str | dict) -> shapely.Geometry:
+    """Parse a GeoJSON Polygon/MultiPolygon (text or mapping) and check it.
+
+    Raises
+    ------
+    GeometryError
+        Saying what is wrong: not GeoJSON, not a polygon, empty, self-intersecting (with the
+        place shapely reports), or coordinates that are not lon/lat.
+    """
+    try:
+        data = json.loads(value) if isinstance(value, str) else value
+    except json.JSONDecodeError as exc:
+        raise GeometryError(f"geometry is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("type") not in POLYGON_TYPES:
+        got = data.get("type") if isinstance(data, dict) else type(data).__name__
+        raise GeometryError(f"geometry must be a Polygon or MultiPolygon, got {got}")
+    try:
+        geom = shape(data)
+    except Exception as exc:  # shapely raises several types for malformed rings
+        raise GeometryError(f"broken geometry: {exc}") from None
+    if geom.is_empty:
+        raise GeometryError("geometry is empty")
+    x0, y0, x1, y1 = geom.bounds
+    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        raise GeometryError(
+            f"coordinates are not WGS84 lon/lat (bounds {x0:.3f}, {y0:.3f}, {x1:.3f}, {y1:.3f})"
+        )
+    if not geom.is_valid:
+        raise GeometryError(f"invalid geometry: {explain_validity(geom)}")
+    return geom
+
+
+def to_geojson(geom: shapely.Geometry) -> str:
+    """GeoJSON text of a geometry (how polygons are stored)."""
+    return shapely.to_geojson(geom)
+
+
+def _frame(rows, columns: list[str]) -> gpd.GeoDataFrame:
+    df = pd.DataFrame(rows, columns=[*columns, "geometry"])
+    geoms = shapely.from_geojson(df["geometry"].tolist()) if len(df) else []
+    return gpd.GeoDataFrame(df.drop(columns="geometry"), geometry=list(geoms), crs=CRS)
+
+
+def _session(bind: Session | Engine) -> tuple[Session, bool]:
+    if isinstance(bind, Session):
+        return bind, False
+    return Session(bind), True
+
+
+def communities_frame(bind: Session | Engine) -> gpd.GeoDataFrame:
+    """Every community as a GeoDataFrame (WGS84), sorted by ``community_id``.
+
+    Columns: community_id, name, sub_district_code, station_id, officer_id, centroid_lon,
+    centroid_lat, geometry.
+    """
+    session, own = _session(bind)
+    try:
+        cols = [
+            Community.community_id,
+            Community.name,
+            Community.sub_district_code,
+            Community.station_id,
+            Community.officer_id,
+            Community.centroid_lon,
+            Community.centroid_lat,
+        ]
+        rows = session.execute(select(*cols, Community.geometry).order_by(Community.community_id))
+        return _frame(rows.all(), [c.key for c in cols])
+    finally:
+        if own:
+            session.close()
+
+
+def sub_districts_frame(bind: Session | Engine) -> gpd.GeoDataFrame:
+    """Every sub-district with a geometry (the union of its communities), sorted by code."""
+    session, own = _session(bind)
+    try:
+        cols = [
+            SubDistrict.code,
+            SubDistrict.name,
+            SubDistrict.kind,
+            SubDistrict.label_lon,
+            SubDistrict.label_lat,
+        ]
+        rows = session.execute(
+            select(*cols, SubDistrict.geometry)
+            .where(SubDistrict.geometry.is_not(None))
+            .order_by(SubDistrict.code)
+        ).all()
+        rows = [(*r[:2], str(r[2]), *r[3:]) for r in rows]
+        return _frame(rows, [c.key for c in cols])
+    finally:
+        if own:
+            session.close()
+
+
+def place_points(
+    lon, lat, polygons: gpd.GeoDataFrame, id_column: str = "community_id"
+) -> np.ndarray:
+    """The polygon id each point falls in (``None`` outside every polygon).
+
+    Parameters
+    ----------
+    lon, lat : array-like of float
+        WGS84 coordinates (NaN = no point, gives ``None``).
+    polygons : GeoDataFrame
+        With an ``id_column``.
+
+    Returns
+    -------
+    numpy.ndarray of object
+        Same length as ``lon``. A point inside or on the boundary of several polygons (a shared
+        border or corner) gets the smallest id among them.
+    """
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    if lon.shape != lat.shape:
+        raise ValueError(f"lon and lat differ in length ({lon.size} vs {lat.size})")
+    out = np.full(lon.size, None, dtype=object)
+    have = ~(np.isnan(lon) | np.isnan(lat))
+    if not have.any() or polygons.empty:
+        return out
+    idx = np.flatnonzero(have)
+    points = gpd.GeoDataFrame(
+        {"_i": idx}, geometry=gpd.points_from_xy(lon[idx], lat[idx]), crs=polygons.crs or CRS
+    )
+    joined = gpd.sjoin(
+        points, polygons[[id_column, "geometry"]], how="inner", predicate="intersects"
+    )
+    if joined.empty:
+        return out
+    # Deterministic tie-break for shared borders: the smallest id wins.
+    first = joined.groupby("_i", sort=False)[id_column].min()
+    out[first.index.to_numpy()] = first.to_numpy(dtype=object)
+    return out

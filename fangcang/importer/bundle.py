@@ -1,0 +1,836 @@
+"""Validate and import a bundle (a folder of department files) in one transaction.
+
+``validate_bundle`` reads and checks everything without writing; ``import_bundle`` validates,
+then loads the accepted rows, rebuilds the aggregates, writes the import log and an audit
+entry and bumps the data version, all in one transaction. A bundle with errors changes nothing
+(unless ``partial=True``: then the good rows are loaded and the rejected ones written to a
+folder for correction). Either way the outcome is recorded in ``import_log``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from .. import aggregates, audit, db, geo
+from ..config import DATA_DIR, get_settings
+from ..models import (
+    Community,
+    DivisionKind,
+    ImportLog,
+    ImportStatus,
+    Officer,
+    Station,
+    SubDistrict,
+)
+from ..timeutil import now_local
+from . import kinds as K
+from .aliases import INCIDENT_SUBTYPES
+from .load import LoadCounts, upsert
+from .reader import SUFFIXES, FileError, Table, decode, format_errors, validate_frame, write_errors
+from .spec import RowError
+
+Progress = Callable[[float, str], None]
+
+GEOJSON = "communities.geojson"
+#: How many errors the printed report shows (the report file has every one).
+PRINT_LIMIT = 50
+#: Reference list of the district's divisions (code, name, kind, lon, lat).
+DIVISIONS_CSV = DATA_DIR / "lucheng_divisions.csv"
+
+
+class BundleError(ValueError):
+    """Raised by ``import_bundle(..., raise_on_error=True)``; carries the ``ImportResult``."""
+
+    def __init__(self, result: ImportResult):
+        super().__init__(result.report)
+        self.result = result
+
+
+def stable_station_id(name: str) -> str:
+    """The id given to a station known only by its name: ``ST`` + 8 hex digits of its SHA-1."""
+    return "ST" + hashlib.sha1(name.strip().encode("utf-8")).hexdigest()[:8].upper()
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class BundleReport:
+    """What validation found. ``errors`` are in load order (file by file, row by row)."""
+
+    folder: Path
+    files: dict[str, int] = field(default_factory=dict)  # file name -> data rows read
+    accepted: dict[str, int] = field(default_factory=dict)  # kind -> rows that passed
+    errors: list[RowError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    tables: dict[str, Table] = field(default_factory=dict, repr=False)
+    new_stations: pd.DataFrame | None = field(default=None, repr=False)
+    new_sub_districts: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def rejected(self) -> int:
+        """Data rows rejected: rows with errors, plus every row of a file with a file error."""
+        n = 0
+        for file, rows in self.files.items():
+            errs = [e for e in self.errors if e.file == file]
+            if any(e.row is None for e in errs):
+                n += rows
+            else:
+                n += len({e.row for e in errs})
+        return n
+
+    def text(self, limit: int = PRINT_LIMIT, report_path: Path | None = None) -> str:
+        """Human-readable summary: files and row counts, then the errors (capped)."""
+        lines = [f"bundle {self.folder}"]
+        for file, rows in self.files.items():
+            errs = [e for e in self.errors if e.file == file]
+            bad_file = any(e.row is None for e in errs)
+            bad_rows = len({e.row for e in errs if e.row is not None})
+            state = (
+                "file rejected" if bad_file else f"{bad_rows:,} rows rejected" if bad_rows else "ok"
+            )
+            lines.append(f"  {file:<22} {rows:>10,} rows  {state}")
+        lines.extend(f"  note: {n}" for n in self.notes)
+        if self.errors:
+            lines.append(f"{len(self.errors):,} errors in {self.rejected:,} rows:")
+            lines.append(format_errors(self.errors, limit))
+            if report_path is not None:
+                lines.append(f"full error list: {report_path}")
+        return "\n".join(lines)
+
+
+@dataclass
+class ImportResult:
+    """Outcome of ``import_bundle``.
+
+    ``status`` is ok (everything loaded), partial (good rows loaded, rejected rows written to
+    ``rejected_dir``) or failed (nothing changed). ``counts`` are rows loaded per kind;
+    ``inserted`` / ``updated`` / ``unchanged`` split them (unchanged: the stored row was newer).
+    """
+
+    status: ImportStatus
+    folder: Path
+    files: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    inserted: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    report: str = ""
+    error_report: Path | None = None
+    rejected_dir: Path | None = None
+    duration_s: float = 0.0
+    log_id: int | None = None
+    aggregates: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status != ImportStatus.FAILED
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference data (what already exists, plus the district's division list)
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class _Refs:
+    communities: set[str]
+    officers: set[str]
+    stations: dict[str, str]  # id -> name
+    sub_districts: dict[str, str]  # code -> name
+    divisions: pd.DataFrame  # reference list (may be empty)
+    polygons: object  # GeoDataFrame of existing communities
+
+
+def _load_refs(session: Session) -> _Refs:
+    divisions = (
+        pd.read_csv(DIVISIONS_CSV, dtype=str, keep_default_na=False)
+        if DIVISIONS_CSV.exists()
+        else pd.DataFrame(columns=["code", "name", "kind", "lon", "lat"])
+    )
+    return _Refs(
+        communities=set(session.scalars(select(Community.community_id))),
+        officers=set(session.scalars(select(Officer.officer_id))),
+        stations=dict(session.execute(select(Station.station_id, Station.name)).tuples().all()),
+        sub_districts=dict(
+            session.execute(select(SubDistrict.code, SubDistrict.name)).tuples().all()
+        ),
+        divisions=divisions,
+        polygons=geo.communities_frame(session),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------------
+def _find_files(folder: Path, report: BundleReport) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    names = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
+    for kind in K.KINDS:
+        hits = [names[f"{kind.name}{s}"] for s in SUFFIXES if f"{kind.name}{s}" in names]
+        if len(hits) > 1:
+            report.errors.append(
+                RowError(
+                    hits[1].name,
+                    None,
+                    "",
+                    "",
+                    f"both {hits[0].name} and {hits[1].name} present: keep one",
+                )
+            )
+        elif hits:
+            found[kind.name] = hits[0]
+    if GEOJSON in names:
+        found["communities"] = names[GEOJSON]
+    known = {f"{k.name}{s}" for k in K.KINDS for s in SUFFIXES} | {GEOJSON}
+    ignored = sorted(n for n in names if n not in known and not n.startswith("."))
+    if ignored:
+        report.notes.append(f"ignored files (not part of the contract): {', '.join(ignored)}")
+    return found
+
+
+def _mtime(path: Path) -> pd.Timestamp:
+    return pd.Timestamp(datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0))
+
+
+def _fill_provenance(table: Table, path: Path) -> None:
+    if "updated_at" in table.frame:
+        table.frame["updated_at"] = table.frame["updated_at"].fillna(_mtime(path))
+    if "source" in table.frame:
+        table.frame["source"] = table.frame["source"].fillna("")
+
+
+def _add(table: Table, rows, column: str, values, reason) -> None:
+    rows = np.asarray(rows)
+    if rows.size == 0:
+        return
+    values = list(values) if not np.isscalar(values) else [values] * rows.size
+    reasons = list(reason) if not isinstance(reason, str) else [reason] * rows.size
+    table.errors.extend(
+        RowError(table.file, int(r), column, "" if v is None else str(v), str(why))
+        for r, v, why in zip(rows, values, reasons, strict=True)
+    )
+
+
+def _known_ids(table: Table | None, key: str, partial: bool) -> set[str]:
+    """Ids a later file may reference: the valid rows (partial) or every parsed id (strict,
+    so one bad parent row is reported once, not again on every child)."""
+    if table is None or table.file_errors:
+        return set()
+    frame = table.valid if partial else table.frame
+    return set(frame[key].dropna().astype(str))
+
+
+def _resolve_stations(
+    values: pd.Series, refs: _Refs, bundled: dict[str, str], new: dict[str, str]
+) -> pd.Series:
+    """Station id or name -> station id. Unknown names become new stations (stable ids)."""
+    by_name = {name: sid for sid, name in {**refs.stations, **bundled}.items()}
+    ids = set(refs.stations) | set(bundled)
+    out = {}
+    for value in pd.unique(values.dropna()):
+        v = str(value)
+        if v in ids:
+            out[v] = v
+        elif v in by_name:
+            out[v] = by_name[v]
+        else:
+            sid = stable_station_id(v)
+            new.setdefault(sid, v)
+            out[v] = sid
+    return values.map(out)
+
+
+def _resolve_streets(values: pd.Series, refs: _Refs, bundled: dict[str, str], new: dict):
+    """Street code or name -> sub-district code (None when unknown)."""
+    known: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for code, name in {**refs.sub_districts, **bundled}.items():
+        known[code] = code
+        names[name] = code
+    ref = {r.code: r for r in refs.divisions.itertuples(index=False)}
+    ref_names = {r.name: r.code for r in refs.divisions.itertuples(index=False)}
+    out = {}
+    for value in pd.unique(values.dropna()):
+        v = str(value)
+        code = known.get(v) or names.get(v)
+        if code is None:
+            for candidate in (v, v + "街道", v + "镇"):
+                code = names.get(candidate) or (candidate if candidate in ref else None)
+                code = code or ref_names.get(candidate)
+                if code:
+                    break
+        if code and code not in known and code in ref:
+            r = ref[code]
+            new[code] = {
+                "code": code,
+                "name": r.name,
+                "kind": r.kind or DivisionKind.STREET.value,
+                "label_lon": float(r.lon) if r.lon else None,
+                "label_lat": float(r.lat) if r.lat else None,
+            }
+        out[v] = code
+    return values.map(out)
+
+
+def _read_communities(path: Path, report: BundleReport) -> tuple[Table, list]:
+    """Read communities.geojson: properties through COMMUNITY_SPEC, geometries checked.
+    Row numbers are 1-based feature numbers."""
+    file = path.name
+    spec = K.COMMUNITY_SPEC
+
+    def fail(reason: str) -> tuple[Table, list]:
+        empty = pd.DataFrame({f.name: pd.Series([], dtype=object) for f in spec.fields})
+        return Table(file, spec, empty, [RowError(file, None, "", "", reason)]), []
+
+    data = path.read_bytes()
+    if not data.strip():
+        return fail("empty file (no features)")
+    try:
+        text_, _ = decode(data, file)
+        doc = json.loads(text_)
+    except FileError as exc:
+        return Table(file, spec, pd.DataFrame(), [exc.error]), []
+    except json.JSONDecodeError as exc:
+        return fail(f"not valid JSON: {exc}")
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if (
+        not isinstance(doc, dict)
+        or doc.get("type") != "FeatureCollection"
+        or not isinstance(features, list)
+    ):
+        return fail("not a GeoJSON FeatureCollection")
+    if not features:
+        return fail("empty file: a FeatureCollection with no features")
+    props = [
+        {k: ("" if v is None else str(v)) for k, v in ((f or {}).get("properties") or {}).items()}
+        for f in features
+    ]
+    raw = pd.DataFrame(props).fillna("").astype(str)
+    raw.index = pd.RangeIndex(1, len(raw) + 1, name="row")
+    table = validate_frame(raw, spec, file)
+    geoms: list = []
+    for i, feat in enumerate(features, start=1):
+        g = (feat or {}).get("geometry")
+        try:
+            if g is None:
+                raise geo.GeometryError("feature has no geometry")
+            geoms.append(geo.parse_polygon(g))
+        except geo.GeometryError as exc:
+            gtype = g.get("type", "") if isinstance(g, dict) else ""
+            _add(table, [i], "geometry", [gtype], str(exc))
+            geoms.append(None)
+    return table, geoms
+
+
+def _locate(table: Table, refs_ids: set[str], polygons) -> None:
+    """Check community references; place rows without one by point-in-polygon."""
+    frame = table.frame
+    cid = frame["community_id"]
+    has = cid.notna()
+    unknown = has & ~cid.isin(refs_ids)
+    _add(table, frame.index[unknown], "community_id", cid[unknown], "unknown community_id")
+    if "lon" not in frame:
+        return
+    need = ~has
+    lon, lat = frame["lon"], frame["lat"]
+    bad_rows = table.bad_rows
+    missing = need & (lon.isna() | lat.isna()) & ~frame.index.isin(list(bad_rows))
+    _add(
+        table,
+        frame.index[missing],
+        "community_id",
+        [""] * int(missing.sum()),
+        "no community_id and no lon/lat: the record cannot be placed",
+    )
+    todo = need & lon.notna() & lat.notna()
+    if not todo.any():
+        return
+    placed = geo.place_points(lon[todo].to_numpy(), lat[todo].to_numpy(), polygons)
+    placed_s = pd.Series(placed, index=frame.index[todo], dtype=object)
+    outside = placed_s.isna()
+    rows = placed_s.index[outside]
+    _add(
+        table,
+        rows,
+        "lon",
+        [f"{x}, {y}" for x, y in zip(lon[rows], lat[rows], strict=True)],
+        "point (lon, lat) is outside every community of the district",
+    )
+    frame.loc[placed_s.index[~outside], "community_id"] = placed_s[~outside]
+
+
+def _validate(session: Session, folder: Path, partial: bool, progress: Progress) -> BundleReport:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"bundle folder not found: {folder}")
+    report = BundleReport(folder=folder)
+    files = _find_files(folder, report)
+    if not files and not report.errors:
+        report.errors.append(
+            RowError(
+                str(folder),
+                None,
+                "",
+                "",
+                "no bundle files found (expected communities.geojson or any of "
+                + ", ".join(f"{k.name}.csv" for k in K.KINDS)
+                + ")",
+            )
+        )
+        return report
+    refs = _load_refs(session)
+    sizes = {k: p.stat().st_size for k, p in files.items()}
+    total = sum(sizes.values()) or 1
+    done = 0
+
+    def step(kind_name: str) -> None:
+        nonlocal done
+        done += sizes.get(kind_name, 0)
+        progress(done / total, f"checked {files[kind_name].name}")
+
+    tables = report.tables
+    new_stations: dict[str, str] = {}
+    new_subs: dict[str, dict] = {}
+
+    def read(kind: K.RecordKind) -> Table | None:
+        path = files.get(kind.name)
+        if path is None:
+            return None
+        progress(done / total, f"reading {path.name}")
+        from .reader import read_table
+
+        table = read_table(path, kind.spec)
+        _fill_provenance(table, path)
+        tables[kind.name] = table
+        return table
+
+    # Divisions and stations listed in the bundle (optional files).
+    subs = read(K.SUB_DISTRICTS)
+    bundled_subs: dict[str, str] = {}
+    if subs is not None and not subs.file_errors:
+        f = subs.frame
+        f["kind"] = f["kind"].where(
+            f["kind"].notna(),
+            np.where(f["name"].astype(str).str.endswith("镇"), "town", "street"),
+        )
+        v = subs.valid if partial else f
+        bundled_subs = dict(zip(v["code"], v["name"], strict=True))
+        step("sub_districts")
+    stations = read(K.STATIONS)
+    bundled_stations: dict[str, str] = {}
+    if stations is not None and not stations.file_errors:
+        v = stations.valid if partial else stations.frame
+        bundled_stations = dict(zip(v["station_id"], v["name"], strict=True))
+        step("stations")
+
+    officers = read(K.OFFICERS)
+    if officers is not None and not officers.file_errors:
+        f = officers.frame
+        f["station_id"] = _resolve_stations(f["station"], refs, bundled_stations, new_stations)
+        step("officers")
+    officer_ids = refs.officers | _known_ids(officers, "officer_id", partial)
+
+    # Communities (GeoJSON).
+    polygons = refs.polygons
+    bundled_communities: set[str] = set()
+    if "communities" in files:
+        path = files["communities"]
+        progress(done / total, f"reading {path.name}")
+        table, geoms = _read_communities(path, report)
+        tables["communities"] = table
+        if not table.file_errors:
+            _fill_provenance(table, path)
+            f = table.frame
+            f["sub_district_code"] = _resolve_streets(f["street"], refs, bundled_subs, new_subs)
+            bad = f["street"].notna() & f["sub_district_code"].isna()
+            _add(
+                table,
+                f.index[bad],
+                "street",
+                f["street"][bad],
+                "unknown sub-district (give a code or name from sub_districts.csv, "
+                "data/lucheng_divisions.csv or the database)",
+            )
+            f["station_id"] = _resolve_stations(f["station"], refs, bundled_stations, new_stations)
+            oid = f["officer_id"]
+            bad = oid.notna() & ~oid.isin(officer_ids)
+            _add(table, f.index[bad], "officer_id", oid[bad], "unknown officer_id")
+            gs = pd.Series(geoms, index=f.index, dtype=object)
+            f["geometry"] = [geo.to_geojson(g) if g is not None else None for g in geoms]
+            cents = [g.centroid if g is not None else None for g in geoms]
+            f["centroid_lon"] = [c.x if c is not None else np.nan for c in cents]
+            f["centroid_lat"] = [c.y if c is not None else np.nan for c in cents]
+            usable = table.valid if partial else f[gs.notna()]
+            bundled_communities = set(usable["community_id"].dropna())
+            if len(usable):
+                import geopandas as gpd
+
+                fresh = gpd.GeoDataFrame(
+                    {"community_id": usable["community_id"].to_numpy()},
+                    geometry=list(gs[usable.index]),
+                    crs=geo.CRS,
+                )
+                keep = polygons[~polygons["community_id"].isin(bundled_communities)]
+                polygons = pd.concat([keep[["community_id", "geometry"]], fresh], ignore_index=True)
+                polygons = gpd.GeoDataFrame(polygons, geometry="geometry", crs=geo.CRS)
+        step("communities")
+    if not partial and "communities" in tables and not tables["communities"].file_errors:
+        bundled_communities = set(tables["communities"].frame["community_id"].dropna())
+    community_ids = refs.communities | bundled_communities
+
+    for kind in K.KINDS:
+        if not kind.basic:
+            continue
+        table = read(kind)
+        if table is None:
+            continue
+        if not table.file_errors:
+            if kind.community:
+                _locate(table, community_ids, polygons)
+            if kind is K.INCIDENTS:
+                sub = table.frame["subtype"]
+                table.frame["subtype"] = sub.map(lambda s: INCIDENT_SUBTYPES.get(s, s))
+        step(kind.name)
+
+    # Collect, in load order.
+    order = ["sub_districts", "stations", "officers", "communities"] + [
+        k.name for k in K.KINDS if k.basic
+    ]
+    for name in order:
+        table = tables.get(name)
+        if table is None:
+            continue
+        report.files[table.file] = table.rows
+        table.errors.sort(key=lambda e: (e.row is not None, e.row or 0))
+        report.errors.extend(table.errors)
+        report.accepted[name] = len(table.valid)
+    report.new_stations = pd.DataFrame(
+        [{"station_id": k, "name": v} for k, v in sorted(new_stations.items())],
+        columns=["station_id", "name"],
+    )
+    report.new_sub_districts = pd.DataFrame(
+        list(new_subs.values()), columns=["code", "name", "kind", "label_lon", "label_lat"]
+    )
+    if len(report.new_stations):
+        report.notes.append(
+            "new stations created from their names: "
+            + ", ".join(f"{r.name} ({r.station_id})" for r in report.new_stations.itertuples())
+        )
+    progress(1.0, "checked")
+    return report
+
+
+def _noop(fraction: float, message: str) -> None:
+    pass
+
+
+def validate_bundle(
+    bind: Engine | Session, folder: str | Path, *, partial: bool = False
+) -> BundleReport:
+    """Read and check a bundle without writing anything.
+
+    Parameters
+    ----------
+    bind : Engine or Session
+        Where existing communities, officers and stations are looked up.
+    folder : path
+        The bundle folder.
+    partial : bool
+        Check references against the rows that would be accepted in a partial import.
+
+    Returns
+    -------
+    BundleReport
+        ``ok``, ``errors`` (every problem: file, row, column, value, reason), ``files`` (rows
+        per file), ``accepted`` (rows per kind that pass), ``text()``.
+    """
+    if isinstance(bind, Session):
+        return _validate(bind, Path(folder), partial, _noop)
+    with Session(bind) as session:
+        return _validate(session, Path(folder), partial, _noop)
+
+
+# ---------------------------------------------------------------------------------------------
+# Import
+# ---------------------------------------------------------------------------------------------
+def _begin_write(session: Session) -> None:
+    """Open the write transaction now (SQLite: BEGIN IMMEDIATE takes the write lock up front,
+    and makes the bulk statements on the raw connection part of the same transaction)."""
+    conn = session.connection()
+    raw = conn.connection.driver_connection
+    if isinstance(raw, sqlite3.Connection) and not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
+
+
+def _stamp() -> str:
+    return now_local().strftime("%Y%m%d-%H%M%S-%f")[:-3]
+
+
+def _write_rejected(report: BundleReport, out_dir: Path) -> Path | None:
+    """Write each file's rejected rows (original columns + row number + reasons) for correction."""
+    written = False
+    for table in report.tables.values():
+        if not table.errors or table.raw is None:
+            continue
+        reasons: dict[int, list[str]] = {}
+        whole = bool(table.file_errors)
+        for e in table.errors:
+            if e.row is not None:
+                reasons.setdefault(e.row, []).append(f"{e.column}: {e.reason}")
+        rows = table.raw.index if whole else sorted(reasons)
+        if not len(rows):
+            continue
+        out = table.raw.loc[rows].copy()
+        file_reason = "; ".join(e.reason for e in table.file_errors)
+        out.insert(0, "_errors", ["; ".join(reasons.get(r, [file_reason])) for r in out.index])
+        out.insert(0, "_row", out.index)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        out.to_csv(out_dir / (Path(table.file).stem + ".csv"), index=False, encoding="utf-8-sig")
+        written = True
+    return out_dir if written else None
+
+
+def _accepted_frames(report: BundleReport) -> dict[str, pd.DataFrame]:
+    return {name: t.valid for name, t in report.tables.items()}
+
+
+def _update_sub_district_geometry(session: Session) -> None:
+    """Each sub-district's geometry = the union of its communities (small: ~100 polygons)."""
+    polys = geo.communities_frame(session)
+    if polys.empty:
+        return
+    merged = polys.dissolve(by="sub_district_code")
+    for code, geom in merged.geometry.items():
+        sd = session.get(SubDistrict, code)
+        if sd is None:
+            continue
+        sd.geometry = geo.to_geojson(geom)
+        if sd.label_lon is None or sd.label_lat is None:
+            point = geom.representative_point()
+            sd.label_lon, sd.label_lat = point.x, point.y
+    session.flush()
+
+
+def _load(session: Session, report: BundleReport, progress: Progress, result: ImportResult):
+    frames = _accepted_frames(report)
+    tables = {m.__tablename__: m.__table__ for m in (SubDistrict, Station, Officer, Community)}
+    total = sum(len(f) for f in frames.values()) + 1
+    done = 0
+
+    def run(name: str, table, frame: pd.DataFrame, mode: str) -> None:
+        nonlocal done
+        if frame is None or frame.empty:
+            return
+        base = done
+        t0 = time.perf_counter()
+        counts: LoadCounts = upsert(
+            session,
+            table,
+            frame,
+            on_conflict=mode,
+            progress=lambda n: progress((base + n) / total, f"loading {name}: {n:,} rows"),
+        )
+        result.timings[f"load_{name}"] = round(time.perf_counter() - t0, 3)
+        if name in report.tables:
+            done += len(frame)
+            result.counts[name] = result.counts.get(name, 0) + len(frame)
+            result.inserted[name] = result.inserted.get(name, 0) + counts.inserted
+            result.updated[name] = result.updated.get(name, 0) + counts.updated
+            result.unchanged[name] = result.unchanged.get(name, 0) + counts.unchanged
+
+    # Parents first: divisions, stations, officers, communities.
+    run("sub_districts", tables["sub_districts"], report.new_sub_districts, "nothing")
+    run("sub_districts", tables["sub_districts"], frames.get("sub_districts"), "update")
+    run("stations", tables["stations"], report.new_stations, "nothing")
+    run("stations", tables["stations"], frames.get("stations"), "update")
+    run("officers", tables["officers"], frames.get("officers"), "newer")
+    run("communities", tables["communities"], frames.get("communities"), "newer")
+    if frames.get("communities") is not None and len(frames["communities"]):
+        _update_sub_district_geometry(session)
+    for kind in K.KINDS:
+        if kind.basic:
+            run(kind.name, kind.model.__table__, frames.get(kind.name), "newer")
+
+
+def import_bundle(
+    engine: Engine,
+    folder: str | Path,
+    *,
+    actor: str = "cli",
+    channel: str = "cli",
+    partial: bool = False,
+    progress: Progress | None = None,
+    raise_on_error: bool = False,
+) -> ImportResult:
+    """Import a bundle folder in one transaction (records, aggregates, log, audit, version).
+
+    Parameters
+    ----------
+    engine : Engine
+    folder : path
+        Holds any of communities.geojson, sub_districts.csv, stations.csv, officers.csv,
+        people.csv, houses.csv, places.csv, objects.csv, events.csv, incidents.csv (.xlsx
+        accepted wherever .csv is). See docs/data-contract.md.
+    actor : str
+        Who imports (import log and audit entry).
+    channel : str
+        ``cli``, ``upload``, ``inbox``, ``demo`` ...
+    partial : bool
+        Load the good rows and write the rejected rows to ``<reports_dir>/<stamp>-rejected/``
+        (one CSV per file, original columns plus ``_row`` and ``_errors``) for correction.
+        Default: any error and nothing changes.
+    progress : callable(fraction, message), optional
+        Called as work proceeds (fraction 0..1 over the whole import).
+    raise_on_error : bool
+        Raise ``BundleError`` (carrying the result) instead of returning a failed result.
+
+    Returns
+    -------
+    ImportResult
+        status ok / partial / failed; a failed import changed nothing but its import-log row.
+        The full error list is written to ``<reports_dir>/import-<stamp>-errors.csv``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``folder`` is not a folder.
+    """
+    progress = progress or _noop
+    started = time.perf_counter()
+    started_at = now_local()
+    folder = Path(folder)
+    stamp = _stamp()
+    reports_dir = get_settings().reports_dir
+    result = ImportResult(status=ImportStatus.FAILED, folder=folder)
+
+    with Session(engine) as session:
+        t0 = time.perf_counter()
+        report = _validate(session, folder, partial, lambda f, m: progress(0.4 * f, m))
+        result.timings["validate"] = round(time.perf_counter() - t0, 3)
+    result.files = dict(report.files)
+    result.errors = list(report.errors)
+    result.rejected = report.rejected
+    if report.errors:
+        result.error_report = write_errors(
+            report.errors, reports_dir / f"import-{stamp}-errors.csv"
+        )
+
+    fatal = bool(report.errors) and not partial
+    if partial and report.errors and not any(report.accepted.values()):
+        fatal = True
+    if not fatal:
+        try:
+            with Session(engine) as session:
+                _begin_write(session)
+                _load(session, report, lambda f, m: progress(0.4 + 0.45 * f, m), result)
+                t0 = time.perf_counter()
+                result.aggregates = aggregates.rebuild(
+                    session, lambda f, m: progress(0.85 + 0.12 * f, f"aggregates: {m}")
+                )
+                result.timings["aggregates"] = round(time.perf_counter() - t0, 3)
+                result.status = ImportStatus.PARTIAL if report.errors else ImportStatus.OK
+                if report.errors:
+                    result.rejected_dir = _write_rejected(
+                        report, reports_dir / f"import-{stamp}-rejected"
+                    )
+                result.duration_s = round(time.perf_counter() - started, 3)
+                result.report = _result_text(report, result)
+                result.log_id = _record(session, result, started_at, actor, channel)
+                session.commit()
+        except DBAPIError as exc:
+            result.status = ImportStatus.FAILED
+            result.report = (
+                report.text(report_path=result.error_report)
+                + f"\nthe database rejected the bundle; nothing was imported: {exc.orig}"
+            )
+            fatal = True
+    if fatal:
+        result.status = ImportStatus.FAILED
+        result.counts = {}
+        result.duration_s = round(time.perf_counter() - started, 3)
+        if not result.report:
+            result.report = _result_text(report, result)
+        with Session(engine) as session:
+            result.log_id = _record(session, result, started_at, actor, channel)
+            session.commit()
+    progress(1.0, f"import {result.status.value}")
+    if raise_on_error and result.status == ImportStatus.FAILED:
+        raise BundleError(result)
+    return result
+
+
+def _result_text(report: BundleReport, result: ImportResult) -> str:
+    lines = [report.text(report_path=result.error_report)]
+    if result.status == ImportStatus.FAILED:
+        lines.append(
+            "nothing was imported: fix the rows above (or import with --partial to load the "
+            "good rows and get the rejected ones in a file)"
+        )
+    else:
+        for kind, n in result.counts.items():
+            lines.append(
+                f"  {kind:<14} {n:>10,} loaded ({result.inserted.get(kind, 0):,} new, "
+                f"{result.updated.get(kind, 0):,} updated, "
+                f"{result.unchanged.get(kind, 0):,} kept: stored copy newer)"
+            )
+        if result.rejected_dir:
+            lines.append(f"rejected rows for correction: {result.rejected_dir}")
+        lines.append(f"import {result.status.value} in {result.duration_s:.1f} s")
+    return "\n".join(lines)
+
+
+def _record(
+    session: Session, result: ImportResult, started_at: datetime, actor: str, channel: str
+) -> int:
+    """Import log row, audit entry and data-version bump, in ``session``'s transaction."""
+    log = ImportLog(
+        started_at=started_at,
+        finished_at=now_local(),
+        actor=actor,
+        bundle=str(result.folder)[:500],
+        channel=channel,
+        files=json.dumps(result.files, ensure_ascii=False),
+        counts=json.dumps(result.counts, ensure_ascii=False),
+        rejected=result.rejected,
+        status=result.status,
+        error_report=str(result.error_report) if result.error_report else None,
+        message=result.report[:20000],
+        duration_s=result.duration_s,
+    )
+    session.add(log)
+    session.flush()
+    audit.log(
+        session,
+        actor=actor,
+        action="import.bundle",
+        target=str(result.folder)[:200],
+        detail={
+            "import_log_id": log.id,
+            "status": result.status.value,
+            "channel": channel,
+            "files": result.files,
+            "counts": result.counts,
+            "rejected": result.rejected,
+        },
+    )
+    db.bump_data_version(session)
+    return log.id
