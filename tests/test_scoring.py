@@ -562,3 +562,66 @@ def test_cli_json_shape(engine, district, monkeypatch, capsys):
     assert bt["months"][0]["period"] == "2026-01" and bt["mean"]["rho"] == pytest.approx(1.0)
     assert cli.main(["score", "--period", "2026-13"]) == 2
     assert "month must be 1..12" in capsys.readouterr().err
+
+
+def test_from_raw_records_through_the_real_aggregates(session, factory):
+    """The importer's aggregate rebuild feeds the model: local-day and factor rules end to end."""
+    from datetime import datetime
+
+    from fangcang.aggregates import rebuild
+    from fangcang.models import HouseUse, KeyPersonType, PlaceKind, PlaceSubtype
+
+    p, q, r = (factory.community(community_id=c) for c in "PQR")
+    for _ in range(3):
+        factory.person(p)
+    factory.person(
+        p,
+        residence_type=ResidenceType.FLOATING,
+        key_person_type=KeyPersonType.DRUGS,
+        last_visit=date(2026, 1, 2),
+        visit_interval_days=30,
+    )  # first day: in control
+    factory.person(
+        p, key_person_type=KeyPersonType.MENTAL, last_visit=date(2026, 1, 1), visit_interval_days=30
+    )  # the day before: out
+    factory.house(p, use=HouseUse.RENTAL, last_checked=date(2025, 11, 3))  # default 90 d: in
+    factory.house(p, use=HouseUse.GROUP_RENTAL)  # never checked: out
+    factory.house(p, use=HouseUse.SELF_OCCUPIED)  # not a factor
+    factory.place(
+        p,
+        kind=PlaceKind.VENUE,
+        subtype=PlaceSubtype.KTV,
+        last_inspected=date(2026, 1, 31),
+        inspection_interval_days=30,
+    )  # checked on the control day: in
+    factory.place(p, kind=PlaceKind.ENTERPRISE, subtype=PlaceSubtype.DANGEROUS_GOODS)  # out
+    factory.place(p, kind=PlaceKind.ENTERPRISE, subtype=PlaceSubtype.FACTORY)  # not a factor
+    factory.incident(p, datetime(2025, 11, 1, 0, 0), CR)
+    factory.incident(p, datetime(2026, 1, 31, 23, 59), PO)
+    factory.incident(p, datetime(2025, 12, 10, 9, 0), DI)
+    factory.incident(p, datetime(2025, 10, 31, 23, 59), CR)  # before W
+    factory.incident(p, datetime(2026, 2, 1, 0, 0), CR)  # after W
+    factory.incident(p, datetime(2024, 11, 1, 0, 0), DI)  # year before
+    factory.incidents(q, 2, date(2026, 1, 15))  # no residents
+    for _ in range(10):
+        factory.person(r)
+    rebuild(session)
+    session.commit()
+
+    rows = by_id(scoring.compute(session, JAN))
+    assert (rows["P"]["residents"], rows["P"]["incidents"], rows["P"]["crime_incidents"]) == (
+        5,
+        3,
+        2,
+    )
+    assert (rows["P"]["factors"], rows["P"]["factors_out"]) == (6, 3)
+    assert rows["P"]["incident_rate"] == pytest.approx(600.0)
+    assert rows["P"]["crime_rate"] == pytest.approx(400.0)
+    assert rows["P"]["incident_trend"] == pytest.approx(2 * (math.sqrt(3) - 1))
+    assert rows["P"]["control_gap"] == 0.5 and rows["P"]["floating_share"] == pytest.approx(0.2)
+    assert rows["Q"]["incident_rate"] == 0 and rows["Q"]["incident_trend"] == pytest.approx(
+        2 * math.sqrt(2)
+    )
+    # P: 25 + 30 + 0.15*50 + 20 + 10; Q: 6.25 + 7.5 + 15 + 5 + 2.5; R: 6.25 + 7.5 + 0 + 5 + 2.5
+    assert [rows[c]["score"] for c in "PQR"] == [92.5, 36.3, 21.3]
+    assert [rows[c]["level"] for c in "PQR"] == ["red", "green", "green"]

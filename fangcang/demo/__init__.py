@@ -16,7 +16,9 @@ from ..timeutil import Month
 
 #: Feature extensions, run in this order after the base bundle is imported. Each entry is
 #: ``"module:function"``; the function takes a ``DemoContext`` and returns counts to report.
-EXTENSIONS: list[str] = []
+EXTENSIONS: list[str] = [
+    "fangcang.scoring:demo_extend",  # warning runs for the last 24 months and the back-test
+]
 
 
 @dataclass
