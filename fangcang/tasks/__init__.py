@@ -1,0 +1,113 @@
+"""The task loop (一键派单): admission, one-click dispatch, officer feedback, evaluation, progress.
+
+Public functions (all take a ``Session``; the caller commits):
+
+- templates: ``TemplateDraft``, ``validate_draft``, ``propose_template``, ``review_template``,
+  ``list_templates``; admission screen: ``find_duplicates``, ``project_workload``.
+- dispatch: ``dispatch_cycle(session, cycle, actor, on=...)`` (idempotent),
+  ``urgent_instruction(session, actor, text=..., minutes=30, lon/lat | community | address)``,
+  ``locate_point``, ``locate_address``, ``locate_community``.
+- items: ``accept``, ``feedback``, ``evaluate`` (each with ``expected_version``; a stale one
+  raises ``ConflictError``), ``inbox``, ``items_frame``, ``history``, ``history_photo``,
+  ``is_overdue``.
+- progress: ``rates(session, who, start, end, by=...)``, ``overdue_items``,
+  ``monthly_scorecard``, ``completion_by_community``, ``community_tasks``, ``urgent_board``.
+- exchange: ``export_open_items``, ``to_csv_bytes``, ``import_feedback``, ``FEEDBACK_SPEC``.
+- demo: ``demo_extend(ctx)`` (registered in ``fangcang.demo.EXTENSIONS``).
+"""
+
+from .admission import find_duplicates, project_workload, similarity
+from .cycles import CyclePeriod, parse_key, period_of
+from .dispatch import (
+    DispatchResult,
+    dispatch_cycle,
+    locate_address,
+    locate_community,
+    locate_point,
+    urgent_instruction,
+)
+from .errors import ConflictError, TransitionError
+from .exchange import (
+    FEEDBACK_SPEC,
+    FeedbackImportError,
+    export_open_items,
+    import_feedback,
+    to_csv_bytes,
+)
+from .items import (
+    accept,
+    evaluate,
+    feedback,
+    get_item,
+    history,
+    history_photo,
+    inbox,
+    is_overdue,
+    items_frame,
+)
+from .progress import (
+    community_tasks,
+    completion_by_community,
+    monthly_scorecard,
+    overdue_items,
+    rates,
+    urgent_board,
+)
+from .templates import (
+    TemplateDraft,
+    list_templates,
+    propose_template,
+    review_template,
+    validate_draft,
+)
+
+
+def demo_extend(ctx):
+    """Demo extension: templates and a year of items (see ``fangcang.tasks.demo``)."""
+    from .demo import demo_extend as _extend
+
+    return _extend(ctx)
+
+
+__all__ = [
+    "FEEDBACK_SPEC",
+    "ConflictError",
+    "CyclePeriod",
+    "DispatchResult",
+    "FeedbackImportError",
+    "TemplateDraft",
+    "TransitionError",
+    "accept",
+    "community_tasks",
+    "completion_by_community",
+    "demo_extend",
+    "dispatch_cycle",
+    "evaluate",
+    "export_open_items",
+    "feedback",
+    "find_duplicates",
+    "get_item",
+    "history",
+    "history_photo",
+    "import_feedback",
+    "inbox",
+    "is_overdue",
+    "items_frame",
+    "list_templates",
+    "locate_address",
+    "locate_community",
+    "locate_point",
+    "monthly_scorecard",
+    "overdue_items",
+    "parse_key",
+    "period_of",
+    "project_workload",
+    "propose_template",
+    "rates",
+    "review_template",
+    "similarity",
+    "to_csv_bytes",
+    "urgent_board",
+    "urgent_instruction",
+    "validate_draft",
+]

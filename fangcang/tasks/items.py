@@ -1,0 +1,445 @@
+"""Task items after dispatch: the state machine, the officer's inbox and an item's history.
+
+States::
+
+    dispatched --accept--> accepted --feedback--> fed_back --evaluate--> evaluated
+        |                                  ^          |
+        +-------------feedback-------------+          +--unqualified--> returned
+                                           +-----------------feedback------+
+
+Feedback straight from ``dispatched`` records an implicit acceptance (the mobile terminal
+often sends both at once). An item is *overdue* while it is open (dispatched, accepted or
+returned) after its deadline; that is derived from the deadline, never stored.
+
+Every change checks the version the caller read (``expected_version``) and the version column
+guards the write itself, so of two people changing one item at once the second gets a
+``ConflictError`` and nothing of theirs is saved.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import audit, db
+from ..access import Role, ScopeError, Viewer
+from ..models import Community
+from ..models.tasks import (
+    FeedbackResult,
+    ItemState,
+    Rating,
+    TaskAction,
+    TaskHistory,
+    TaskItem,
+)
+from ..timeutil import now_local
+from .errors import ConflictError, TransitionError
+
+OPEN_STATES = (ItemState.DISPATCHED, ItemState.ACCEPTED, ItemState.RETURNED)
+DONE_STATES = (ItemState.FED_BACK, ItemState.EVALUATED)
+PHOTO_MAX_BYTES = 2 * 1024 * 1024
+PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+NOTE_MAX = 1000
+COUNT_MAX = 100_000
+EVALUATORS = frozenset({Role.DISPATCHER, Role.ADMIN, Role.STATION})
+ACTORS_FOR_OFFICER = frozenset({Role.DISPATCHER, Role.ADMIN})  # e.g. a mobile-terminal import
+
+
+def is_overdue(state: ItemState | str, deadline: datetime, now: datetime) -> bool:
+    """Open (dispatched, accepted, returned) and past its deadline at ``now``."""
+    return ItemState(state) in OPEN_STATES and now > deadline
+
+
+def visible_clause(viewer: Viewer) -> ColumnElement[bool]:
+    """Which items a viewer may see: an officer their own; others their scope's communities."""
+    if viewer.role is Role.OFFICER:
+        return TaskItem.officer_id == (viewer.officer_id or "")
+    return viewer.scope.clause(TaskItem.community_id)
+
+
+def get_item(session: Session, item_id: int, viewer: Viewer) -> TaskItem:
+    """The item if the viewer may see it; ``ScopeError`` otherwise, ``ValueError`` if none."""
+    item = session.get(TaskItem, int(item_id))
+    if item is None:
+        raise ValueError(f"no task item {item_id}")
+    if viewer.role is Role.OFFICER:
+        if item.officer_id != viewer.officer_id:
+            raise ScopeError(f"task item {item_id} is not assigned to you")
+    else:
+        viewer.scope.check(item.community_id)
+    return item
+
+
+def _check_photo(photo: bytes | None) -> str | None:
+    if photo is None:
+        return None
+    if len(photo) > PHOTO_MAX_BYTES:
+        raise ValueError(
+            f"photo: {len(photo) / 1048576:.1f} MB is over the {PHOTO_MAX_BYTES // 1048576} MB limit"
+        )
+    for magic, mime in PHOTO_TYPES.items():
+        if photo.startswith(magic):
+            return mime
+    raise ValueError("photo: only JPEG or PNG images are accepted")
+
+
+def _change(
+    session: Session,
+    item: TaskItem,
+    viewer_name: str,
+    expected_version: int | None,
+    allowed_from: tuple[ItemState, ...],
+    to_state: ItemState,
+    action: TaskAction,
+    at: datetime,
+    history: dict | None = None,
+    **changes,
+) -> TaskItem:
+    if expected_version is not None and item.version != expected_version:
+        raise ConflictError("task item", item.id, expected_version, item.version)
+    item_id = item.id
+    if item.state not in allowed_from:
+        raise TransitionError(
+            f"task item {item.id} is {item.state.value}; cannot {action.value} it "
+            f"(only from {', '.join(s.value for s in allowed_from)})"
+        )
+    before, read_version = item.state, item.version
+    for key, value in changes.items():
+        setattr(item, key, value)
+    item.state = to_state
+    session.add(
+        TaskHistory(
+            item_id=item.id,
+            at=at,
+            actor=viewer_name,
+            action=action,
+            from_state=before,
+            to_state=to_state,
+            **{"note": "", **(history or {})},
+        )
+    )
+    try:
+        session.flush()
+    except StaleDataError:
+        # Another session wrote the row between our read and our write.
+        session.rollback()
+        raise ConflictError("task item", item_id, read_version, None) from None
+    return item
+
+
+def _officer_may_act(item: TaskItem, viewer: Viewer) -> None:
+    if viewer.role is Role.OFFICER:
+        if item.officer_id != viewer.officer_id:
+            raise ScopeError(f"task item {item.id} is not assigned to you")
+    elif viewer.role in ACTORS_FOR_OFFICER:
+        viewer.scope.check(item.community_id)
+    else:
+        raise PermissionError(f"role {viewer.role.value} cannot act on an officer's task")
+
+
+def accept(
+    session: Session,
+    item_id: int,
+    viewer: Viewer,
+    *,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> TaskItem:
+    """The officer acknowledges the item (dispatched -> accepted)."""
+    item = session.get(TaskItem, int(item_id))
+    if item is None:
+        raise ValueError(f"no task item {item_id}")
+    _officer_may_act(item, viewer)
+    at = at or now_local()
+    _change(
+        session,
+        item,
+        viewer.username,
+        expected_version,
+        (ItemState.DISPATCHED,),
+        ItemState.ACCEPTED,
+        TaskAction.ACCEPT,
+        at,
+        accepted_at=at,
+    )
+    db.bump_data_version(session)
+    return item
+
+
+def feedback(
+    session: Session,
+    item_id: int,
+    viewer: Viewer,
+    *,
+    result: FeedbackResult | str,
+    note: str = "",
+    count_done: int | None = None,
+    photo: bytes | None = None,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> TaskItem:
+    """Report the work (accepted/returned/dispatched -> fed_back).
+
+    Parameters
+    ----------
+    result : FeedbackResult
+        done, partial or unable; anything but ``done`` needs a note saying why.
+    count_done : int, optional
+        How many (households visited, places checked ...), 0-100000.
+    photo : bytes, optional
+        A JPEG or PNG of at most 2 MB, stored with the history entry.
+    """
+    try:
+        result = FeedbackResult(result)
+    except ValueError:
+        allowed = ", ".join(r.value for r in FeedbackResult)
+        raise ValueError(f"result: {result!r} is not one of {allowed}") from None
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise ValueError(f"note: at most {NOTE_MAX} characters, got {len(note)}")
+    if result is not FeedbackResult.DONE and not note:
+        raise ValueError(f"note: say why the result is {result.value}")
+    if count_done is not None and (
+        not isinstance(count_done, int)
+        or isinstance(count_done, bool)
+        or not 0 <= count_done <= COUNT_MAX
+    ):
+        raise ValueError(f"count_done: must be a whole number 0-{COUNT_MAX}, got {count_done!r}")
+    mime = _check_photo(photo)
+    item = session.get(TaskItem, int(item_id))
+    if item is None:
+        raise ValueError(f"no task item {item_id}")
+    _officer_may_act(item, viewer)
+    at = at or now_local()
+    changes = dict(fed_back_at=at, result=result, note=note, count_done=count_done)
+    if item.accepted_at is None:
+        changes["accepted_at"] = at
+    _change(
+        session,
+        item,
+        viewer.username,
+        expected_version,
+        (ItemState.DISPATCHED, ItemState.ACCEPTED, ItemState.RETURNED),
+        ItemState.FED_BACK,
+        TaskAction.FEEDBACK,
+        at,
+        history=dict(result=result, note=note, count_done=count_done, photo=photo, photo_type=mime),
+        **changes,
+    )
+    db.bump_data_version(session)
+    return item
+
+
+def evaluate(
+    session: Session,
+    item_id: int,
+    viewer: Viewer,
+    *,
+    rating: Rating | str,
+    reason: str = "",
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> TaskItem:
+    """A supervisor rates fed-back work; ``unqualified`` (with a reason) returns it. Audited."""
+    if viewer.role not in EVALUATORS:
+        raise PermissionError(f"role {viewer.role.value} cannot evaluate tasks")
+    try:
+        rating = Rating(rating)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Rating)
+        raise ValueError(f"rating: {rating!r} is not one of {allowed}") from None
+    reason = (reason or "").strip()
+    if rating is Rating.UNQUALIFIED and not reason:
+        raise ValueError("reason: an unqualified rating needs a reason for the officer")
+    if len(reason) > NOTE_MAX:
+        raise ValueError(f"reason: at most {NOTE_MAX} characters, got {len(reason)}")
+    item = get_item(session, item_id, viewer)
+    at = at or now_local()
+    if rating is Rating.UNQUALIFIED:
+        _change(
+            session,
+            item,
+            viewer.username,
+            expected_version,
+            (ItemState.FED_BACK,),
+            ItemState.RETURNED,
+            TaskAction.RETURN,
+            at,
+            history=dict(rating=rating, note=reason),
+            rating=rating,
+            evaluated_at=at,
+            returns=item.returns + 1,
+        )
+    else:
+        _change(
+            session,
+            item,
+            viewer.username,
+            expected_version,
+            (ItemState.FED_BACK,),
+            ItemState.EVALUATED,
+            TaskAction.EVALUATE,
+            at,
+            history=dict(rating=rating, note=reason),
+            rating=rating,
+            evaluated_at=at,
+        )
+    audit.log(
+        session,
+        actor=viewer.username,
+        action="task.evaluate",
+        target=f"task:{item.id}",
+        detail={"rating": rating.value, "reason": reason},
+    )
+    db.bump_data_version(session)
+    return item
+
+
+ITEM_COLUMNS = [
+    "id",
+    "version",
+    "urgent",
+    "branch",
+    "title",
+    "instructions",
+    "community_id",
+    "community_name",
+    "officer_id",
+    "state",
+    "dispatched_at",
+    "deadline",
+    "accepted_at",
+    "fed_back_at",
+    "result",
+    "note",
+    "count_done",
+    "rating",
+    "returns",
+    "overdue",
+    "minutes_left",
+    "template_id",
+    "cycle_key",
+]
+
+
+def items_frame(
+    session: Session,
+    viewer: Viewer,
+    *,
+    states: tuple[ItemState, ...] | None = None,
+    community_id: str | None = None,
+    now: datetime | None = None,
+    urgent: bool | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """Items the viewer may see, as a table with ``overdue`` and ``minutes_left`` derived."""
+    now = now or now_local()
+    q = (
+        select(TaskItem, Community.name)
+        .join(Community, Community.community_id == TaskItem.community_id)
+        .where(visible_clause(viewer))
+        .order_by(TaskItem.dispatched_at.desc(), TaskItem.id.desc())
+    )
+    if states:
+        q = q.where(TaskItem.state.in_(states))
+    if community_id:
+        q = q.where(TaskItem.community_id == community_id)
+    if urgent is not None:
+        q = q.where(TaskItem.urgent.is_(urgent))
+    if limit:
+        q = q.limit(limit)
+    rows = []
+    for it, cname in session.execute(q):
+        rows.append(
+            {
+                "id": it.id,
+                "version": it.version,
+                "urgent": it.urgent,
+                "branch": it.branch.value,
+                "title": it.title,
+                "instructions": it.instructions,
+                "community_id": it.community_id,
+                "community_name": cname,
+                "officer_id": it.officer_id,
+                "state": it.state.value,
+                "dispatched_at": it.dispatched_at,
+                "deadline": it.deadline,
+                "accepted_at": it.accepted_at,
+                "fed_back_at": it.fed_back_at,
+                "result": it.result.value if it.result else None,
+                "note": it.note,
+                "count_done": it.count_done,
+                "rating": it.rating.value if it.rating else None,
+                "returns": it.returns,
+                "overdue": is_overdue(it.state, it.deadline, now),
+                "minutes_left": int((it.deadline - now).total_seconds() // 60),
+                "template_id": it.template_id,
+                "cycle_key": it.cycle_key,
+            }
+        )
+    return pd.DataFrame(rows, columns=ITEM_COLUMNS)
+
+
+def inbox(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
+    """The officer's open items (我的任务): urgent first, then overdue, then by deadline."""
+    df = items_frame(session, viewer, states=OPEN_STATES, now=now)
+    if df.empty:
+        return df
+    return df.sort_values(
+        ["urgent", "overdue", "deadline", "id"], ascending=[False, False, True, True]
+    ).reset_index(drop=True)
+
+
+def history(session: Session, item_id: int, viewer: Viewer) -> pd.DataFrame:
+    """What happened to an item (without photo bytes; ``has_photo`` says whether one exists)."""
+    get_item(session, item_id, viewer)
+    rows = session.execute(
+        select(
+            TaskHistory.id,
+            TaskHistory.at,
+            TaskHistory.actor,
+            TaskHistory.action,
+            TaskHistory.from_state,
+            TaskHistory.to_state,
+            TaskHistory.result,
+            TaskHistory.note,
+            TaskHistory.count_done,
+            TaskHistory.rating,
+            TaskHistory.photo_type,
+        )
+        .where(TaskHistory.item_id == int(item_id))
+        .order_by(TaskHistory.id)
+    ).all()
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "at",
+            "actor",
+            "action",
+            "from_state",
+            "to_state",
+            "result",
+            "note",
+            "count_done",
+            "rating",
+            "photo_type",
+        ],
+    )
+    for col in ("action", "from_state", "to_state", "result", "rating"):
+        df[col] = df[col].map(lambda v: getattr(v, "value", v))
+    df["has_photo"] = df["photo_type"].notna()
+    return df
+
+
+def history_photo(session: Session, history_id: int, viewer: Viewer) -> tuple[bytes, str] | None:
+    """The photo bytes and MIME type of one feedback entry, if the viewer may see the item."""
+    h = session.get(TaskHistory, int(history_id))
+    if h is None or h.photo is None:
+        return None
+    get_item(session, h.item_id, viewer)
+    return h.photo, h.photo_type or "application/octet-stream"

@@ -1,0 +1,105 @@
+"""A small district for the task-loop tests (not a test module).
+
+Layout (lon/lat squares 0.01 degrees wide, side by side along one row)::
+
+    C01 | C02 | C03 | C04        officers: O1 (C01, C02), O2 (C03), O3 (C04)
+    SD1 | SD1 | SD2 | SD2        stations: ST1 (C01-C03), ST2 (C04)
+
+C01/C02 share the border lon = 120.61.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from fangcang.access import Role, Scope, Viewer
+from fangcang.models.tasks import Branch, Cycle, TargetKind
+from fangcang.tasks import TemplateDraft, propose_template, review_template
+
+NOW = datetime(2026, 11, 18, 10, 0)  # a Wednesday; ISO week 2026-W47
+
+DISPATCHER = Viewer(username="duty", role=Role.DISPATCHER)
+ADMIN = Viewer(username="admin", role=Role.ADMIN)
+BRANCH = Viewer(username="jinhu", role=Role.BRANCH, branch="narcotics")
+
+
+@dataclass
+class District:
+    communities: list
+    officers: list
+    stations: list
+    sub_districts: list
+
+    def officer_viewer(self, i: int) -> Viewer:
+        o = self.officers[i]
+        ids = [c.community_id for c in self.communities if c.officer_id == o.officer_id]
+        return Viewer(
+            username=f"u_{o.officer_id}",
+            role=Role.OFFICER,
+            scope=Scope.of(ids, f"officer:{o.officer_id}"),
+            officer_id=o.officer_id,
+        )
+
+    def station_viewer(self, i: int) -> Viewer:
+        st = self.stations[i]
+        ids = [c.community_id for c in self.communities if c.station_id == st.station_id]
+        return Viewer(
+            username=f"s_{st.station_id}",
+            role=Role.STATION,
+            scope=Scope.of(ids, f"station:{st.station_id}"),
+            station_id=st.station_id,
+        )
+
+
+def build_district(factory) -> District:
+    sd1 = factory.sub_district("SD1", "五马街道")
+    sd2 = factory.sub_district("SD2", "仰义街道")
+    st1 = factory.station("ST1", "五马派出所")
+    st2 = factory.station("ST2", "仰义派出所")
+    o1 = factory.officer("O1", station=st1, name="王警官")
+    o2 = factory.officer("O2", station=st1, name="李警官")
+    o3 = factory.officer("O3", station=st2, name="赵警官")
+    spec = [
+        ("C01", "沿江社区", sd1, st1, o1),
+        ("C02", "五马社区", sd1, st1, o1),
+        ("C03", "松台社区", sd2, st1, o2),
+        ("C04", "仰义社区", sd2, st2, o3),
+    ]
+    comms = []
+    for i, (cid, name, sd, st, off) in enumerate(spec):
+        x0 = 120.60 + 0.01 * i
+        comms.append(
+            factory.community(
+                cid,
+                name,
+                sub_district=sd,
+                station=st,
+                officer=off,
+                bbox=(x0, 28.00, x0 + 0.01, 28.01),
+            )
+        )
+    return District(comms, [o1, o2, o3], [st1, st2], [sd1, sd2])
+
+
+def admitted(
+    session,
+    *,
+    title="每周走访出租房屋",
+    instructions="逐户走访辖区出租房屋，核对租住人员信息并登记。",
+    branch=Branch.POPULATION,
+    cycle=Cycle.WEEKLY,
+    target_kind=TargetKind.ALL,
+    target=None,
+    minutes=30,
+    deadline_days=None,
+):
+    """Propose and admit a template; return it."""
+    tpl = propose_template(
+        session,
+        TemplateDraft(
+            branch, title, instructions, cycle, target_kind, target, minutes, deadline_days
+        ),
+        DISPATCHER,
+    )
+    return review_template(session, tpl.id, ADMIN, admit=True)
