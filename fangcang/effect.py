@@ -132,8 +132,7 @@ def counts_by_community(
         q = q.where(AggIncidentDay.community_id.in_(ids))
     q = q.group_by(AggIncidentDay.community_id)
     return {
-        row.community_id: {k: int(getattr(row, k)) for k in HEADLINES}
-        for row in session.execute(q)
+        row.community_id: {k: int(getattr(row, k)) for k in HEADLINES} for row in session.execute(q)
     }
 
 
@@ -322,8 +321,7 @@ def end_focus(
         raise ValueError(f"focused work #{focus_id} already ended on {fw.end_date}")
     if end_date < fw.start_date:
         raise ValueError(
-            f"end date {end_date} is before the start of focused work #{focus_id} "
-            f"({fw.start_date})"
+            f"end date {end_date} is before the start of focused work #{focus_id} ({fw.start_date})"
         )
     fw.end_date = end_date
     fw.ended_by = actor
@@ -397,7 +395,9 @@ def focus_windows(start: date, months: int, as_of: Month) -> Windows:
             f"(first full month {first_full})"
         )
     k = min(months, available)
-    return Windows(first_full.shift(-k), first_full.shift(-1), first_full, first_full.shift(k - 1), k)
+    return Windows(
+        first_full.shift(-k), first_full.shift(-1), first_full, first_full.shift(k - 1), k
+    )
 
 
 @dataclass(frozen=True)
@@ -480,16 +480,16 @@ def measure_effect(
     """
     raw = compare_counts(after, before)
     if not comps:
-        return MeasureEffect(measure, raw, 0, 0, None, None, None, None, None, None, "no_comparison")
+        return MeasureEffect(
+            measure, raw, 0, 0, None, None, None, None, None, None, "no_comparison"
+        )
     b_c = sum(b for b, _ in comps)
     a_c = sum(a for _, a in comps)
     comp = compare_counts(a_c, b_c)
     individual = [compare_counts(a, b).pct for b, a in comps]
     individual = [p for p in individual if p is not None]
     rng = (min(individual), max(individual)) if individual else None
-    did_points = (
-        raw.pct - comp.pct if raw.pct is not None and comp.pct is not None else None
-    )
+    did_points = raw.pct - comp.pct if raw.pct is not None and comp.pct is not None else None
     if before + after == 0 or b_c + a_c == 0:
         ratio = z = p = None
     else:
@@ -629,9 +629,7 @@ def before_after(
     f_before = before.get(community_id, zero)
     f_after = after.get(community_id, zero)
     effects = {
-        m: measure_effect(
-            m, f_before[m], f_after[m], [(c.before[m], c.after[m]) for c in comps]
-        )
+        m: measure_effect(m, f_before[m], f_after[m], [(c.before[m], c.after[m]) for c in comps])
         for m in MEASURES
     }
     focal_series = monthly_counts(session, w.before_first, w.after_last, [community_id])
@@ -640,7 +638,10 @@ def before_after(
     )
     monthly = []
     for f, c in zip(focal_series, comp_series, strict=True):
-        row = {"month": f["month"], "phase": "after" if f["month"] >= str(w.after_first) else "before"}
+        row = {
+            "month": f["month"],
+            "phase": "after" if f["month"] >= str(w.after_first) else "before",
+        }
         for m in MEASURES:
             row[m] = f[m]
             row[f"comparison_{m}_mean"] = c[m] / len(comps) if comps else None
@@ -804,7 +805,9 @@ def yoy_frame(rows: list[YoYRow], lang: str = "zh"):
                 t("effect.col.now", lang): r.now,
                 t("effect.col.last_year", lang): r.last_year,
                 t("effect.col.pct", lang): (
-                    t("effect.zero_last_year", lang) if r.zero_last_year and r.now else fmt_pct(r.pct, lang, 2)
+                    t("effect.zero_last_year", lang)
+                    if r.zero_last_year and r.now
+                    else fmt_pct(r.pct, lang, 2)
                 ),
                 "z": round(r.z, 2),
                 "p": round(r.p_value, 4),

@@ -28,14 +28,24 @@ from fangcang.timeutil import Month
 # ---------------------------------------------------------------------------------------------
 # Helpers shared with test_bulletins.py
 # ---------------------------------------------------------------------------------------------
-def add_counts(session, community, day: date, category=IncidentCategory.CRIMINAL, subtype="",
-               n=1, n_alcohol=0):
+def add_counts(
+    session, community, day: date, category=IncidentCategory.CRIMINAL, subtype="", n=1, n_alcohol=0
+):
     """Add ``n`` incidents to the day aggregate (merging with an existing row)."""
     cid = community if isinstance(community, str) else community.community_id
     row = session.get(AggIncidentDay, (cid, day, category, subtype))
     if row is None:
-        session.add(AggIncidentDay(community_id=cid, day=day, category=category, subtype=subtype,
-                                   n=n, n_alcohol=n_alcohol, loss_yuan=0.0))
+        session.add(
+            AggIncidentDay(
+                community_id=cid,
+                day=day,
+                category=category,
+                subtype=subtype,
+                n=n,
+                n_alcohol=n_alcohol,
+                loss_yuan=0.0,
+            )
+        )
     else:
         row.n += n
         row.n_alcohol += n_alcohol
@@ -48,43 +58,127 @@ def add_residents(session, community, n: int):
     session.flush()
 
 
-def add_warning_run(session, period: str, levels: dict, scores: dict | None = None,
-                    version: int = 1) -> WarningRun:
+def add_warning_run(
+    session, period: str, levels: dict, scores: dict | None = None, version: int = 1
+) -> WarningRun:
     """A stored warning run with the given levels (other fields plausible constants)."""
-    run = WarningRun(period=period, version=version, created_at=datetime(2026, 1, 1),
-                     created_by="test", config="{}", config_hash="x" * 64, data_version=1,
-                     window_first=str(Month.parse(period).shift(-2)), n_communities=len(levels))
+    run = WarningRun(
+        period=period,
+        version=version,
+        created_at=datetime(2026, 1, 1),
+        created_by="test",
+        config="{}",
+        config_hash="x" * 64,
+        data_version=1,
+        window_first=str(Month.parse(period).shift(-2)),
+        n_communities=len(levels),
+    )
     session.add(run)
     session.flush()
     for i, (cid, level) in enumerate(levels.items()):
-        score = (scores or {}).get(cid, {"red": 85.0, "yellow": 70.0, "blue": 55.0}.get(level, 20.0) - i * 0.1)
+        score = (scores or {}).get(
+            cid, {"red": 85.0, "yellow": 70.0, "blue": 55.0}.get(level, 20.0) - i * 0.1
+        )
         expl = {
-            "score": score, "level": level, "residents": 1000, "zero_residents": False,
-            "window_months": 3, "significant": False, "stability": 0.9, "window_stable": True,
-            "borderline": False, "spread": 0.2, "draws": 1000,
+            "score": score,
+            "level": level,
+            "residents": 1000,
+            "zero_residents": False,
+            "window_months": 3,
+            "significant": False,
+            "stability": 0.9,
+            "window_stable": True,
+            "borderline": False,
+            "spread": 0.2,
+            "draws": 1000,
             "indicators": [
-                {"key": "incident_rate", "raw": 30.0, "percentile": 95.0, "weight": 0.25,
-                 "contribution": 23.75, "median": 10.0, "ratio": 3.0},
-                {"key": "crime_rate", "raw": 12.0, "percentile": 90.0, "weight": 0.3,
-                 "contribution": 27.0, "median": 6.0, "ratio": 2.0},
-                {"key": "incident_trend", "raw": 2.5, "percentile": 80.0, "weight": 0.15,
-                 "contribution": 12.0, "median": 0.0, "ratio": None, "now": 30, "before": 20},
-                {"key": "control_gap", "raw": 0.35, "percentile": 70.0, "weight": 0.2,
-                 "contribution": 14.0, "median": 0.1, "ratio": 3.5, "factors": 40, "out": 14},
-                {"key": "floating_share", "raw": 0.4, "percentile": 60.0, "weight": 0.1,
-                 "contribution": 6.0, "median": 0.3, "ratio": 1.33},
+                {
+                    "key": "incident_rate",
+                    "raw": 30.0,
+                    "percentile": 95.0,
+                    "weight": 0.25,
+                    "contribution": 23.75,
+                    "median": 10.0,
+                    "ratio": 3.0,
+                },
+                {
+                    "key": "crime_rate",
+                    "raw": 12.0,
+                    "percentile": 90.0,
+                    "weight": 0.3,
+                    "contribution": 27.0,
+                    "median": 6.0,
+                    "ratio": 2.0,
+                },
+                {
+                    "key": "incident_trend",
+                    "raw": 2.5,
+                    "percentile": 80.0,
+                    "weight": 0.15,
+                    "contribution": 12.0,
+                    "median": 0.0,
+                    "ratio": None,
+                    "now": 30,
+                    "before": 20,
+                },
+                {
+                    "key": "control_gap",
+                    "raw": 0.35,
+                    "percentile": 70.0,
+                    "weight": 0.2,
+                    "contribution": 14.0,
+                    "median": 0.1,
+                    "ratio": 3.5,
+                    "factors": 40,
+                    "out": 14,
+                },
+                {
+                    "key": "floating_share",
+                    "raw": 0.4,
+                    "percentile": 60.0,
+                    "weight": 0.1,
+                    "contribution": 6.0,
+                    "median": 0.3,
+                    "ratio": 1.33,
+                },
             ],
-            "top": ["crime_rate", "incident_rate", "control_gap", "incident_trend",
-                    "floating_share"],
+            "top": [
+                "crime_rate",
+                "incident_rate",
+                "control_gap",
+                "incident_trend",
+                "floating_share",
+            ],
         }
-        session.add(WarningResult(
-            run_id=run.id, community_id=cid, incident_rate=30.0, crime_rate=12.0,
-            incident_trend=2.5, control_gap=0.35, floating_share=0.4, p_incident_rate=95.0,
-            p_crime_rate=90.0, p_incident_trend=80.0, p_control_gap=70.0, p_floating_share=60.0,
-            residents=1000, incidents=30, crime_incidents=12, incidents_year_before=20,
-            factors=40, factors_out=14, score=score, level=WarningLevel(level), stability=0.9,
-            window_stable=True, borderline=False, significant=False,
-            explanation=json.dumps(expl, ensure_ascii=False)))
+        session.add(
+            WarningResult(
+                run_id=run.id,
+                community_id=cid,
+                incident_rate=30.0,
+                crime_rate=12.0,
+                incident_trend=2.5,
+                control_gap=0.35,
+                floating_share=0.4,
+                p_incident_rate=95.0,
+                p_crime_rate=90.0,
+                p_incident_trend=80.0,
+                p_control_gap=70.0,
+                p_floating_share=60.0,
+                residents=1000,
+                incidents=30,
+                crime_incidents=12,
+                incidents_year_before=20,
+                factors=40,
+                factors_out=14,
+                score=score,
+                level=WarningLevel(level),
+                stability=0.9,
+                window_stable=True,
+                borderline=False,
+                significant=False,
+                explanation=json.dumps(expl, ensure_ascii=False),
+            )
+        )
     session.flush()
     return run
 
@@ -124,8 +218,9 @@ def test_start_and_end_focus_validate_and_audit(session, factory):
     with pytest.raises(ValueError, match="unknown community"):
         effect.start_focus(session, "NOPE", date(2026, 5, 1), "x", "a")
     with pytest.raises(ScopeError):
-        effect.start_focus(session, c.community_id, date(2027, 1, 1), "x", "a",
-                           scope=Scope.of(["OTHER"]))
+        effect.start_focus(
+            session, c.community_id, date(2027, 1, 1), "x", "a", scope=Scope.of(["OTHER"])
+        )
     with pytest.raises(ValueError, match="before the start"):
         effect.end_focus(session, fw.id, date(2026, 4, 30), "alice")
     effect.end_focus(session, fw.id, date(2026, 10, 31), "alice", "done")
@@ -182,8 +277,9 @@ def _small_district(session, factory):
 
 def test_before_after_and_did_by_hand(session, factory):
     cs = _small_district(session, factory)
-    ba = effect.before_after(session, cs["F"].community_id, months=2, as_of=Month(2026, 6),
-                             n_matches=2)
+    ba = effect.before_after(
+        session, cs["F"].community_id, months=2, as_of=Month(2026, 6), n_matches=2
+    )
     assert (str(ba.windows.before_first), str(ba.windows.after_last)) == ("2026-03", "2026-06")
     assert [c.name for c in ba.comparisons] == ["A社区", "B社区"]
     assert ba.levels_used is False and ba.rate_before == pytest.approx(100.0)
@@ -232,19 +328,32 @@ def test_matching_uses_stored_warning_levels(session, factory):
     g = factory.community(name="G社区")
     add_residents(session, g, 1000)
     add_counts(session, g, date(2026, 3, 10), n=10)  # far rate, but red like F
-    add_warning_run(session, "2026-04", {cs["F"].community_id: "red", cs["A"].community_id: "red",
-                                         cs["B"].community_id: "blue", g.community_id: "red",
-                                         cs["C"].community_id: "green"})
+    add_warning_run(
+        session,
+        "2026-04",
+        {
+            cs["F"].community_id: "red",
+            cs["A"].community_id: "red",
+            cs["B"].community_id: "blue",
+            g.community_id: "red",
+            cs["C"].community_id: "green",
+        },
+    )
     session.commit()
-    ba = effect.before_after(session, cs["F"].community_id, months=2, as_of=Month(2026, 6),
-                             n_matches=5, min_matches=2)
+    ba = effect.before_after(
+        session, cs["F"].community_id, months=2, as_of=Month(2026, 6), n_matches=5, min_matches=2
+    )
     assert ba.levels_used and ba.level_before == "red"
     assert [(c.name, c.level_matched) for c in ba.comparisons] == [("A社区", True), ("G社区", True)]
     # Fewer same-level communities than min_matches: filled from the nearest level.
-    ba = effect.before_after(session, cs["F"].community_id, months=2, as_of=Month(2026, 6),
-                             n_matches=5, min_matches=3)
+    ba = effect.before_after(
+        session, cs["F"].community_id, months=2, as_of=Month(2026, 6), n_matches=5, min_matches=3
+    )
     assert [(c.name, c.level_matched) for c in ba.comparisons] == [
-        ("A社区", True), ("G社区", True), ("B社区", False)]
+        ("A社区", True),
+        ("G社区", True),
+        ("B社区", False),
+    ]
 
 
 def test_before_after_errors_and_scope(session, factory):
@@ -252,8 +361,12 @@ def test_before_after_errors_and_scope(session, factory):
     with pytest.raises(ValueError, match="has no focused work"):
         effect.before_after(session, cs["A"].community_id, as_of=Month(2026, 6))
     with pytest.raises(ScopeError):
-        effect.before_after(session, cs["F"].community_id, as_of=Month(2026, 6),
-                            scope=Scope.of([cs["A"].community_id]))
+        effect.before_after(
+            session,
+            cs["F"].community_id,
+            as_of=Month(2026, 6),
+            scope=Scope.of([cs["A"].community_id]),
+        )
     summary = effect.effect_summary(session, months=2, as_of=Month(2026, 6))
     assert {b.community_name for b in summary} == {"F社区", "D社区"}
     assert effect.latest_data_month(session) == Month(2026, 7)
@@ -285,10 +398,16 @@ def test_district_yoy_by_hand_with_zero_last_year(session, factory):
     assert (rows["crime"].now, rows["crime"].last_year) == (35, 47)
     assert rows["crime"].pct == pytest.approx(100 * (35 - 47) / 47)
     assert (rows["assault"].now, rows["assault"].last_year, rows["assault"].pct) == (
-        10, 12, pytest.approx(-100 / 6))
+        10,
+        12,
+        pytest.approx(-100 / 6),
+    )
     assert rows["telecom_fraud"].pct == pytest.approx(-50.0)
     assert (rows["alcohol"].now, rows["alcohol"].last_year, rows["alcohol"].pct) == (
-        4, 2, pytest.approx(100.0))
+        4,
+        2,
+        pytest.approx(100.0),
+    )
     fire = rows["category.fire"]
     assert (fire.now, fire.last_year, fire.pct, fire.zero_last_year) == (3, 0, None, True)
     assert fire.z == pytest.approx(2 * math.sqrt(3))
@@ -297,8 +416,12 @@ def test_district_yoy_by_hand_with_zero_last_year(session, factory):
     assert rows["category.traffic"].pct == pytest.approx(-100.0)
     assert rows["category.dispute"].now == 0 and rows["category.dispute"].pct is None
     # Scope restricts to the caller's communities.
-    scoped = {r.key: r for r in effect.district_yoy(session, Month(2026, 1), Month(2026, 3),
-                                                     Scope.of([b.community_id]))}
+    scoped = {
+        r.key: r
+        for r in effect.district_yoy(
+            session, Month(2026, 1), Month(2026, 3), Scope.of([b.community_id])
+        )
+    }
     assert (scoped["total"].now, scoped["total"].last_year) == (8, 10)
     frame = effect.yoy_frame(list(rows.values()), "zh")
     assert "去年同期为0" in frame.to_string()
