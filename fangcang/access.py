@@ -27,6 +27,48 @@ class ScopeError(PermissionError):
     """Raised when a caller asks for data outside its jurisdiction."""
 
 
+class Forbidden(PermissionError):
+    """Raised when a role lacks the permission for an action (see ``ROLE_PERMISSIONS``)."""
+
+
+class Permission(enum.StrEnum):
+    """Actions beyond reading what the scope allows."""
+
+    DISPATCH = "dispatch"  # dispatch tasks, urgent instructions
+    EVALUATE = "evaluate"  # evaluate officers' feedback
+    FEEDBACK = "feedback"  # accept and answer tasks in the own inbox
+    PROPOSE_TEMPLATE = "propose_template"  # branches propose task templates
+    UNMASK = "unmask"  # show one person's record in the clear (with a reason; audited)
+    EXPORT = "export"  # download tables (masked)
+    CORRECT_REGISTRY = "correct_registry"  # confirm field-visit discrepancies
+    IMPORT = "import"  # upload and import bundles
+    MANAGE_USERS = "manage_users"  # users, audit log
+    CONFIGURE = "configure"  # scoring configuration and other settings
+
+
+#: Which role may do what. Reading is governed by the scope, not listed here. Leaders read
+#: masked data only; admins run the system but do not read residents in the clear.
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.LEADER: frozenset({Permission.EXPORT}),
+    Role.DISPATCHER: frozenset(
+        {Permission.DISPATCH, Permission.EVALUATE, Permission.UNMASK, Permission.EXPORT}
+    ),
+    Role.STATION: frozenset(
+        {Permission.EVALUATE, Permission.UNMASK, Permission.EXPORT, Permission.CORRECT_REGISTRY}
+    ),
+    Role.OFFICER: frozenset({Permission.FEEDBACK, Permission.UNMASK, Permission.CORRECT_REGISTRY}),
+    Role.BRANCH: frozenset({Permission.PROPOSE_TEMPLATE, Permission.EXPORT}),
+    Role.ADMIN: frozenset(
+        {Permission.IMPORT, Permission.MANAGE_USERS, Permission.CONFIGURE, Permission.EXPORT}
+    ),
+}
+
+
+def can(role: Role | str, permission: Permission | str) -> bool:
+    """True when ``role`` holds ``permission``."""
+    return Permission(permission) in ROLE_PERMISSIONS[Role(role)]
+
+
 @dataclass(frozen=True)
 class Scope:
     """The set of communities a user may see; ``None`` means the whole district."""
@@ -75,6 +117,15 @@ class Viewer:
     branch: str | None = None
     display_name: str = ""
 
+    def can(self, permission: Permission | str) -> bool:
+        """True when this viewer's role holds ``permission``."""
+        return can(self.role, permission)
+
+    def require(self, permission: Permission | str) -> None:
+        """Raise ``Forbidden`` unless this viewer's role holds ``permission``."""
+        if not self.can(permission):
+            raise Forbidden(f"role {self.role.value} may not {Permission(permission).value}")
+
 
 def scope_for(
     session: Session, role: Role, station_id: str | None = None, officer_id: str | None = None
@@ -99,3 +150,31 @@ def scope_for(
         )
         return Scope.of(ids, f"officer:{officer_id}")
     raise ValueError(f"unknown role {role!r}")
+
+
+def visible_communities(session: Session, scope: Scope) -> list[tuple[str, str]]:
+    """``(community_id, name)`` of every community inside ``scope``, ordered by id."""
+    from .models import Community
+
+    rows = session.execute(
+        select(Community.community_id, Community.name)
+        .where(scope.clause(Community.community_id))
+        .order_by(Community.community_id)
+    )
+    return [(r.community_id, r.name) for r in rows]
+
+
+def get_community(session: Session, scope: Scope, community_id: str):
+    """One community by id; ``ScopeError`` when it lies outside ``scope``, ``KeyError`` when
+    there is no such community (checked in that order, so outsiders learn nothing)."""
+    from .models import Community
+
+    scope.check(community_id)
+    community = session.scalar(
+        select(Community).where(
+            Community.community_id == community_id, scope.clause(Community.community_id)
+        )
+    )
+    if community is None:
+        raise KeyError(f"no community {community_id!r}")
+    return community

@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 
-COMMANDS = ["db", "score"]
+COMMANDS = ["db", "score", "user", "audit"]
 
 
 class CommandError(Exception):

@@ -31,6 +31,10 @@ class Settings:
     idle_timeout_minutes: int
     lockout_attempts: int
     workload_cap_minutes: int
+    # Single sign-on (optional): which ID-token claim carries roles/groups, and a JSON object
+    # mapping claim values to Fangcang roles, e.g. {"gaj-leaders": "leader"} (fangcang.auth).
+    oidc_role_claim: str = "groups"
+    oidc_role_map: str = ""
 
 
 def _env(name: str, default: str) -> str:
@@ -63,4 +67,6 @@ def get_settings() -> Settings:
         idle_timeout_minutes=int(_env("FANGCANG_IDLE_TIMEOUT_MINUTES", "30")),
         lockout_attempts=int(_env("FANGCANG_LOCKOUT_ATTEMPTS", "5")),
         workload_cap_minutes=int(_env("FANGCANG_WORKLOAD_CAP_MINUTES", "600")),
+        oidc_role_claim=_env("FANGCANG_OIDC_ROLE_CLAIM", "groups"),
+        oidc_role_map=_env("FANGCANG_OIDC_ROLE_MAP", ""),
     )

@@ -6,9 +6,15 @@ a DataFrame by name. Showing a record in the clear is a separate, permissioned a
 
 from __future__ import annotations
 
+import io
 import re
 
 import pandas as pd
+from sqlalchemy.orm import Session
+
+from . import audit
+from .access import Permission, Viewer
+from .websafe import escape  # noqa: F401  (re-exported: fangcang.privacy.escape)
 
 _DIGITS_IN_ADDRESS = re.compile(r"(\d+)(号|室|栋|幢|单元|楼|弄|#)")
 
@@ -64,6 +70,21 @@ PERSONAL_COLUMNS = {
     "phone": mask_phone,
     "observed_phone": mask_phone,
     "address": mask_address,
+    "house_address": mask_address,
+    "observed_address": mask_address,
+    # Chinese headers, for frames renamed for display before they are exported.
+    "姓名": mask_name,
+    "身份证号": mask_id_number,
+    "身份证号码": mask_id_number,
+    "公民身份号码": mask_id_number,
+    "电话": mask_phone,
+    "联系电话": mask_phone,
+    "手机": mask_phone,
+    "手机号": mask_phone,
+    "地址": mask_address,
+    "住址": mask_address,
+    "门牌": mask_address,
+    "门牌号": mask_address,
 }
 
 
@@ -83,3 +104,101 @@ def mask_frame(df: pd.DataFrame, columns: dict | None = None) -> pd.DataFrame:
         if col in out.columns:
             out[col] = out[col].map(lambda v, fn=fn: fn(v) if pd.notna(v) else "")
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Exports
+# ---------------------------------------------------------------------------------------------
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def _defuse(value):
+    # A cell starting with = + - @ is run as a formula by Excel (CSV injection): make it text.
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def export_bytes(df: pd.DataFrame, fmt: str, columns: dict | None = None) -> bytes:
+    """Mask personal columns (``mask_frame``), defuse spreadsheet formulas and serialise.
+
+    Parameters
+    ----------
+    df : DataFrame
+    fmt : {"csv", "xlsx"}
+        CSV is UTF-8 with a byte-order mark (opens correctly in Excel in China).
+    columns : dict, optional
+        Column -> masking function (default ``PERSONAL_COLUMNS``).
+    """
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"export format must be csv or xlsx, got {fmt!r}")
+    out = mask_frame(df, columns)
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(_defuse)
+    if fmt == "csv":
+        return out.to_csv(index=False).encode("utf-8-sig")
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        out.to_excel(writer, index=False, sheet_name="data")
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# Showing one record in the clear
+# ---------------------------------------------------------------------------------------------
+MIN_REASON_CHARS = 4
+#: kind -> (model name, fields returned in the clear)
+UNMASKABLE = {
+    "person": (
+        "Person",
+        ("person_id", "name", "id_number", "phone", "birth_date", "house_id", "community_id"),
+    ),
+    "house": ("House", ("house_id", "address", "community_id")),
+}
+
+
+def unmask(session: Session, viewer: Viewer, kind: str, record_id: str, reason: str) -> dict:
+    """Return one person's or house's record in the clear, and audit it.
+
+    Needs ``Permission.UNMASK`` (dispatchers, station and community officers), the record must
+    lie inside the viewer's scope, and a stated reason of at least 4 characters. Appends
+    ``person.unmask`` / ``house.unmask`` (target ``<kind>:<id>``, the reason and the fields
+    shown, never their values) in the caller's transaction: commit it.
+
+    Raises
+    ------
+    Forbidden
+        The role may not unmask.
+    ScopeError
+        The record is outside the viewer's jurisdiction.
+    ValueError
+        Unknown kind, no reason, or no such record.
+    """
+    from . import models
+
+    if kind not in UNMASKABLE:
+        raise ValueError(f"kind must be one of {', '.join(UNMASKABLE)}, got {kind!r}")
+    viewer.require(Permission.UNMASK)
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_CHARS:
+        raise ValueError(f"state a reason of at least {MIN_REASON_CHARS} characters")
+    model_name, fields = UNMASKABLE[kind]
+    record = session.get(getattr(models, model_name), record_id)
+    if record is None:
+        raise ValueError(f"no {kind} {record_id!r}")
+    viewer.scope.check(record.community_id)
+    audit.log(
+        session,
+        actor=viewer.username,
+        action=f"{kind}.unmask",
+        target=f"{kind}:{record_id}",
+        detail={
+            "reason": reason[:500],
+            "fields": list(fields),
+            "role": viewer.role.value,
+            "community_id": record.community_id,
+        },
+    )
+    return {f: getattr(record, f) for f in fields}

@@ -26,6 +26,7 @@ class PageSpec:
 
 PAGES: list[PageSpec] = [
     # Feature pages add one line each.
+    PageSpec("admin", "pages/admin.py", "nav.admin", ":material/admin_panel_settings:", frozenset({Role.ADMIN}), group="nav.group.admin"),  # noqa: E501
 ]
 
 

@@ -17,6 +17,7 @@ from ..timeutil import Month
 #: Feature extensions, run in this order after the base bundle is imported. Each entry is
 #: ``"module:function"``; the function takes a ``DemoContext`` and returns counts to report.
 EXTENSIONS: list[str] = [
+    "fangcang.auth:demo_extend",  # accounts first: later extensions may act as them
     "fangcang.scoring:demo_extend",  # warning runs for the last 24 months and the back-test
 ]
 

@@ -1,0 +1,573 @@
+"""Accounts and sign-in: argon2 password hashes, lockout, disabling, idle time-out, single sign-on.
+
+Every sign-in attempt (successful or not) and every change to an account appends an audit entry
+in the caller's transaction; the caller commits. Nothing here imports streamlit: ``ui.login``
+draws the form and calls :func:`authenticate` / :func:`oidc_sign_in`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .access import Role, Viewer, scope_for
+from .config import get_settings
+from .models import Community, Officer, Station, User
+from .timeutil import now_local
+
+#: How long an account stays locked after ``lockout_attempts`` failures in a row.
+LOCKOUT_MINUTES = 15
+MIN_PASSWORD_LENGTH = 8
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
+#: Stored instead of a hash for single-sign-on users: never verifies against any password.
+NO_PASSWORD = "!sso"
+
+# One hasher per process (argon2id, the library's RFC 9106 "low memory" defaults).
+_hasher = PasswordHasher()
+# A real hash to verify against when the username is unknown, so the answer takes the same time
+# for unknown users and wrong passwords (no user enumeration by timing).
+_DUMMY_HASH = _hasher.hash("fangcang-dummy-password")
+
+
+# ---------------------------------------------------------------------------------------------
+# Passwords
+# ---------------------------------------------------------------------------------------------
+def hash_password(password: str) -> str:
+    """Return the argon2id hash of ``password`` (validated with :func:`check_password_rules`)."""
+    check_password_rules(password)
+    return _hasher.hash(password)
+
+
+def check_password_rules(password: str) -> None:
+    """Raise ``ValueError`` unless ``password`` has at least 8 characters, a letter and a digit."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
+        raise ValueError("password must contain at least one letter and one digit")
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when ``password`` matches ``password_hash``; False for a mismatch or a non-hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Accounts
+# ---------------------------------------------------------------------------------------------
+def _validate_jurisdiction(
+    session: Session, role: Role, station_id: str | None, officer_id: str | None, branch: str | None
+) -> None:
+    if role is Role.STATION:
+        if not station_id:
+            raise ValueError("a station account needs --station (a station_id)")
+        if session.get(Station, station_id) is None:
+            raise ValueError(f"station {station_id!r} does not exist")
+    if role is Role.OFFICER:
+        if not officer_id:
+            raise ValueError("an officer account needs --officer (an officer_id)")
+        if session.get(Officer, officer_id) is None:
+            raise ValueError(f"officer {officer_id!r} does not exist")
+    if role is Role.BRANCH and not branch:
+        raise ValueError("a branch account needs --branch (e.g. public_order)")
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role | str,
+    actor: str,
+    display_name: str = "",
+    station_id: str | None = None,
+    officer_id: str | None = None,
+    branch: str | None = None,
+) -> User:
+    """Add a local account and audit ``user.add``.
+
+    Raises
+    ------
+    ValueError
+        Bad username, weak password, unknown role, missing or unknown station/officer, or an
+        existing username.
+    """
+    if not isinstance(username, str) or not _USERNAME.match(username):
+        raise ValueError(
+            f"username {username!r} must be 2-64 letters, digits or . _ @ - (no spaces)"
+        )
+    try:
+        role = Role(role)
+    except ValueError:
+        raise ValueError(
+            f"role {role!r} is not one of {', '.join(r.value for r in Role)}"
+        ) from None
+    if session.get(User, username) is not None:
+        raise ValueError(f"user {username!r} already exists")
+    _validate_jurisdiction(session, role, station_id, officer_id, branch)
+    now = now_local()
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=hash_password(password),
+        role=role,
+        station_id=station_id if role is Role.STATION else None,
+        officer_id=officer_id if role is Role.OFFICER else None,
+        branch=branch if role is Role.BRANCH else None,
+        disabled=False,
+        failed_attempts=0,
+        created_at=now,
+        password_changed_at=now,
+        source="local",
+    )
+    session.add(user)
+    session.flush()
+    audit.log(
+        session,
+        actor=actor,
+        action="user.add",
+        target=username,
+        detail={
+            "role": role.value,
+            "station_id": user.station_id,
+            "officer_id": user.officer_id,
+            "branch": user.branch,
+        },
+    )
+    return user
+
+
+def _get(session: Session, username: str) -> User:
+    user = session.get(User, username)
+    if user is None:
+        raise ValueError(f"user {username!r} does not exist")
+    return user
+
+
+def set_disabled(session: Session, username: str, disabled: bool, *, actor: str) -> User:
+    """Disable (or re-enable) an account; audited as ``user.disable`` / ``user.enable``."""
+    user = _get(session, username)
+    if disabled and actor == username:
+        raise ValueError("you cannot disable your own account")
+    user.disabled = disabled
+    session.flush()
+    audit.log(
+        session, actor=actor, action="user.disable" if disabled else "user.enable", target=username
+    )
+    return user
+
+
+def reset_password(session: Session, username: str, new_password: str, *, actor: str) -> User:
+    """Set a new password, clear failures and any lock; audited as ``user.reset``."""
+    user = _get(session, username)
+    if user.source != "local":
+        raise ValueError(f"user {username!r} signs in through single sign-on; no password")
+    user.password_hash = hash_password(new_password)
+    user.failed_attempts = 0
+    user.locked_until = None
+    user.password_changed_at = now_local()
+    session.flush()
+    audit.log(session, actor=actor, action="user.reset", target=username)
+    return user
+
+
+def unlock(session: Session, username: str, *, actor: str) -> User:
+    """Lift a lockout now; audited as ``user.unlock``."""
+    user = _get(session, username)
+    user.failed_attempts = 0
+    user.locked_until = None
+    session.flush()
+    audit.log(session, actor=actor, action="user.unlock", target=username)
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    """All accounts ordered by role then username."""
+    return list(session.scalars(select(User).order_by(User.role, User.username)))
+
+
+def is_active(session: Session, username: str) -> bool:
+    """False when an account named ``username`` exists and is disabled (sign it out at once)."""
+    user = session.get(User, username)
+    return user is None or not user.disabled
+
+
+def viewer_for(session: Session, user: User) -> Viewer:
+    """The ``Viewer`` (role and jurisdiction scope) of an account."""
+    return Viewer(
+        username=user.username,
+        role=user.role,
+        scope=scope_for(session, user.role, station_id=user.station_id, officer_id=user.officer_id),
+        officer_id=user.officer_id,
+        station_id=user.station_id,
+        branch=user.branch,
+        display_name=user.display_name or user.username,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Sign-in
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LoginResult:
+    """Outcome of a sign-in attempt.
+
+    ``reason`` is ``""`` on success, else ``bad_credentials`` (unknown user or wrong password:
+    deliberately the same), ``locked`` (see ``locked_until``), ``disabled`` or ``no_role``.
+    """
+
+    ok: bool
+    viewer: Viewer | None = None
+    reason: str = ""
+    locked_until: datetime | None = None
+
+
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    now: datetime | None = None,
+    max_attempts: int | None = None,
+    lock_minutes: int = LOCKOUT_MINUTES,
+) -> LoginResult:
+    """Check a local sign-in; count failures and lock the account after ``max_attempts``.
+
+    Audits ``login.ok`` or ``login.fail`` (with the reason) in the caller's transaction; the
+    caller must commit whatever the result, so failures are counted and logged.
+
+    Parameters
+    ----------
+    max_attempts : int, optional
+        Failures in a row that lock the account (default: settings ``lockout_attempts``).
+    lock_minutes : int
+        How long the lock lasts.
+    """
+    now = now or now_local()
+    max_attempts = max_attempts or get_settings().lockout_attempts
+    username = (username or "").strip()
+    user = session.get(User, username) if username else None
+    if user is None:
+        verify_password(_DUMMY_HASH, password or "")
+        audit.log(
+            session,
+            actor=username[:64] or "?",
+            action="login.fail",
+            target=username[:200],
+            detail={"reason": "unknown_user"},
+        )
+        return LoginResult(False, reason="bad_credentials")
+    if user.disabled:
+        audit.log(
+            session,
+            actor=username,
+            action="login.fail",
+            target=username,
+            detail={"reason": "disabled"},
+        )
+        return LoginResult(False, reason="disabled")
+    if user.locked_until is not None and user.locked_until > now:
+        audit.log(
+            session,
+            actor=username,
+            action="login.fail",
+            target=username,
+            detail={"reason": "locked", "locked_until": user.locked_until},
+        )
+        return LoginResult(False, reason="locked", locked_until=user.locked_until)
+    if not verify_password(user.password_hash, password or ""):
+        user.failed_attempts += 1
+        detail: dict = {"reason": "bad_password", "failed_attempts": user.failed_attempts}
+        locked = None
+        if user.failed_attempts >= max_attempts:
+            locked = now + timedelta(minutes=lock_minutes)
+            user.locked_until = locked
+            user.failed_attempts = 0
+            detail["locked_until"] = locked
+        session.flush()
+        audit.log(session, actor=username, action="login.fail", target=username, detail=detail)
+        if locked is not None:
+            return LoginResult(False, reason="locked", locked_until=locked)
+        return LoginResult(False, reason="bad_credentials")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.failed_attempts = 0
+    user.locked_until = None
+    user.last_login = now
+    session.flush()
+    audit.log(
+        session,
+        actor=username,
+        action="login.ok",
+        target=username,
+        detail={"method": "password", "role": user.role.value},
+    )
+    return LoginResult(True, viewer=viewer_for(session, user))
+
+
+def log_logout(session: Session, viewer: Viewer, *, idle: bool = False) -> None:
+    """Audit a sign-out (``logout``) or an idle time-out (``logout.idle``)."""
+    audit.log(
+        session,
+        actor=viewer.username,
+        action="logout.idle" if idle else "logout",
+        target=viewer.username,
+    )
+
+
+def idle_expired(last_active: datetime | None, now: datetime, minutes: int | None = None) -> bool:
+    """True when more than ``minutes`` (default: settings ``idle_timeout_minutes``) have passed
+    since ``last_active``. ``minutes <= 0`` disables the time-out."""
+    minutes = get_settings().idle_timeout_minutes if minutes is None else minutes
+    if last_active is None or minutes <= 0:
+        return False
+    return now - last_active > timedelta(minutes=minutes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Single sign-on (Streamlit's st.login with an OIDC provider)
+# ---------------------------------------------------------------------------------------------
+#: When several claim values map to roles, the most privileged wins, in this order.
+_ROLE_PRECEDENCE = [
+    Role.ADMIN,
+    Role.LEADER,
+    Role.DISPATCHER,
+    Role.BRANCH,
+    Role.STATION,
+    Role.OFFICER,
+]
+
+
+@dataclass(frozen=True)
+class ClaimRole:
+    """A role granted by an identity-provider claim, with its jurisdiction argument."""
+
+    role: Role
+    arg: str | None = None  # station_id, officer_id or branch
+
+
+def parse_role_map(text: str | Mapping[str, str]) -> dict[str, ClaimRole]:
+    """Parse ``{"claim value": "role[:arg]"}`` (JSON text or a mapping).
+
+    Examples: ``{"gaj-leaders": "leader", "pcs-nanhui": "station:ST03",
+    "sq-officer-0042": "officer:O0042", "zhian": "branch:public_order"}``.
+    """
+    if isinstance(text, str):
+        if not text.strip():
+            return {}
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"FANGCANG_OIDC_ROLE_MAP is not valid JSON: {exc}") from None
+    else:
+        raw = dict(text)
+    if not isinstance(raw, dict):
+        raise ValueError("FANGCANG_OIDC_ROLE_MAP must be a JSON object {claim value: role}")
+    out = {}
+    for key, value in raw.items():
+        role_text, _, arg = str(value).partition(":")
+        try:
+            role = Role(role_text)
+        except ValueError:
+            raise ValueError(
+                f"FANGCANG_OIDC_ROLE_MAP: {key!r} maps to unknown role {role_text!r}"
+            ) from None
+        if role in (Role.STATION, Role.OFFICER, Role.BRANCH) and not arg:
+            raise ValueError(
+                f"FANGCANG_OIDC_ROLE_MAP: {key!r}: role {role.value} needs '{role.value}:<id>'"
+            )
+        out[str(key)] = ClaimRole(role, arg or None)
+    return out
+
+
+def role_from_claims(
+    claims: Mapping, role_claim: str, role_map: Mapping[str, ClaimRole]
+) -> ClaimRole | None:
+    """Map the identity provider's claims to one Fangcang role (most privileged match), or None.
+
+    ``claims[role_claim]`` may be a string or a list of strings (groups).
+    """
+    values = claims.get(role_claim)
+    if values is None:
+        return None
+    if isinstance(values, str):
+        values = [values]
+    matches = [role_map[v] for v in values if isinstance(v, str) and v in role_map]
+    if not matches:
+        return None
+    return min(matches, key=lambda m: _ROLE_PRECEDENCE.index(m.role))
+
+
+def oidc_sign_in(
+    session: Session,
+    claims: Mapping,
+    *,
+    role_claim: str | None = None,
+    role_map: Mapping[str, ClaimRole] | None = None,
+    now: datetime | None = None,
+) -> LoginResult:
+    """Sign in a user authenticated by the identity provider; roles come from its claims.
+
+    Creates or updates a ``source="oidc"`` account (no usable password) so admins can see and
+    disable it. Audits ``login.ok`` / ``login.fail`` like :func:`authenticate`.
+    """
+    settings = get_settings()
+    role_claim = role_claim or settings.oidc_role_claim
+    role_map = parse_role_map(settings.oidc_role_map) if role_map is None else role_map
+    now = now or now_local()
+    username = str(
+        claims.get("preferred_username") or claims.get("email") or claims.get("sub") or ""
+    )[:64]
+    if not username:
+        raise ValueError("the identity provider sent no preferred_username, email or sub claim")
+    granted = role_from_claims(claims, role_claim, role_map)
+    if granted is None:
+        audit.log(
+            session,
+            actor=username,
+            action="login.fail",
+            target=username,
+            detail={"reason": "no_role", "method": "oidc"},
+        )
+        return LoginResult(False, reason="no_role")
+    user = session.get(User, username)
+    if user is not None and user.source != "oidc":
+        audit.log(
+            session,
+            actor=username,
+            action="login.fail",
+            target=username,
+            detail={"reason": "local_account_exists", "method": "oidc"},
+        )
+        return LoginResult(False, reason="bad_credentials")
+    if user is not None and user.disabled:
+        audit.log(
+            session,
+            actor=username,
+            action="login.fail",
+            target=username,
+            detail={"reason": "disabled", "method": "oidc"},
+        )
+        return LoginResult(False, reason="disabled")
+    if user is None:
+        user = User(
+            username=username,
+            password_hash=NO_PASSWORD,
+            created_at=now,
+            failed_attempts=0,
+            disabled=False,
+            source="oidc",
+            role=granted.role,
+        )
+        session.add(user)
+    user.display_name = str(claims.get("name") or username)[:64]
+    user.role = granted.role
+    user.station_id = granted.arg if granted.role is Role.STATION else None
+    user.officer_id = granted.arg if granted.role is Role.OFFICER else None
+    user.branch = granted.arg if granted.role is Role.BRANCH else None
+    user.last_login = now
+    session.flush()
+    audit.log(
+        session,
+        actor=username,
+        action="login.ok",
+        target=username,
+        detail={"method": "oidc", "role": granted.role.value},
+    )
+    return LoginResult(True, viewer=viewer_for(session, user))
+
+
+# ---------------------------------------------------------------------------------------------
+# Demo accounts
+# ---------------------------------------------------------------------------------------------
+#: (username, password, role): one account per role, created only in demo databases.
+DEMO_ACCOUNTS: list[tuple[str, str, Role]] = [
+    ("leader", "demo-leader-1", Role.LEADER),
+    ("dispatcher", "demo-dispatcher-1", Role.DISPATCHER),
+    ("station", "demo-station-1", Role.STATION),
+    ("officer", "demo-officer-1", Role.OFFICER),
+    ("branch", "demo-branch-1", Role.BRANCH),
+    ("admin", "demo-admin-1", Role.ADMIN),
+]
+DEMO_BRANCH = "public_order"  # 治安
+DEMO_COMMUNITY = "沿江社区"
+
+
+def demo_accounts(session: Session) -> list[tuple[User, str]]:
+    """The demo accounts present in this database, with their published passwords."""
+    out = []
+    for username, password, _role in DEMO_ACCOUNTS:
+        user = session.get(User, username)
+        if user is not None:
+            out.append((user, password))
+    return out
+
+
+def demo_extend(ctx) -> dict[str, int]:
+    """Demo extension: one account per role (see ``DEMO_ACCOUNTS`` for names and passwords).
+
+    The station account is the station of 沿江社区 and the officer account its community
+    officer (falling back to the first station / officer when that community is absent).
+    """
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        community = (
+            session.scalars(
+                select(Community).where(Community.name == DEMO_COMMUNITY).limit(1)
+            ).first()
+            or session.scalars(select(Community).order_by(Community.community_id)).first()
+        )
+        station_id = (
+            community.station_id
+            if community is not None
+            else session.scalar(select(Station.station_id).order_by(Station.station_id).limit(1))
+        )
+        officer_id = community.officer_id if community is not None else None
+        officer_id = officer_id or session.scalar(
+            select(Officer.officer_id).order_by(Officer.officer_id).limit(1)
+        )
+        names = {
+            Role.LEADER: "区局领导（演示）",
+            Role.DISPATCHER: "指挥中心值班（演示）",
+            Role.STATION: "派出所（演示）",
+            Role.OFFICER: "社区民警（演示）",
+            Role.BRANCH: "治安大队（演示）",
+            Role.ADMIN: "系统管理员（演示）",
+        }
+        if officer_id is not None:
+            officer = session.get(Officer, officer_id)
+            names[Role.OFFICER] = f"{officer.name}（社区民警，演示）"
+        if station_id is not None:
+            names[Role.STATION] = f"{session.get(Station, station_id).name}（演示）"
+        created = 0
+        for username, password, role in DEMO_ACCOUNTS:
+            if session.get(User, username) is not None:
+                continue
+            if role is Role.STATION and station_id is None:
+                continue
+            if role is Role.OFFICER and officer_id is None:
+                continue
+            create_user(
+                session,
+                username=username,
+                password=password,
+                role=role,
+                actor="system:demo",
+                display_name=names[role][:64],
+                station_id=station_id,
+                officer_id=officer_id,
+                branch=DEMO_BRANCH,
+            )
+            created += 1
+        session.commit()
+    return {"users": created}
