@@ -225,11 +225,13 @@ class RegistryLookup:
         by_id: dict[str, list[Candidate]] = {}
         for c in people_where(session, Person.id_number, id_values):
             by_id.setdefault(c.id_number, []).append(c)
-        phones = {(o.phone or "").strip() for o in observed}
+        # Name-based evidence is only needed for people whose ID number found nobody.
+        rest = [o for o in observed if normalize_id(o.id_number) not in by_id]
+        phones = {(o.phone or "").strip() for o in rest}
         by_phone: dict[str, list[Candidate]] = {}
         for c in people_where(session, Person.phone, phones):
             by_phone.setdefault(c.phone, []).append(c)
-        births = {o.birth_date or birth_from_id(o.id_number) for o in observed}
+        births = {o.birth_date or birth_from_id(o.id_number) for o in rest}
         by_birth: dict[date, list[Candidate]] = {}
         for c in people_where(session, Person.birth_date, births):
             by_birth.setdefault(c.birth_date, []).append(c)
