@@ -42,7 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from . import audit, db
-from .access import Scope
+from .access import Role, Scope
 from .effect import (
     HEADLINES,
     METRIC_KEYS,
@@ -63,9 +63,23 @@ from .models import (
 from .timeutil import Month, now_local
 
 LEVEL_ORDER = ("green", "blue", "yellow", "red")
+#: Roles that may issue bulletins (everyone who opens the page may read them).
+ISSUER_ROLES = frozenset({Role.DISPATCHER, Role.ADMIN})
 NAMED_LEVELS = ("red", "yellow")
 CONTENT_VERSION = 1
 MAX_NUMBER_ATTEMPTS = 8
+
+
+def can_issue(role: Role | str) -> bool:
+    """True when ``role`` may issue bulletins (duty officers and administrators)."""
+    return Role(role) in ISSUER_ROLES
+
+
+def issuable_periods(session: Session) -> list[str]:
+    """Periods with a stored warning run, newest first (a bulletin needs one)."""
+    from .models import WarningRun
+
+    return sorted(set(session.scalars(select(WarningRun.period).distinct())), reverse=True)
 
 
 def bulletin_label(year: int, number: int, lang: str = "zh") -> str:
@@ -468,6 +482,17 @@ class BulletinSummary:
     red: list[str]
     yellow: list[str]
     others: list[str]  # named for a change only (downgraded out of yellow)
+
+
+def record_export(session: Session, bulletin: Bulletin, fmt: str, actor: str) -> None:
+    """Audit a download or file export of a bulletin (the caller commits)."""
+    audit.log(
+        session,
+        actor=actor,
+        action=f"export.bulletin_{fmt}",
+        target=bulletin_label(bulletin.year, bulletin.number),
+        detail={"bulletin_id": bulletin.id, "period": bulletin.period},
+    )
 
 
 def content(bulletin: Bulletin) -> dict:

@@ -311,12 +311,18 @@ def start_focus(
 
 
 def end_focus(
-    session: Session, focus_id: int, end_date: date, actor: str, note: str = ""
+    session: Session,
+    focus_id: int,
+    end_date: date,
+    actor: str,
+    note: str = "",
+    scope: Scope | None = None,
 ) -> FocusWork:
     """End focused work ``focus_id`` on ``end_date`` (not before its start; not twice)."""
     fw = session.get(FocusWork, focus_id)
     if fw is None:
         raise ValueError(f"no focused work with id {focus_id}")
+    (scope or Scope.district()).check(fw.community_id)
     if fw.end_date is not None:
         raise ValueError(f"focused work #{focus_id} already ended on {fw.end_date}")
     if end_date < fw.start_date:
@@ -336,6 +342,17 @@ def end_focus(
     )
     db.bump_data_version(session)
     return fw
+
+
+def community_choices(session: Session, scope: Scope | None = None) -> dict[str, str]:
+    """community_id -> name for the communities in the scope, by name (for pickers)."""
+    scope = scope or Scope.district()
+    q = (
+        select(Community.community_id, Community.name)
+        .where(scope.clause(Community.community_id))
+        .order_by(Community.name, Community.community_id)
+    )
+    return {cid: name for cid, name in session.execute(q)}
 
 
 def list_focus(session: Session, scope: Scope | None = None) -> list[dict]:

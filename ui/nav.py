@@ -26,6 +26,8 @@ class PageSpec:
 
 PAGES: list[PageSpec] = [
     # Feature pages add one line each.
+    PageSpec("bulletins", "pages/bulletins.py", "nav.bulletins", ":material/campaign:", frozenset({Role.LEADER, Role.DISPATCHER, Role.STATION, Role.ADMIN})),  # noqa: E501
+    PageSpec("effect", "pages/effect.py", "nav.effect", ":material/trending_down:", frozenset({Role.LEADER, Role.DISPATCHER, Role.STATION, Role.ADMIN})),  # noqa: E501
     PageSpec("admin", "pages/admin.py", "nav.admin", ":material/admin_panel_settings:", frozenset({Role.ADMIN}), group="nav.group.admin"),  # noqa: E501
 ]
 

@@ -19,6 +19,7 @@ from ..timeutil import Month
 EXTENSIONS: list[str] = [
     "fangcang.auth:demo_extend",  # accounts first: later extensions may act as them
     "fangcang.scoring:demo_extend",  # warning runs for the last 24 months and the back-test
+    "fangcang.effect:demo_extend",  # focused work and a year of bulletins: keep after warning and tasks
 ]
 
 

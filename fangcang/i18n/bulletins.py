@@ -97,6 +97,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "effect.yoy.title": ("全区同比（按类别）", "District year on year (by category)"),
     "effect.yoy.from": ("起始月份", "From month"),
     "effect.yoy.to": ("结束月份", "To month"),
+    "effect.yoy.order": ("结束月份早于起始月份。", "The end month is before the start month."),
+    "effect.col.verdict": ("结论", "Verdict"),
     "effect.yoy.caption": (
         "与去年同期相比；显著性按泊松检验（|z|≥2 且 p<0.05）。",
         "Against the same months a year earlier; significance by a Poisson test (|z| >= 2 and p < 0.05).",
@@ -118,6 +120,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bulletin.issue_for": (
         "通报月份（需有已保存的预警结果）",
         "Period (needs a stored warning run)",
+    ),
+    "bulletin.issuing": (
+        "正在生成通报（含地图和图表）…",
+        "Building the bulletin (map and charts) ...",
     ),
     "bulletin.issued": ("已发布 {title}。", "Issued {title}."),
     "bulletin.already": (

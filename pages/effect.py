@@ -1,0 +1,260 @@
+"""Effect of focused work (整治成效): before/after per focused community with comparison
+communities and the difference-in-differences, in plain words; the district's year on year."""
+
+from datetime import date
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from fangcang import effect, palette
+from fangcang.access import Role, Scope
+from fangcang.i18n import fmt_int, fmt_pct
+from fangcang.timeutil import Month, month_range
+from ui import guard, state
+from ui.state import t
+
+viewer = guard.page("effect")
+MANAGERS = (Role.DISPATCHER, Role.ADMIN)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _latest(version: int) -> str | None:
+    with state.session() as s:
+        m = effect.latest_data_month(s)
+        return str(m) if m else None
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _summary(version: int, scope: Scope, months: int, as_of: str) -> list[effect.BeforeAfter]:
+    with state.session() as s:
+        return effect.effect_summary(s, months, Month.parse(as_of), scope)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _yoy(version: int, scope: Scope, first: str, last: str) -> list[effect.YoYRow]:
+    with state.session() as s:
+        return effect.district_yoy(s, Month.parse(first), Month.parse(last), scope)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _focus_list(version: int, scope: Scope) -> list[dict]:
+    with state.session() as s:
+        return effect.list_focus(s, scope)
+
+
+version = state.data_version()
+lang = state.lang()
+latest = _latest(version)
+st.title(t("effect.title"))
+if latest is None:
+    st.info(t("effect.none"))
+    st.stop()
+
+months_all = [
+    str(m) for m in reversed(month_range(Month.parse(latest).shift(-35), Month.parse(latest)))
+]
+with st.sidebar:
+    months = st.slider(t("effect.months"), 1, 12, 6, key="eff_months")
+    as_of = st.selectbox(t("effect.as_of"), months_all, key="eff_as_of")
+
+results = _summary(version, viewer.scope, months, as_of)
+
+
+def _verdict_box(ba: effect.BeforeAfter, measure: str) -> None:
+    text = effect.verdict_text(ba, measure, lang)
+    verdict = ba.effects[measure].verdict
+    if verdict == "likely_effect":
+        st.success(text, icon=":material/check_circle:")
+    elif verdict == "worse_than_comparison":
+        st.error(text, icon=":material/error:")
+    else:
+        st.warning(text, icon=":material/warning:")
+
+
+def _chart(ba: effect.BeforeAfter, measure: str) -> go.Figure:
+    df = pd.DataFrame(ba.monthly)
+    fig = go.Figure()
+    fig.add_scatter(
+        x=df["month"],
+        y=df[f"comparison_{measure}_mean"],
+        name=t("effect.chart.comparison"),
+        mode="lines+markers",
+        line={"color": palette.LAST_YEAR, "dash": "dash", "width": 2},
+    )
+    fig.add_scatter(
+        x=df["month"],
+        y=df[measure],
+        name=ba.community_name,
+        mode="lines+markers",
+        line={"color": palette.THIS_YEAR, "width": 3},
+    )
+    fig.add_vline(
+        x=str(ba.windows.after_first), line={"color": palette.LEVEL_COLOURS["red"], "dash": "dot"}
+    )
+    fig.add_annotation(
+        x=str(ba.windows.after_first),
+        y=1,
+        yref="paper",
+        showarrow=False,
+        text=t("effect.chart.start"),
+        xanchor="left",
+        font={"color": palette.LEVEL_COLOURS["red"]},
+    )
+    fig.update_layout(
+        title={
+            "text": f"{t('effect.chart.title')}（{t('effect.measure.' + measure)}）",
+            "font": {"size": 15},
+        },
+        height=320,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        plot_bgcolor="white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        hovermode="x unified",
+        xaxis={"type": "category"},
+    )
+    fig.update_yaxes(gridcolor="#e6e9ee", rangemode="tozero")
+    return fig
+
+
+if not results:
+    st.info(t("effect.none"))
+else:
+    overview = pd.DataFrame(
+        [
+            {
+                t("effect.community"): f"{ba.community_name}（{ba.sub_district}）",
+                t("effect.start"): ba.start_date.isoformat(),
+                t("effect.measure.total"): fmt_pct(ba.effects["total"].raw.pct),
+                t("effect.measure.crime"): fmt_pct(ba.effects["crime"].raw.pct),
+                t("effect.comparison"): fmt_pct(ba.effects["crime"].comparison_pct),
+                t("effect.did"): fmt_pct(ba.effects["crime"].did_ratio_pct),
+                t("effect.col.verdict"): t("effect.verdict_short." + ba.effects["crime"].verdict),
+            }
+            for ba in results
+        ]
+    )
+    st.dataframe(overview, hide_index=True, width="stretch")
+    labels = {i: f"{ba.community_name}（{ba.start_date}）" for i, ba in enumerate(results)}
+    pick = st.selectbox(t("effect.community"), list(labels), format_func=labels.get, key="eff_pick")
+    ba = results[pick]
+    w = ba.windows
+    st.subheader(f"{ba.community_name}（{ba.sub_district}）")
+    st.caption(
+        t(
+            "effect.windows",
+            b0=str(w.before_first),
+            b1=str(w.before_last),
+            a0=str(w.after_first),
+            a1=str(w.after_last),
+            k=w.months,
+        )
+        + "　"
+        + t("effect.measures")
+        + "："
+        + ba.measures_taken
+    )
+    for measure in effect.MEASURES:
+        e = ba.effects[measure]
+        st.markdown(f"**{t('effect.measure.' + measure)}**")
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric(t("effect.before"), fmt_int(e.raw.before))
+        c2.metric(
+            t("effect.after"), fmt_int(e.raw.now), delta=fmt_pct(e.raw.pct), delta_color="inverse"
+        )
+        c3.metric(
+            t("effect.comparison"),
+            fmt_pct(e.comparison_pct),
+            help=f"{fmt_int(e.comparison_before)} → {fmt_int(e.comparison_after)}",
+        )
+        c4.metric(
+            t("effect.did"),
+            fmt_pct(e.did_ratio_pct),
+            help=f"{t('effect.did_points')}: {fmt_pct(e.did_points)}"
+            + (f"; z = {e.did_z:.2f}" if e.did_z is not None else ""),
+        )
+        _verdict_box(ba, measure)
+    tab_total, tab_crime = st.tabs([t("effect.measure.total"), t("effect.measure.crime")])
+    with tab_total:
+        st.plotly_chart(_chart(ba, "total"), key="eff_chart_total")
+    with tab_crime:
+        st.plotly_chart(_chart(ba, "crime"), key="eff_chart_crime")
+    st.markdown(f"**{t('effect.comparisons')}**")
+    if not ba.levels_used:
+        st.caption(t("effect.levels_missing"))
+    comp = pd.DataFrame(
+        [
+            {
+                t("effect.col.community"): c.name,
+                t("effect.col.level"): t(f"bulletin.level.{c.level}") if c.level else "—",
+                t("effect.col.level_matched"): "✓" if c.level_matched else "",
+                t("effect.col.rate"): round(c.rate_before, 1),
+                f"{t('effect.measure.total')} {t('effect.before')}": c.before["total"],
+                f"{t('effect.measure.total')} {t('effect.after')}": c.after["total"],
+                f"{t('effect.measure.crime')} {t('effect.before')}": c.before["crime"],
+                f"{t('effect.measure.crime')} {t('effect.after')}": c.after["crime"],
+            }
+            for c in ba.comparisons
+        ]
+    )
+    if comp.empty:
+        st.info(t("effect.verdict.no_comparison"))
+    else:
+        st.dataframe(comp, hide_index=True, width="stretch")
+
+# District year on year, any period.
+st.divider()
+st.subheader(t("effect.yoy.title"))
+c1, c2 = st.columns(2)
+first = c1.selectbox(
+    t("effect.yoy.from"), months_all, index=min(11, len(months_all) - 1), key="eff_yoy_from"
+)
+last = c2.selectbox(t("effect.yoy.to"), months_all, index=0, key="eff_yoy_to")
+if Month.parse(last) < Month.parse(first):
+    st.error(t("effect.yoy.order"))
+else:
+    rows = _yoy(version, viewer.scope, first, last)
+    st.dataframe(effect.yoy_frame(rows, lang), hide_index=True, width="stretch")
+    st.caption(t("effect.yoy.caption"))
+
+# Register and end focused work (duty officers and administrators).
+if viewer.role in MANAGERS:
+    st.divider()
+    with st.expander(t("effect.focus.manage")):
+        with state.session() as s:
+            names = effect.community_choices(s, viewer.scope)
+        with st.form("eff_focus_start"):
+            cid = st.selectbox(
+                t("effect.community"), list(names), format_func=names.get, key="eff_f_community"
+            )
+            start = st.date_input(t("effect.start"), value=date.today(), key="eff_f_start")
+            measures = st.text_area(t("effect.measures"), key="eff_f_measures")
+            if st.form_submit_button(t("effect.focus.start_btn")):
+                try:
+                    with state.session() as s:
+                        effect.start_focus(s, cid, start, measures, viewer.username, viewer.scope)
+                        s.commit()
+                    st.success(t("effect.focus.started"))
+                    st.cache_data.clear()
+                except ValueError as exc:
+                    st.error(str(exc))
+        open_work = [f for f in _focus_list(version, viewer.scope) if f["end_date"] is None]
+        if open_work:
+            with st.form("eff_focus_end"):
+                opts = {
+                    f["focus_id"]: f"#{f['focus_id']} {f['community_name']}（{f['start_date']}）"
+                    for f in open_work
+                }
+                fid = st.selectbox(
+                    t("effect.focus.which"), list(opts), format_func=opts.get, key="eff_f_which"
+                )
+                end = st.date_input(t("effect.end"), value=date.today(), key="eff_f_end")
+                if st.form_submit_button(t("effect.focus.end_btn")):
+                    try:
+                        with state.session() as s:
+                            effect.end_focus(s, fid, end, viewer.username, scope=viewer.scope)
+                            s.commit()
+                        st.success(t("effect.focus.ended"))
+                        st.cache_data.clear()
+                    except ValueError as exc:
+                        st.error(str(exc))
