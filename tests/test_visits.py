@@ -558,3 +558,55 @@ def test_import_visits_csv_with_errors_changes_nothing(session, home, tmp_path):
     assert session.scalar(select(func.count()).select_from(Visit)) == 0
     assert session.scalar(select(func.count()).select_from(Discrepancy)) == 0
     assert session.scalars(select(ImportLog)).one().status is ImportStatus.FAILED
+
+
+# --------------------------------------------------------------------------------------------
+# Demo extension
+# --------------------------------------------------------------------------------------------
+def test_demo_extend_plants_every_type_and_decides_some(engine, session, factory):
+    import numpy as np
+    from sqlalchemy import insert
+
+    from fangcang.demo import DemoContext
+    from fangcang.models import Gender, ResidenceType, Visit
+    from fangcang.timeutil import Month
+    from fangcang.visits import demo_extend
+
+    rng = np.random.default_rng(1)
+    comms = [factory.community(community_id=f"C{i}") for i in range(3)]
+    houses, people = [], []
+    for i in range(1200):
+        c = comms[i % 3]
+        n = int(rng.integers(1, 4))
+        houses.append(dict(house_id=f"H{i:05d}", address=f"路{i}号", community_id=c.community_id,
+                           use=HouseUse.SELF_OCCUPIED if i % 4 else HouseUse.RENTAL,
+                           registered_residents=n, updated_at=WHEN, source="住建"))
+        for j in range(n):
+            k = len(people)
+            birth = date(1950 + k % 50, 1 + k % 12, 1 + k % 28)
+            people.append(dict(
+                person_id=f"P{k:06d}", name="张" + "伟强磊军勇杰涛明辉华"[k % 10] + "芳敏静丽婷"[k // 10 % 5],
+                id_number=make_id(f"{birth:%Y%m%d}", f"{k % 1000:03d}"), phone=f"139{k:08d}",
+                birth_date=birth, gender=Gender.MALE, residence_type=ResidenceType.REGISTERED,
+                community_id=c.community_id, house_id=f"H{i:05d}", updated_at=WHEN, source="户籍科",
+                key_person_type=KeyPersonType.DRUGS if k % 23 == 0 else None,
+            ))
+    session.execute(insert(House), houses)
+    session.execute(insert(Person), people)
+    session.commit()
+
+    out = demo_extend(DemoContext(engine=engine, scale="small", seed=7, until=Month(2026, 10)))
+    session.expire_all()
+    assert out["visits"] == 300
+    assert session.scalar(select(func.count()).select_from(Visit)) == 300
+    found = {d.type for d in session.scalars(select(Discrepancy))}
+    assert found == set(DiscrepancyType)
+    statuses = {d.status for d in session.scalars(select(Discrepancy))}
+    assert statuses == set(DiscrepancyStatus)
+    assert 0.04 < out["discrepancies"] / out["visits"] < 0.2
+    visits = session.scalars(select(Visit)).all()
+    assert min(v.visited_at for v in visits) >= datetime(2025, 11, 1)
+    assert max(v.visited_at for v in visits) < datetime(2026, 11, 1)
+    # Every discrepancy was found on the day of its visit.
+    d = session.scalars(select(Discrepancy)).first()
+    assert d.created_at == session.get(Visit, d.visit_id).visited_at

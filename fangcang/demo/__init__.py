@@ -20,6 +20,7 @@ EXTENSIONS: list[str] = [
     "fangcang.auth:demo_extend",  # accounts first: later extensions may act as them
     "fangcang.scoring:demo_extend",  # warning runs for the last 24 months and the back-test
     "fangcang.effect:demo_extend",  # focused work and a year of bulletins: keep after warning and tasks
+    "fangcang.visits:demo_extend",  # a year of household visits, reconciled, part of the queue decided
 ]
 
 
@@ -30,3 +31,10 @@ class DemoContext:
     seed: int
     until: Month  # the last complete month of data
     progress: Callable[[float, str], None] = field(default=lambda f, m: None)
+
+
+
+
+
+
+
