@@ -31,10 +31,3 @@ class DemoContext:
     seed: int
     until: Month  # the last complete month of data
     progress: Callable[[float, str], None] = field(default=lambda f, m: None)
-
-
-
-
-
-
-
