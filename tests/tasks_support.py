@@ -20,8 +20,15 @@ from fangcang.tasks import TemplateDraft, propose_template, review_template
 NOW = datetime(2026, 11, 18, 10, 0)  # a Wednesday; ISO week 2026-W47
 
 DISPATCHER = Viewer(username="duty", role=Role.DISPATCHER)
-ADMIN = Viewer(username="admin", role=Role.ADMIN)
+OFFICE = Viewer(username="office", role=Role.DISPATCHER)  # the coordinating office
+ADMIN = Viewer(username="admin", role=Role.ADMIN)  # runs the system; no task rights
 BRANCH = Viewer(username="jinhu", role=Role.BRANCH, branch="narcotics")
+
+
+def branch_user(branch) -> Viewer:
+    return Viewer(
+        username=f"b_{Branch(branch).value}", role=Role.BRANCH, branch=Branch(branch).value
+    )
 
 
 @dataclass
@@ -100,6 +107,6 @@ def admitted(
         TemplateDraft(
             branch, title, instructions, cycle, target_kind, target, minutes, deadline_days
         ),
-        DISPATCHER,
+        branch_user(branch),
     )
-    return review_template(session, tpl.id, ADMIN, admit=True)
+    return review_template(session, tpl.id, OFFICE, admit=True)

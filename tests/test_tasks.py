@@ -45,7 +45,16 @@ from fangcang.tasks import (
     validate_draft,
 )
 from fangcang.tasks import targets as targets_mod
-from tests.tasks_support import ADMIN, BRANCH, DISPATCHER, NOW, admitted, build_district
+from tests.tasks_support import (
+    ADMIN,
+    BRANCH,
+    DISPATCHER,
+    NOW,
+    OFFICE,
+    admitted,
+    branch_user,
+    build_district,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -145,14 +154,17 @@ def test_admission_gate(session, factory):
         propose_template(session, _draft(branch="population"), BRANCH)
     tpl = propose_template(session, _draft(), BRANCH)
     assert tpl.status is TemplateStatus.PROPOSED and tpl.proposed_by == "jinhu"
-    with pytest.raises(PermissionError):
-        review_template(session, tpl.id, BRANCH, admit=True)
+    for who in (BRANCH, ADMIN, DISPATCHER.__class__(username="o", role=Role.OFFICER)):
+        with pytest.raises(PermissionError, match="cannot review"):
+            review_template(session, tpl.id, who, admit=True)
+    with pytest.raises(PermissionError, match="cannot propose task templates"):
+        propose_template(session, _draft(), DISPATCHER)
     with pytest.raises(ValueError, match="a rejection needs a reason"):
-        review_template(session, tpl.id, ADMIN, admit=False, reason="  ")
-    review_template(session, tpl.id, ADMIN, admit=False, reason="与现有任务重复")
+        review_template(session, tpl.id, OFFICE, admit=False, reason="  ")
+    review_template(session, tpl.id, OFFICE, admit=False, reason="与现有任务重复")
     assert tpl.status is TemplateStatus.REJECTED and tpl.review_reason == "与现有任务重复"
     with pytest.raises(ValueError, match="already rejected"):
-        review_template(session, tpl.id, ADMIN, admit=True)
+        review_template(session, tpl.id, OFFICE, admit=True)
     actions = set(session.scalars(select(AuditEntry.action)))
     assert {"task.template.propose", "task.template.review"} <= actions
     # Proposed templates are not dispatched.
@@ -166,7 +178,7 @@ def test_review_with_a_stale_version_is_a_conflict(session, factory):
     build_district(factory)
     tpl = propose_template(session, _draft(), BRANCH)
     seen = tpl.version
-    review_template(session, tpl.id, ADMIN, admit=True, expected_version=seen)
+    review_template(session, tpl.id, OFFICE, admit=True, expected_version=seen)
     with pytest.raises(ConflictError, match="changed by someone else"):
         review_template(session, tpl.id, DISPATCHER, admit=False, reason="x", expected_version=seen)
 
@@ -184,8 +196,8 @@ def test_duplicate_check(session, factory):
         instructions="检查辖区娱乐场所的消防通道和灭火器。",
         branch=Branch.PUBLIC_ORDER,
     )
-    rejected = propose_template(session, _draft(title="出租房屋流动人口走访核查"), DISPATCHER)
-    review_template(session, rejected.id, ADMIN, admit=False, reason="重复")
+    rejected = propose_template(session, _draft(title="出租房屋流动人口走访核查"), BRANCH)
+    review_template(session, rejected.id, OFFICE, admit=False, reason="重复")
     # Same words in another order: flagged; the unrelated and the rejected one: not.
     dup = find_duplicates(session, "出租房屋流动人口走访核查", "核查出租房屋内流动人口的登记。")
     assert dup["id"].tolist() == [a.id]
@@ -225,7 +237,7 @@ def test_workload_projection_by_hand(session, factory):
             ["SD1"],
             250,
         ),
-        DISPATCHER,
+        branch_user("public_order"),
     )
     df = project_workload(session, cand, cap=500).set_index("officer_id")
     assert df.loc["O1", "communities"] == 2
@@ -386,8 +398,9 @@ def test_dispatch_skips_communities_without_officer_and_checks_role(session, fac
     res = dispatch_cycle(session, Cycle.WEEKLY, "cli:alice", on=NOW)
     assert (res.created, res.skipped_no_officer) == (3, 1)
     officer = Viewer(username="o", role=Role.OFFICER, officer_id="O1")
-    with pytest.raises(PermissionError, match="cannot dispatch"):
-        dispatch_cycle(session, Cycle.WEEKLY, officer, on=NOW)
+    for who in (officer, ADMIN, BRANCH):
+        with pytest.raises(PermissionError, match="cannot dispatch"):
+            dispatch_cycle(session, Cycle.WEEKLY, who, on=NOW)
 
 
 def test_dispatch_concurrently_from_two_sessions_creates_once(engine, session, factory):
@@ -494,7 +507,7 @@ def test_state_machine_with_return(session, factory):
     d, item = _one_item(session, factory)
     officer, station = d.officer_viewer(0), d.station_viewer(0)
     with pytest.raises(TransitionError, match="is dispatched; cannot evaluate"):
-        evaluate(session, item.id, ADMIN, rating="qualified")
+        evaluate(session, item.id, OFFICE, rating="qualified")
     accept(session, item.id, officer, at=NOW + timedelta(hours=1))
     assert item.state is ItemState.ACCEPTED and item.accepted_at == NOW + timedelta(hours=1)
     with pytest.raises(TransitionError, match="is accepted; cannot accept"):
@@ -530,7 +543,7 @@ def test_state_machine_with_return(session, factory):
         photo=PNG,
         at=NOW + timedelta(days=2),
     )
-    evaluate(session, item.id, ADMIN, rating="excellent")
+    evaluate(session, item.id, OFFICE, rating="excellent")
     assert item.state is ItemState.EVALUATED and item.rating is Rating.EXCELLENT
     with pytest.raises(TransitionError, match="is evaluated; cannot feedback"):
         feedback(session, item.id, officer, result="done")
@@ -577,7 +590,7 @@ def test_overdue_is_derived_from_the_deadline(session, factory):
     assert box.set_index("id").loc[item.id, "overdue"]
     feedback(session, item.id, officer, result="done", at=datetime(2026, 11, 19))  # late
     assert not is_overdue(item.state, item.deadline, datetime(2026, 11, 30))
-    evaluate(session, item.id, ADMIN, rating="unqualified", reason="重做")
+    evaluate(session, item.id, OFFICE, rating="unqualified", reason="重做")
     assert is_overdue(item.state, item.deadline, datetime(2026, 11, 30))  # returned, still late
 
 
@@ -641,7 +654,7 @@ def test_race_between_read_and_write_is_caught_by_the_version_column(engine, ses
     with Session(engine) as a, Session(engine) as b:
         held = (a.get(TaskItem, item.id), b.get(TaskItem, item.id))  # both read version 2
         assert held[1].version == 2
-        evaluate(a, item.id, ADMIN, rating="excellent")
+        evaluate(a, item.id, OFFICE, rating="excellent")
         a.commit()
         # b passes no expected version: the UPDATE ... WHERE version = 2 matches no row.
         with pytest.raises(ConflictError, match="your version 2"):

@@ -21,7 +21,7 @@ from fangcang.tasks import (
     to_csv_bytes,
 )
 from fangcang.tasks.exchange import EXPORT_COLUMNS
-from tests.tasks_support import ADMIN, DISPATCHER, NOW, admitted, build_district
+from tests.tasks_support import DISPATCHER, NOW, OFFICE, admitted, build_district
 
 LATER = NOW.replace(hour=18)
 
@@ -115,7 +115,7 @@ def _expect_errors(session, data: bytes, *, file="fb.csv", viewer=DISPATCHER):
 def test_bad_rows_are_named_and_change_nothing(session, district):
     ids = _ids(session)
     feedback(session, ids["C04"], district.officer_viewer(2), result="done")
-    evaluate(session, ids["C04"], ADMIN, rating="qualified")
+    evaluate(session, ids["C04"], OFFICE, rating="qualified")
     rows = [
         dict(item_id=ids["C01"], officer_id="O1", result="done", note="", version=1),  # good
         dict(item_id=99999, officer_id="O1", result="done", note="", version=""),

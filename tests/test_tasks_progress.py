@@ -25,7 +25,7 @@ from fangcang.tasks import (
     urgent_instruction,
 )
 from fangcang.timeutil import Month
-from tests.tasks_support import ADMIN, DISPATCHER, NOW, admitted, build_district
+from tests.tasks_support import DISPATCHER, NOW, OFFICE, admitted, build_district
 
 START, END = datetime(2026, 11, 1), datetime(2026, 12, 1)
 LATER = datetime(2026, 11, 21, 9, 0)  # "now" for the figures below
@@ -45,12 +45,12 @@ def case(session, factory):
     item = {it.community_id: it for it in session.scalars(select(TaskItem))}
     o1, o2, o3 = (d.officer_viewer(i) for i in range(3))
     feedback(session, item["C01"].id, o1, result="done", at=NOW + timedelta(hours=1))
-    evaluate(session, item["C01"].id, ADMIN, rating="excellent", at=NOW + timedelta(hours=2))
+    evaluate(session, item["C01"].id, OFFICE, rating="excellent", at=NOW + timedelta(hours=2))
     feedback(session, item["C02"].id, o1, result="done", at=datetime(2026, 11, 20, 8))
-    evaluate(session, item["C02"].id, ADMIN, rating="qualified")
+    evaluate(session, item["C02"].id, OFFICE, rating="qualified")
     accept(session, item["C03"].id, o2, at=NOW + timedelta(hours=1))
     feedback(session, item["C04"].id, o3, result="done", at=NOW + timedelta(hours=3))
-    evaluate(session, item["C04"].id, ADMIN, rating="unqualified", reason="记录不全")
+    evaluate(session, item["C04"].id, OFFICE, rating="unqualified", reason="记录不全")
     u = urgent_instruction(
         session, DISPATCHER, text="紧急：上门劝阻电信诈骗", community="C01", minutes=30, now=NOW
     )

@@ -24,14 +24,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .. import audit, db
-from ..access import Role, Viewer
+from ..access import Permission, Viewer, can
 from ..models import Community, House
 from ..models.tasks import Branch, Cycle, ItemState, TaskItem, TaskTemplate, TemplateStatus
 from ..timeutil import now_local
 from . import targets
 from .cycles import period_of
 
-DISPATCHERS = frozenset({Role.DISPATCHER, Role.ADMIN})
 URGENT_MAX_MINUTES = 7 * 24 * 60
 
 
@@ -50,7 +49,7 @@ class DispatchResult:
 
 def _actor(actor: Viewer | str) -> str:
     if isinstance(actor, Viewer):
-        if actor.role not in DISPATCHERS:
+        if not can(actor.role, Permission.DISPATCH):
             raise PermissionError(f"role {actor.role.value} cannot dispatch tasks")
         return actor.username
     if not actor:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..access import Role, Viewer
+from ..access import Permission, Viewer, can
 from ..importer import Field, FileSpec, RowError, format_errors, read_table
 from ..models.tasks import FeedbackResult, ItemState, TaskItem
 from ..timeutil import now_local
@@ -227,14 +227,14 @@ def import_feedback(
     source : path or bytes
         CSV (UTF-8, BOM, GB18030) or XLSX.
     viewer : Viewer
-        A dispatcher or admin importing for officers, or an officer importing their own.
+        A dispatcher importing for officers, or an officer importing their own.
 
     Raises
     ------
     FeedbackImportError
         Listing every problem (file, row, column, value, reason); nothing is changed.
     """
-    if viewer.role not in (Role.DISPATCHER, Role.ADMIN, Role.OFFICER):
+    if not (can(viewer.role, Permission.FEEDBACK) or can(viewer.role, Permission.DISPATCH)):
         raise PermissionError(f"role {viewer.role.value} cannot import task feedback")
     now = now or now_local()
     known = {

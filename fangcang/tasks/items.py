@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, db
-from ..access import Role, ScopeError, Viewer
+from ..access import Permission, Role, ScopeError, Viewer, can
 from ..models import Community
 from ..models.tasks import (
     FeedbackResult,
@@ -45,8 +45,6 @@ PHOTO_MAX_BYTES = 2 * 1024 * 1024
 PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 NOTE_MAX = 1000
 COUNT_MAX = 100_000
-EVALUATORS = frozenset({Role.DISPATCHER, Role.ADMIN, Role.STATION})
-ACTORS_FOR_OFFICER = frozenset({Role.DISPATCHER, Role.ADMIN})  # e.g. a mobile-terminal import
 
 
 def is_overdue(state: ItemState | str, deadline: datetime, now: datetime) -> bool:
@@ -132,10 +130,11 @@ def _change(
 
 
 def _officer_may_act(item: TaskItem, viewer: Viewer) -> None:
-    if viewer.role is Role.OFFICER:
+    # The assigned officer answers; a dispatcher may record it for them (mobile-terminal import).
+    if can(viewer.role, Permission.FEEDBACK):
         if item.officer_id != viewer.officer_id:
             raise ScopeError(f"task item {item.id} is not assigned to you")
-    elif viewer.role in ACTORS_FOR_OFFICER:
+    elif can(viewer.role, Permission.DISPATCH):
         viewer.scope.check(item.community_id)
     else:
         raise PermissionError(f"role {viewer.role.value} cannot act on an officer's task")
@@ -245,7 +244,7 @@ def evaluate(
     at: datetime | None = None,
 ) -> TaskItem:
     """A supervisor rates fed-back work; ``unqualified`` (with a reason) returns it. Audited."""
-    if viewer.role not in EVALUATORS:
+    if not can(viewer.role, Permission.EVALUATE):
         raise PermissionError(f"role {viewer.role.value} cannot evaluate tasks")
     try:
         rating = Rating(rating)

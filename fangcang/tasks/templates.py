@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, db
-from ..access import Role, Viewer
+from ..access import Permission, Role, Viewer, can
 from ..models.tasks import Branch, Cycle, TargetKind, TaskTemplate, TemplateStatus
 from ..timeutil import now_local
 from . import targets
@@ -25,8 +25,6 @@ from .errors import ConflictError
 #: Longest sensible deadline (days into the cycle) per cycle.
 MAX_DEADLINE_DAYS = {Cycle.WEEKLY: 7, Cycle.MONTHLY: 31, Cycle.QUARTERLY: 92, Cycle.AD_HOC: 60}
 MAX_MINUTES = 8 * 60
-PROPOSERS = frozenset({Role.BRANCH, Role.DISPATCHER, Role.ADMIN})
-REVIEWERS = frozenset({Role.DISPATCHER, Role.ADMIN})
 
 
 @dataclass
@@ -98,7 +96,7 @@ def propose_template(session: Session, draft: TemplateDraft, viewer: Viewer) -> 
 
     A branch user may only propose for their own branch.
     """
-    if viewer.role not in PROPOSERS:
+    if not can(viewer.role, Permission.PROPOSE_TEMPLATE):
         raise PermissionError(f"role {viewer.role.value} cannot propose task templates")
     values = validate_draft(session, draft)
     if viewer.role is Role.BRANCH and viewer.branch and viewer.branch != values["branch"].value:
@@ -143,7 +141,8 @@ def review_template(
     ValueError
         When the template is not waiting for review or a rejection has no reason.
     """
-    if viewer.role not in REVIEWERS:
+    # The coordinating office (those who dispatch) decides what reaches officers.
+    if not can(viewer.role, Permission.DISPATCH):
         raise PermissionError(f"role {viewer.role.value} cannot review task templates")
     tpl = session.get(TaskTemplate, template_id)
     if tpl is None:
