@@ -165,28 +165,32 @@ def compute(
     score = _score(p, config)
     rank = levels_of(score, config)
 
-    df = pd.DataFrame({"community_id": ids})
+    cols: dict[str, object] = {"community_id": ids}
     for j, key in enumerate(INDICATOR_KEYS):
-        df[key] = raw[:, j] if len(ids) else []
+        cols[key] = raw[:, j]
     for j, key in enumerate(INDICATOR_KEYS):
-        df[f"p_{key}"] = p[:, j] if len(ids) else []
+        cols[f"p_{key}"] = p[:, j]
     for j, key in enumerate(INDICATOR_KEYS):
-        df[f"c_{key}"] = (p[:, j] * config.weights[key]) if len(ids) else []
-    df["score"] = score
-    df["level"] = [_LEVELS[r].value for r in rank]
-    df["significant"] = np.abs(df["incident_trend"].to_numpy(float)) >= stats.Z_SIGNIFICANT
-    df["residents"] = inputs.residents
-    df["floating"] = inputs.floating
-    df["incidents"] = inputs.incidents
-    df["crime_incidents"] = inputs.crime
-    df["incidents_year_before"] = inputs.incidents_year_before
-    df["factors"] = inputs.factors
-    df["factors_out"] = inputs.factors_out
-
+        cols[f"c_{key}"] = p[:, j] * config.weights[key]
+    cols["score"] = score
+    cols["level"] = [_LEVELS[r].value for r in rank]
+    cols["significant"] = (
+        np.abs(raw[:, INDICATOR_KEYS.index("incident_trend")]) >= stats.Z_SIGNIFICANT
+    )
+    cols["residents"] = inputs.residents
+    cols["floating"] = inputs.floating
+    cols["incidents"] = inputs.incidents
+    cols["crime_incidents"] = inputs.crime
+    cols["incidents_year_before"] = inputs.incidents_year_before
+    cols["factors"] = inputs.factors
+    cols["factors_out"] = inputs.factors_out
     if with_stability:
-        df["stability"] = weight_stability(p, rank, config)
-        df["window_stable"] = _window_stable(session, period, config, ids, inputs, rank)
-        df["borderline"] = (df["stability"] < config.borderline) | ~df["window_stable"]
+        stability = weight_stability(p, rank, config)
+        window_ok = _window_stable(session, period, config, ids, inputs, rank)
+        cols["stability"] = stability
+        cols["window_stable"] = window_ok
+        cols["borderline"] = (stability < config.borderline) | ~window_ok
+    df = pd.DataFrame(cols)
 
     df.attrs["period"] = str(period)
     df.attrs["window"] = (str(Windows.of(period, config.window_months).first), str(period))
