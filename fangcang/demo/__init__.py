@@ -31,3 +31,36 @@ class DemoContext:
     seed: int
     until: Month  # the last complete month of data
     progress: Callable[[float, str], None] = field(default=lambda f, m: None)
+
+
+def build(
+    engine: Engine,
+    *,
+    scale: str = "full",
+    seed: int = 20261129,
+    until: Month | None = None,
+    progress: Callable[[float, str], None] | None = None,
+    out=None,
+) -> dict:
+    """Build the demo district: write the bundle, import it, run ``EXTENSIONS`` in order.
+
+    See ``fangcang.demo.builder.build`` (imported lazily: numpy, pyarrow and shapely are only
+    loaded when a demo is built).
+    """
+    from .builder import build as _build
+
+    return _build(engine, scale=scale, seed=seed, until=until, progress=progress, out=out)
+
+
+def write_bundle(
+    folder,
+    *,
+    scale: str = "full",
+    seed: int = 20261129,
+    until: Month | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> dict:
+    """Write the demo district as an import bundle; see ``fangcang.demo.builder.write_bundle``."""
+    from .builder import write_bundle as _write
+
+    return _write(folder, scale=scale, seed=seed, until=until, progress=progress)

@@ -1,0 +1,291 @@
+"""Generate the demo bundle and load it through the ordinary importer."""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from .. import db
+from ..timeutil import Month, last_complete_month, month_range
+from . import DemoContext, idcard, names
+from .bundle import write_csv, write_geojson
+from .geography import build_geography
+from .incidents import make_incidents
+from .people import make_houses, make_people
+from .places import make_events, make_objects, make_places
+from .story import SCALES, community_profile
+
+#: The geography does not change with the seed: everyone's map of the demo district is the same.
+GEOGRAPHY_SEED = 20261129
+#: Bundle files in the order they are written (and, for the importer, loaded).
+FILES = (
+    "sub_districts.csv",
+    "stations.csv",
+    "officers.csv",
+    "communities.geojson",
+    "houses.csv",
+    "people.csv",
+    "places.csv",
+    "objects.csv",
+    "events.csv",
+    "incidents.csv",
+)
+
+Progress = Callable[[float, str], None]
+
+
+def _quiet(fraction: float, message: str) -> None:
+    return None
+
+
+def _check_scale(scale: str) -> None:
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+
+
+def write_bundle(
+    folder: str | Path,
+    *,
+    scale: str = "full",
+    seed: int = 20261129,
+    until: Month | None = None,
+    progress: Progress | None = None,
+) -> dict:
+    """Generate the Lucheng demo district and write it as an import bundle.
+
+    Parameters
+    ----------
+    folder
+        Created if missing; existing bundle files in it are overwritten.
+    scale
+        ``small`` (a few thousand records, for tests), ``medium`` (a tenth) or ``full``
+        (about 3.8 million records).
+    seed
+        Same seed, same scale and same ``until`` give byte-identical files.
+    until
+        The last month of data (default: the last complete month).
+    progress
+        ``progress(fraction, message)``.
+
+    Returns
+    -------
+    dict
+        ``{"files": {file name: rows}, "records": total rows, "until": "YYYY-MM",
+        "seconds": {step: seconds}}``.
+    """
+    _check_scale(scale)
+    progress = progress or _quiet
+    until = until or last_complete_month()
+    months = month_range(until.shift(-23), until)
+    end = np.datetime64(until.last_day, "D")
+    spec = SCALES[scale]
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    streams = np.random.SeedSequence(seed).spawn(8)
+    rngs = [np.random.default_rng(s) for s in streams]
+    seconds: dict[str, float] = {}
+    files: dict[str, int] = {}
+    clock = time.perf_counter()
+
+    def step(name: str, fraction: float) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = round(now - clock, 2)
+        clock = now
+        progress(fraction, name)
+
+    geo = build_geography(np.random.default_rng(GEOGRAPHY_SEED))
+    prof = community_profile(geo, np.random.default_rng(GEOGRAPHY_SEED + 1))
+    comm = geo.communities
+    step("geography", 0.03)
+
+    updated = pd.Timestamp(until.last_day) + pd.Timedelta(hours=9)
+    divs = geo.divisions
+    files["sub_districts.csv"] = write_csv(
+        folder / "sub_districts.csv",
+        {
+            "code": divs["code"].to_numpy(),
+            "name": divs["name"].to_numpy(),
+            "kind": divs["kind"].to_numpy(),
+            "label_lon": divs["lon"].to_numpy(),
+            "label_lat": divs["lat"].to_numpy(),
+        },
+    )
+    st = geo.stations
+    files["stations.csv"] = write_csv(
+        folder / "stations.csv",
+        {
+            "station_id": st["station_id"].to_numpy(),
+            "name": st["name"].to_numpy(),
+            "lon": st["lon"].to_numpy(),
+            "lat": st["lat"].to_numpy(),
+        },
+    )
+    r = rngs[0]
+    n_off = len(comm)
+    files["officers.csv"] = write_csv(
+        folder / "officers.csv",
+        {
+            "officer_id": comm["officer_id"].to_numpy(),
+            "name": names.person_names(r.random(n_off) < 0.85, r),
+            "station": comm["station_id"].to_numpy(),
+            "phone": idcard.phones(n_off, r),
+            "source": np.full(n_off, "政治处"),
+            "updated_at": np.full(n_off, np.datetime64(updated, "s")),
+        },
+    )
+    comm_out = comm.assign(
+        street=comm["sub_district_code"],
+        station=comm["station_id"],
+        source="分局指挥中心",
+        updated_at=str(updated),
+    )
+    files["communities.geojson"] = write_geojson(
+        folder / "communities.geojson",
+        comm_out,
+        ["community_id", "name", "street", "station", "officer_id", "source", "updated_at"],
+    )
+    step("communities", 0.05)
+
+    houses = make_houses(geo, prof, spec, end, rngs[1])
+    people = make_people(geo, prof, houses, end, rngs[2])
+    step("generate houses and people", 0.30)
+    files["houses.csv"] = write_csv(folder / "houses.csv", houses)
+    files["people.csv"] = write_csv(folder / "people.csv", people)
+    step("write houses and people", 0.50)
+    del people
+
+    places = make_places(geo, prof, spec, end, rngs[3])
+    objects = make_objects(geo, prof, houses, spec, end, rngs[4])
+    events = make_events(geo, prof, houses, spec, months, end, rngs[5])
+    incidents = make_incidents(geo, prof, houses, places, spec, months, rngs[6])
+    step("generate places, objects, events, incidents", 0.75)
+    files["places.csv"] = write_csv(folder / "places.csv", places)
+    files["objects.csv"] = write_csv(folder / "objects.csv", objects)
+    files["events.csv"] = write_csv(folder / "events.csv", events)
+    files["incidents.csv"] = write_csv(folder / "incidents.csv", incidents)
+    step("write places, objects, events, incidents", 1.0)
+    return {
+        "files": files,
+        "records": sum(files.values()),
+        "until": str(until),
+        "scale": scale,
+        "seed": seed,
+        "seconds": seconds,
+    }
+
+
+def _importer():
+    try:
+        module = importlib.import_module("fangcang.importer")
+        return module.import_bundle
+    except (ImportError, AttributeError) as exc:
+        raise RuntimeError(
+            "the bundle importer (fangcang.importer.import_bundle) is not available"
+        ) from exc
+
+
+def run_extensions(ctx: DemoContext, extensions: list[str]) -> dict[str, dict]:
+    """Run each ``"module:function"`` in order; returns ``{entry: counts}``."""
+    out: dict[str, dict] = {}
+    n = max(len(extensions), 1)
+    base = ctx.progress
+    for i, entry in enumerate(extensions):
+        module_name, _, func_name = entry.partition(":")
+        if not func_name:
+            raise ValueError(f"demo extension {entry!r} must look like 'module:function'")
+        func = getattr(importlib.import_module(module_name), func_name)
+        base(i / n, entry)
+        out[entry] = dict(func(ctx) or {})
+    return out
+
+
+def build(
+    engine: Engine,
+    *,
+    scale: str = "full",
+    seed: int = 20261129,
+    until: Month | None = None,
+    progress: Progress | None = None,
+    out: str | Path | None = None,
+) -> dict:
+    """Build the demo district into ``engine``'s database.
+
+    Migrates the schema, writes the bundle (to ``out``, kept, or to a temporary folder),
+    imports it through ``fangcang.importer.import_bundle`` (every row must be accepted), marks
+    the database as a demo (meta ``demo`` = ``lucheng``) and runs the registered
+    ``EXTENSIONS`` in order.
+
+    Returns
+    -------
+    dict
+        ``bundle`` (what ``write_bundle`` returned), ``import`` (the importer's result),
+        ``extensions`` ({entry: counts}), ``seconds`` (per phase) and ``until``.
+
+    Raises
+    ------
+    RuntimeError
+        When the importer rejects any row (the demo must load completely).
+    """
+    from . import EXTENSIONS
+
+    _check_scale(scale)
+    progress = progress or _quiet
+    until = until or last_complete_month()
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    db.upgrade(engine)
+    import_bundle = _importer()
+
+    def part(lo: float, hi: float, prefix: str) -> Progress:
+        return lambda f, m: progress(lo + (hi - lo) * min(max(f, 0.0), 1.0), f"{prefix}: {m}")
+
+    with tempfile.TemporaryDirectory(prefix="fangcang-demo-") as tmp:
+        folder = Path(out) if out else Path(tmp)
+        bundle = write_bundle(
+            folder, scale=scale, seed=seed, until=until, progress=part(0.0, 0.2, "generate")
+        )
+        seconds["generate"] = round(time.perf_counter() - t0, 2)
+        t1 = time.perf_counter()
+        result = import_bundle(
+            engine,
+            folder,
+            actor="demo",
+            channel="demo",
+            partial=False,
+            progress=part(0.2, 0.9, "import"),
+        )
+        seconds["import"] = round(time.perf_counter() - t1, 2)
+    if not result.ok or result.rejected:
+        raise RuntimeError(
+            f"the importer rejected the demo bundle ({result.rejected} rows): "
+            f"{(result.report or '')[:2000]}"
+        )
+    with Session(engine) as session:
+        db.set_meta(session, "demo", "lucheng")
+        db.set_meta(session, "demo_scale", scale)
+        db.set_meta(session, "demo_seed", str(seed))
+        db.set_meta(session, "demo_until", str(until))
+        db.bump_data_version(session)
+        session.commit()
+    t2 = time.perf_counter()
+    ctx = DemoContext(engine, scale, seed, until, part(0.9, 1.0, "extensions"))
+    ext = run_extensions(ctx, list(EXTENSIONS))
+    seconds["extensions"] = round(time.perf_counter() - t2, 2)
+    seconds["total"] = round(time.perf_counter() - t0, 2)
+    progress(1.0, "done")
+    return {
+        "bundle": bundle,
+        "import": result,
+        "extensions": ext,
+        "seconds": seconds,
+        "until": str(until),
+    }

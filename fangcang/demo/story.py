@@ -1,0 +1,166 @@
+"""Sizes and the story the demo data tells (targets the generators aim at).
+
+The story (issue 2, section 4): over the last 12 months vs the 12 before, criminal and
+public-order incidents fall about 15%, assault about 9%, telecom fraud about 45%; incident
+density follows population and venues; a few communities are clearly worse (high incidents,
+many uncontrolled factors, many floating residents), among them 沿江社区 in 仰义街道, whose
+incidents rise and then, after focused work starts six months before the end, fall by about 29%
+(110 total) and 35% (criminal and public order), six months after vs six months before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .geography import Geography
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    people: int
+    places: int
+    objects: int
+    events: int
+    incidents_per_year: int  # 110 incidents in the earlier of the two years
+    people_per_house: float = 2.65
+
+
+SCALES: dict[str, Scale] = {
+    # A few thousand records per kind at most: seconds, for tests.
+    "small": Scale(
+        "small", people=4_000, places=600, objects=900, events=300, incidents_per_year=3_000
+    ),
+    # One tenth of the real platform: for development and benchmarks.
+    "medium": Scale(
+        "medium",
+        people=120_000,
+        places=10_000,
+        objects=130_000,
+        events=30_000,
+        incidents_per_year=20_000,
+    ),
+    # The real platform's size: about 3.8 million records in all.
+    "full": Scale(
+        "full",
+        people=1_200_000,
+        places=100_000,
+        objects=1_300_000,
+        events=300_000,
+        incidents_per_year=200_000,
+    ),
+}
+
+#: Last 12 months vs the 12 before (ratio = last / before).
+YOY_CRIME = 0.85  # criminal + public_order
+YOY_ASSAULT = 0.91
+YOY_TELECOM = 0.55
+
+#: 沿江社区: six months after focused work started vs the six months before.
+FOCUS_COMMUNITY = ("仰义街道", "沿江社区")
+FOCUS_MONTHS = 6
+FOCUS_TOTAL = 0.71  # 110 total falls 29%
+FOCUS_CRIME = 0.65  # criminal + public order falls 35%
+
+#: The clearly worse communities (沿江 first). High incidents, many uncontrolled factors, many
+#: floating residents.
+WORSE: list[tuple[str, str]] = [
+    FOCUS_COMMUNITY,
+    ("双屿街道", "中央涂社区"),
+    ("南郊街道", "横渎社区"),
+    ("丰门街道", "上岸社区"),
+    ("蒲鞋市街道", "葡萄棚社区"),
+]
+#: Communities with a lively night economy (many bars and KTVs).
+NIGHTLIFE = {"葡萄棚社区", "江滨社区", "会展社区", "五马社区", "公园路社区", "东游社区"}
+
+#: Visit / check / inspection intervals (days) the demo records carry.
+KEY_PERSON_INTERVAL = {
+    "drugs": 30,
+    "mental": 30,
+    "petition": 60,
+    "released": 90,
+    "alcohol": 60,
+    "other": 90,
+}
+HOUSE_INTERVAL = {"rental": 90, "group_rental": 30}
+PLACE_INTERVAL = {"venue": 30, "regulated_trade": 60, "dangerous_goods": 30, "enterprise": 365}
+
+
+def community_profile(geo: Geography, rng: np.random.Generator) -> pd.DataFrame:
+    """Per-community parameters every generator reads.
+
+    Columns: ``pop_w`` (relative population), ``rental`` and ``group_rental`` (house shares),
+    ``overdue`` (share of factors out of control at the end), ``venue_w`` (relative venue
+    density per resident), ``crime_w`` (incident multiplier per resident), ``worse`` (bool),
+    ``focus`` (bool, 沿江社区).
+    """
+    c = geo.communities
+    n = len(c)
+    urban = c["urban"].to_numpy()
+    base_pop = np.choose(urban, [5_500.0, 9_000.0, 12_500.0])
+    pop = base_pop * rng.lognormal(0.0, 0.25, n)
+    keys = list(zip(c["division"], c["name"], strict=True))
+    worse = np.array([k in WORSE for k in keys])
+    focus = np.array([k == FOCUS_COMMUNITY for k in keys])
+    pop = np.where(worse, pop * 1.3, pop)
+    rental = np.choose(urban, [0.14, 0.32, 0.27]) * rng.uniform(0.8, 1.2, n)
+    rental = np.where(c["division"].eq("双屿街道"), rental * 1.4, rental)
+    rental = np.where(worse, 0.52, rental)
+    group = np.where(worse, 0.07, np.choose(urban, [0.006, 0.018, 0.012]))
+    overdue = np.clip(rng.beta(2.0, 22.0, n), 0.02, 0.2)
+    overdue = np.where(worse, rng.uniform(0.42, 0.55, n), overdue)
+    venue = np.choose(urban, [0.35, 0.8, 1.4]) * rng.uniform(0.8, 1.25, n)
+    venue = np.where(c["name"].isin(NIGHTLIFE), venue * 2.5, venue)
+    crime = rng.uniform(0.85, 1.15, n)
+    crime = np.where(worse, 2.4, crime)
+    return pd.DataFrame(
+        {
+            "pop_w": pop / pop.sum(),
+            "rental": rental,
+            "group_rental": group,
+            "overdue": overdue,
+            "venue_w": venue,
+            "crime_w": crime,
+            "worse": worse,
+            "focus": focus,
+        },
+        index=c.index,
+    )
+
+
+def allocate(total: int, weights: np.ndarray, rng: np.random.Generator, minimum: int = 0):
+    """Split ``total`` into integer counts proportional to ``weights`` (each >= ``minimum``)."""
+    weights = np.asarray(weights, dtype=float)
+    rest = total - minimum * len(weights)
+    if rest < 0:
+        raise ValueError(f"cannot give {minimum} to each of {len(weights)} with total {total}")
+    return rng.multinomial(rest, weights / weights.sum()) + minimum
+
+
+def last_checks(
+    interval: np.ndarray,
+    overdue_rate: np.ndarray,
+    end: np.datetime64,
+    rng: np.random.Generator,
+    never_rate: float = 0.01,
+) -> np.ndarray:
+    """Dates of the last check for factors with the given intervals (``datetime64[D]``, NaT
+    for never checked).
+
+    In control (checked within the interval ending ``end``) with probability
+    ``1 - overdue_rate``; otherwise the last check is 1 to about 200 days overdue, and a small
+    part was never checked at all.
+    """
+    n = len(interval)
+    interval = np.asarray(interval, dtype=np.int64)
+    late = rng.random(n) < overdue_rate
+    in_days = (rng.random(n) * interval).astype(np.int64)  # 0 .. interval-1
+    late_days = interval + 1 + rng.geometric(1 / 45, n).clip(max=400)
+    days = np.where(late, late_days, in_days)
+    out = end - days.astype("timedelta64[D]")
+    never = late & (rng.random(n) < never_rate / np.maximum(overdue_rate, 1e-9))
+    return np.where(never, np.datetime64("NaT"), out).astype("datetime64[D]")
