@@ -219,6 +219,17 @@ class CommunityProfile:
     visits: pd.DataFrame | None
 
 
+def community_tasks(session: Session, scope: Scope, community_id: str) -> pd.DataFrame | None:
+    """The community's recent task items from the task feature (None when not installed or
+    there are none)."""
+    try:
+        from .tasks import community_tasks as _tasks
+    except ImportError:
+        return None
+    df = _tasks(session, community_id, scope)
+    return df if len(df) else None
+
+
 def search(session: Session, scope: Scope, text: str, limit: int = 20) -> pd.DataFrame:
     """Communities in scope whose name contains ``text``: community_id, name, sub_district."""
     text = (text or "").strip()
@@ -291,7 +302,7 @@ def profile(
     history = level_history(session, one, community_id, period.shift(-11), period)
 
     view = trends.trend_view(session, one, period, community_id=community_id)
-    tasks = overview.task_completion(session, one, period)
+    tasks = community_tasks(session, one, community_id)
     visits = overview.visit_coverage(session, one, period)
     return CommunityProfile(
         community_id=community_id,

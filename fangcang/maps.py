@@ -275,8 +275,14 @@ def map_data(
     layers: tuple[str, ...] | list[str] = (),
     category: IncidentCategory | str | None = None,
     incident_mode: str = "heat",
+    levels: tuple[str, ...] | list[str] = (),
+    min_score: float = 0.0,
 ) -> MapData:
-    """Gather the frames for the map of ``period`` (see ``build_map``)."""
+    """Gather the frames for the map of ``period`` (see ``build_map``).
+
+    ``levels`` / ``min_score`` keep only the communities with one of those warning levels /
+    at least that score (communities without a warning result are dropped by either).
+    """
     unknown = set(layers) - set(LAYERS)
     if unknown:
         raise ValueError(f"unknown map layers {sorted(unknown)}; known: {LAYERS}")
@@ -290,6 +296,11 @@ def map_data(
     else:
         communities = communities.merge(warnings[keep], on="community_id", how="left")
     communities = communities.merge(values, on="community_id", how="left")
+    if levels:
+        communities = communities[communities["level"].isin(list(levels))]
+    if min_score:
+        communities = communities[communities["score"].fillna(-1) >= float(min_score)]
+    communities = communities.reset_index(drop=True)
     data = MapData(communities=communities, sub_districts=sub_district_shapes(session, communities))
     if "incidents" in layers:
         points = incident_points(session, scope, period, category)
@@ -608,6 +619,8 @@ def map_view(
     incident_mode: str = "heat",
     lang: str = "zh",
     selected: str | None = None,
+    levels: tuple[str, ...] | list[str] = (),
+    min_score: float = 0.0,
 ) -> MapView:
     """The map of ``period`` in ``scope`` and its communities' table (what the map page shows)."""
     data = map_data(
@@ -619,6 +632,8 @@ def map_view(
         layers=layers,
         category=category,
         incident_mode=incident_mode,
+        levels=levels,
+        min_score=min_score,
     )
     m = build_map(data, colour_by=colour_by, lang=lang, selected=selected)
     table = data.communities.drop(columns=["geometry"])

@@ -191,29 +191,42 @@ def level_changes(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
 # Tasks and visits (features that may or may not be installed)
 # ---------------------------------------------------------------------------------------------
 def task_completion(session: Session, scope: Scope, period: Month) -> pd.DataFrame | None:
-    """Task completion per community from the task feature: community_id, completion (0..1),
-    overdue, total; None when the task feature is not installed or has no tasks."""
+    """Task completion per community for items dispatched in ``period`` (the task feature's
+    ``completion_by_community``): community_id, completion (0..1, NaN without items), total,
+    done, overdue; None when the task feature is not installed or no item was dispatched."""
     try:
-        from .tasks import completion_by_community  # type: ignore[attr-defined]
+        from .tasks import completion_by_community
     except ImportError:
         return None
-    df = completion_by_community(session, scope, period)
-    if df is None or len(df) == 0:
+    df = completion_by_community(session, period.start, period.end, scope)
+    if df is None or len(df) == 0 or int(df["items"].sum()) == 0:
         return None
-    return df
+    return pd.DataFrame(
+        {
+            "community_id": df["community_id"],
+            "completion": df["completion_rate"].astype(float),
+            "total": df["items"].astype(int),
+            "done": df["completed"].astype(int),
+            "overdue": df["overdue"].astype(int),
+        }
+    )
 
 
 def visit_coverage(session: Session, scope: Scope, period: Month) -> pd.DataFrame | None:
-    """Visit coverage per community from the visits feature: community_id, coverage (0..1) ...;
-    None when the visits feature is not installed or has no visits."""
+    """Household-visit coverage per community at the end of ``period`` (the visits feature's
+    ``visit_measures``): community_id, coverage (share of houses visited in the last 90 days),
+    houses, visited_90, verified_share, open_total; None when the feature is not installed or
+    nobody has visited anything."""
     try:
-        from .visits import visit_measures  # type: ignore[attr-defined]
+        from .visits import visit_measures
     except ImportError:
         return None
-    df = visit_measures(session, scope, period)
-    if df is None or len(df) == 0:
+    df = visit_measures(session, scope, period.last_day)
+    if df is None or len(df) == 0 or int(df["visited_365"].sum()) == 0:
         return None
-    return df
+    out = df.rename(columns={"share_90": "coverage"})
+    keep = ["community_id", "coverage", "houses", "visited_90", "verified_share", "open_total"]
+    return out[[c for c in keep if c in out.columns]].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,3 +413,156 @@ def overview(
         last_import=last_import(session),
         district=district_headline(session, scope),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The warning page
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class WarningPage:
+    """What the warning page shows (see ``warning_page``)."""
+
+    period: Month
+    table: pd.DataFrame  # filtered ranking (warning_frame columns + rank + level_before)
+    total: int  # communities with a result in scope before filtering
+    changes: pd.DataFrame  # level_changes against last month
+    backtest: pd.DataFrame  # stored back-test rows (may be empty)
+    backtest_summary: dict | None
+
+
+def warning_page(
+    session: Session,
+    scope: Scope,
+    period: Month,
+    lang: str = "zh",
+    *,
+    levels: list[str] | tuple[str, ...] = (),
+    min_score: float = 0.0,
+    thresholds: dict[str, float] | None = None,
+) -> WarningPage:
+    """The ranking of ``period`` filtered by levels, minimum score and indicator percentile
+    thresholds (``{indicator: minimum percentile}``), with last month's level, the level
+    changes and the stored back-test figures."""
+    thresholds = thresholds or {}
+    unknown = set(thresholds) - set(INDICATORS)
+    if unknown:
+        raise ValueError(f"unknown indicator(s) {sorted(unknown)}; known: {INDICATORS}")
+    bad = set(levels) - set(LEVEL_ORDER)
+    if bad:
+        raise ValueError(f"unknown level(s) {sorted(bad)}; known: {list(LEVEL_ORDER)}")
+    now = warning_frame(session, scope, period, lang)
+    before = warning_frame(session, scope, period.shift(-1), lang)
+    table = now.assign(rank=range(1, len(now) + 1))
+    prev = dict(zip(before["community_id"], before["level"], strict=True))
+    table["level_before"] = [prev.get(c) for c in table["community_id"]]
+    if levels:
+        table = table[table["level"].isin(list(levels))]
+    if min_score:
+        table = table[table["score"] >= float(min_score)]
+    for key, minimum in thresholds.items():
+        if minimum:
+            table = table[table[f"p_{key}"] >= float(minimum)]
+    bt, summary = pd.DataFrame(), None
+    try:
+        from .scoring import backtest_summary, stored_backtest
+
+        bt = stored_backtest(session)
+        summary = backtest_summary(bt) if len(bt) else None
+    except (ImportError, FileNotFoundError):
+        pass
+    return WarningPage(
+        period=period,
+        table=table.reset_index(drop=True),
+        total=len(now),
+        changes=level_changes(now, before),
+        backtest=bt,
+        backtest_summary=summary,
+    )
+
+
+def what_if(
+    session: Session,
+    scope: Scope,
+    period: Month,
+    weights: dict[str, float],
+    levels: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """Score ``period`` with other weights (and level thresholds) without saving anything.
+
+    Returns community_id, name, sub_district, level (stored; None without a run), score
+    (stored), whatif_level, whatif_score, moved (level differs), sorted by what-if score.
+    """
+    from .scoring import compute, load_config
+
+    config = load_config().with_changes(weights=weights, levels=levels)
+    df = compute(session, period, config, scope, with_stability=False)
+    meta = trends.community_meta(session, scope)
+    stored = warning_frame(session, scope, period)[["community_id", "level", "score"]]
+    out = (
+        df[["community_id", "score", "level"]]
+        .rename(columns={"score": "whatif_score", "level": "whatif_level"})
+        .merge(meta[["community_id", "name", "sub_district"]], on="community_id")
+        .merge(stored, on="community_id", how="left")
+    )
+    out["whatif_level"] = [getattr(v, "value", v) for v in out["whatif_level"]]
+    out["moved"] = out["level"].notna() & (out["level"] != out["whatif_level"])
+    cols = [
+        "community_id",
+        "name",
+        "sub_district",
+        "level",
+        "score",
+        "whatif_level",
+        "whatif_score",
+        "moved",
+    ]
+    return out[cols].sort_values("whatif_score", ascending=False).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Presentation mode
+# ---------------------------------------------------------------------------------------------
+def focused_work_effects(
+    session: Session, scope: Scope, period: Month, lang: str = "zh", months: int = 6
+) -> pd.DataFrame:
+    """The effect of focused work (from ``fangcang.effect``) for the presentation: one row per
+    focused community with before/after counts (110 total), change, significance, the
+    comparison group's change and the verdict sentence; empty when there is none."""
+    cols = [
+        "community_id",
+        "name",
+        "sub_district",
+        "start_date",
+        "months",
+        "before",
+        "after",
+        "pct",
+        "significant",
+        "comparison_pct",
+        "verdict",
+        "sentence",
+    ]
+    try:
+        from . import effect
+    except ImportError:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for ba in effect.effect_summary(session, months=months, as_of=period, scope=scope):
+        e = ba.effects["total"]
+        rows.append(
+            [
+                ba.community_id,
+                ba.community_name,
+                ba.sub_district,
+                ba.start_date,
+                ba.windows.months,
+                e.raw.before,
+                e.raw.now,
+                e.raw.pct,
+                e.raw.significant,
+                e.comparison_pct,
+                e.verdict,
+                effect.verdict_text(ba, "total", lang),
+            ]
+        )
+    return pd.DataFrame(rows, columns=cols)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import re
 
+import dashboard_data as dd
 import pytest
 
 from fangcang import maps, offline, palette
 from fangcang.access import Scope
 from fangcang.maps import MapData
-
-import dashboard_data as dd
 
 CDN = re.compile(r"https?://(?!127\.0\.0\.1|localhost)[^\"' )]+", re.I)
 

@@ -1,0 +1,156 @@
+"""Community (社区): profile, factors and the overdue ones (masked), score explanation and
+level history, incident trend against last year, tasks and visits."""
+
+import pandas as pd
+import streamlit as st
+
+from fangcang import community, palette
+from fangcang.access import Scope
+from fangcang.i18n import fmt_int
+from fangcang.timeutil import Month
+from fangcang.websafe import escape, escape_markdown
+from ui import charts, filters, guard, state
+from ui.state import t
+
+viewer = guard.page("community")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _load(
+    version: int, scope: Scope, community_id: str, period: str, lang: str
+) -> community.CommunityProfile:
+    with state.session() as s:
+        return community.profile(s, scope, community_id, Month.parse(period), lang)
+
+
+version = state.data_version()
+f = filters.sidebar(viewer, street=True, community=True)
+
+st.title(t("community.title"))
+query = st.text_input(
+    t("dash.search"), placeholder=t("dash.search_placeholder"), key="community_search"
+)
+if query.strip():
+    meta = filters.community_meta(version, viewer.scope)
+    hits = meta[meta["name"].str.contains(query.strip(), regex=False)]
+    if hits.empty:
+        st.caption(t("dash.search_none", q=query.strip()))
+    else:
+        cols = st.columns(min(len(hits), 6))
+        for i, row in enumerate(hits.head(6).itertuples(index=False)):
+            if cols[i].button(f"{row.name}", key=f"hit_{row.community_id}"):
+                filters.set_community(row.community_id)
+                st.rerun()
+if not f.community:
+    st.info(t("dash.select_community"))
+    st.stop()
+
+p = _load(version, viewer.scope, f.community, str(f.period), state.lang())
+level = p.warning["level"] if p.warning else None
+badge = (
+    f"<span style='background:{palette.level_colour(level)};color:white;padding:3px 12px;border-radius:12px;"
+    f"font-weight:600;font-size:1rem'>{escape(t(f'warning_level.{level}') if level else t('dash.no_level'))}</span>"
+)
+score = f" &nbsp;{escape(t('dash.score'))} <b>{p.warning['score']:.1f}</b>" if p.warning else ""
+st.markdown(
+    f"<h2 style='margin-bottom:0'>{escape(p.name)} {badge}{score}</h2>", unsafe_allow_html=True
+)
+st.caption(
+    t(
+        "community.caption",
+        sub_district=p.sub_district,
+        station=p.station,
+        officer=f"{p.officer} {p.officer_phone}".strip(),
+    )
+    + f" · {p.period}"
+)
+
+cols = st.columns(4)
+cols[0].metric(t("community.residents_total"), fmt_int(sum(p.residents.values())))
+for col, (rtype, n) in zip(cols[1:], p.residents.items(), strict=False):
+    col.metric(t(f"residence_type.{rtype}"), fmt_int(n))
+
+left, right = st.columns([1, 1])
+with left:
+    st.subheader(t("community.explanation"))
+    if p.warning:
+        for line in p.warning["sentences"]:
+            st.markdown(f"- {escape_markdown(line)}")
+    else:
+        st.info(t("dash.no_warning_run", period=str(p.period)))
+with right:
+    st.subheader(t("community.history"))
+    if p.history.empty:
+        st.caption(t("community.history_none"))
+    else:
+        charts.show(charts.level_history(p.history, height=260), key="history")
+
+st.subheader(t("community.trend"))
+a, b = st.columns([1, 1])
+with a:
+    m = p.monthly
+    charts.show(charts.this_vs_last(m, list(m["month"]), "n", "n_before", height=280), key="trend")
+with b:
+    charts.show(
+        charts.stacked_categories(p.by_category, t("community.by_category"), height=280), key="cats"
+    )
+
+st.subheader(t("community.factors"))
+fac = p.factors
+if fac.empty:
+    st.caption(t("dash.no_data"))
+else:
+    total, out = int(fac["n"].sum()), int(fac["out_of_control"].sum())
+    st.markdown(
+        f"**{fmt_int(total)}** · {escape_markdown(t('community.factors_out'))} **{fmt_int(out)}**"
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("community.factor_kind"): [t(f"factor_kind.{k}") for k in fac["kind"]],
+                t("community.factor_n"): fac["n"],
+                t("community.factors_out"): fac["out_of_control"],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+st.markdown(f"**{t('community.overdue')}**")
+od = p.overdue
+if od.empty:
+    st.caption(t("community.overdue_none"))
+else:
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("community.col.kind"): [t(f"factor_kind.{k}") for k in od["kind"]],
+                t("community.col.name"): od["name"],
+                t("community.col.address"): od["address"],
+                t("community.col.last_checked"): [
+                    str(d) if d is not None else t("community.never") for d in od["last_checked"]
+                ],
+                t("community.col.interval"): od["interval_days"],
+                t("community.col.days_overdue"): od["days_overdue"],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        height=min(400, 38 + 35 * len(od)),
+    )
+
+a, b = st.columns([1, 1])
+with a:
+    st.subheader(t("community.tasks"))
+    if p.tasks is None:
+        st.caption(t("community.none_tasks"))
+    else:
+        st.dataframe(p.tasks.head(50), hide_index=True, width="stretch")
+with b:
+    st.subheader(t("community.visits"))
+    if p.visits is None:
+        st.caption(t("community.none_visits"))
+    else:
+        v = p.visits.iloc[0]
+        c1, c2 = st.columns(2)
+        c1.metric(t("map.colour_by.visit_coverage"), f"{100 * float(v['coverage']):.0f}%")
+        c2.metric(t("overview.records"), fmt_int(v.get("houses", 0)))

@@ -1,0 +1,211 @@
+"""One map (一图): communities coloured by level / score / indicator / tasks / visits, layers,
+search, and the details of the clicked community beside the map."""
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from fangcang import community, maps, offline, overview
+from fangcang.access import Scope
+from fangcang.i18n import enum_label
+from fangcang.models import IncidentCategory
+from fangcang.timeutil import Month
+from fangcang.websafe import escape, escape_markdown
+from ui import filters, guard, state
+from ui.state import t
+
+viewer = guard.page("map")
+
+
+@st.cache_resource(show_spinner=False)
+def _assets() -> str:
+    return str(offline.install_assets())
+
+
+@st.cache_resource(show_spinner=False, max_entries=24)
+def _view(
+    version: int,
+    scope: Scope,
+    period: str,
+    colour_by: str,
+    indicator: str | None,
+    layers: tuple,
+    category: str | None,
+    mode: str,
+    lang: str,
+    levels: tuple,
+    min_score: float,
+):
+    # cache_resource: a folium.Map is not pickled, the same object is reused (read-only).
+    with state.session() as s:
+        return maps.map_view(
+            s,
+            scope,
+            Month.parse(period),
+            colour_by=colour_by,
+            indicator=indicator,
+            layers=layers,
+            category=category,
+            incident_mode=mode,
+            lang=lang,
+            levels=levels,
+            min_score=min_score,
+        )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _search(version: int, scope: Scope, text: str):
+    with state.session() as s:
+        return community.search(s, scope, text)
+
+
+_assets()
+version = state.data_version()
+f = filters.sidebar(viewer, street=True, station=True, levels=True, min_score=True)
+meta = filters.community_meta(version, viewer.scope)
+scope = f.scope(viewer.scope, meta)
+
+st.title(t("map.title"))
+c1, c2, c3 = st.columns([1.1, 1.1, 2.2])
+colour_by = filters.url_choice(
+    "colour",
+    list(maps.COLOUR_BY),
+    "level",
+    t("map.colour_by"),
+    format_func=lambda c: t(f"map.colour_by.{c}"),
+    where=c1,
+)
+indicator = None
+if colour_by == "indicator":
+    indicator = filters.url_choice(
+        "indicator",
+        list(overview.INDICATORS),
+        "crime_rate",
+        t("map.indicator"),
+        format_func=lambda k: t(f"warning.indicator.{k}"),
+        where=c2,
+    )
+layers = filters.url_multi(
+    "layers",
+    list(maps.LAYERS),
+    [],
+    t("map.layers"),
+    format_func=lambda k: t(f"map.layer_choice.{k}"),
+    where=c3,
+)
+category, mode = None, "heat"
+if "incidents" in layers:
+    d1, d2, _ = st.columns([1.1, 1.1, 2.2])
+    mode = filters.url_choice(
+        "mode",
+        list(maps.INCIDENT_MODES),
+        "heat",
+        t("map.incident_mode"),
+        format_func=lambda m: t(f"map.incident_mode.{m}"),
+        where=d1,
+    )
+    cats = ["", *[c.value for c in IncidentCategory]]
+    category = (
+        filters.url_choice(
+            "category",
+            cats,
+            "",
+            t("dash.category"),
+            format_func=lambda c: (
+                enum_label(IncidentCategory(c), state.lang()) if c else t("dash.all")
+            ),
+            where=d2,
+        )
+        or None
+    )
+
+view = _view(
+    version,
+    scope,
+    str(f.period),
+    colour_by,
+    indicator,
+    tuple(layers),
+    category,
+    mode,
+    state.lang(),
+    tuple(f.levels),
+    f.min_score,
+)
+if view.communities.empty:
+    st.info(t("dash.no_data"))
+    st.stop()
+if colour_by in ("level", "score", "indicator") and not view.has_levels:
+    st.info(t("dash.no_warning_run", period=str(f.period)))
+elif colour_by in ("task_completion", "visit_coverage") and view.communities["value"].isna().all():
+    st.info(t("map.unavailable", what=t(f"map.colour_by.{colour_by}")))
+
+left, right = st.columns([3, 1.25])
+with left:
+    out = st_folium(
+        view.map,
+        height=640,
+        width="stretch",
+        returned_objects=["last_active_drawing"],
+        key="fangcang_map",
+    )
+clicked = ((out or {}).get("last_active_drawing") or {}).get("properties", {}).get("community_id")
+if clicked and clicked != st.session_state.get("map_clicked"):
+    st.session_state["map_clicked"] = clicked
+    st.session_state["map_selected"] = clicked
+    st.query_params["community"] = clicked
+if "map_selected" not in st.session_state and st.query_params.get("community"):
+    st.session_state["map_selected"] = st.query_params.get("community")
+
+with right:
+    query = st.text_input(
+        t("dash.search"), placeholder=t("dash.search_placeholder"), key="map_search"
+    )
+    if query.strip():
+        found = _search(version, scope, query.strip())
+        if found.empty:
+            st.caption(t("dash.search_none", q=query.strip()))
+        else:
+            options = list(found["community_id"])
+            names = dict(
+                zip(
+                    found["community_id"],
+                    found["name"] + " · " + found["sub_district"],
+                    strict=True,
+                )
+            )
+            pick = st.radio(
+                t("dash.select_community"), options, format_func=names.get, key="map_pick"
+            )
+            if pick and pick != st.session_state.get("map_selected"):
+                st.session_state["map_selected"] = pick
+                st.query_params["community"] = pick
+    selected = st.session_state.get("map_selected")
+    rows = view.communities[view.communities["community_id"] == selected]
+    st.subheader(t("map.details"))
+    if rows.empty:
+        st.caption(t("map.click_hint"))
+    else:
+        r = rows.iloc[0]
+        level = r["level"] if isinstance(r["level"], str) else None
+        colour = maps.palette.level_colour(level)
+        label = t(f"warning_level.{level}") if level else t("dash.no_level")
+        st.markdown(
+            f"<div style='font-size:1.35rem;font-weight:600'>{escape(str(r['name']))}</div>"
+            f"<div style='color:#555'>{escape(str(r['sub_district']))} · {escape(str(r['station']))}</div>"
+            f"<div style='margin:8px 0'><span style='background:{colour};color:white;padding:3px 10px;"
+            f"border-radius:12px;font-weight:600'>{escape(label)}</span>"
+            + (f" &nbsp;{escape(t('dash.score'))} <b>{float(r['score']):.1f}</b>" if level else "")
+            + "</div>",
+            unsafe_allow_html=True,
+        )
+        if isinstance(r.get("reason"), str) and r["reason"]:
+            st.markdown(f"**{t('dash.reason')}**")
+            st.markdown(escape_markdown(r["reason"]))
+        elif not level:
+            st.caption(t("map.no_details"))
+        st.page_link(
+            "pages/community.py",
+            label=t("dash.open_community"),
+            icon=":material/open_in_new:",
+            query_params={"community": r["community_id"], "period": str(f.period)},
+        )

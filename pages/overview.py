@@ -1,0 +1,161 @@
+"""Overview (总览): headline figures, warning levels, trend, top communities, tasks, freshness."""
+
+import pandas as pd
+import streamlit as st
+
+from fangcang import overview
+from fangcang.access import Scope
+from fangcang.i18n import catalogue, fmt_int, fmt_pct
+from fangcang.timeutil import Month
+from ui import charts, filters, guard, state
+from ui.state import t
+
+viewer = guard.page("overview")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _load(version: int, scope: Scope, period: str, lang: str) -> overview.Overview:
+    with state.session() as s:
+        return overview.overview(s, scope, Month.parse(period), lang)
+
+
+f = filters.sidebar(viewer)
+data = _load(state.data_version(), viewer.scope, str(f.period), state.lang())
+
+st.title(t("overview.title"))
+st.caption(t("overview.caption", district=t("app.district"), period=str(f.period)))
+if data.district.get("communities", 0) == 0:
+    st.info(t("dash.no_data"))
+    st.stop()
+
+# Headline figures: this month against the same month last year (★ = unlikely to be noise).
+month = data.headline[data.headline["span"] == "month"].set_index("metric")
+ytd = data.headline[data.headline["span"] == "ytd"].set_index("metric")
+cols = st.columns(len(month))
+for col, (metric, row) in zip(cols, month.iterrows(), strict=True):
+    mark = " ★" if row["significant"] else ""
+    col.metric(
+        t(f"metric.{metric}"),
+        fmt_int(row["n"]),
+        delta=f"{fmt_pct(row['pct'])} {t('dash.yoy')}{mark}" if row["pct"] is not None else None,
+        delta_color="inverse",
+        help=t("dash.significant_mark") if row["significant"] else t("dash.not_significant"),
+    )
+    y = ytd.loc[metric]
+    col.caption(t("overview.ytd_caption", n=fmt_int(y["n"]), pct=fmt_pct(y["pct"])))
+
+left, right = st.columns([1, 1])
+with left:
+    st.subheader(t("overview.levels"))
+    if data.has_warning:
+        charts.show(charts.level_bars(data.levels, data.levels_before, height=280), key="levels")
+    else:
+        st.info(t("dash.no_warning_run", period=str(f.period)))
+with right:
+    st.subheader(t("overview.trend"))
+    m = data.monthly
+    charts.show(
+        charts.this_vs_last(
+            m, charts.month_labels(list(m["month"])), "this_year", "last_year", height=280
+        ),
+        key="trend",
+    )
+
+if data.has_warning:
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader(t("overview.top"))
+        top = data.top.assign(
+            level=[t(f"warning_level.{lv}") for lv in data.top["level"]],
+        )[["level", "name", "sub_district", "score", "reason"]]
+        top.columns = [
+            t("warning.col.level"),
+            t("warning.col.community"),
+            t("warning.col.sub_district"),
+            t("warning.col.score"),
+            t("dash.reason"),
+        ]
+        st.dataframe(
+            top,
+            hide_index=True,
+            width="stretch",
+            column_config={t("warning.col.score"): st.column_config.NumberColumn(format="%.1f")},
+        )
+    with right:
+        st.subheader(t("overview.changes"))
+        ch = data.changes
+        if ch.empty:
+            st.caption(t("overview.no_changes"))
+        else:
+            counts = ch["change"].value_counts()
+            st.markdown(
+                " · ".join(
+                    f"{t('warning.change.' + k)} **{int(counts.get(k, 0))}**"
+                    for k in ("new_red", "upgraded", "downgraded")
+                )
+            )
+            view = pd.DataFrame(
+                {
+                    t("warning.col.community"): ch["name"],
+                    t("warnpage.col.before"): [t(f"warning_level.{lv}") for lv in ch["before"]],
+                    t("dash.now"): [t(f"warning_level.{lv}") for lv in ch["now"]],
+                    t("warnpage.col.change"): [t(f"warning.change.{c}") for c in ch["change"]],
+                }
+            )
+            st.dataframe(view, hide_index=True, width="stretch", height=260)
+
+left, right = st.columns([1, 1])
+with left:
+    st.subheader(t("overview.tasks"))
+    if data.tasks is None:
+        st.caption(t("overview.tasks_none"))
+    else:
+        a, b, c = st.columns(3)
+        a.metric(t("overview.task_total"), fmt_int(data.tasks["total"]))
+        comp = data.tasks["completion"]
+        b.metric(t("overview.task_completion"), "—" if comp is None else f"{100 * comp:.0f}%")
+        c.metric(t("overview.task_overdue"), fmt_int(data.tasks["overdue"]))
+with right:
+    st.subheader(t("overview.district"))
+    d = data.district
+    a, b = st.columns(2)
+    a.metric(t("home.communities"), fmt_int(d["communities"]))
+    a.metric(t("home.records"), fmt_int(sum(d["records"].values())))
+    b.metric(
+        t("home.incidents_ytd"),
+        fmt_int(d["incidents_ytd"]),
+        delta=f"{fmt_pct(d['pct'])} {t('dash.yoy')}" if d["pct"] is not None else None,
+        delta_color="inverse",
+    )
+    b.metric(t("home.incidents_ly"), fmt_int(d["incidents_ly"]))
+    if d["through"]:
+        st.caption(t("overview.through", day=str(d["through"])))
+
+with st.expander(t("overview.freshness")):
+    if data.last_import:
+        st.caption(t("overview.last_import", at=data.last_import.strftime("%Y-%m-%d %H:%M")))
+    else:
+        st.caption(t("overview.no_import"))
+    kinds = pd.DataFrame(
+        {
+            "kind": [
+                t(f"record_kind.{k}") if f"record_kind.{k}" in catalogue() else k
+                for k in d["records"]
+            ],
+            "n": list(d["records"].values()),
+        }
+    )
+    fr = data.freshness.rename(
+        columns={
+            "source": t("overview.source"),
+            "n": t("overview.records"),
+            "last_updated": t("overview.last_updated"),
+        }
+    )
+    a, b = st.columns(2)
+    a.dataframe(
+        kinds.rename(columns={"kind": t("community.col.kind"), "n": t("overview.records")}),
+        hide_index=True,
+        width="stretch",
+    )
+    b.dataframe(fr, hide_index=True, width="stretch")

@@ -1,0 +1,214 @@
+"""Warning (预警): ranking with filters and downloads, stability and significance marks, level
+changes since last month, back-test figures, and the what-if weights panel."""
+
+import pandas as pd
+import streamlit as st
+
+from fangcang import overview, palette
+from fangcang.access import Scope
+from fangcang.timeutil import Month
+from ui import export, filters, guard, state
+from ui.state import t
+
+viewer = guard.page("warning")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _load(
+    version: int,
+    scope: Scope,
+    period: str,
+    lang: str,
+    levels: tuple,
+    min_score: float,
+    thresholds: tuple,
+) -> overview.WarningPage:
+    with state.session() as s:
+        return overview.warning_page(
+            s,
+            scope,
+            Month.parse(period),
+            lang,
+            levels=list(levels),
+            min_score=min_score,
+            thresholds=dict(thresholds),
+        )
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _what_if(version: int, scope: Scope, period: str, weights: tuple) -> pd.DataFrame:
+    with state.session() as s:
+        return overview.what_if(s, scope, Month.parse(period), dict(weights))
+
+
+version = state.data_version()
+f = filters.sidebar(viewer, street=True, station=True, levels=True, min_score=True)
+scope = f.scope(viewer.scope, filters.community_meta(version, viewer.scope))
+with st.sidebar.expander(t("warnpage.thresholds")):
+    thresholds = {}
+    for key in overview.INDICATORS:
+        value = filters.url_choice(
+            f"p_{key}", ["0", "50", "65", "80", "90"], "0", t(f"warning.indicator.{key}"), where=st
+        )
+        thresholds[key] = float(value)
+
+page = _load(
+    version,
+    scope,
+    str(f.period),
+    state.lang(),
+    tuple(f.levels),
+    f.min_score,
+    tuple(sorted(thresholds.items())),
+)
+st.title(t("warnpage.title"))
+if page.total == 0:
+    st.info(t("dash.no_warning_run", period=str(f.period)))
+    st.stop()
+st.caption(t("warnpage.caption", period=str(f.period), n=len(page.table)))
+
+tab_rank, tab_changes, tab_bt, tab_whatif = st.tabs(
+    [t("warnpage.title"), t("warnpage.changes"), t("warnpage.backtest"), t("warnpage.whatif")]
+)
+
+
+def _level(lv) -> str:
+    return t(f"warning_level.{lv}") if isinstance(lv, str) else "—"
+
+
+with tab_rank:
+    tb = page.table
+    marks = [
+        " ".join(
+            m
+            for m in (
+                t("warnpage.borderline") if b else t("warnpage.stable"),
+                t("warnpage.sig_mark") if s else "",
+            )
+            if m
+        )
+        for b, s in zip(tb["borderline"], tb["significant"], strict=True)
+    ]
+    shown = pd.DataFrame(
+        {
+            "#": tb["rank"],
+            t("warning.col.level"): [_level(lv) for lv in tb["level"]],
+            t("warning.col.community"): tb["name"],
+            t("warning.col.sub_district"): tb["sub_district"],
+            t("warning.col.station"): tb["station"],
+            t("warning.col.score"): tb["score"].round(1),
+            t("warning.col.stability"): (100 * tb["stability"]).round(0),
+            t("warnpage.col.marks"): marks,
+            t("warnpage.col.before"): [_level(lv) for lv in tb["level_before"]],
+            **{t(f"warning.indicator.{k}"): tb[f"p_{k}"].round(0) for k in overview.INDICATORS},
+            t("warnpage.col.reason"): tb["reason"],
+        }
+    )
+    level_col = t("warning.col.level")
+    colour_of = {t(f"warning_level.{lv}"): c for lv, c in palette.LEVEL_COLOURS.items()}
+
+    def _style(col):
+        return [
+            f"background-color:{colour_of.get(v, '')};color:white;font-weight:600"
+            if v in colour_of
+            else ""
+            for v in col
+        ]
+
+    if shown.empty:
+        st.info(t("dash.no_data"))
+    else:
+        st.dataframe(
+            shown.style.apply(_style, subset=[level_col]),
+            hide_index=True,
+            width="stretch",
+            height=min(640, 38 + 35 * len(shown)),
+            column_config={
+                t("warning.col.score"): st.column_config.NumberColumn(format="%.1f"),
+                t("warning.col.stability"): st.column_config.ProgressColumn(
+                    format="%d%%", min_value=0, max_value=100
+                ),
+            },
+        )
+        export.download_buttons(
+            shown, viewer=viewer, name=f"warning_{f.period}", target="warning", key="warning_table"
+        )
+
+with tab_changes:
+    ch = page.changes
+    if ch.empty:
+        st.caption(t("overview.no_changes"))
+    else:
+        counts = ch["change"].value_counts()
+        cols = st.columns(3)
+        for col, k in zip(cols, ("new_red", "upgraded", "downgraded"), strict=True):
+            col.metric(t(f"warning.change.{k}"), int(counts.get(k, 0)))
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    t("warning.col.community"): ch["name"],
+                    t("warning.col.sub_district"): ch["sub_district"],
+                    t("warnpage.col.before"): [_level(lv) for lv in ch["before"]],
+                    t("dash.now"): [_level(lv) for lv in ch["now"]],
+                    t("warnpage.col.change"): [t(f"warning.change.{c}") for c in ch["change"]],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+with tab_bt:
+    if page.backtest_summary is None:
+        st.info(t("warnpage.backtest_none"))
+    else:
+        s = page.backtest_summary
+        keys = ("rho", "hit_share", "area_share", "pai")
+        st.markdown(f"**{t('warning.backtest.model')}**")
+        cols = st.columns(4)
+        for col, k in zip(cols, keys, strict=True):
+            v, b = s.get(k), s.get(f"baseline_{k}")
+            col.metric(
+                t(f"warning.backtest.{k}"),
+                "—" if v is None else f"{v:.2f}",
+                delta=None
+                if v is None or b is None
+                else f"{v - b:+.2f} vs {t('warning.backtest.baseline')}",
+            )
+        bt = page.backtest
+        st.dataframe(bt, hide_index=True, width="stretch")
+
+with tab_whatif:
+    st.caption(t("warnpage.whatif_caption"))
+    from fangcang.scoring import load_config
+
+    base = load_config().weights
+    with st.form("whatif"):
+        cols = st.columns(len(overview.INDICATORS))
+        weights = {}
+        for col, key in zip(cols, overview.INDICATORS, strict=True):
+            weights[key] = col.number_input(
+                t(f"warning.indicator.{key}"), 0.0, 1.0, float(base[key]), 0.05, key=f"w_{key}"
+            )
+        go = st.form_submit_button(t("warnpage.whatif_run"), type="primary")
+    if go or st.session_state.get("whatif_done"):
+        st.session_state["whatif_done"] = True
+        try:
+            wf = _what_if(version, scope, str(f.period), tuple(sorted(weights.items())))
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            st.markdown(t("warnpage.whatif_moved", n=int(wf["moved"].sum())))
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        t("warning.col.community"): wf["name"],
+                        t("warning.col.sub_district"): wf["sub_district"],
+                        t("warnpage.col.now"): [_level(lv) for lv in wf["level"]],
+                        t("warning.col.score"): wf["score"].round(1),
+                        t("warnpage.col.whatif"): [_level(lv) for lv in wf["whatif_level"]],
+                        t("warnpage.col.whatif_score"): wf["whatif_score"].round(1),
+                    }
+                )[wf["moved"] | (wf.index < 20)],
+                hide_index=True,
+                width="stretch",
+            )

@@ -1,0 +1,67 @@
+"""Trends on the tiny district of tests/dashboard_data.py (numbers by construction)."""
+
+from __future__ import annotations
+
+import dashboard_data as dd
+import pytest
+
+from fangcang import trends
+from fangcang.access import Scope
+
+
+@pytest.fixture
+def district(session, factory):
+    return dd.build(session, factory, n=8)
+
+
+def test_district_view(session, district):
+    v = trends.trend_view(session, Scope.district(), dd.PERIOD)
+    # window 2025-11..2026-10: 2 months x 5 + 10 months x 6 per community; before: 2025-01..10 x 5
+    assert v.total["n"] == 8 * (2 * 5 + 10 * 6) == 560
+    assert v.total["n_before"] == 8 * 10 * 5 == 400
+    assert list(v.monthly_total["n"]) == [40, 40] + [48] * 10
+    assert list(v.monthly_total["n_before"]) == [0, 0] + [40] * 10
+    sub = v.by_sub_district.set_index("sub_district_code")
+    assert (sub.loc["SDA", "n"], sub.loc["SDA", "n_before"]) == (280, 200)
+    assert sub.loc["SDA", "name"] == "仰义街道"
+    assert set(v.by_station["station_id"]) == {"ST1", "ST2"}
+    cats = v.by_category.set_index("category")
+    assert cats.loc["criminal", "n"] == 8 * (2 * 1 + 10 * 2)
+    # day-of-week x hour: hour 12 has the criminal counts, hour 21 the "other" ones
+    assert v.dow_hour[12].sum() == 8 * (2 * 1 + 10 * 2)
+    assert v.dow_hour[21].sum() == 8 * 12 * 4
+    assert v.dow_hour.shape == (7, 24)
+
+
+def test_drill_down(session, district):
+    v = trends.trend_view(session, Scope.district(), dd.PERIOD, sub_district="SDA")
+    assert v.level == "sub_district" and v.title == "仰义街道"
+    assert len(v.by_community) == 4 and set(v.by_community["n"]) == {70}
+    assert v.by_sub_district.empty
+    c = trends.trend_view(session, Scope.district(), dd.PERIOD, community_id="C002")
+    assert c.level == "community" and c.total["n"] == 70
+    with pytest.raises(ValueError, match="outside your jurisdiction"):
+        trends.trend_view(session, Scope.of(["C001"]), dd.PERIOD, community_id="C002")
+
+
+def test_metric_and_category(session, district):
+    crime = trends.trend_view(session, Scope.district(), dd.PERIOD, metric="crime")
+    assert crime.total["n"] == 8 * (2 * 2 + 10 * 3)
+    alcohol = trends.trend_view(session, Scope.district(), dd.PERIOD, metric="alcohol")
+    assert alcohol.total["n"] == 8 * 12
+    cat = trends.trend_view(session, Scope.district(), dd.PERIOD, category="other")
+    assert cat.total["n"] == 8 * 12 * 3
+    assert cat.dow_hour[12].sum() == 0
+    with pytest.raises(ValueError, match="metric"):
+        trends.trend_view(session, Scope.district(), dd.PERIOD, metric="nope")
+
+
+def test_yoy_table_significance():
+    import pandas as pd
+
+    now = pd.DataFrame({"k": ["a", "b"], "n": [100, 10]})
+    before = pd.DataFrame({"k": ["a", "b"], "n": [50, 9]})
+    names = pd.DataFrame({"k": ["a", "b"], "name": ["A", "B"]})
+    out = trends.yoy_table(now, before, "k", names).set_index("k")
+    assert out.loc["a", "pct"] == pytest.approx(100.0) and bool(out.loc["a", "significant"])
+    assert not bool(out.loc["b", "significant"])

@@ -1,0 +1,155 @@
+"""Plotly helpers with labels in the user's language and the dashboard's palette.
+
+Plotly renders offline (Streamlit bundles plotly.js). Every helper returns a figure; pages show
+it with :func:`show`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from fangcang import palette
+from fangcang.i18n import enum_label
+from fangcang.models import IncidentCategory
+
+from .state import lang, t
+
+_FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
+
+
+def _layout(
+    fig: go.Figure, title: str | None = None, height: int = 320, big: bool = False
+) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "font": {"size": 22 if big else 15}} if title else None,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        font={"family": _FONT, "size": 18 if big else 13},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
+        plot_bgcolor="white",
+        hovermode="x unified",
+    )
+    fig.update_xaxes(showgrid=False)
+    fig.update_yaxes(gridcolor="#e6e9ee", rangemode="tozero")
+    return fig
+
+
+def month_labels(months: list[int]) -> list[str]:
+    return [t("dash.month_n", m=m) for m in months]
+
+
+def this_vs_last(
+    df: pd.DataFrame, x: list[str], this: str, last: str, title: str | None = None, **kw
+) -> go.Figure:
+    """Two lines: this year (solid) and last year (grey, dashed)."""
+    fig = go.Figure()
+    fig.add_scatter(
+        x=x,
+        y=df[last],
+        name=t("dash.last_year"),
+        mode="lines+markers",
+        line={"color": palette.LAST_YEAR, "dash": "dash", "width": 2},
+    )
+    fig.add_scatter(
+        x=x,
+        y=df[this],
+        name=t("dash.this_year"),
+        mode="lines+markers",
+        line={"color": palette.THIS_YEAR, "width": 3},
+    )
+    fig.update_yaxes(title=t("dash.count"))
+    return _layout(fig, title, **kw)
+
+
+def category_label(value: str) -> str:
+    return enum_label(IncidentCategory(value), lang())
+
+
+def stacked_categories(df: pd.DataFrame, title: str | None = None, **kw) -> go.Figure:
+    """Stacked bars of ``n`` per ``month`` and ``category``."""
+    fig = go.Figure()
+    for cat in palette.CATEGORY_COLOURS:
+        part = df[df["category"] == cat]
+        if part.empty:
+            continue
+        fig.add_bar(
+            x=part["month"],
+            y=part["n"],
+            name=category_label(cat),
+            marker_color=palette.CATEGORY_COLOURS[cat],
+        )
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(type="category")
+    return _layout(fig, title, **kw)
+
+
+def level_bars(
+    counts: dict[str, int], before: dict[str, int] | None = None, title: str | None = None, **kw
+) -> go.Figure:
+    """Communities per warning level (red first), with last month as hollow bars."""
+    levels = list(reversed(palette.LEVELS))
+    labels = [t(f"warning_level.{lv}") for lv in levels]
+    colours = [palette.LEVEL_COLOURS[lv] for lv in levels]
+    fig = go.Figure()
+    if before is not None:
+        fig.add_bar(
+            x=labels,
+            y=[before.get(lv, 0) for lv in levels],
+            name=t("dash.before"),
+            marker={"color": "rgba(0,0,0,0)", "line": {"color": colours, "width": 2}},
+        )
+    fig.add_bar(
+        x=labels,
+        y=[counts.get(lv, 0) for lv in levels],
+        name=t("dash.now"),
+        marker_color=colours,
+        text=[counts.get(lv, 0) for lv in levels],
+        textposition="outside",
+    )
+    fig.update_layout(barmode="group", hovermode="closest")
+    return _layout(fig, title, **kw)
+
+
+def dow_hour(grid: pd.DataFrame, title: str | None = None, **kw) -> go.Figure:
+    """Heat map of a 7 x 24 grid (rows Monday..Sunday)."""
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.values,
+            x=[f"{h:02d}" for h in grid.columns],
+            y=[t(f"dow.{d}") for d in grid.index],
+            colorscale=[
+                [i / (len(palette.SEQUENTIAL) - 1), c] for i, c in enumerate(palette.SEQUENTIAL)
+            ],
+            hovertemplate="%{y} %{x}:00 — %{z}<extra></extra>",
+            colorbar={"title": t("dash.count")},
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title=t("trends.hour"))
+    fig.update_layout(hovermode="closest")
+    return _layout(fig, title, **kw)
+
+
+def level_history(df: pd.DataFrame, title: str | None = None, **kw) -> go.Figure:
+    """Score per month as markers in the level colour."""
+    fig = go.Figure()
+    fig.add_scatter(
+        x=df["period"],
+        y=df["score"],
+        mode="lines+markers+text",
+        line={"color": palette.LAST_YEAR},
+        marker={"size": 14, "color": [palette.level_colour(lv) for lv in df["level"]]},
+        text=[t(f"warning_level.{lv}") for lv in df["level"]],
+        textposition="top center",
+        name=t("dash.score"),
+    )
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(range=[0, 105], title=t("dash.score"))
+    fig.update_layout(showlegend=False)
+    return _layout(fig, title, **kw)
+
+
+def show(fig: go.Figure, key: str | None = None) -> None:
+    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key=key)

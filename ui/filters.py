@@ -1,0 +1,234 @@
+"""Filters in the sidebar AND in the URL, so a link restores the view.
+
+``?period=2026-10&street=仰义街道&level=red`` opens the October view of the red communities in
+仰义街道. Values are read from the URL when a page opens (a deep link), then from what the user
+chose earlier in the session, then the defaults; every change is written back to the URL.
+
+Parameters: ``period`` (YYYY-MM), ``street`` (sub-district name or code), ``station`` (station
+name or id), ``level`` (comma-separated: red,yellow,blue,green), ``score`` (minimum score),
+``community`` (community id), plus page-specific ones through :func:`url_choice`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import streamlit as st
+
+from fangcang import overview, trends
+from fangcang.access import Scope, Viewer
+from fangcang.palette import LEVELS
+from fangcang.timeutil import Month
+
+from . import state
+from .state import t
+
+_STORE = "dash_filters"  # survives page switches (widget state does not)
+_PENDING = "dash_pending_community"
+
+
+@dataclass
+class Filters:
+    period: Month
+    street: str | None = None  # sub-district code
+    station: str | None = None  # station id
+    levels: list[str] = field(default_factory=list)  # empty = all
+    min_score: float = 0.0
+    community: str | None = None
+
+    def scope(self, viewer_scope: Scope, meta: pd.DataFrame) -> Scope:
+        """The viewer's scope narrowed to the chosen sub-district / station."""
+        if not self.street and not self.station:
+            return viewer_scope
+        keep = meta
+        if self.street:
+            keep = keep[keep["sub_district_code"] == self.street]
+        if self.station:
+            keep = keep[keep["station_id"] == self.station]
+        return Scope.of(keep["community_id"], label=f"{viewer_scope.label}|filtered")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _periods(version: int) -> list[str]:
+    with state.session() as s:
+        return [str(m) for m in overview.available_periods(s)]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def community_meta(version: int, scope: Scope) -> pd.DataFrame:
+    """Communities in ``scope`` with sub-district and station names (cached per data version)."""
+    with state.session() as s:
+        return trends.community_meta(s, scope)
+
+
+def _store() -> dict:
+    return st.session_state.setdefault(_STORE, {})
+
+
+def _initial(name: str, parse, default):
+    """Value for a fresh widget: URL, else the session's earlier choice, else the default."""
+    raw = st.query_params.get(name)
+    if raw not in (None, ""):
+        try:
+            value = parse(raw)
+            if value is not None:
+                return value
+        except (ValueError, TypeError):
+            pass  # a bad parameter falls back quietly: the widget shows the valid default
+    return _store().get(name, default)
+
+
+def _bind(name: str, key: str, parse, default) -> None:
+    if key not in st.session_state:
+        st.session_state[key] = _initial(name, parse, default)
+
+
+def _write(name: str, value, default, serialise=str) -> None:
+    _store()[name] = value
+    if value == default or value in (None, "", []):
+        if name in st.query_params:
+            del st.query_params[name]
+    else:
+        text = serialise(value)
+        if st.query_params.get(name) != text:
+            st.query_params[name] = text
+
+
+def _match(raw: str, options: dict[str, str]) -> str | None:
+    """An option key from a URL value that is either the key or its label."""
+    raw = raw.strip()
+    if raw in options:
+        return raw
+    for key, label in options.items():
+        if label == raw:
+            return key
+    return None
+
+
+def url_choice(
+    name: str, options: list[str], default: str, label: str, format_func=str, where=None, **kw
+) -> str:
+    """A radio/selectbox bound to URL parameter ``name`` (for page options like ``colour``)."""
+    key = f"flt_{name}"
+    _bind(name, key, lambda raw: raw if raw in options else None, default)
+    if st.session_state[key] not in options:
+        st.session_state[key] = default
+    host = where or st.sidebar
+    widget = kw.pop("widget", "selectbox")
+    fn = host.radio if widget == "radio" else host.selectbox
+    value = fn(label, options, key=key, format_func=format_func, **kw)
+    _write(name, value, default)
+    return value
+
+
+def url_multi(
+    name: str, options: list[str], default: list[str], label: str, format_func=str, where=None
+) -> list[str]:
+    """A multiselect bound to URL parameter ``name`` (comma-separated)."""
+    key = f"flt_{name}"
+    _bind(name, key, lambda raw: [v for v in raw.split(",") if v in options], default)
+    st.session_state[key] = [v for v in st.session_state[key] if v in options]
+    value = (where or st.sidebar).multiselect(label, options, key=key, format_func=format_func)
+    _write(name, value, default, ",".join)
+    return value
+
+
+def sidebar(
+    viewer: Viewer,
+    *,
+    street: bool = False,
+    station: bool = False,
+    levels: bool = False,
+    min_score: bool = False,
+    community: bool = False,
+) -> Filters:
+    """Draw the chosen filters in the sidebar (period always) and return them."""
+    version = state.data_version()
+    periods = _periods(version)
+    meta = community_meta(version, viewer.scope)
+    st.sidebar.markdown(f"**{t('dash.filters')}**")
+
+    key = "flt_period"
+    _bind(
+        "period",
+        key,
+        lambda raw: str(Month.parse(raw)) if str(Month.parse(raw)) in periods else None,
+        periods[0],
+    )
+    if st.session_state[key] not in periods:
+        st.session_state[key] = periods[0]
+    period = st.sidebar.selectbox(t("dash.period"), periods, key=key)
+    _write("period", period, periods[0])
+    out = Filters(period=Month.parse(period))
+
+    if street:
+        names = dict(
+            meta[["sub_district_code", "sub_district"]]
+            .drop_duplicates()
+            .sort_values("sub_district")
+            .values
+        )
+        opts = ["", *names]
+        key = "flt_street"
+        _bind("street", key, lambda raw: _match(raw, names), "")
+        if st.session_state[key] not in opts:
+            st.session_state[key] = ""
+        code = st.sidebar.selectbox(
+            t("dash.sub_district"), opts, key=key, format_func=lambda c: names.get(c, t("dash.all"))
+        )
+        _write("street", code, "", lambda c: names.get(c, c))
+        out.street = code or None
+    if station:
+        sub = meta if not out.street else meta[meta["sub_district_code"] == out.street]
+        names = dict(sub[["station_id", "station"]].drop_duplicates().sort_values("station").values)
+        opts = ["", *names]
+        key = "flt_station"
+        _bind("station", key, lambda raw: _match(raw, names), "")
+        if st.session_state[key] not in opts:
+            st.session_state[key] = ""
+        sid = st.sidebar.selectbox(
+            t("dash.station"), opts, key=key, format_func=lambda c: names.get(c, t("dash.all"))
+        )
+        _write("station", sid, "", lambda c: names.get(c, c))
+        out.station = sid or None
+    if levels:
+        out.levels = url_multi(
+            "level",
+            list(reversed(LEVELS)),
+            [],
+            t("dash.level"),
+            format_func=lambda lv: t(f"warning_level.{lv}"),
+        )
+    if min_score:
+        key = "flt_score"
+        _bind("score", key, lambda raw: max(0.0, min(100.0, float(raw))), 0.0)
+        value = st.sidebar.slider(t("dash.min_score"), 0.0, 100.0, step=5.0, key=key)
+        _write("score", value, 0.0, lambda v: f"{v:g}")
+        out.min_score = float(value)
+    if community:
+        scoped = meta if not out.street else meta[meta["sub_district_code"] == out.street]
+        names = dict(scoped[["community_id", "name"]].values)
+        opts = ["", *names]
+        key = "flt_community"
+        if _PENDING in st.session_state:  # chosen elsewhere (search box, map click)
+            st.session_state[key] = st.session_state.pop(_PENDING)
+        _bind("community", key, lambda raw: _match(raw, names), "")
+        if st.session_state[key] not in opts:
+            st.session_state[key] = ""
+        cid = st.sidebar.selectbox(
+            t("dash.community"), opts, key=key, format_func=lambda c: names.get(c, t("dash.all"))
+        )
+        _write("community", cid, "")
+        out.community = cid or None
+    return out
+
+
+def set_community(community_id: str | None) -> None:
+    """Select a community (e.g. after a map click or a search) for the next run."""
+    st.session_state[_PENDING] = community_id or ""
+    _store()["community"] = community_id or ""
+    if community_id:
+        st.query_params["community"] = community_id
+    elif "community" in st.query_params:
+        del st.query_params["community"]
