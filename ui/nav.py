@@ -26,6 +26,12 @@ class PageSpec:
 
 PAGES: list[PageSpec] = [
     # Feature pages add one line each.
+    PageSpec("overview", "pages/overview.py", "nav.overview", ":material/dashboard:", READERS, group="nav.group.dashboard", default=True),  # noqa: E501
+    PageSpec("map", "pages/map.py", "nav.map", ":material/map:", READERS, group="nav.group.dashboard"),  # noqa: E501
+    PageSpec("warning", "pages/warning.py", "nav.warning", ":material/warning:", READERS, group="nav.group.dashboard"),  # noqa: E501
+    PageSpec("community", "pages/community.py", "nav.community", ":material/holiday_village:", READERS, group="nav.group.dashboard"),  # noqa: E501
+    PageSpec("trends", "pages/trends.py", "nav.trends", ":material/monitoring:", READERS, group="nav.group.dashboard"),  # noqa: E501
+    PageSpec("present", "pages/present.py", "nav.present", ":material/slideshow:", READERS, group="nav.group.dashboard"),  # noqa: E501
     PageSpec("bulletins", "pages/bulletins.py", "nav.bulletins", ":material/campaign:", frozenset({Role.LEADER, Role.DISPATCHER, Role.STATION, Role.ADMIN})),  # noqa: E501
     PageSpec("effect", "pages/effect.py", "nav.effect", ":material/trending_down:", frozenset({Role.LEADER, Role.DISPATCHER, Role.STATION, Role.ADMIN})),  # noqa: E501
     PageSpec("admin", "pages/admin.py", "nav.admin", ":material/admin_panel_settings:", frozenset({Role.ADMIN}), group="nav.group.admin"),  # noqa: E501
