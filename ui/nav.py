@@ -34,6 +34,8 @@ PAGES: list[PageSpec] = [
     PageSpec("present", "pages/present.py", "nav.present", ":material/slideshow:", READERS, group="nav.group.dashboard"),  # noqa: E501
     PageSpec("bulletins", "pages/bulletins.py", "nav.bulletins", ":material/campaign:", frozenset({Role.LEADER, Role.DISPATCHER, Role.STATION, Role.ADMIN})),  # noqa: E501
     PageSpec("effect", "pages/effect.py", "nav.effect", ":material/trending_down:", frozenset({Role.LEADER, Role.DISPATCHER, Role.STATION, Role.ADMIN})),  # noqa: E501
+    PageSpec("visits", "pages/visits.py", "nav.visits", ":material/door_front:", frozenset({Role.OFFICER, Role.STATION, Role.DISPATCHER, Role.LEADER, Role.ADMIN}), group="nav.group.tasks"),  # noqa: E501
+    PageSpec("data_hub", "pages/data_hub.py", "nav.data_hub", ":material/database:", frozenset({Role.LEADER, Role.ADMIN}), group="nav.group.admin"),  # noqa: E501
     PageSpec("admin", "pages/admin.py", "nav.admin", ":material/admin_panel_settings:", frozenset({Role.ADMIN}), group="nav.group.admin"),  # noqa: E501
 ]
 

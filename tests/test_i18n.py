@@ -1,0 +1,78 @@
+"""Every catalogue: both languages present and non-empty, no key defined twice, the same
+placeholders in both languages, and every literal key the code asks for exists."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from fangcang import i18n
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _modules():
+    return [(name, importlib.import_module(f"fangcang.i18n.{name}").STRINGS) for name in i18n._MODULES]
+
+
+def _fields(text: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+
+def test_every_entry_has_both_languages():
+    for name, strings in _modules():
+        for key, pair in strings.items():
+            assert isinstance(pair, tuple) and len(pair) == 2, f"{name}: {key} is not a (zh, en) pair"
+            zh, en = pair
+            assert isinstance(zh, str) and zh.strip(), f"{name}: {key} has no Chinese text"
+            assert isinstance(en, str) and en.strip(), f"{name}: {key} has no English text"
+
+
+def test_no_key_defined_twice():
+    seen: dict[str, str] = {}
+    for name, strings in _modules():
+        for key in strings:
+            assert key not in seen, f"{key} defined in {seen[key]} and {name}"
+            seen[key] = name
+    i18n.catalogue.cache_clear()
+    assert len(i18n.catalogue()) == len(seen)
+
+
+def test_no_duplicate_keys_inside_a_module_source():
+    # a dict literal silently keeps the last of two equal keys: read the sources
+    for name in i18n._MODULES:
+        src = (ROOT / "fangcang" / "i18n" / f"{name}.py").read_text(encoding="utf-8")
+        keys = re.findall(r'^\s*"([a-z0-9_.]+)":\s*\(', src, re.M)
+        dupes = {k for k in keys if keys.count(k) > 1}
+        assert not dupes, f"{name}: {sorted(dupes)} written twice"
+
+
+def test_same_placeholders_in_both_languages():
+    for key, (zh, en) in i18n.catalogue().items():
+        assert _fields(zh) == _fields(en), f"{key}: {_fields(zh)} vs {_fields(en)}"
+
+
+def test_literal_keys_used_by_the_dashboard_exist():
+    files = [ROOT / "fangcang" / f for f in ("maps.py", "overview.py", "community.py", "trends.py")]
+    files += [ROOT / "pages" / f"{p}.py" for p in ("overview", "map", "community", "trends", "warning", "present")]
+    files += [ROOT / "ui" / "filters.py", ROOT / "ui" / "charts.py"]
+    cat = i18n.catalogue()
+    missing = []
+    for path in files:
+        for key in re.findall(r'\bt\(\s*"([a-z0-9_.]+)"', path.read_text(encoding="utf-8")):
+            if key not in cat:
+                missing.append(f"{path.name}: {key}")
+    assert not missing, missing
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_enum_labels_exist(lang):
+    from fangcang.models import FactorKind, IncidentCategory, ResidenceType, WarningLevel
+
+    for enum in (FactorKind, IncidentCategory, ResidenceType, WarningLevel):
+        for member in enum:
+            assert i18n.enum_label(member, lang)
