@@ -15,6 +15,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
@@ -391,3 +392,149 @@ def quality_sample(session: Session, scope: Scope, check_id: str, limit: int = 2
     raise ValueError(
         f"unknown quality check {check_id!r} (one of {[c.id for c in QUALITY_CHECKS]})"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Browser upload: the same validation as the command line, import only on confirmation
+# ---------------------------------------------------------------------------------------------
+VISITS_FILES = ("visits.csv", "visits.xlsx")
+
+
+@dataclass
+class UploadCheck:
+    """Validation of an uploaded bundle (and/or a visits file) before anything is written."""
+
+    folder: Path
+    bundle: object | None = None  # importer.bundle.BundleReport, None without bundle files
+    visits: object | None = None  # importer.Table of visits.csv, None without one
+
+    @property
+    def errors(self) -> list:
+        out = list(self.bundle.errors) if self.bundle is not None else []
+        if self.visits is not None:
+            out.extend(self.visits.errors)
+        return out
+
+    @property
+    def files(self) -> dict[str, int]:
+        out = dict(self.bundle.files) if self.bundle is not None else {}
+        if self.visits is not None:
+            out[self.visits.file] = self.visits.rows
+        return out
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self.bundle.notes) if self.bundle is not None else []
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.files) and not self.errors
+
+    @property
+    def bad_rows(self) -> int:
+        return len({(e.file, e.row) for e in self.errors})
+
+
+def save_upload(files: list[tuple[str, bytes]], dest: Path) -> Path:
+    """Check uploaded files (type, size, content) and write them into ``dest`` as a bundle.
+
+    A single ``.zip`` is unpacked safely (a zip holding one top folder is that folder).
+    Raises ``websafe.UploadError`` naming the file when one is not acceptable.
+    """
+    from .websafe import UploadError, check_upload, safe_extract
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    if not files:
+        raise UploadError("no file was uploaded")
+    exts = [check_upload(name, data) for name, data in files]
+    if ".zip" in exts:
+        if len(files) > 1:
+            raise UploadError("upload one .zip bundle, or the files of a bundle, not both")
+        archive = dest.parent / f"{dest.name}.zip"
+        archive.write_bytes(files[0][1])
+        try:
+            safe_extract(archive, dest)
+        finally:
+            archive.unlink(missing_ok=True)
+        entries = [p for p in dest.iterdir() if not p.name.startswith(("__MACOSX", "."))]
+        return entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
+    for name, data in files:
+        (dest / Path(name.replace("\\", "/")).name).write_bytes(data)
+    return dest
+
+
+def _split(folder: Path) -> tuple[list[Path], Path | None]:
+    files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+    visits = next((p for p in files if p.name.lower() in VISITS_FILES), None)
+    return [p for p in files if p is not visits], visits
+
+
+def check_upload_folder(session: Session, folder: Path, scope: Scope) -> UploadCheck:
+    """Validate a saved upload with the bundle importer's checks (and visits.csv's).
+
+    Nothing is written. ``visits.csv`` is checked against the registry as it stands, so its
+    houses must already be imported.
+    """
+    from .importer.bundle import validate_bundle
+    from .visits.csvimport import validate_visits
+
+    folder = Path(folder)
+    bundle_files, visits_file = _split(folder)
+    check = UploadCheck(folder)
+    if bundle_files:
+        check.bundle = validate_bundle(session, folder)
+    if visits_file is not None:
+        check.visits = validate_visits(session, visits_file, scope)
+    return check
+
+
+def import_upload(engine, folder: Path, *, actor: str, scope: Scope) -> dict:
+    """Import a validated upload: the bundle (one transaction), then visits.csv if present.
+
+    Returns
+    -------
+    dict
+        status (``ok`` / ``failed``), seconds, bundle (ImportResult or None), visits
+        (VisitImportReport or None).
+    """
+    from .importer.bundle import import_bundle
+    from .visits.csvimport import import_visits
+
+    t0 = time.perf_counter()
+    folder = Path(folder)
+    bundle_files, visits_file = _split(folder)
+    out: dict = {"status": "ok", "bundle": None, "visits": None}
+    if bundle_files:
+        result = import_bundle(engine, folder, actor=actor, channel="upload")
+        out["bundle"] = result
+        if result.status == ImportStatus.FAILED:
+            out["status"] = "failed"
+    if visits_file is not None and out["status"] == "ok":
+        with Session(engine) as session:
+            report = import_visits(session, visits_file, actor=actor, scope=scope, channel="upload")
+            session.commit()
+        out["visits"] = report
+        if not report.ok:
+            out["status"] = "failed"
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def error_frame(errors) -> pd.DataFrame:
+    """Errors as a table (file, row, column, value, reason); personal values masked."""
+    from .privacy import PERSONAL_COLUMNS
+
+    aliases = {
+        "resident_name": "name",
+        "resident_id_number": "id_number",
+        "resident_phone": "phone",
+    }
+    rows = []
+    for e in errors:
+        d = e.as_dict()
+        fn = PERSONAL_COLUMNS.get(aliases.get(d["column"], d["column"]))
+        if fn is not None and d["value"]:
+            d["value"] = fn(d["value"])
+        rows.append(d)
+    return pd.DataFrame(rows, columns=["file", "row", "column", "value", "reason"])

@@ -263,8 +263,8 @@ def discrepancy_queue(
 ) -> pd.DataFrame:
     """Discrepancies in ``scope`` (newest first), personal columns masked.
 
-    Columns: id, type, status, community_id, house_id, address, person_id, name, field,
-    old_value, new_value, confidence, created_at, decided_by, decided_at, reason, visit_id.
+    Columns: id, type, status, community_id, house_id, address, person_id, name, target_table,
+    target_id, field, old_value, new_value, confidence, created_at, decided_by, decided_at, reason, visit_id.
     Names, addresses and ID numbers inside ``new_value`` of new persons are masked.
     """
     q = (
@@ -277,6 +277,8 @@ def discrepancy_queue(
             House.address,
             Discrepancy.person_id,
             Person.name,
+            Discrepancy.target_table,
+            Discrepancy.target_id,
             Discrepancy.field,
             Discrepancy.old_value,
             Discrepancy.new_value,

@@ -1,0 +1,336 @@
+"""数据: records by kind and source, freshness, import history (feeds included), data quality
+and a browser upload that shows the importer's validation report and imports on confirmation."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from fangcang import datahub
+from fangcang.access import Permission, Scope
+from fangcang.i18n import fmt_int
+from fangcang.models import ImportStatus
+from fangcang.timeutil import now_local
+from fangcang.websafe import UploadError
+from ui import guard, state
+from ui.state import t
+
+viewer = guard.page("data_hub")
+lang = state.lang()
+version = state.data_version()
+today = now_local().date()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _records(version: int, scope: Scope) -> pd.DataFrame:
+    with state.session() as s:
+        return datahub.records_by_kind_source(s, scope)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _freshness(version: int, scope: Scope, as_of) -> pd.DataFrame:
+    with state.session() as s:
+        return datahub.source_freshness(s, scope, as_of)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _history(version: int, only_failed: bool) -> pd.DataFrame:
+    with state.session() as s:
+        return datahub.import_history(
+            s, limit=200, status=ImportStatus.FAILED if only_failed else None
+        )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _quality(version: int, scope: Scope) -> pd.DataFrame:
+    with state.session() as s:
+        return datahub.run_quality_checks(s, scope)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _sample(version: int, scope: Scope, check_id: str) -> pd.DataFrame:
+    with state.session() as s:
+        return datahub.quality_sample(s, scope, check_id)
+
+
+def _kind_label(kind: str) -> str:
+    try:
+        return t(f"record_kind.{kind}")
+    except KeyError:
+        return kind
+
+
+st.title(t("datahub.title"))
+records = _records(version, viewer.scope)
+fresh = _freshness(version, viewer.scope, today)
+history_all = _history(version, False)
+
+k1, k2, k3, k4 = st.columns(4)
+k1.metric(t("datahub.total"), fmt_int(int(records["n"].sum())) if not records.empty else "0")
+k2.metric(t("datahub.sources"), fmt_int(len(fresh)))
+k3.metric(t("datahub.stale"), fmt_int(int(fresh["stale"].sum())) if not fresh.empty else "0")
+recent = (
+    history_all[
+        (history_all["status"] == ImportStatus.FAILED.value)
+        & (pd.to_datetime(history_all["started_at"]) >= pd.Timestamp(today - timedelta(days=30)))
+    ]
+    if not history_all.empty
+    else history_all
+)
+k4.metric(t("datahub.failed_30"), fmt_int(len(recent)))
+
+tabs = st.tabs(
+    [
+        t("datahub.tab.records"),
+        t("datahub.tab.freshness"),
+        t("datahub.tab.history"),
+        t("datahub.tab.quality"),
+        t("datahub.tab.upload"),
+    ]
+)
+
+# --- Records by kind and source ---------------------------------------------------------------
+with tabs[0]:
+    if records.empty:
+        st.info(t("datahub.no_records"))
+    else:
+        by_kind = records.groupby("kind", as_index=False)["n"].sum().sort_values("n")
+        fig = go.Figure(
+            go.Bar(
+                x=by_kind["n"],
+                y=by_kind["kind"].map(_kind_label),
+                orientation="h",
+                text=by_kind["n"].map(lambda n: f"{n:,}"),
+                textposition="outside",
+                marker_color="#1f5f9e",
+            )
+        )
+        fig.update_layout(
+            title=t("datahub.by_kind"), height=320, margin=dict(l=10, r=60, t=40, b=10)
+        )
+        st.plotly_chart(fig, width="stretch")
+        st.subheader(t("datahub.by_source"))
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    t("vh.col.kind"): records["kind"].map(_kind_label),
+                    t("vh.col.source"): records["source"],
+                    t("vh.col.records"): records["n"],
+                    t("vh.col.last_updated"): records["last_updated"],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                t("vh.col.records"): st.column_config.NumberColumn(format="localized"),
+                t("vh.col.last_updated"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
+            },
+        )
+
+# --- Freshness --------------------------------------------------------------------------------
+with tabs[1]:
+    st.caption(t("datahub.stale_rule", days=datahub.DEFAULT_STALE_DAYS))
+    if fresh.empty:
+        st.info(t("datahub.no_records"))
+    else:
+        table = pd.DataFrame(
+            {
+                t("vh.col.freshness"): fresh["stale"].map(
+                    lambda s: (
+                        "🔴 " + t("datahub.stale_flag") if s else "🟢 " + t("datahub.fresh_flag")
+                    )
+                ),
+                t("vh.col.source"): fresh["source"],
+                t("vh.col.records"): fresh["records"],
+                t("vh.col.kind"): fresh["kinds"].map(
+                    lambda ks: "、".join(_kind_label(k.strip()) for k in ks.split(","))
+                ),
+                t("vh.col.last_updated"): fresh["last_updated"],
+                t("vh.col.age_days"): fresh["age_days"],
+                t("vh.col.last_feed_import"): fresh["last_feed_import"],
+            }
+        )
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                t("vh.col.records"): st.column_config.NumberColumn(format="localized"),
+                t("vh.col.last_updated"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
+                t("vh.col.last_feed_import"): st.column_config.DatetimeColumn(
+                    format="YYYY-MM-DD HH:mm"
+                ),
+            },
+        )
+
+# --- Import history (feeds included) ----------------------------------------------------------
+with tabs[2]:
+    feed_failed = (
+        history_all[
+            history_all["channel"].str.startswith("feed:")
+            & (history_all["status"] == ImportStatus.FAILED.value)
+        ]
+        if not history_all.empty
+        else history_all
+    )
+    if not feed_failed.empty:
+        st.error(t("datahub.failed_feeds", n=len(feed_failed)))
+        for r in feed_failed.head(5).itertuples(index=False):
+            with st.expander(
+                f"{r.started_at:%Y-%m-%d %H:%M} · {r.channel} · {Path(r.bundle).name}"
+            ):
+                st.code(r.message or "", language=None)
+    only_failed = st.toggle(t("datahub.only_failed"), key="hub_only_failed")
+    history = _history(version, only_failed)
+    if history.empty:
+        st.info(t("datahub.no_history"))
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    t("vh.col.started_at"): history["started_at"],
+                    t("vh.col.status"): history["status"].map(lambda v: t(f"import_status.{v}")),
+                    t("vh.col.channel"): history["channel"],
+                    t("vh.col.actor"): history["actor"],
+                    t("vh.col.bundle"): history["bundle"].map(lambda b: Path(b).name),
+                    t("vh.col.records"): history["records"],
+                    t("vh.col.rejected"): history["rejected"],
+                    t("vh.col.duration"): history["duration_s"],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                t("vh.col.started_at"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                t("vh.col.records"): st.column_config.NumberColumn(format="localized"),
+                t("vh.col.duration"): st.column_config.NumberColumn(format="%.1f"),
+            },
+        )
+
+# --- Data quality -----------------------------------------------------------------------------
+with tabs[3]:
+    st.caption(t("datahub.checks_hint"))
+    if st.button(t("datahub.run_checks"), key="hub_run_checks") or st.session_state.get(
+        "hub_checks_ran"
+    ):
+        st.session_state["hub_checks_ran"] = True
+        q = _quality(version, viewer.scope)
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    t("vh.col.check"): q["check"].map(lambda c: t(f"datahub.check.{c}")),
+                    t("vh.col.kind"): q["kind"].map(_kind_label),
+                    t("vh.col.checked"): q["checked"],
+                    t("vh.col.failing"): q["failing"],
+                    t("vh.col.share"): q["share"] * 100,
+                    t("vh.col.seconds"): q["seconds"],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                t("vh.col.checked"): st.column_config.NumberColumn(format="localized"),
+                t("vh.col.failing"): st.column_config.NumberColumn(format="localized"),
+                t("vh.col.share"): st.column_config.NumberColumn(format="%.2f%%"),
+                t("vh.col.seconds"): st.column_config.NumberColumn(format="%.2f"),
+            },
+        )
+        failing = q.groupby("check")["failing"].sum()
+        for check_id in [c for c in failing.index if failing[c] > 0]:
+            with st.expander(f"{t('datahub.sample')} · {t(f'datahub.check.{check_id}')}"):
+                st.dataframe(
+                    _sample(version, viewer.scope, check_id), hide_index=True, width="stretch"
+                )
+
+# --- Upload -----------------------------------------------------------------------------------
+with tabs[4]:
+    if not viewer.can(Permission.IMPORT):
+        st.info(t("datahub.upload_admin_only"))
+    else:
+        st.caption(t("datahub.upload_help"))
+        files = st.file_uploader(
+            t("datahub.upload_files"),
+            type=["zip", "csv", "xlsx", "geojson", "json"],
+            accept_multiple_files=True,
+            key="hub_upload",
+        )
+        if files:
+            sig = tuple((f.name, f.size, f.file_id) for f in files)
+            if st.session_state.get("hub_sig") != sig:
+                old = st.session_state.pop("hub_tmp", None)
+                if old:
+                    shutil.rmtree(old, ignore_errors=True)
+                tmp = tempfile.mkdtemp(prefix="fangcang-upload-")
+                st.session_state["hub_tmp"] = tmp
+                st.session_state["hub_sig"] = sig
+                st.session_state.pop("hub_done", None)
+                try:
+                    folder = datahub.save_upload(
+                        [(f.name, f.getvalue()) for f in files], Path(tmp) / "bundle"
+                    )
+                except UploadError as exc:
+                    st.session_state["hub_check"] = str(exc)
+                else:
+                    with state.session() as s:
+                        st.session_state["hub_check"] = datahub.check_upload_folder(
+                            s, folder, viewer.scope
+                        )
+            check = st.session_state.get("hub_check")
+            if isinstance(check, str):
+                st.error(t("datahub.upload_rejected", msg=check))
+            elif check is not None:
+                st.markdown(f"**{t('datahub.report_files')}**")
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            t("vh.col.file"): list(check.files),
+                            t("vh.col.rows"): list(check.files.values()),
+                        }
+                    ),
+                    hide_index=True,
+                )
+                for note in check.notes:
+                    st.caption(note)
+                if check.errors:
+                    st.error(
+                        t(
+                            "datahub.report_errors",
+                            n=fmt_int(len(check.errors)),
+                            rows=fmt_int(check.bad_rows),
+                        )
+                    )
+                    errors = datahub.error_frame(check.errors)
+                    errors.columns = [t(f"vh.col.{c}") for c in errors.columns]
+                    st.dataframe(errors, hide_index=True, width="stretch", height=320)
+                elif not check.files:
+                    st.error(t("datahub.upload_rejected", msg="no bundle file"))
+                elif st.session_state.get("hub_done") is None:
+                    st.success(t("datahub.report_ok", rows=fmt_int(sum(check.files.values()))))
+                    if st.button(t("datahub.import"), type="primary", key="hub_import"):
+                        with st.spinner(t("datahub.import")):
+                            out = datahub.import_upload(
+                                state.engine(),
+                                check.folder,
+                                actor=viewer.username,
+                                scope=viewer.scope,
+                            )
+                        st.session_state["hub_done"] = out["status"]
+                        st.session_state["hub_done_secs"] = out["seconds"]
+                        st.rerun()
+                if (done := st.session_state.get("hub_done")) is not None:
+                    if done == "ok":
+                        st.success(
+                            t(
+                                "datahub.imported",
+                                status=t("import_status.ok"),
+                                secs=st.session_state.get("hub_done_secs", 0.0),
+                            )
+                        )
+                    else:
+                        st.error(t("datahub.import_failed"))
