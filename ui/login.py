@@ -1,23 +1,147 @@
-"""Sign-in. PLACEHOLDER until the access issue lands: a role picker, no password."""
+"""Sign-in: local accounts (argon2, lockout), optional single sign-on, demo accounts in demos.
+
+``app.py`` calls :func:`signed_in_viewer`; when it is None, :func:`render_login` and stop.
+The logic (password check, lockout, audit, claim-to-role mapping) is in ``fangcang.auth``.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from fangcang import auth, db
 from fangcang.access import Role, Viewer
+from fangcang.config import get_settings
+from fangcang.i18n import enum_label
+
+from . import guard, state
+from .state import t
 
 
 def signed_in_viewer() -> Viewer | None:
-    return st.session_state.get("viewer")
+    """The signed-in viewer (None after an idle time-out or when the account was disabled)."""
+    return guard.current_viewer()
+
+
+def _apply(result: auth.LoginResult) -> None:
+    if result.ok:
+        guard.sign_in(result.viewer)
+        st.rerun()
+    elif result.reason == "locked":
+        until = result.locked_until.strftime("%H:%M") if result.locked_until else "?"
+        st.error(t("login.locked", until=until))
+    elif result.reason == "disabled":
+        st.error(t("login.disabled"))
+    elif result.reason == "no_role":
+        st.error(t("login.no_role"))
+    else:
+        st.error(t("login.bad_credentials"))
+
+
+def _password_sign_in(username: str, password: str) -> None:
+    if not username or not password:
+        st.error(t("login.missing"))
+        return
+    with state.session() as s:
+        result = auth.authenticate(s, username, password)
+        s.commit()  # failures are counted and logged too
+    _apply(result)
+
+
+def _sso_configured() -> bool:
+    # st.login reads its provider from secrets.toml [auth]; only then offer the button.
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def _render_sso() -> None:
+    if not _sso_configured():
+        return
+    if getattr(st.user, "is_logged_in", False):
+        with state.session() as s:
+            result = auth.oidc_sign_in(s, st.user.to_dict())
+            s.commit()
+        if result.ok:
+            st.session_state["sso"] = True
+        _apply(result)
+        if st.button(t("login.sso_logout")):
+            st.logout()
+        return
+    st.divider()
+    if st.button(t("login.sso"), icon=":material/badge:", width="stretch"):
+        st.login()
+
+
+def _is_demo() -> bool:
+    with state.session() as s:
+        return bool(db.get_meta(s, "demo"))
+
+
+def _render_demo_accounts() -> None:
+    if not _is_demo():
+        return
+    with state.session() as s:
+        accounts = auth.demo_accounts(s)
+    if not accounts:
+        return
+    st.divider()
+    st.markdown(f"**{t('login.demo_title')}**")
+    st.caption(t("login.demo_hint"))
+    lang = state.lang()
+    for user, password in accounts:
+        left, right = st.columns([3, 2], vertical_alignment="center")
+        left.markdown(
+            f"{enum_label(user.role, lang)} · `{user.username}` / `{password}`",
+        )
+        if right.button(t("login.demo_sign_in"), key=f"demo_{user.username}", width="stretch"):
+            _password_sign_in(user.username, password)
 
 
 def render_login() -> None:
-    role = st.selectbox("role", [r.value for r in Role])
-    if st.button("sign in"):
-        st.session_state["viewer"] = Viewer(username=role, role=Role(role))
-        st.rerun()
+    """The sign-in page: title, the form, single sign-on, and demo accounts in a demo."""
+    _, mid, _ = st.columns([1, 2, 1])
+    with mid:
+        st.title(t("app.title"))
+        st.caption(t("login.subtitle"))
+        reason = st.session_state.pop(guard.SIGNED_OUT_REASON, None)
+        if reason == "idle":
+            st.info(t("login.idle", minutes=get_settings().idle_timeout_minutes))
+        elif reason == "disabled":
+            st.warning(t("login.disabled"))
+        elif reason == "logout":
+            st.success(t("login.signed_out"))
+        with st.form("login", border=True):
+            st.subheader(t("login.title"))
+            username = st.text_input(t("login.username"), autocomplete="username")
+            password = st.text_input(
+                t("login.password"), type="password", autocomplete="current-password"
+            )
+            submitted = st.form_submit_button(t("login.submit"), type="primary", width="stretch")
+        if submitted:
+            _password_sign_in(username.strip(), password)
+        _render_sso()
+        _render_demo_accounts()
+
+
+def _scope_text(viewer: Viewer) -> str:
+    if viewer.scope.is_district:
+        return t("account.scope_district")
+    return t("account.scope_n", n=len(viewer.scope.community_ids or ()))
 
 
 def render_account_box(viewer: Viewer) -> None:
+    """Sidebar: who is signed in, their role and jurisdiction, and a sign-out button."""
     with st.sidebar:
-        st.caption(f"{viewer.username} ({viewer.role.value})")
+        role = enum_label(Role(viewer.role), state.lang())
+        st.markdown(f"**{viewer.display_name or viewer.username}**")
+        st.caption(f"{role} · {_scope_text(viewer)}")
+        if st.button(t("account.sign_out"), icon=":material/logout:", key="sign_out"):
+            with state.session() as s:
+                auth.log_logout(s, viewer)
+                s.commit()
+            sso = st.session_state.pop("sso", False)
+            guard.sign_out("logout")
+            if sso:
+                st.logout()
+            st.rerun()

@@ -1,0 +1,215 @@
+"""AppTest: the sign-in page (app.py) and the admin page."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+from streamlit.testing.v1 import AppTest
+
+from fangcang import audit, auth, db
+from fangcang.access import Role, Viewer
+from fangcang.models import User
+from fangcang.timeutil import now_local
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+ADMIN = str(ROOT / "pages" / "admin.py")
+
+
+@pytest.fixture
+def app_db(sqlite_engine, monkeypatch):
+    """A migrated SQLite file with one community (so app.py does not build the demo)."""
+    from tests.conftest import Factory
+
+    monkeypatch.setenv("FANGCANG_DB_URL", sqlite_engine.url.render_as_string(False))
+    with Session(sqlite_engine) as s:
+        Factory(s).community(name="沿江社区")
+        auth.create_user(
+            s,
+            username="root",
+            password="root-pass-1",
+            role=Role.ADMIN,
+            actor="test",
+            display_name="管理员",
+        )
+        s.commit()
+    return sqlite_engine
+
+
+def _session(engine):
+    return Session(engine, expire_on_commit=False)
+
+
+def _texts(at):
+    return " ".join(
+        str(e.value)
+        for e in [
+            *at.markdown,
+            *at.caption,
+            *at.error,
+            *at.warning,
+            *at.info,
+            *at.success,
+            *at.title,
+            *at.subheader,
+        ]
+    )
+
+
+def _login(at, username, password):
+    at.text_input[0].set_value(username)
+    at.text_input[1].set_value(password)
+    at.button[0].click()  # the form's submit button
+    return at.run()
+
+
+def test_login_page_signs_in_and_audits(app_db):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert "登录" in _texts(at)
+    assert "演示账号" not in _texts(at)  # not a demo database: no demo accounts offered
+    _login(at, "root", "wrong-pass-1")
+    assert "用户名或密码错误" in _texts(at)
+    assert at.session_state["viewer"] if "viewer" in at.session_state else True
+    assert "viewer" not in at.session_state
+    _login(at, "root", "root-pass-1")
+    assert not at.exception
+    viewer = at.session_state["viewer"]
+    assert viewer.role is Role.ADMIN and viewer.username == "root"
+    with _session(app_db) as s:
+        actions = list(audit.entries(s, action="login.")["action"])
+    assert actions == ["login.ok", "login.fail"]
+
+
+def test_login_page_shows_lockout(app_db, monkeypatch):
+    monkeypatch.setenv("FANGCANG_LOCKOUT_ATTEMPTS", "2")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    _login(at, "root", "wrong-pass-1")
+    _login(at, "root", "wrong-pass-1")
+    assert "已锁定" in _texts(at)
+    _login(at, "root", "root-pass-1")  # the right password does not help while locked
+    assert "viewer" not in at.session_state
+    assert "已锁定" in _texts(at)
+
+
+def test_demo_accounts_offered_only_in_a_demo(app_db):
+    class Ctx:
+        engine = app_db
+
+    auth.demo_extend(Ctx())
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert "演示账号" not in _texts(at)  # accounts exist, but the database is not a demo
+    with _session(app_db) as s:
+        db.set_meta(s, "demo", "small")
+        s.commit()
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert "演示账号" in _texts(at)
+    assert "demo-leader-1" in _texts(at)
+    demo_buttons = [b for b in at.button if b.key and b.key.startswith("demo_")]
+    assert [b.key for b in demo_buttons] == [f"demo_{u}" for u, _, _ in auth.DEMO_ACCOUNTS]
+    next(b for b in demo_buttons if b.key == "demo_admin").click()
+    at.run()
+    assert at.session_state["viewer"].username == "admin"
+
+
+def test_idle_timeout_signs_out(app_db, monkeypatch):
+    monkeypatch.setenv("FANGCANG_IDLE_TIMEOUT_MINUTES", "30")
+    at = AppTest.from_file(APP, default_timeout=60)
+    with _session(app_db) as s:
+        viewer = auth.viewer_for(s, s.get(User, "root"))
+    at.session_state["viewer"] = viewer
+    at.session_state["last_active"] = now_local() - timedelta(minutes=31)
+    at.run()
+    assert not at.exception
+    assert "viewer" not in at.session_state
+    assert "30 分钟未操作" in _texts(at)
+    with _session(app_db) as s:
+        assert list(audit.entries(s)["action"])[0] == "logout.idle"
+
+
+def test_disabled_account_is_signed_out_at_once(app_db):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    _login(at, "root", "root-pass-1")
+    assert "viewer" in at.session_state
+    with _session(app_db) as s:
+        auth.create_user(
+            s, username="other", password="other-pass-1", role=Role.ADMIN, actor="test"
+        )
+        auth.set_disabled(s, "root", True, actor="other")
+        s.commit()
+    at.run()  # AppTest reruns the current page only: its guard signs the account out
+    assert "viewer" not in at.session_state
+    assert "已停用" in _texts(at)
+    assert len(at.metric) == len(at.dataframe) == 0
+
+
+# --- admin page -----------------------------------------------------------------------------
+def _admin_page(viewer=None):
+    at = AppTest.from_file(ADMIN, default_timeout=60)
+    if viewer is not None:
+        at.session_state["viewer"] = viewer
+    return at.run()
+
+
+def test_admin_page_refuses_without_login_and_for_other_roles(app_db):
+    at = _admin_page()
+    assert not at.exception
+    assert "请先登录" in _texts(at)
+    assert len(at.dataframe) == 0 and len(at.tabs) == 0
+    for role in (Role.LEADER, Role.DISPATCHER, Role.STATION, Role.OFFICER, Role.BRANCH):
+        at = _admin_page(Viewer(username="x", role=role))
+        assert "无权访问" in _texts(at)
+        assert len(at.dataframe) == 0 and len(at.tabs) == 0
+
+
+def test_admin_adds_disables_and_sees_the_audit_log(app_db):
+    admin = Viewer(username="root", role=Role.ADMIN)
+    at = _admin_page(admin)
+    assert not at.exception
+    users = at.dataframe[0].value
+    assert list(users.iloc[:, 0]) == ["root"]
+    form = {w.label: w for w in at.text_input}
+    form["用户名"].set_value("lead1")
+    form["显示名称"].set_value("王局")
+    at.selectbox[0].set_value(Role.LEADER)
+    form["初始密码"].set_value("lead-pass-1")
+    next(b for b in at.button if b.label == "新增").click()
+    at.run()
+    assert not at.exception
+    assert "已新增用户 lead1" in _texts(at)
+    with _session(app_db) as s:
+        assert s.get(User, "lead1").role is Role.LEADER
+        entry = audit.entries(s, action="user.add").iloc[0]
+        assert entry["actor"] == "root" and entry["target"] == "lead1"
+    # A weak password is refused with the reason, and nothing is added.
+    form = {w.label: w for w in at.text_input}
+    form["用户名"].set_value("weak")
+    form["初始密码"].set_value("abc")
+    next(b for b in at.button if b.label == "新增").click()
+    at.run()
+    assert "at least 8" in _texts(at)
+    with _session(app_db) as s:
+        assert s.get(User, "weak") is None
+    # Disable lead1.
+    at.selectbox(key="manage_who").set_value("lead1")
+    next(b for b in at.button if b.label == "停用").click()
+    at.run()
+    with _session(app_db) as s:
+        assert s.get(User, "lead1").disabled
+    # The audit tab lists the changes, newest first.
+    log = next(df for df in at.dataframe if "#" in df.value.columns).value
+    assert list(log["操作"])[:2] == ["user.disable", "user.add"]
+
+
+def test_admin_verifies_the_chain(app_db):
+    at = _admin_page(Viewer(username="root", role=Role.ADMIN))
+    next(b for b in at.button if b.label == "校验日志链").click()
+    at.run()
+    assert "日志链完整" in _texts(at)
+    with _session(app_db) as s:
+        detail = json.loads(audit.entries(s, action="audit.verify").iloc[0]["detail"])
+    assert detail["ok"] is True and detail["checked"] == 1
