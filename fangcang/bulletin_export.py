@@ -16,6 +16,7 @@ import base64
 import html
 import io
 import json
+import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -30,6 +31,7 @@ from .palette import LAST_YEAR, LEVEL_COLOURS, NO_DATA, THIS_YEAR
 FONT_PACKAGE = "cvttf_NotoSansCJK_Regular"
 FONT_FILE = "NotoSansCJKtc-Regular.otf"
 LEVEL_ORDER = ("red", "yellow", "blue", "green")
+DPI = 150  # sharp enough for print at the sizes used in the .docx (16 cm wide)
 DOCX_BODY_FONT = "宋体"
 DOCX_HEADING_FONT = "黑体"
 
@@ -67,12 +69,19 @@ def use_cjk_font() -> str:
     return name
 
 
-def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
+def _figure(width: float, height: float):
+    """A figure and its axes without pyplot (no global state, nothing to close; faster)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot()
+
+
+def _png(fig) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", facecolor="white")
-    plt.close(fig)
+    fig.savefig(buf, format="png", dpi=DPI, facecolor="white")
     return buf.getvalue()
 
 
@@ -105,15 +114,22 @@ def _polygons(shape):
 
 def map_png(geo: dict, levels: dict[str, str]) -> bytes | None:
     """The district's communities coloured by warning level, sub-districts outlined and
-    named, red communities labelled. None when there are no polygons."""
+    named, red communities numbered with a key (names would overlap in the dense east).
+    None when there are no polygons."""
     if not geo["communities"]:
         return None
     use_cjk_font()
-    import matplotlib.pyplot as plt
+    from matplotlib import patheffects
     from matplotlib.patches import Patch
     from matplotlib.patches import Polygon as MplPolygon
+    from shapely import unary_union
 
-    fig, ax = plt.subplots(figsize=(7.5, 6.2))
+    bounds = unary_union([c["shape"] for c in geo["communities"].values()]).bounds
+    x0, y0, x1, y1 = bounds
+    aspect = 1 / 0.88  # ~1/cos(28 deg): keeps Wenzhou's shapes undistorted
+    width = 8.0
+    height = max(3.0, min(8.0, width * (y1 - y0) * aspect / max(x1 - x0, 1e-9) + 0.6))
+    fig, ax = _figure(width, height)
     for cid, c in geo["communities"].items():
         colour = LEVEL_COLOURS.get(levels.get(cid, ""), NO_DATA)
         for poly in _polygons(c["shape"]):
@@ -127,40 +143,54 @@ def map_png(geo: dict, levels: dict[str, str]) -> bytes | None:
                     alpha=0.9,
                 )
             )
+    halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
     for sd, shape in geo["sub_districts"].items():
         for poly in _polygons(shape):
             xs, ys = poly.exterior.xy
             ax.plot(xs, ys, color="#1d2733", linewidth=0.9)
         p = shape.representative_point()
-        ax.text(p.x, p.y, sd, fontsize=7, color="#1d2733", ha="center", va="center", alpha=0.75)
-    for cid, c in geo["communities"].items():
-        if levels.get(cid) == "red":
-            p = c["shape"].representative_point()
-            ax.annotate(
-                c["name"],
-                (p.x, p.y),
-                fontsize=7.5,
-                color="#7a0010",
-                ha="center",
-                xytext=(0, 7),
-                textcoords="offset points",
-                bbox={
-                    "boxstyle": "round,pad=0.15",
-                    "fc": "white",
-                    "ec": "#d7263d",
-                    "lw": 0.6,
-                    "alpha": 0.9,
-                },
-            )
-    ax.autoscale_view()
-    ax.set_aspect(1 / 0.88)  # ~cos(28 deg): keeps Wenzhou's shapes undistorted
+        ax.text(
+            p.x,
+            p.y,
+            sd,
+            fontsize=6.5,
+            color="#1d2733",
+            ha="center",
+            va="center",
+            path_effects=halo,
+            zorder=3,
+            alpha=0.85,
+        )
+    red = sorted(
+        (cid for cid in geo["communities"] if levels.get(cid) == "red"),
+        key=lambda cid: (-geo["communities"][cid]["shape"].representative_point().y, cid),
+    )
+    key_lines = []
+    for i, cid in enumerate(red, start=1):
+        c = geo["communities"][cid]
+        p = c["shape"].representative_point()
+        ax.plot(
+            p.x,
+            p.y,
+            "o",
+            markersize=9,
+            color="#7a0010",
+            markeredgecolor="white",
+            markeredgewidth=0.8,
+            zorder=5,
+        )
+        ax.text(p.x, p.y, str(i), fontsize=6, color="white", ha="center", va="center", zorder=6)
+        key_lines.append(f"{i}  {c['name']}")
+    ax.set_xlim(x0 - (x1 - x0) * 0.02, x1 + (x1 - x0) * 0.02)
+    ax.set_ylim(y0 - (y1 - y0) * 0.04, y1 + (y1 - y0) * 0.04)
+    ax.set_aspect(aspect)
     ax.set_axis_off()
     counts = {lv: sum(1 for v in levels.values() if v == lv) for lv in LEVEL_ORDER}
     handles = [
         Patch(facecolor=LEVEL_COLOURS[lv], label=f"{t(f'bulletin.level.{lv}')} {counts[lv]}")
         for lv in LEVEL_ORDER
     ]
-    ax.legend(
+    legend = ax.legend(
         handles=handles,
         loc="lower left",
         fontsize=8,
@@ -168,6 +198,22 @@ def map_png(geo: dict, levels: dict[str, str]) -> bytes | None:
         title="预警等级",
         title_fontsize=8,
     )
+    ax.add_artist(legend)
+    if key_lines:
+        ax.text(
+            0.99,
+            0.99,
+            "红色预警社区\n" + "\n".join(key_lines),
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            multialignment="left",
+            fontsize=7.5,
+            color="#1d2733",
+            linespacing=1.5,
+            zorder=7,
+            bbox={"boxstyle": "round,pad=0.5", "fc": "white", "ec": "#9aa5b1", "lw": 0.6},
+        )
     return _png(fig)
 
 
@@ -175,11 +221,9 @@ def chart_pngs(content: dict) -> dict[str, bytes]:
     """The bulletin's two charts from its frozen content: ``yoy`` (year-to-date change of the
     headline figures) and ``trend`` (criminal and public-order incidents by month)."""
     use_cjk_font()
-    import matplotlib.pyplot as plt
-
     out = {}
     rows = content["summary"]["headline"]
-    fig, ax = plt.subplots(figsize=(7.0, 2.9))
+    fig, ax = _figure(7.0, 2.9)
     labels = [r["label"] for r in rows][::-1]
     pcts = [r["ytd_pct"] for r in rows][::-1]
     vals = [p if p is not None else 0.0 for p in pcts]
@@ -208,7 +252,7 @@ def chart_pngs(content: dict) -> dict[str, bytes]:
     out["yoy"] = _png(fig)
 
     trend = content["trend"]
-    fig, ax = plt.subplots(figsize=(7.0, 2.7))
+    fig, ax = _figure(7.0, 2.7)
     xs = [m["month"][2:] for m in trend]
     ax.plot(
         xs,
@@ -244,7 +288,7 @@ def chart_pngs(content: dict) -> dict[str, bytes]:
 # ---------------------------------------------------------------------------------------------
 _CSS = """
 @page { size: A4; margin: 18mm 16mm; }
-body { font-family: "Noto Sans CJK SC", "Noto Sans CJK TC", "Source Han Sans SC", "Microsoft YaHei",
+body { font-family: "FangcangCJK", "Noto Sans CJK SC", "Noto Sans CJK TC", "Source Han Sans SC", "Microsoft YaHei",
        "SimSun", sans-serif; color: #1d2733; max-width: 190mm; margin: 0 auto; padding: 8mm 0;
        font-size: 11pt; line-height: 1.6; }
 .head { text-align: center; border-bottom: 3px solid #c8102e; padding-bottom: 6px; }
@@ -256,6 +300,8 @@ table { border-collapse: collapse; width: 100%; font-size: 9.5pt; margin: 4px 0 
 th, td { border: 1px solid #9aa5b1; padding: 3px 5px; vertical-align: top; }
 th { background: #eef1f5; }
 td.num { text-align: right; white-space: nowrap; }
+table.named td:nth-child(-n+5), table.named th:nth-child(-n+5) { white-space: nowrap; }
+p.levels { font-size: 11.5pt; }
 .badge { display: inline-block; padding: 0 6px; border-radius: 3px; color: white; font-size: 9pt; }
 .sig { color: #c8102e; font-size: 8.5pt; }
 img { max-width: 100%; display: block; margin: 4px auto; }
@@ -296,10 +342,11 @@ def _pct_cell(pct, last_year, significant) -> str:
     return f'<td class="num">{_e(text)}{_sig(significant)}</td>'
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
+def _table(headers: list[str], rows: list[list[str]], css_class: str = "") -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    cls = f" class='{css_class}'" if css_class else ""
+    return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _td(value, num: bool = False) -> str:
@@ -350,10 +397,10 @@ def render_html(content: dict, map_png_bytes: bytes | None, charts: dict[str, by
                 t("bulletin.col.metric"),
                 t("bulletin.col.month"),
                 t("bulletin.col.month_ly"),
-                t("bulletin.col.yoy"),
+                t("bulletin.col.yoy_month"),
                 t("bulletin.col.ytd"),
                 t("bulletin.col.ytd_ly"),
-                t("bulletin.col.yoy"),
+                t("bulletin.col.yoy_ytd"),
             ],
             rows,
         )
@@ -364,10 +411,12 @@ def render_html(content: dict, map_png_bytes: bytes | None, charts: dict[str, by
 
     parts.append(f"<h2>{_e(t('bulletin.sec.levels'))}</h2>")
     parts.append(
-        _table(
-            [t("bulletin.col.level"), t("bulletin.col.count")],
-            [[f"<td>{_badge(lv)}</td>", _td(c["levels"].get(lv, 0), True)] for lv in LEVEL_ORDER],
+        "<p class='levels'>"
+        + "".join(
+            f"{_badge(lv)} <b>{_e(c['levels'].get(lv, 0))}</b>{_e(t('bulletin.unit'))}　"
+            for lv in LEVEL_ORDER
         )
+        + "</p>"
     )
     named_headers = [
         t("bulletin.col.community"),
@@ -381,7 +430,9 @@ def render_html(content: dict, map_png_bytes: bytes | None, charts: dict[str, by
     for level, sec in (("red", "bulletin.sec.red"), ("yellow", "bulletin.sec.yellow")):
         parts.append(f"<h2>{_e(t(sec))}</h2>")
         if c[level]:
-            parts.append(_table(named_headers, _named_rows(c[level])))
+            req = c.get("requirements", {}).get(level, "")
+            parts.append(f"<p><b>{_e(t('bulletin.requirement'))}</b>{_e(req)}</p>")
+            parts.append(_table(named_headers, _named_rows(c[level]), "named"))
         else:
             parts.append(f"<p>{_e(t('bulletin.none_at_level'))}</p>")
 
@@ -586,10 +637,10 @@ def to_docx(bulletin: Bulletin) -> bytes:
             t("bulletin.col.metric"),
             t("bulletin.col.month"),
             t("bulletin.col.month_ly"),
-            t("bulletin.col.yoy"),
+            t("bulletin.col.yoy_month"),
             t("bulletin.col.ytd"),
             t("bulletin.col.ytd_ly"),
-            t("bulletin.col.yoy"),
+            t("bulletin.col.yoy_ytd"),
         ],
         [
             [
@@ -626,10 +677,12 @@ def to_docx(bulletin: Bulletin) -> bytes:
         t("bulletin.col.reasons"),
         t("bulletin.col.actions"),
     ]
-    widths = [2.2, 1.9, 2.0, 1.6, 1.2, 4.3, 3.8]
+    widths = [2.3, 2.0, 2.1, 1.6, 1.2, 4.8, 3.0]
     for level, sec in (("red", "bulletin.sec.red"), ("yellow", "bulletin.sec.yellow")):
         heading(sec)
         if c[level]:
+            req = c.get("requirements", {}).get(level, "")
+            _para(doc, t("bulletin.requirement") + req)
             _docx_table(
                 doc,
                 named_headers,
@@ -724,9 +777,41 @@ def to_docx(bulletin: Bulletin) -> bytes:
     return buf.getvalue()
 
 
-def to_html(bulletin: Bulletin) -> str:
-    """The printable HTML stored when the bulletin was issued."""
-    return bulletin.html
+def font_face_css(text: str) -> str:
+    """An ``@font-face`` rule embedding the bundled CJK font, cut down to the characters of
+    ``text`` (a few hundred glyphs, ~150 KB), so the HTML renders its Chinese on any machine,
+    including one without CJK fonts. Noto Sans CJK is under the SIL Open Font License, which
+    allows embedding it in documents."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options()
+    options.flavor = "woff"
+    options.notdef_outline = True
+    font = TTFont(str(cjk_font_path()), lazy=True)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text="".join(sorted(set(text))))
+    subsetter.subset(font)
+    font.flavor = "woff"
+    buf = io.BytesIO()
+    font.save(buf)
+    data = base64.b64encode(buf.getvalue()).decode()
+    return (
+        "@font-face { font-family: 'FangcangCJK'; "
+        f"src: url(data:font/woff;base64,{data}) format('woff'); }}"
+    )
+
+
+def embed_font(page: str) -> str:
+    """The HTML with the CJK font embedded (see ``font_face_css``); the content is unchanged."""
+    visible = re.sub(r"data:[^\"')]+", "", page)  # characters of the text, not of the images
+    return page.replace("</head>", f"<style>{font_face_css(visible)}</style></head>", 1)
+
+
+def to_html(bulletin: Bulletin, embed: bool = True) -> str:
+    """The printable HTML stored when the bulletin was issued; with ``embed`` (default) the
+    CJK font is embedded so it prints correctly on any machine."""
+    return embed_font(bulletin.html) if embed else bulletin.html
 
 
 def write(bulletin: Bulletin, path: str | Path) -> Path:

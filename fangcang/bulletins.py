@@ -126,11 +126,12 @@ def _reasons(explanation: dict) -> str:
     return reason_line(explanation, "zh", n=2)
 
 
-def _actions(level: str, explanation: dict) -> str:
-    parts = [t(f"bulletin.action.{level}", "zh")]
-    for key in (explanation or {}).get("top", [])[:2]:
-        parts.append(t(f"bulletin.action.{key}", "zh"))
-    return "".join(parts)
+def _actions(explanation: dict) -> str:
+    """What the community must do about the indicators that drive its score (the top two);
+    the requirement that goes with the level itself is stated once per section."""
+    return "".join(
+        t(f"bulletin.action.{key}", "zh") for key in (explanation or {}).get("top", [])[:2]
+    )
 
 
 def _headline_rows(session: Session, period: Month) -> list[dict]:
@@ -221,7 +222,7 @@ def build_content(
                 **c,
                 "score": round(r["score"], 1),
                 "reasons": _reasons(r["explanation"]),
-                "actions": _actions(r["level"], r["explanation"]),
+                "actions": _actions(r["explanation"]),
             }
         )
 
@@ -318,6 +319,7 @@ def build_content(
         },
         "summary": {"text": summary_text, "headline": headline},
         "levels": counts,
+        "requirements": {lv: t(f"bulletin.action.{lv}", "zh") for lv in NAMED_LEVELS},
         "red": named["red"],
         "yellow": named["yellow"],
         "changes": changes,

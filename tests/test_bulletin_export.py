@@ -97,9 +97,12 @@ def test_html_is_self_contained_and_written(session, district, tmp_path):  # noq
     session.commit()
     out = bulletin_export.write(b, tmp_path / "b.html")
     html = out.read_text(encoding="utf-8")
-    assert html == b.html and html.startswith("<!DOCTYPE html>")
+    assert html.startswith("<!DOCTYPE html>")
     assert not re.search(r"(src|href)=['\"]?https?:", html)  # nothing from the network
     assert html.count("data:image/png;base64,") == 3
+    # The written file is the frozen HTML plus the embedded font, nothing else.
+    assert html.count("@font-face") == 1 and "data:font/woff;base64," in html
+    assert re.sub(r"<style>@font-face.*?</style>", "", html, flags=re.S) == b.html
     with pytest.raises(ValueError, match="must end in .docx or .html"):
         bulletin_export.write(b, tmp_path / "b.pdf")
 
