@@ -54,7 +54,7 @@ PLANTED = [
     (DiscrepancyType.DUPLICATE_REGISTRATION, 0.12),
 ]
 #: At most this many discrepancies are decided (each is an audited transaction step).
-MAX_DECISIONS = {"small": 400, "full": 2500}
+MAX_DECISIONS = {"small": 400, "full": 1500}
 DUPLICATE_SOURCE = "人社局"
 DEMO_ACTOR = "demo"
 DISMISS_REASONS = [
@@ -437,7 +437,7 @@ def _decide(s: Session, rng: np.random.Generator, as_of: date, cap: int) -> dict
         if sum(out.values()) >= cap:
             break
         age = (end - created).days
-        if rng.random() > min(0.85, age / 150):
+        if rng.random() > min(0.75, age / 240):
             continue
         when = min(
             end, created + timedelta(days=int(rng.integers(1, 21)), hours=int(rng.integers(1, 8)))

@@ -23,9 +23,10 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from rapidfuzz import fuzz
-from sqlalchemy import select
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..models import MatchMethod, Person
@@ -45,9 +46,8 @@ BOTH_WEIGHT = 0.98
 _CHUNK = 500  # values per IN (...) list: well under every backend's parameter limit
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A registry person as matching sees it."""
+class Candidate(NamedTuple):
+    """A registry person as matching sees it (a tuple: thousands are built per batch)."""
 
     person_id: str
     name: str
@@ -182,7 +182,7 @@ def _candidate(row) -> Candidate:
         birth_date=row.birth_date,
         house_id=row.house_id,
         community_id=row.community_id,
-        key_person_type=str(row.key_person_type) if row.key_person_type else None,
+        key_person_type=row.key_person_type or None,
     )
 
 
@@ -194,17 +194,21 @@ _COLUMNS = (
     Person.birth_date,
     Person.house_id,
     Person.community_id,
-    Person.key_person_type,
+    # As plain text: converting to the enum costs more than the rest of the row.
+    type_coerce(Person.key_person_type, String).label("key_person_type"),
 )
 
 
-def people_where(session: Session, column, values: Iterable) -> list[Candidate]:
-    """Registry people whose ``column`` is in ``values`` (queried in chunks)."""
+def people_where(session: Session, column, values: Iterable, extra=None) -> list[Candidate]:
+    """Registry people whose ``column`` is in ``values`` (queried in chunks), optionally
+    narrowed by the ``extra`` WHERE clause."""
     values = sorted({v for v in values if v is not None and v != ""})
     out: list[Candidate] = []
     for i in range(0, len(values), _CHUNK):
-        rows = session.execute(select(*_COLUMNS).where(column.in_(values[i : i + _CHUNK])))
-        out.extend(_candidate(r) for r in rows)
+        q = select(*_COLUMNS).where(column.in_(values[i : i + _CHUNK]))
+        if extra is not None:
+            q = q.where(extra)
+        out.extend(_candidate(r) for r in session.execute(q))
     return out
 
 
@@ -232,9 +236,19 @@ class RegistryLookup:
         for c in people_where(session, Person.phone, phones):
             by_phone.setdefault(c.phone, []).append(c)
         births = {o.birth_date or birth_from_id(o.id_number) for o in rest}
+        # Many people share a birth date. With NAME_MIN_WITH_BIRTH at 80, a name that differs
+        # in its first character cannot reach the threshold unless it is five or more
+        # characters long, so only candidates with the same first character are fetched.
+        initials = {normalize_name(o.name)[:1] for o in rest if o.name}
         by_birth: dict[date, list[Candidate]] = {}
-        for c in people_where(session, Person.birth_date, births):
-            by_birth.setdefault(c.birth_date, []).append(c)
+        if births - {None} and initials:
+            for c in people_where(
+                session,
+                Person.birth_date,
+                births,
+                extra=func.substr(Person.name, 1, 1).in_(sorted(initials)),
+            ):
+                by_birth.setdefault(c.birth_date, []).append(c)
         for d in (by_id, by_phone, by_birth):
             for lst in d.values():
                 lst.sort(key=lambda c: c.person_id)

@@ -124,21 +124,38 @@ def _reconcile_batch(
     now: datetime,
     result: ReconcileResult,
 ) -> None:
-    visits = session.scalars(
-        select(Visit).where(Visit.id.in_(visit_ids), scope.clause(Visit.community_id))
+    # Plain rows, not ORM objects: a batch is thousands of visits and the ORM's per-object
+    # bookkeeping would dominate the time.
+    visits = session.execute(
+        select(Visit.id, Visit.house_id, Visit.observed_use, Visit.observed_count).where(
+            Visit.id.in_(visit_ids), scope.clause(Visit.community_id)
+        )
     ).all()
     if not visits:
         return
     ids = [v.id for v in visits]
-    residents: dict[int, list[VisitResident]] = {}
-    for r in session.scalars(
-        select(VisitResident).where(VisitResident.visit_id.in_(ids)).order_by(VisitResident.id)
+    residents: dict[int, list] = {}
+    for r in session.execute(
+        select(
+            VisitResident.id,
+            VisitResident.visit_id,
+            VisitResident.name,
+            VisitResident.id_number,
+            VisitResident.phone,
+            VisitResident.birth_date,
+        )
+        .where(VisitResident.visit_id.in_(ids))
+        .order_by(VisitResident.id)
     ):
         residents.setdefault(r.visit_id, []).append(r)
     house_ids = {v.house_id for v in visits}
     houses = {
         h.house_id: h
-        for h in session.scalars(select(House).where(House.house_id.in_(sorted(house_ids))))
+        for h in session.execute(
+            select(House.house_id, House.community_id, House.use, House.registered_residents).where(
+                House.house_id.in_(sorted(house_ids))
+            )
+        )
     }
     registered: dict[str, list] = {}
     for c in people_where(session, Person.house_id, house_ids):
@@ -152,29 +169,48 @@ def _reconcile_batch(
     lookup = RegistryLookup.load(session, list(observed_of.values()))
     matched_ids = set()
     matches = {}
+    match_rows = []
     for v in visits:
         for r in residents.get(v.id, ()):
             m = lookup.match(observed_of[r.id], prefer_house=v.house_id)
             matches[r.id] = m
             if m.found:
                 matched_ids.add(m.person_id)
-            r.matched_person_id = m.person_id
-            r.match_method = m.method
-            r.match_confidence = m.confidence
-    # The matched records themselves (to know where they are registered).
-    people = {c.person_id: c for c in people_where(session, Person.person_id, matched_ids)}
-    for lst in registered.values():
-        for c in lst:
-            people.setdefault(c.person_id, c)
-    # Other registrations of the ID numbers registered at the visited houses.
+            match_rows.append(
+                {
+                    "id": r.id,
+                    "matched_person_id": m.person_id,
+                    "match_method": m.method,
+                    "match_confidence": m.confidence,
+                }
+            )
+    if match_rows:  # one executemany by primary key
+        session.execute(update(VisitResident), match_rows)
+    # The matched records themselves (to know where they are registered); most are
+    # registered at the visited houses and already loaded.
+    people = {c.person_id: c for lst in registered.values() for c in lst}
+    missing = matched_ids - people.keys()
+    people.update({c.person_id: c for c in people_where(session, Person.person_id, missing)})
+    # Other registrations of the ID numbers registered at the visited houses: first find the
+    # few ID numbers held by more than one record, then load just those records.
     reg_ids = {c.id_number for lst in registered.values() for c in lst if c.id_number}
-    id_values = reg_ids | {i[:-1] + "x" for i in reg_ids if i.endswith("X")}
+    id_values = sorted(reg_ids | {i[:-1] + "x" for i in reg_ids if i.endswith("X")})
+    doubled = set()
+    for i in range(0, len(id_values), 500):
+        doubled.update(
+            session.scalars(
+                select(Person.id_number)
+                .where(Person.id_number.in_(id_values[i : i + 500]))
+                .group_by(Person.id_number)
+                .having(func.count() > 1)
+            )
+        )
     elsewhere_all: dict[str, list] = {}
-    for c in people_where(session, Person.id_number, id_values):
+    for c in people_where(session, Person.id_number, doubled):
         if c.house_id:
             elsewhere_all.setdefault(normalize_id(c.id_number), []).append(c)
 
-    findings: list[tuple[Visit, Finding, str]] = []
+    findings: list[tuple] = []
     for v in visits:
         house = houses.get(v.house_id)
         if house is None:  # the house left the registry since the visit: nothing to compare
@@ -207,8 +243,8 @@ def _reconcile_batch(
         )
         for f in run_checks(ctx, checks):
             findings.append((v, f, fingerprint(v.house_id, f)))
-        v.reconciled_at = now
     result.visits += len(visits)
+    session.execute(update(Visit).where(Visit.id.in_(ids)).values(reconciled_at=now))
 
     prints = {fp for _, _, fp in findings}
     existing_open: set[str] = set()

@@ -183,6 +183,7 @@ def record_visit(
         source=source,
     )
     result = reconcile(session, scope, visit_ids=[visit.id])
+    session.refresh(visit)  # reconcile writes with set-based UPDATEs
     audit.log(
         session,
         actor=recorded_by,
