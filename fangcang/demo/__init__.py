@@ -19,6 +19,7 @@ from ..timeutil import Month
 EXTENSIONS: list[str] = [
     "fangcang.auth:demo_extend",  # accounts first: later extensions may act as them
     "fangcang.scoring:demo_extend",  # warning runs for the last 24 months and the back-test
+    "fangcang.tasks:demo_extend",  # templates and a year of task items (after warning: red communities get more)
     "fangcang.effect:demo_extend",  # focused work and a year of bulletins: keep after warning and tasks
     "fangcang.visits:demo_extend",  # a year of household visits, reconciled, part of the queue decided
 ]

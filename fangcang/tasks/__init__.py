@@ -32,6 +32,7 @@ from .exchange import (
     FeedbackImportError,
     export_open_items,
     import_feedback,
+    open_items_frame,
     to_csv_bytes,
 )
 from .items import (
@@ -51,6 +52,7 @@ from .progress import (
     monthly_scorecard,
     overdue_items,
     rates,
+    task_months,
     urgent_board,
 )
 from .templates import (
@@ -98,6 +100,7 @@ __all__ = [
     "locate_community",
     "locate_point",
     "monthly_scorecard",
+    "open_items_frame",
     "overdue_items",
     "parse_key",
     "period_of",
@@ -106,6 +109,7 @@ __all__ = [
     "rates",
     "review_template",
     "similarity",
+    "task_months",
     "to_csv_bytes",
     "urgent_board",
     "urgent_instruction",

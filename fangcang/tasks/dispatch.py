@@ -107,8 +107,12 @@ def dispatch_cycle(
     stmt = _insert(session).on_conflict_do_nothing(
         index_elements=["template_id", "cycle_key", "community_id"]
     )
+    resolved: dict[tuple, list[str]] = {}  # templates often share a target (e.g. a rule)
     for tpl in templates:
-        ids = targets.resolve(session, tpl.target_kind, tpl.target_value)
+        key = (tpl.target_kind, tpl.target_value)
+        if key not in resolved:
+            resolved[key] = targets.resolve(session, tpl.target_kind, tpl.target_value)
+        ids = resolved[key]
         existing = set(
             session.scalars(
                 select(TaskItem.community_id).where(

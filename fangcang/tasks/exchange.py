@@ -187,14 +187,22 @@ class FeedbackImport:
     item_ids: list[int]
 
 
-def export_open_items(session: Session, viewer: Viewer) -> pd.DataFrame:
+def open_items_frame(session: Session, viewer: Viewer) -> pd.DataFrame:
     """Open items the viewer may see, in the export contract's columns (oldest deadline first).
 
-    Audited as ``export.task_items``; callers write it with ``to_csv_bytes``.
+    Not audited: for a page that audits on the download click (``ui.export``).
     """
     df = items_mod.items_frame(session, viewer, states=OPEN_STATES)
     df = df.sort_values(["deadline", "id"]).rename(columns={"id": "item_id"})
-    out = df[EXPORT_COLUMNS].reset_index(drop=True)
+    return df[EXPORT_COLUMNS].reset_index(drop=True)
+
+
+def export_open_items(session: Session, viewer: Viewer) -> pd.DataFrame:
+    """``open_items_frame`` for a file written now, audited as ``export.task_items``.
+
+    Callers write it with ``to_csv_bytes``.
+    """
+    out = open_items_frame(session, viewer)
     audit.log(
         session,
         actor=viewer.username,

@@ -415,3 +415,18 @@ def urgent_board(
     df["acknowledged"] = df["accepted_at"].notna() | (df["state"] != ItemState.DISPATCHED.value)
     df["overdue"] = pd.to_datetime(df["deadline"]) < now
     return df
+
+
+def task_months(session: Session, *, now: datetime | None = None) -> list[Month]:
+    """Months from the first dispatched item to the current month, newest first."""
+    from sqlalchemy import func
+
+    now = now or now_local()
+    first = session.scalar(select(func.min(TaskItem.dispatched_at)))
+    last = Month.of(now)
+    start = Month.of(first) if first else last
+    out, m = [], last
+    while m >= start:
+        out.append(m)
+        m = m.shift(-1)
+    return out

@@ -1,0 +1,201 @@
+"""干得怎么样: completion, on-time and rating rates by officer, community, station, sub-district,
+branch or task for any months; the overdue list; the monthly scorecard (downloadable)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from fangcang import tasks
+from fangcang.i18n import enum_label
+from fangcang.models.tasks import Branch, ItemState
+from fangcang.timeutil import Month, now_local
+from ui import export, guard, state
+from ui.state import t
+
+viewer = guard.page("task_progress")
+lang = state.lang()
+GROUPS = ["station", "officer", "community", "sub_district", "branch", "template"]
+TOP = 20
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _months(version: int) -> list[str]:
+    with state.session() as s:
+        return [str(m) for m in tasks.task_months(s)]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _rates(version: int, who, first: str, last: str, by: str) -> pd.DataFrame:
+    start, end = Month.parse(first).start, Month.parse(last).end
+    with state.session() as s:
+        return tasks.rates(s, who, start, end, by=by)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _overdue(version: int, who, hour: str) -> pd.DataFrame:
+    with state.session() as s:
+        return tasks.overdue_items(s, who, now=datetime.fromisoformat(hour))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _scorecard(version: int, who, month: str) -> pd.DataFrame:
+    with state.session() as s:
+        return tasks.monthly_scorecard(s, who, Month.parse(month))
+
+
+def _pct(x) -> str:
+    return "—" if pd.isna(x) else f"{100 * x:.1f}%"
+
+
+def _label(by: str, key: str, label: str) -> str:
+    if by == "branch":
+        return enum_label(Branch(key), lang)
+    if by == "template" and key == "urgent":
+        return t("progress.urgent")
+    return str(label)
+
+
+st.title(t("progress.title"))
+version = state.data_version()
+months = _months(version)
+c1, c2, c3 = st.columns([1, 1, 3])
+last = c2.selectbox(t("progress.last"), months, index=0, key="progress_last")
+first = c1.selectbox(
+    t("progress.first"), months, index=min(2, len(months) - 1), key="progress_first"
+)
+if Month.parse(first) > Month.parse(last):
+    first, last = last, first
+by = (
+    c3.segmented_control(
+        t("progress.by"),
+        GROUPS,
+        default="station",
+        key="progress_by",
+        format_func=lambda g: t(f"progress.by.{g}"),
+    )
+    or "station"
+)
+st.caption(t("progress.caption", first=first, last=last))
+
+total = _rates(version, viewer, first, last, "total")
+if total.empty:
+    st.info(t("progress.empty"))
+    st.stop()
+tot = total.iloc[0]
+now_hour = now_local().strftime("%Y-%m-%dT%H:00")
+overdue = _overdue(version, viewer, now_hour)
+m1, m2, m3, m4, m5 = st.columns(5)
+m1.metric(t("progress.items"), f"{int(tot['items']):,}")
+m2.metric(t("tasks.col.completion_rate"), _pct(tot["completion_rate"]))
+m3.metric(t("tasks.col.on_time_rate"), _pct(tot["on_time_rate"]))
+m4.metric(t("tasks.col.qualified_rate"), _pct(tot["qualified_rate"]))
+m5.metric(t("progress.overdue_now"), f"{len(overdue):,}")
+
+df = _rates(version, viewer, first, last, by)
+df = df.assign(label=[_label(by, k, lbl) for k, lbl in zip(df["key"], df["label"], strict=True)])
+left, right = st.columns([3, 2], gap="large")
+with left:
+    table = pd.DataFrame(
+        {
+            t(f"progress.by.{by}"): df["label"],
+            t("tasks.col.items"): df["items"],
+            t("tasks.col.completion_rate"): df["completion_rate"].map(_pct),
+            t("tasks.col.on_time_rate"): df["on_time_rate"].map(_pct),
+            t("tasks.col.excellent_rate"): df["excellent_rate"].map(_pct),
+            t("tasks.col.qualified_rate"): df["qualified_rate"].map(_pct),
+            t("tasks.col.returned"): df["returned"],
+            t("tasks.col.overdue"): df["overdue"],
+        }
+    )
+    st.dataframe(table, hide_index=True, use_container_width=True, height=420)
+with right:
+    top = df.head(TOP).iloc[::-1]
+    fig = go.Figure(
+        [
+            go.Bar(
+                y=top["label"],
+                x=100 * top["completion_rate"],
+                orientation="h",
+                name=t("tasks.col.completion_rate"),
+                marker_color="#2f6fde",
+            ),
+            go.Bar(
+                y=top["label"],
+                x=100 * top["on_time_rate"],
+                orientation="h",
+                name=t("tasks.col.on_time_rate"),
+                marker_color="#9bbcf2",
+            ),
+        ]
+    )
+    fig.update_layout(
+        title={"text": t("progress.chart", n=min(TOP, len(df))), "font": {"size": 15}},
+        barmode="group",
+        height=420,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.08},
+        plot_bgcolor="white",
+        xaxis={"range": [0, 100], "ticksuffix": "%", "gridcolor": "#e6e9ee"},
+    )
+    st.plotly_chart(fig, use_container_width=True, key="progress_chart")
+
+st.subheader(t("progress.overdue"), anchor=False)
+if overdue.empty:
+    st.info(t("progress.no_overdue"))
+else:
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("tasks.col.id"): overdue["id"],
+                t("tasks.col.urgent"): overdue["urgent"].map({True: "⚠", False: ""}),
+                t("tasks.col.branch"): overdue["branch"].map(lambda b: enum_label(Branch(b), lang)),
+                t("tasks.col.title"): overdue["title"],
+                t("tasks.col.community"): overdue["community_name"],
+                t("tasks.col.officer"): overdue["officer_name"],
+                t("tasks.col.state"): overdue["state"].map(
+                    lambda v: enum_label(ItemState(v), lang)
+                ),
+                t("tasks.col.deadline"): pd.to_datetime(overdue["deadline"]).dt.strftime(
+                    "%Y-%m-%d %H:%M"
+                ),
+                t("tasks.col.hours_overdue"): overdue["hours_overdue"],
+            }
+        ),
+        hide_index=True,
+        use_container_width=True,
+        height=300,
+    )
+
+st.subheader(t("progress.scorecard"), anchor=False)
+month = st.selectbox(t("progress.scorecard_month"), months, index=0, key="progress_card_month")
+card = _scorecard(version, viewer, month)
+if card.empty:
+    st.info(t("progress.empty"))
+else:
+    shown = pd.DataFrame(
+        {
+            t("tasks.col.month"): card["month"],
+            t("tasks.col.officer"): card["officer_name"],
+            t("tasks.col.station"): card["station_name"],
+            t("tasks.col.items"): card["items"],
+            t("tasks.col.completed"): card["completed"],
+            t("tasks.col.completion_rate"): card["completion_rate"].map(_pct),
+            t("tasks.col.on_time_rate"): card["on_time_rate"].map(_pct),
+            t("tasks.col.excellent_rate"): card["excellent_rate"].map(_pct),
+            t("tasks.col.qualified_rate"): card["qualified_rate"].map(_pct),
+            t("tasks.col.returned"): card["returned"],
+            t("tasks.col.overdue"): card["overdue"],
+        }
+    )
+    st.dataframe(shown, hide_index=True, use_container_width=True, height=320)
+    export.download_buttons(
+        shown,
+        viewer=viewer,
+        name=f"task_scorecard_{month}",
+        target="task_scorecard",
+        key="scorecard",
+    )

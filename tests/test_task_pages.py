@@ -1,0 +1,244 @@
+"""AppTest: the task pages (准入, 一键派单, 我的任务, 评价, 干得怎么样) on a small district."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from streamlit.testing.v1 import AppTest
+
+from fangcang.access import Role, Viewer
+from fangcang.models.tasks import (
+    FeedbackResult,
+    ItemState,
+    Rating,
+    TaskItem,
+    TaskTemplate,
+    TemplateStatus,
+)
+from fangcang.tasks import dispatch_cycle, feedback
+from fangcang.timeutil import now_local
+from tests.conftest import Factory
+from tests.tasks_support import DISPATCHER, admitted, build_district
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = {
+    n: str(ROOT / "pages" / f"{n}.py")
+    for n in ("task_admission", "task_dispatch", "my_tasks", "task_evaluate", "task_progress")
+}
+TIMEOUT = 30
+
+
+@pytest.fixture
+def app_db(sqlite_engine, monkeypatch):
+    monkeypatch.setenv("FANGCANG_DB_URL", sqlite_engine.url.render_as_string(False))
+    with Session(sqlite_engine, expire_on_commit=False) as s:
+        d = build_district(Factory(s))
+        admitted(s, title="每周走访出租房屋", deadline_days=None)
+        s.commit()
+    return sqlite_engine, d
+
+
+def _app(page: str, viewer: Viewer | None) -> AppTest:
+    at = AppTest.from_file(PAGE[page], default_timeout=TIMEOUT)
+    if viewer is not None:
+        at.session_state["viewer"] = viewer
+    return at.run()
+
+
+def _texts(at) -> str:
+    parts = [e.value for e in (*at.success, *at.error, *at.info, *at.warning)]
+    parts += [m.value for m in at.markdown] + [c.value for c in at.caption]
+    return "\n".join(str(p) for p in parts)
+
+
+def _count(engine, **where) -> int:
+    with Session(engine) as s:
+        q = select(func.count()).select_from(TaskItem)
+        for k, v in where.items():
+            q = q.where(getattr(TaskItem, k) == v)
+        return s.scalar(q)
+
+
+def _button(at, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_pages_need_sign_in_and_the_right_role(app_db):
+    _, d = app_db
+    at = _app("task_dispatch", None)
+    assert at.warning and not at.dataframe
+    at = _app("task_dispatch", d.officer_viewer(0))
+    assert at.error and "task_dispatch" not in _texts(at) and not at.button
+    at = _app("my_tasks", DISPATCHER)
+    assert at.error
+
+
+def test_dispatch_page_one_click_twice(app_db):
+    engine, _ = app_db
+    at = _app("task_dispatch", DISPATCHER)
+    assert not at.exception
+    at.button(key="dispatch_go").click().run()
+    assert not at.exception
+    assert "新派 4 件" in at.success[0].value
+    assert _count(engine) == 4
+    at.button(key="dispatch_go").click().run()
+    assert "新派 0 件，已存在 4 件" in at.success[0].value
+    assert _count(engine) == 4
+
+
+def test_urgent_instruction_form_and_live_board(app_db):
+    engine, _ = app_db
+    at = _app("task_dispatch", DISPATCHER)
+    assert "当前没有未完成的紧急指令" in _texts(at)
+    # A point outside the district: a clear error, nothing created.
+    at.number_input[0].set_value(121.5)
+    at.text_area[0].input("反诈中心预警：居民正在被骗")
+    _button(at, "发送紧急指令").click().run()
+    assert "outside the district" in at.error[0].value
+    assert _count(engine, urgent=True) == 0
+    # A point inside C03 reaches O2.
+    at.number_input[0].set_value(120.625)
+    at.number_input[1].set_value(28.005)
+    _button(at, "发送紧急指令").click().run()
+    assert not at.error and "O2" in at.success[0].value
+    # By community name.
+    at.radio(key="urgent_where").set_value("community").run()
+    at.selectbox[0].set_value("C04")
+    at.text_area[0].input("走失老人：协助寻找")
+    _button(at, "发送紧急指令").click().run()
+    assert _count(engine, urgent=True) == 2
+    board = at.dataframe[0].value
+    assert sorted(board["社区"]) == ["仰义社区", "松台社区"]
+    assert set(board["已接收"]) == {"—"}
+
+
+def test_officer_inbox_accept_and_feedback(app_db):
+    engine, d = app_db
+    with Session(engine) as s:
+        dispatch_cycle(s, "weekly", DISPATCHER, on=now_local())
+        s.commit()
+    officer = d.officer_viewer(0)
+    at = _app("my_tasks", officer)
+    assert not at.exception
+    assert "待办 2" in at.tabs[0].label
+    accepts = [b for b in at.button if b.label == "接收任务"]
+    assert len(accepts) == 2
+    accepts[0].click().run()
+    assert not at.exception
+    assert _count(engine, state=ItemState.ACCEPTED) == 1
+    # Feedback on the first card: partial without a note is refused with a clear message.
+    at.radio[0].set_value(FeedbackResult.PARTIAL)
+    _button(at, "提交反馈").click().run()
+    assert at.error and "note" in at.error[0].value
+    at.text_area[0].input("一户无人，已约定复查")
+    at.number_input[0].set_value(7)
+    _button(at, "提交反馈").click().run()
+    assert not at.exception and not at.error
+    assert _count(engine, state=ItemState.FED_BACK) == 1
+    assert "待办 1" in at.tabs[0].label
+    # Another officer sees none of these.
+    other = _app("my_tasks", d.officer_viewer(2))
+    assert "待办 1" in other.tabs[0].label  # only C04's item
+
+
+def test_inbox_shows_a_conflict_clearly(app_db):
+    engine, d = app_db
+    with Session(engine) as s:
+        dispatch_cycle(s, "weekly", DISPATCHER, on=now_local())
+        s.commit()
+    at = _app("my_tasks", d.officer_viewer(1))
+    # Someone changes the item behind the page's back (e.g. a mobile-terminal import).
+    with Session(engine) as s:
+        s.execute(
+            update(TaskItem)
+            .where(TaskItem.community_id == "C03")
+            .values(version=TaskItem.version + 1)
+        )
+        s.commit()
+    _button(at, "接收任务").click().run()
+    assert "刚被他人修改" in at.error[0].value
+    assert _count(engine, state=ItemState.ACCEPTED) == 0
+
+
+def test_evaluate_page_returns_unqualified_work(app_db):
+    engine, d = app_db
+    with Session(engine) as s:
+        dispatch_cycle(s, "weekly", DISPATCHER, on=now_local())
+        item = s.scalars(select(TaskItem).where(TaskItem.community_id == "C04")).one()
+        feedback(
+            s, item.id, d.officer_viewer(2), result="done", note="<b>全部完成</b>", count_done=9
+        )
+        s.commit()
+        iid = item.id
+    at = _app("task_evaluate", d.station_viewer(1))
+    assert not at.exception
+    assert at.dataframe[0].value["情况说明"].tolist() == ["<b>全部完成</b>"]  # shown as text
+    at.radio[0].set_value(Rating.UNQUALIFIED)
+    _button(at, "提交评价").click().run()
+    assert "reason" in at.error[0].value
+    at.text_area[0].input("未附走访记录")
+    _button(at, "提交评价").click().run()
+    assert not at.exception
+    with Session(engine) as s:
+        assert s.get(TaskItem, iid).state is ItemState.RETURNED
+    assert "已评价：不合格" in at.success[0].value and "没有待评价的任务" in _texts(at)
+    # A station outside sees nothing to evaluate.
+    assert "没有待评价的任务" in _texts(_app("task_evaluate", d.station_viewer(0)))
+
+
+def test_progress_page(app_db):
+    engine, d = app_db
+    now = now_local()
+    with Session(engine) as s:
+        dispatch_cycle(
+            s, "weekly", DISPATCHER, on=now - timedelta(days=14), now=now - timedelta(days=14)
+        )
+        dispatch_cycle(s, "weekly", DISPATCHER, on=now, now=now)
+        item = s.scalars(select(TaskItem).where(TaskItem.community_id == "C01")).first()
+        feedback(s, item.id, d.officer_viewer(0), result="done", at=now - timedelta(days=13))
+        s.commit()
+    at = _app("task_progress", Viewer(username="lead", role=Role.LEADER))
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["派发任务"] == "8"
+    assert metrics["完成率"] == "12.5%"
+    assert metrics["当前逾期"] == "3"  # last cycle's three open items are past their deadline
+    assert sorted(at.dataframe[0].value["派出所"]) == ["五马派出所", "仰义派出所"]
+    at.segmented_control(key="progress_by").set_value("officer").run()
+    assert sorted(at.dataframe[0].value["民警"]) == ["李警官", "王警官", "赵警官"]
+    assert len(at.get("download_button")) == 2  # the scorecard as CSV and Excel
+    # An officer sees only their own figures.
+    mine = _app("task_progress", d.officer_viewer(1))
+    assert {m.label: m.value for m in mine.metric}["派发任务"] == "2"
+
+
+def test_admission_propose_then_review(app_db):
+    engine, _ = app_db
+    branch = Viewer(username="jinhu", role=Role.BRANCH, branch="population")
+    at = _app("task_admission", branch)
+    assert not at.exception
+    assert [t.label for t in at.tabs] == ["提出任务", "任务清单"]
+    at.text_input[0].input("出租房屋走访")
+    at.text_area[0].input("逐户走访辖区出租房屋并核对租住人员。")
+    _button(at, "提交准入申请").click().run()
+    assert not at.exception and at.success
+    assert "相似" in _texts(at)  # looks like the admitted "每周走访出租房屋"
+    with Session(engine) as s:
+        tpl = s.scalars(
+            select(TaskTemplate).where(TaskTemplate.status == TemplateStatus.PROPOSED)
+        ).one()
+    office = _app("task_admission", DISPATCHER)
+    assert [t.label for t in office.tabs] == ["准入审核", "任务清单"]
+    frames = [df.value for df in office.dataframe]
+    assert "每周走访出租房屋" in frames[0]["任务"].tolist()  # the duplicate
+    assert "准入后(分钟)" in frames[1].columns  # the workload projection
+    _button(office, "退回").click().run()
+    assert "reason" in office.error[0].value
+    _button(office, "准入").click().run()
+    assert not office.exception
+    with Session(engine) as s:
+        assert s.get(TaskTemplate, tpl.id).status is TemplateStatus.ADMITTED
