@@ -156,15 +156,19 @@ def place_points(
     if not have.any() or polygons.empty:
         return out
     idx = np.flatnonzero(have)
-    points = gpd.GeoDataFrame(
-        {"_i": idx}, geometry=gpd.points_from_xy(lon[idx], lat[idx]), crs=polygons.crs or CRS
-    )
-    joined = gpd.sjoin(
-        points, polygons[[id_column, "geometry"]], how="inner", predicate="intersects"
-    )
-    if joined.empty:
+    polys = polygons[[id_column, "geometry"]].reset_index(drop=True)
+    ids = polys[id_column].astype(str).to_numpy(dtype=object)
+    points = gpd.GeoSeries(gpd.points_from_xy(lon[idx], lat[idx]), crs=polys.crs or CRS)
+    # Query the polygons' spatial index directly: pairs (point position, polygon position).
+    pt_pos, poly_pos = polys.sindex.query(points, predicate="intersects")
+    if pt_pos.size == 0:
         return out
-    # Deterministic tie-break for shared borders: the smallest id wins.
-    first = joined.groupby("_i", sort=False)[id_column].min()
-    out[first.index.to_numpy()] = first.to_numpy(dtype=object)
+    # Deterministic tie-break for shared borders: the smallest id wins. Rank polygons by id,
+    # sort pairs by (point, rank) and keep each point's first pair.
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.argsort(ids.astype(str), kind="stable")] = np.arange(len(ids))
+    order = np.lexsort((rank[poly_pos], pt_pos))
+    pt_sorted, poly_sorted = pt_pos[order], poly_pos[order]
+    first = np.unique(pt_sorted, return_index=True)[1]
+    out[idx[pt_sorted[first]]] = ids[poly_sorted[first]]
     return out

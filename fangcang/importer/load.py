@@ -12,6 +12,7 @@ the correction, and importing the same bundle twice still leaves the same databa
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Table, text
 from sqlalchemy.orm import Session
 
 CHUNK = 200_000
+#: Rows above which an empty SQLite table gets its secondary indexes rebuilt after the load.
+INDEX_REBUILD_ROWS = 50_000
 
 
 @dataclass
@@ -42,28 +45,28 @@ def _db_values(series: pd.Series, column, dialect: str) -> list:
     if isinstance(ctype, DateTime | Date):
         values = pd.to_datetime(series, errors="coerce").to_numpy(dtype="datetime64[us]")
         unit = "D" if isinstance(ctype, Date) and not isinstance(ctype, DateTime) else "us"
-        strings = np.datetime_as_string(values, unit=unit)
-        texts = pd.Series(strings, dtype=object)
-        if unit == "us":  # SQLAlchemy's SQLite storage format: "YYYY-MM-DD HH:MM:SS.ffffff"
-            texts = pd.Series(strings, dtype="str").str.replace("T", " ", regex=False)
-            texts = texts.astype(object)
-        return texts.where(~np.isnat(values), None).tolist()
+        # Format each distinct value once (dates and export stamps repeat a lot).
+        codes, uniques = pd.factorize(values)
+        texts = np.datetime_as_string(np.asarray(uniques, dtype="datetime64[us]"), unit=unit)
+        # SQLAlchemy's SQLite storage format: "YYYY-MM-DD HH:MM:SS.ffffff".
+        formatted = np.array([t.replace("T", " ") for t in texts.tolist()] + [None], dtype=object)
+        return formatted[codes].tolist()  # code -1 (NaT) picks the trailing None
     if isinstance(ctype, Boolean):
         values = series.astype(bool).tolist()
         return [int(v) for v in values] if dialect == "sqlite" else values
     if isinstance(ctype, Integer):
-        s = pd.Series(series).astype("Int64")
-        return s.astype(object).where(s.notna(), None).tolist()
+        return pd.Series(series).astype("Int64").to_numpy(dtype=object, na_value=None).tolist()
     if isinstance(ctype, Float):
         s = pd.to_numeric(series, errors="coerce").astype(float)
-        return s.astype(object).where(s.notna(), None).tolist()
-    s = pd.Series(series)
-    return s.astype(object).where(s.notna(), None).tolist()
+        return s.to_numpy(dtype=object, na_value=None).tolist()
+    return pd.Series(series).to_numpy(dtype=object, na_value=None).tolist()
 
 
 def _rows(frame: pd.DataFrame, table: Table, columns: list[str], dialect: str):
+    """Row tuples, made lazily (callers run this with the cyclic GC paused: millions of new
+    tuples would trigger it over and over, and they hold no cycles)."""
     cols = [_db_values(frame[c], table.c[c], dialect) for c in columns]
-    return list(zip(*cols, strict=True))
+    return zip(*cols, strict=True)
 
 
 def _count(session: Session, table: Table) -> int:
@@ -124,14 +127,27 @@ def upsert(
         sql = f'INSERT INTO "{table.name}" ({col_sql}) VALUES ({marks})'  # noqa: S608
         if before:
             sql += " " + conflict
+        # Filling an empty table: build secondary indexes once at the end (a sort) instead of
+        # maintaining them row by row (random B-tree inserts); DDL is transactional in SQLite.
+        rebuild = [ix for ix in table.indexes] if not before and n >= INDEX_REBUILD_ROWS else []
+        for ix in rebuild:
+            raw.execute(f'DROP INDEX IF EXISTS "{ix.name}"')
         cur = raw.cursor()
-        for start in range(0, n, CHUNK):
-            part = frame.iloc[start : start + CHUNK]
-            cur.executemany(sql, _rows(part, table, columns, dialect))
-            changed += max(cur.rowcount, 0)
-            if progress:
-                progress(min(start + CHUNK, n))
-        cur.close()
+        gc.disable()
+        try:
+            for start in range(0, n, CHUNK):
+                part = frame.iloc[start : start + CHUNK]
+                cur.executemany(sql, _rows(part, table, columns, dialect))
+                changed += max(cur.rowcount, 0)
+                if progress:
+                    progress(min(start + CHUNK, n))
+        finally:
+            gc.enable()
+            cur.close()
+        for ix in rebuild:
+            cols = ", ".join(f'"{c.name}"' for c in ix.columns)
+            unique = "UNIQUE " if ix.unique else ""
+            raw.execute(f'CREATE {unique}INDEX "{ix.name}" ON "{table.name}" ({cols})')
     elif dialect == "postgresql":
         with raw.cursor() as cur:
             target = table.name
@@ -141,13 +157,17 @@ def upsert(
                     f'CREATE TEMP TABLE "{target}" (LIKE "{table.name}" INCLUDING DEFAULTS) '
                     "ON COMMIT DROP"
                 )
-            with cur.copy(f'COPY "{target}" ({col_sql}) FROM STDIN') as copy:
-                for start in range(0, n, CHUNK):
-                    part = frame.iloc[start : start + CHUNK]
-                    for row in _rows(part, table, columns, dialect):
-                        copy.write_row(row)
-                    if progress:
-                        progress(min(start + CHUNK, n))
+            gc.disable()
+            try:
+                with cur.copy(f'COPY "{target}" ({col_sql}) FROM STDIN') as copy:
+                    for start in range(0, n, CHUNK):
+                        part = frame.iloc[start : start + CHUNK]
+                        for row in _rows(part, table, columns, dialect):
+                            copy.write_row(row)
+                        if progress:
+                            progress(min(start + CHUNK, n))
+            finally:
+                gc.enable()
             if before:
                 cur.execute(
                     f'INSERT INTO "{table.name}" ({col_sql}) SELECT {col_sql} FROM "{target}" '  # noqa: S608

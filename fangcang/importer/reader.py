@@ -207,28 +207,39 @@ def read_raw(source: str | Path | bytes, file: str | None = None) -> tuple[pd.Da
     if suffix == ".xlsx":
         frame, encoding = _read_xlsx(data, file), "xlsx"
     else:
-        text, encoding = decode(data, file)
-        payload = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-        if encoding != "utf-8":
-            payload = text.encode("utf-8")
-        try:
-            frame = pd.read_csv(
-                io.BytesIO(payload), dtype=str, keep_default_na=False, engine="pyarrow"
-            )
-        except Exception as exc:  # pyarrow's messages name the line; keep them
-            try:
-                frame = pd.read_csv(
-                    io.BytesIO(payload), dtype=str, keep_default_na=False, na_filter=False
-                )
-            except Exception as exc2:
-                raise FileError(
-                    RowError(file, None, "", "", f"cannot read as CSV: {exc2}")
-                ) from exc
+        frame, encoding = _read_csv(data, file)
     frame.columns = [str(c) for c in frame.columns]
     if len(frame) == 0:
         raise FileError(RowError(file, None, "", "", "empty file: a header but no data rows"))
     frame.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame), name="row")
     return frame, encoding
+
+
+def _parse_csv(payload: bytes) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(payload), dtype=str, keep_default_na=False, engine="pyarrow")
+
+
+def _read_csv(data: bytes, file: str) -> tuple[pd.DataFrame, str]:
+    """Parse CSV bytes. UTF-8 is parsed directly (pyarrow checks it); anything else goes
+    through ``decode`` (GB18030, or a precise error) first."""
+    payload = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    try:
+        return _parse_csv(payload), "utf-8"
+    except Exception:  # not UTF-8, or malformed CSV: find out which below
+        pass
+    text, encoding = decode(data, file)
+    if encoding != "utf-8":
+        payload = text.encode("utf-8")
+    try:
+        return _parse_csv(payload), encoding
+    except Exception as exc:  # the C parser's messages name the line; use them
+        try:
+            frame = pd.read_csv(
+                io.BytesIO(payload), dtype=str, keep_default_na=False, na_filter=False
+            )
+        except Exception as exc2:
+            raise FileError(RowError(file, None, "", "", f"cannot read as CSV: {exc2}")) from exc
+        return frame, encoding
 
 
 def _read_xlsx(data: bytes, file: str) -> pd.DataFrame:
@@ -301,33 +312,51 @@ def _text(series: pd.Series) -> pd.Series:
 
 def _parse_datetime(text: pd.Series, date_only: bool) -> pd.Series:
     """Parse local times written ``2025-03-01 08:30[:00]``, ``2025/3/1 8:30``, ``2025年3月1日``,
-    ISO 8601 with ``T``; an explicit offset (``+08:00``, ``Z``) is converted to local time."""
-    s = (
-        text.str.replace("/", "-", regex=False)
-        .str.replace("年", "-", regex=False)
-        .str.replace("月", "-", regex=False)
-        .str.replace("日", " ", regex=False)
-        .str.replace("T", " ", regex=False)
-        .str.strip()
-    )
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
-    todo = s != ""
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S.%f"):
-        if not todo.any():
-            break
-        parsed = pd.to_datetime(s[todo], format=fmt, errors="coerce")
-        ok = parsed.notna()
-        out.loc[ok[ok].index] = parsed[ok].astype("datetime64[us]")
-        todo = todo & out.isna()
-    if todo.any():  # offsets, compact forms: slow path for the few left
-        from ..timeutil import TZ
+    ISO 8601 with ``T``; an explicit offset (``+08:00``, ``Z``) is converted to local time.
 
-        rest = pd.to_datetime(s[todo], errors="coerce", utc=True, format="ISO8601")
-        has_offset = s[todo].str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
-        rest = rest.where(has_offset)
-        local = rest.dt.tz_convert(TZ).dt.tz_localize(None)
-        ok = local.notna()
-        out.loc[ok[ok].index] = local[ok].astype("datetime64[us]")
+    The usual format is tried on the whole column first (one vectorised pass); only the cells
+    it does not parse go through the slower normalisation and the other formats.
+    """
+    primary = "%Y-%m-%d" if date_only else "%Y-%m-%d %H:%M:%S"
+    values = np.array(
+        pd.to_datetime(text, format=primary, errors="coerce").to_numpy(dtype="datetime64[us]")
+    )
+    todo = np.isnat(values) & (text != "").to_numpy(dtype=bool)
+    if todo.any():
+        rest = text[todo]
+        s = (
+            rest.str.replace("/", "-", regex=False)
+            .str.replace("年", "-", regex=False)
+            .str.replace("月", "-", regex=False)
+            .str.replace("日", " ", regex=False)
+            .str.replace("T", " ", regex=False)
+            .str.strip()
+        )
+        got = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[us]")
+        for fmt in (
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%d",
+            "%Y-%m-%d %H:%M:%S.%f",
+        ):
+            left = np.isnat(got)
+            if not left.any():
+                break
+            parsed = pd.to_datetime(s[left], format=fmt, errors="coerce")
+            got[left] = parsed.to_numpy(dtype="datetime64[us]")
+        left = np.isnat(got)
+        if left.any():  # explicit offsets: convert to local time
+            from ..timeutil import TZ
+
+            sub = s[left]
+            has_offset = sub.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).fillna(False)
+            aware = pd.to_datetime(
+                sub.where(has_offset), errors="coerce", utc=True, format="ISO8601"
+            )
+            local = aware.dt.tz_convert(TZ).dt.tz_localize(None)
+            got[left] = local.to_numpy(dtype="datetime64[us]")
+        values[todo] = got
+    out = pd.Series(values, index=text.index)
     if date_only:
         has_time = out.notna() & (out != out.dt.normalize())
         out = out.where(~has_time, pd.NaT).dt.normalize()
