@@ -94,8 +94,7 @@ def backtest_month(
     ids = df["community_id"].tolist()
     areas = community_areas(session, ids) if areas is None else areas
     next_n, _ = incident_counts(session, ids, period.shift(1), period.shift(3))
-    first = period.shift(-(config.window_months - 1))
-    last_n, _ = incident_counts(session, ids, first, period)
+    last_n = df["incidents"].to_numpy(np.int64)  # all incidents in the window ending with M
     score = df["score"].to_numpy(float)
     flag = (
         df["level"].map(lambda lv: WarningLevel(lv).rank >= WarningLevel.YELLOW.rank).to_numpy(bool)

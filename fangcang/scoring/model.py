@@ -149,8 +149,9 @@ def compute(
     DataFrame
         One row per community (sorted by score, highest first) with ``community_id``, the five
         raw indicators, ``p_<indicator>`` percentiles, ``c_<indicator>`` contributions
-        (weight x percentile), ``score``, ``level`` (WarningLevel), ``stability``,
-        ``window_stable``, ``borderline``, ``significant`` and the counts behind them
+        (weight x percentile), ``score``, ``level`` (the WarningLevel value, ``green`` ..
+        ``red``), ``stability``, ``window_stable``, ``borderline``, ``significant`` and the
+        counts behind them
         (``residents``, ``floating``, ``incidents``, ``crime_incidents``,
         ``incidents_year_before``, ``factors``, ``factors_out``).
     """

@@ -226,7 +226,7 @@ def results(session: Session, period: Month, scope: Scope | None = None) -> pd.D
     -------
     DataFrame
         ``RESULT_COLUMNS``: community, sub-district and station names, raw indicators,
-        percentiles, score, level (WarningLevel), stability marks, the counts behind the
+        percentiles, score, level (WarningLevel value string), stability marks, the counts behind the
         indicators, ``explanation`` (dict; render with ``explain.sentences``), ``run_id``,
         ``period``. Empty (with these columns) when the month has no stored run.
     """
