@@ -670,3 +670,16 @@ def test_progress_reaches_one(engine, tmp_path):
     _import_ok(engine, _bundle(tmp_path), progress=lambda f, m: seen.append((f, m)))
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_data_contract_document_matches_the_specs():
+    from pathlib import Path
+
+    from fangcang.importer.contract import all_tables
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "data-contract.md").read_text(
+        encoding="utf-8"
+    )
+    for name, table in all_tables().items():
+        assert f"## {name}" in doc
+        assert table in doc, f"docs/data-contract.md is out of date for {name}"
