@@ -455,6 +455,22 @@ def test_stored_run_keeps_its_colours(session, district):
     )
     assert v1 == WarningLevel.GREEN
     assert scoring.results(session, Month(2025, 6)).empty
+    assert scoring.results(session, JAN, Scope.of(["A", "D"]))["community_id"].tolist() == [
+        "A",
+        "D",
+    ]
+
+
+def test_window_length_from_config(session, district):
+    one = by_id(scoring.compute(session, JAN, load_config().with_changes(window_months=1)))
+    # January 2026 only, against January 2025
+    assert (
+        one["A"]["incidents"],
+        one["A"]["crime_incidents"],
+        one["A"]["incidents_year_before"],
+    ) == (7, 7, 10)
+    assert (one["C"]["incidents"], one["C"]["incidents_year_before"]) == (0, 5)
+    assert (one["D"]["incidents"], one["E"]["incidents"]) == (10, 0)
 
 
 def test_level_changes_and_history(session, district):
