@@ -378,3 +378,39 @@ def factory_on_sqlite(sqlite_engine):
     with Session(sqlite_engine) as s:
         Factory(s).community()
         s.commit()
+
+
+# ---------------------------------------------------------------------------------------------
+# First start of the app: an empty database gets the demo district, once
+# ---------------------------------------------------------------------------------------------
+def test_first_start_builds_the_demo_once(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    url = f"sqlite:///{tmp_path / 'first.db'}"
+    monkeypatch.setenv("FANGCANG_DB_URL", url)
+    monkeypatch.setattr(demo, "EXTENSIONS", ["fangcang.auth:demo_extend"])
+    real_build = demo.build
+    calls = []
+
+    def small_build(engine, *, scale, progress=None, **kw):
+        calls.append(scale)
+        return real_build(engine, scale="small", until=UNTIL, progress=progress)
+
+    monkeypatch.setattr(demo, "build", small_build)
+    app = str(Path(__file__).resolve().parent.parent / "app.py")
+    at = AppTest.from_file(app, default_timeout=300)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert calls == ["full"]  # the app asks for the full district
+    engine = db.make_engine(url)
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Community)) == 120
+        assert db.get_meta(s, "demo") == "lucheng"
+    engine.dispose()
+    labels = [el.label for el in at.get("status")]
+    assert len(labels) == 1 and labels[0].startswith("演示数据已生成"), labels
+    assert at.button and any(b.label == "登录" for b in at.button)  # then the sign-in page
+    at2 = AppTest.from_file(app, default_timeout=120)
+    at2.run()
+    assert not at2.exception
+    assert calls == ["full"]  # a filled database is not built again

@@ -108,6 +108,7 @@ def _run(args) -> int:
                     "peak_mb": round(peak_mb),
                     "bundle": bundle,
                     "seconds": result["seconds"],
+                    "import_timings": getattr(result["import"], "timings", {}),
                     "extensions": result["extensions"],
                 },
                 ensure_ascii=False,

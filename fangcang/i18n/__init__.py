@@ -11,7 +11,7 @@ import importlib
 from functools import cache
 
 LANGS = ("zh", "en")
-_MODULES = ["core", "warning", "bulletins", "access", "dashboard", "visits", "tasks"]
+_MODULES = ["core", "warning", "bulletins", "access", "dashboard", "visits", "tasks", "demo"]
 
 
 @cache

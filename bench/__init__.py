@@ -1,0 +1,1 @@
+"""Benchmarks: one ``bench_<name>.py`` script per area; ``python -m bench`` runs them."""
