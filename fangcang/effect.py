@@ -356,14 +356,15 @@ def community_choices(session: Session, scope: Scope | None = None) -> dict[str,
 
 
 def list_focus(session: Session, scope: Scope | None = None) -> list[dict]:
-    """Every focused work in the scope, newest start first, with the community's name."""
+    """Every focused work in the scope, newest start first (then in the order registered),
+    with the community's name."""
     scope = scope or Scope.district()
     q = (
         select(FocusWork, Community.name, SubDistrict.name)
         .join(Community, Community.community_id == FocusWork.community_id)
         .join(SubDistrict, SubDistrict.code == Community.sub_district_code)
         .where(scope.clause(FocusWork.community_id))
-        .order_by(FocusWork.start_date.desc(), FocusWork.id.desc())
+        .order_by(FocusWork.start_date.desc(), FocusWork.id)
     )
     return [
         {
@@ -827,7 +828,7 @@ def yoy_frame(rows: list[YoYRow], lang: str = "zh"):
                     else fmt_pct(r.pct, lang, 2)
                 ),
                 "z": round(r.z, 2),
-                "p": round(r.p_value, 4),
+                "p": "<0.0001" if r.p_value < 0.0001 else f"{r.p_value:.4f}",
                 t("effect.col.significant", lang): t(
                     "effect.sig.yes" if r.significant else "effect.sig.no", lang
                 ),

@@ -120,20 +120,20 @@ def _chart(ba: effect.BeforeAfter, measure: str) -> go.Figure:
 if not results:
     st.info(t("effect.none"))
 else:
-    overview = pd.DataFrame(
-        [
-            {
-                t("effect.community"): f"{ba.community_name}（{ba.sub_district}）",
-                t("effect.start"): ba.start_date.isoformat(),
-                t("effect.measure.total"): fmt_pct(ba.effects["total"].raw.pct),
-                t("effect.measure.crime"): fmt_pct(ba.effects["crime"].raw.pct),
-                t("effect.comparison"): fmt_pct(ba.effects["crime"].comparison_pct),
-                t("effect.did"): fmt_pct(ba.effects["crime"].did_ratio_pct),
-                t("effect.col.verdict"): t("effect.verdict_short." + ba.effects["crime"].verdict),
-            }
-            for ba in results
-        ]
-    )
+    rows = []
+    for ba in results:
+        row = {
+            t("effect.community"): f"{ba.community_name}（{ba.sub_district}）",
+            t("effect.start"): ba.start_date.isoformat(),
+        }
+        for m in effect.MEASURES:
+            name = t("effect.short." + m)
+            e = ba.effects[m]
+            row[t("effect.col.change", m=name)] = fmt_pct(e.raw.pct)
+            row[t("effect.col.net", m=name)] = fmt_pct(e.did_ratio_pct)
+            row[t("effect.col.verdict_m", m=name)] = t("effect.verdict_short." + e.verdict)
+        rows.append(row)
+    overview = pd.DataFrame(rows)
     st.dataframe(overview, hide_index=True, width="stretch")
     labels = {i: f"{ba.community_name}（{ba.start_date}）" for i, ba in enumerate(results)}
     pick = st.selectbox(t("effect.community"), list(labels), format_func=labels.get, key="eff_pick")
@@ -189,10 +189,11 @@ else:
                 t("effect.col.level"): t(f"bulletin.level.{c.level}") if c.level else "—",
                 t("effect.col.level_matched"): "✓" if c.level_matched else "",
                 t("effect.col.rate"): round(c.rate_before, 1),
-                f"{t('effect.measure.total')} {t('effect.before')}": c.before["total"],
-                f"{t('effect.measure.total')} {t('effect.after')}": c.after["total"],
-                f"{t('effect.measure.crime')} {t('effect.before')}": c.before["crime"],
-                f"{t('effect.measure.crime')} {t('effect.after')}": c.after["crime"],
+                **{
+                    t(f"effect.col.{when}_short", m=t("effect.short." + m)): getattr(c, when)[m]
+                    for m in effect.MEASURES
+                    for when in ("before", "after")
+                },
             }
             for c in ba.comparisons
         ]
@@ -214,7 +215,8 @@ if Month.parse(last) < Month.parse(first):
     st.error(t("effect.yoy.order"))
 else:
     rows = _yoy(version, viewer.scope, first, last)
-    st.dataframe(effect.yoy_frame(rows, lang), hide_index=True, width="stretch")
+    frame = effect.yoy_frame(rows, lang)
+    st.dataframe(frame, hide_index=True, width="stretch", height=35 * (len(frame) + 1) + 3)
     st.caption(t("effect.yoy.caption"))
 
 # Register and end focused work (duty officers and administrators).

@@ -25,32 +25,42 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "effect.verdict.likely_effect": (
         "同期{n}个可比社区（未整治）合计变化{comp_pct}，单个社区在{lo}至{hi}之间；"
-        "扣除可比社区的自然变化后仍下降{did}，降幅超出可比社区，较可能是整治成效。",
+        "扣除可比社区的同期变化后，净变化为{did}（显著），降幅超出所有可比社区，较可能是整治成效。",
         "Over the same months the {n} comparable communities without focused work changed "
-        "{comp_pct} together ({lo} to {hi} each); net of that, the change is {did}, beyond "
-        "every comparison community: likely an effect of the work.",
+        "{comp_pct} together ({lo} to {hi} each); net of that, the change is {did} "
+        "(significant), beyond every comparison community: likely an effect of the work.",
     ),
     "effect.verdict.worse_than_comparison": (
         "同期{n}个可比社区（未整治）合计变化{comp_pct}，单个社区在{lo}至{hi}之间；"
-        "本社区表现差于所有可比社区（差值{did}），需要复查整治措施。",
+        "本社区差于所有可比社区（净变化{did}，显著），需要复查整治措施。",
         "Over the same months the {n} comparable communities without focused work changed "
         "{comp_pct} together ({lo} to {hi} each); this community did worse than all of them "
-        "({did} net): review the measures.",
+        "({did} net, significant): review the measures.",
     ),
     "effect.verdict.within_comparison": (
         "注意：同期{n}个可比社区（未整治）合计变化{comp_pct}，单个社区在{lo}至{hi}之间；"
-        "本社区的变化在可比社区自身变化的范围内（扣除后{did}，不显著），"
-        "不能认定是整治带来的，可能是自然回落。",
+        "本社区的变化与这些社区自身的变化没有显著差异（扣除后净变化{did}），"
+        "不能认定是整治带来的，可能只是自然波动或回归均值。",
         "Caution: over the same months the {n} comparable communities without focused work "
-        "changed {comp_pct} together ({lo} to {hi} each). This community's change is within "
-        "what they did by themselves ({did} net, not significant), so it cannot be credited "
-        "to the work; it may be a fall that would have happened anyway.",
+        "changed {comp_pct} together ({lo} to {hi} each). This community's change is not "
+        "significantly different from what they did by themselves ({did} net), so it cannot be credited "
+        "to the work; it may be ordinary variation or regression to the mean.",
     ),
     "effect.verdict_short.no_comparison": ("无可比社区", "no comparison"),
     "effect.verdict_short.likely_effect": ("较可能是整治成效", "likely an effect"),
     "effect.verdict_short.worse_than_comparison": ("差于可比社区", "worse than comparison"),
-    "effect.verdict_short.within_comparison": ("在可比社区自然变化范围内", "within comparison"),
+    "effect.verdict_short.within_comparison": (
+        "与可比社区无显著差异",
+        "no different from comparison",
+    ),
+    "effect.col.change": ("{m}变化", "{m}: change"),
+    "effect.col.net": ("{m}净变化", "{m}: net of comparison"),
+    "effect.col.verdict_m": ("结论（{m}）", "Verdict ({m})"),
     "effect.measure.total": ("110警情总量", "110 total"),
+    "effect.short.total": ("110", "110"),
+    "effect.short.crime": ("刑事治安", "Crime+PO"),
+    "effect.col.before_short": ("{m}前", "{m} before"),
+    "effect.col.after_short": ("{m}后", "{m} after"),
     "effect.measure.crime": ("刑事治安警情", "Criminal and public order"),
     # effect page
     "effect.title": ("整治成效评估", "Effect of focused work"),
@@ -85,8 +95,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "effect.col.community": ("社区", "Community"),
     "effect.col.level": ("预警等级", "Level"),
-    "effect.col.level_matched": ("等级一致", "Same level"),
-    "effect.col.rate": ("整治前发案率（每千人）", "Rate before (per 1,000)"),
+    "effect.col.level_matched": ("同级", "Same level"),
+    "effect.col.rate": ("整治前每千人警情", "Rate before (/1,000)"),
     "effect.chart.title": (
         "月度警情：整治社区与可比社区平均",
         "Monthly incidents: the community and the comparison average",
