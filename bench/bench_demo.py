@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             wall_seconds=round(time.perf_counter() - t0, 2),
             seconds=result["seconds"],
             import_timings=getattr(result["import"], "timings", {}),
+            extension_seconds=result.get("extension_seconds", {}),
             records=result["bundle"]["records"],
             peak_mb=round(peak_mb()),
             extensions=result["extensions"],

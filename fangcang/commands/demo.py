@@ -109,6 +109,7 @@ def _run(args) -> int:
                     "bundle": bundle,
                     "seconds": result["seconds"],
                     "import_timings": getattr(result["import"], "timings", {}),
+                    "extension_seconds": result.get("extension_seconds", {}),
                     "extensions": result["extensions"],
                 },
                 ensure_ascii=False,
