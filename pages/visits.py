@@ -13,7 +13,7 @@ from fangcang.access import Permission, Role, Scope, ScopeError
 from fangcang.i18n import enum_label, fmt_int
 from fangcang.models import DiscrepancyStatus, DiscrepancyType, HouseUse
 from fangcang.timeutil import now_local
-from fangcang.visits.views import community_choices, house_choices
+from fangcang.visits.views import community_choices, house_choices, house_residents
 from ui import guard, state
 from ui.state import t
 
@@ -33,6 +33,12 @@ def _communities(version: int, scope: Scope) -> pd.DataFrame:
 def _houses(version: int, scope: Scope, community_id: str) -> pd.DataFrame:
     with state.session() as s:
         return house_choices(s, scope, community_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _residents(version: int, scope: Scope, house_id: str) -> pd.DataFrame:
+    with state.session() as s:
+        return house_residents(s, scope, house_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -73,6 +79,29 @@ def _value_text(field: str, value) -> str:
     return str(value)
 
 
+def _open_chart(by_type: dict) -> None:
+    fig = go.Figure(
+        go.Bar(
+            x=list(by_type.values()),
+            y=[enum_label(x, lang) for x in by_type],
+            orientation="h",
+            marker_color="#c0392b",
+            text=list(by_type.values()),
+            textposition="outside",
+            cliponaxis=False,
+        )
+    )
+    fig.update_layout(
+        title=t("visits.m.by_type"),
+        height=300,
+        margin=dict(l=10, r=40, t=40, b=10),
+        yaxis=dict(autorange="reversed"),
+        # The bars carry their counts; an axis in steps of 0.5 would only confuse.
+        xaxis=dict(visible=False, rangemode="tozero"),
+    )
+    st.plotly_chart(fig, width="stretch")
+
+
 st.title(t("visits.title"))
 communities = _communities(version, viewer.scope)
 if communities.empty:
@@ -94,106 +123,133 @@ tab_form, tab_queue, tab_measures = st.tabs(
     [t("visits.tab.form"), t("visits.tab.queue"), t("visits.tab.measures")]
 )
 
+
 # --- Record a visit (phone-friendly: one column, big touch targets) ---------------------------
+def _visit_form(house_id: str) -> None:
+    """The visit form for one house; saves through ``visits.record_visit``."""
+    n_people = st.number_input(t("visits.people_count"), 0, 30, 0, key="visit_n")
+    with st.form("visit_form", clear_on_submit=True):
+        now = now_local()
+        c1, c2 = st.columns(2)
+        day = c1.date_input(t("visits.date"), value=now.date(), max_value=now.date())
+        at = c2.time_input(t("visits.time"), value=now.time().replace(second=0, microsecond=0))
+        uses = [None, *[u.value for u in HouseUse]]
+        use = st.selectbox(
+            t("visits.observed_use"),
+            uses,
+            format_func=lambda u: t("visits.not_recorded") if u is None else _use_label(u),
+        )
+        count = st.number_input(
+            t("visits.observed_count"),
+            min_value=0,
+            max_value=500,
+            value=None,
+            help=t("visits.observed_count_help"),
+        )
+        people = []
+        for i in range(int(n_people)):
+            with st.container(border=True):
+                st.markdown(f"**{t('visits.person', i=i + 1)}**")
+                name = st.text_input(t("visits.name"), key=f"vp_name_{i}")
+                idn = st.text_input(
+                    t("visits.id_number"),
+                    key=f"vp_id_{i}",
+                    help=t("visits.person_help"),
+                    max_chars=18,
+                )
+                phone = st.text_input(t("visits.phone"), key=f"vp_phone_{i}", max_chars=20)
+                birth = st.date_input(
+                    t("visits.birth_date"),
+                    value=None,
+                    key=f"vp_birth_{i}",
+                    min_value=datetime(1900, 1, 1),
+                    max_value=now.date(),
+                )
+                people.append(visits.Observed(name, idn or None, phone or None, birth))
+        notes = st.text_area(t("visits.notes"), height=80)
+        submitted = st.form_submit_button(t("visits.submit"), type="primary", width="stretch")
+    if not submitted:
+        return
+    try:
+        with state.session() as s:
+            visit, result = visits.record_visit(
+                s,
+                viewer.scope,
+                house_id=house_id,
+                visited_at=datetime.combine(day, at),
+                recorded_by=viewer.username,
+                officer_id=viewer.officer_id,
+                observed_use=use,
+                observed_count=count,
+                residents=people,
+                notes=notes,
+                source="form",
+            )
+            s.commit()
+    except (ValueError, ScopeError) as exc:
+        st.error(t("visits.form_error", msg=exc))
+        return
+    st.success(t("visits.saved", id=visit.id))
+    if result.created:
+        st.warning(t("visits.saved_found", n=result.created))
+        for kind, n in result.by_type.items():
+            st.markdown(f"- {_type_label(kind)}: {n}")
+    else:
+        st.info(t("visits.saved_clean"))
+
+
 with tab_form:
     if viewer.role not in RECORDERS:
         st.info(t("visits.form_readonly"))
     else:
         form_community = community_id or options[1 if len(options) > 1 else 0]
-        if community_id is None:
-            st.caption(names[form_community])
         houses = _houses(version, viewer.scope, form_community)
         if houses.empty:
             st.info(t("visits.no_houses"))
         else:
-            labels = {
-                r.house_id: f"{r.house_id} · {r.address}" for r in houses.itertuples(index=False)
-            }
-            house_id = st.selectbox(
-                t("visits.house"),
-                list(labels),
-                format_func=labels.get,
-                help=t("visits.house_help"),
-                key="visit_house",
-            )
-            reg = houses.set_index("house_id").loc[house_id]
-            st.caption(
-                t(
-                    "visits.registered",
-                    use=_use_label(reg["use"]),
-                    n=int(reg["registered_residents"]),
+            form_col, info_col = st.columns([3, 2], gap="large")
+            with form_col:
+                if community_id is None:
+                    st.caption(t("visits.form_community", name=names[form_community]))
+                labels = {
+                    r.house_id: f"{r.house_id} · {r.address}"
+                    for r in houses.itertuples(index=False)
+                }
+                house_id = st.selectbox(
+                    t("visits.house"),
+                    list(labels),
+                    format_func=labels.get,
+                    help=t("visits.house_help"),
+                    key="visit_house",
                 )
-            )
-            n_people = st.number_input(t("visits.people_count"), 0, 30, 0, key="visit_n")
-            with st.form("visit_form", clear_on_submit=True):
-                now = now_local()
-                day = st.date_input(t("visits.date"), value=now.date(), max_value=now.date())
-                at = st.time_input(
-                    t("visits.time"), value=now.time().replace(second=0, microsecond=0)
-                )
-                uses = [None, *[u.value for u in HouseUse]]
-                use = st.selectbox(
-                    t("visits.observed_use"),
-                    uses,
-                    format_func=lambda u: t("visits.not_recorded") if u is None else _use_label(u),
-                )
-                count = st.number_input(
-                    t("visits.observed_count"),
-                    min_value=0,
-                    max_value=500,
-                    value=None,
-                    help=t("visits.observed_count_help"),
-                )
-                people = []
-                for i in range(int(n_people)):
-                    st.markdown(f"**{t('visits.person', i=i + 1)}**")
-                    name = st.text_input(t("visits.name"), key=f"vp_name_{i}")
-                    idn = st.text_input(
-                        t("visits.id_number"),
-                        key=f"vp_id_{i}",
-                        help=t("visits.person_help"),
-                        max_chars=18,
+                _visit_form(house_id)
+            with info_col:
+                reg = houses.set_index("house_id").loc[house_id]
+                st.markdown(f"**{t('visits.expected')}**")
+                st.caption(
+                    t(
+                        "visits.registered",
+                        use=_use_label(reg["use"]),
+                        n=int(reg["registered_residents"]),
                     )
-                    phone = st.text_input(t("visits.phone"), key=f"vp_phone_{i}", max_chars=20)
-                    birth = st.date_input(
-                        t("visits.birth_date"),
-                        value=None,
-                        key=f"vp_birth_{i}",
-                        min_value=datetime(1900, 1, 1),
-                        max_value=now.date(),
-                    )
-                    people.append(visits.Observed(name, idn or None, phone or None, birth))
-                notes = st.text_area(t("visits.notes"), height=80)
-                submitted = st.form_submit_button(
-                    t("visits.submit"), type="primary", width="stretch"
                 )
-            if submitted:
-                try:
-                    with state.session() as s:
-                        visit, result = visits.record_visit(
-                            s,
-                            viewer.scope,
-                            house_id=house_id,
-                            visited_at=datetime.combine(day, at),
-                            recorded_by=viewer.username,
-                            officer_id=viewer.officer_id,
-                            observed_use=use,
-                            observed_count=count,
-                            residents=people,
-                            notes=notes,
-                            source="form",
-                        )
-                        s.commit()
-                except (ValueError, ScopeError) as exc:
-                    st.error(t("visits.form_error", msg=exc))
+                residents = _residents(version, viewer.scope, house_id)
+                if residents.empty:
+                    st.caption(t("visits.expected_none"))
                 else:
-                    st.success(t("visits.saved", id=visit.id))
-                    if result.created:
-                        st.warning(t("visits.saved_found", n=result.created))
-                        for kind, n in result.by_type.items():
-                            st.markdown(f"- {_type_label(kind)}: {n}")
-                    else:
-                        st.info(t("visits.saved_clean"))
+                    st.dataframe(
+                        pd.DataFrame(
+                            {
+                                t("vh.col.name"): residents["name"],
+                                t("visits.id_number"): residents["id_number"],
+                                t("visits.key_person"): residents["key_person_type"].map(
+                                    lambda k: t(f"key_person_type.{k}") if k else ""
+                                ),
+                            }
+                        ),
+                        hide_index=True,
+                        width="stretch",
+                    )
 
 # --- Discrepancy queue -------------------------------------------------------------------------
 with tab_queue:
@@ -209,6 +265,7 @@ with tab_queue:
         [x.value for x in DiscrepancyType],
         format_func=_type_label,
         key="visits_types",
+        placeholder=t("visits.all_types"),
     )
     queue = _queue(version, viewer.scope, community_id, status, tuple(types))
     if queue.empty:
@@ -219,8 +276,7 @@ with tab_queue:
                 t("vh.col.id"): queue["id"],
                 t("vh.col.type"): queue["type"].map(_type_label),
                 t("vh.col.community"): queue["community_id"].map(lambda c: names.get(c, c)),
-                t("vh.col.house"): queue["house_id"],
-                t("vh.col.address"): queue["address"],
+                t("vh.col.house"): queue["house_id"] + " · " + queue["address"].fillna(""),
                 t("vh.col.name"): queue["name"],
                 t("vh.col.change"): [
                     f"{_value_text(f, o)} → {_value_text(f, n)}"
@@ -234,6 +290,8 @@ with tab_queue:
                 t("vh.col.found"): queue["created_at"],
             }
         )
+        if community_id is not None:  # one community: its name in every row is noise
+            show = show.drop(columns=[t("vh.col.community")])
         if status != DiscrepancyStatus.OPEN:
             show[t("vh.col.decided_by")] = queue["decided_by"]
             show[t("vh.col.decided_at")] = queue["decided_at"]
@@ -331,24 +389,10 @@ with tab_measures:
     k5.metric(t("visits.m.oldest"), "—" if oldest.empty else fmt_int(int(oldest.max())))
 
     by_type = {x: int(m[f"open_{x.value}"].sum()) for x in DiscrepancyType}
-    fig = go.Figure(
-        go.Bar(
-            x=list(by_type.values()),
-            y=[enum_label(x, lang) for x in by_type],
-            orientation="h",
-            marker_color="#c0392b",
-            text=list(by_type.values()),
-            textposition="outside",
-        )
-    )
-    fig.update_layout(
-        title=t("visits.m.by_type"),
-        height=300,
-        margin=dict(l=10, r=30, t=40, b=10),
-        yaxis=dict(autorange="reversed"),
-        xaxis=dict(title=None),
-    )
-    st.plotly_chart(fig, width="stretch")
+    if sum(by_type.values()) == 0:
+        st.success(t("visits.m.none_open"))
+    else:
+        _open_chart(by_type)
 
     st.subheader(t("visits.m.table"))
     table = pd.DataFrame(
@@ -359,7 +403,9 @@ with tab_measures:
             t("vh.col.share_365"): m["share_365"] * 100,
             t("vh.col.verified_share"): m["verified_share"] * 100,
             t("vh.col.open_total"): m["open_total"],
-            t("vh.col.oldest_open_days"): m["oldest_open_days"],
+            t("vh.col.oldest_open_days"): m["oldest_open_days"].map(
+                lambda d: "—" if d is None or pd.isna(d) else str(int(d))
+            ),
         }
     ).sort_values(t("vh.col.verified_share"))
     pct = st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100)

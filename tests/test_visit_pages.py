@@ -169,8 +169,11 @@ def test_bad_visit_input_is_refused(app_db):
 def test_station_confirms_and_dismisses_in_the_queue(app_db):
     at = _app(VISITS, Role.STATION, station_id="ST1")
     assert not at.exception, at.exception
-    assert "房屋用途不符" in at.dataframe[0].value.to_string()
-    assert "12号" not in at.dataframe[0].value.to_string()  # addresses masked
+    # The form tab lists who is registered at the chosen house (masked).
+    expected = at.dataframe[0].value.to_string()
+    assert "陈*华" in expected and make_id("19800101") not in expected
+    queue = next(df.value.to_string() for df in at.dataframe if "房屋用途不符" in df.value.to_string())
+    assert "12号" not in queue  # addresses masked
     at.button(key="visits_confirm").click()
     at.run()
     assert not at.exception, at.exception

@@ -316,7 +316,7 @@ def discrepancy_queue(
 
 def _mask_new_person(record: dict) -> str:
     masked = mask_frame(pd.DataFrame([record]))
-    keep = ["name", "id_number", "phone", "birth_date", "residence_type"]
+    keep = ["name", "id_number", "phone", "birth_date"]
     row = masked.iloc[0]
     return " ".join(str(row[k]) for k in keep if k in row and row[k])
 

@@ -36,3 +36,34 @@ def house_choices(session: Session, scope: Scope, community_id: str) -> pd.DataF
     df["address"] = df["address"].map(mask_address)
     df["use"] = df["use"].map(lambda u: u.value if hasattr(u, "value") else u)
     return df
+
+
+def house_residents(session: Session, scope: Scope, house_id: str) -> pd.DataFrame:
+    """People registered at one house (what the officer should expect to see), masked.
+
+    Columns: name, id_number, phone (masked), residence_type, key_person_type.
+    """
+    from ..models import Person
+    from ..privacy import mask_frame
+
+    house = session.get(House, house_id)
+    if house is None:
+        raise ValueError(f"house {house_id!r} is not in the registry")
+    scope.check(house.community_id)
+    rows = session.execute(
+        select(
+            Person.name,
+            Person.id_number,
+            Person.phone,
+            Person.residence_type,
+            Person.key_person_type,
+        )
+        .where(Person.house_id == house_id)
+        .order_by(Person.person_id)
+    ).all()
+    df = pd.DataFrame(
+        rows, columns=["name", "id_number", "phone", "residence_type", "key_person_type"]
+    )
+    for col in ("residence_type", "key_person_type"):
+        df[col] = df[col].map(lambda v: v.value if hasattr(v, "value") else v)
+    return mask_frame(df)
