@@ -455,6 +455,8 @@ def test_stored_run_keeps_its_colours(session, district):
     )
     assert v1 == WarningLevel.GREEN
     assert scoring.results(session, Month(2025, 6)).empty
+    with pytest.raises(ValueError, match=r"no incidents in the window 2027-04..2027-06"):
+        scoring.run(session, Month(2027, 6))
     assert scoring.results(session, JAN, Scope.of(["A", "D"]))["community_id"].tolist() == [
         "A",
         "D",

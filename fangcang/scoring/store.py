@@ -90,12 +90,27 @@ def run(
     Returns
     -------
     WarningRun
+
+    Raises
+    ------
+    ValueError
+        When there are no communities, or no incidents at all in the month's window (a run
+        stored then would freeze meaningless colours).
     """
     existing = latest_run(session, period)
     if existing is not None and not rerun:
         return existing
     config = config or load_config()
     df = compute(session, period, config)
+    if df.empty:
+        raise ValueError(f"no communities on file: cannot score {period}")
+    if int(df["incidents"].sum()) == 0:
+        # Every community would tie at percentile 50 and be stored as blue for good.
+        first, last = df.attrs["window"]
+        raise ValueError(
+            f"no incidents in the window {first}..{last} for any community: import data for "
+            f"{period} before scoring it"
+        )
     explanations = explain.build(df, config)
     version = (existing.version + 1) if existing is not None else 1
     wr = WarningRun(
