@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 
-COMMANDS = ["db", "score", "user", "audit", "watch", "visits", "effect", "bulletin", "demo", "alert", "tasks"]
+COMMANDS = ["db", "score", "user", "audit", "watch", "visits", "effect", "bulletin", "demo", "alert", "tasks", "import_", "info"]
 
 
 class CommandError(Exception):

@@ -1,0 +1,68 @@
+"""``import BUNDLE``: validate and import a bundle folder (see docs/data-contract.md)."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+from fangcang import db
+from fangcang.cli import CommandError
+
+
+def _progress_bar():
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, bar_format="{percentage:3.0f}%|{bar:30}| {elapsed}<{remaining} {desc}")
+    state = {"last": 0}
+
+    def progress(fraction: float, message: str) -> None:
+        target = int(min(max(fraction, 0.0), 1.0) * 1000)
+        if target > state["last"]:
+            bar.update(target - state["last"])
+            state["last"] = target
+        bar.set_description_str(message[:50], refresh=True)
+
+    return bar, progress
+
+
+def _run(args) -> int:
+    from fangcang.importer import import_bundle
+    from fangcang.models import ImportStatus
+
+    folder = Path(args.bundle)
+    if not folder.is_dir():
+        raise CommandError(f"bundle folder not found: {folder}")
+    engine = db.make_engine()
+    if db.current_revision(engine) is None:
+        raise CommandError("the database has no schema yet: run `python -m fangcang db upgrade`")
+    actor = args.actor or f"cli:{getpass.getuser()}"
+    bar, progress = (None, None) if args.quiet else _progress_bar()
+    try:
+        result = import_bundle(
+            engine, folder, actor=actor, channel="cli", partial=args.partial, progress=progress
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    print(result.report)
+    if result.status == ImportStatus.FAILED:
+        return 1
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "import",
+        help="import a bundle folder (communities.geojson, people.csv, incidents.csv ...)",
+        description="Validate and import a bundle in one transaction: any error and nothing "
+        "changes (unless --partial). Exit code 0 on success, 1 when the bundle is rejected.",
+    )
+    p.add_argument("bundle", metavar="BUNDLE", help="folder holding the bundle files")
+    p.add_argument(
+        "--partial",
+        action="store_true",
+        help="import the good rows; write rejected rows to the reports folder for correction",
+    )
+    p.add_argument("--actor", metavar="NAME", help="who imports (default: cli:<os user>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run)
