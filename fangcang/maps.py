@@ -22,6 +22,7 @@ import folium
 import pandas as pd
 import shapely
 from folium import plugins
+from jinja2 import Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -348,11 +349,21 @@ def _legend_html(title: str, items: list[tuple[str, str]], note: str = "") -> st
     )
     note_html = f'<div style="margin-top:4px;color:#555">{html.escape(note)}</div>' if note else ""
     return (
-        '<div class="fangcang-legend" style="position:absolute;bottom:24px;left:12px;'
+        '<div class="fangcang-legend" style="position:absolute;bottom:36px;left:12px;'
         "z-index:1000;background:rgba(255,255,255,.92);padding:8px 10px;border-radius:6px;"
         'box-shadow:0 1px 4px rgba(0,0,0,.3);font:13px/1.35 sans-serif;color:#222">'
         f'<div style="font-weight:600;margin-bottom:4px">{html.escape(title)}</div>'
         f"{rows}{note_html}</div>"
+    )
+
+
+class _MetricScale(folium.MacroElement):
+    """A metric-only scale bar (folium's control_scale also shows miles)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({imperial: false, position: 'bottomright'}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
     )
 
 
@@ -454,7 +465,7 @@ def build_map(
         zoom_start=12,
         tiles=None,
         maxZoom=18,  # MarkerCluster needs it when there is no tile layer
-        control_scale=True,
+        control_scale=False,  # added below, metric only
         prefer_canvas=False,
     )
     if tile_url:
@@ -595,6 +606,7 @@ def build_map(
         layer.add_to(m)
 
     folium.LayerControl(collapsed=False).add_to(m)
+    _MetricScale().add_to(m)
     m.get_root().html.add_child(folium.Element(legend))
     bounds = [g.bounds for g in communities["geometry"] if g is not None]
     if bounds:
@@ -635,6 +647,17 @@ def map_view(
         levels=levels,
         min_score=min_score,
     )
+    return view_of(data, colour_by=colour_by, lang=lang, selected=selected)
+
+
+def view_of(
+    data: MapData, *, colour_by: str = "level", lang: str = "zh", selected: str | None = None
+) -> MapView:
+    """A fresh ``MapView`` (map and table) from frames gathered by ``map_data``.
+
+    Build a new map for every display: streamlit-folium renames the elements of a map it
+    renders, so rendering one ``folium.Map`` object twice breaks it in the browser.
+    """
     m = build_map(data, colour_by=colour_by, lang=lang, selected=selected)
     table = data.communities.drop(columns=["geometry"])
     return MapView(

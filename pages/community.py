@@ -42,7 +42,7 @@ if query.strip():
                 filters.set_community(row.community_id)
                 st.rerun()
 if not f.community:
-    st.info(t("dash.select_community"))
+    st.info(t("community.choose"))
     st.stop()
 
 p = _load(version, viewer.scope, f.community, str(f.period), state.lang())

@@ -21,8 +21,8 @@ def _assets() -> str:
     return str(offline.install_assets())
 
 
-@st.cache_resource(show_spinner=False, max_entries=24)
-def _view(
+@st.cache_data(show_spinner=False, max_entries=24)
+def _data(
     version: int,
     scope: Scope,
     period: str,
@@ -31,13 +31,13 @@ def _view(
     layers: tuple,
     category: str | None,
     mode: str,
-    lang: str,
     levels: tuple,
     min_score: float,
-):
-    # cache_resource: a folium.Map is not pickled, the same object is reused (read-only).
+) -> maps.MapData:
+    # The frames are cached; the folium.Map is built on every run because streamlit-folium
+    # renames the elements of a map it renders, so a map object must never be rendered twice.
     with state.session() as s:
-        return maps.map_view(
+        return maps.map_data(
             s,
             scope,
             Month.parse(period),
@@ -46,7 +46,6 @@ def _view(
             layers=layers,
             category=category,
             incident_mode=mode,
-            lang=lang,
             levels=levels,
             min_score=min_score,
         )
@@ -118,7 +117,7 @@ if "incidents" in layers:
         or None
     )
 
-view = _view(
+data = _data(
     version,
     scope,
     str(f.period),
@@ -127,10 +126,10 @@ view = _view(
     tuple(layers),
     category,
     mode,
-    state.lang(),
     tuple(f.levels),
     f.min_score,
 )
+view = maps.view_of(data, colour_by=colour_by, lang=state.lang())
 if view.communities.empty:
     st.info(t("dash.no_data"))
     st.stop()
@@ -139,11 +138,11 @@ if colour_by in ("level", "score", "indicator") and not view.has_levels:
 elif colour_by in ("task_completion", "visit_coverage") and view.communities["value"].isna().all():
     st.info(t("map.unavailable", what=t(f"map.colour_by.{colour_by}")))
 
-left, right = st.columns([3, 1.25])
+left, right = st.columns([3.3, 1])
 with left:
     out = st_folium(
         view.map,
-        height=640,
+        height=620,
         width="stretch",
         returned_objects=["last_active_drawing"],
         key="fangcang_map",

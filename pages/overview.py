@@ -6,6 +6,7 @@ import streamlit as st
 from fangcang import overview
 from fangcang.access import Scope
 from fangcang.i18n import catalogue, fmt_int, fmt_pct
+from fangcang.palette import LEVEL_COLOURS
 from fangcang.timeutil import Month
 from ui import charts, filters, guard, state
 from ui.state import t
@@ -75,11 +76,19 @@ if data.has_warning:
             t("warning.col.score"),
             t("dash.reason"),
         ]
+        colour_of = {t(f"warning_level.{lv}"): c for lv, c in LEVEL_COLOURS.items()}
+        level_col = t("warning.col.level")
         st.dataframe(
-            top,
+            top.style.apply(
+                lambda col: [
+                    f"background-color:{colour_of.get(v, '')};color:white;font-weight:600"
+                    for v in col
+                ],
+                subset=[level_col],
+            ).format(precision=1, subset=[t("warning.col.score")]),
             hide_index=True,
             width="stretch",
-            column_config={t("warning.col.score"): st.column_config.NumberColumn(format="%.1f")},
+            column_config={t("dash.reason"): st.column_config.TextColumn(width="large")},
         )
     with right:
         st.subheader(t("overview.changes"))

@@ -50,11 +50,11 @@ def _effects(version: int, scope: Scope, period: str, lang: str):
         return overview.focused_work_effects(s, scope, Month.parse(period), lang)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _map(version: int, scope: Scope, period: str, lang: str):
+@st.cache_data(show_spinner=False, max_entries=8)
+def _map_data(version: int, scope: Scope, period: str) -> maps.MapData:
     offline.install_assets()
     with state.session() as s:
-        return maps.map_view(s, scope, Month.parse(period), lang=lang, layers=("stations",))
+        return maps.map_data(s, scope, Month.parse(period), layers=("stations",))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -132,7 +132,8 @@ if slide == "summary":
             key="p_trend",
         )
 elif slide == "map":
-    view = _map(version, viewer.scope, period, state.lang())
+    # a new folium.Map per run: streamlit-folium must never render one map object twice
+    view = maps.view_of(_map_data(version, viewer.scope, period), lang=state.lang())
     st_folium(view.map, height=820, width="stretch", returned_objects=[], key="present_map")
 elif slide == "red":
     red = data.top[data.top["level"] == "red"]

@@ -68,8 +68,12 @@ if page.total == 0:
 st.caption(t("warnpage.caption", period=str(f.period), n=len(page.table)))
 
 tab_rank, tab_changes, tab_bt, tab_whatif = st.tabs(
-    [t("warnpage.title"), t("warnpage.changes"), t("warnpage.backtest"), t("warnpage.whatif")]
+    [t("warnpage.ranking"), t("warnpage.changes"), t("warnpage.backtest"), t("warnpage.whatif")]
 )
+
+
+def _pcol(key: str) -> str:
+    return f"{t(f'warning.indicator.{key}')} · {t('warning.col.percentile')}"
 
 
 def _level(lv) -> str:
@@ -100,7 +104,7 @@ with tab_rank:
             t("warning.col.stability"): (100 * tb["stability"]).round(0),
             t("warnpage.col.marks"): marks,
             t("warnpage.col.before"): [_level(lv) for lv in tb["level_before"]],
-            **{t(f"warning.indicator.{k}"): tb[f"p_{k}"].round(0) for k in overview.INDICATORS},
+            **{_pcol(k): tb[f"p_{k}"].round(0) for k in overview.INDICATORS},
             t("warnpage.col.reason"): tb["reason"],
         }
     )
@@ -119,7 +123,9 @@ with tab_rank:
         st.info(t("dash.no_data"))
     else:
         st.dataframe(
-            shown.style.apply(_style, subset=[level_col]),
+            shown.style.apply(_style, subset=[level_col])
+            .format(precision=0, subset=[_pcol(k) for k in overview.INDICATORS])
+            .format(precision=1, subset=[t("warning.col.score")]),
             hide_index=True,
             width="stretch",
             height=min(640, 38 + 35 * len(shown)),

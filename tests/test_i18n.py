@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _modules():
-    return [(name, importlib.import_module(f"fangcang.i18n.{name}").STRINGS) for name in i18n._MODULES]
+    return [
+        (name, importlib.import_module(f"fangcang.i18n.{name}").STRINGS) for name in i18n._MODULES
+    ]
 
 
 def _fields(text: str) -> set[str]:
@@ -26,7 +28,9 @@ def _fields(text: str) -> set[str]:
 def test_every_entry_has_both_languages():
     for name, strings in _modules():
         for key, pair in strings.items():
-            assert isinstance(pair, tuple) and len(pair) == 2, f"{name}: {key} is not a (zh, en) pair"
+            assert isinstance(pair, tuple) and len(pair) == 2, (
+                f"{name}: {key} is not a (zh, en) pair"
+            )
             zh, en = pair
             assert isinstance(zh, str) and zh.strip(), f"{name}: {key} has no Chinese text"
             assert isinstance(en, str) and en.strip(), f"{name}: {key} has no English text"
@@ -58,7 +62,10 @@ def test_same_placeholders_in_both_languages():
 
 def test_literal_keys_used_by_the_dashboard_exist():
     files = [ROOT / "fangcang" / f for f in ("maps.py", "overview.py", "community.py", "trends.py")]
-    files += [ROOT / "pages" / f"{p}.py" for p in ("overview", "map", "community", "trends", "warning", "present")]
+    files += [
+        ROOT / "pages" / f"{p}.py"
+        for p in ("overview", "map", "community", "trends", "warning", "present")
+    ]
     files += [ROOT / "ui" / "filters.py", ROOT / "ui" / "charts.py"]
     cat = i18n.catalogue()
     missing = []

@@ -60,6 +60,7 @@ def this_vs_last(
         line={"color": palette.THIS_YEAR, "width": 3},
     )
     fig.update_yaxes(title=t("dash.count"))
+    fig.update_xaxes(type="category")  # YYYY-MM must not become English date ticks
     return _layout(fig, title, **kw)
 
 
@@ -80,9 +81,14 @@ def stacked_categories(df: pd.DataFrame, title: str | None = None, **kw) -> go.F
             name=category_label(cat),
             marker_color=palette.CATEGORY_COLOURS[cat],
         )
-    fig.update_layout(barmode="stack")
     fig.update_xaxes(type="category")
-    return _layout(fig, title, **kw)
+    fig = _layout(fig, title, **kw)
+    # many categories: the legend goes below the bars so it never covers the title
+    fig.update_layout(
+        barmode="stack",
+        legend={"orientation": "h", "y": -0.25, "x": 0, "xanchor": "left", "yanchor": "top"},
+    )
+    return fig
 
 
 def level_bars(

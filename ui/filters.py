@@ -129,7 +129,9 @@ def url_multi(
     key = f"flt_{name}"
     _bind(name, key, lambda raw: [v for v in raw.split(",") if v in options], default)
     st.session_state[key] = [v for v in st.session_state[key] if v in options]
-    value = (where or st.sidebar).multiselect(label, options, key=key, format_func=format_func)
+    value = (where or st.sidebar).multiselect(
+        label, options, key=key, format_func=format_func, placeholder=t("dash.all")
+    )
     _write(name, value, default, ",".join)
     return value
 

@@ -42,6 +42,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "dash.search_placeholder": ("输入社区名称，如 沿江", "Type a community name"),
     "dash.search_none": ("没有名称包含“{q}”的社区。", "No community name contains “{q}”."),
     "dash.select_community": ("选择社区", "Choose a community"),
+    "community.choose": (
+        "请在左侧“社区”中选择，或在上方按名称搜索；也可在“一图”上点击社区打开。",
+        "Choose a community in the sidebar, search by name above, or click one on the map.",
+    ),
     "dash.category": ("警情类别", "Incident category"),
     "dash.metric": ("统计口径", "Measure"),
     "dash.months": ("近{n}个月", "last {n} months"),
@@ -192,6 +196,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     # warning page
     "warnpage.title": ("靶向预警", "Targeted warning"),
     "warnpage.caption": ("{period} · 共 {n} 个社区", "{period} · {n} communities"),
+    "warnpage.ranking": ("风险排名", "Ranking"),
     "warnpage.thresholds": (
         "指标阈值（百分位不低于）",
         "Indicator thresholds (percentile at least)",
