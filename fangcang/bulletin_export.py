@@ -21,6 +21,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -120,8 +121,8 @@ def map_png(geo: dict, levels: dict[str, str]) -> bytes | None:
         return None
     use_cjk_font()
     from matplotlib import patheffects
+    from matplotlib.collections import PolyCollection
     from matplotlib.patches import Patch
-    from matplotlib.patches import Polygon as MplPolygon
     from shapely import unary_union
 
     bounds = unary_union([c["shape"] for c in geo["communities"].values()]).bounds
@@ -130,24 +131,26 @@ def map_png(geo: dict, levels: dict[str, str]) -> bytes | None:
     width = 8.0
     height = max(3.0, min(8.0, width * (y1 - y0) * aspect / max(x1 - x0, 1e-9) + 0.6))
     fig, ax = _figure(width, height)
+    # One collection for all polygons: far faster to draw than a patch per community.
+    verts, colours = [], []
     for cid, c in geo["communities"].items():
         colour = LEVEL_COLOURS.get(levels.get(cid, ""), NO_DATA)
         for poly in _polygons(c["shape"]):
-            ax.add_patch(
-                MplPolygon(
-                    list(poly.exterior.coords),
-                    closed=True,
-                    facecolor=colour,
-                    edgecolor="white",
-                    linewidth=0.4,
-                    alpha=0.9,
-                )
-            )
+            verts.append(np.asarray(poly.exterior.coords)[:, :2])
+            colours.append(colour)
+    ax.add_collection(
+        PolyCollection(verts, facecolors=colours, edgecolors="white", linewidths=0.4, alpha=0.9)
+    )
     halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+    outlines = [
+        np.asarray(poly.exterior.coords)[:, :2]
+        for shape in geo["sub_districts"].values()
+        for poly in _polygons(shape)
+    ]
+    ax.add_collection(
+        PolyCollection(outlines, facecolors="none", edgecolors="#1d2733", linewidths=0.9)
+    )
     for sd, shape in geo["sub_districts"].items():
-        for poly in _polygons(shape):
-            xs, ys = poly.exterior.xy
-            ax.plot(xs, ys, color="#1d2733", linewidth=0.9)
         p = shape.representative_point()
         ax.text(
             p.x,

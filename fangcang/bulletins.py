@@ -46,10 +46,10 @@ from .access import Role, Scope
 from .effect import (
     HEADLINES,
     METRIC_KEYS,
-    district_yoy,
-    monthly_counts,
+    district_monthly,
     warning_results,
     warning_run_for_month,
+    yoy_from_monthly,
 )
 from .i18n import fmt_int, t
 from .models import (
@@ -60,7 +60,7 @@ from .models import (
     Station,
     SubDistrict,
 )
-from .timeutil import Month, now_local
+from .timeutil import Month, month_range, now_local
 
 LEVEL_ORDER = ("green", "blue", "yellow", "red")
 #: Roles that may issue bulletins (everyone who opens the page may read them).
@@ -134,9 +134,9 @@ def _actions(explanation: dict) -> str:
     )
 
 
-def _headline_rows(session: Session, period: Month) -> list[dict]:
-    month = {r.key: r for r in district_yoy(session, period, period)}
-    ytd = {r.key: r for r in district_yoy(session, Month(period.year, 1), period)}
+def _headline_rows(monthly: dict[str, dict[str, int]], period: Month) -> list[dict]:
+    month = {r.key: r for r in yoy_from_monthly(monthly, period, period)}
+    ytd = {r.key: r for r in yoy_from_monthly(monthly, Month(period.year, 1), period)}
     rows = []
     for key in HEADLINES:
         m, y = month[key], ytd[key]
@@ -195,9 +195,17 @@ def previous_bulletin(session: Session, before: datetime | None = None) -> Bulle
 
 
 def build_content(
-    session: Session, period: Month, run_id: int, issued_at: datetime, actor: str
+    session: Session,
+    period: Month,
+    run_id: int,
+    issued_at: datetime,
+    actor: str,
+    monthly: dict[str, dict[str, int]] | None = None,
 ) -> dict:
-    """The bulletin's content (everything but its number) as a JSON-ready dict."""
+    """The bulletin's content (everything but its number) as a JSON-ready dict.
+
+    ``monthly`` may hold ``effect.district_monthly`` output covering ``period - 23`` ..
+    ``period`` (the demo computes it once for a year of bulletins); default: queried here."""
     from .models import WarningRun
 
     run = session.get(WarningRun, run_id)
@@ -275,7 +283,10 @@ def build_content(
                 key=lambda r: (r["completion"] if r["completion"] is not None else 2.0, r["name"]),
             )
 
-    headline = _headline_rows(session, period)
+    first = period.shift(-23)
+    if monthly is None or str(first) not in monthly or str(period) not in monthly:
+        monthly = district_monthly(session, first, period)
+    headline = _headline_rows(monthly, period)
     h = {r["key"]: r for r in headline}
     summary_text = t(
         "bulletin.summary_text",
@@ -291,17 +302,15 @@ def build_content(
         n_red=counts["red"],
         n_yellow=counts["yellow"],
     )
-    trend_now = monthly_counts(session, period.shift(-11), period)
-    trend_ly = monthly_counts(session, period.shift(-23), period.shift(-12))
     trend = [
         {
-            "month": a["month"],
-            "crime": a["crime"],
-            "crime_ly": b["crime"],
-            "total": a["total"],
-            "total_ly": b["total"],
+            "month": str(m),
+            "crime": monthly[str(m)]["crime"],
+            "crime_ly": monthly[str(m.shift(-12))]["crime"],
+            "total": monthly[str(m)]["total"],
+            "total_ly": monthly[str(m.shift(-12))]["total"],
         }
-        for a, b in zip(trend_now, trend_ly, strict=True)
+        for m in month_range(period.shift(-11), period)
     ]
     return {
         "version": CONTENT_VERSION,
@@ -350,6 +359,7 @@ def issue_bulletin(
     *,
     issued_at: datetime | None = None,
     run_id: int | None = None,
+    _cache: dict | None = None,
 ) -> Bulletin:
     """Issue (and freeze) the bulletin for ``period`` from its stored warning run.
 
@@ -366,6 +376,9 @@ def issue_bulletin(
         Default now (local). The year of this date is the numbering year.
     run_id : int, optional
         A specific stored run; default the newest version for ``period``.
+    _cache : dict, optional
+        For issuing many at once (the demo): keeps the district's monthly counts and the
+        community polygons between calls.
 
     Returns
     -------
@@ -396,8 +409,11 @@ def issue_bulletin(
         if run is None or run.period != str(period):
             raise ValueError(f"warning run {run_id} is not a run for {period}")
     issued_at = issued_at or now_local()
-    content = build_content(session, period, run.id, issued_at, actor)
-    info_geo = bulletin_export.community_geometries(session)
+    cache = _cache if _cache is not None else {}
+    content = build_content(session, period, run.id, issued_at, actor, cache.get("monthly"))
+    if "geo" not in cache:
+        cache["geo"] = bulletin_export.community_geometries(session)
+    info_geo = cache["geo"]
     map_png = bulletin_export.map_png(info_geo, content["all_levels"])
     charts = bulletin_export.chart_pngs(content)
 
@@ -589,9 +605,16 @@ def demo_bulletins(ctx) -> dict:
         periods = set(s.scalars(select(WarningRun.period).distinct()))
         months = [ctx.until.shift(-i) for i in range(11, -1, -1)]
         months = [m for m in months if str(m) in periods]
+        cache: dict = {}
+        if months:
+            from .effect import district_monthly
+
+            cache["monthly"] = district_monthly(s, months[0].shift(-23), months[-1])
         for i, m in enumerate(months):
             nxt = m.shift(1)
-            issue_bulletin(s, m, "demo", issued_at=datetime(nxt.year, nxt.month, 3, 9, 30))
+            issue_bulletin(
+                s, m, "demo", issued_at=datetime(nxt.year, nxt.month, 3, 9, 30), _cache=cache
+            )
             s.commit()
             issued += 1
             ctx.progress((i + 1) / max(len(months), 1), f"bulletin {m}")

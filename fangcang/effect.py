@@ -758,6 +758,75 @@ class YoYRow:
         return t(METRIC_KEYS[self.key], lang)
 
 
+ALL_KEYS = (*HEADLINES, *(f"category.{c.value}" for c in IncidentCategory))
+
+
+def district_monthly(
+    session: Session, first: Month, last: Month, scope: Scope | None = None
+) -> dict[str, dict[str, int]]:
+    """District (or scope) counts per month for ``first`` .. ``last``: the headline metrics and
+    ``category.<value>`` for every category, zeros included. One query over the day
+    aggregate; callers that need several windows (a bulletin: month, year to date, trend)
+    slice this instead of querying again."""
+    scope = scope or Scope.district()
+    out = {str(m): dict.fromkeys(ALL_KEYS, 0) for m in month_range(first, last)}
+    crime = {c.value for c in CRIME_CATEGORIES}
+    q = (
+        select(
+            AggIncidentDay.day,
+            AggIncidentDay.category,
+            AggIncidentDay.subtype,
+            func.sum(AggIncidentDay.n),
+            func.sum(AggIncidentDay.n_alcohol),
+        )
+        .where(_between(first, last), scope.clause(AggIncidentDay.community_id))
+        .group_by(AggIncidentDay.day, AggIncidentDay.category, AggIncidentDay.subtype)
+    )
+    for day, category, subtype, n, n_alcohol in session.execute(q):
+        bucket = out[str(Month.of(day))]
+        n, cat = int(n or 0), IncidentCategory(category).value
+        bucket["total"] += n
+        bucket[f"category.{cat}"] += n
+        if cat in crime:
+            bucket["crime"] += n
+        if subtype == IncidentSubtype.ASSAULT.value:
+            bucket["assault"] += n
+        elif subtype == IncidentSubtype.TELECOM_FRAUD.value:
+            bucket["telecom_fraud"] += n
+        bucket["alcohol"] += int(n_alcohol or 0)
+    return out
+
+
+def yoy_from_monthly(
+    monthly: dict[str, dict[str, int]], period_start: Month, period_end: Month
+) -> list[YoYRow]:
+    """Year-on-year rows from ``district_monthly`` output that covers ``period_start - 12``
+    .. ``period_end`` (a ``KeyError`` names a missing month)."""
+    if period_end < period_start:
+        raise ValueError(f"period ends ({period_end}) before it starts ({period_start})")
+    months = month_range(period_start, period_end)
+
+    def total(key: str, shift: int) -> int:
+        return sum(monthly[str(m.shift(shift))][key] for m in months)
+
+    rows = []
+    for key in ALL_KEYS:
+        ch = compare_counts(total(key, 0), total(key, -12))
+        rows.append(
+            YoYRow(
+                key=key,
+                now=ch.now,
+                last_year=ch.before,
+                pct=ch.pct,
+                z=ch.z,
+                p_value=ch.p_value,
+                significant=ch.significant,
+                zero_last_year=ch.before == 0,
+            )
+        )
+    return rows
+
+
 def district_yoy(
     session: Session,
     period_start: Month,
@@ -773,43 +842,8 @@ def district_yoy(
     """
     if period_end < period_start:
         raise ValueError(f"period ends ({period_end}) before it starts ({period_start})")
-    scope = scope or Scope.district()
-    ly_start, ly_end = period_start.shift(-12), period_end.shift(-12)
-
-    def totals(first: Month, last: Month) -> dict[str, int]:
-        head = session.execute(
-            select(*_count_columns()).where(
-                _between(first, last), scope.clause(AggIncidentDay.community_id)
-            )
-        ).one()
-        out = {k: int(getattr(head, k)) for k in HEADLINES}
-        by_cat = session.execute(
-            select(AggIncidentDay.category, func.sum(AggIncidentDay.n))
-            .where(_between(first, last), scope.clause(AggIncidentDay.community_id))
-            .group_by(AggIncidentDay.category)
-        )
-        cats = {IncidentCategory(c).value: int(n or 0) for c, n in by_cat}
-        for c in IncidentCategory:
-            out[f"category.{c.value}"] = cats.get(c.value, 0)
-        return out
-
-    now, ly = totals(period_start, period_end), totals(ly_start, ly_end)
-    rows = []
-    for key in [*HEADLINES, *(f"category.{c.value}" for c in IncidentCategory)]:
-        ch = compare_counts(now[key], ly[key])
-        rows.append(
-            YoYRow(
-                key=key,
-                now=ch.now,
-                last_year=ch.before,
-                pct=ch.pct,
-                z=ch.z,
-                p_value=ch.p_value,
-                significant=ch.significant,
-                zero_last_year=ch.before == 0,
-            )
-        )
-    return rows
+    monthly = district_monthly(session, period_start.shift(-12), period_end, scope)
+    return yoy_from_monthly(monthly, period_start, period_end)
 
 
 def yoy_frame(rows: list[YoYRow], lang: str = "zh"):
