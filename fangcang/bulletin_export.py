@@ -578,6 +578,7 @@ def _docx_table(
             cell.text = ""
             _set_run_font(cell.paragraphs[0].add_run(str(value)), DOCX_BODY_FONT, 9)
     if widths_cm:
+        table.autofit = False  # Word honours the column widths only without autofit
         for row in table.rows:
             for cell, w in zip(row.cells, widths_cm, strict=True):
                 cell.width = Cm(w)

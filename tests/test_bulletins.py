@@ -17,6 +17,7 @@ from fangcang import bulletins
 from fangcang.models import (
     AuditEntry,
     Bulletin,
+    Community,
     IncidentCategory,
     Officer,
     WarningResult,
@@ -244,3 +245,49 @@ def test_no_personal_data_and_html_escaped(session, factory, district):
     assert "李警官" in b.html  # officers' names are not residents' personal data
     named = [x.community_name for x in b.communities]
     assert "<script>alert(1)</script>社区" in named
+
+
+def test_task_completion_of_communities_warned_before(session, district):
+    """Section six: tasks (issue 5) dispatched in the period to communities named earlier."""
+    from fangcang.models.tasks import Branch, ItemState, TaskItem
+
+    def item(key, state, day):
+        c = session.get(Community, district[key])
+        session.add(
+            TaskItem(
+                cycle_key="2026-03",
+                community_id=c.community_id,
+                officer_id=c.officer_id,
+                branch=Branch.PUBLIC_ORDER,
+                title="走访",
+                state=state,
+                dispatched_by="duty",
+                dispatched_at=datetime(2026, 3, day, 9),
+                deadline=datetime(2026, 3, day + 7, 9),
+                fed_back_at=datetime(2026, 3, day + 1, 9)
+                if state != ItemState.DISPATCHED
+                else None,
+            )
+        )
+
+    for state in (
+        ItemState.FED_BACK,
+        ItemState.EVALUATED,
+        ItemState.FED_BACK,
+        ItemState.DISPATCHED,
+    ):
+        item("yj", state, 5)
+    item("wm", ItemState.EVALUATED, 6)
+    item("wm", ItemState.EVALUATED, 7)
+    item("nh", ItemState.DISPATCHED, 8)  # never warned: not listed
+    session.commit()
+    first = _issue(session, "2026-02", datetime(2026, 3, 3, 9))
+    assert bulletins.content(first)["tasks"]["warned_before"] == 0  # nobody warned before
+    b = _issue(session, "2026-03", datetime(2026, 4, 3, 9))
+    tasks = bulletins.content(b)["tasks"]
+    assert tasks["available"] and tasks["warned_before"] == 2
+    rows = [
+        (r["name"], r["items"], r["done"], r["completion"], r["overdue"]) for r in tasks["rows"]
+    ]
+    assert rows == [("沿江社区", 4, 3, 0.75, 1), ("五马社区", 2, 2, 1.0, 0)]
+    assert "75.0%" in b.html and "暂无任务数据" not in b.html
