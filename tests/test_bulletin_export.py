@@ -118,3 +118,40 @@ def test_charts_and_map_are_pngs(session, district):  # noqa: F811
 
     w, h = Image.open(io.BytesIO(b.map_png)).size
     assert w > 400 and h > 400
+
+
+def test_cli_bulletin_writes_docx_and_html_without_burning_numbers(
+    engine,
+    session,
+    district,  # noqa: F811
+    tmp_path,
+    capsys,
+):
+    from fangcang import cli
+
+    url = engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "b.docx"
+    assert cli.main(["--db", url, "bulletin", "--period", "2026-02", "--out", str(out)]) == 0
+    assert "2026年第1期 for 2026-02: issued" in capsys.readouterr().out
+    assert "沿江社区" in "\n".join(
+        c.text for t in Document(str(out)).tables for r in t.rows for c in r.cells
+    )
+    # Exporting the same month again re-uses the issued bulletin; --new issues the next number.
+    html = tmp_path / "b.html"
+    assert cli.main(["--db", url, "bulletin", "--period", "2026-02", "--out", str(html)]) == 0
+    assert "2026年第1期 for 2026-02: already issued" in capsys.readouterr().out
+    assert "沿江社区" in html.read_text(encoding="utf-8")
+    assert (
+        cli.main(["--db", url, "bulletin", "--period", "2026-02", "--out", str(out), "--new"]) == 0
+    )
+    assert "2026年第2期" in capsys.readouterr().out
+    assert cli.main(["--db", url, "bulletin", "--list", "--search", "沿江"]) == 0
+    listed = capsys.readouterr().out
+    assert "2026年第2期" in listed and "2026年第1期" in listed
+    # Bad input: a clear error, exit code 2, nothing issued.
+    assert cli.main(["--db", url, "bulletin", "--period", "2026-02", "--out", "x.pdf"]) == 2
+    assert "must end in .docx or .html" in capsys.readouterr().err
+    assert cli.main(["--db", url, "bulletin", "--period", "2025-01", "--out", str(out)]) == 2
+    assert "no stored warning run for 2025-01" in capsys.readouterr().err
+    session.expire_all()
+    assert len(bulletins.search_bulletins(session)) == 2

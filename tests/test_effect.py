@@ -427,3 +427,56 @@ def test_district_yoy_by_hand_with_zero_last_year(session, factory):
     assert "去年同期为0" in frame.to_string()
     with pytest.raises(ValueError, match="before it starts"):
         effect.district_yoy(session, Month(2026, 3), Month(2026, 1))
+
+
+def test_cli_effect_json_and_focus(engine, session, factory, capsys):
+    from fangcang import cli
+
+    cs = _small_district(session, factory)
+    url = engine.url.render_as_string(hide_password=False)
+    assert cli.main(["--db", url, "effect", "--months", "2", "--as-of", "2026-06", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    f = next(x for x in data["focused"] if x["name"] == "F社区")
+    assert (f["measures"]["total"]["before"], f["measures"]["total"]["after"]) == (100, 64)
+    assert f["measures"]["total"]["verdict"] == "within_comparison"
+    assert data["district_yoy"]["rows"][0]["key"] == "total"
+    assert (
+        cli.main(
+            [
+                "--db",
+                url,
+                "focus",
+                "start",
+                "--community",
+                "C社区",
+                "--date",
+                "2026-06-01",
+                "--measures",
+                "巡逻",
+            ]
+        )
+        == 0
+    )
+    assert "C社区 from 2026-06-01" in capsys.readouterr().out
+    assert (
+        cli.main(
+            [
+                "--db",
+                url,
+                "focus",
+                "start",
+                "--community",
+                "C社区",
+                "--date",
+                "2026-07-01",
+                "--measures",
+                "again",
+            ]
+        )
+        == 2
+    )
+    assert "already under focused work" in capsys.readouterr().err
+    assert cli.main(["--db", url, "focus", "end", "999", "--date", "2026-07-01"]) == 2
+    assert cli.main(["--db", url, "focus", "list"]) == 0
+    assert "C社区" in capsys.readouterr().out
+    assert cs["C"].community_id
