@@ -107,12 +107,16 @@ with tabs[0]:
                 y=by_kind["kind"].map(_kind_label),
                 orientation="h",
                 text=by_kind["n"].map(lambda n: f"{n:,}"),
+                cliponaxis=False,
                 textposition="outside",
                 marker_color="#1f5f9e",
             )
         )
         fig.update_layout(
-            title=t("datahub.by_kind"), height=320, margin=dict(l=10, r=60, t=40, b=10)
+            title=t("datahub.by_kind"),
+            height=320,
+            margin=dict(l=10, r=60, t=40, b=10),
+            xaxis=dict(visible=False),  # the bars carry their counts
         )
         st.plotly_chart(fig, width="stretch")
         st.subheader(t("datahub.by_source"))
@@ -142,30 +146,39 @@ with tabs[1]:
         table = pd.DataFrame(
             {
                 t("vh.col.freshness"): fresh["stale"].map(
-                    lambda s: (
-                        "🔴 " + t("datahub.stale_flag") if s else "🟢 " + t("datahub.fresh_flag")
-                    )
+                    lambda s: t("datahub.stale_flag") if s else t("datahub.fresh_flag")
                 ),
                 t("vh.col.source"): fresh["source"],
                 t("vh.col.records"): fresh["records"],
                 t("vh.col.kind"): fresh["kinds"].map(
                     lambda ks: "、".join(_kind_label(k.strip()) for k in ks.split(","))
                 ),
-                t("vh.col.last_updated"): fresh["last_updated"],
+                t("vh.col.last_updated"): pd.to_datetime(fresh["last_updated"]).dt.strftime(
+                    "%Y-%m-%d"
+                ),
                 t("vh.col.age_days"): fresh["age_days"],
-                t("vh.col.last_feed_import"): fresh["last_feed_import"],
+                t("vh.col.last_feed_import"): [
+                    "—" if v is None or pd.isna(v) else f"{pd.Timestamp(v):%Y-%m-%d %H:%M}"
+                    for v in fresh["last_feed_import"]
+                ],
             }
         )
+        stale_rows = fresh["stale"].to_numpy()
+        # Stale sources stand out by colour (no emoji: intranet machines often lack the font).
+        styled = table.style.apply(
+            lambda col: [
+                "background-color: #fdecea; color: #a61b1b" if stale_rows[i] else ""
+                for i in range(len(col))
+            ],
+            axis=0,
+            subset=[t("vh.col.freshness"), t("vh.col.age_days")],
+        )
         st.dataframe(
-            table,
+            styled,
             hide_index=True,
             width="stretch",
             column_config={
                 t("vh.col.records"): st.column_config.NumberColumn(format="localized"),
-                t("vh.col.last_updated"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
-                t("vh.col.last_feed_import"): st.column_config.DatetimeColumn(
-                    format="YYYY-MM-DD HH:mm"
-                ),
             },
         )
 
@@ -307,7 +320,12 @@ with tabs[4]:
                     )
                     errors = datahub.error_frame(check.errors)
                     errors.columns = [t(f"vh.col.{c}") for c in errors.columns]
-                    st.dataframe(errors, hide_index=True, width="stretch", height=320)
+                    st.dataframe(
+                        errors,
+                        hide_index=True,
+                        width="stretch",
+                        height=min(420, 38 + 35 * len(errors)),
+                    )
                 elif not check.files:
                     st.error(t("datahub.upload_rejected", msg="no bundle file"))
                 elif st.session_state.get("hub_done") is None:
