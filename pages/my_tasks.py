@@ -150,7 +150,10 @@ if flash := st.session_state.pop("inbox_flash", None):
     st.toast(flash)
 data_version = state.data_version()
 box = _inbox(data_version, viewer)
-tab_open, tab_done = st.tabs([t("inbox.open", n=len(box)), t("inbox.history")])
+# Phone first: on a narrow screen the columns stack and the inbox takes the full width; on a
+# desktop it keeps a readable card width instead of stretching buttons across the screen.
+main, _side = st.columns([3, 1])
+tab_open, tab_done = main.tabs([t("inbox.open", n=len(box)), t("inbox.history")])
 with tab_open:
     if box.empty:
         st.info(t("inbox.empty"))
@@ -169,10 +172,10 @@ with tab_done:
                     "%m-%d %H:%M"
                 ),
                 t("tasks.col.result"): done["result"].map(
-                    lambda v: enum_label(FeedbackResult(v), lang) if v else ""
+                    lambda v: enum_label(FeedbackResult(v), lang) if pd.notna(v) and v else ""
                 ),
                 t("tasks.col.rating"): done["rating"].map(
-                    lambda v: enum_label(Rating(v), lang) if v else "—"
+                    lambda v: enum_label(Rating(v), lang) if pd.notna(v) and v else "—"
                 ),
             }
         )

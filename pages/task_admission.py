@@ -3,6 +3,8 @@ seeing look-alike templates and the officers' projected weekly workload first.""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -53,6 +55,23 @@ def _review(version: int, template_id: int) -> tuple[pd.DataFrame, pd.DataFrame]
 
 def _status(v: str) -> str:
     return enum_label(TemplateStatus(v), lang)
+
+
+def _target(kind: str, value: str) -> str:
+    """The target in words: 全部社区, the sub-district names, N 个社区, or the rule."""
+    kind = TargetKind(kind)
+    data = json.loads(value) if value else None
+    if kind is TargetKind.ALL:
+        return enum_label(kind, lang)
+    if kind is TargetKind.SUB_DISTRICTS:
+        names = dict(_places(version)[0])
+        return "、".join(names.get(c, c) for c in data)
+    if kind is TargetKind.COMMUNITIES:
+        return t("admission.target.communities", n=len(data))
+    if data["rule"] == "rental_houses":
+        return t("admission.target.rental_houses", n=data["min_houses"])
+    levels = "/".join(t(f"warning_level_short.{lv}") for lv in data.get("levels", []))
+    return t("admission.target.warning_level", levels=levels)
 
 
 st.title(t("admission.title"))
@@ -154,7 +173,7 @@ if "review" in tabs:
                         [
                             enum_label(Branch(row["branch"]), lang),
                             enum_label(Cycle(row["cycle"]), lang),
-                            f"{row['target']}",
+                            _target(row["target_kind"], row["target_value"]),
                             f"{row['est_minutes']} min",
                             t(
                                 "admission.proposed_by",
@@ -197,7 +216,7 @@ if "review" in tabs:
                     t("admission.added_total"),
                     f"{load['added_minutes'].sum():.0f}" if not load.empty else "—",
                 )
-                c.metric(t("tasks.col.over_cap"), over)
+                c.metric(t("admission.over_cap_n"), over)
                 if over:
                     st.warning(t("admission.over_cap", n=over))
                 st.dataframe(
@@ -258,7 +277,12 @@ with tabs["list"]:
                     t("tasks.col.cycle"): templates["cycle"].map(
                         lambda c: enum_label(Cycle(c), lang)
                     ),
-                    t("tasks.col.target"): templates["target"],
+                    t("tasks.col.target"): [
+                        _target(k, v)
+                        for k, v in zip(
+                            templates["target_kind"], templates["target_value"], strict=True
+                        )
+                    ],
                     t("tasks.col.minutes"): templates["est_minutes"],
                     t("tasks.col.status"): templates["status"].map(_status),
                 }

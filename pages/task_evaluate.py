@@ -16,6 +16,10 @@ viewer = guard.page("task_evaluate")
 lang = state.lang()
 
 
+def _label(cls, value) -> str:
+    return enum_label(cls(value), lang) if pd.notna(value) and value else ""
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def _waiting(version: int, who) -> pd.DataFrame:
     with state.session() as s:
@@ -46,9 +50,7 @@ table = pd.DataFrame(
         t("tasks.col.title"): df["title"],
         t("tasks.col.community"): df["community_name"],
         t("tasks.col.fed_back_at"): pd.to_datetime(df["fed_back_at"]).dt.strftime("%Y-%m-%d %H:%M"),
-        t("tasks.col.result"): df["result"].map(
-            lambda v: enum_label(FeedbackResult(v), lang) if v else ""
-        ),
+        t("tasks.col.result"): df["result"].map(lambda v: _label(FeedbackResult, v)),
         t("tasks.col.note"): df["note"],
     }
 )
@@ -79,9 +81,7 @@ with left, st.container(border=True):
             t("tasks.col.at"): pd.to_datetime(hist["at"]).dt.strftime("%m-%d %H:%M"),
             t("tasks.col.actor"): hist["actor"],
             t("tasks.col.action"): hist["action"].map(lambda a: enum_label(TaskAction(a), lang)),
-            t("tasks.col.result"): hist["result"].map(
-                lambda v: enum_label(FeedbackResult(v), lang) if v else ""
-            ),
+            t("tasks.col.result"): hist["result"].map(lambda v: _label(FeedbackResult, v)),
             t("tasks.col.count"): hist["count_done"],
             t("tasks.col.note"): hist["note"],
         }

@@ -111,7 +111,10 @@ with left:
             t("tasks.col.overdue"): df["overdue"],
         }
     )
-    st.dataframe(table, hide_index=True, use_container_width=True, height=420)
+    # Fit short tables (a few stations) instead of leaving a block of empty rows.
+    st.dataframe(
+        table, hide_index=True, use_container_width=True, height=min(420, 38 + 35 * len(table))
+    )
 with right:
     top = df.head(TOP).iloc[::-1]
     fig = go.Figure(

@@ -3,8 +3,9 @@
 Duplicates: rapidfuzz similarity over title and instructions. Chinese text has no spaces, so
 each text is compared both as written (``fuzz.ratio``) and as a bag of characters
 (``token_sort_ratio`` over the characters), which catches the same words in another order
-("走访出租房屋核查流动人口" / "出租房屋流动人口走访核查"). The score is the larger of the
-title score and the title+instructions score, 0-100.
+("走访出租房屋核查流动人口" / "出租房屋流动人口走访核查"). The score (0-100) is the larger of
+the title score and 0.7 x title + 0.3 x instructions score: instructions share boilerplate, so
+they can raise a similar title's score but never make unrelated titles look alike.
 
 Workload: each admitted periodic template costs ``est_minutes x (cycles per week)`` per target
 community; an officer's weekly minutes add up over their communities. Ad-hoc templates have no
@@ -47,7 +48,9 @@ def _score(a: str, b: str) -> float:
 
 def similarity(title_a: str, instr_a: str, title_b: str, instr_b: str) -> float:
     """Similarity 0-100 of two templates (see the module notes)."""
-    return max(_score(title_a, title_b), _score(f"{title_a}{instr_a}", f"{title_b}{instr_b}"))
+    title = _score(title_a, title_b)
+    # Instructions often share boilerplate ("逐一登记核查结果..."), so they only add to the title.
+    return max(title, 0.7 * title + 0.3 * _score(instr_a, instr_b))
 
 
 def find_duplicates(

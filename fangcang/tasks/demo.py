@@ -125,9 +125,20 @@ URGENT_TEXTS = [
 ]
 
 
+BRANCH_ZH = {
+    Branch.POPULATION: "人口",
+    Branch.PUBLIC_ORDER: "治安",
+    Branch.NARCOTICS: "禁毒",
+    Branch.CRIMINAL_INVESTIGATION: "刑侦",
+    Branch.COUNTER_TERRORISM: "反恐",
+    Branch.PETITIONS: "信访",
+    Branch.EXIT_ENTRY: "出入境",
+}
+
+
 def _instructions(subject: str, action: str, branch: Branch) -> str:
     return (
-        f"按{branch.value}条线要求，对辖区{subject}开展{action}；"
+        f"按{BRANCH_ZH[branch]}条线要求，对辖区{subject}开展{action}；"
         f"逐一登记核查结果，发现问题当场处置并在系统中反馈数量和情况说明。"
     )
 
@@ -376,7 +387,7 @@ def _outcomes(s: Session, rng: np.random.Generator, now: datetime, levels: dict[
     fed = disp + (fb_off * 1e9).astype("timedelta64[ns]")
     done = past & (u < p_done)
     # Most work missed long ago was closed late in the end; what stays open is mostly recent.
-    late = past & ~done & (dl < np.datetime64(now - timedelta(days=30))) & (rng.random(n) < 0.85)
+    late = past & ~done & (dl < np.datetime64(now - timedelta(days=21))) & (rng.random(n) < 0.95)
     fed = np.where(
         late, dl + (rng.uniform(86400, 20 * 86400, n) * 1e9).astype("timedelta64[ns]"), fed
     )
@@ -398,7 +409,7 @@ def _outcomes(s: Session, rng: np.random.Generator, now: datetime, levels: dict[
     rating = np.where(r < 0.24, "excellent", np.where(r < 0.965, "qualified", "unqualified"))
     rating = np.where(rated, rating, None)
     unq = rating == "unqualified"
-    redone = unq & (rng.random(n) < 0.6)
+    redone = unq & (rng.random(n) < 0.85)
     result = np.where(
         rng.random(n) < 0.92, "done", np.where(rng.random(n) < 0.7, "partial", "unable")
     )

@@ -48,7 +48,7 @@ class DispatchResult:
 
 
 def _actor(actor: Viewer | str) -> str:
-    if isinstance(actor, Viewer):
+    if not isinstance(actor, str):  # a Viewer (duck-typed: survives a module reload in the UI)
         if not can(actor.role, Permission.DISPATCH):
             raise PermissionError(f"role {actor.role.value} cannot dispatch tasks")
         return actor.username

@@ -61,7 +61,8 @@ def _check_period(start: datetime, end: datetime) -> None:
 
 
 def _where_viewer(q, who: Viewer | Scope):
-    if isinstance(who, Viewer):
+    # Duck-typed: a UI may hold a Viewer made before a module reload (isinstance would fail).
+    if hasattr(who, "role"):
         return q.where(visible_clause(who))
     return q.where(who.clause(TaskItem.community_id))
 
