@@ -50,14 +50,14 @@ def story(engine, until: Month) -> dict:
     crime = frame["category"].isin(["criminal", "public_order"])
 
     def yoy(mask) -> float:
-        return round(100 * (mask[last].sum() / mask[~last].sum() - 1), 1)
+        return round(float(100 * (mask[last].sum() / mask[~last].sum() - 1)), 1)
 
     yj = frame["community"].eq("沿江社区")
     after = month > end - 6
     before = (month > end - 12) & ~after
 
     def focus(mask) -> float:
-        return round(100 * ((mask & after).sum() / (mask & before).sum() - 1), 1)
+        return round(float(100 * ((mask & after).sum() / (mask & before).sum() - 1)), 1)
 
     return {
         "incidents_last_12": int(last.sum()),

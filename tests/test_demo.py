@@ -89,6 +89,15 @@ def test_id_numbers_have_correct_check_digits_birth_dates_and_gender():
         datetime.strptime(value[6:14], "%Y%m%d")  # a real calendar date
         assert value[6:14] == str(b).replace("-", "")
         assert (int(value[16]) % 2 == 1) == bool(m)
+    assert len(set(ids)) == n  # unique, like real ID numbers
+    # Even 450 people of one gender born on one day in one region get distinct numbers.
+    same = idcard.id_numbers(
+        np.full(450, idcard.LUCHENG),
+        np.full(450, np.datetime64("1990-05-01")),
+        np.ones(450, bool),
+        rng,
+    ).astype(str)
+    assert len(set(same)) == 450 and all(v[17] == _check_char(v[:17]) for v in same)
     assert idcard.is_valid_id("11010519491231002X")
     assert not idcard.is_valid_id("110105194912310021")
 
@@ -257,6 +266,7 @@ def test_build_small_loads_everything_through_the_importer(engine, monkeypatch, 
         assert row == ("沿江社区", "仰义街道")
         ids = s.scalars(select(Person.id_number).where(Person.id_number.is_not(None))).all()
         assert ids and all(v[17] == _check_char(v[:17]) for v in ids)
+        assert len(set(ids)) == len(ids)
         # registered_residents is the number of people linked to the house.
         linked = dict(
             s.execute(

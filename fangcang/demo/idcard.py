@@ -69,16 +69,17 @@ def id_numbers(
     birth
         Birth dates (``datetime64[D]``).
     male
-        Booleans: the sequence number is odd for men, even for women.
+        Booleans: the sequence number is odd for men, even for women. Numbers are unique
+        within one call.
     rng
         Random generator for the sequence numbers.
     """
-    n = len(region)
     # datetime64 -> yyyymmdd ints without a Python loop
     y = birth.astype("datetime64[Y]").astype(np.int64) + 1970
     m = birth.astype("datetime64[M]").astype(np.int64) % 12 + 1
     d = (birth - birth.astype("datetime64[M]")).astype(np.int64) + 1
-    seq = rng.integers(0, 500, n) * 2 + np.where(male, 1, 0)  # 0..999, parity = gender
+    seq = _unique_sequence((region * 100_000_000 + y * 10000 + m * 100 + d) * 2 + male, rng)
+    seq = seq * 2 + np.where(male, 1, 0)  # 0..999, odd for men
     first17 = np.hstack(
         [
             int_digits(region, 6),
@@ -87,6 +88,25 @@ def id_numbers(
         ]
     )
     return digits_to_str(np.hstack([first17 + 48, check_char(first17)[:, None]]))
+
+
+def _unique_sequence(group: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A number 0..499 per row, different for every row of the same ``group`` (so the ID
+    numbers, region + birth date + sequence + gender, never repeat), starting at a random
+    offset in each group."""
+    n = len(group)
+    order = np.argsort(group, kind="stable")
+    sorted_group = group[order]
+    starts = np.r_[True, sorted_group[1:] != sorted_group[:-1]] if n else np.zeros(0, bool)
+    gid = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    rank = np.arange(n) - first[gid]
+    if n and rank.max() >= 500:
+        raise ValueError("more than 500 people of one gender share a birth date and region code")
+    offset = rng.integers(0, 500, len(first))
+    out = np.empty(n, dtype=np.int64)
+    out[order] = (offset[gid] + rank) % 500
+    return out
 
 
 def is_valid_id(value: str) -> bool:
