@@ -358,11 +358,14 @@ def _legend_html(title: str, items: list[tuple[str, str]], note: str = "") -> st
 
 
 class _MetricScale(folium.MacroElement):
-    """A metric-only scale bar (folium's control_scale also shows miles)."""
+    """A metric-only scale bar (folium's control_scale also shows miles), and the zoom rule
+    that hides the names of small sub-districts until the user zooms in."""
 
     _template = Template(
         "{% macro script(this, kwargs) %}"
         "L.control.scale({imperial: false, position: 'bottomright'}).addTo({{ this._parent.get_name() }});"
+        "(function (m) { function f() { m.getContainer().classList.toggle('fc-far', m.getZoom() < 13); }"
+        " m.on('zoomend', f); f(); })({{ this._parent.get_name() }});"
         "{% endmacro %}"
     )
 
@@ -477,7 +480,9 @@ def build_map(
         ).add_to(m)
     # A plain background for the intranet default (no tile server configured).
     m.get_root().header.add_child(
-        folium.Element("<style>.leaflet-container{background:#eef1f4;}</style>")
+        folium.Element(
+            "<style>.leaflet-container{background:#eef1f4;}.fc-far .fc-small{display:none;}</style>"
+        )
     )
 
     fills, legend = _fills(communities, colour_by, lang)
@@ -528,13 +533,19 @@ def build_map(
             style_function=lambda f: {"fill": False, "color": palette.BOUNDARY, "weight": 2.5},
             interactive=False,
         ).add_to(boundaries)
-        for _, r in data.sub_districts.iterrows():
+        areas = [g.area if g is not None else 0.0 for g in data.sub_districts["geometry"]]
+        largest = max(areas) if areas else 0.0
+        for (_, r), area in zip(data.sub_districts.iterrows(), areas, strict=True):
             if pd.notna(r["label_lat"]) and pd.notna(r["label_lon"]):
+                # names of small (dense urban) sub-districts only show when zoomed in,
+                # otherwise they pile on top of each other
+                small = " fc-small" if largest and area < largest / 8 else ""
                 folium.Marker(
                     [float(r["label_lat"]), float(r["label_lon"])],
                     icon=folium.DivIcon(
                         html=(
-                            '<div style="font:600 12px sans-serif;color:#1d2733;white-space:nowrap;'
+                            f'<div class="fc-sd-label{small}" style="font:600 12px sans-serif;'
+                            "color:#1d2733;white-space:nowrap;"
                             'text-shadow:0 0 3px #fff,0 0 3px #fff;transform:translate(-50%,-50%)">'
                             f"{_esc(r['name'])}</div>"
                         ),
@@ -563,32 +574,51 @@ def build_map(
             ).add_to(m)
 
     if data.factors is not None and len(data.factors):
+        # One GeoJSON layer of points per kind (not one folium element per circle: rendering
+        # 720 CircleMarkers takes seconds).
         for kind, group in data.factors.groupby("kind", sort=True):
             colour = palette.FACTOR_COLOURS.get(str(kind), palette.OUTLINE)
-            layer = folium.FeatureGroup(
-                name=t("map.layer.factors", lang, kind=t(f"factor_kind.{kind}", lang)), show=False
-            )
+            label = t(f"factor_kind.{kind}", lang)
+            points = []
             for _, r in group.iterrows():
                 if pd.isna(r["lat"]) or pd.isna(r["lon"]) or not r["n"]:
                     continue
                 tip = t(
                     "map.factor_tip",
                     lang,
-                    kind=t(f"factor_kind.{kind}", lang),
+                    kind=label,
                     n=fmt_int(r["n"], lang),
                     out=fmt_int(r["out_of_control"], lang),
                 )
-                folium.CircleMarker(
-                    [float(r["lat"]), float(r["lon"])],
-                    radius=float(min(4 + 2 * (float(r["n"]) ** 0.5), 22)),
-                    color=colour,
+                points.append(
+                    {
+                        "type": "Feature",
+                        "properties": {
+                            "tip": html.escape(tip),
+                            "r": round(min(4 + 2 * (float(r["n"]) ** 0.5), 22), 1),
+                        },
+                        "geometry": {
+                            "type": "Point",
+                            "coordinates": [round(float(r["lon"]), 5), round(float(r["lat"]), 5)],
+                        },
+                    }
+                )
+            folium.GeoJson(
+                {"type": "FeatureCollection", "features": points},
+                name=t("map.layer.factors", lang, kind=label),
+                show=False,
+                marker=folium.CircleMarker(
+                    radius=6,
                     weight=1,
                     fill=True,
-                    fill_color=colour,
                     fill_opacity=0.55,
-                    tooltip=html.escape(tip),
-                ).add_to(layer)
-            layer.add_to(m)
+                    color=colour,
+                    fill_color=colour,
+                ),
+                style_function=lambda f: {"radius": f["properties"]["r"]},
+                tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+                zoom_on_click=False,
+            ).add_to(m)
 
     if data.stations is not None and len(data.stations):
         layer = folium.FeatureGroup(name=t("map.layer.stations", lang), show=True)

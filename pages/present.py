@@ -32,7 +32,8 @@ st.markdown(
     .fc-metric .d {font-size:1.3rem;}
     .fc-row {font-size:1.6rem; padding:10px 0; border-bottom:1px solid #e3e6ea;}
     .fc-row .r {font-size:1.25rem; color:#445;}
-    div.stButton > button {font-size:1.3rem; padding:.5rem 1.4rem;}
+    [data-testid^="stBaseButton"] p, [data-testid="stPageLink"] p {font-size:1.3rem !important;}
+    [data-testid^="stBaseButton"] {padding:.45rem 1.4rem;}
     </style>""",
     unsafe_allow_html=True,
 )
@@ -130,6 +131,7 @@ if slide == "summary":
                 big=True,
             ),
             key="p_trend",
+            big=True,
         )
 elif slide == "map":
     # a new folium.Map per run: streamlit-folium must never render one map object twice

@@ -31,8 +31,10 @@ def _layout(
         plot_bgcolor="white",
         hovermode="x unified",
     )
-    fig.update_xaxes(showgrid=False)
-    fig.update_yaxes(gridcolor="#e6e9ee", rangemode="tozero")
+    fig.update_xaxes(showgrid=False, tickfont={"size": 18} if big else None)
+    fig.update_yaxes(
+        gridcolor="#e6e9ee", rangemode="tozero", tickfont={"size": 18} if big else None
+    )
     return fig
 
 
@@ -157,5 +159,13 @@ def level_history(df: pd.DataFrame, title: str | None = None, **kw) -> go.Figure
     return _layout(fig, title, **kw)
 
 
-def show(fig: go.Figure, key: str | None = None) -> None:
-    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key=key)
+def show(fig: go.Figure, key: str | None = None, big: bool = False) -> None:
+    """Show a figure; ``big`` (presentation mode) keeps the figure's own large fonts instead of
+    Streamlit's theme."""
+    st.plotly_chart(
+        fig,
+        width="stretch",
+        config={"displayModeBar": False},
+        key=key,
+        theme=None if big else "streamlit",
+    )
