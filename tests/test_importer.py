@@ -557,6 +557,9 @@ def test_bad_unknown_references_and_id_number(engine, tmp_path):
     assert got[("communities.geojson", 2, "street")].startswith("unknown sub-district")
     assert got[("people.csv", 2, "community_id")] == "unknown community_id"
     assert "check digit" in got[("people.csv", 3, "id_number")]
+    # personal values are masked in reports (row and column locate the cell)
+    (bad_id,) = [e for e in errs if e.column == "id_number"]
+    assert bad_id.value == "330302********0011"
 
 
 def test_errors_are_capped_in_print_but_all_in_the_report_file(engine, tmp_path):

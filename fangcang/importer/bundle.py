@@ -537,6 +537,8 @@ def _validate(session: Session, folder: Path, partial: bool, progress: Progress)
         table.errors.sort(key=lambda e: (e.row is not None, e.row or 0))
         report.errors.extend(table.errors)
         report.accepted[name] = len(table.valid)
+        if not (partial and table.errors):
+            table.raw = None  # only partial imports write rejected rows back out: free memory
     report.new_stations = pd.DataFrame(
         [{"station_id": k, "name": v} for k, v in sorted(new_stations.items())],
         columns=["station_id", "name"],

@@ -46,9 +46,9 @@ def _allowed(f: Field) -> str:
     if isinstance(f.choices, type) and issubclass(f.choices, enum.Enum):
         from .. import i18n
 
-        prefix = "".join(
-            "_" + c.lower() if c.isupper() else c for c in f.choices.__name__
-        ).lstrip("_")
+        prefix = "".join("_" + c.lower() if c.isupper() else c for c in f.choices.__name__).lstrip(
+            "_"
+        )
         parts = []
         for m in f.choices:
             zh = i18n.catalogue().get(f"{prefix}.{m.value}", ("",))[0]
@@ -73,8 +73,10 @@ def file_table(spec: FileSpec) -> str:
         if f.default not in (None, ""):
             notes = f"{notes} (default `{f.default}`)" if notes else f"default `{f.default}`"
         if f.max_length:
-            notes = f"{notes} (at most {f.max_length} characters)" if notes else (
-                f"at most {f.max_length} characters"
+            notes = (
+                f"{notes} (at most {f.max_length} characters)"
+                if notes
+                else (f"at most {f.max_length} characters")
             )
         key = " (id: unique in the file)" if f.name == spec.key else ""
         req = "yes" if f.required else "no"

@@ -231,7 +231,13 @@ HOUSES = RecordKind(
         description="Houses (房): address, use and checks.",
         fields=(
             Field("house_id", required=True, aliases=("房屋编号",), max_length=40),
-            Field("address", required=True, aliases=("地址", "房屋地址"), max_length=200),
+            Field(
+                "address",
+                required=True,
+                aliases=("地址", "房屋地址"),
+                max_length=200,
+                personal=True,
+            ),
             COMMUNITY,
             LON_F,
             LAT_F,
@@ -267,9 +273,14 @@ PEOPLE = RecordKind(
         description="People (人). ID numbers must carry a correct check digit.",
         fields=(
             Field("person_id", required=True, aliases=("人员编号",), max_length=40),
-            Field("name", required=True, aliases=("姓名",), max_length=64),
-            Field("id_number", ID_NUMBER, aliases=("身份证号", "身份证号码", "公民身份号码")),
-            Field("phone", aliases=("联系电话", "手机号", "电话"), max_length=20),
+            Field("name", required=True, aliases=("姓名",), max_length=64, personal=True),
+            Field(
+                "id_number",
+                ID_NUMBER,
+                aliases=("身份证号", "身份证号码", "公民身份号码"),
+                personal=True,
+            ),
+            Field("phone", aliases=("联系电话", "手机号", "电话"), max_length=20, personal=True),
             Field("gender", ENUM, choices=Gender, default="unknown", aliases=("性别",)),
             Field("birth_date", DATE, aliases=("出生日期",)),
             Field(

@@ -292,11 +292,19 @@ class _Errors:
             pd.DataFrame({"row": rows, "column": column, "value": values, "reason": reasons})
         )
 
-    def row_errors(self) -> list[RowError]:
+    def row_errors(self, personal: Iterable[str] = ()) -> list[RowError]:
+        """Every error; values of ``personal`` columns masked (fangcang.privacy)."""
+        from ..privacy import PERSONAL_COLUMNS
+
         out = list(self.file_level)
         if self.chunks:
             df = pd.concat(self.chunks, ignore_index=True)
             df = df.sort_values(["row", "column"], kind="stable")
+            for column in personal:
+                mask = PERSONAL_COLUMNS.get(column)
+                hit = df["column"] == column
+                if mask is not None and hit.any():
+                    df.loc[hit, "value"] = [mask(v) if v else "" for v in df.loc[hit, "value"]]
             out.extend(
                 RowError(self.file, int(r), str(c), "" if v is None else str(v), str(why))
                 for r, c, v, why in zip(
@@ -566,7 +574,8 @@ def validate_frame(
         for check in spec.checks:
             for rows, column, values, reason in check(frame, context) or ():
                 errors.add(rows, column, values, reason)
-    return Table(file=file, spec=spec, frame=frame, errors=errors.row_errors(), raw=raw)
+    personal = [f.name for f in spec.fields if f.personal]
+    return Table(file=file, spec=spec, frame=frame, errors=errors.row_errors(personal), raw=raw)
 
 
 def read_table(

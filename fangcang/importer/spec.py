@@ -96,6 +96,9 @@ class Field:
         Inclusive numeric bounds for ``int`` / ``float``.
     description : str
         One line for the data contract.
+    personal : bool
+        Personal data (a resident's name, ID number, phone, address): values quoted in error
+        reports are masked with ``fangcang.privacy`` (by the field's name).
     """
 
     name: str
@@ -108,6 +111,7 @@ class Field:
     min: float | None = None
     max: float | None = None
     description: str = ""
+    personal: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in TYPES:
