@@ -283,8 +283,8 @@ class InvalidIdNumbers:
 
 
 class DuplicatesAcrossSources:
-    """The same person (ID number) or house (address) exported by more than one department
-    as separate records."""
+    """The same person (ID number and name) or house (address) exported by more than one
+    department as separate records."""
 
     id = "duplicates_across_sources"
 
@@ -300,7 +300,7 @@ class DuplicatesAcrossSources:
                 Person.id_number != "",
                 scope.clause(Person.community_id),
             )
-            .group_by(Person.id_number)
+            .group_by(Person.id_number, Person.name)
             .having(and_(func.count() > 1, func.count(func.distinct(Person.source)) > 1))
         )
 
@@ -323,9 +323,7 @@ class DuplicatesAcrossSources:
             ("houses", self._houses(scope), House),
         ):
             sub = q.subquery()
-            groups, records = session.execute(
-                select(func.count(), func.coalesce(func.sum(sub.c.records), 0))
-            ).one()
+            records = session.scalar(select(func.coalesce(func.sum(sub.c.records), 0)))
             checked = session.scalar(
                 select(func.count()).select_from(model).where(scope.clause(model.community_id))
             )
@@ -346,11 +344,52 @@ class DuplicatesAcrossSources:
         return mask_frame(pd.concat([p, h], ignore_index=True)).head(limit)
 
 
+class ConflictingIdNumbers:
+    """One ID number carried by records with different names: at least one record holds
+    someone else's number (a typing or matching error upstream)."""
+
+    id = "conflicting_id_number"
+
+    def _query(self, scope: Scope):
+        return (
+            select(
+                Person.id_number.label("id_number"),
+                func.count().label("records"),
+                func.count(func.distinct(Person.name)).label("names"),
+            )
+            .where(
+                Person.id_number.is_not(None),
+                Person.id_number != "",
+                scope.clause(Person.community_id),
+            )
+            .group_by(Person.id_number)
+            .having(func.count(func.distinct(Person.name)) > 1)
+        )
+
+    def run(self, session: Session, scope: Scope) -> list[QualityResult]:
+        sub = self._query(scope).subquery()
+        records = session.scalar(select(func.coalesce(func.sum(sub.c.records), 0)))
+        checked = session.scalar(
+            select(func.count())
+            .select_from(Person)
+            .where(Person.id_number.is_not(None), scope.clause(Person.community_id))
+        )
+        return [QualityResult(self.id, "people", int(checked or 0), int(records))]
+
+    def sample(self, session: Session, scope: Scope, limit: int = 20) -> pd.DataFrame:
+        df = pd.DataFrame(
+            session.execute(self._query(scope).limit(limit)).all(),
+            columns=["id_number", "records", "names"],
+        )
+        return mask_frame(df)
+
+
 #: The registered data-quality checks, in display order.
 QUALITY_CHECKS: list[QualityCheck] = [
     MissingCoordinates(),
     InvalidIdNumbers(),
     DuplicatesAcrossSources(),
+    ConflictingIdNumbers(),
 ]
 
 

@@ -131,6 +131,8 @@ def test_quality_checks(session, factory):
     factory.person(c, person_id="P4", id_number=make_id("19800101"), source="公安")
     factory.person(c, person_id="P5", id_number=make_id("19800101"), source="公安")  # same source
     factory.person(c, person_id="P6", id_number=None, source="公安")
+    # Someone else's record carrying P1's number under another name: a conflict, not a copy.
+    factory.person(c, person_id="P7", name="李四", id_number=good, source="交警")
     session.commit()
 
     r = datahub.run_quality_checks(session, D).set_index(["check", "kind"])
@@ -138,7 +140,8 @@ def test_quality_checks(session, factory):
     assert r.loc[("missing_coordinates", "places"), "failing"] == 0
     assert r.loc[("missing_coordinates", "incidents"), "checked"] == 0
     assert pd.isna(r.loc[("missing_coordinates", "incidents"), "share"])
-    assert (r.loc[("invalid_id_number", "people"), ["checked", "failing"]] == [5, 1]).all()
+    assert (r.loc[("invalid_id_number", "people"), ["checked", "failing"]] == [6, 1]).all()
+    assert r.loc[("conflicting_id_number", "people"), "failing"] == 3  # P1, P2, P7
     # P1/P2 are one person from two departments; P4/P5 come from one department (not "across").
     assert r.loc[("duplicates_across_sources", "people"), "failing"] == 2
     assert r.loc[("duplicates_across_sources", "houses"), "failing"] == 2

@@ -250,6 +250,15 @@ def test_same_person_registered_in_two_houses(session, factory, home):
     assert types_of(session).count("duplicate_registration") == 1
 
 
+def test_same_id_number_under_another_name_is_not_a_duplicate(session, factory, home):
+    c, h, a, b = home
+    factory.house(c, house_id="H3")
+    # Another person's record carrying the same ID number (an ID conflict, not one person).
+    factory.person(c, person_id="PZ", name="刘建国", id_number=a.id_number, house_id="H3")
+    visit(session, residents=both_seen(a, b))
+    assert types_of(session) == []
+
+
 def test_reconcile_again_does_not_duplicate(session, home):
     c, h, a, b = home
     visit(session, observed_use="rental", residents=both_seen(a, b))
@@ -578,19 +587,36 @@ def test_demo_extend_plants_every_type_and_decides_some(engine, session, factory
     for i in range(1200):
         c = comms[i % 3]
         n = int(rng.integers(1, 4))
-        houses.append(dict(house_id=f"H{i:05d}", address=f"路{i}号", community_id=c.community_id,
-                           use=HouseUse.SELF_OCCUPIED if i % 4 else HouseUse.RENTAL,
-                           registered_residents=n, updated_at=WHEN, source="住建"))
+        houses.append(
+            dict(
+                house_id=f"H{i:05d}",
+                address=f"路{i}号",
+                community_id=c.community_id,
+                use=HouseUse.SELF_OCCUPIED if i % 4 else HouseUse.RENTAL,
+                registered_residents=n,
+                updated_at=WHEN,
+                source="住建",
+            )
+        )
         for j in range(n):
             k = len(people)
             birth = date(1950 + k % 50, 1 + k % 12, 1 + k % 28)
-            people.append(dict(
-                person_id=f"P{k:06d}", name="张" + "伟强磊军勇杰涛明辉华"[k % 10] + "芳敏静丽婷"[k // 10 % 5],
-                id_number=make_id(f"{birth:%Y%m%d}", f"{k % 1000:03d}"), phone=f"139{k:08d}",
-                birth_date=birth, gender=Gender.MALE, residence_type=ResidenceType.REGISTERED,
-                community_id=c.community_id, house_id=f"H{i:05d}", updated_at=WHEN, source="户籍科",
-                key_person_type=KeyPersonType.DRUGS if k % 23 == 0 else None,
-            ))
+            people.append(
+                dict(
+                    person_id=f"P{k:06d}",
+                    name="张" + "伟强磊军勇杰涛明辉华"[k % 10] + "芳敏静丽婷"[k // 10 % 5],
+                    id_number=make_id(f"{birth:%Y%m%d}", f"{k % 1000:03d}"),
+                    phone=f"139{k:08d}",
+                    birth_date=birth,
+                    gender=Gender.MALE,
+                    residence_type=ResidenceType.REGISTERED,
+                    community_id=c.community_id,
+                    house_id=f"H{i:05d}",
+                    updated_at=WHEN,
+                    source="户籍科",
+                    key_person_type=KeyPersonType.DRUGS if k % 23 == 0 else None,
+                )
+            )
     session.execute(insert(House), houses)
     session.execute(insert(Person), people)
     session.commit()

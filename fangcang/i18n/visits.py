@@ -19,9 +19,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "match_method.name_birth": ("姓名+出生日期", "Name + birth date"),
     "match_method.none": ("未匹配", "No match"),
     # visits page
-    "visits.title": (
-        "云入户 · 线上线下数据碰撞",
-        "Household visits: field data against the registry",
+    "visits.subtitle": (
+        "线上线下数据碰撞：走访所见与登记信息比对，差异经核实后更正登记。",
+        "What officers see on visits is compared with the registry; confirmed differences "
+        "correct it.",
     ),
     "visits.tab.form": ("走访登记", "Record a visit"),
     "visits.tab.queue": ("差异核实", "Discrepancies"),
@@ -95,8 +96,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "visits.pick": ("选择要处理的差异", "Discrepancy to decide"),
     "visits.proposed": (
-        "确认后将更正 {table} 表 {record} 的 {field}：{old} → {new}",
-        "Confirming sets {field} of {table} {record}: {old} → {new}",
+        "确认后将更正{table} {record} 的{field}：{old} → {new}",
+        "Confirming sets the {field} of {table} {record}: {old} → {new}",
     ),
     "visits.reason": ("说明（驳回时必填）", "Reason (required to dismiss)"),
     "visits.confirm": ("确认并更正登记", "Confirm and correct the registry"),
@@ -113,6 +114,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "visits.none": ("无", "none"),
     "visits.new_person": ("新增流动人口", "new floating resident"),
+    "vh.table.people": ("人员", "person"),
+    "vh.table.houses": ("房屋", "house"),
+    "vh.field.use": ("房屋用途", "use"),
+    "vh.field.registered_residents": ("登记人数", "registered residents"),
+    "vh.field.house_id": ("登记房屋", "registered house"),
+    "vh.field.community_id": ("所属社区", "community"),
+    "vh.field.new": ("新增人员", "new person"),
     "vh.col.id": ("编号", "No."),
     "vh.col.type": ("类型", "Type"),
     "vh.col.status": ("状态", "Status"),
@@ -186,6 +194,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "datahub.check.missing_coordinates": ("缺少坐标", "Missing coordinates"),
     "datahub.check.invalid_id_number": ("身份证号校验位错误", "Invalid ID check digit"),
     "datahub.check.duplicates_across_sources": ("跨部门重复记录", "Duplicates across sources"),
+    "datahub.check.conflicting_id_number": (
+        "身份证号冲突（同号不同名）",
+        "One ID number, several names",
+    ),
     "datahub.sample": ("问题记录示例（已脱敏）", "Sample of failing records (masked)"),
     "datahub.upload_help": (
         "选择一个 .zip 数据包，或一组 CSV/XLSX/GeoJSON 文件。先校验，确认后才导入。",

@@ -26,7 +26,15 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..models import DiscrepancyType, HouseUse, ResidenceType
-from .matching import Candidate, Match, Observed, birth_from_id, normalize_id
+from .matching import (
+    NAME_MIN_WITH_BIRTH,
+    Candidate,
+    Match,
+    Observed,
+    birth_from_id,
+    name_similarity,
+    normalize_id,
+)
 
 
 @dataclass(frozen=True)
@@ -74,11 +82,15 @@ class HouseContext:
 
     def duplicate_pairs(self) -> list[tuple[Candidate, Candidate]]:
         """(record here, record elsewhere) for each registered person also registered at
-        another house."""
+        another house: the same ID number and the same name (fuzzy, as for a birth-date
+        match). The same ID number under another name is a conflict between two people's
+        records, not one person registered twice (the data hub reports it)."""
         pairs = []
         for p in self.registered:
             for other in self.elsewhere.get(p.id_number or "", ()):
-                if other.person_id != p.person_id:
+                if other.person_id != p.person_id and (
+                    name_similarity(p.name, other.name) >= NAME_MIN_WITH_BIRTH
+                ):
                     pairs.append((p, other))
         return pairs
 
