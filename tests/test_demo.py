@@ -424,3 +424,21 @@ def test_first_start_builds_the_demo_once(tmp_path, monkeypatch):
     at2.run()
     assert not at2.exception
     assert calls == ["full"]  # a filled database is not built again
+
+
+def test_birth_dates_have_no_pile_ups(geo):
+    """No birth date is shared by crowds (a clipped age tail once put thousands on one day,
+    which also exhausted the ID sequence numbers at full size)."""
+    prof = story.community_profile(geo, np.random.default_rng(builder.GEOGRAPHY_SEED + 1))
+    end = np.datetime64(UNTIL.last_day, "D")
+    rng = np.random.default_rng(4)
+    houses = people.make_houses(geo, prof, story.SCALES["medium"], end, rng)
+    ppl = people.make_people(geo, prof, houses, end, rng)
+    per_day = pd.Series(ppl["birth_date"]).value_counts()
+    assert per_day.max() < 40, per_day.head()
+    ids = ppl["id_number"].drop_null().to_pylist()
+    assert len(set(ids)) == len(ids)
+    age = (end - ppl["birth_date"]).astype(np.int64) / 365.25
+    assert age.min() >= 0 and age.max() < 100
+    floating = np.asarray(ppl["residence_type"].to_pylist()) == "floating"
+    assert 16 <= age[floating].min() and age[floating].max() < 70

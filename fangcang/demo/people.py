@@ -136,8 +136,11 @@ def make_people(geo: Geography, prof: pd.DataFrame, houses: dict, end, rng) -> d
 
     male = rng.random(n) < np.where(residence == 1, 0.56, 0.505)
     # Ages: residents across all ages; floating residents mostly of working age.
-    age_res = np.clip(rng.gamma(4.2, 10.0, n), 0, 98)
-    age_float = np.clip(rng.normal(34, 10, n), 16, 70)
+    # (No clipping to a bound: a clipped tail would put thousands on one birth date.)
+    age_res = rng.gamma(4.2, 10.0, n)
+    age_res = np.where(age_res < 99, age_res, rng.uniform(80, 99, n))
+    age_float = rng.normal(34, 10, n)
+    age_float = np.where((age_float >= 16) & (age_float < 70), age_float, rng.uniform(16, 60, n))
     age = np.where(residence == 1, age_float, age_res)
     birth = end - (age * 365.25).astype(np.int64).astype("timedelta64[D]")
     region = np.where(
