@@ -636,3 +636,16 @@ def test_demo_extend_plants_every_type_and_decides_some(engine, session, factory
     # Every discrepancy was found on the day of its visit.
     d = session.scalars(select(Discrepancy)).first()
     assert d.created_at == session.get(Visit, d.visit_id).visited_at
+
+
+def test_data_contract_documents_visits_csv():
+    from pathlib import Path
+
+    from fangcang.importer.contract import file_table
+    from fangcang.visits.csvimport import SPEC
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "data-contract.md").read_text(
+        encoding="utf-8"
+    )
+    assert "## visits.csv" in doc
+    assert file_table(SPEC) in doc, "docs/data-contract.md is out of date for visits.csv"

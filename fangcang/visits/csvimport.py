@@ -160,8 +160,7 @@ SPEC = FileSpec(
             ENUM,
             choices=HouseUse,
             aliases=("实际用途", "房屋实际用途"),
-            description="use seen on site: self_occupied 自住, rental 出租, group_rental 群租, "
-            "vacant 空置, commercial 商用",
+            description="use seen on site",
         ),
         Field(
             "observed_count",
