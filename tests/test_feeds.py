@@ -110,3 +110,30 @@ def test_unsettled_and_ignored_entries_wait(engine, tmp_path):
 
     assert feeds.poll_once(engine, tmp_path / "inbox", settle_seconds=3600, importer=fake) == []
     assert calls == [] and fresh.exists()
+
+
+def test_watch_command_once(sqlite_engine, tmp_path, monkeypatch, capsys):
+    from fangcang import cli
+
+    monkeypatch.setenv("FANGCANG_DB_URL", sqlite_engine.url.render_as_string(False))
+    monkeypatch.setenv("FANGCANG_REPORTS_DIR", str(tmp_path / "reports"))
+    inbox = tmp_path / "inbox"
+    bundle = write_example_bundle(inbox / "住建局" / "b1")
+    _age(bundle)
+    code = cli.main(["watch", "--once", "--inbox", str(inbox), "--settle", "1"])
+    out = capsys.readouterr().out
+    assert code == 0 and "住建局/b1: ok" in out and "1 bundle(s) processed" in out
+    assert (inbox / "住建局" / "done").is_dir()
+    assert cli.main(["watch", "--interval", "0", "--inbox", str(inbox)]) == 2  # bad interval
+
+
+def test_visits_commands(sqlite_engine, tmp_path, monkeypatch, capsys):
+    from fangcang import cli
+
+    monkeypatch.setenv("FANGCANG_DB_URL", sqlite_engine.url.render_as_string(False))
+    bad = tmp_path / "visits.csv"
+    bad.write_text("visit_ref,house_id,visited_at\nV1,NOPE,2026-10-01 10:00\n", encoding="utf-8")
+    assert cli.main(["visits", "import", str(bad)]) == 2
+    assert "house is not in the registry" in capsys.readouterr().out
+    assert cli.main(["visits", "reconcile"]) == 0
+    assert "reconciled 0 visits" in capsys.readouterr().out

@@ -598,7 +598,7 @@ def test_demo_extend_plants_every_type_and_decides_some(engine, session, factory
                 source="住建",
             )
         )
-        for j in range(n):
+        for _ in range(n):
             k = len(people)
             birth = date(1950 + k % 50, 1 + k % 12, 1 + k % 28)
             people.append(

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base, enum_type
 from .core import HouseUse, Person
 
-
 # Matching a person seen on a visit looks people up by phone and by birth date (after the ID
 # number, which the foundation already indexes). Declared here, created by the visits
 # migration, so the foundation's table definition stays untouched.
