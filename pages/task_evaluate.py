@@ -82,7 +82,7 @@ with left, st.container(border=True):
             t("tasks.col.actor"): hist["actor"],
             t("tasks.col.action"): hist["action"].map(lambda a: enum_label(TaskAction(a), lang)),
             t("tasks.col.result"): hist["result"].map(lambda v: _label(FeedbackResult, v)),
-            t("tasks.col.count"): hist["count_done"],
+            t("tasks.col.count"): hist["count_done"].map(lambda v: "" if pd.isna(v) else int(v)),
             t("tasks.col.note"): hist["note"],
         }
     )
