@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from sqlalchemy.orm import Session
 
 from fangcang import db
 from fangcang.cli import CommandError
 from fangcang.i18n import t
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-justify counting CJK characters as two columns (how terminals draw them)."""
+    shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(width - shown, 0)
 
 
 def _label(kind: str) -> str:
@@ -25,7 +33,7 @@ def _run(args) -> int:
         head = summary.headline(s)
         print(f"\nrecords: {head.records_total:,}")
         for kind, n in head.records.items():
-            print(f"  {_label(kind):<28} {n:>12,}")
+            print(f"  {_pad(_label(kind), 28)} {n:>12,}")
         print(f"communities: {head.communities:,}   officers: {head.officers:,}")
         if head.as_of is not None:
             change = "" if head.change_pct is None else f" ({head.change_pct:+.1f}%)"
@@ -55,7 +63,7 @@ def _run(args) -> int:
             for r in shown.itertuples(index=False):
                 name = f"{r.community_id} {r.name}"
                 cells = " ".join(f"{getattr(r, k):>9,}" for k in kinds)
-                print(f"  {name:<24} {r.sub_district:<12} {cells} {r.total:>10,}")
+                print(f"  {_pad(name, 28)} {_pad(r.sub_district, 12)} {cells} {r.total:>10,}")
         last = summary.last_import(s)
     if last is None:
         print("\nlast import: none")

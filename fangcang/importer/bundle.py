@@ -39,7 +39,16 @@ from ..timeutil import now_local
 from . import kinds as K
 from .aliases import INCIDENT_SUBTYPES
 from .load import LoadCounts, upsert
-from .reader import SUFFIXES, FileError, Table, decode, format_errors, validate_frame, write_errors
+from .reader import (
+    SUFFIXES,
+    FileError,
+    Table,
+    decode,
+    format_errors,
+    read_table,
+    validate_frame,
+    write_errors,
+)
 from .spec import RowError
 
 Progress = Callable[[float, str], None]
@@ -302,7 +311,7 @@ def _resolve_streets(values: pd.Series, refs: _Refs, bundled: dict[str, str], ne
     return values.map(out)
 
 
-def _read_communities(path: Path, report: BundleReport) -> tuple[Table, list]:
+def _read_communities(path: Path) -> tuple[Table, list]:
     """Read communities.geojson: properties through COMMUNITY_SPEC, geometries checked.
     Row numbers are 1-based feature numbers."""
     file = path.name
@@ -427,8 +436,6 @@ def _validate(session: Session, folder: Path, partial: bool, progress: Progress)
         if path is None:
             return None
         progress(done / total, f"reading {path.name}")
-        from .reader import read_table
-
         table = read_table(path, kind.spec)
         _fill_provenance(table, path)
         tables[kind.name] = table
@@ -466,7 +473,7 @@ def _validate(session: Session, folder: Path, partial: bool, progress: Progress)
     if "communities" in files:
         path = files["communities"]
         progress(done / total, f"reading {path.name}")
-        table, geoms = _read_communities(path, report)
+        table, geoms = _read_communities(path)
         tables["communities"] = table
         if not table.file_errors:
             _fill_provenance(table, path)
