@@ -73,6 +73,7 @@ def _one_page(page: str, runs: int) -> dict:
         errors += [str(e.value)[:200] for e in at.exception]
     return {
         "page": page,
+        "first_s": round(first, 3),
         "cold_s": round(cold, 3),
         "warm_s": round(statistics.median(warm), 3),
         "errors": errors,
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(r)
         ok = "ok" if r["warm_s"] <= 1 and r["cold_s"] <= 3 and not r["errors"] else "SLOW/ERROR"
         print(
-            f"{page:10s} cold {r['cold_s']:6.2f} s   warm {r['warm_s']:6.2f} s   {ok} {r['errors'][:1]}"
+            f"{page:10s} first (fresh process) {r['first_s']:6.2f} s   cold {r['cold_s']:6.2f} s   warm {r['warm_s']:6.2f} s   {ok} {r['errors'][:1]}"
         )
     proc = subprocess.run(
         [sys.executable, __file__, "--child", "__map__"],
