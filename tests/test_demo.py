@@ -322,9 +322,14 @@ def test_build_fails_clearly_and_changes_nothing_when_a_row_is_rejected(
         assert db.get_meta(s, "demo") is None
 
 
-def test_unknown_scale_is_a_clear_error(tmp_path):
+def test_unknown_scale_or_unfinished_month_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="scale must be one of"):
         demo.write_bundle(tmp_path, scale="huge", until=UNTIL)
+    from fangcang.timeutil import last_complete_month
+
+    with pytest.raises(ValueError, match="has not ended yet"):
+        demo.write_bundle(tmp_path, scale="small", until=last_complete_month().shift(1))
+    assert not list(tmp_path.iterdir())  # nothing written
 
 
 # ---------------------------------------------------------------------------------------------

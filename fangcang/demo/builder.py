@@ -52,6 +52,15 @@ def _check_scale(scale: str) -> None:
         raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
 
 
+def _check_until(until: Month) -> Month:
+    latest = last_complete_month()
+    if until > latest:
+        raise ValueError(
+            f"until {until} has not ended yet: the demo's last month can be {latest} at the latest"
+        )
+    return until
+
+
 def write_bundle(
     folder: str | Path,
     *,
@@ -84,7 +93,7 @@ def write_bundle(
     """
     _check_scale(scale)
     progress = progress or _quiet
-    until = until or last_complete_month()
+    until = _check_until(until or last_complete_month())
     months = month_range(until.shift(-23), until)
     end = np.datetime64(until.last_day, "D")
     spec = SCALES[scale]
@@ -255,7 +264,7 @@ def build(
 
     _check_scale(scale)
     progress = progress or _quiet
-    until = until or last_complete_month()
+    until = _check_until(until or last_complete_month())
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     db.upgrade(engine)
