@@ -48,7 +48,7 @@ Verdict (plain words)
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
@@ -87,83 +87,32 @@ VERDICTS = ("no_comparison", "likely_effect", "worse_than_comparison", "within_c
 # ---------------------------------------------------------------------------------------------
 # Counting (reads the pre-aggregated day table only)
 # ---------------------------------------------------------------------------------------------
-def _count_columns():
-    crime = [c.value for c in CRIME_CATEGORIES]
-    n = AggIncidentDay.n
-    return (
-        func.coalesce(func.sum(n), 0).label("total"),
-        func.coalesce(func.sum(case((AggIncidentDay.category.in_(crime), n), else_=0)), 0).label(
-            "crime"
-        ),
-        func.coalesce(
-            func.sum(case((AggIncidentDay.subtype == IncidentSubtype.ASSAULT.value, n), else_=0)),
-            0,
-        ).label("assault"),
-        func.coalesce(
-            func.sum(
-                case((AggIncidentDay.subtype == IncidentSubtype.TELECOM_FRAUD.value, n), else_=0)
-            ),
-            0,
-        ).label("telecom_fraud"),
-        func.coalesce(func.sum(AggIncidentDay.n_alcohol), 0).label("alcohol"),
-    )
-
-
 def _between(first: Month, last: Month):
     return and_(AggIncidentDay.day >= first.first_day, AggIncidentDay.day <= last.last_day)
 
 
-def counts_by_community(
-    session: Session, first: Month, last: Month, community_ids: Iterable[str] | None = None
-) -> dict[str, dict[str, int]]:
-    """Headline counts per community over the months ``first`` .. ``last`` (inclusive).
-
-    Returns
-    -------
-    dict
-        community_id -> {"total", "crime", "assault", "telecom_fraud", "alcohol"}; communities
-        without incidents are absent.
-    """
-    q = select(AggIncidentDay.community_id, *_count_columns()).where(_between(first, last))
-    if community_ids is not None:
-        ids = sorted(set(community_ids))
-        if not ids:
-            return {}
-        q = q.where(AggIncidentDay.community_id.in_(ids))
-    q = q.group_by(AggIncidentDay.community_id)
-    return {
-        row.community_id: {k: int(getattr(row, k)) for k in HEADLINES} for row in session.execute(q)
-    }
-
-
-def monthly_counts(
-    session: Session,
-    first: Month,
-    last: Month,
-    community_ids: Iterable[str] | None = None,
-    scope: Scope | None = None,
-) -> list[dict]:
-    """Headline counts per month (all months listed, zeros included) for some communities,
-    the scope, or the district."""
-    scope = scope or Scope.district()
-    months = month_range(first, last)
-    ids = None if community_ids is None else sorted(set(community_ids))
-    out = {str(m): {"month": str(m), **dict.fromkeys(HEADLINES, 0)} for m in months}
-    if ids is not None and not ids:
-        return list(out.values())
-    # Group by day then fold into months in Python: portable across SQLite and PostgreSQL.
+def community_month_counts(
+    session: Session, first: Month, last: Month
+) -> dict[str, dict[str, dict[str, int]]]:
+    """community_id -> month -> {"total", "crime"} for ``first`` .. ``last`` (communities and
+    months without incidents are absent). One query; before/after slices it."""
+    crime = [c.value for c in CRIME_CATEGORIES]
     q = (
-        select(AggIncidentDay.day, *_count_columns())
-        .where(_between(first, last), scope.clause(AggIncidentDay.community_id))
-        .group_by(AggIncidentDay.day)
+        select(
+            AggIncidentDay.community_id,
+            AggIncidentDay.day,
+            func.sum(AggIncidentDay.n),
+            func.sum(case((AggIncidentDay.category.in_(crime), AggIncidentDay.n), else_=0)),
+        )
+        .where(_between(first, last))
+        .group_by(AggIncidentDay.community_id, AggIncidentDay.day)
     )
-    if ids is not None:
-        q = q.where(AggIncidentDay.community_id.in_(ids))
-    for row in session.execute(q):
-        bucket = out[str(Month.of(row.day))]
-        for k in HEADLINES:
-            bucket[k] += int(getattr(row, k))
-    return list(out.values())
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for cid, day, total, crime_n in session.execute(q):
+        bucket = out.setdefault(cid, {}).setdefault(str(Month.of(day)), {"total": 0, "crime": 0})
+        bucket["total"] += int(total or 0)
+        bucket["crime"] += int(crime_n or 0)
+    return out
 
 
 def residents_by_community(session: Session) -> dict[str, int]:
@@ -572,6 +521,7 @@ def before_after(
     n_matches: int = 5,
     min_matches: int = 3,
     scope: Scope | None = None,
+    _counts: dict | None = None,
 ) -> BeforeAfter:
     """Incidents in the N months before vs the N months after focused work started.
 
@@ -621,9 +571,24 @@ def before_after(
     )
     names = {cid: nm for cid, nm in session.execute(select(Community.community_id, Community.name))}
     residents = residents_by_community(session)
-    before = counts_by_community(session, w.before_first, w.before_last)
-    after = counts_by_community(session, w.after_first, w.after_last)
-    zero = dict.fromkeys(HEADLINES, 0)
+    # One table of community x month counts serves both windows and the monthly chart
+    # (effect_summary passes one covering every focused work's windows).
+    table = (
+        _counts
+        if _counts is not None
+        else community_month_counts(session, w.before_first, w.after_last)
+    )
+    before_months = [str(m) for m in month_range(w.before_first, w.before_last)]
+    after_months = [str(m) for m in month_range(w.after_first, w.after_last)]
+
+    def window_sum(months_: list[str]) -> dict[str, dict[str, int]]:
+        return {
+            cid: {m: sum(by_month.get(mo, {}).get(m, 0) for mo in months_) for m in MEASURES}
+            for cid, by_month in table.items()
+        }
+
+    before, after = window_sum(before_months), window_sum(after_months)
+    zero = dict.fromkeys(MEASURES, 0)
     rates = {
         cid: 1000.0 * before.get(cid, zero)["total"] / residents[cid]
         for cid in names
@@ -650,19 +615,13 @@ def before_after(
         m: measure_effect(m, f_before[m], f_after[m], [(c.before[m], c.after[m]) for c in comps])
         for m in MEASURES
     }
-    focal_series = monthly_counts(session, w.before_first, w.after_last, [community_id])
-    comp_series = monthly_counts(
-        session, w.before_first, w.after_last, [c.community_id for c in comps]
-    )
     monthly = []
-    for f, c in zip(focal_series, comp_series, strict=True):
-        row = {
-            "month": f["month"],
-            "phase": "after" if f["month"] >= str(w.after_first) else "before",
-        }
+    for mo in before_months + after_months:
+        row = {"month": mo, "phase": "after" if mo >= str(w.after_first) else "before"}
         for m in MEASURES:
-            row[m] = f[m]
-            row[f"comparison_{m}_mean"] = c[m] / len(comps) if comps else None
+            row[m] = table.get(community_id, {}).get(mo, {}).get(m, 0)
+            comp_total = sum(table.get(c.community_id, {}).get(mo, {}).get(m, 0) for c in comps)
+            row[f"comparison_{m}_mean"] = comp_total / len(comps) if comps else None
         monthly.append(row)
     sd = session.get(SubDistrict, community.sub_district_code)
     return BeforeAfter(
@@ -697,15 +656,29 @@ def effect_summary(
     out = []
     if as_of is None:
         return out
+    works = []
     for fw in list_focus(session, scope):
         try:
-            out.append(
-                before_after(
-                    session, fw["community_id"], months, as_of, focus_id=fw["focus_id"], scope=scope
-                )
-            )
+            works.append((fw, focus_windows(fw["start_date"], months, as_of)))
         except ValueError:
             continue  # started too recently: nothing to compare yet
+    if not works:
+        return out
+    table = community_month_counts(
+        session, min(w.before_first for _, w in works), max(w.after_last for _, w in works)
+    )
+    for fw, _ in works:
+        out.append(
+            before_after(
+                session,
+                fw["community_id"],
+                months,
+                as_of,
+                focus_id=fw["focus_id"],
+                scope=scope,
+                _counts=table,
+            )
+        )
     return out
 
 
