@@ -416,7 +416,7 @@ def render_html(content: dict, map_png_bytes: bytes | None, charts: dict[str, by
     parts.append(
         "<p class='levels'>"
         + "".join(
-            f"{_badge(lv)} <b>{_e(c['levels'].get(lv, 0))}</b>{_e(t('bulletin.unit'))}　"
+            f"{_badge(lv)} <b>{_e(t('bulletin.level_count', n=c['levels'].get(lv, 0)))}</b>　"
             for lv in LEVEL_ORDER
         )
         + "</p>"

@@ -189,7 +189,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bulletin.col.reasons": ("主要原因", "Reasons"),
     "bulletin.col.actions": ("具体要求", "Specific actions"),
     "bulletin.requirement": ("工作要求：", "Required: "),
-    "bulletin.unit": ("个", ""),
+    "bulletin.level_count": ("{n}个", "{n}"),
     "bulletin.col.from": ("上期", "Before"),
     "bulletin.col.to": ("本期", "Now"),
     "bulletin.col.change": ("变化", "Change"),
