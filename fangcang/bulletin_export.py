@@ -434,7 +434,8 @@ def render_html(content: dict, map_png_bytes: bytes | None, charts: dict[str, by
         parts.append(f"<h2>{_e(t(sec))}</h2>")
         if c[level]:
             req = c.get("requirements", {}).get(level, "")
-            parts.append(f"<p><b>{_e(t('bulletin.requirement'))}</b>{_e(req)}</p>")
+            if req:  # bulletins issued before requirements were stored have none
+                parts.append(f"<p><b>{_e(t('bulletin.requirement'))}</b>{_e(req)}</p>")
             parts.append(_table(named_headers, _named_rows(c[level]), "named"))
         else:
             parts.append(f"<p>{_e(t('bulletin.none_at_level'))}</p>")
@@ -686,7 +687,8 @@ def to_docx(bulletin: Bulletin) -> bytes:
         heading(sec)
         if c[level]:
             req = c.get("requirements", {}).get(level, "")
-            _para(doc, t("bulletin.requirement") + req)
+            if req:
+                _para(doc, t("bulletin.requirement") + req)
             _docx_table(
                 doc,
                 named_headers,
