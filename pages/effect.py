@@ -205,7 +205,7 @@ else:
 
 # District year on year, any period.
 st.divider()
-st.subheader(t("effect.yoy.title"))
+st.subheader(t("effect.yoy.title" if viewer.scope.is_district else "effect.yoy.title_scope"))
 c1, c2 = st.columns(2)
 first = c1.selectbox(
     t("effect.yoy.from"), months_all, index=min(11, len(months_all) - 1), key="eff_yoy_from"

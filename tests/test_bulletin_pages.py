@@ -144,3 +144,23 @@ def test_pages_refuse_officers(small):
         at = _app(path, Role.OFFICER).run()
         assert not at.exception
         assert at.error and "无权" in at.error[0].value
+
+
+def test_effect_page_station_sees_its_own_jurisdiction(small):
+    at = AppTest.from_file(EFFECT, default_timeout=60)
+    at.session_state["viewer"] = Viewer(
+        "u_station", Role.STATION, Scope.of([small["A"], small["B"]], "station:ST")
+    )
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception
+    assert "尚无整治社区" in _texts(at)  # F and D are outside this station
+    assert "辖区同比（按类别）" in _texts(at)
+    yoy = at.dataframe[0].value
+    # A and B only: 50 + 50 criminal in March 2026, nothing a year earlier.
+    at.selectbox(key="eff_yoy_from").set_value("2026-03")
+    at.selectbox(key="eff_yoy_to").set_value("2026-03")
+    at.run()
+    yoy = at.dataframe[0].value
+    assert yoy.iloc[0]["本期"] == 100 and yoy.iloc[0]["去年同期"] == 0
+    assert yoy.iloc[0]["同比"] == "去年同期为0"

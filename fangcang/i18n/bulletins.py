@@ -105,6 +105,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "effect.chart.comparison": ("可比社区平均", "Comparison average"),
     "effect.chart.start": ("整治开始", "Work starts"),
     "effect.yoy.title": ("全区同比（按类别）", "District year on year (by category)"),
+    "effect.yoy.title_scope": (
+        "辖区同比（按类别）",
+        "Your jurisdiction year on year (by category)",
+    ),
     "effect.yoy.from": ("起始月份", "From month"),
     "effect.yoy.to": ("结束月份", "To month"),
     "effect.yoy.order": ("结束月份早于起始月份。", "The end month is before the start month."),
