@@ -75,9 +75,7 @@ class BulletinCommunity(Base):
     __tablename__ = "bulletin_communities"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    bulletin_id: Mapped[int] = mapped_column(
-        ForeignKey("bulletins.id"), nullable=False, index=True
-    )
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"), nullable=False, index=True)
     community_id: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
     community_name: Mapped[str] = mapped_column(String(64), nullable=False)
     level: Mapped[str] = mapped_column(String(16), nullable=False)
