@@ -107,7 +107,8 @@ def item_facts(
         .join(Officer, Officer.officer_id == TaskItem.officer_id)
         .where(TaskItem.dispatched_at >= start, TaskItem.dispatched_at < end)
     )
-    rows = session.execute(_where_viewer(q, who)).all()
+    # Plain tuples: pandas builds a frame from them far faster than from Row objects.
+    rows = [tuple(r) for r in session.execute(_where_viewer(q, who))]
     cols = [
         "id",
         "template_id",
@@ -241,7 +242,8 @@ def overdue_items(
         .order_by(TaskItem.deadline, TaskItem.id)
         .limit(limit)
     )
-    rows = session.execute(_where_viewer(q, who)).all()
+    # Plain tuples: pandas builds a frame from them far faster than from Row objects.
+    rows = [tuple(r) for r in session.execute(_where_viewer(q, who))]
     df = pd.DataFrame(
         rows,
         columns=[
@@ -392,7 +394,8 @@ def urgent_board(
         .where(TaskItem.urgent.is_(True), TaskItem.state.in_(OPEN_STATES))
         .order_by(TaskItem.dispatched_at.desc(), TaskItem.id.desc())
     )
-    rows = session.execute(_where_viewer(q, who)).all()
+    # Plain tuples: pandas builds a frame from them far faster than from Row objects.
+    rows = [tuple(r) for r in session.execute(_where_viewer(q, who))]
     df = pd.DataFrame(
         rows,
         columns=[
