@@ -68,71 +68,96 @@ def _dialect_sql(dialect: str) -> dict[str, str]:
     raise ValueError(f"aggregates support sqlite and postgresql, not {dialect}")
 
 
-def _statements(dialect: str) -> list[tuple[str, str]]:
+def _plan(dialect: str) -> list[tuple[str, list[str]]]:
+    """The rebuild as steps of SQL statements: ``[(label, [sql, ...]), ...]``.
+
+    Each big table is scanned once where possible: people, houses and places are first
+    grouped into a small temporary table (community x source x the factor's columns) from
+    which their agg_records, agg_population and agg_factor rows are summed.
+    """
     # Only table names and enum constants from the code are formatted in: no input (S608).
     d = _dialect_sql(dialect)
     rental, group = HouseUse.RENTAL.value, HouseUse.GROUP_RENTAL.value
     venue, trade = PlaceKind.VENUE.value, PlaceKind.REGULATED_TRADE.value
     dangerous = PlaceSubtype.DANGEROUS_GOODS.value
     fk = FactorKind
-    records = " UNION ALL ".join(
-        f"SELECT '{kind}' AS kind, source, community_id, count(*) AS n, "  # noqa: S608
-        f"max(updated_at) AS last_updated FROM {table} GROUP BY source, community_id"
-        for kind, table in RECORD_TABLES.items()
+    is_kp = "key_person_type IS NOT NULL"
+    house_factor = (
+        f"CASE WHEN use = '{group}' THEN '{fk.GROUP_RENTAL_HOUSE.value}' "
+        f"WHEN use = '{rental}' THEN '{fk.RENTAL_HOUSE.value}' END"
     )
-    return [
-        (
-            "agg_incident_day",
-            f"""INSERT INTO agg_incident_day
-                (community_id, day, category, subtype, n, n_alcohol, loss_yuan)
-            SELECT community_id, {d["day"]}, category, subtype, count(*),
-                   sum(CASE WHEN alcohol_related THEN 1 ELSE 0 END), sum(loss_yuan)
-            FROM incidents
-            GROUP BY community_id, {d["day"]}, category, subtype""",  # noqa: S608
+    place_factor = (
+        f"CASE WHEN subtype = '{dangerous}' THEN '{fk.DANGEROUS_GOODS.value}' "
+        f"WHEN kind = '{venue}' THEN '{fk.VENUE.value}' "
+        f"WHEN kind = '{trade}' THEN '{fk.REGULATED_TRADE.value}' END"
+    )
+    grouped = {
+        # table: (factor kind expression, checked column, interval column)
+        "people": (
+            f"CASE WHEN {is_kp} THEN '{fk.KEY_PERSON.value}' END",
+            "last_visit",
+            "visit_interval_days",
         ),
-        (
-            "agg_incident_hour",
-            f"""INSERT INTO agg_incident_hour (community_id, month, dow, hour, category, n)
-            SELECT community_id, {d["month"]}, {d["dow"]}, {d["hour"]}, category, count(*)
-            FROM incidents
-            GROUP BY community_id, {d["month"]}, {d["dow"]}, {d["hour"]}, category""",  # noqa: S608
-        ),
-        (
-            "agg_factor",
-            f"""INSERT INTO agg_factor (community_id, kind, checked_on, interval_days, n)
-            SELECT community_id, kind, checked_on, interval_days, count(*) FROM (
-                SELECT community_id, '{fk.KEY_PERSON.value}' AS kind, last_visit AS checked_on,
-                       COALESCE(visit_interval_days, 0) AS interval_days
-                FROM people WHERE key_person_type IS NOT NULL
-                UNION ALL
-                SELECT community_id,
-                       CASE WHEN use = '{group}' THEN '{fk.GROUP_RENTAL_HOUSE.value}'
-                            ELSE '{fk.RENTAL_HOUSE.value}' END,
-                       last_checked, COALESCE(check_interval_days, 0)
-                FROM houses WHERE use IN ('{rental}', '{group}')
-                UNION ALL
-                SELECT community_id,
-                       CASE WHEN subtype = '{dangerous}' THEN '{fk.DANGEROUS_GOODS.value}'
-                            WHEN kind = '{venue}' THEN '{fk.VENUE.value}'
-                            ELSE '{fk.REGULATED_TRADE.value}' END,
-                       last_inspected, COALESCE(inspection_interval_days, 0)
-                FROM places
-                WHERE subtype = '{dangerous}' OR kind IN ('{venue}', '{trade}')
-            ) AS factors
-            GROUP BY community_id, kind, checked_on, interval_days""",  # noqa: S608
-        ),
-        (
-            "agg_population",
-            """INSERT INTO agg_population (community_id, residence_type, n)
-            SELECT community_id, residence_type, count(*) FROM people
-            GROUP BY community_id, residence_type""",
-        ),
-        (
-            "agg_records",
+        "houses": (house_factor, "last_checked", "check_interval_days"),
+        "places": (place_factor, "last_inspected", "inspection_interval_days"),
+    }
+    steps: list[tuple[str, list[str]]] = []
+    for table, (factor, checked, interval) in grouped.items():
+        extra = ", residence_type" if table == "people" else ""
+        checked_e = f"CASE WHEN {factor} IS NOT NULL THEN {checked} END"
+        interval_e = f"CASE WHEN {factor} IS NOT NULL THEN COALESCE({interval}, 0) END"
+        sql = [
+            f"""CREATE TEMP TABLE _agg_{table} AS
+            SELECT community_id, source{extra}, {factor} AS factor, {checked_e} AS checked_on,
+                   {interval_e} AS interval_days, count(*) AS n,
+                   max(updated_at) AS last_updated
+            FROM {table}
+            GROUP BY community_id, source{extra}, {factor}, {checked_e}, {interval_e}""",  # noqa: S608
             f"""INSERT INTO agg_records (kind, source, community_id, n, last_updated)
-            {records}""",
-        ),
-    ]
+            SELECT '{table}', source, community_id, sum(n), max(last_updated)
+            FROM _agg_{table} GROUP BY source, community_id""",  # noqa: S608
+            f"""INSERT INTO agg_factor (community_id, kind, checked_on, interval_days, n)
+            SELECT community_id, factor, checked_on, interval_days, sum(n)
+            FROM _agg_{table} WHERE factor IS NOT NULL
+            GROUP BY community_id, factor, checked_on, interval_days""",  # noqa: S608
+        ]
+        if table == "people":
+            sql.append(
+                """INSERT INTO agg_population (community_id, residence_type, n)
+                SELECT community_id, residence_type, sum(n) FROM _agg_people
+                GROUP BY community_id, residence_type"""
+            )
+        sql.append(f"DROP TABLE _agg_{table}")
+        steps.append((table, sql))
+    steps.append(
+        (
+            "incidents",
+            [
+                f"""INSERT INTO agg_incident_day
+                    (community_id, day, category, subtype, n, n_alcohol, loss_yuan)
+                SELECT community_id, {d["day"]}, category, subtype, count(*),
+                       sum(CASE WHEN alcohol_related THEN 1 ELSE 0 END), sum(loss_yuan)
+                FROM incidents
+                GROUP BY community_id, {d["day"]}, category, subtype""",  # noqa: S608
+                f"""INSERT INTO agg_incident_hour (community_id, month, dow, hour, category, n)
+                SELECT community_id, {d["month"]}, {d["dow"]}, {d["hour"]}, category, count(*)
+                FROM incidents
+                GROUP BY community_id, {d["month"]}, {d["dow"]}, {d["hour"]}, category""",  # noqa: S608
+            ],
+        )
+    )
+    for table in ("incidents", "objects", "events"):
+        steps.append(
+            (
+                f"{table} records" if table == "incidents" else table,
+                [
+                    f"""INSERT INTO agg_records (kind, source, community_id, n, last_updated)
+                    SELECT '{table}', source, community_id, count(*), max(updated_at)
+                    FROM {table} GROUP BY source, community_id"""  # noqa: S608
+                ],
+            )
+        )
+    return steps
 
 
 def rebuild(session: Session, progress: Callable[[float, str], None] | None = None) -> dict:
@@ -150,15 +175,19 @@ def rebuild(session: Session, progress: Callable[[float, str], None] | None = No
         ``{table: rows}`` plus ``seconds`` (total time).
     """
     dialect = session.get_bind().dialect.name
-    statements = _statements(dialect)
+    steps = _plan(dialect)
     started = time.perf_counter()
-    out: dict = {}
-    for i, (table, sql) in enumerate(statements):
+    for model in TABLES:
+        session.execute(text(f"DELETE FROM {model.__tablename__}"))  # noqa: S608
+    for i, (label, statements) in enumerate(steps):
         if progress:
-            progress(i / len(statements), table)
-        session.execute(text(f"DELETE FROM {table}"))  # noqa: S608
-        session.execute(text(sql))
-        out[table] = int(session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
+            progress(i / len(steps), label)
+        for sql in statements:
+            session.execute(text(sql))
+    out: dict = {}
+    for model in TABLES:
+        name = model.__tablename__
+        out[name] = int(session.execute(text(f"SELECT count(*) FROM {name}")).scalar_one())  # noqa: S608
     if progress:
         progress(1.0, "done")
     out["seconds"] = round(time.perf_counter() - started, 3)
