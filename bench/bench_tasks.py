@@ -11,6 +11,7 @@ officer's inbox, and the rates by station over ~12,000 items.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -46,18 +47,8 @@ def district(s: Session, n: int = 120) -> None:
     s.flush()
     for i in range(n):
         x0, y0 = 120.5 + 0.01 * (i % 12), 28.0 + 0.01 * (i // 12)
-        geom = '{"type":"Polygon","coordinates":[[[%s,%s],[%s,%s],[%s,%s],[%s,%s],[%s,%s]]]}' % (
-            x0,
-            y0,
-            x0 + 0.01,
-            y0,
-            x0 + 0.01,
-            y0 + 0.01,
-            x0,
-            y0 + 0.01,
-            x0,
-            y0,
-        )
+        ring = [[x0, y0], [x0 + 0.01, y0], [x0 + 0.01, y0 + 0.01], [x0, y0 + 0.01], [x0, y0]]
+        geom = json.dumps({"type": "Polygon", "coordinates": [ring]})
         s.add(
             Community(
                 community_id=f"C{i:03d}",
