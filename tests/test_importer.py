@@ -88,7 +88,8 @@ def test_reader_reports_every_bad_cell_with_row_column_value_reason(tmp_path):
         "item_id,occurred_at,category,day,lon,lat,count,flag,id_number\n"
         "A1,2025-01-01 00:00,criminal,2025-01-01,120.6,28.0,1,0,11010519491231002X\n"
         "A2,2025-02-30 08:00,burglary,2025-13-01,abc,128,1.5,maybe,110105194912310021\n"
-        "A1,2025-01-01,traffic,,,,-1,,12345\n",
+        "A1,2025-01-01,traffic,,,,-1,,12345\n"
+        "A5,2025-01-01,traffic,,,,99999999999999999999,,\n",
     )
     table = read_table(path, SPEC)
     got = {(e.row, e.column, e.value): e.reason for e in table.errors}
@@ -102,10 +103,11 @@ def test_reader_reports_every_bad_cell_with_row_column_value_reason(tmp_path):
     assert "check digit" in got[(3, "id_number", "110105194912310021")]
     assert "17 digits" in got[(4, "id_number", "12345")]
     assert "out of range" in got[(4, "count", "-1")]
+    assert "out of range" in got[(5, "count", "99999999999999999999")]
     # both copies of a duplicate id are reported, naming each other
     assert got[(2, "item_id", "A1")] == "duplicate id in this file (rows 2, 4)"
     assert got[(4, "item_id", "A1")] == "duplicate id in this file (rows 2, 4)"
-    assert table.bad_rows == {2, 3, 4}
+    assert table.bad_rows == {2, 3, 4, 5}
     assert table.valid.empty
     text = format_errors(table.errors, limit=3)
     assert text.splitlines()[0].startswith("sample.csv row 2, column item_id, value 'A1'")

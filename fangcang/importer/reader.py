@@ -49,6 +49,9 @@ SUFFIXES = (".csv", ".xlsx")
 #: damaged byte" rather than GB18030.
 _UTF8_EVIDENCE = 8
 
+#: Largest whole number accepted (32-bit database integers).
+INT_LIMIT = 2**31 - 1
+
 _TRUE = {"1", "true", "t", "yes", "y", "是", "有", "√", "涉酒"}
 _FALSE = {"0", "false", "f", "no", "n", "否", "无", "×", ""}
 
@@ -428,6 +431,13 @@ def _parse_column(col, text: pd.Series, errors: _Errors) -> pd.Series:
             frac = num.notna() & (num != num.round())
             errors.add(text.index[frac], name, text[frac], "not a whole number")
             num = num.where(~frac)
+            # database integers are 32-bit: bound them even when the field sets no range
+            lo = -INT_LIMIT if lo is None else lo
+            hi = INT_LIMIT if hi is None else hi
+        else:
+            finite = num.isna() | np.isfinite(num)
+            errors.add(text.index[~finite], name, text[~finite], "not a finite number")
+            num = num.where(finite)
         if lo is not None or hi is not None:
             out_of = num.notna() & (
                 ((num < lo) if lo is not None else False)
