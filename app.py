@@ -41,7 +41,17 @@ firststart.ensure_database()
 
 viewer = login.signed_in_viewer()
 if viewer is None:
-    login.render_login()
+    # Signed out, every address shows the sign-in form (and after signing in, the page the
+    # address names). Registering the addresses through st.navigation also ends Streamlit's
+    # legacy multipage mode, which would otherwise list the files in pages/ in the sidebar.
+    st.navigation(
+        [st.Page(login.render_login, title=state.t("login.title"), url_path="login", default=True)]
+        + [
+            st.Page(login.render_login, title=state.t(p.title_key), url_path=p.id)
+            for p in nav.PAGES
+        ],
+        position="hidden",
+    ).run()
     st.stop()
 
 pages = [

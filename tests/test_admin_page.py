@@ -108,10 +108,11 @@ def test_demo_accounts_offered_only_in_a_demo(app_db):
         s.commit()
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert "演示账号" in _texts(at)
-    assert "demo-leader-1" in _texts(at)
-    demo_buttons = [b for b in at.button if b.key and b.key.startswith("demo_")]
-    assert [b.key for b in demo_buttons] == [f"demo_{u}" for u, _, _ in auth.DEMO_ACCOUNTS]
-    next(b for b in demo_buttons if b.key == "demo_admin").click()
+    assert "demo-leader-1" in list(at.dataframe[0].value.iloc[:, 2])
+    table = at.dataframe[0].value
+    assert list(table.iloc[:, 1]) == [u for u, _, _ in auth.DEMO_ACCOUNTS]
+    at.selectbox(key="demo_account").set_value("admin")
+    at.button(key="demo_sign_in").click()
     at.run()
     assert at.session_state["viewer"].username == "admin"
 

@@ -85,17 +85,33 @@ def _render_demo_accounts() -> None:
         accounts = auth.demo_accounts(s)
     if not accounts:
         return
+    lang = state.lang()
     st.divider()
     st.markdown(f"**{t('login.demo_title')}**")
     st.caption(t("login.demo_hint"))
-    lang = state.lang()
-    for user, password in accounts:
-        left, right = st.columns([3, 2], vertical_alignment="center")
-        left.markdown(
-            f"{enum_label(user.role, lang)} · `{user.username}` / `{password}`",
-        )
-        if right.button(t("login.demo_sign_in"), key=f"demo_{user.username}", width="stretch"):
-            _password_sign_in(user.username, password)
+    st.dataframe(
+        [
+            {
+                t("admin.col_role"): enum_label(user.role, lang),
+                t("login.username"): user.username,
+                t("login.password"): password,
+                t("admin.col_name"): user.display_name,
+            }
+            for user, password in accounts
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    by_name = dict((u.username, (u, pw)) for u, pw in accounts)
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    chosen = left.selectbox(
+        t("login.demo_pick"),
+        list(by_name),
+        format_func=lambda n: f"{enum_label(by_name[n][0].role, lang)} · {n}",
+        key="demo_account",
+    )
+    if right.button(t("login.demo_sign_in"), key="demo_sign_in", width="stretch"):
+        _password_sign_in(chosen, by_name[chosen][1])
 
 
 def render_login() -> None:

@@ -46,6 +46,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "not show this panel.",
     ),
     "login.demo_sign_in": ("以此身份登录", "Sign in as this"),
+    "login.demo_pick": ("选择演示账号", "Pick a demo account"),
     # account box
     "account.sign_out": ("退出登录", "Sign out"),
     "account.scope_district": ("全区", "Whole district"),
