@@ -29,6 +29,13 @@ def _role_label(role: Role | str) -> str:
     return enum_label(Role(role), lang)
 
 
+def _branch_label(branch: str) -> str:
+    try:
+        return t(f"branch.{branch}")
+    except KeyError:  # a branch the task catalogue does not name
+        return branch
+
+
 def _state(u) -> str:
     if u.disabled:
         return t("admin.state_disabled")
@@ -77,10 +84,14 @@ with tab_users:
                     if u.station_id
                     else officers.get(u.officer_id, u.officer_id)
                     if u.officer_id
-                    else u.branch or t("admin.district")
+                    else _branch_label(u.branch)
+                    if u.branch
+                    else t("admin.district")
                 ),
                 t("admin.col_state"): _state(u),
-                t("admin.col_last_login"): u.last_login,
+                t("admin.col_last_login"): (
+                    f"{u.last_login:%Y-%m-%d %H:%M}" if u.last_login else "—"
+                ),
                 t("admin.col_source"): u.source,
             }
             for u in users

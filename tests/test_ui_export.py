@@ -84,3 +84,43 @@ def test_no_export_button_without_permission(captured):
     at.run()
     assert not at.exception
     assert captured == [] and len(at.get("download_button")) == 0
+
+
+def _view_script():
+    import streamlit as st
+
+    from fangcang.access import Role, Viewer
+    from ui import audit_view
+
+    rows = st.session_state.get("rows", 3)
+    wrote = audit_view.person_view(
+        Viewer(username="u2", role=Role.STATION),
+        target="community:C1",
+        rows=rows,
+        page="visits",
+        detail={"filter": st.session_state.get("filter", "all")},
+    )
+    st.write(f"wrote={wrote}")
+
+
+def test_person_views_logged_once_per_view(sqlite_engine, monkeypatch):
+    monkeypatch.setenv("FANGCANG_DB_URL", sqlite_engine.url.render_as_string(False))
+    at = AppTest.from_function(_view_script, default_timeout=30).run()
+    assert at.markdown[0].value == "wrote=True"
+    at.run()  # a rerun of the same view is not a new look
+    assert at.markdown[0].value == "wrote=False"
+    at.session_state["filter"] = "key_persons"
+    at.run()
+    assert at.markdown[0].value == "wrote=True"
+    at.session_state["rows"] = 0
+    at.run()  # nothing shown, nothing logged
+    assert at.markdown[0].value == "wrote=False"
+    with Session(sqlite_engine) as s:
+        log = audit.entries(s)
+    assert list(log["action"]) == ["person.view", "person.view"]
+    assert json.loads(log.iloc[0]["detail"]) == {
+        "rows": 3,
+        "page": "visits",
+        "filter": "key_persons",
+    }
+    assert log.iloc[0]["actor"] == "u2" and log.iloc[0]["target"] == "community:C1"
