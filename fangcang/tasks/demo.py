@@ -144,14 +144,25 @@ def _instructions(subject: str, action: str, branch: Branch) -> str:
 
 
 def _catalogue(rng: np.random.Generator, n_total: int) -> list[dict]:
+    """``n_total`` admitted templates spread over the branches like ``PER_BRANCH``, plus one
+    more per branch that is still waiting for review (four) or was rejected (three)."""
     rows = []
-    for branch, n in PER_BRANCH.items():
+    for k, (branch, n) in enumerate(PER_BRANCH.items()):
         subjects, actions = CATALOGUE[branch]
         pairs = [(s, a) for s in subjects for a in actions]
         rng.shuffle(pairs)
-        for s, a in pairs[: round(n * n_total / 124)]:
+        take = round(n * n_total / 124)
+        for j, (s, a) in enumerate(pairs[: take + 1]):
+            status = TemplateStatus.ADMITTED
+            if j == take:
+                status = TemplateStatus.PROPOSED if k % 2 == 0 else TemplateStatus.REJECTED
             rows.append(
-                {"branch": branch, "title": f"{s}{a}", "instructions": _instructions(s, a, branch)}
+                {
+                    "branch": branch,
+                    "title": f"{s}{a}",
+                    "status": status,
+                    "instructions": _instructions(s, a, branch),
+                }
             )
     return rows
 
@@ -162,16 +173,16 @@ def _target(
     """Small targets keep a year at ~12,000 items; warning-rule targets put work where risk is."""
     r = rng.random()
     if cycle is Cycle.WEEKLY:
-        if r < 0.5:
+        if r < 0.4:
             return TargetKind.RULE, json.dumps({"levels": ["red"], "rule": "warning_level"})
         ids = sorted(rng.choice(comm["community_id"], size=4, replace=False).tolist())
         return TargetKind.COMMUNITIES, json.dumps(ids)
-    if r < 0.3:
+    if r < 0.25:
         levels = ["red", "yellow"] if rng.random() < 0.6 else ["red"]
         return TargetKind.RULE, json.dumps(
             {"levels": levels, "rule": "warning_level"}, sort_keys=True
         )
-    if r < 0.4:
+    if r < 0.35:
         return TargetKind.RULE, json.dumps(
             {"min_houses": 100, "rule": "rental_houses"}, sort_keys=True
         )
@@ -216,13 +227,9 @@ def demo_extend(ctx) -> dict:
             p=[0.05, 0.45, 0.35, 0.15],
         )
         tpls = []
-        for i, (row, cycle) in enumerate(zip(cat, cycles, strict=True)):
+        for row, cycle in zip(cat, cycles, strict=True):
             kind, value = _target(rng, Cycle(cycle), comm, sub_districts)
-            status = TemplateStatus.ADMITTED
-            if i % 41 == 7:
-                status = TemplateStatus.PROPOSED
-            elif i % 53 == 11:
-                status = TemplateStatus.REJECTED
+            status = row["status"]
             tpls.append(
                 TaskTemplate(
                     branch=row["branch"],
