@@ -185,3 +185,18 @@ def test_bad_files(session, district):
     assert other[0].column == "item_id"
     with pytest.raises(PermissionError):
         import_feedback(session, b"", district.station_viewer(0), file="x.csv")
+
+
+def test_data_contract_documents_the_exchange():
+    from pathlib import Path
+
+    from fangcang.importer.contract import file_table
+    from fangcang.tasks import FEEDBACK_SPEC
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "data-contract.md").read_text("utf-8")
+    assert "## Task exchange with the mobile terminal" in doc
+    assert file_table(FEEDBACK_SPEC) in doc, (
+        "docs/data-contract.md is out of date for task_feedback.csv"
+    )
+    for col in EXPORT_COLUMNS:
+        assert f"`{col}`" in doc

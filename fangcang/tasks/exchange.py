@@ -131,7 +131,7 @@ FEEDBACK_SPEC = FileSpec(
             True,
             aliases=("结果", "完成情况"),
             choices=RESULT_CHOICES,
-            description="done / partial / unable (已完成 / 部分完成 / 无法完成)",
+            description="Chinese accepted: 已完成/完成, 部分完成, 无法完成/未完成",
         ),
         Field(
             "note",
