@@ -133,6 +133,14 @@ with right, st.container(border=True):
             st.error(str(exc))
 
 
+def _since(minutes: int) -> str:
+    if minutes < 120:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // 1440} d"
+
+
 # --- the live urgent board: a fragment that reruns itself every 5 s -----------------------------
 @st.fragment(run_every="5s")
 def _board() -> None:
@@ -151,7 +159,7 @@ def _board() -> None:
             t("tasks.col.officer"): df["officer_name"],
             t("tasks.col.title"): df["title"],
             t("tasks.col.dispatched_at"): df["dispatched_at"].dt.strftime("%m-%d %H:%M"),
-            t("tasks.col.minutes_since"): df["minutes_since"],
+            t("tasks.col.minutes_since"): df["minutes_since"].map(_since),
             t("tasks.col.acknowledged"): df["acknowledged"].map({True: "✔", False: "—"}),
             t("tasks.col.state"): df["state"].map(lambda v: enum_label(ItemState(v), lang)),
             t("tasks.col.overdue"): df["overdue"].map({True: "⚠", False: ""}),

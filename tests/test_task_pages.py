@@ -242,3 +242,34 @@ def test_admission_propose_then_review(app_db):
     assert not office.exception
     with Session(engine) as s:
         assert s.get(TaskTemplate, tpl.id).status is TemplateStatus.ADMITTED
+
+
+@pytest.mark.parametrize(
+    "page, who",
+    [
+        ("task_admission", "office"),
+        ("task_dispatch", "office"),
+        ("my_tasks", "officer"),
+        ("task_evaluate", "office"),
+        ("task_progress", "office"),
+    ],
+)
+def test_pages_in_english(app_db, page, who):
+    engine, d = app_db
+    with Session(engine) as s:
+        dispatch_cycle(s, "weekly", DISPATCHER, on=now_local())
+        item = s.scalars(select(TaskItem).where(TaskItem.community_id == "C01")).one()
+        feedback(s, item.id, d.officer_viewer(0), result="done")
+        s.commit()
+    at = AppTest.from_file(PAGE[page], default_timeout=TIMEOUT)
+    at.session_state["viewer"] = DISPATCHER if who == "office" else d.officer_viewer(0)
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value in {
+        "Task admission",
+        "One-click dispatch",
+        "My tasks",
+        "Evaluate tasks",
+        "How is the work going",
+    }

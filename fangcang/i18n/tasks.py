@@ -72,7 +72,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tasks.col.rating": ("评价", "Rating"),
     "tasks.col.overdue": ("逾期", "Overdue"),
     "tasks.col.urgent": ("紧急", "Urgent"),
-    "tasks.col.minutes_since": ("已过分钟", "Minutes since"),
+    "tasks.col.minutes_since": ("已过时间", "Since dispatch"),
     "tasks.col.acknowledged": ("已接收", "Acknowledged"),
     "tasks.col.hours_overdue": ("逾期小时", "Hours overdue"),
     "tasks.col.at": ("时间", "Time"),

@@ -392,7 +392,7 @@ def _outcomes(s: Session, rng: np.random.Generator, now: datetime, levels: dict[
         on_time, rng.uniform(0.3, 0.98, n) * span, span + rng.uniform(3600, 5 * 86400, n)
     )
     fed = disp + (fb_off * 1e9).astype("timedelta64[ns]")
-    done = past & (u < p_done)
+    done = past & ((u < p_done) | urgent)  # urgent instructions always get handled
     # Most work missed long ago was closed late in the end; what stays open is mostly recent.
     late = past & ~done & (dl < np.datetime64(now - timedelta(days=21))) & (rng.random(n) < 0.95)
     fed = np.where(
