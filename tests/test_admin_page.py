@@ -214,3 +214,36 @@ def test_admin_verifies_the_chain(app_db):
     with _session(app_db) as s:
         detail = json.loads(audit.entries(s, action="audit.verify").iloc[0]["detail"])
     assert detail["ok"] is True and detail["checked"] == 1
+
+
+def test_account_box_escapes_display_names(app_db):
+    with _session(app_db) as s:
+        auth.create_user(
+            s,
+            username="evil",
+            password="evil-pass-1",
+            role=Role.ADMIN,
+            actor="test",
+            display_name="![x](http://evil/x.png)<b>hi</b>",
+        )
+        s.commit()
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    _login(at, "evil", "evil-pass-1")
+    shown = [m.value for m in at.sidebar.markdown]
+    assert any("\\!\\[x\\]" in v and "&lt;b&gt;" in v for v in shown), shown
+
+
+def test_sso_button_only_when_configured(app_db):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert "统一身份认证登录" not in [b.label for b in at.button]
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_id": "fangcang",
+        "client_secret": "s",
+        "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
+    }
+    at.run()
+    assert not at.exception
+    assert "统一身份认证登录" in [b.label for b in at.button]

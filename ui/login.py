@@ -12,6 +12,7 @@ from fangcang import auth, db
 from fangcang.access import Role, Viewer
 from fangcang.config import get_settings
 from fangcang.i18n import enum_label
+from fangcang.websafe import escape_markdown
 
 from . import guard, state
 from .state import t
@@ -150,7 +151,8 @@ def render_account_box(viewer: Viewer) -> None:
     """Sidebar: who is signed in, their role and jurisdiction, and a sign-out button."""
     with st.sidebar:
         role = enum_label(Role(viewer.role), state.lang())
-        st.markdown(f"**{viewer.display_name or viewer.username}**")
+        # Display names come from admins or the identity provider: no markdown from them.
+        st.markdown(f"**{escape_markdown(viewer.display_name or viewer.username)}**")
         st.caption(f"{role} · {_scope_text(viewer)}")
         if st.button(t("account.sign_out"), icon=":material/logout:", key="sign_out"):
             with state.session() as s:
