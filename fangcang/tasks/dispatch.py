@@ -71,6 +71,7 @@ def dispatch_cycle(
     on: date | datetime | None = None,
     template_ids: list[int] | None = None,
     now: datetime | None = None,
+    target_cache: dict | None = None,
 ) -> DispatchResult:
     """Dispatch every admitted template of ``cycle`` for the cycle containing ``on``.
 
@@ -86,6 +87,9 @@ def dispatch_cycle(
         Only these templates (they must be admitted and of this cycle).
     now : datetime, optional
         The dispatch time recorded on the items (default now).
+    target_cache : dict, optional
+        Resolved targets to reuse across calls (a batch of dispatches in which the warning
+        levels and the registry do not change, e.g. building the demo).
 
     Returns
     -------
@@ -107,7 +111,8 @@ def dispatch_cycle(
     stmt = _insert(session).on_conflict_do_nothing(
         index_elements=["template_id", "cycle_key", "community_id"]
     )
-    resolved: dict[tuple, list[str]] = {}  # templates often share a target (e.g. a rule)
+    # Templates often share a target (e.g. a rule): resolve each target once.
+    resolved: dict[tuple, list[str]] = {} if target_cache is None else target_cache
     for tpl in templates:
         key = (tpl.target_kind, tpl.target_value)
         if key not in resolved:
