@@ -7,6 +7,7 @@ import importlib
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -165,24 +166,30 @@ def write_bundle(
     )
     step("communities", 0.05)
 
-    houses = make_houses(geo, prof, spec, end, rngs[1])
-    people = make_people(geo, prof, houses, end, rngs[2])
-    step("generate houses and people", 0.30)
-    files["houses.csv"] = write_csv(folder / "houses.csv", houses)
-    files["people.csv"] = write_csv(folder / "people.csv", people)
-    step("write houses and people", 0.50)
-    del people
+    # Files are written by a background thread while the next kinds are generated (Arrow's
+    # CSV writer and most numpy work release the GIL, so the two overlap).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-writer") as writer:
+        pending = {}
 
-    places = make_places(geo, prof, spec, end, rngs[3])
-    objects = make_objects(geo, prof, houses, spec, end, rngs[4])
-    events = make_events(geo, prof, houses, spec, months, end, rngs[5])
-    incidents = make_incidents(geo, prof, houses, places, spec, months, rngs[6])
-    step("generate places, objects, events, incidents", 0.75)
-    files["places.csv"] = write_csv(folder / "places.csv", places)
-    files["objects.csv"] = write_csv(folder / "objects.csv", objects)
-    files["events.csv"] = write_csv(folder / "events.csv", events)
-    files["incidents.csv"] = write_csv(folder / "incidents.csv", incidents)
-    step("write places, objects, events, incidents", 1.0)
+        def write(name: str, columns: dict) -> None:
+            pending[name] = writer.submit(write_csv, folder / name, columns)
+
+        houses = make_houses(geo, prof, spec, end, rngs[1])
+        people = make_people(geo, prof, houses, end, rngs[2])  # fills registered_residents
+        write("houses.csv", houses)
+        write("people.csv", people)
+        del people
+        step("houses and people", 0.35)
+        places = make_places(geo, prof, spec, end, rngs[3])
+        write("places.csv", places)
+        write("objects.csv", make_objects(geo, prof, houses, spec, end, rngs[4]))
+        step("places and objects", 0.65)
+        write("events.csv", make_events(geo, prof, houses, spec, months, end, rngs[5]))
+        write("incidents.csv", make_incidents(geo, prof, houses, places, spec, months, rngs[6]))
+        step("events and incidents", 0.85)
+        for name, future in pending.items():
+            files[name] = future.result()
+    step("files written", 1.0)
     return {
         "files": files,
         "records": sum(files.values()),
