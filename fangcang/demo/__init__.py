@@ -28,7 +28,7 @@ EXTENSIONS: list[str] = [
 @dataclass
 class DemoContext:
     engine: Engine
-    scale: str  # "small" or "full"
+    scale: str  # "small", "medium" or "full" (see fangcang.demo.story.SCALES)
     seed: int
     until: Month  # the last complete month of data
     progress: Callable[[float, str], None] = field(default=lambda f, m: None)
