@@ -134,9 +134,10 @@ def leader_credentials(db_url: str) -> tuple[str, str]:
     return next((u.username, p) for u, p in accounts if u.role == Role.LEADER)
 
 
-def sign_in(pg, server) -> None:
-    """Sign in as the demo leader through whatever ui/login.py offers (kept in one place)."""
-    pg.goto(server["base"] + "/")
+def sign_in(pg, server, path: str = "/") -> None:
+    """Open ``path`` and sign in as the demo leader through whatever ui/login.py offers
+    (kept in one place so a new sign-in page only changes this function)."""
+    pg.goto(server["base"] + path)
     username, password = leader_credentials(server["db_url"])
     pg.get_by_label("用户名").fill(username)
     pg.get_by_label("密码").fill(password)
@@ -170,6 +171,17 @@ def map_polygons(pg):
     paths = frame.locator("path.leaflet-interactive")
     paths.first.wait_for(timeout=30_000)
     return frame, paths
+
+
+def test_fresh_server_deep_link_is_guarded(browser, server):
+    """Runs first (module-scoped server): a deep link to a server that has not run app.py yet
+    executes the page file alone; its guard must show nothing but the sign-in prompt."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.goto(server["base"] + "/trends")
+    pg.wait_for_selector("text=请先登录", timeout=30_000)
+    assert not pg.locator("h1:has-text('趋势分析')").count()
+    ctx.close()
 
 
 def test_pages_render_and_stay_on_the_server(page, server):
@@ -206,29 +218,37 @@ def test_map_polygons_in_level_colours_and_click(page, server):
 
 
 def test_deep_link_restores_view(page, server):
-    sign_in(page, server)
-    go(page, server, "预警")
-    street = page.locator("[data-testid='stDataFrame']").first  # the table exists
-    assert street.count() == 1
-    # a link with filters: open it in the signed-in session
-    target = "/warning?level=red&period=2026-10&street=" + quote("五马街道")
-    open_in_app(page, server, target)
-    page.goto(server["base"] + target)  # a pasted link starts a new session: sign in again
-    if page.get_by_label("用户名").count():
-        username, password = leader_credentials(server["db_url"])
-        page.get_by_label("用户名").fill(username)
-        page.get_by_label("密码").fill(password)
-        page.get_by_role("button", name="登录", exact=True).click()
+    """A link to "red communities in 五马街道, September" opens that view after sign-in."""
+    target = "/warning?level=red&period=2026-09&street=" + quote("五马街道")
+    # the server must have run app.py once (see test_fresh_server_deep_link_is_guarded)
+    page.goto(server["base"] + "/")
+    page.get_by_label("用户名").wait_for(timeout=30_000)
+    sign_in(page, server, target)
     wait_idle(page)
-    side = page.locator("[data-testid='stSidebar']")
-    side.get_by_text("五马街道").first.wait_for(timeout=30_000)
-    assert re.search(r"level=red", page.url)
+    assert "level=red" in page.url and "period=2026-09" in page.url
+    js = (
+        "() => [...document.querySelectorAll(\"[data-testid='stSidebar'] [data-testid='stSelectbox'] input\")]"
+        ".map(e => e.value)"
+    )
+    page.wait_for_function(
+        js.replace(".map(e => e.value)", ".some(e => e.value === '五马街道')"), timeout=30_000
+    )
+    values = page.evaluate(js)
+    assert "五马街道" in values and "2026-09" in values
+    assert page.locator("h1").first.inner_text().strip() == "靶向预警"
+    caption = page.get_by_text(re.compile(r"2026-09 · 共 \d+ 个社区")).first.inner_text()
+    assert caption.startswith("2026-09")
 
 
-def test_fresh_server_deep_link_is_guarded(browser, server):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = ctx.new_page()
-    pg.goto(server["base"] + "/trends")
-    pg.wait_for_selector("text=请先登录", timeout=30_000)
-    assert not pg.locator("h1:has-text('趋势分析')").count()
-    ctx.close()
+def test_map_click_then_community_page(page, server):
+    sign_in(page, server)
+    go(page, server, "一图")
+    frame, paths = map_polygons(page)
+    paths.nth(0).click(force=True)
+    link = page.get_by_text("打开社区详情")
+    link.wait_for(timeout=30_000)
+    link.click()
+    page.wait_for_selector("h2", timeout=30_000)
+    wait_idle(page)
+    assert "community=" in page.url
+    assert page.locator("h1").first.inner_text().strip() == "社区详情"
