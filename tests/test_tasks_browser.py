@@ -155,11 +155,20 @@ def test_dispatch_a_cycle_and_see_it_in_the_officers_inbox(browser, server, db_u
     _open(pg, "一键派单")
     pg.get_by_role("button", name="一键派单").click()
     pg.get_by_text("新派 4 件").wait_for(timeout=30_000)
-    desk.close()
     engine = db.make_engine(db_url)
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(TaskItem)) == 4
+        # Another system sends an urgent instruction; the live board shows it without a reload.
+        from fangcang.tasks import urgent_instruction
+
+        urgent_instruction(s, "cli:anti-fraud", text="反诈预警：居民正在被骗", community="C03")
+        s.commit()
     engine.dispose()
+    started = time.monotonic()
+    # st.dataframe draws on a canvas; its accessible grid cells carry the text.
+    pg.get_by_text("反诈预警：居民正在被骗").first.wait_for(state="attached", timeout=10_000)
+    assert time.monotonic() - started < 10
+    desk.close()
 
     phone = browser.new_context(
         viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
