@@ -26,7 +26,7 @@ from datetime import date
 from typing import NamedTuple
 
 from rapidfuzz import fuzz
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import String, func, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
 
 from ..models import MatchMethod, Person
@@ -212,6 +212,25 @@ def people_where(session: Session, column, values: Iterable, extra=None) -> list
     return out
 
 
+def _people_by_birth_initial(session: Session, pairs: set) -> list[Candidate]:
+    """People whose (birth date, first character of the name) is one of ``pairs``.
+
+    The plain ``birth_date IN (...)`` lets the birth-date index find the rows; the row-value
+    IN then keeps only the wanted pairs inside the database.
+    """
+    pairs = sorted(pairs)
+    out: list[Candidate] = []
+    step = _CHUNK // 2
+    for i in range(0, len(pairs), step):
+        chunk = pairs[i : i + step]
+        q = select(*_COLUMNS).where(
+            Person.birth_date.in_(sorted({d for d, _ in chunk})),
+            tuple_(Person.birth_date, func.substr(Person.name, 1, 1)).in_(chunk),
+        )
+        out.extend(_candidate(r) for r in session.execute(q))
+    return out
+
+
 @dataclass
 class RegistryLookup:
     """Candidates for a batch of observed people, loaded with a few set queries."""
@@ -235,20 +254,18 @@ class RegistryLookup:
         by_phone: dict[str, list[Candidate]] = {}
         for c in people_where(session, Person.phone, phones):
             by_phone.setdefault(c.phone, []).append(c)
-        births = {o.birth_date or birth_from_id(o.id_number) for o in rest}
         # Many people share a birth date. With NAME_MIN_WITH_BIRTH at 80, a name that differs
         # in its first character cannot reach the threshold unless it is five or more
-        # characters long, so only candidates with the same first character are fetched.
-        initials = {normalize_name(o.name)[:1] for o in rest if o.name}
+        # characters long, so only (birth date, first character) pairs are fetched.
+        pairs = set()
+        for o in rest:
+            birth = o.birth_date or birth_from_id(o.id_number)
+            initial = normalize_name(o.name)[:1] if o.name else ""
+            if birth is not None and initial:
+                pairs.add((birth, initial))
         by_birth: dict[date, list[Candidate]] = {}
-        if births - {None} and initials:
-            for c in people_where(
-                session,
-                Person.birth_date,
-                births,
-                extra=func.substr(Person.name, 1, 1).in_(sorted(initials)),
-            ):
-                by_birth.setdefault(c.birth_date, []).append(c)
+        for c in _people_by_birth_initial(session, pairs):
+            by_birth.setdefault(c.birth_date, []).append(c)
         for d in (by_id, by_phone, by_birth):
             for lst in d.values():
                 lst.sort(key=lambda c: c.person_id)

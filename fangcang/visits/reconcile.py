@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from .. import db
@@ -178,14 +178,24 @@ def _reconcile_batch(
                 matched_ids.add(m.person_id)
             match_rows.append(
                 {
-                    "id": r.id,
-                    "matched_person_id": m.person_id,
-                    "match_method": m.method,
-                    "match_confidence": m.confidence,
+                    "_id": r.id,
+                    "_person": m.person_id,
+                    "_method": m.method.value,
+                    "_confidence": m.confidence,
                 }
             )
-    if match_rows:  # one executemany by primary key
-        session.execute(update(VisitResident), match_rows)
+    if match_rows:  # one executemany (Core: no ORM bookkeeping per row)
+        t = VisitResident.__table__
+        session.execute(
+            update(t)
+            .where(t.c.id == bindparam("_id"))
+            .values(
+                matched_person_id=bindparam("_person"),
+                match_method=bindparam("_method"),
+                match_confidence=bindparam("_confidence"),
+            ),
+            match_rows,
+        )
     # The matched records themselves (to know where they are registered); most are
     # registered at the visited houses and already loaded.
     people = {c.person_id: c for lst in registered.values() for c in lst}
@@ -291,8 +301,3 @@ def _reconcile_batch(
     if rows:
         session.execute(insert(Discrepancy), rows)
     result.created += len(rows)
-
-
-def mark_unreconciled(session: Session, visit_ids: Sequence[int]) -> None:
-    """Forget that visits were reconciled (used when a visit is corrected)."""
-    session.execute(update(Visit).where(Visit.id.in_(list(visit_ids))).values(reconciled_at=None))
