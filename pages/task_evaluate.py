@@ -71,7 +71,7 @@ left, right = st.columns([3, 2], gap="large")
 with left, st.container(border=True):
     st.subheader(f"#{iid} {escape_markdown(row['title'])}", anchor=False)
     st.caption(
-        f"{escape_markdown(row['community_name'])} · {escape_markdown(row['officer_id'])} · "
+        f"{escape_markdown(row['community_name'])} · {escape_markdown(row['officer_name'])} · "
         f"{t('tasks.col.deadline')} {row['deadline']:%Y-%m-%d %H:%M}"
     )
     st.text(row["instructions"])

@@ -27,7 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, db
 from ..access import Permission, Role, ScopeError, Viewer, can
-from ..models import Community
+from ..models import Community, Officer
 from ..models.tasks import (
     FeedbackResult,
     ItemState,
@@ -308,6 +308,7 @@ ITEM_COLUMNS = [
     "community_id",
     "community_name",
     "officer_id",
+    "officer_name",
     "state",
     "dispatched_at",
     "deadline",
@@ -338,8 +339,9 @@ def items_frame(
     """Items the viewer may see, as a table with ``overdue`` and ``minutes_left`` derived."""
     now = now or now_local()
     q = (
-        select(TaskItem, Community.name)
+        select(TaskItem, Community.name, Officer.name)
         .join(Community, Community.community_id == TaskItem.community_id)
+        .join(Officer, Officer.officer_id == TaskItem.officer_id)
         .where(visible_clause(viewer))
         .order_by(TaskItem.dispatched_at.desc(), TaskItem.id.desc())
     )
@@ -352,7 +354,7 @@ def items_frame(
     if limit:
         q = q.limit(limit)
     rows = []
-    for it, cname in session.execute(q):
+    for it, cname, oname in session.execute(q):
         rows.append(
             {
                 "id": it.id,
@@ -364,6 +366,7 @@ def items_frame(
                 "community_id": it.community_id,
                 "community_name": cname,
                 "officer_id": it.officer_id,
+                "officer_name": oname,
                 "state": it.state.value,
                 "dispatched_at": it.dispatched_at,
                 "deadline": it.deadline,
