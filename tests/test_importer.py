@@ -688,3 +688,22 @@ def test_data_contract_document_matches_the_specs():
     for name, table in all_tables().items():
         assert f"## {name}" in doc
         assert table in doc, f"docs/data-contract.md is out of date for {name}"
+
+
+def test_bulk_path_rebuilds_indexes_on_empty_tables(engine, tmp_path, monkeypatch):
+    from sqlalchemy import inspect
+
+    from fangcang.importer import load
+
+    def index_names():
+        insp = inspect(engine)
+        return {t: sorted(ix["name"] for ix in insp.get_indexes(t)) for t in DATA_TABLES}
+
+    before = index_names()
+    monkeypatch.setattr(load, "INDEX_REBUILD_ROWS", 2)  # take the big-load path on tiny data
+    _import_ok(engine, _bundle(tmp_path))
+    assert index_names() == before
+    with Session(engine) as s:
+        assert s.get(Person, "P003").community_id == "C002"
+    again = _import_ok(engine, _bundle(tmp_path, name="again"))  # upsert path, tables full
+    assert again.updated["people"] == 8 and index_names() == before

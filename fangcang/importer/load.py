@@ -107,6 +107,8 @@ def upsert(
         raise ValueError(f"frame for {table.name} lacks key column(s) {missing}")
     conn = session.connection()
     dialect = conn.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        raise ValueError(f"bulk load supports sqlite and postgresql, not {dialect}")
     raw = conn.connection.driver_connection
     before = _count(session, table)
     n = len(frame)
@@ -122,16 +124,16 @@ def upsert(
             conflict += f' WHERE excluded."updated_at" >= "{table.name}"."updated_at"'
 
     changed = 0
+    # Filling an empty table: build its secondary indexes once at the end (a sort) instead of
+    # maintaining them row by row (random B-tree inserts). DDL is transactional on both.
+    rebuild = list(table.indexes) if not before and n >= INDEX_REBUILD_ROWS else []
+    for ix in rebuild:
+        session.execute(text(f'DROP INDEX IF EXISTS "{ix.name}"'))
     if dialect == "sqlite":
         marks = ", ".join("?" for _ in columns)
         sql = f'INSERT INTO "{table.name}" ({col_sql}) VALUES ({marks})'  # noqa: S608
         if before:
             sql += " " + conflict
-        # Filling an empty table: build secondary indexes once at the end (a sort) instead of
-        # maintaining them row by row (random B-tree inserts); DDL is transactional in SQLite.
-        rebuild = [ix for ix in table.indexes] if not before and n >= INDEX_REBUILD_ROWS else []
-        for ix in rebuild:
-            raw.execute(f'DROP INDEX IF EXISTS "{ix.name}"')
         cur = raw.cursor()
         gc.disable()
         try:
@@ -144,10 +146,6 @@ def upsert(
         finally:
             gc.enable()
             cur.close()
-        for ix in rebuild:
-            cols = ", ".join(f'"{c.name}"' for c in ix.columns)
-            unique = "UNIQUE " if ix.unique else ""
-            raw.execute(f'CREATE {unique}INDEX "{ix.name}" ON "{table.name}" ({cols})')
     elif dialect == "postgresql":
         with raw.cursor() as cur:
             target = table.name
@@ -177,8 +175,15 @@ def upsert(
                 cur.execute(f'DROP TABLE "{target}"')
             else:
                 changed = n
-    else:
-        raise ValueError(f"bulk load supports sqlite and postgresql, not {dialect}")
+            if rebuild:
+                cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    for ix in rebuild:  # same name, columns and uniqueness as the model (and the migration)
+        cols = ", ".join(f'"{c.name}"' for c in ix.columns)
+        unique = "UNIQUE " if ix.unique else ""
+        session.execute(text(f'CREATE {unique}INDEX "{ix.name}" ON "{table.name}" ({cols})'))
+    if dialect == "postgresql" and n >= INDEX_REBUILD_ROWS:
+        session.execute(text(f'ANALYZE "{table.name}"'))  # fresh statistics for the aggregates
+
     if not before:
         changed = n
     after = _count(session, table)
