@@ -11,13 +11,10 @@ the same moment: the second run creates nothing.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from shapely import STRtree
-from shapely.geometry import Point, shape
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -200,19 +197,19 @@ def locate_point(session: Session, lon: float, lat: float) -> str:
         -180 <= lon <= 180 and -90 <= lat <= 90
     ):
         raise ValueError(f"point: ({lon}, {lat}) is not a longitude/latitude pair")
-    rows = session.execute(select(Community.community_id, Community.geometry)).all()
-    if not rows:
+    # The same point-in-polygon rule as the importer (fangcang.geo): borders go to the
+    # smallest community id.
+    from .. import geo
+
+    polygons = geo.communities_frame(session)
+    if polygons.empty:
         raise ValueError("point: the database has no communities")
-    ids = [cid for cid, _ in rows]
-    geoms = [shape(json.loads(g)) for _, g in rows]
-    tree = STRtree(geoms)
-    pt = Point(lon, lat)
-    hits = [ids[i] for i in tree.query(pt, predicate="intersects")]
-    if not hits:
+    found = geo.place_points([lon], [lat], polygons)[0]
+    if found is None:
         raise ValueError(
             f"point ({lon:.6f}, {lat:.6f}) is outside the district: no community contains it"
         )
-    return min(hits)
+    return str(found)
 
 
 def locate_address(session: Session, address: str) -> str:
