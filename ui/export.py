@@ -101,9 +101,8 @@ def download_buttons(
     columns: dict | None = None,
 ) -> None:
     """CSV and Excel buttons side by side (see :func:`download`)."""
-    cols = st.columns(len(formats), gap="small")
-    for col, fmt in zip(cols, formats, strict=True):
-        with col:
+    with st.container(horizontal=True, gap="small"):
+        for fmt in formats:
             download(
                 df,
                 viewer=viewer,

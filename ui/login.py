@@ -96,7 +96,6 @@ def _render_demo_accounts() -> None:
                 t("admin.col_role"): enum_label(user.role, lang),
                 t("login.username"): user.username,
                 t("login.password"): password,
-                t("admin.col_name"): user.display_name,
             }
             for user, password in accounts
         ],
