@@ -71,6 +71,10 @@ def _use_label(value: str) -> str:
     return enum_label(HouseUse(value), lang)
 
 
+def _field_label(field: str) -> str:
+    return t(f"vh.field.{field}")
+
+
 def _value_text(field: str, value) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
         return t("visits.none")
@@ -102,7 +106,8 @@ def _open_chart(by_type: dict) -> None:
     st.plotly_chart(fig, width="stretch")
 
 
-st.title(t("visits.title"))
+st.title(t("nav.visits"))
+st.caption(t("visits.subtitle"))
 communities = _communities(version, viewer.scope)
 if communities.empty:
     st.info(t("visits.no_communities"))
@@ -286,7 +291,9 @@ with tab_queue:
                         queue["field"], queue["old_value"], queue["new_value"], strict=True
                     )
                 ],
-                t("vh.col.confidence"): queue["confidence"],
+                t("vh.col.confidence"): queue["confidence"].map(
+                    lambda c: "" if c is None or pd.isna(c) else f"{c:.2f}"
+                ),
                 t("vh.col.found"): queue["created_at"],
             }
         )
@@ -301,7 +308,6 @@ with tab_queue:
             hide_index=True,
             width="stretch",
             column_config={
-                t("vh.col.confidence"): st.column_config.NumberColumn(format="%.2f"),
                 t("vh.col.found"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
             },
         )
@@ -324,9 +330,9 @@ with tab_queue:
                     st.markdown(
                         t(
                             "visits.proposed",
-                            table=row.target_table,
+                            table=t(f"vh.table.{row.target_table}"),
                             record=row.target_id,
-                            field=row.field,
+                            field=_field_label(row.field),
                             old=_value_text(row.field, row.old_value),
                             new=_value_text(row.field, row.new_value),
                         )
@@ -434,7 +440,7 @@ with tab_measures:
                     t("vh.col.actor"): changes["actor"],
                     t("vh.col.type"): changes["type"].map(_type_label),
                     t("vh.col.record"): changes["record_id"],
-                    t("vh.col.field"): changes["field"],
+                    t("vh.col.field"): changes["field"].map(_field_label),
                     t("vh.col.old"): [
                         _value_text(f, v)
                         for f, v in zip(changes["field"], changes["old_value"], strict=True)
