@@ -97,7 +97,9 @@ def warning_run(session: Session, period: Month) -> WarningRun | None:
     ).first()
 
 
-def warning_frame(session: Session, scope: Scope, period: Month, lang: str = "zh") -> pd.DataFrame:
+def warning_frame(
+    session: Session, scope: Scope, period: Month, lang: str = "zh", reasons: bool = True
+) -> pd.DataFrame:
     """Stored warning results of ``period`` in ``scope`` (latest run version), with names and
     a one-line reason in ``lang``; empty (same columns) when the month has no run.
 
@@ -116,7 +118,7 @@ def warning_frame(session: Session, scope: Scope, period: Month, lang: str = "zh
     ).all()
     out = []
     for r in rows:
-        explanation = json.loads(r.explanation) if r.explanation else {}
+        explanation = json.loads(r.explanation) if (reasons and r.explanation) else {}
         try:
             reason = reason_line(explanation, lang) if explanation else ""
         except (KeyError, TypeError, ValueError):
@@ -236,7 +238,9 @@ def _metrics_row(counts: pd.DataFrame, metric: str) -> int:
     return trends.metric_counts(counts)[metric]
 
 
-def headline(session: Session, scope: Scope, period: Month) -> pd.DataFrame:
+def headline(
+    session: Session, scope: Scope, period: Month, counts: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Headline metrics for ``period`` and year-to-date, against the same months a year earlier.
 
     Returns
@@ -245,7 +249,8 @@ def headline(session: Session, scope: Scope, period: Month) -> pd.DataFrame:
         metric, span (``month`` or ``ytd``), n, n_before, pct, z, p_value, significant.
     """
     ytd_first = Month(period.year, 1)
-    counts = trends.monthly_counts(session, scope, ytd_first.shift(-12), period)
+    if counts is None:
+        counts = trends.monthly_counts(session, scope, ytd_first.shift(-12), period)
     rows = []
     for span, months in (("month", [period]), ("ytd", month_range(ytd_first, period))):
         now = counts[counts["month"].isin({str(m) for m in months})]
@@ -268,11 +273,14 @@ def headline(session: Session, scope: Scope, period: Month) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def monthly_this_vs_last(session: Session, scope: Scope, period: Month) -> pd.DataFrame:
+def monthly_this_vs_last(
+    session: Session, scope: Scope, period: Month, counts: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """All incidents per calendar month of ``period``'s year (up to ``period``) and of the year
     before: month (1..12), this_year (None after ``period``), last_year."""
     first = Month(period.year - 1, 1)
-    counts = trends.monthly_counts(session, scope, first, period)
+    if counts is None:
+        counts = trends.monthly_counts(session, scope, first, period)
     by = counts.groupby("month")["n"].sum()
     rows = []
     for m in range(1, 13):
@@ -384,8 +392,10 @@ def overview(
 ) -> Overview:
     """The overview of ``period`` in ``scope`` (what the overview page shows)."""
     now = warning_frame(session, scope, period, lang)
-    before = warning_frame(session, scope, period.shift(-1), lang)
+    before = warning_frame(session, scope, period.shift(-1), lang, reasons=False)
     top = now[now["level"].isin(["red", "yellow"])].head(top_n)
+    # one query serves the headline (this year and last) and the monthly trend
+    counts = trends.monthly_counts(session, scope, Month(period.year - 1, 1), period)
     tasks = task_completion(session, scope, period)
     task_summary = None
     if tasks is not None:
@@ -399,12 +409,12 @@ def overview(
         }
     return Overview(
         period=period,
-        headline=headline(session, scope, period),
+        headline=headline(session, scope, period, counts),
         levels=level_counts(now),
         levels_before=level_counts(before),
         has_warning=not now.empty,
         changes=level_changes(now, before),
-        monthly=monthly_this_vs_last(session, scope, period),
+        monthly=monthly_this_vs_last(session, scope, period, counts),
         top=top[["community_id", "name", "sub_district", "level", "score", "reason"]].reset_index(
             drop=True
         ),
@@ -451,7 +461,7 @@ def warning_page(
     if bad:
         raise ValueError(f"unknown level(s) {sorted(bad)}; known: {list(LEVEL_ORDER)}")
     now = warning_frame(session, scope, period, lang)
-    before = warning_frame(session, scope, period.shift(-1), lang)
+    before = warning_frame(session, scope, period.shift(-1), lang, reasons=False)
     table = now.assign(rank=range(1, len(now) + 1))
     prev = dict(zip(before["community_id"], before["level"], strict=True))
     table["level_before"] = [prev.get(c) for c in table["community_id"]]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import String, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from .access import Scope
@@ -70,28 +70,16 @@ def community_meta(session: Session, scope: Scope) -> pd.DataFrame:
     )
 
 
-def monthly_counts(
-    session: Session,
-    scope: Scope,
-    first: Month,
-    last: Month,
-    community_ids: list[str] | None = None,
-) -> pd.DataFrame:
-    """Incidents by community x month x category x subtype in ``first..last``.
-
-    Returns
-    -------
-    DataFrame
-        community_id, month (``YYYY-MM``), category, subtype, n, n_alcohol.
-    """
-    if last < first:
-        raise ValueError(f"month range ends ({last}) before it starts ({first})")
-    month = month_key(session, AggIncidentDay.day).label("month")
+def _counts_query(
+    session: Session, scope: Scope, first: Month, last: Month, keys: list, community_ids
+):
+    # Category read as plain text: converting tens of thousands of values to the enum costs
+    # more than the query.
+    category = type_coerce(AggIncidentDay.category, String).label("category")
     stmt = (
         select(
-            AggIncidentDay.community_id,
-            month,
-            AggIncidentDay.category,
+            *keys,
+            category,
             AggIncidentDay.subtype,
             func.sum(AggIncidentDay.n),
             func.sum(AggIncidentDay.n_alcohol),
@@ -101,18 +89,80 @@ def monthly_counts(
             AggIncidentDay.day <= last.last_day,
             scope.clause(AggIncidentDay.community_id),
         )
-        .group_by(
-            AggIncidentDay.community_id, month, AggIncidentDay.category, AggIncidentDay.subtype
-        )
+        .group_by(*keys, category, AggIncidentDay.subtype)
     )
     if community_ids is not None:
         stmt = stmt.where(AggIncidentDay.community_id.in_(sorted(community_ids)))
-    df = pd.DataFrame(
-        session.execute(stmt).all(),
-        columns=["community_id", "month", "category", "subtype", "n", "n_alcohol"],
-    )
-    df["category"] = df["category"].map(lambda c: IncidentCategory(c).value)
+    return session.execute(stmt).all()
+
+
+def _frame(rows, columns: list[str]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=columns)
     df[["n", "n_alcohol"]] = df[["n", "n_alcohol"]].astype("int64")
+    return df
+
+
+def monthly_counts(
+    session: Session,
+    scope: Scope,
+    first: Month,
+    last: Month,
+    community_ids: list[str] | None = None,
+) -> pd.DataFrame:
+    """Incidents by month x category x subtype in ``first..last`` (summed over the communities
+    of ``scope``, optionally only ``community_ids``).
+
+    Returns
+    -------
+    DataFrame
+        month (``YYYY-MM``), category, subtype, n, n_alcohol.
+    """
+    if last < first:
+        raise ValueError(f"month range ends ({last}) before it starts ({first})")
+    month = month_key(session, AggIncidentDay.day).label("month")
+    rows = _counts_query(session, scope, first, last, [month], community_ids)
+    return _frame(rows, ["month", "category", "subtype", "n", "n_alcohol"])
+
+
+def window_counts(
+    session: Session,
+    scope: Scope,
+    first: Month,
+    last: Month,
+    community_ids: list[str] | None = None,
+) -> pd.DataFrame:
+    """Incidents by community x category x subtype in the window ``first..last`` and in the same
+    months a year earlier.
+
+    Returns
+    -------
+    DataFrame
+        community_id, window (``now`` or ``before``), category, subtype, n, n_alcohol.
+    """
+    if last < first:
+        raise ValueError(f"month range ends ({last}) before it starts ({first})")
+    window = case((AggIncidentDay.day >= first.first_day, "now"), else_="before").label("window")
+    rows = _counts_query(
+        session, scope, first.shift(-12), last, [AggIncidentDay.community_id, window], community_ids
+    )
+    df = _frame(rows, ["community_id", "window", "category", "subtype", "n", "n_alcohol"])
+    # months between the two windows (when the window is shorter than a year) are not "before"
+    if last.shift(-12) < first.shift(-1):
+        gap = _counts_query(
+            session,
+            scope,
+            last.shift(-11),
+            first.shift(-1),
+            [AggIncidentDay.community_id],
+            community_ids,
+        )
+        g = _frame(gap, ["community_id", "category", "subtype", "n", "n_alcohol"]).assign(
+            window="before"
+        )
+        df = pd.concat([df, g.assign(n=-g["n"], n_alcohol=-g["n_alcohol"])], ignore_index=True)
+        df = df.groupby(["community_id", "window", "category", "subtype"], as_index=False)[
+            ["n", "n_alcohol"]
+        ].sum()
     return df
 
 
@@ -246,8 +296,10 @@ def trend_view(
     category : str, optional
         Further restrict to one incident category.
     """
-    if months < 1 or months > 36:
-        raise ValueError(f"months must be 1..36, got {months}")
+    if months < 1 or months > 12:
+        raise ValueError(
+            f"months must be 1..12 (compared with the same months a year earlier), got {months}"
+        )
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
     if category is not None:
@@ -269,18 +321,23 @@ def trend_view(
     ids = None if level == "district" else list(meta["community_id"])
 
     first = period.shift(-(months - 1))
-    counts = monthly_counts(session, scope, first.shift(-12), period, ids)
-    counts = counts[metric_mask(counts, metric)].copy()
-    counts["n"] = _metric_n(counts, metric)
-    if category:
-        counts = counts[counts["category"] == category]
-    this = {str(m) for m in month_range(first, period)}
-    now = counts[counts["month"].isin(this)].merge(meta, on="community_id")
-    before = counts[~counts["month"].isin(this)].merge(meta, on="community_id")
 
-    monthly = now.groupby(["month", "category"], as_index=False)["n"].sum()
-    a = now.groupby("month")["n"].sum()
-    b = before.groupby("month")["n"].sum()
+    def pick(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame[metric_mask(frame, metric)].copy()
+        frame["n"] = _metric_n(frame, metric)
+        return frame[frame["category"] == category] if category else frame
+
+    counts = pick(monthly_counts(session, scope, first.shift(-12), period, ids))
+    this = {str(m) for m in month_range(first, period)}
+    now_m = counts[counts["month"].isin(this)]
+    before_m = counts[~counts["month"].isin(this)]
+    windows = pick(window_counts(session, scope, first, period, ids))
+    now = windows[windows["window"] == "now"].merge(meta, on="community_id")
+    before = windows[windows["window"] == "before"].merge(meta, on="community_id")
+
+    monthly = now_m.groupby(["month", "category"], as_index=False)["n"].sum()
+    a = now_m.groupby("month")["n"].sum()
+    b = before_m.groupby("month")["n"].sum()
     rows = []
     for i, m in enumerate(month_range(first, period), start=1):
         rows.append(

@@ -65,3 +65,12 @@ def test_yoy_table_significance():
     out = trends.yoy_table(now, before, "k", names).set_index("k")
     assert out.loc["a", "pct"] == pytest.approx(100.0) and bool(out.loc["a", "significant"])
     assert not bool(out.loc["b", "significant"])
+
+
+def test_short_window_compares_same_months(session, district):
+    v = trends.trend_view(session, Scope.district(), dd.PERIOD, months=3)
+    # 2026-08..10 (6 each) against 2025-08..10 (5 each), per community
+    assert (v.total["n"], v.total["n_before"]) == (8 * 3 * 6, 8 * 3 * 5)
+    assert list(v.monthly_total["n_before"]) == [40, 40, 40]
+    with pytest.raises(ValueError, match="months"):
+        trends.trend_view(session, Scope.district(), dd.PERIOD, months=13)
