@@ -578,6 +578,11 @@ def test_errors_are_capped_in_print_but_all_in_the_report_file(engine, tmp_path)
 
     errs = _bad(engine, tmp_path, mutate)
     assert len(errs) == 120
+    result = import_bundle(engine, tmp_path / "broken")
+    shown = [line for line in result.report.splitlines() if line.startswith("incidents.csv row")]
+    assert len(shown) == 50
+    assert "... and 70 more (see the full report file)" in result.report
+    assert f"full error list: {result.error_report}" in result.report
 
 
 def test_partial_imports_good_rows_and_writes_rejected_ones(engine, tmp_path):
