@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.orm import Session
 
-from fangcang.models import AggIncidentDay, Community, Officer
+from fangcang.models import AggIncidentDay, Community, Officer, Person
 from ui import nav
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -108,8 +108,15 @@ def demo_db(tmp_path_factory) -> Path:
         )
         s.commit()
         names = list(s.scalars(select(Community.name))) + list(s.scalars(select(Officer.name)))
+        officers = set(s.scalars(select(Officer.name)))
+        clear = set()
+        for p in s.execute(select(Person.name, Person.id_number, Person.phone)):
+            if p.name and len(p.name) >= 3 and p.name not in officers:
+                clear.add(p.name)  # residents' full names (officers' are not masked)
+            clear.update(v for v in (p.id_number, p.phone) if v)
     engine.dispose()
     (folder / "names.txt").write_text("\n".join(n for n in names if n != XSS_NAME))
+    (folder / "personal.txt").write_text("\n".join(sorted(clear)))
     return path
 
 
@@ -274,7 +281,11 @@ def test_deep_link_then_sign_in_lands_on_the_page(server, browser, demo_db):
 
 
 def _visit_all(w: Watch, server: str, role, demo_db: Path, tag: str) -> str:
-    """Open every page the role may use through the sidebar (same session); return all text."""
+    """Open every page the role may use through the sidebar (same session); return all text.
+
+    On each page: no dialog, no injected element or script, and no resident's name, ID number
+    or phone in the clear."""
+    personal = (demo_db.parent / "personal.txt").read_text().splitlines()
     texts = []
     pages = nav.allowed(role)
     default = next((p for p in pages if p.default), pages[0])
@@ -294,7 +305,10 @@ def _visit_all(w: Watch, server: str, role, demo_db: Path, tag: str) -> str:
         w.page.wait_for_url(href, timeout=30_000)
         w.settle(timeout_ms=90_000)
         time.sleep(1.0)  # iframes (maps) load after the script run
-        texts.append(_all_text(w))
+        text = _all_text(w)
+        texts.append(text)
+        clear = [v for v in personal if v in text]
+        assert not clear, f"{tag}: personal data in the clear on /{spec.id}: {clear[:3]}"
         assert not w.dialogs, f"{tag}: a dialog opened on /{spec.id}: {w.dialogs}"
         for frame in w.page.frames:
             assert frame.locator('img[src="x"]').count() == 0, (
@@ -319,6 +333,19 @@ def _all_text(w: Watch) -> str:
         except playwright_api.Error:
             pass
     return "\n".join(parts)
+
+
+def test_officer_pages_show_no_personal_data_in_the_clear(server, browser, demo_db):
+    """The community officer's pages (inbox, visits) are the most person-level ones."""
+    from fangcang.access import Role
+
+    w = Watch(browser)
+    try:
+        _sign_in(w, server, "officer", "demo-officer-1")
+        text = _visit_all(w, server, Role.OFFICER, demo_db, "officer")
+        assert "退出登录" in text
+    finally:
+        w.close()
 
 
 def test_xss_in_community_name_and_feedback_shows_as_text(server, browser, demo_db):
