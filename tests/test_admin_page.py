@@ -247,3 +247,13 @@ def test_sso_button_only_when_configured(app_db):
     at.run()
     assert not at.exception
     assert "统一身份认证登录" in [b.label for b in at.button]
+
+
+def test_sign_in_page_in_english(app_db):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception
+    assert [w.label for w in at.text_input] == ["Username", "Password"]
+    _login(at, "root", "nope-nope-1")
+    assert "Wrong username or password." in _texts(at)
