@@ -635,7 +635,12 @@ def build_map(
             ).add_to(layer)
         layer.add_to(m)
 
-    folium.LayerControl(collapsed=False).add_to(m)
+    # open when short; with the six factor layers it would cover the map: then a button
+    overlays = (
+        2 + (data.incidents is not None) + (data.stations is not None and len(data.stations) > 0)
+    )
+    overlays += 0 if data.factors is None else data.factors["kind"].nunique()
+    folium.LayerControl(collapsed=overlays > 4).add_to(m)
     _MetricScale().add_to(m)
     m.get_root().html.add_child(folium.Element(legend))
     bounds = [g.bounds for g in communities["geometry"] if g is not None]

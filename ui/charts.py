@@ -83,7 +83,7 @@ def stacked_categories(df: pd.DataFrame, title: str | None = None, **kw) -> go.F
             name=category_label(cat),
             marker_color=palette.CATEGORY_COLOURS[cat],
         )
-    fig.update_xaxes(type="category")
+    fig.update_xaxes(type="category", categoryorder="category ascending")  # YYYY-MM sorts by time
     fig = _layout(fig, title, **kw)
     # many categories: the legend goes below the bars so it never covers the title
     fig.update_layout(
