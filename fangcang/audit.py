@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from .models import AuditEntry, Meta
@@ -60,13 +60,19 @@ def _lock_chain(session: Session) -> None:
         session.execute(text("UPDATE meta SET value = value WHERE key = :k"), {"k": HEAD_KEY})
 
 
-def _set_head(session: Session, head: str, count: int) -> None:
+def _read_head(session: Session) -> dict | None:
+    # A fresh read, never the session's identity map: UI sessions live across commits
+    # (expire_on_commit=False) while other processes append.
+    raw = session.execute(select(Meta.value).where(Meta.key == HEAD_KEY)).scalar()
+    return json.loads(raw) if raw is not None else None
+
+
+def _write_head(session: Session, head: str, count: int, exists: bool) -> None:
     value = json.dumps({"hash": head, "count": count})
-    row = session.get(Meta, HEAD_KEY)
-    if row is None:
-        session.add(Meta(key=HEAD_KEY, value=value))
+    if exists:
+        session.execute(update(Meta).where(Meta.key == HEAD_KEY).values(value=value))
     else:
-        row.value = value
+        session.execute(insert(Meta).values(key=HEAD_KEY, value=value))
 
 
 def log(
@@ -108,9 +114,9 @@ def log(
         select(AuditEntry.hash, AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1)
     ).first()
     prev = last.hash if last is not None else GENESIS
-    head_row = session.get(Meta, HEAD_KEY)
-    if head_row is not None:
-        count = int(json.loads(head_row.value)["count"]) + 1
+    head = _read_head(session)
+    if head is not None:
+        count = int(head["count"]) + 1
     else:  # the first entry since the head was introduced: count the chain once
         count = (session.scalar(select(func.count()).select_from(AuditEntry)) or 0) + 1
     at = now_local()
@@ -124,8 +130,8 @@ def log(
         hash=_digest(prev, at, actor, action, target, detail_json),
     )
     session.add(entry)
-    _set_head(session, entry.hash, count)
     session.flush()
+    _write_head(session, entry.hash, count, exists=head is not None)
     return entry
 
 
@@ -165,9 +171,8 @@ def verify(session: Session) -> VerifyResult:
         prev = e.hash
         last_id = e.id
         checked += 1
-    raw = session.get(Meta, HEAD_KEY)
-    if raw is not None:
-        head = json.loads(raw.value)
+    head = _read_head(session)
+    if head is not None:
         if head.get("hash") != prev or head.get("count") != checked:
             return VerifyResult(
                 False,

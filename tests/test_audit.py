@@ -158,3 +158,17 @@ def test_concurrent_writers_keep_one_chain(engine):
         result = audit.verify(s)
         assert result.ok, result
         assert result.checked == threads * per_thread
+
+
+def test_long_lived_sessions_interleaving_keep_the_head_right(engine):
+    """UI sessions keep objects across commits; the head must be read fresh every time."""
+    with Session(engine, expire_on_commit=False) as a, Session(engine, expire_on_commit=False) as b:
+        for i in range(3):
+            audit.log(a, actor="a", action="person.view", target=str(i))
+            a.commit()
+            audit.log(b, actor="b", action="person.view", target=str(i))
+            b.commit()
+    with Session(engine) as fresh:
+        result = audit.verify(fresh)
+    assert result.ok, result
+    assert result.checked == 6
