@@ -334,6 +334,8 @@ def _fmt_value(value, colour_by: str, lang: str) -> str:
         return t("dash.no_value", lang)
     if colour_by in ("task_completion", "visit_coverage"):
         return f"{100 * float(value):.0f}%"
+    if colour_by == "score":
+        return f"{float(value):.1f}"
     if isinstance(value, (int, float)):
         return f"{float(value):.2f}" if abs(float(value)) < 100 else fmt_int(value, lang)
     return str(value)

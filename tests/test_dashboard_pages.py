@@ -181,3 +181,16 @@ def test_guard_without_sign_in(demo_db):
     at = AppTest.from_file(str(ROOT / "pages" / "trends.py"), default_timeout=60)
     at.run()
     assert not at.title and at.warning
+
+
+def test_language_switch_keeps_filters(demo_db):
+    at = open_page("warning", level="red")
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception
+    shown = table(at)
+    level_col = [c for c in shown.columns if c.lower().startswith("level") or "level" in c.lower()][
+        0
+    ]
+    assert set(shown[level_col]) == {"Red"}
+    assert at.title[0].value == "Targeted warning"

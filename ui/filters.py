@@ -62,6 +62,13 @@ def community_meta(version: int, scope: Scope) -> pd.DataFrame:
         return trends.community_meta(s, scope)
 
 
+def _key(name: str) -> str:
+    """Widget key of filter ``name``: per language, because a keyed widget keeps showing the
+    option labels of the language it was created in. The value survives the switch through
+    the session store and the URL."""
+    return f"flt_{name}_{state.lang()}"
+
+
 def _store() -> dict:
     return st.session_state.setdefault(_STORE, {})
 
@@ -110,7 +117,7 @@ def url_choice(
     name: str, options: list[str], default: str, label: str, format_func=str, where=None, **kw
 ) -> str:
     """A radio/selectbox bound to URL parameter ``name`` (for page options like ``colour``)."""
-    key = f"flt_{name}"
+    key = _key(name)
     _bind(name, key, lambda raw: raw if raw in options else None, default)
     if st.session_state[key] not in options:
         st.session_state[key] = default
@@ -126,7 +133,7 @@ def url_multi(
     name: str, options: list[str], default: list[str], label: str, format_func=str, where=None
 ) -> list[str]:
     """A multiselect bound to URL parameter ``name`` (comma-separated)."""
-    key = f"flt_{name}"
+    key = _key(name)
     _bind(name, key, lambda raw: [v for v in raw.split(",") if v in options], default)
     st.session_state[key] = [v for v in st.session_state[key] if v in options]
     value = (where or st.sidebar).multiselect(
@@ -151,7 +158,7 @@ def sidebar(
     meta = community_meta(version, viewer.scope)
     st.sidebar.markdown(f"**{t('dash.filters')}**")
 
-    key = "flt_period"
+    key = _key("period")
     _bind(
         "period",
         key,
@@ -172,7 +179,7 @@ def sidebar(
             .values
         )
         opts = ["", *names]
-        key = "flt_street"
+        key = _key("street")
         _bind("street", key, lambda raw: _match(raw, names), "")
         if st.session_state[key] not in opts:
             st.session_state[key] = ""
@@ -185,7 +192,7 @@ def sidebar(
         sub = meta if not out.street else meta[meta["sub_district_code"] == out.street]
         names = dict(sub[["station_id", "station"]].drop_duplicates().sort_values("station").values)
         opts = ["", *names]
-        key = "flt_station"
+        key = _key("station")
         _bind("station", key, lambda raw: _match(raw, names), "")
         if st.session_state[key] not in opts:
             st.session_state[key] = ""
@@ -203,7 +210,7 @@ def sidebar(
             format_func=lambda lv: t(f"warning_level.{lv}"),
         )
     if min_score:
-        key = "flt_score"
+        key = _key("score")
         _bind("score", key, lambda raw: max(0.0, min(100.0, float(raw))), 0.0)
         value = st.sidebar.slider(t("dash.min_score"), 0.0, 100.0, step=5.0, key=key)
         _write("score", value, 0.0, lambda v: f"{v:g}")
@@ -212,7 +219,7 @@ def sidebar(
         scoped = meta if not out.street else meta[meta["sub_district_code"] == out.street]
         names = dict(scoped[["community_id", "name"]].values)
         opts = ["", *names]
-        key = "flt_community"
+        key = _key("community")
         if _PENDING in st.session_state:  # chosen elsewhere (search box, map click)
             st.session_state[key] = st.session_state.pop(_PENDING)
         _bind("community", key, lambda raw: _match(raw, names), "")
