@@ -205,7 +205,7 @@ def read_raw(source: str | Path | bytes, file: str | None = None) -> tuple[pd.Da
         raise FileError(
             RowError(file, None, "", "", f"unsupported file type {suffix!r} (use .csv or .xlsx)")
         )
-    if not data.strip():
+    if len(data) < 4096 and not data.strip():  # (no copy of a big file just to check)
         raise FileError(RowError(file, None, "", "", "empty file (no header and no rows)"))
     if suffix == ".xlsx":
         frame, encoding = _read_xlsx(data, file), "xlsx"
