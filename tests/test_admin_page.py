@@ -257,3 +257,54 @@ def test_sign_in_page_in_english(app_db):
     assert [w.label for w in at.text_input] == ["Username", "Password"]
     _login(at, "root", "nope-nope-1")
     assert "Wrong username or password." in _texts(at)
+
+
+class _FakeUser:
+    """Stands in for st.user after the identity provider signed the user in."""
+
+    def __init__(self, claims):
+        self._claims = claims
+        self.is_logged_in = True
+
+    def to_dict(self):
+        return dict(self._claims)
+
+
+def _sso_app(monkeypatch, claims):
+    import streamlit
+
+    monkeypatch.setattr(streamlit, "user", _FakeUser(claims))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_id": "fangcang",
+        "client_secret": "s",
+        "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
+    }
+    return at.run()
+
+
+def test_sso_claims_map_to_a_role(app_db, monkeypatch):
+    monkeypatch.setenv("FANGCANG_OIDC_ROLE_MAP", '{"gaj-admins": "admin"}')
+    at = _sso_app(
+        monkeypatch, {"preferred_username": "li.si", "name": "李四", "groups": ["gaj-admins"]}
+    )
+    assert not at.exception
+    viewer = at.session_state["viewer"]
+    assert viewer.username == "li.si" and viewer.role is Role.ADMIN
+    with _session(app_db) as s:
+        assert s.get(User, "li.si").source == "oidc"
+        assert json.loads(audit.entries(s, action="login.ok").iloc[0]["detail"])["method"] == (
+            "oidc"
+        )
+
+
+def test_sso_without_a_mapped_role_is_refused(app_db, monkeypatch):
+    monkeypatch.setenv("FANGCANG_OIDC_ROLE_MAP", '{"gaj-admins": "admin"}')
+    at = _sso_app(monkeypatch, {"preferred_username": "wang", "groups": ["other"]})
+    assert "viewer" not in at.session_state
+    assert "未分配本平台角色" in _texts(at)
+    monkeypatch.setenv("FANGCANG_OIDC_ROLE_MAP", "{broken")
+    at = _sso_app(monkeypatch, {"preferred_username": "wang", "groups": ["other"]})
+    assert not at.exception and "not valid JSON" in _texts(at)

@@ -60,12 +60,16 @@ def _render_sso() -> None:
     if not _sso_configured():
         return
     if getattr(st.user, "is_logged_in", False):
-        with state.session() as s:
-            result = auth.oidc_sign_in(s, st.user.to_dict())
-            s.commit()
-        if result.ok:
-            st.session_state["sso"] = True
-        _apply(result)
+        try:
+            with state.session() as s:
+                result = auth.oidc_sign_in(s, st.user.to_dict())
+                s.commit()
+        except ValueError as exc:  # a bad role map or an identity token without a user name
+            st.error(str(exc))
+        else:
+            if result.ok:
+                st.session_state["sso"] = True
+            _apply(result)
         if st.button(t("login.sso_logout")):
             st.logout()
         return
