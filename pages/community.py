@@ -144,7 +144,28 @@ with a:
     if p.tasks is None:
         st.caption(t("community.none_tasks"))
     else:
-        st.dataframe(p.tasks.head(50), hide_index=True, width="stretch")
+        tk = p.tasks.head(50)
+
+        def _when(v):
+            return "" if v is None or v != v else str(v)[:16]
+
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    t("tasks.col.title"): tk["title"],
+                    t("tasks.col.state"): [
+                        t(f"item_state.{getattr(v, 'value', v)}") for v in tk["state"]
+                    ],
+                    t("tasks.col.dispatched_at"): [_when(v) for v in tk["dispatched_at"]],
+                    t("tasks.col.deadline"): [_when(v) for v in tk["deadline"]],
+                    t("tasks.col.fed_back_at"): [_when(v) for v in tk["fed_back_at"]],
+                    t("tasks.col.overdue"): [t("tasks.yes") if v else "" for v in tk["overdue"]],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            height=min(400, 38 + 35 * len(tk)),
+        )
 with b:
     st.subheader(t("community.visits"))
     if p.visits is None:

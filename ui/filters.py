@@ -25,7 +25,7 @@ from . import state
 from .state import t
 
 _STORE = "dash_filters"  # survives page switches (widget state does not)
-_PENDING = "dash_pending_community"
+_PENDING = "dash_pending"  # {filter name: value} chosen outside the sidebar (clicks, search)
 
 
 @dataclass
@@ -87,7 +87,10 @@ def _initial(name: str, parse, default):
 
 
 def _bind(name: str, key: str, parse, default) -> None:
-    if key not in st.session_state:
+    pending = st.session_state.get(_PENDING, {})
+    if name in pending:  # set by set_filter before this widget exists in this run
+        st.session_state[key] = pending.pop(name)
+    elif key not in st.session_state:
         st.session_state[key] = _initial(name, parse, default)
 
 
@@ -220,8 +223,6 @@ def sidebar(
         names = dict(scoped[["community_id", "name"]].values)
         opts = ["", *names]
         key = _key("community")
-        if _PENDING in st.session_state:  # chosen elsewhere (search box, map click)
-            st.session_state[key] = st.session_state.pop(_PENDING)
         _bind("community", key, lambda raw: _match(raw, names), "")
         if st.session_state[key] not in opts:
             st.session_state[key] = ""
@@ -233,11 +234,17 @@ def sidebar(
     return out
 
 
+def set_filter(name: str, value: str | None) -> None:
+    """Choose filter ``name`` (``street``, ``station``, ``community``) outside the sidebar, e.g.
+    from a table click or the search box; takes effect on the next run (call ``st.rerun``)."""
+    st.session_state.setdefault(_PENDING, {})[name] = value or ""
+    _store()[name] = value or ""
+    if value:
+        st.query_params[name] = value
+    elif name in st.query_params:
+        del st.query_params[name]
+
+
 def set_community(community_id: str | None) -> None:
-    """Select a community (e.g. after a map click or a search) for the next run."""
-    st.session_state[_PENDING] = community_id or ""
-    _store()["community"] = community_id or ""
-    if community_id:
-        st.query_params["community"] = community_id
-    elif "community" in st.query_params:
-        del st.query_params["community"]
+    """Select a community (search box, map click) for the next run."""
+    set_filter("community", community_id)

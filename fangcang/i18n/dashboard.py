@@ -182,8 +182,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "trends.col.z": ("z值", "z"),
     "trends.col.significant": ("显著", "Significant"),
     "trends.drill_hint": (
-        "选择街道或社区可逐级下钻。",
-        "Choose a sub-district or community to drill down.",
+        "在左侧选择街道、再选择社区可逐级下钻。",
+        "Choose a sub-district, then a community, in the sidebar to drill down.",
     ),
     "dow.0": ("周一", "Mon"),
     "dow.1": ("周二", "Tue"),
