@@ -39,7 +39,7 @@ def _layout(
 
 
 def month_labels(months: list[int]) -> list[str]:
-    return [t("dash.month_n", m=m) for m in months]
+    return [t(f"month.{m}") for m in months]
 
 
 def this_vs_last(
