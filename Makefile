@@ -18,6 +18,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	bash scripts/ensure-chromium.sh
+	$(VENV)/bin/ruff check --quiet . && $(VENV)/bin/ruff format --check --quiet .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed

@@ -11,7 +11,9 @@ import streamlit as st
 
 from ui import login, nav, state
 
-st.set_page_config(page_title="基础数字方舱 Fangcang", page_icon="🛡️", layout="wide")  # emoji: a material icon favicon loads from fonts.gstatic.com
+st.set_page_config(
+    page_title="基础数字方舱 Fangcang", page_icon="🛡️", layout="wide"
+)  # emoji: a material icon favicon loads from fonts.gstatic.com
 
 
 def _secrets_to_env() -> None:

@@ -11,7 +11,21 @@ import importlib
 import os
 import sys
 
-COMMANDS = ["db", "score", "user", "audit", "watch", "visits", "effect", "bulletin", "demo", "alert", "tasks", "import_", "info"]
+COMMANDS = [
+    "db",
+    "score",
+    "user",
+    "audit",
+    "watch",
+    "visits",
+    "effect",
+    "bulletin",
+    "demo",
+    "alert",
+    "tasks",
+    "import_",
+    "info",
+]
 
 
 class CommandError(Exception):
@@ -19,7 +33,9 @@ class CommandError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m fangcang", description="Fangcang (基础数字方舱)")
+    parser = argparse.ArgumentParser(
+        prog="python -m fangcang", description="Fangcang (基础数字方舱)"
+    )
     parser.add_argument(
         "--db", metavar="URL", help="database URL (default: $FANGCANG_DB_URL or data/fangcang.db)"
     )

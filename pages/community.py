@@ -9,7 +9,7 @@ from fangcang.access import Scope
 from fangcang.i18n import fmt_int
 from fangcang.timeutil import Month
 from fangcang.websafe import escape, escape_markdown
-from ui import charts, filters, guard, state
+from ui import audit_view, charts, filters, guard, state
 from ui.state import t
 
 viewer = guard.page("community")
@@ -136,6 +136,10 @@ else:
         hide_index=True,
         width="stretch",
         height=min(400, 38 + 35 * len(od)),
+    )
+    # The overdue list names key persons and rental houses (masked): a person-level view.
+    audit_view.person_view(
+        viewer, target=f"community:{f.community}", rows=len(od), page="community"
     )
 
 a, b = st.columns([1, 1])

@@ -223,7 +223,7 @@ if "review" in tabs:
                     pd.DataFrame(
                         {
                             t("tasks.col.officer"): load["officer_name"],
-                                    t("tasks.col.current_minutes"): load["current_minutes"],
+                            t("tasks.col.current_minutes"): load["current_minutes"],
                             t("tasks.col.added_minutes"): load["added_minutes"],
                             t("tasks.col.projected_minutes"): load["projected_minutes"],
                             t("tasks.col.over_cap"): load["over_cap"].map({True: "⚠", False: ""}),

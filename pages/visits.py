@@ -14,7 +14,7 @@ from fangcang.i18n import enum_label, fmt_int
 from fangcang.models import DiscrepancyStatus, DiscrepancyType, HouseUse
 from fangcang.timeutil import now_local
 from fangcang.visits.views import community_choices, house_choices, house_residents
-from ui import guard, state
+from ui import audit_view, guard, state, unmask
 from ui.state import t
 
 viewer = guard.page("visits")
@@ -255,6 +255,19 @@ with tab_form:
                         hide_index=True,
                         width="stretch",
                     )
+                    audit_view.person_view(
+                        viewer, target=f"house:{house_id}", rows=len(residents), page="visits"
+                    )
+                    if viewer.can(Permission.UNMASK):
+                        who = st.selectbox(
+                            t("unmask.pick"),
+                            list(residents["person_id"]),
+                            format_func=dict(
+                                zip(residents["person_id"], residents["name"], strict=True)
+                            ).get,
+                            key="visits_unmask_pick",
+                        )
+                        unmask.render(viewer, "person", who)
 
 # --- Discrepancy queue -------------------------------------------------------------------------
 with tab_queue:
@@ -312,6 +325,13 @@ with tab_queue:
             },
         )
         st.caption(t("visits.queue_caption", n=fmt_int(len(queue))))
+        audit_view.person_view(
+            viewer,
+            target=f"discrepancies:{community_id or 'all'}",
+            rows=len(queue),
+            page="visits",
+            detail={"status": str(status)},
+        )
         if status == DiscrepancyStatus.OPEN:
             if not viewer.can(Permission.CORRECT_REGISTRY):
                 st.info(t("visits.no_permission_decide"))

@@ -165,10 +165,7 @@ class Factory:
         officer = officer or self.officer(station=station)
         community_id = community_id or self._id("C")
         x0, y0, x1, y1 = bbox
-        geom = (
-            '{"type":"Polygon","coordinates":[[[%s,%s],[%s,%s],[%s,%s],[%s,%s],[%s,%s]]]}'
-            % (x0, y0, x1, y0, x1, y1, x0, y1, x0, y0)
-        )
+        geom = f'{{"type":"Polygon","coordinates":[[[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{x0},{y0}]]]}}'
         kw.setdefault("updated_at", self.NOW)
         obj = Community(
             community_id=community_id,
@@ -258,7 +255,9 @@ class Factory:
         self.s.flush()
         return obj
 
-    def incidents(self, community, n: int, month_day: date, category=IncidentCategory.CRIMINAL, **kw):
+    def incidents(
+        self, community, n: int, month_day: date, category=IncidentCategory.CRIMINAL, **kw
+    ):
         """``n`` incidents on one day (noon), for counting tests."""
         return [
             self.incident(

@@ -46,20 +46,51 @@ def test_upgrade_is_idempotent_and_keeps_data(engine, session, factory):
 
 def test_core_records_round_trip(session, factory):
     c = factory.community()
-    h = factory.house(c, use=HouseUse.GROUP_RENTAL, registered_residents=7,
-                      last_checked=date(2026, 10, 1), check_interval_days=30)
-    p = factory.person(c, house_id=h.house_id, residence_type=ResidenceType.FLOATING,
-                       key_person_type=KeyPersonType.DRUGS, id_number="330302199001011234",
-                       birth_date=date(1990, 1, 1), last_visit=date(2026, 9, 1),
-                       visit_interval_days=90)
+    h = factory.house(
+        c,
+        use=HouseUse.GROUP_RENTAL,
+        registered_residents=7,
+        last_checked=date(2026, 10, 1),
+        check_interval_days=30,
+    )
+    p = factory.person(
+        c,
+        house_id=h.house_id,
+        residence_type=ResidenceType.FLOATING,
+        key_person_type=KeyPersonType.DRUGS,
+        id_number="330302199001011234",
+        birth_date=date(1990, 1, 1),
+        last_visit=date(2026, 9, 1),
+        visit_interval_days=90,
+    )
     pl = factory.place(c, kind=PlaceKind.REGULATED_TRADE, subtype=PlaceSubtype.PAWNSHOP)
-    session.add(ObjectRecord(object_id="OB1", kind=ObjectKind.EBIKE, community_id=c.community_id,
-                             recorded_at=datetime(2026, 1, 1), updated_at=datetime(2026, 1, 1)))
-    session.add(Event(event_id="E1", kind=EventKind.DISPUTE, status=EventStatus.OPEN,
-                      occurred_at=datetime(2026, 2, 1, 8), community_id=c.community_id,
-                      updated_at=datetime(2026, 2, 1)))
-    factory.incident(c, datetime(2026, 3, 1, 23, 59), IncidentCategory.CRIMINAL, "theft",
-                     loss_yuan=1200.5, alcohol_related=True)
+    session.add(
+        ObjectRecord(
+            object_id="OB1",
+            kind=ObjectKind.EBIKE,
+            community_id=c.community_id,
+            recorded_at=datetime(2026, 1, 1),
+            updated_at=datetime(2026, 1, 1),
+        )
+    )
+    session.add(
+        Event(
+            event_id="E1",
+            kind=EventKind.DISPUTE,
+            status=EventStatus.OPEN,
+            occurred_at=datetime(2026, 2, 1, 8),
+            community_id=c.community_id,
+            updated_at=datetime(2026, 2, 1),
+        )
+    )
+    factory.incident(
+        c,
+        datetime(2026, 3, 1, 23, 59),
+        IncidentCategory.CRIMINAL,
+        "theft",
+        loss_yuan=1200.5,
+        alcohol_related=True,
+    )
     session.commit()
     session.expunge_all()
 

@@ -172,7 +172,9 @@ def test_station_confirms_and_dismisses_in_the_queue(app_db):
     # The form tab lists who is registered at the chosen house (masked).
     expected = at.dataframe[0].value.to_string()
     assert "陈*华" in expected and make_id("19800101") not in expected
-    queue = next(df.value.to_string() for df in at.dataframe if "房屋用途不符" in df.value.to_string())
+    queue = next(
+        df.value.to_string() for df in at.dataframe if "房屋用途不符" in df.value.to_string()
+    )
     assert "12号" not in queue  # addresses masked
     at.button(key="visits_confirm").click()
     at.run()

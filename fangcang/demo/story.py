@@ -113,6 +113,8 @@ def community_profile(geo: Geography, rng: np.random.Generator) -> pd.DataFrame:
     group = np.where(worse, 0.07, np.choose(urban, [0.006, 0.018, 0.012]))
     overdue = np.clip(rng.beta(2.0, 22.0, n), 0.02, 0.2)
     overdue = np.where(worse, rng.uniform(0.42, 0.55, n), overdue)
+    # Focused work includes catching up on checks: by the end 沿江社区's factors are in control.
+    overdue = np.where(focus, 0.05, overdue)
     venue = np.choose(urban, [0.35, 0.8, 1.4]) * rng.uniform(0.8, 1.25, n)
     venue = np.where(c["name"].isin(NIGHTLIFE), venue * 2.5, venue)
     crime = rng.uniform(0.85, 1.15, n)

@@ -56,6 +56,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "export.xlsx": ("下载 Excel", "Download Excel"),
     # unmasking
     "unmask.button": ("查看明文", "Show in clear"),
+    "unmask.pick": ("查看明文的人员", "Person to show in clear"),
     "unmask.reason": ("查看事由", "Reason"),
     "unmask.reason_hint": ("例如：入户走访核实身份", "e.g. verifying identity on a home visit"),
     "unmask.logged": (

@@ -4,7 +4,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.title": ("基础数字方舱", "Fangcang community policing"),
     "app.district": ("鹿城区", "Lucheng District"),
     "app.language": ("语言 / Language", "Language / 语言"),
-    "app.building_demo": ("首次启动：正在生成鹿城区演示数据…", "First start: building the Lucheng demo district ..."),
+    "app.building_demo": (
+        "首次启动：正在生成鹿城区演示数据…",
+        "First start: building the Lucheng demo district ...",
+    ),
     "home.title": ("全区概况", "District at a glance"),
     "home.records": ("基础数据总量", "Basic records"),
     "home.communities": ("社区", "Communities"),

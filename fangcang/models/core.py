@@ -248,9 +248,7 @@ class Person(_Provenance, Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     gender: Mapped[Gender] = mapped_column(enum_type(Gender), nullable=False)
     birth_date: Mapped[date | None] = mapped_column(Date)
-    residence_type: Mapped[ResidenceType] = mapped_column(
-        enum_type(ResidenceType), nullable=False
-    )
+    residence_type: Mapped[ResidenceType] = mapped_column(enum_type(ResidenceType), nullable=False)
     community_id: Mapped[str] = mapped_column(
         ForeignKey("communities.community_id"), nullable=False, index=True
     )
@@ -323,9 +321,7 @@ class Incident(_Provenance, Base):
 
     incident_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, index=True)
-    category: Mapped[IncidentCategory] = mapped_column(
-        enum_type(IncidentCategory), nullable=False
-    )
+    category: Mapped[IncidentCategory] = mapped_column(enum_type(IncidentCategory), nullable=False)
     subtype: Mapped[str] = mapped_column(String(32), default="", nullable=False)
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)

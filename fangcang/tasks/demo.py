@@ -175,7 +175,9 @@ def _target(
     if cycle is Cycle.WEEKLY:
         if r < 0.4:
             return TargetKind.RULE, json.dumps({"levels": ["red"], "rule": "warning_level"})
-        ids = sorted(rng.choice(comm["community_id"], size=min(4, len(comm)), replace=False).tolist())
+        ids = sorted(
+            rng.choice(comm["community_id"], size=min(4, len(comm)), replace=False).tolist()
+        )
         return TargetKind.COMMUNITIES, json.dumps(ids)
     if r < 0.25:
         levels = ["red", "yellow"] if rng.random() < 0.6 else ["red"]

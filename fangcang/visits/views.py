@@ -41,7 +41,7 @@ def house_choices(session: Session, scope: Scope, community_id: str) -> pd.DataF
 def house_residents(session: Session, scope: Scope, house_id: str) -> pd.DataFrame:
     """People registered at one house (what the officer should expect to see), masked.
 
-    Columns: name, id_number, phone (masked), residence_type, key_person_type.
+    Columns: person_id, name, id_number, phone (masked), residence_type, key_person_type.
     """
     from ..models import Person
     from ..privacy import mask_frame
@@ -52,6 +52,7 @@ def house_residents(session: Session, scope: Scope, house_id: str) -> pd.DataFra
     scope.check(house.community_id)
     rows = session.execute(
         select(
+            Person.person_id,
             Person.name,
             Person.id_number,
             Person.phone,
@@ -62,7 +63,8 @@ def house_residents(session: Session, scope: Scope, house_id: str) -> pd.DataFra
         .order_by(Person.person_id)
     ).all()
     df = pd.DataFrame(
-        rows, columns=["name", "id_number", "phone", "residence_type", "key_person_type"]
+        rows,
+        columns=["person_id", "name", "id_number", "phone", "residence_type", "key_person_type"],
     )
     for col in ("residence_type", "key_person_type"):
         df[col] = df[col].map(lambda v: v.value if hasattr(v, "value") else v)
