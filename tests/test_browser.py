@@ -8,22 +8,17 @@ clicking a community opens its details; deep links restore a view.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
 import pytest
 
+from tests.browser_support import chromium, streamlit_server
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 MAP_FRAME = "iframe[title='streamlit_folium.st_folium']"
 LEVEL_RGB = {
     "rgb(215, 38, 61)",  # red   #d7263d
@@ -31,18 +26,6 @@ LEVEL_RGB = {
     "rgb(47, 111, 208)",  # blue  #2f6fd0
     "rgb(46, 158, 68)",  # green #2e9e44
 }
-
-if not Path(CHROMIUM).exists():  # pragma: no cover - the Makefile installs it
-    pytest.skip(
-        "Debian chromium is not installed (scripts/ensure-chromium.sh)", allow_module_level=True
-    )
-playwright = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -61,56 +44,15 @@ def demo_url(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def server(demo_url, tmp_path_factory):
     """A fresh server (so deep links hit a server that has not run app.py yet)."""
-    port = _free_port()
-    env = dict(os.environ, FANGCANG_DB_URL=demo_url)
-    env.pop("FANGCANG_TILE_URL", None)
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.25)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start")
-    yield {"base": base, "db_url": demo_url}
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    log = tmp_path_factory.mktemp("log") / "streamlit.log"
+    with streamlit_server(demo_url, log) as base:
+        yield {"base": base, "db_url": demo_url}
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-quic"]
-        )
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

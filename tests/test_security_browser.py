@@ -16,24 +16,21 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright import sync_api as playwright_api
 from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.orm import Session
 
 from fangcang.models import AggIncidentDay, Community, Officer, Person
+from tests.browser_support import chromium, streamlit_server
 from ui import nav
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_NOTE = "<script>window.__xss=1;alert(2)</script>已入户核查完毕"
 # Elements that carry data; none may appear for a signed-out visitor.
@@ -47,15 +44,6 @@ DATA_SELECTORS = [
     '[data-testid="stCustomComponentV1"]',
     "iframe",
 ]
-
-if not Path(CHROMIUM).exists():  # pragma: no cover - the CI machine has it
-    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -122,60 +110,14 @@ def demo_db(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(demo_db):
-    port = _free_port()
-    env = dict(os.environ, FANGCANG_DB_URL=f"sqlite:///{demo_db}")
-    log = open(demo_db.parent / "server.log", "w")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("the server did not answer /_stcore/health")
+    with streamlit_server(f"sqlite:///{demo_db}", demo_db.parent / "server.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-quic"]
-        )
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

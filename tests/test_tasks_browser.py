@@ -7,33 +7,19 @@ on a small database built here (four communities, one admitted weekly template, 
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.browser_support import chromium, streamlit_server
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 ACCOUNTS = {"duty": ("duty-officer-Pass1", "dispatcher"), "wang": ("wang-officer-Pass1", "officer")}
-
-if not Path(CHROMIUM).exists():  # pragma: no cover
-    pytest.skip("Debian chromium is not installed", allow_module_level=True)
-playwright = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -71,56 +57,14 @@ def db_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def server(db_url, tmp_path_factory):
-    port = _free_port()
-    env = dict(os.environ, FANGCANG_DB_URL=db_url)
-    env.pop("FANGCANG_TILE_URL", None)
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.25)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start")
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with streamlit_server(db_url, tmp_path_factory.mktemp("log") / "streamlit.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-quic"]
-        )
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _sign_in(pg, base: str, username: str) -> None:

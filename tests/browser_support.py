@@ -1,0 +1,71 @@
+"""Plumbing shared by the real-browser tests: a Streamlit server on a free port and Debian's
+Chromium driven by Playwright (never `playwright install`: it downloads a browser)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(db_url: str, log_path: Path):
+    """Run ``streamlit run app.py`` on ``db_url`` with tiles off; yield its base URL."""
+    port = free_port()
+    env = dict(os.environ, FANGCANG_DB_URL=db_url)
+    env.pop("FANGCANG_TILE_URL", None)
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    cmd += ["--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(240):
+                try:
+                    if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
+                        break
+                except OSError:
+                    time.sleep(0.25)
+            else:
+                pytest.fail(f"streamlit did not start; see {log_path}")
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextmanager
+def chromium():
+    """Debian's headless Chromium under Playwright."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("browser tests need /usr/bin/chromium: run scripts/ensure-chromium.sh")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-quic"]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
