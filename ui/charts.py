@@ -31,9 +31,14 @@ def _layout(
         plot_bgcolor="white",
         hovermode="x unified",
     )
-    fig.update_xaxes(showgrid=False, tickfont={"size": 18} if big else None)
+    # automargin: with small margins and no theme (presentation mode) large tick labels are
+    # otherwise clipped ("15k" showed as "k").
+    fig.update_xaxes(showgrid=False, automargin=True, tickfont={"size": 18} if big else None)
     fig.update_yaxes(
-        gridcolor="#e6e9ee", rangemode="tozero", tickfont={"size": 18} if big else None
+        gridcolor="#e6e9ee",
+        rangemode="tozero",
+        automargin=True,
+        tickfont={"size": 18} if big else None,
     )
     return fig
 
