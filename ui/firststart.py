@@ -38,12 +38,36 @@ def _empty(engine) -> bool:
         return not s.scalar(select(func.count()).select_from(Community))
 
 
+@st.cache_resource(show_spinner=False)
+def _process_state(url: str) -> dict:
+    # Once a process has seen the database migrated and filled, later runs skip every check:
+    # migrations and the emptiness test stay off the hot path of each page view.
+    return {"ready": False}
+
+
 def ensure_database() -> None:
     """Migrate the configured database; fill an empty one with the full-size demo district."""
     engine = state.engine()
+    done = _process_state(engine.url.render_as_string(hide_password=False))
+    if done["ready"]:
+        return
     if not _needs_demo(engine):
         db.upgrade(engine)
+        done["ready"] = True
         return
+    # A hidden one-page navigation while building: otherwise Streamlit's legacy multipage mode
+    # lists the files in pages/ in the sidebar before sign-in.
+    st.navigation(
+        [st.Page(_build_once, title=state.t("app.building_demo"), url_path="setup", default=True)],
+        position="hidden",
+    ).run()
+    if _needs_demo(engine):
+        st.stop()
+    done["ready"] = True
+
+
+def _build_once() -> None:
+    engine = state.engine()
     lock = _build_lock()
     if not lock.acquire(blocking=False):
         with st.spinner(state.t("demo.build_wait")):
