@@ -19,9 +19,9 @@ stored as 0; the scoring configuration resolves it to the kind's default when re
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from .models import (
@@ -68,8 +68,10 @@ def _dialect_sql(dialect: str) -> dict[str, str]:
     raise ValueError(f"aggregates support sqlite and postgresql, not {dialect}")
 
 
-def _plan(dialect: str) -> list[tuple[str, list[str]]]:
+def _plan(dialect: str, where: str = "") -> list[tuple[str, list[str]]]:
     """The rebuild as steps of SQL statements: ``[(label, [sql, ...]), ...]``.
+
+    ``where`` (``""`` or ``"WHERE community_id IN :ids"``) limits every scan of a record table.
 
     Each big table is scanned once where possible: people, houses and places are first
     grouped into a small temporary table (community x source x the factor's columns) from
@@ -111,7 +113,7 @@ def _plan(dialect: str) -> list[tuple[str, list[str]]]:
             SELECT community_id, source{extra}, {factor} AS factor, {checked_e} AS checked_on,
                    {interval_e} AS interval_days, count(*) AS n,
                    max(updated_at) AS last_updated
-            FROM {table}
+            FROM {table} {where}
             GROUP BY community_id, source{extra}, {factor}, {checked_e}, {interval_e}""",  # noqa: S608
             f"""INSERT INTO agg_records (kind, source, community_id, n, last_updated)
             SELECT '{table}', source, community_id, sum(n), max(last_updated)
@@ -137,11 +139,11 @@ def _plan(dialect: str) -> list[tuple[str, list[str]]]:
                     (community_id, day, category, subtype, n, n_alcohol, loss_yuan)
                 SELECT community_id, {d["day"]}, category, subtype, count(*),
                        sum(CASE WHEN alcohol_related THEN 1 ELSE 0 END), sum(loss_yuan)
-                FROM incidents
+                FROM incidents {where}
                 GROUP BY community_id, {d["day"]}, category, subtype""",  # noqa: S608
                 f"""INSERT INTO agg_incident_hour (community_id, month, dow, hour, category, n)
                 SELECT community_id, {d["month"]}, {d["dow"]}, {d["hour"]}, category, count(*)
-                FROM incidents
+                FROM incidents {where}
                 GROUP BY community_id, {d["month"]}, {d["dow"]}, {d["hour"]}, category""",  # noqa: S608
             ],
         )
@@ -153,37 +155,61 @@ def _plan(dialect: str) -> list[tuple[str, list[str]]]:
                 [
                     f"""INSERT INTO agg_records (kind, source, community_id, n, last_updated)
                     SELECT '{table}', source, community_id, count(*), max(updated_at)
-                    FROM {table} GROUP BY source, community_id"""  # noqa: S608
+                    FROM {table} {where} GROUP BY source, community_id"""  # noqa: S608
                 ],
             )
         )
     return steps
 
 
-def rebuild(session: Session, progress: Callable[[float, str], None] | None = None) -> dict:
-    """Recompute every agg_* table from the records, in the session's transaction.
+def rebuild(
+    session: Session,
+    progress: Callable[[float, str], None] | None = None,
+    communities: Collection[str] | None = None,
+) -> dict:
+    """Recompute the agg_* tables from the records, in the session's transaction.
 
     Parameters
     ----------
     session : Session
         The caller owns the transaction (the importer's): nothing is committed here.
     progress : callable(fraction, message), optional
+    communities : collection of community ids, optional
+        Recompute only these communities' rows (milliseconds: used after a single registry
+        correction); by default everything is rebuilt.
 
     Returns
     -------
     dict
-        ``{table: rows}`` plus ``seconds`` (total time).
+        ``{table: rows}`` (rows in the whole table) plus ``seconds`` (total time).
     """
     dialect = session.get_bind().dialect.name
-    steps = _plan(dialect)
+    params: dict = {}
+    where = ""
+    if communities is not None:
+        ids = sorted({c for c in communities if c})
+        if not ids:
+            raise ValueError("rebuild(communities=...) needs at least one community id")
+        params = {"ids": ids}
+        where = "WHERE community_id IN :ids"
+    steps = _plan(dialect, where)
     started = time.perf_counter()
+
+    def run(sql: str) -> None:
+        stmt = text(sql)
+        if ":ids" in sql:
+            stmt = stmt.bindparams(bindparam("ids", expanding=True))
+            session.execute(stmt, params)
+        else:
+            session.execute(stmt)
+
     for model in TABLES:
-        session.execute(text(f"DELETE FROM {model.__tablename__}"))  # noqa: S608
+        run(f"DELETE FROM {model.__tablename__} {where}")  # noqa: S608
     for i, (label, statements) in enumerate(steps):
         if progress:
             progress(i / len(steps), label)
         for sql in statements:
-            session.execute(text(sql))
+            run(sql)
     out: dict = {}
     for model in TABLES:
         name = model.__tablename__

@@ -19,6 +19,7 @@ bundle still being copied in is left for the next poll. Hidden entries and names
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import tempfile
@@ -86,10 +87,14 @@ def pending_bundles(dept_dir: Path, settle_seconds: float, now: float | None = N
     return sorted(out, key=lambda p: (_newest_mtime(p), p.name))
 
 
-def _default_importer(engine: Engine, folder: Path, *, actor: str, channel: str):
+def _default_importer(
+    engine: Engine, folder: Path, *, actor: str, channel: str, department: str = ""
+):
     from .importer.bundle import import_bundle
 
-    return import_bundle(engine, folder, actor=actor, channel=channel, partial=False)
+    return import_bundle(
+        engine, folder, actor=actor, channel=channel, partial=False, default_source=department
+    )
 
 
 def _bundle_root(extracted: Path) -> Path:
@@ -161,7 +166,7 @@ def process_bundle(
     """
     from .websafe import UploadError, safe_extract
 
-    importer = importer or _default_importer
+    importer = importer or functools.partial(_default_importer, department=department)
     dept_dir = path.parent
     actor = channel = channel_for(department)
     status, log_id, message = ImportStatus.FAILED, None, ""

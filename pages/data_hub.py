@@ -273,6 +273,11 @@ with tabs[4]:
             accept_multiple_files=True,
             key="hub_upload",
         )
+        if not files and st.session_state.get("hub_tmp"):
+            # The user cleared the upload: drop the copy of the files (personal data).
+            shutil.rmtree(st.session_state.pop("hub_tmp"), ignore_errors=True)
+            st.session_state.pop("hub_sig", None)
+            st.session_state.pop("hub_check", None)
         if files:
             sig = tuple((f.name, f.size, f.file_id) for f in files)
             if st.session_state.get("hub_sig") != sig:
@@ -340,6 +345,8 @@ with tabs[4]:
                             )
                         st.session_state["hub_done"] = out["status"]
                         st.session_state["hub_done_secs"] = out["seconds"]
+                        # Uploaded bundles hold personal data: keep no copy once imported.
+                        shutil.rmtree(st.session_state.pop("hub_tmp", ""), ignore_errors=True)
                         st.rerun()
                 if (done := st.session_state.get("hub_done")) is not None:
                     if done == "ok":

@@ -19,6 +19,7 @@ from fangcang.models import (
     AggIncidentHour,
     AggPopulation,
     AggRecords,
+    Community,
     HouseUse,
     IncidentCategory,
     KeyPersonType,
@@ -225,3 +226,36 @@ def test_plan_fills_every_aggregate_table(dialect):
         assert f"INSERT INTO {model.__tablename__} " in sql
     with pytest.raises(ValueError, match="sqlite and postgresql"):
         aggregates._plan("mysql")
+
+
+def _agg_rows(session) -> dict:
+    out = {}
+    for model in aggregates.TABLES:
+        cols = [c.name for c in model.__table__.columns if c.name != "id"]
+        rows = session.execute(select(*[model.__table__.c[c] for c in cols])).all()
+        out[model.__tablename__] = sorted(tuple(str(v) for v in r) for r in rows)
+    return out
+
+
+def test_rebuild_of_some_communities_matches_a_full_rebuild(session, factory):
+    rng = np.random.default_rng(7)
+    _random_records(factory, rng)
+    aggregates.rebuild(session)
+    communities = sorted(session.scalars(select(Community.community_id)))
+    # Change records of one community only, then refresh just that community.
+    changed = communities[0]
+    session.execute(
+        text("UPDATE people SET residence_type = 'overseas' WHERE community_id = :c"),
+        {"c": changed},
+    )
+    session.execute(text("DELETE FROM incidents WHERE community_id = :c"), {"c": changed})
+    aggregates.rebuild(session, communities=[changed])
+    partial = _agg_rows(session)
+    aggregates.rebuild(session)
+    assert partial == _agg_rows(session)
+    pop = session.execute(
+        select(AggPopulation.residence_type).where(AggPopulation.community_id == changed)
+    ).scalars()
+    assert {p.value for p in pop} == {"overseas"}
+    with pytest.raises(ValueError, match="at least one community"):
+        aggregates.rebuild(session, communities=[])

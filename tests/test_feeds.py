@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from fangcang import feeds
 from fangcang.importer.example import write_example_bundle
-from fangcang.models import Community, ImportLog, ImportStatus, Person
+from fangcang.models import Community, ImportLog, ImportStatus, Officer, Person
 
 
 def _age(path, seconds=60):
@@ -137,3 +137,19 @@ def test_visits_commands(sqlite_engine, tmp_path, monkeypatch, capsys):
     assert "house is not in the registry" in capsys.readouterr().out
     assert cli.main(["visits", "reconcile"]) == 0
     assert "reconciled 0 visits" in capsys.readouterr().out
+
+
+def test_feed_names_its_department_as_source_where_rows_have_none(engine, session, tmp_path):
+    import pandas as pd
+
+    inbox = tmp_path / "inbox"
+    bundle = write_example_bundle(inbox / "公安户籍" / "2026-11")
+    people = pd.read_csv(bundle / "people.csv", dtype=str)
+    people.drop(columns=["source"]).to_csv(bundle / "people.csv", index=False)
+    _age(bundle)
+    out = feeds.poll_once(engine, inbox, settle_seconds=5)
+    assert [o.status for o in out] == [ImportStatus.OK]
+    sources = set(session.scalars(select(Person.source).distinct()))
+    assert sources == {"公安户籍"}
+    # Rows that name their source keep it.
+    assert set(session.scalars(select(Officer.source).distinct())) == {"政治处"}

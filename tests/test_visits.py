@@ -8,12 +8,15 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from fangcang import aggregates
 from fangcang.access import Scope, ScopeError
 from fangcang.models import (
+    AggFactor,
     AuditEntry,
     Discrepancy,
     DiscrepancyStatus,
     DiscrepancyType,
+    FactorKind,
     House,
     HouseUse,
     KeyPersonType,
@@ -328,10 +331,15 @@ def test_confirm_applies_exactly_the_change_and_keeps_old_value(session, factory
     }
     before_houses, before_people = _snapshot(session)
 
+    aggregates.rebuild(session)
     changes = confirm(session, D, by_type[DiscrepancyType.USE_DIFFERS], actor="chief")
     session.commit()
     houses, people = _snapshot(session)
     assert houses == [("H1", "rental", 2), ("H2", "self_occupied", 0)]
+    # The dashboards' aggregates follow the correction at once: H1 is now a rental factor.
+    assert session.execute(
+        select(AggFactor.kind, AggFactor.n).where(AggFactor.community_id == "C1")
+    ).all() == [(FactorKind.RENTAL_HOUSE, 1)]
     assert people == before_people
     assert [(x.field, x.old_value, x.new_value) for x in changes] == [
         ("use", "self_occupied", "rental")

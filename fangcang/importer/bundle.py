@@ -233,11 +233,13 @@ def _mtime(path: Path) -> pd.Timestamp:
     return pd.Timestamp(datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0))
 
 
-def _fill_provenance(table: Table, path: Path) -> None:
+def _fill_provenance(table: Table, path: Path, default_source: str = "") -> None:
     if "updated_at" in table.frame:
         table.frame["updated_at"] = table.frame["updated_at"].fillna(_mtime(path))
     if "source" in table.frame:
-        table.frame["source"] = table.frame["source"].fillna("")
+        source = table.frame["source"].fillna("")
+        # A department feed names the department when the file leaves `source` empty.
+        table.frame["source"] = source.where(source != "", default_source)
 
 
 def _add(table: Table, rows, column: str, values, reason) -> None:
@@ -400,7 +402,9 @@ def _locate(table: Table, refs_ids: set[str], polygons) -> None:
     frame.loc[placed_s.index[~outside], "community_id"] = placed_s[~outside]
 
 
-def _validate(session: Session, folder: Path, partial: bool, progress: Progress) -> BundleReport:
+def _validate(
+    session: Session, folder: Path, partial: bool, progress: Progress, default_source: str = ""
+) -> BundleReport:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"bundle folder not found: {folder}")
@@ -439,7 +443,7 @@ def _validate(session: Session, folder: Path, partial: bool, progress: Progress)
             return None
         progress(done / total, f"reading {path.name}")
         table = read_table(path, kind.spec)
-        _fill_provenance(table, path)
+        _fill_provenance(table, path, default_source)
         tables[kind.name] = table
         return table
 
@@ -478,7 +482,7 @@ def _validate(session: Session, folder: Path, partial: bool, progress: Progress)
         table, geoms = _read_communities(path)
         tables["communities"] = table
         if not table.file_errors:
-            _fill_provenance(table, path)
+            _fill_provenance(table, path, default_source)
             f = table.frame
             f["sub_district_code"] = _resolve_streets(f["street"], refs, bundled_subs, new_subs)
             bad = f["street"].notna() & f["sub_district_code"].isna()
@@ -718,6 +722,7 @@ def import_bundle(
     partial: bool = False,
     progress: Progress | None = None,
     raise_on_error: bool = False,
+    default_source: str = "",
 ) -> ImportResult:
     """Import a bundle folder in one transaction (records, aggregates, log, audit, version).
 
@@ -740,6 +745,8 @@ def import_bundle(
         Called as work proceeds (fraction 0..1 over the whole import).
     raise_on_error : bool
         Raise ``BundleError`` (carrying the result) instead of returning a failed result.
+    default_source : str
+        Source department written where a row's ``source`` is empty (department feeds).
 
     Returns
     -------
@@ -762,7 +769,9 @@ def import_bundle(
 
     with Session(engine) as session:
         t0, c0 = time.perf_counter(), time.process_time()
-        report = _validate(session, folder, partial, lambda f, m: progress(0.4 * f, m))
+        report = _validate(
+            session, folder, partial, lambda f, m: progress(0.4 * f, m), default_source
+        )
         result.timings["validate"] = round(time.perf_counter() - t0, 3)
         result.timings["cpu_validate"] = round(time.process_time() - c0, 3)
     result.files = dict(report.files)

@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import audit, db
+from .. import aggregates, audit, db
 from ..access import Scope
 from ..models import (
     Discrepancy,
@@ -217,6 +217,11 @@ def confirm(
             ],
         },
     )
+    # The dashboards read the aggregates: refresh the communities this correction touched.
+    touched = {d.community_id} | {
+        v for c in changes if c.field == "community_id" for v in (c.old_value, c.new_value)
+    }
+    aggregates.rebuild(session, communities=touched)
     db.bump_data_version(session)
     return changes
 
