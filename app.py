@@ -56,9 +56,12 @@ if viewer is None:
     ).run()
     st.stop()
 
-pages = [
-    st.Page(p.file, title=state.t(p.title_key), icon=p.icon, url_path=p.id, default=p.default)
-    for p in nav.allowed(viewer.role)
-]
+# Pages in sections (态势, 通报与成效, 任务, 管理), all listed: no "View more" fold.
+sections: dict[str, list] = {}
+for p in nav.allowed(viewer.role):
+    page = st.Page(
+        p.file, title=state.t(p.title_key), icon=p.icon, url_path=p.id, default=p.default
+    )
+    sections.setdefault(state.t(p.group), []).append(page)
 login.render_account_box(viewer)
-st.navigation(pages).run()
+st.navigation(sections, expanded=True).run()

@@ -34,10 +34,10 @@ PAGES: list[PageSpec] = [
         READERS,
         group="nav.group.dashboard",
         default=True,
-    ),  # noqa: E501
+    ),
     PageSpec(
         "map", "pages/map.py", "nav.map", ":material/map:", READERS, group="nav.group.dashboard"
-    ),  # noqa: E501
+    ),
     PageSpec(
         "warning",
         "pages/warning.py",
@@ -45,7 +45,7 @@ PAGES: list[PageSpec] = [
         ":material/warning:",
         READERS,
         group="nav.group.dashboard",
-    ),  # noqa: E501
+    ),
     PageSpec(
         "community",
         "pages/community.py",
@@ -53,7 +53,7 @@ PAGES: list[PageSpec] = [
         ":material/holiday_village:",
         READERS,
         group="nav.group.dashboard",
-    ),  # noqa: E501
+    ),
     PageSpec(
         "trends",
         "pages/trends.py",
@@ -61,7 +61,7 @@ PAGES: list[PageSpec] = [
         ":material/monitoring:",
         READERS,
         group="nav.group.dashboard",
-    ),  # noqa: E501
+    ),
     PageSpec(
         "present",
         "pages/present.py",
@@ -69,21 +69,23 @@ PAGES: list[PageSpec] = [
         ":material/slideshow:",
         READERS,
         group="nav.group.dashboard",
-    ),  # noqa: E501
+    ),
     PageSpec(
         "bulletins",
         "pages/bulletins.py",
         "nav.bulletins",
         ":material/campaign:",
         frozenset({Role.LEADER, Role.DISPATCHER, Role.STATION, Role.ADMIN}),
-    ),  # noqa: E501
+        group="nav.group.warning",
+    ),
     PageSpec(
         "effect",
         "pages/effect.py",
         "nav.effect",
         ":material/trending_down:",
         frozenset({Role.LEADER, Role.DISPATCHER, Role.STATION, Role.ADMIN}),
-    ),  # noqa: E501
+        group="nav.group.warning",
+    ),
     PageSpec(
         "visits",
         "pages/visits.py",
@@ -91,7 +93,7 @@ PAGES: list[PageSpec] = [
         ":material/door_front:",
         frozenset({Role.OFFICER, Role.STATION, Role.DISPATCHER, Role.LEADER, Role.ADMIN}),
         group="nav.group.tasks",
-    ),  # noqa: E501
+    ),
     PageSpec(
         "my_tasks",
         "pages/my_tasks.py",
@@ -99,7 +101,7 @@ PAGES: list[PageSpec] = [
         ":material/inbox:",
         frozenset({Role.OFFICER}),
         group="nav.group.tasks",
-    ),  # noqa: E501
+    ),
     PageSpec(
         "task_dispatch",
         "pages/task_dispatch.py",
@@ -107,7 +109,7 @@ PAGES: list[PageSpec] = [
         ":material/send:",
         frozenset({Role.DISPATCHER}),
         group="nav.group.tasks",
-    ),  # noqa: E501
+    ),
     PageSpec(
         "task_evaluate",
         "pages/task_evaluate.py",
@@ -115,7 +117,7 @@ PAGES: list[PageSpec] = [
         ":material/grading:",
         frozenset({Role.DISPATCHER, Role.STATION}),
         group="nav.group.tasks",
-    ),  # noqa: E501
+    ),
     PageSpec(
         "task_progress",
         "pages/task_progress.py",
@@ -123,7 +125,7 @@ PAGES: list[PageSpec] = [
         ":material/fact_check:",
         ALL,
         group="nav.group.tasks",
-    ),  # noqa: E501
+    ),
     PageSpec(
         "task_admission",
         "pages/task_admission.py",
@@ -131,7 +133,7 @@ PAGES: list[PageSpec] = [
         ":material/rule:",
         frozenset({Role.BRANCH, Role.DISPATCHER}),
         group="nav.group.tasks",
-    ),  # noqa: E501
+    ),
     PageSpec(
         "data_hub",
         "pages/data_hub.py",
@@ -139,7 +141,7 @@ PAGES: list[PageSpec] = [
         ":material/database:",
         frozenset({Role.LEADER, Role.ADMIN}),
         group="nav.group.admin",
-    ),  # noqa: E501
+    ),
     PageSpec(
         "admin",
         "pages/admin.py",
@@ -147,7 +149,7 @@ PAGES: list[PageSpec] = [
         ":material/admin_panel_settings:",
         frozenset({Role.ADMIN}),
         group="nav.group.admin",
-    ),  # noqa: E501
+    ),
 ]
 
 

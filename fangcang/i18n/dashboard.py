@@ -9,6 +9,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav.warning": ("预警", "Warning"),
     "nav.present": ("汇报模式", "Presentation"),
     "nav.group.dashboard": ("态势", "Dashboard"),
+    "nav.group.warning": ("通报与成效", "Bulletins and effect"),
     # common
     "dash.period": ("月份", "Month"),
     "dash.sub_district": ("街道", "Sub-district"),
