@@ -346,7 +346,8 @@ with tabs[4]:
                         st.session_state["hub_done"] = out["status"]
                         st.session_state["hub_done_secs"] = out["seconds"]
                         # Uploaded bundles hold personal data: keep no copy once imported.
-                        shutil.rmtree(st.session_state.pop("hub_tmp", ""), ignore_errors=True)
+                        if tmp_dir := st.session_state.pop("hub_tmp", None):
+                            shutil.rmtree(tmp_dir, ignore_errors=True)
                         st.rerun()
                 if (done := st.session_state.get("hub_done")) is not None:
                     if done == "ok":
