@@ -6,13 +6,12 @@ a DataFrame by name. Showing a record in the clear is a separate, permissioned a
 
 from __future__ import annotations
 
-import io
 import re
 
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, spreadsheet
 from .access import Permission, Viewer
 from .websafe import escape  # noqa: F401  (re-exported: fangcang.privacy.escape)
 
@@ -109,17 +108,6 @@ def mask_frame(df: pd.DataFrame, columns: dict | None = None) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # Exports
 # ---------------------------------------------------------------------------------------------
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
-
-
-def _defuse(value):
-    # A cell starting with = + - @ is run as a formula by Excel (CSV injection): make it text.
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
-        return "'" + value
-    return value
-
-
 def export_bytes(df: pd.DataFrame, fmt: str, columns: dict | None = None) -> bytes:
     """Mask personal columns (``mask_frame``), defuse spreadsheet formulas and serialise.
 
@@ -130,19 +118,12 @@ def export_bytes(df: pd.DataFrame, fmt: str, columns: dict | None = None) -> byt
         CSV is UTF-8 with a byte-order mark (opens correctly in Excel in China).
     columns : dict, optional
         Column -> masking function (default ``PERSONAL_COLUMNS``).
+
+    The bytes come from ``fangcang.spreadsheet`` (the project's one defusing writer).
     """
-    if fmt not in ("csv", "xlsx"):
+    if fmt not in spreadsheet.FORMATS:
         raise ValueError(f"export format must be csv or xlsx, got {fmt!r}")
-    out = mask_frame(df, columns)
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(_defuse)
-    if fmt == "csv":
-        return out.to_csv(index=False).encode("utf-8-sig")
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        out.to_excel(writer, index=False, sheet_name="data")
-    return buf.getvalue()
+    return spreadsheet.to_bytes(mask_frame(df, columns), fmt)
 
 
 # ---------------------------------------------------------------------------------------------

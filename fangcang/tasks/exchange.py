@@ -8,7 +8,6 @@ other import. A file with any error changes nothing.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import audit
+from .. import audit, spreadsheet
 from ..access import Permission, Viewer, can
 from ..importer import Field, FileSpec, RowError, format_errors, read_table
 from ..models.tasks import FeedbackResult, ItemState, TaskItem
@@ -214,10 +213,9 @@ def export_open_items(session: Session, viewer: Viewer) -> pd.DataFrame:
 
 
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
-    """UTF-8 with BOM (what Excel and WPS open correctly), ISO times to the second."""
-    buf = io.StringIO()
-    df.to_csv(buf, index=False, date_format="%Y-%m-%d %H:%M:%S")
-    return buf.getvalue().encode("utf-8-sig")
+    """UTF-8 with BOM (what Excel and WPS open correctly), ISO times to the second, formulas
+    defused (``fangcang.spreadsheet``)."""
+    return spreadsheet.csv_bytes(df, date_format="%Y-%m-%d %H:%M:%S")
 
 
 def import_feedback(
