@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,4 +70,83 @@ def get_settings() -> Settings:
         workload_cap_minutes=int(_env("FANGCANG_WORKLOAD_CAP_MINUTES", "600")),
         oidc_role_claim=_env("FANGCANG_OIDC_ROLE_CLAIM", "groups"),
         oidc_role_map=_env("FANGCANG_OIDC_ROLE_MAP", ""),
+    )
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """Limits on every input file, checked before the expensive work (fangcang.importer.limits).
+
+    They bound memory and time on any input: a file over a limit is a file-level error that
+    names the limit's variable. The defaults admit the full Lucheng district (1.2 million people
+    in one file) with room to spare. Environment variables (``FANGCANG_IMPORT_*``):
+
+    - ``MAX_FILE_MB`` (2048): bytes of one CSV / XLSX / GeoJSON file.
+    - ``MAX_ROWS`` (5,000,000): data rows of one file (XLSX: also its sheet's own limit).
+    - ``MAX_COLUMNS`` (200): columns of one file.
+    - ``MAX_CELL_CHARS`` (4000): characters in one cell (no database column holds more).
+    - ``MAX_UNPACKED_MB`` (4096): bytes a zipped bundle or an XLSX unpacks to, in total.
+    - ``MAX_RATIO`` (100): unpacked / packed bytes of one zip or XLSX member (zip bombs).
+    - ``MAX_ZIP_MEMBERS`` (200): entries in a zipped bundle or an XLSX.
+    - ``MAX_ERRORS_PER_FILE`` (1000) and ``MAX_ERRORS`` (5000): errors listed per file and in
+      total; the rest are counted ("N more errors in people.csv not listed").
+    - ``MAX_JSON_DEPTH`` (32): nesting of a GeoJSON document.
+    - ``FUTURE_TOLERANCE_MINUTES`` (1440): how far past now a time (``updated_at``, an
+      incident time, a birth or visit date) may lie: a day covers clock skew and a UTC/local
+      mix-up at the source (8 hours), never a typo in the year.
+    - ``EXCHANGE_MAX_ROWS`` (50,000): rows of a mobile-terminal feedback file.
+    - ``VISITS_MAX_ROWS`` (500,000): rows of a visits.csv file.
+    """
+
+    max_file_bytes: int
+    max_rows: int
+    max_columns: int
+    max_cell_chars: int
+    max_unpacked_bytes: int
+    max_ratio: int
+    max_zip_members: int
+    max_errors_per_file: int
+    max_errors: int
+    max_json_depth: int
+    future_tolerance: timedelta
+    exchange_max_rows: int
+    visits_max_rows: int
+
+
+def _int_env(name: str, default: int, minimum: int = 1) -> int:
+    raw = _env(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def get_import_limits() -> ImportLimits:
+    """Read the input limits from the environment (see ``ImportLimits``; cheap, never cached).
+
+    Raises
+    ------
+    ValueError
+        Naming the variable whose value is not a whole number or is below its minimum.
+    """
+    mb = 1024 * 1024
+    return ImportLimits(
+        max_file_bytes=_int_env("FANGCANG_IMPORT_MAX_FILE_MB", 2048) * mb,
+        max_rows=_int_env("FANGCANG_IMPORT_MAX_ROWS", 5_000_000),
+        max_columns=_int_env("FANGCANG_IMPORT_MAX_COLUMNS", 200),
+        max_cell_chars=_int_env("FANGCANG_IMPORT_MAX_CELL_CHARS", 4000),
+        max_unpacked_bytes=_int_env("FANGCANG_IMPORT_MAX_UNPACKED_MB", 4096) * mb,
+        max_ratio=_int_env("FANGCANG_IMPORT_MAX_RATIO", 100),
+        max_zip_members=_int_env("FANGCANG_IMPORT_MAX_ZIP_MEMBERS", 200),
+        max_errors_per_file=_int_env("FANGCANG_IMPORT_MAX_ERRORS_PER_FILE", 1000),
+        max_errors=_int_env("FANGCANG_IMPORT_MAX_ERRORS", 5000),
+        max_json_depth=_int_env("FANGCANG_IMPORT_MAX_JSON_DEPTH", 32, minimum=8),
+        future_tolerance=timedelta(
+            minutes=_int_env("FANGCANG_IMPORT_FUTURE_TOLERANCE_MINUTES", 1440, minimum=0)
+        ),
+        exchange_max_rows=_int_env("FANGCANG_EXCHANGE_MAX_ROWS", 50_000),
+        visits_max_rows=_int_env("FANGCANG_VISITS_MAX_ROWS", 500_000),
     )

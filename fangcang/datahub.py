@@ -478,12 +478,21 @@ class UploadCheck:
         return list(self.bundle.notes) if self.bundle is not None else []
 
     @property
+    def error_count(self) -> int:
+        """Errors found, listed or not (listing limits)."""
+        n = self.bundle.error_count if self.bundle is not None else 0
+        return n + (self.visits.error_count if self.visits is not None else 0)
+
+    @property
     def ok(self) -> bool:
-        return bool(self.files) and not self.errors
+        return bool(self.files) and not self.error_count
 
     @property
     def bad_rows(self) -> int:
-        return len({(e.file, e.row) for e in self.errors})
+        n = self.bundle.rejected if self.bundle is not None else 0
+        if self.visits is not None:
+            n += self.visits.rows if self.visits.file_errors else len(self.visits.bad_rows)
+        return n
 
 
 def save_upload(files: list[tuple[str, bytes]], dest: Path) -> Path:
@@ -492,7 +501,8 @@ def save_upload(files: list[tuple[str, bytes]], dest: Path) -> Path:
     A single ``.zip`` is unpacked safely (a zip holding one top folder is that folder).
     Raises ``websafe.UploadError`` naming the file when one is not acceptable.
     """
-    from .websafe import UploadError, check_upload, safe_extract
+    from .importer.limits import extract_zip
+    from .websafe import UploadError, check_upload
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -505,7 +515,7 @@ def save_upload(files: list[tuple[str, bytes]], dest: Path) -> Path:
         archive = dest.parent / f"{dest.name}.zip"
         archive.write_bytes(files[0][1])
         try:
-            safe_extract(archive, dest)
+            extract_zip(archive, dest, name=Path(files[0][0].replace("\\", "/")).name)
         finally:
             archive.unlink(missing_ok=True)
         entries = [p for p in dest.iterdir() if not p.name.startswith(("__MACOSX", "."))]

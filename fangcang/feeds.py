@@ -59,9 +59,10 @@ def channel_for(department: str) -> str:
 
 
 def _newest_mtime(path: Path) -> float:
+    # lstat: a link in a bundle is its own entry (never followed; the importer refuses it)
     if path.is_file():
-        return path.stat().st_mtime
-    times = [path.stat().st_mtime] + [p.stat().st_mtime for p in path.rglob("*")]
+        return path.lstat().st_mtime
+    times = [path.lstat().st_mtime] + [p.lstat().st_mtime for p in path.rglob("*")]
     return max(times)
 
 
@@ -164,7 +165,8 @@ def process_bundle(
 
     Never raises for a bad bundle: every failure is an import-log row with status failed.
     """
-    from .websafe import UploadError, safe_extract
+    from .importer.limits import extract_zip
+    from .websafe import UploadError
 
     importer = importer or functools.partial(_default_importer, department=department)
     dept_dir = path.parent
@@ -174,7 +176,7 @@ def process_bundle(
         try:
             folder = path
             if path.is_file():
-                safe_extract(path, Path(tmp))
+                extract_zip(path, Path(tmp), name=path.name)
                 folder = _bundle_root(Path(tmp))
             result = importer(engine, folder, actor=actor, channel=channel)
             status, log_id, message = result.status, result.log_id, result.report

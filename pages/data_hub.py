@@ -315,11 +315,11 @@ with tabs[4]:
                 )
                 for note in check.notes:
                     st.caption(note)
-                if check.errors:
+                if check.error_count:
                     st.error(
                         t(
                             "datahub.report_errors",
-                            n=fmt_int(len(check.errors)),
+                            n=fmt_int(check.error_count),
                             rows=fmt_int(check.bad_rows),
                         )
                     )

@@ -104,9 +104,9 @@ def test_reader_reports_every_bad_cell_with_row_column_value_reason(tmp_path):
     assert "17 digits" in got[(4, "id_number", "12345")]
     assert "out of range" in got[(4, "count", "-1")]
     assert "out of range" in got[(5, "count", "99999999999999999999")]
-    # both copies of a duplicate id are reported, naming each other
-    assert got[(2, "item_id", "A1")] == "duplicate id in this file (rows 2, 4)"
-    assert got[(4, "item_id", "A1")] == "duplicate id in this file (rows 2, 4)"
+    # a duplicate id is reported once, at its first row, naming every copy; all are rejected
+    assert got[(2, "item_id", "A1")] == "duplicate id in this file: 2 rows share it (rows 2, 4)"
+    assert (4, "item_id", "A1") not in got
     assert table.bad_rows == {2, 3, 4, 5}
     assert table.valid.empty
     text = format_errors(table.errors, limit=3)
@@ -481,7 +481,7 @@ def test_bad_unknown_category(engine, tmp_path):
     assert err.reason.startswith("unknown value (allowed: assistance, criminal")
 
 
-def test_bad_duplicate_id_reports_every_copy(engine, tmp_path):
+def test_bad_duplicate_id_reported_once_naming_every_copy(engine, tmp_path):
     def mutate(folder):
         _edit_csv(
             folder,
@@ -490,11 +490,10 @@ def test_bad_duplicate_id_reports_every_copy(engine, tmp_path):
         )
 
     errs = _bad(engine, tmp_path, mutate)
-    assert [(e.row, e.column, e.value) for e in errs] == [
-        (2, "person_id", "P001"),
-        (7, "person_id", "P001"),
-    ]
-    assert all(e.reason == "duplicate id in this file (rows 2, 7)" for e in errs)
+    assert [(e.row, e.column, e.value) for e in errs] == [(2, "person_id", "P001")]
+    assert errs[0].reason == "duplicate id in this file: 2 rows share it (rows 2, 7)"
+    result = import_bundle(engine, tmp_path / "broken", partial=True)
+    assert result.rejected == 2  # both copies are rejected
 
 
 def test_bad_point_outside_the_district(engine, tmp_path):

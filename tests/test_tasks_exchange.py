@@ -175,7 +175,7 @@ def test_bad_files(session, district):
     dup = _expect_errors(
         session, _csv([dict(item_id=ids["C01"], officer_id="O1", result="done")] * 2)
     )
-    assert {e.row for e in dup} == {2, 3} and "duplicate" in dup[0].reason
+    assert {e.row for e in dup} == {2} and "2 rows share it (rows 2, 3)" in dup[0].reason
     # An officer cannot import feedback for someone else's item.
     other = _expect_errors(
         session,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from .. import aggregates, audit, db, geo
-from ..config import DATA_DIR, get_settings
+from ..config import DATA_DIR, get_import_limits, get_settings
 from ..models import (
     Community,
     DivisionKind,
@@ -37,6 +38,7 @@ from ..models import (
 )
 from ..timeutil import now_local
 from . import kinds as K
+from . import limits as L
 from .aliases import INCIDENT_SUBTYPES
 from .load import LoadCounts, upsert
 from .reader import (
@@ -49,7 +51,9 @@ from .reader import (
     validate_frame,
     write_errors,
 )
-from .spec import RowError
+from .spec import LAT_RANGE, LON_RANGE, RowError
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 
@@ -90,38 +94,48 @@ class BundleReport:
     tables: dict[str, Table] = field(default_factory=dict, repr=False)
     new_stations: pd.DataFrame | None = field(default=None, repr=False)
     new_sub_districts: pd.DataFrame | None = field(default=None, repr=False)
+    #: Errors found but not listed, per file (limits ``max_errors_per_file`` / ``max_errors``).
+    unlisted: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and not any(self.unlisted.values())
+
+    @property
+    def error_count(self) -> int:
+        """Errors found, listed or not."""
+        return len(self.errors) + sum(self.unlisted.values())
+
+    def _file_state(self, file: str, rows: int) -> tuple[bool, int]:
+        """(whole file rejected, rows rejected) of one file."""
+        table = next((t for t in self.tables.values() if t.file == file), None)
+        errs = [e for e in self.errors if e.file == file]
+        if any(e.row is None for e in errs) or (table is not None and table.file_errors):
+            return True, rows
+        bad = table.bad_rows if table is not None else set()
+        return False, len(bad | {e.row for e in errs if e.row is not None})
 
     @property
     def rejected(self) -> int:
         """Data rows rejected: rows with errors, plus every row of a file with a file error."""
-        n = 0
-        for file, rows in self.files.items():
-            errs = [e for e in self.errors if e.file == file]
-            if any(e.row is None for e in errs):
-                n += rows
-            else:
-                n += len({e.row for e in errs})
-        return n
+        return sum(self._file_state(file, rows)[1] for file, rows in self.files.items())
 
     def text(self, limit: int = PRINT_LIMIT, report_path: Path | None = None) -> str:
         """Human-readable summary: files and row counts, then the errors (capped)."""
         lines = [f"bundle {self.folder}"]
         for file, rows in self.files.items():
-            errs = [e for e in self.errors if e.file == file]
-            bad_file = any(e.row is None for e in errs)
-            bad_rows = len({e.row for e in errs if e.row is not None})
+            bad_file, bad_rows = self._file_state(file, rows)
             state = (
                 "file rejected" if bad_file else f"{bad_rows:,} rows rejected" if bad_rows else "ok"
             )
             lines.append(f"  {file:<22} {rows:>10,} rows  {state}")
         lines.extend(f"  note: {n}" for n in self.notes)
-        if self.errors:
-            lines.append(f"{len(self.errors):,} errors in {self.rejected:,} rows:")
-            lines.append(format_errors(self.errors, limit))
+        if self.error_count:
+            lines.append(f"{self.error_count:,} errors in {self.rejected:,} rows:")
+            lines.append(format_errors(self.errors, limit, total=self.error_count))
+            for file, n in self.unlisted.items():
+                if n:
+                    lines.append(f"{file}: {n:,} more errors not listed (listing limits)")
             if report_path is not None:
                 lines.append(f"full error list: {report_path}")
         return "\n".join(lines)
@@ -196,7 +210,31 @@ def _load_refs(session: Session) -> _Refs:
 # ---------------------------------------------------------------------------------------------
 def _find_files(folder: Path, report: BundleReport) -> dict[str, Path]:
     found: dict[str, Path] = {}
-    names = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
+    names: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith("."):
+            continue
+        if p.is_symlink():  # never followed: it could point anywhere on the server
+            report.errors.append(
+                RowError(p.name, None, "", "", "a symbolic link: bundle files must be plain files")
+            )
+            continue
+        if not p.is_file():
+            continue
+        key = p.name.lower()
+        if key in names:
+            report.errors.append(
+                RowError(
+                    p.name,
+                    None,
+                    "",
+                    "",
+                    f"both {names[key].name} and {p.name} present (names differing only in "
+                    "upper/lower case): keep one",
+                )
+            )
+            continue
+        names[key] = p
     for kind in K.KINDS:
         hits = [names[f"{kind.name}{s}"] for s in SUFFIXES if f"{kind.name}{s}" in names]
         if len(hits) > 1:
@@ -224,6 +262,8 @@ def _count_lines(path: Path) -> int:
     """Data rows of a text file we could not parse: lines after the header."""
     if path.suffix.lower() not in (".csv",):
         return 0
+    if path.stat().st_size > get_import_limits().max_file_bytes:
+        return 0  # over the size limit: not read at all
     data = path.read_bytes()
     lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
     return max(lines - 1, 0)
@@ -243,15 +283,7 @@ def _fill_provenance(table: Table, path: Path, default_source: str = "") -> None
 
 
 def _add(table: Table, rows, column: str, values, reason) -> None:
-    rows = np.asarray(rows)
-    if rows.size == 0:
-        return
-    values = list(values) if not np.isscalar(values) else [values] * rows.size
-    reasons = list(reason) if not isinstance(reason, str) else [reason] * rows.size
-    table.errors.extend(
-        RowError(table.file, int(r), column, "" if v is None else str(v), str(why))
-        for r, v, why in zip(rows, values, reasons, strict=True)
-    )
+    table.add_errors(rows, column, values, reason)
 
 
 def _known_ids(table: Table | None, key: str, partial: bool) -> set[str]:
@@ -315,26 +347,64 @@ def _resolve_streets(values: pd.Series, refs: _Refs, bundled: dict[str, str], ne
     return values.map(out)
 
 
+def _json_depth_problem(doc, max_depth: int) -> str | None:
+    """Nesting deeper than ``max_depth`` (walked without recursion)."""
+    stack = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            return f"nested more than {max_depth} levels deep (FANGCANG_IMPORT_MAX_JSON_DEPTH)"
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, dict | list))
+    return None
+
+
+def _property_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):  # not a cell: flagged by _read_communities
+        return json.dumps(value, ensure_ascii=False)[:200]
+    return str(value)
+
+
 def _read_communities(path: Path) -> tuple[Table, list]:
     """Read communities.geojson: properties through COMMUNITY_SPEC, geometries checked.
-    Row numbers are 1-based feature numbers."""
+    Row numbers are 1-based feature numbers.
+
+    Never raises for bad content: too big, not JSON, nested too deeply, not a
+    FeatureCollection, features that are not objects, properties that are not an object (or
+    hold lists/objects), geometries that are not polygons or lie outside the mainland range
+    that points must meet (``spec.LON_RANGE`` / ``LAT_RANGE``) are all errors."""
     file = path.name
     spec = K.COMMUNITY_SPEC
+    lim = get_import_limits()
 
     def fail(reason: str) -> tuple[Table, list]:
         empty = pd.DataFrame({f.name: pd.Series([], dtype=object) for f in spec.fields})
         return Table(file, spec, empty, [RowError(file, None, "", "", reason)]), []
 
+    if problem := L.file_size_problem(path.stat().st_size, lim):
+        return fail(problem)
     data = path.read_bytes()
     if not data.strip():
         return fail("empty file (no features)")
     try:
         text_, _ = decode(data, file)
+        del data
         doc = json.loads(text_)
     except FileError as exc:
         return Table(file, spec, pd.DataFrame(), [exc.error]), []
     except json.JSONDecodeError as exc:
-        return fail(f"not valid JSON: {exc}")
+        return fail(f"not valid JSON: {L.shorten(exc, 200)}")
+    except RecursionError:
+        return fail(f"not usable JSON: nested more than {lim.max_json_depth} levels deep")
+    except ValueError as exc:  # e.g. an integer literal with too many digits
+        return fail(f"not valid JSON: {L.shorten(exc, 200)}")
+    del text_
+    if problem := _json_depth_problem(doc, lim.max_json_depth):
+        return fail(f"not usable GeoJSON: {problem}")
     features = doc.get("features") if isinstance(doc, dict) else None
     if (
         not isinstance(doc, dict)
@@ -344,23 +414,69 @@ def _read_communities(path: Path) -> tuple[Table, list]:
         return fail("not a GeoJSON FeatureCollection")
     if not features:
         return fail("empty file: a FeatureCollection with no features")
-    props = [
-        {k: ("" if v is None else str(v)) for k, v in ((f or {}).get("properties") or {}).items()}
-        for f in features
-    ]
+    if len(features) > lim.max_rows:
+        return fail(
+            f"{len(features):,} features, over the limit of {lim.max_rows:,} "
+            "(FANGCANG_IMPORT_MAX_ROWS)"
+        )
+    shape_errors: list[tuple[int, str, str, str]] = []  # (feature, column, value, reason)
+    props: list[dict] = []
+    keys: set[str] = set()
+    for i, feat in enumerate(features, start=1):
+        if not isinstance(feat, dict) or feat.get("type", "Feature") != "Feature":
+            got = type(feat).__name__ if not isinstance(feat, dict) else str(feat.get("type"))
+            shape_errors.append((i, "", L.shorten(got), "not a GeoJSON Feature object"))
+            props.append({})
+            continue
+        p = feat.get("properties")
+        if p is None:
+            p = {}
+        if not isinstance(p, dict):
+            shape_errors.append(
+                (i, "properties", type(p).__name__, "properties must be an object (name: value)")
+            )
+            p = {}
+        row = {}
+        for k, v in p.items():
+            if isinstance(v, dict | list):
+                shape_errors.append((i, str(k), _property_text(v), "a list or object, not a value"))
+            row[str(k)] = _property_text(v)
+        keys.update(row)
+        if len(keys) > lim.max_columns:  # before a frame of features x properties is built
+            return fail(
+                f"more than {lim.max_columns:,} different properties (FANGCANG_IMPORT_MAX_COLUMNS)"
+            )
+        props.append(row)
     raw = pd.DataFrame(props).fillna("").astype(str)
+    if raw.empty and len(raw.index) == 0:
+        raw = pd.DataFrame(index=range(len(features)))
     raw.index = pd.RangeIndex(1, len(raw) + 1, name="row")
-    table = validate_frame(raw, spec, file)
+    table = validate_frame(raw, spec, file, limits=lim)
+    for i, column, value, reason in shape_errors:
+        _add(table, [i], column, [value], reason)
+    (x_lo, x_hi), (y_lo, y_hi) = LON_RANGE, LAT_RANGE
     geoms: list = []
     for i, feat in enumerate(features, start=1):
-        g = (feat or {}).get("geometry")
+        g = feat.get("geometry") if isinstance(feat, dict) else None
         try:
             if g is None:
                 raise geo.GeometryError("feature has no geometry")
-            geoms.append(geo.parse_polygon(g))
+            geom = geo.parse_polygon(g)
+            x0, y0, x1, y1 = geom.bounds
+            if not (x_lo <= x0 and x1 <= x_hi and y_lo <= y0 and y1 <= y_hi):
+                raise geo.GeometryError(
+                    f"polygon outside the accepted lon/lat range (lon {x_lo}-{x_hi}, lat "
+                    f"{y_lo}-{y_hi}; bounds {x0:.3f}, {y0:.3f}, {x1:.3f}, {y1:.3f}): swapped "
+                    "or projected coordinates"
+                )
+            geoms.append(geom)
         except geo.GeometryError as exc:
-            gtype = g.get("type", "") if isinstance(g, dict) else ""
-            _add(table, [i], "geometry", [gtype], str(exc))
+            gtype = g.get("type", "") if isinstance(g, dict) else type(g).__name__
+            _add(table, [i], "geometry", [L.shorten(gtype)], str(exc))
+            geoms.append(None)
+        except Exception as exc:  # shapely / numpy on hostile coordinates
+            log.info("%s feature %d: geometry not usable: %r", file, i, exc)
+            _add(table, [i], "geometry", [""], f"broken geometry: {L.shorten(exc, 200)}")
             geoms.append(None)
     return table, geoms
 
@@ -442,7 +558,17 @@ def _validate(
         if path is None:
             return None
         progress(done / total, f"reading {path.name}")
-        table = read_table(path, kind.spec)
+        try:
+            table = read_table(path, kind.spec)
+        except Exception:  # a reader bug must not become a traceback: a file-level error
+            log.exception("reading %s failed", path.name)
+            empty = pd.DataFrame({f.name: pd.Series([], dtype=object) for f in kind.spec.fields})
+            table = Table(
+                path.name,
+                kind.spec,
+                empty,
+                [RowError(path.name, None, "", "", "cannot read the file (see the server log)")],
+            )
         _fill_provenance(table, path, default_source)
         tables[kind.name] = table
         return table
@@ -479,7 +605,17 @@ def _validate(
     if "communities" in files:
         path = files["communities"]
         progress(done / total, f"reading {path.name}")
-        table, geoms = _read_communities(path)
+        try:
+            table, geoms = _read_communities(path)
+        except Exception:  # never a traceback: a file-level error, the detail in the log
+            log.exception("reading %s failed", path.name)
+            spec = K.COMMUNITY_SPEC
+            empty = pd.DataFrame({f.name: pd.Series([], dtype=object) for f in spec.fields})
+            msg = "cannot read the file (see the server log)"
+            table, geoms = (
+                Table(path.name, spec, empty, [RowError(path.name, None, "", "", msg)]),
+                [],
+            )
         tables["communities"] = table
         if not table.file_errors:
             _fill_provenance(table, path, default_source)
@@ -535,7 +671,8 @@ def _validate(
                 table.frame["subtype"] = sub.map(lambda s: INCIDENT_SUBTYPES.get(s, s))
         step(kind.name)
 
-    # Collect, in load order.
+    # Collect, in load order; the listing is capped in total (the rest counted per file).
+    total_cap = get_import_limits().max_errors
     order = ["sub_districts", "stations", "officers", "communities"] + [
         k.name for k in K.KINDS if k.basic
     ]
@@ -548,9 +685,13 @@ def _validate(
             rows = _count_lines(files[name])  # unreadable: count its lines instead
         report.files[table.file] = rows
         table.errors.sort(key=lambda e: (e.row is not None, e.row or 0))
-        report.errors.extend(table.errors)
+        room = max(total_cap - len(report.errors), 0)
+        report.errors.extend(table.errors[:room])
+        unlisted = table.unlisted + max(len(table.errors) - room, 0)
+        if unlisted:
+            report.unlisted[table.file] = unlisted
         report.accepted[name] = len(table.valid)
-        if not (partial and table.errors):
+        if not (partial and not table.ok):
             table.raw = None  # only partial imports write rejected rows back out: free memory
     report.new_stations = pd.DataFrame(
         [{"station_id": k, "name": v} for k, v in sorted(new_stations.items())],
@@ -631,18 +772,17 @@ def _write_rejected(report: BundleReport, out_dir: Path) -> Path | None:
     """Write each file's rejected rows (original columns + row number + reasons) for correction."""
     written = False
     for table in report.tables.values():
-        if not table.errors or table.raw is None:
+        if table.ok or table.raw is None:
             continue
-        reasons: dict[int, list[str]] = {}
         whole = bool(table.file_errors)
-        for e in table.errors:
-            if e.row is not None:
-                reasons.setdefault(e.row, []).append(f"{e.column}: {e.reason}")
-        rows = table.raw.index if whole else sorted(reasons)
+        rows = table.raw.index if whole else sorted(table.bad_rows)
         if not len(rows):
             continue
+        reasons = table.reasons_by_row(rows)
         out = table.raw.loc[rows].copy()
-        file_reason = "; ".join(e.reason for e in table.file_errors)
+        file_reason = "; ".join(e.reason for e in table.file_errors) or (
+            "error not listed (listing limits): see the error report's counts"
+        )
         out.insert(0, "_errors", ["; ".join(reasons.get(r, [file_reason])) for r in out.index])
         out.insert(0, "_row", out.index)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -777,13 +917,13 @@ def import_bundle(
     result.files = dict(report.files)
     result.errors = list(report.errors)
     result.rejected = report.rejected
-    if report.errors:
+    if not report.ok:
         result.error_report = write_errors(
-            report.errors, reports_dir / f"import-{stamp}-errors.csv"
+            report.errors, reports_dir / f"import-{stamp}-errors.csv", report.unlisted
         )
 
-    fatal = bool(report.errors) and not partial
-    if partial and report.errors and not any(report.accepted.values()):
+    fatal = not report.ok and not partial
+    if partial and not report.ok and not any(report.accepted.values()):
         fatal = True
     if not fatal:
         try:
@@ -799,8 +939,8 @@ def import_bundle(
                 result.timings["aggregates"] = round(time.perf_counter() - t0, 3)
                 # CPU of this process (Python + SQLite; not a PostgreSQL server's)
                 result.timings["cpu_aggregates"] = round(time.process_time() - c0, 3)
-                result.status = ImportStatus.PARTIAL if report.errors else ImportStatus.OK
-                if report.errors:
+                result.status = ImportStatus.PARTIAL if not report.ok else ImportStatus.OK
+                if not report.ok:
                     result.rejected_dir = _write_rejected(
                         report, reports_dir / f"import-{stamp}-rejected"
                     )

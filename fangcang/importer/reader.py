@@ -4,15 +4,26 @@ Everything is vectorised (pandas/numpy over whole columns) so a million-row file
 seconds. Nothing here touches the database.
 
 Encodings: UTF-8 (with or without BOM) is tried first, strictly; then GB18030 (a superset of
-GBK/GB2312, what Excel exports on Chinese Windows). A file that is valid UTF-8 for a stretch
-of non-ASCII text and then breaks is reported as damaged UTF-8 (never re-read as GB18030,
-which would silently turn it into nonsense); a file neither encoding decodes is an error
-naming the byte offset and line.
+GBK/GB2312, what Excel exports on Chinese Windows). One file is in one encoding: a file that
+starts in UTF-8 (a BOM, or a line of Chinese text in UTF-8 before the first bad byte) and then
+breaks, or a GB18030 file with a line of UTF-8 Chinese in it, is an error naming the first line
+that does not decode in the file's encoding (never re-read whole as GB18030, which would store
+mojibake: 张三 -> 寮犱笁). A file neither encoding decodes is an error naming the byte offset
+and line.
+
+Limits (``fangcang.importer.limits``, settings ``fangcang.config.ImportLimits``) are checked
+before the expensive work: file bytes, lines and header width on the bytes, an XLSX's archive
+and sheet dimension before its rows are streamed (reading stops at the row limit). Every cell is
+checked for control characters and length; errors are listed up to a per-file limit and the
+rest counted; a duplicated id is reported once per group with its size and first rows.
 """
 
 from __future__ import annotations
 
 import io
+import logging
+import re
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..config import ImportLimits, get_import_limits
+from . import limits as L
 from .aliases import mapping_for
 from .spec import (
     BOOL,
@@ -45,9 +58,23 @@ from .spec import (
 #: File suffixes the reader understands, in the order a bundle looks for them.
 SUFFIXES = (".csv", ".xlsx")
 
-#: Non-ASCII characters decoded as UTF-8 before a bad byte that make the file "UTF-8 with a
-#: damaged byte" rather than GB18030.
-_UTF8_EVIDENCE = 8
+log = logging.getLogger(__name__)
+
+#: Characters at or above U+0800 (Chinese text takes three bytes in UTF-8) on the line of the
+#: first bad byte, before it, that make the file UTF-8 rather than GB18030. One such character
+#: on an earlier, complete line is enough: a GBK line is almost never valid UTF-8 with one
+#: (none in 200,000 simulated lines of names and addresses).
+_UTF8_EVIDENCE = 3
+
+#: Excel's own row limit (a sheet cannot hold more).
+XLSX_MAX_ROWS = 1_048_576
+#: Rows of an XLSX read into Python lists before they are packed into compact arrays.
+_XLSX_CHUNK = 50_000
+
+#: Control characters refused in cells (a pattern both Python and pyarrow's RE2 accept).
+_CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+#: A header pandas renamed because it repeats an earlier one (``loss_yuan`` -> ``loss_yuan.1``).
+_MANGLED = re.compile(r"^(.*)\.(\d+)$", re.DOTALL)
 
 #: Largest whole number accepted (32-bit database integers).
 INT_LIMIT = 2**31 - 1
@@ -81,10 +108,13 @@ class Table:
         by spreadsheet row number; columns = the spec's fields (missing optional ones filled
         with their default). Cells that failed to parse are missing (NA).
     errors : list of RowError
-        Every problem, file-level ones first, then by row.
+        The problems listed: file-level ones first, then by row, at most
+        ``ImportLimits.max_errors_per_file`` row errors (``unlisted`` counts the rest).
     raw : DataFrame
         The cells as read (text), same index, original headers: used to write rejected rows.
     encoding : str
+    unlisted : int
+        Errors found beyond the listing limit (their rows are in ``bad_rows`` all the same).
     """
 
     file: str
@@ -93,6 +123,13 @@ class Table:
     errors: list[RowError] = field(default_factory=list)
     raw: pd.DataFrame | None = None
     encoding: str = ""
+    unlisted: int = 0
+    #: Rows with an error, listed or not (errors appended to ``errors`` by hand count too).
+    bad: set[int] = field(default_factory=set, repr=False)
+    #: (rows, reason) of errors not listed: a duplicate id's later copies, errors past the
+    #: listing limit. Used to explain rejected rows.
+    unlisted_reasons: list[tuple[np.ndarray, str]] = field(default_factory=list, repr=False)
+    max_errors: int | None = None
 
     @property
     def rows(self) -> int:
@@ -100,7 +137,12 @@ class Table:
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.bad
+
+    @property
+    def error_count(self) -> int:
+        """Errors found: listed plus unlisted."""
+        return len(self.errors) + self.unlisted
 
     @property
     def file_errors(self) -> list[RowError]:
@@ -108,7 +150,8 @@ class Table:
 
     @property
     def bad_rows(self) -> set[int]:
-        return {e.row for e in self.errors if e.row is not None}
+        listed = {e.row for e in self.errors if e.row is not None}
+        return (self.bad | listed) if self.bad else listed
 
     @property
     def valid(self) -> pd.DataFrame:
@@ -120,6 +163,44 @@ class Table:
             return self.frame
         return self.frame.loc[~self.frame.index.isin(list(bad))]
 
+    def add_errors(self, rows, column: str, values, reason) -> None:
+        """Record errors on ``rows`` (array-like; ``values`` / ``reason`` scalar or alike),
+        listing them while the per-file limit allows and counting the rest."""
+        rows = np.asarray(rows).reshape(-1)
+        if rows.size == 0:
+            return
+        cap = self.max_errors if self.max_errors is not None else _limits().max_errors_per_file
+        room = max(cap - sum(1 for e in self.errors if e.row is not None), 0)
+        values = [values] * rows.size if np.isscalar(values) or values is None else list(values)
+        reasons = [reason] * rows.size if isinstance(reason, str) else list(reason)
+        self.errors.extend(
+            RowError(self.file, int(r), column, "" if v is None else str(v), str(why))
+            for r, v, why in zip(rows[:room], values[:room], reasons[:room], strict=True)
+        )
+        self.bad.update(int(r) for r in rows)
+        if rows.size > room:
+            self.unlisted += int(rows.size - room)
+            summary = reason if isinstance(reason, str) else "invalid value"
+            self.unlisted_reasons.append((rows[room:], f"{column}: {summary}"))
+
+    def reasons_by_row(self, rows: Iterable[int]) -> dict[int, list[str]]:
+        """``column: reason`` texts per row, listed and unlisted (for rejected-row files)."""
+        wanted = set(rows)
+        out: dict[int, list[str]] = {}
+        for e in self.errors:
+            if e.row is not None and e.row in wanted:
+                out.setdefault(e.row, []).append(f"{e.column}: {e.reason}")
+        for r_arr, why in self.unlisted_reasons:
+            hit = r_arr[np.isin(r_arr, list(wanted))] if len(wanted) < len(r_arr) else r_arr
+            for r in hit.tolist():
+                if r in wanted:
+                    out.setdefault(int(r), []).append(why)
+        return out
+
+
+def _limits() -> ImportLimits:
+    return get_import_limits()
+
 
 # ---------------------------------------------------------------------------------------------
 # Decoding and raw reading
@@ -128,34 +209,61 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
+def _wide_chars(text: str) -> int:
+    """Characters at or above U+0800 (three or more bytes in UTF-8: Chinese text)."""
+    return sum(1 for ch in text if ord(ch) >= 0x800 and ch != "\ufeff")
+
+
+def _is_utf8_text(line: bytes, evidence: int = 1) -> bool:
+    """The line decodes as UTF-8 and holds at least ``evidence`` wide characters."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return _wide_chars(text) >= evidence
+
+
 def decode(data: bytes, file: str) -> tuple[str, str]:
     """Decode bytes as UTF-8 (BOM optional) or GB18030; return ``(text, encoding)``.
+
+    The whole file must be in one encoding. It is UTF-8 when it decodes as UTF-8; when it does
+    not, it is still taken as UTF-8 (and the bad line is an error) if it starts with a BOM, an
+    earlier line holds Chinese text in UTF-8, or the bad line holds some before the bad byte.
+    Otherwise it is GB18030, and a line in it that is UTF-8 Chinese text is an error.
 
     Raises
     ------
     FileError
-        Naming the byte offset and line of the first byte that neither encoding accepts.
+        Mixed encodings (naming the first line that does not decode in the file's encoding),
+        or bytes neither encoding accepts (naming the byte offset and line).
     """
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as exc:
         utf8_error = exc
-    prefix = data[: utf8_error.start].decode("utf-8", errors="ignore")
-    non_ascii = sum(1 for ch in prefix if ord(ch) > 127 and ch != "\ufeff")
-    if non_ascii >= _UTF8_EVIDENCE:
-        pos = utf8_error.start
+    pos = utf8_error.start
+    line_start = data.rfind(b"\n", 0, pos) + 1
+    head = data[:line_start].decode("utf-8", errors="replace")
+    partial = data[line_start:pos].decode("utf-8", errors="replace")
+    if (
+        data.startswith(b"\xef\xbb\xbf")
+        or _wide_chars(head) >= 1
+        or _wide_chars(partial) >= _UTF8_EVIDENCE
+    ):
+        line = _line_of(data, pos)
         raise FileError(
             RowError(
                 file,
                 None,
                 "",
                 data[pos : pos + 4].hex(" "),
-                f"damaged UTF-8: byte offset {pos} (line {_line_of(data, pos)}) is not valid "
-                "UTF-8; re-export the file as UTF-8 or GB18030",
+                f"mixed encodings or damaged UTF-8: the file is UTF-8 but line {line} (byte "
+                f"offset {pos}) is not UTF-8; save the whole file in one encoding (UTF-8 or "
+                "GB18030)",
             )
         )
     try:
-        return data.decode("gb18030"), "gb18030"
+        text = data.decode("gb18030")
     except UnicodeDecodeError as exc:
         pos = exc.start
         raise FileError(
@@ -169,9 +277,27 @@ def decode(data: bytes, file: str) -> tuple[str, str]:
                 f"line {_line_of(data, pos)}); save the file as UTF-8 or GB18030",
             )
         ) from None
+    first_gb = _line_of(data, utf8_error.start)
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        # ASCII lines are both; a UTF-8 line needs two wide characters here (a whole
+        # file is scanned, so the evidence asked of each line is higher).
+        if not line.isascii() and _is_utf8_text(line, evidence=2):
+            raise FileError(
+                RowError(
+                    file,
+                    None,
+                    "",
+                    "",
+                    f"mixed encodings: the file is GB18030/GBK (line {first_gb}) but line "
+                    f"{number} is UTF-8; save the whole file in one encoding (UTF-8 or GB18030)",
+                )
+            )
+    return text, "gb18030"
 
 
-def read_raw(source: str | Path | bytes, file: str | None = None) -> tuple[pd.DataFrame, str]:
+def read_raw(
+    source: str | Path | bytes, file: str | None = None, limits: ImportLimits | None = None
+) -> tuple[pd.DataFrame, str]:
     """Read a CSV or XLSX into a frame of text cells (``""`` for empty), headers as written.
 
     Parameters
@@ -181,6 +307,10 @@ def read_raw(source: str | Path | bytes, file: str | None = None) -> tuple[pd.Da
         suffix decides the format).
     file : str, optional
         Name used in errors (default: the path's name).
+    limits : ImportLimits, optional
+        Default ``fangcang.config.get_import_limits()``. Bytes are checked before the file is
+        read; lines and header width (CSV) or archive and sheet dimension (XLSX) before it is
+        parsed; rows and columns after.
 
     Returns
     -------
@@ -190,16 +320,21 @@ def read_raw(source: str | Path | bytes, file: str | None = None) -> tuple[pd.Da
     Raises
     ------
     FileError
-        Bad encoding, unreadable file, no header, or no data rows.
+        Over a limit, bad encoding, unreadable file, no header, a repeated header, or no data
+        rows.
     """
+    lim = limits or _limits()
     if isinstance(source, bytes | bytearray):
         if not file:
             raise ValueError("reading bytes needs a file name (for the suffix and errors)")
-        data = bytes(source)
+        size = len(source)
     else:
         path = Path(source)
         file = file or path.name
-        data = path.read_bytes()
+        size = path.stat().st_size
+    if problem := L.file_size_problem(size, lim):
+        raise FileError(RowError(file, None, "", "", problem))
+    data = bytes(source) if isinstance(source, bytes | bytearray) else path.read_bytes()
     suffix = Path(file).suffix.lower()
     if suffix not in SUFFIXES:
         raise FileError(
@@ -208,14 +343,76 @@ def read_raw(source: str | Path | bytes, file: str | None = None) -> tuple[pd.Da
     if len(data) < 4096 and not data.strip():  # (no copy of a big file just to check)
         raise FileError(RowError(file, None, "", "", "empty file (no header and no rows)"))
     if suffix == ".xlsx":
-        frame, encoding = _read_xlsx(data, file), "xlsx"
+        frame, encoding = _read_xlsx(data, file, lim), "xlsx"
     else:
+        if problem := L.csv_shape_problem(data, lim):
+            raise FileError(RowError(file, None, "", "", problem))
         frame, encoding = _read_csv(data, file)
+        _check_repeated_headers(frame.columns, file)
     frame.columns = [str(c) for c in frame.columns]
+    if len(frame.columns) > lim.max_columns:
+        raise FileError(
+            RowError(
+                file,
+                None,
+                "",
+                "",
+                f"{len(frame.columns):,} columns, over the limit of {lim.max_columns:,} "
+                "(FANGCANG_IMPORT_MAX_COLUMNS)",
+            )
+        )
+    if len(frame) > lim.max_rows:
+        raise FileError(
+            RowError(
+                file,
+                None,
+                "",
+                "",
+                f"{len(frame):,} rows, over the limit of {lim.max_rows:,} "
+                "(FANGCANG_IMPORT_MAX_ROWS): split the file",
+            )
+        )
     if len(frame) == 0:
         raise FileError(RowError(file, None, "", "", "empty file: a header but no data rows"))
     frame.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame), name="row")
     return frame, encoding
+
+
+def _repeated(names: list[str]) -> dict[str, list[int]]:
+    """Header text -> 1-based column numbers, for texts written more than once."""
+    where: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        key = str(name).strip()
+        if key:
+            where.setdefault(key, []).append(i)
+    return {k: v for k, v in where.items() if len(v) > 1}
+
+
+def _repeated_error(file: str, repeated: dict[str, list[int]]) -> FileError:
+    name, cols = next(iter(repeated.items()))
+    more = f" (and {len(repeated) - 1} more repeated)" if len(repeated) > 1 else ""
+    return FileError(
+        RowError(
+            file,
+            None,
+            L.shorten(name),
+            "",
+            f"column {L.shorten(name)!r} appears {len(cols)} times in the header (columns "
+            f"{', '.join(map(str, cols))}){more}: every column must have its own name",
+        )
+    )
+
+
+def _check_repeated_headers(columns: Iterable, file: str) -> None:
+    """A CSV header that repeats a name (the parser renamed the copy ``name.1``)."""
+    names = [str(c) for c in columns]
+    present = set(names)
+    original = []
+    for name in names:
+        m = _MANGLED.match(name)
+        original.append(m.group(1) if m and m.group(1) in present else name)
+    if repeated := _repeated(original):
+        raise _repeated_error(file, repeated)
 
 
 def _parse_csv(payload: bytes) -> pd.DataFrame:
@@ -241,21 +438,129 @@ def _read_csv(data: bytes, file: str) -> tuple[pd.DataFrame, str]:
                 io.BytesIO(payload), dtype=str, keep_default_na=False, na_filter=False
             )
         except Exception as exc2:
-            raise FileError(RowError(file, None, "", "", f"cannot read as CSV: {exc2}")) from exc
+            raise FileError(
+                RowError(file, None, "", "", f"cannot read as CSV: {L.shorten(exc2, 300)}")
+            ) from exc
         return frame, encoding
 
 
-def _read_xlsx(data: bytes, file: str) -> pd.DataFrame:
+def _xlsx_error(file: str, reason: str) -> FileError:
+    return FileError(RowError(file, None, "", "", reason))
+
+
+def _read_xlsx(data: bytes, file: str, lim: ImportLimits | None = None) -> pd.DataFrame:
+    """The first sheet of an XLSX as text cells, header = its first row.
+
+    The archive is checked before parsing (``limits.check_zip``: entries, unpacked size,
+    ratio), then the sheet's declared dimension, then its rows are streamed (openpyxl
+    read-only) into compact arrays, stopping at the row and column limits; blank rows are
+    skipped.
+    """
+    import openpyxl
+    import pyarrow as pa
+
+    lim = lim or _limits()
+    max_rows = min(lim.max_rows, XLSX_MAX_ROWS)
     try:
-        frame = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, engine="openpyxl")
-    except Exception as exc:
-        raise FileError(RowError(file, None, "", "", f"cannot read as XLSX: {exc}")) from exc
-    frame = frame.dropna(how="all")
-    out = {}
-    for col in frame.columns:
-        values = frame[col]
-        out[str(col)] = [_cell_text(v) for v in values]
-    return pd.DataFrame(out, dtype=str)
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            L.check_zip(zf, file, lim, what="XLSX")
+    except zipfile.BadZipFile:
+        raise _xlsx_error(file, "cannot read as XLSX: not an XLSX (zip) file") from None
+    except L.ArchiveError as exc:
+        raise _xlsx_error(file, str(exc)) from None
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged workbooks
+        log.info("%s: openpyxl cannot open it: %r", file, exc)
+        raise _xlsx_error(file, f"cannot read as XLSX: {L.shorten(exc, 200)}") from None
+    try:
+        if not wb.worksheets:
+            raise _xlsx_error(file, "cannot read as XLSX: the workbook has no sheet")
+        ws = wb.worksheets[0]
+        declared_rows, declared_cols = ws.max_row, ws.max_column  # the sheet's <dimension>
+        if declared_rows is not None and declared_rows - 1 > max_rows:
+            raise _xlsx_error(
+                file,
+                f"the sheet declares {declared_rows - 1:,} rows, over the limit of "
+                f"{max_rows:,} (FANGCANG_IMPORT_MAX_ROWS): split the file",
+            )
+        if declared_cols is not None and declared_cols > lim.max_columns:
+            raise _xlsx_error(
+                file,
+                f"the sheet declares {declared_cols:,} columns, over the limit of "
+                f"{lim.max_columns:,} (FANGCANG_IMPORT_MAX_COLUMNS)",
+            )
+        ws.reset_dimensions()  # a wrong dimension must neither cut nor pad the rows
+        return _stream_rows(ws.iter_rows(values_only=True), file, lim, max_rows, pa)
+    except FileError:
+        raise
+    except Exception as exc:  # damaged sheet XML and the like
+        log.info("%s: openpyxl cannot read it: %r", file, exc)
+        raise _xlsx_error(file, f"cannot read as XLSX: {L.shorten(exc, 200)}") from None
+    finally:
+        wb.close()
+
+
+def _stream_rows(rows, file: str, lim: ImportLimits, max_rows: int, pa) -> pd.DataFrame:
+    header_row = None
+    for row in rows:
+        if any(v is not None and str(v).strip() != "" for v in row):
+            header_row = row
+            break
+    if header_row is None:
+        raise _xlsx_error(file, "empty file (no header and no rows)")
+    header = [_cell_text(v) for v in header_row]
+    while header and header[-1] == "":
+        header.pop()
+    if len(header) > lim.max_columns:
+        raise _xlsx_error(
+            file,
+            f"{len(header):,} columns, over the limit of {lim.max_columns:,} "
+            "(FANGCANG_IMPORT_MAX_COLUMNS)",
+        )
+    if repeated := _repeated(header):
+        raise _repeated_error(file, repeated)
+    header = [h if h != "" else f"Unnamed: {i}" for i, h in enumerate(header)]
+    width = len(header)
+    chunks: list[list[pa.Array]] = [[] for _ in header]
+    current: list[list[str]] = [[] for _ in header]
+    n = 0
+    for row in rows:
+        if not any(v is not None and v != "" for v in row):
+            continue  # a blank row
+        n += 1
+        if n > max_rows:
+            raise _xlsx_error(
+                file,
+                f"more than {max_rows:,} rows, over the limit (FANGCANG_IMPORT_MAX_ROWS): "
+                "split the file",
+            )
+        if len(row) > width and any(v is not None and v != "" for v in row[width:]):
+            extra = max(i for i, v in enumerate(row) if v is not None and v != "") + 1
+            if extra > lim.max_columns:
+                raise _xlsx_error(
+                    file,
+                    f"row {n + 1} has {extra:,} columns, over the limit of "
+                    f"{lim.max_columns:,} (FANGCANG_IMPORT_MAX_COLUMNS)",
+                )
+            for i in range(width, extra):  # data beyond the header: columns as pandas names them
+                header.append(f"Unnamed: {i}")
+                chunks.append([pa.array([""] * (n - 1), pa.large_string())])
+                current.append([])
+            width = extra
+        for i in range(width):
+            current[i].append(_cell_text(row[i]) if i < len(row) else "")
+        if n % _XLSX_CHUNK == 0:
+            for i in range(width):
+                chunks[i].append(pa.array(current[i], pa.large_string()))
+                current[i] = []
+    text = pd.StringDtype("pyarrow", na_value=np.nan)  # what ``dtype=str`` gives
+    columns = {}
+    for i, name in enumerate(header):
+        parts = chunks[i] + [pa.array(current[i], pa.large_string())]
+        arr = pa.chunked_array(parts, pa.large_string())
+        columns[name] = arr.to_pandas(types_mapper={pa.large_string(): text}.get)
+    return pd.DataFrame(columns) if columns else pd.DataFrame(index=range(n))
 
 
 def _cell_text(value: Any) -> str:
@@ -275,34 +580,61 @@ def _cell_text(value: Any) -> str:
 # Parsing and validation
 # ---------------------------------------------------------------------------------------------
 class _Errors:
-    """Collects errors as arrays (cheap for millions of rows), builds RowErrors at the end."""
+    """Collects errors as arrays (cheap for millions of rows), builds RowErrors at the end.
 
-    def __init__(self, file: str):
+    Every error's row is kept (to reject it); only the first ``cap`` of each kind keep their
+    value and reason (the listing is capped per file, ``ImportLimits.max_errors_per_file``).
+    """
+
+    def __init__(self, file: str, cap: int | None = None):
         self.file = file
+        self.cap = cap if cap is not None else _limits().max_errors_per_file
         self.file_level: list[RowError] = []
         self.chunks: list[pd.DataFrame] = []
+        self.rows: list[np.ndarray] = []
+        self.unlisted: list[tuple[np.ndarray, str]] = []
+        self.count = 0
 
     def whole_file(self, column: str, value: str, reason: str) -> None:
         self.file_level.append(RowError(self.file, None, column, value, reason))
 
     def add(self, rows, column: str, values, reason) -> None:
-        rows = np.asarray(rows)
+        rows = np.asarray(rows).reshape(-1)
         if rows.size == 0:
             return
-        values = np.asarray(values, dtype=object)
+        self.count += rows.size
+        self.rows.append(rows.astype(np.int64, copy=False))
+        values = np.asarray(values, dtype=object).reshape(-1)
         reasons = np.asarray(reason, dtype=object) if not isinstance(reason, str) else reason
+        if rows.size > self.cap:  # keep the first rows' details only
+            order = np.argsort(rows, kind="stable")
+            head, rest = order[: self.cap], order[self.cap :]
+            summary = reason if isinstance(reason, str) else "invalid value"
+            self.unlisted.append((rows[rest], f"{column}: {summary}"))
+            rows, values = rows[head], values[head]
+            if not isinstance(reasons, str):
+                reasons = reasons[head]
         self.chunks.append(
             pd.DataFrame({"row": rows, "column": column, "value": values, "reason": reasons})
         )
 
-    def row_errors(self, personal: Iterable[str] = ()) -> list[RowError]:
-        """Every error; values of ``personal`` columns masked (fangcang.privacy)."""
+    def mark(self, rows, column: str, reason: str) -> None:
+        """Rows rejected by an error listed elsewhere (a duplicate id's later copies)."""
+        rows = np.asarray(rows).reshape(-1)
+        if rows.size:
+            self.rows.append(rows.astype(np.int64, copy=False))
+            self.unlisted.append((rows, f"{column}: {reason}"))
+
+    def row_errors(self, personal: Iterable[str] = ()) -> tuple[list[RowError], int]:
+        """(listed errors, errors found but not listed); values of ``personal`` columns
+        masked (fangcang.privacy)."""
         from ..privacy import PERSONAL_COLUMNS
 
         out = list(self.file_level)
+        listed = 0
         if self.chunks:
             df = pd.concat(self.chunks, ignore_index=True)
-            df = df.sort_values(["row", "column"], kind="stable")
+            df = df.sort_values(["row", "column"], kind="stable").head(self.cap)
             for column in personal:
                 mask = PERSONAL_COLUMNS.get(column)
                 hit = df["column"] == column
@@ -314,7 +646,22 @@ class _Errors:
                     df["row"], df["column"], df["value"], df["reason"], strict=True
                 )
             )
-        return out
+            listed = len(df)
+        return out, self.count - listed
+
+    def bad_rows(self) -> set[int]:
+        if not self.rows:
+            return set()
+        return set(np.unique(np.concatenate(self.rows)).tolist())
+
+    def fill(self, table: Table, personal: Iterable[str] = ()) -> Table:
+        """Put the errors into ``table``: listed ones, the count of the rest, bad rows."""
+        table.errors, table.unlisted = self.row_errors(personal)
+        table.bad = self.bad_rows()
+        table.max_errors = self.cap
+        # Reasons of unlisted errors (rejected-row files): the ones past the listing limit.
+        table.unlisted_reasons = list(self.unlisted)
+        return table
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -401,8 +748,11 @@ def id_check_digit_ok(values: pd.Series) -> pd.Series:
     return pd.Series(_id_shape_and_check(values)[1], index=values.index)
 
 
-def _parse_column(col, text: pd.Series, errors: _Errors) -> pd.Series:
-    """Parse one column; record errors; return typed values (NA where unparseable/empty)."""
+def _parse_column(col, text: pd.Series, errors: _Errors, latest=None) -> pd.Series:
+    """Parse one column; record errors; return typed values (NA where unparseable/empty).
+
+    ``latest``: the latest time a ``date`` / ``datetime`` may hold (now plus the tolerance;
+    fields with ``future=True`` are exempt); later ones are errors and missing."""
     name = col.name
     empty = text == ""
     if col.required:
@@ -484,6 +834,17 @@ def _parse_column(col, text: pd.Series, errors: _Errors) -> pd.Series:
             "date (use YYYY-MM-DD)" if col.type == DATE else "date/time (use YYYY-MM-DD HH:MM:SS)"
         )
         errors.add(text.index[bad], name, text[bad], f"not a valid {what}")
+        if latest is not None and not col.future:
+            future = (parsed > pd.Timestamp(latest)).fillna(False).to_numpy(dtype=bool)
+            if future.any():
+                errors.add(
+                    text.index[future],
+                    name,
+                    text[future],
+                    f"in the future (later than {pd.Timestamp(latest):%Y-%m-%d %H:%M}, now plus "
+                    "the tolerance FANGCANG_IMPORT_FUTURE_TOLERANCE_MINUTES)",
+                )
+                parsed = parsed.where(~future)
         return parsed  # dates: datetime64 at midnight (vectorised; ``.dt.date`` for objects)
     if col.type == BOOL:
         folded = text.str.casefold()
@@ -547,8 +908,76 @@ def map_headers(raw: pd.DataFrame, spec: FileSpec, errors: _Errors) -> dict[str,
     return found
 
 
+def _check_cells(raw: pd.DataFrame, headers: dict[str, str], lim: ImportLimits, errors) -> None:
+    """Every cell (mapped or not): no control characters, at most ``max_cell_chars``."""
+    for original in raw.columns:
+        name = headers.get(original, original)
+        if L.CONTROL_CHARS.search(original):
+            errors.whole_file(name, original, "a control character in the header")
+        column = raw[original]
+        if column.dtype != object and not pd.api.types.is_string_dtype(column.dtype):
+            continue
+        text = column.astype(str)
+        hit = text.str.contains(_CONTROL_PATTERN, regex=True).fillna(False)
+        if hit.any():
+            bad = text[hit]
+            first = bad.str.extract(f"({_CONTROL_PATTERN})", expand=False)
+            errors.add(
+                bad.index,
+                name,
+                bad,
+                (
+                    "a control character (U+"
+                    + first.map(lambda c: f"{ord(c):04X}" if isinstance(c, str) else "?")
+                    + ") in the cell: remove it"
+                ).to_numpy(dtype=object),
+            )
+        long = (text.str.len() > lim.max_cell_chars).fillna(False)
+        if long.any():
+            errors.add(
+                text.index[long],
+                name,
+                text[long],
+                f"longer than {lim.max_cell_chars:,} characters (FANGCANG_IMPORT_MAX_CELL_CHARS)",
+            )
+
+
+def _check_duplicates(keys: pd.Series, name: str, errors: _Errors, shown: int = 5) -> None:
+    """One error per group of rows sharing an id, at its first row, giving the group's size
+    and first rows; the other rows are rejected with it (not listed again)."""
+    dup = keys.notna() & keys.duplicated(keep=False)
+    if not dup.any():
+        return
+    d = keys[dup]
+    rows = pd.Series(d.index.to_numpy(), index=d.index)
+    groups = rows.groupby(d.to_numpy(), sort=False)
+    first = groups.transform("min")
+    size = groups.transform("size")
+    heads = rows[rows == first]
+    listing = (
+        groups.head(shown)
+        .groupby(d[groups.head(shown).index].to_numpy(), sort=False)
+        .agg(lambda s: ", ".join(str(r) for r in s))
+    )
+    head_keys = d[heads.index]
+    sizes = size[heads.index].to_numpy()
+    texts = listing.reindex(head_keys.to_numpy()).to_numpy()
+    reasons = [
+        f"duplicate id in this file: {n:,} rows share it (rows {t}"
+        + (f", … and {n - shown:,} more)" if n > shown else ")")
+        for n, t in zip(sizes, texts, strict=True)
+    ]
+    errors.add(heads.index, name, head_keys, reasons)
+    later = rows[rows != first]
+    errors.mark(later.index, name, "duplicate id in this file (its first row is listed)")
+
+
 def validate_frame(
-    raw: pd.DataFrame, spec: FileSpec, file: str | None = None, context: Any = None
+    raw: pd.DataFrame,
+    spec: FileSpec,
+    file: str | None = None,
+    context: Any = None,
+    limits: ImportLimits | None = None,
 ) -> Table:
     """Validate a frame of text cells (as ``read_raw`` returns) against ``spec``.
 
@@ -562,18 +991,27 @@ def validate_frame(
         Name used in errors (default ``<spec.name>.csv``).
     context : object, optional
         Passed to the spec's frame checks.
+    limits : ImportLimits, optional
+        Cell length, future tolerance and the listing limit (default: the settings).
     """
+    from ..timeutil import now_local
+
+    lim = limits or _limits()
     file = file or f"{spec.name}.csv"
-    errors = _Errors(file)
+    errors = _Errors(file, lim.max_errors_per_file)
     if isinstance(raw.index, pd.RangeIndex) and raw.index.start == 0:
         raw = raw.set_axis(pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(raw), name="row"))
+    if repeated := _repeated([str(c) for c in raw.columns]):
+        errors.file_level.append(_repeated_error(file, repeated).error)
     headers = map_headers(raw, spec, errors)
+    _check_cells(raw, headers, lim, errors)
+    latest = now_local() + lim.future_tolerance
     by_field = {v: k for k, v in headers.items()}
     columns: dict[str, pd.Series] = {}
     for f in spec.fields:
         if f.name in by_field:
             text = _text(raw[by_field[f.name]])
-            columns[f.name] = _parse_column(f, text, errors)
+            columns[f.name] = _parse_column(f, text, errors, latest)
         else:  # an absent optional column: typed, filled with the default
             blank = pd.Series("", index=raw.index, dtype=str)
             columns[f.name] = _parse_column(
@@ -581,30 +1019,23 @@ def validate_frame(
             )
     frame = pd.DataFrame(columns, index=raw.index)
     if spec.key and spec.key in by_field:
-        keys = columns[spec.key]
-        dup = keys.notna() & keys.duplicated(keep=False)
-        if dup.any():
-            firsts = (
-                pd.Series(keys.index[dup], index=keys.index[dup])
-                .groupby(keys[dup].to_numpy())
-                .transform(lambda s: ", ".join(str(r) for r in s))
-            )
-            errors.add(
-                keys.index[dup],
-                spec.key,
-                keys[dup],
-                ("duplicate id in this file (rows " + firsts.astype(str) + ")").to_numpy(),
-            )
+        _check_duplicates(columns[spec.key], spec.key, errors)
     if not errors.file_level:
         for check in spec.checks:
             for rows, column, values, reason in check(frame, context) or ():
                 errors.add(rows, column, values, reason)
     personal = [f.name for f in spec.fields if f.personal]
-    return Table(file=file, spec=spec, frame=frame, errors=errors.row_errors(personal), raw=raw)
+    table = Table(file=file, spec=spec, frame=frame, raw=raw)
+    return errors.fill(table, personal)
 
 
 def read_table(
-    source: str | Path | bytes, spec: FileSpec, *, file: str | None = None, context: Any = None
+    source: str | Path | bytes,
+    spec: FileSpec,
+    *,
+    file: str | None = None,
+    context: Any = None,
+    limits: ImportLimits | None = None,
 ) -> Table:
     """Read and validate one CSV/XLSX file against ``spec``.
 
@@ -620,6 +1051,8 @@ def read_table(
         Name used in errors (default: the path's name; required for bytes).
     context : object, optional
         Passed to the spec's frame checks.
+    limits : ImportLimits, optional
+        The input path's limits (``limits.for_path``); default the settings.
 
     Examples
     --------
@@ -629,30 +1062,53 @@ def read_table(
     """
     name = file or (Path(source).name if not isinstance(source, bytes | bytearray) else None)
     try:
-        raw, encoding = read_raw(source, name)
+        raw, encoding = read_raw(source, name, limits)
     except FileError as exc:
         empty = pd.DataFrame({f.name: pd.Series([], dtype=object) for f in spec.fields})
         return Table(file=exc.error.file, spec=spec, frame=empty, errors=[exc.error], raw=None)
-    table = validate_frame(raw, spec, name, context)
+    table = validate_frame(raw, spec, name, context, limits)
     table.encoding = encoding
     return table
 
 
-def format_errors(errors: Iterable[RowError], limit: int = 50) -> str:
-    """One line per error, at most ``limit`` lines, then ``... and N more``."""
+def format_errors(errors: Iterable[RowError], limit: int = 50, total: int | None = None) -> str:
+    """One line per error, at most ``limit`` lines, then ``... and N more``.
+
+    ``total``: errors found, when more were found than ``errors`` lists (listing limits)."""
     errors = list(errors)
+    total = len(errors) if total is None else max(total, len(errors))
     lines = [str(e) for e in errors[:limit]]
-    if len(errors) > limit:
-        lines.append(f"... and {len(errors) - limit} more (see the full report file)")
+    if total > min(limit, len(errors)):
+        where = "see the full report file" if len(errors) > limit else "not listed"
+        if len(errors) > limit and total > len(errors):
+            where = f"{len(errors) - limit:,} in the full report file, the rest counted only"
+        lines.append(f"... and {total - min(limit, len(errors)):,} more ({where})")
     return "\n".join(lines)
 
 
-def write_errors(errors: Iterable[RowError], path: str | Path) -> Path:
-    """Write every error to a CSV (UTF-8 with BOM so Excel/WPS open it in Chinese)."""
+def write_errors(
+    errors: Iterable[RowError], path: str | Path, unlisted: dict[str, int] | None = None
+) -> Path:
+    """Write the errors to a CSV (UTF-8 with BOM so Excel/WPS open it in Chinese).
+
+    ``unlisted``: errors found but not listed, per file (listing limits): one closing line
+    per file says how many.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame(
-        [e.as_dict() for e in errors], columns=["file", "row", "column", "value", "reason"]
-    )
+    rows = [e.as_dict() for e in errors]
+    for file, n in (unlisted or {}).items():
+        if n:
+            rows.append(
+                {
+                    "file": file,
+                    "row": "",
+                    "column": "",
+                    "value": "",
+                    "reason": f"{n:,} more errors in this file not listed (listing limits "
+                    "FANGCANG_IMPORT_MAX_ERRORS_PER_FILE / FANGCANG_IMPORT_MAX_ERRORS)",
+                }
+            )
+    frame = pd.DataFrame(rows, columns=["file", "row", "column", "value", "reason"])
     frame.to_csv(path, index=False, encoding="utf-8-sig")
     return path

@@ -55,6 +55,20 @@ class RowError:
     value: str
     reason: str
 
+    def __post_init__(self) -> None:
+        # A quoted value (or a header quoted in a reason) may be megabytes long or carry
+        # control characters: messages hold a short, printable excerpt (limits.shorten).
+        from .limits import REASON_CHARS, VALUE_CHARS, shorten
+
+        value = "" if self.value is None else str(self.value)
+        if len(value) > VALUE_CHARS or not value.isprintable():
+            object.__setattr__(self, "value", shorten(value))
+        reason = str(self.reason)
+        if len(reason) > REASON_CHARS or not reason.isprintable():
+            object.__setattr__(self, "reason", shorten(reason, REASON_CHARS))
+        if len(self.column) > VALUE_CHARS or not self.column.isprintable():
+            object.__setattr__(self, "column", shorten(self.column))
+
     def __str__(self) -> str:
         where = self.file if self.row is None else f"{self.file} row {self.row}"
         col = f", column {self.column}" if self.column else ""
@@ -99,6 +113,11 @@ class Field:
     personal : bool
         Personal data (a resident's name, ID number, phone, address): values quoted in error
         reports are masked with ``fangcang.privacy`` (by the field's name).
+    future : bool
+        For ``date`` / ``datetime``: a time after now (plus the tolerance
+        ``FANGCANG_IMPORT_FUTURE_TOLERANCE_MINUTES``) is accepted. Default False: a record
+        time in the future is an error (a typo in the year, or a future ``updated_at`` that
+        would make the record uncorrectable). Set it only for planned times (a deadline).
     """
 
     name: str
@@ -112,6 +131,7 @@ class Field:
     max: float | None = None
     description: str = ""
     personal: bool = False
+    future: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in TYPES:

@@ -247,7 +247,15 @@ def import_feedback(
         it.id: it
         for it in session.scalars(select(TaskItem).where(items_mod.visible_clause(viewer)))
     }
-    table = read_table(source, FEEDBACK_SPEC, file=file, context={"items": known, "now": now})
+    from ..importer.limits import for_path
+
+    table = read_table(
+        source,
+        FEEDBACK_SPEC,
+        file=file,
+        context={"items": known, "now": now},
+        limits=for_path("exchange"),
+    )
     if not table.errors and table.rows == 0:
         table.errors.append(RowError(table.file, None, "", "", "the file has no data rows"))
     if table.errors:

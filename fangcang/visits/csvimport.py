@@ -218,6 +218,7 @@ class VisitImportReport:
     discrepancies: int = 0
     errors: list[RowError] = field(default_factory=list)
     seconds: float = 0.0
+    unlisted: int = 0  # errors found beyond the listing limit
 
     @property
     def ok(self) -> bool:
@@ -225,8 +226,9 @@ class VisitImportReport:
 
     def summary(self) -> str:
         if self.errors:
-            return f"{self.file}: {len(self.errors)} errors, nothing imported\n" + format_errors(
-                self.errors
+            n = len(self.errors) + self.unlisted
+            return f"{self.file}: {n} errors, nothing imported\n" + format_errors(
+                self.errors, total=n
             )
         return (
             f"{self.file}: {self.visits} visits, {self.residents} people seen, "
@@ -241,8 +243,11 @@ def validate_visits(
 
     Returns the importer's ``Table`` (``.errors``, ``.valid``, ``.frame``).
     """
+    from ..importer.limits import for_path
+
     houses = dict(session.execute(select(House.house_id, House.community_id)).all())
-    return read_table(source, SPEC, file=file, context=_Context(houses, scope, now_local()))
+    ctx = _Context(houses, scope, now_local())
+    return read_table(source, SPEC, file=file, context=ctx, limits=for_path("visits"))
 
 
 def _opt(value):
@@ -269,7 +274,9 @@ def import_visits(
         Path(source).name if not isinstance(source, bytes | bytearray) else "visits.csv"
     )
     table = validate_visits(session, source, scope, file=name)
-    report = VisitImportReport(file=name, rows=table.rows, errors=list(table.errors))
+    report = VisitImportReport(
+        file=name, rows=table.rows, errors=list(table.errors), unlisted=table.unlisted
+    )
     log = ImportLog(
         started_at=started,
         actor=actor,
@@ -279,8 +286,8 @@ def import_visits(
     )
     if report.errors:
         log.status = ImportStatus.FAILED
-        log.rejected = len({e.row for e in report.errors if e.row is not None})
-        log.message = format_errors(report.errors, limit=20)
+        log.rejected = table.rows if table.file_errors else len(table.bad_rows)
+        log.message = format_errors(report.errors, limit=20, total=table.error_count)
         log.finished_at = now_local()
         log.duration_s = time.perf_counter() - t0
         session.add(log)
