@@ -467,7 +467,7 @@ def _read_xlsx(data: bytes, file: str, lim: ImportLimits | None = None) -> pd.Da
     except zipfile.BadZipFile:
         raise _xlsx_error(file, "cannot read as XLSX: not an XLSX (zip) file") from None
     except L.ArchiveError as exc:
-        raise _xlsx_error(file, str(exc)) from None
+        raise _xlsx_error(file, str(exc).removeprefix(f"{file}: ")) from None
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged workbooks
