@@ -25,6 +25,7 @@ COMMANDS = [
     "tasks",
     "import_",
     "info",
+    "practice",
 ]
 
 

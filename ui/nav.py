@@ -86,6 +86,31 @@ PAGES: list[PageSpec] = [
         frozenset({Role.LEADER, Role.DISPATCHER, Role.STATION, Role.ADMIN}),
         group="nav.group.warning",
     ),
+    # Alcohol-related incidents and police-lawyer mediation (issue 15); the phone check-in.
+    PageSpec(
+        "alcohol",
+        "pages/alcohol.py",
+        "nav.alcohol",
+        ":material/local_bar:",
+        READERS,
+        group="nav.group.warning",
+    ),
+    PageSpec(
+        "mediation",
+        "pages/mediation.py",
+        "nav.mediation",
+        ":material/gavel:",
+        READERS,
+        group="nav.group.warning",
+    ),
+    PageSpec(
+        "checkin",
+        "pages/checkin.py",
+        "nav.checkin",
+        ":material/where_to_vote:",
+        frozenset({Role.OFFICER}),
+        group="nav.group.tasks",
+    ),
     PageSpec(
         "visits",
         "pages/visits.py",

@@ -22,6 +22,7 @@ EXTENSIONS: list[str] = [
     "fangcang.tasks:demo_extend",  # templates and a year of task items (after warning: red communities get more)
     "fangcang.effect:demo_extend",  # focused work and a year of bulletins: keep after warning and tasks
     "fangcang.visits:demo_extend",  # a year of household visits, reconciled, part of the queue decided
+    "fangcang.alcohol:demo_extend",  # one station runs the alcohol and mediation practices (after tasks)
 ]
 
 

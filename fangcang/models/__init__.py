@@ -31,3 +31,5 @@ from .tasks import (
     TemplateStatus,
 )
 from .warning import WarningBacktest, WarningLevel, WarningResult, WarningRun
+from .alcohol import *
+from .mediation import *
