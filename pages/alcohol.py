@@ -58,7 +58,11 @@ st.caption(t("alcohol.period_caption", first=p.first, last=p.last))
 
 cols = st.columns(6)
 cols[0].metric(t("alcohol.kpi.alcohol"), fmt_int(f["alcohol"]))
-cols[1].metric(t("alcohol.kpi.handled"), fmt_int(f["handled"]), help=t("alcohol.kpi.handled_help"))
+cols[1].metric(
+    t("alcohol.kpi.handled"),
+    fmt_int(f["handled"]),
+    help=t("alcohol.kpi.handled_help", d=int(alcohol.VENUE_DISTANCE_M), n=fmt_int(f["area"])),
+)
 cols[2].metric(
     t("alcohol.kpi.disputes"),
     fmt_int(f["disputes_resolved"]),

@@ -1,19 +1,21 @@
 """The demo's story for issue 15: one station runs both practices over the last year.
 
-- The practice area is the community whose last-year figures are nearest the reported ones
-  (about 72 alcohol incidents and 16 alcohol disputes a year) among communities with
-  bars or KTVs; its station is the practising station.
-- Patrol points: its bars/KTVs nearest the most alcohol incidents (up to 8, radius 150 m).
-  Two plans per point from the first day of the month eleven months before the last demo
-  month: 巡特警队 Friday to Sunday 21:00-02:00, 护村队 every day 20:00-23:00. About 9 in 10
-  planned check-ins are made (a few of those outside the radius); the rest are gaps.
+- The practice area is the demo officer's community (``fangcang.auth.DEMO_COMMUNITY``, so the
+  demo station and officer accounts see the practice); without it, the community whose
+  last-year alcohol incidents are nearest the reported 72. Its station is the practising one.
+- Patrol points: its bars/KTVs, picked greedily by how many of the last year's alcohol
+  incidents within 300 m they add, until about ``TARGET_HANDLED`` incidents are covered (at
+  most 10 points, radius 150 m). Two plans per point from the first day of the month eleven
+  months before the last demo month: 巡特警队 Friday to Sunday 21:00-02:00, 护村队 every day
+  20:00-23:00. About 9 in 10 planned check-ins are made (a few outside the radius); the rest
+  are gaps.
 - People in the area's alcohol incidents of the last year (one or two each); about one in
-  six people appear in two or three incidents (repeat people: never in a criminal incident).
-  Measures are recorded with every repeat person and against every alcohol dispute.
+  six people appear in two or three incidents (repeat people: never in a criminal incident),
+  with measures recorded against their incidents.
 - Escalation watch: another station gets a few disputes followed by a criminal incident of
   the same person within 90 days; the practising station gets none.
-- Mediation: 16 dispute incidents of the practising station referred over the year to two
-  partner law firms, all resolved (with 1-3 sessions), and a monthly consultation.
+- Mediation: 16 alcohol dispute incidents of the practising station referred over the year to
+  two partner law firms, all resolved (with 1-3 sessions), and a monthly consultation.
 - Files are opened, the review visit template is proposed, admitted and dispatched monthly.
 
 Everything is loaded through the practice contract files (``fangcang.alcohol.import_file``).
@@ -43,6 +45,8 @@ FIRMS = (
     ("温州鹿城民和律师事务所", ("黄建国", "周敏")),
 )
 MEDIATIONS = 16
+TARGET_HANDLED = 72
+MAX_POINTS = 10
 ESCALATIONS_ELSEWHERE = 4
 
 
@@ -119,14 +123,17 @@ def demo_extend(ctx) -> dict:
             )
             .group_by(Incident.community_id)
         ).all()
+        from ..auth import DEMO_COMMUNITY
+
+        preferred = s.scalar(select(Community.community_id).where(Community.name == DEMO_COMMUNITY))
         scored = sorted(
-            (abs(n - 72) / 72 + abs(int(d or 0) - 16) / 16, cid)
+            (abs(n - TARGET_HANDLED) / TARGET_HANDLED + abs(int(d or 0) - 16) / 16, cid)
             for cid, n, d in stats
             if venues.get(cid, 0) >= 2
         )
         if not scored:
             return {"skipped": "no community with alcohol incidents and venues"}
-        area = scored[0][1]
+        area = preferred if venues.get(preferred, 0) >= 2 else scored[0][1]
         community = s.get(Community, area)
         station_id = community.station_id
         ctx.progress(0.1, "alcohol: patrol points")
@@ -163,21 +170,29 @@ def demo_extend(ctx) -> dict:
             columns=["place_id", "name", "lon", "lat"],
         )
         located = inc.dropna(subset=["lon", "lat"])
-        if len(located):
-            d = distance_m(
-                located["lon"].to_numpy()[:, None],
-                located["lat"].to_numpy()[:, None],
-                places["lon"].to_numpy()[None, :],
-                places["lat"].to_numpy()[None, :],
+        near = np.zeros((len(located), len(places)), dtype=bool)
+        if len(located) and len(places):
+            near = (
+                distance_m(
+                    located["lon"].to_numpy()[:, None],
+                    located["lat"].to_numpy()[:, None],
+                    places["lon"].to_numpy()[None, :],
+                    places["lat"].to_numpy()[None, :],
+                )
+                <= 300
             )
-            places["near"] = (d <= 300).sum(axis=0)
-        else:
-            places["near"] = 0
-        chosen = (
-            places.sort_values(["near", "place_id"], ascending=[False, True])
-            .head(8)
-            .reset_index(drop=True)
-        )
+        covered = np.zeros(len(located), dtype=bool)
+        picks: list[int] = []
+        while len(picks) < MAX_POINTS and covered.sum() < TARGET_HANDLED - 4:
+            gain = (near & ~covered[:, None]).sum(axis=0)
+            j = int(gain.argmax()) if len(places) else 0
+            if not len(places) or gain[j] == 0:
+                break
+            picks.append(j)
+            covered |= near[:, j]
+        if not picks:
+            picks = list(range(min(2, len(places))))
+        chosen = places.iloc[picks].reset_index(drop=True)
         points = pd.DataFrame(
             {
                 "point_id": [f"PP{area[-6:]}{i + 1:02d}" for i in range(len(chosen))],
@@ -358,17 +373,6 @@ def demo_extend(ctx) -> dict:
                             r.incident_id,
                         )
                     )
-        for r in inc[inc["category"] == "dispute"].itertuples():
-            party = ip[(ip["incident_id"] == r.incident_id)].iloc[0]
-            measures.append(
-                (
-                    party.id_number,
-                    "persuasion",
-                    pd.Timestamp(r.at).date().isoformat(),
-                    community.officer_id or "",
-                    r.incident_id,
-                )
-            )
         mf = pd.DataFrame(
             measures, columns=["id_number", "measure", "taken_on", "officer_id", "incident_id"]
         ).drop_duplicates(["id_number", "measure", "taken_on"])
@@ -392,9 +396,10 @@ def demo_extend(ctx) -> dict:
             .order_by(Incident.alcohol_related.desc(), Incident.occurred_at)
         ).all()
         if cands:
-            take = sorted(
-                rng.choice(len(cands), size=min(MEDIATIONS, len(cands)), replace=False).tolist()
-            )
+            # alcohol disputes first: sample among them when there are enough
+            n_alc = sum(1 for c in cands if c[2])
+            pool = n_alc if n_alc >= MEDIATIONS else len(cands)
+            take = sorted(rng.choice(pool, size=min(MEDIATIONS, pool), replace=False).tolist())
             refs, sessions = [], []
             justice = f"{community.name[:2]}司法所"
             for n, idx in enumerate(take):

@@ -1,13 +1,12 @@
 """The practice as a whole: headline figures for a period and the coverage map.
 
-``practice_summary`` counts, inside a scope and between two days:
+``practice`` counts, inside a scope and between two days:
 
-- ``alcohol``: alcohol-related incidents; ``handled``: those in patrolled communities
-  (communities with a patrol point: the practice's area); ``near_point``: those within
-  ``VENUE_DISTANCE_M`` of a patrol point.
-- ``alcohol_disputes``: handled alcohol incidents of category dispute; ``disputes_resolved``:
-  those with a resolved mediation referral or a measure recorded against the incident, and
-  not followed by an escalation (民转刑).
+- ``alcohol``: alcohol-related incidents; ``handled``: those within ``VENUE_DISTANCE_M`` of a
+  patrol point (the venues the practice patrols); ``area``: those in patrolled communities.
+- ``alcohol_disputes``: alcohol incidents of category dispute in the scope;
+  ``disputes_resolved``: those with a resolved mediation referral or a measure recorded
+  against the incident, and not followed by an escalation (民转刑).
 - ``escalations``: disputes of the period flagged by the escalation watch (all disputes, not
   only alcohol ones).
 - ``repeat_people`` (detected at the period's end), ``files`` (open files in the scope).
@@ -60,8 +59,8 @@ def practice(
     points = patrol.points_frame(session, scope)
     incidents = alcohol_incidents(session, scope, first, last, points=points)
     patrolled = set(points["community_id"])
-    handled = incidents[incidents["community_id"].isin(patrolled)]
-    disputes = handled[handled["category"] == "dispute"]
+    handled = incidents[incidents["point_id"].notna()]
+    disputes = incidents[incidents["category"] == "dispute"]
     esc = escalation.escalations(session, scope, first, last)
     ids = disputes["incident_id"].tolist()
     settled: set[str] = set()
@@ -93,7 +92,7 @@ def practice(
     figures = {
         "alcohol": len(incidents),
         "handled": len(handled),
-        "near_point": int(incidents["point_id"].notna().sum()),
+        "area": int(incidents["community_id"].isin(patrolled).sum()),
         "alcohol_disputes": len(disputes),
         "disputes_resolved": len(settled),
         "escalations": len(esc),

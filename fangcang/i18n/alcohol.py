@@ -31,16 +31,17 @@ STRINGS: dict[str, tuple[str, str]] = {
         "No alcohol-related incidents and no patrol points in this period and jurisdiction.",
     ),
     "alcohol.kpi.alcohol": ("涉酒警情", "Alcohol incidents"),
-    "alcohol.kpi.handled": ("巡查片区涉酒警情", "In patrolled communities"),
+    "alcohol.kpi.handled": ("巡查点位涉酒警情", "At patrolled venues"),
     "alcohol.kpi.handled_help": (
-        "设有巡查点位的社区内发生的涉酒警情（实践片区处置的警情）。",
-        "Alcohol incidents in communities with a patrol point (the practice's area).",
+        "距巡查点位{d}米内发生的涉酒警情（精密智巡处置的警情）；设点社区共 {n} 起。",
+        "Alcohol incidents within {d} m of a patrol point (handled by the fixed-point patrols); "
+        "{n} in the patrolled communities.",
     ),
     "alcohol.kpi.disputes": ("涉酒纠纷化解", "Alcohol disputes resolved"),
     "alcohol.kpi.disputes_help": (
-        "巡查片区涉酒纠纷中，经警律联调成功或已落实处置措施、且未升级为刑事案件的数量（共 {n} 起纠纷）。",
-        "Alcohol disputes in patrolled communities resolved by mediation or with a measure "
-        "recorded, and not escalated ({n} disputes in all).",
+        "涉酒纠纷警情中，经警律联调成功或已落实处置措施、且未升级为刑事案件的数量（辖区共 {n} 起涉酒纠纷）。",
+        "Alcohol disputes resolved by mediation or with a measure recorded, and not escalated "
+        "({n} alcohol disputes in the jurisdiction).",
     ),
     "alcohol.kpi.escalations": ("民转刑", "Escalations"),
     "alcohol.kpi.escalations_help": (
