@@ -101,7 +101,7 @@ with tab_map:
     left, right = st.columns([3, 2])
     with left:
         st_folium(
-            alcohol.coverage_map(p.points, p.incidents, lang=lang),
+            alcohol.coverage_map(p.points, p.incidents, communities=view.communities, lang=lang),
             height=520,
             width="stretch",
             returned_objects=[],
@@ -261,7 +261,7 @@ with tab_files:
 with tab_esc:
     st.caption(t("alcohol.esc.caption"))
     by_station = view.escalations_by_station
-    st.dataframe(
+    st.columns([2, 3])[0].dataframe(
         pd.DataFrame(
             {
                 t("alcohol.col.station"): by_station["station"],

@@ -46,6 +46,12 @@ def _files(version: int, scope: Scope, officer_id: str | None) -> pd.DataFrame:
         return alcohol.person_files(s, scope, now_local(), officer_id=officer_id)
 
 
+def _days(days: str) -> str:
+    if days == "1234567":
+        return t("checkin.daily")
+    return "、".join(t(f"dow.{int(c) - 1}") for c in days)
+
+
 st.title(t("checkin.title"))
 tab_in, tab_rev = st.tabs([t("checkin.tab.checkin"), t("checkin.tab.reviews")])
 
@@ -70,8 +76,7 @@ with tab_in:
                 t(
                     "checkin.plans",
                     plans="；".join(
-                        f"{t('alcohol.col.day')} {r.days} {r.start_time}–{r.end_time}"
-                        for r in mine.itertuples()
+                        f"{_days(r.days)} {r.start_time}–{r.end_time}" for r in mine.itertuples()
                     ),
                 )
             )

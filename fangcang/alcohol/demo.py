@@ -32,11 +32,19 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ..access import Role, Scope, Viewer
-from ..models import Community, Incident, IncidentCategory, Place, PlaceSubtype, Station
+from ..models import (
+    AlcoholPersonFile,
+    Community,
+    Incident,
+    IncidentCategory,
+    Place,
+    PlaceSubtype,
+    Station,
+)
 from ..timeutil import Month
 from . import import_file
 from .patrol import distance_m
-from .repeat import review_template_draft, sync_files
+from .repeat import record_review, review_template_draft, sync_files
 
 ACTOR = "demo"
 UNITS = (("巡特警一队", "567", "21:00", "02:00"), ("护村队", "1234567", "20:00", "23:00"))
@@ -45,6 +53,12 @@ FIRMS = (
     ("温州鹿城民和律师事务所", ("黄建国", "周敏")),
 )
 MEDIATIONS = 16
+REVIEW_NOTES = (
+    "已回访，本人近期未饮酒滋事",
+    "已回访，家属表示会加强看管",
+    "已回访，劝导其控制饮酒",
+    "已回访，本人外出务工",
+)
 TARGET_HANDLED = 72
 MAX_POINTS = 10
 ESCALATIONS_ELSEWHERE = 4
@@ -355,8 +369,24 @@ def demo_extend(ctx) -> dict:
         ctx.progress(0.7, "alcohol: files and measures")
 
         # 6. files, measures, review template
-        as_of = datetime.combine(last + timedelta(days=1), time())
-        counts["files"] = sync_files(s, as_of, actor=ACTOR)
+        # files open at the end of the month a person reaches 2 incidents; reviews follow
+        # every 25-35 days, the latest one skipped for about a third (their review is due)
+        counts["files"] = 0
+        for k in range(11, -1, -1):
+            month_end = datetime.combine(ctx.until.shift(-k).last_day + timedelta(days=1), time())
+            counts["files"] += sync_files(s, month_end, actor=ACTOR)
+        reviews = 0
+        for f in s.scalars(select(AlcoholPersonFile).order_by(AlcoholPersonFile.id)):
+            officer = Viewer(
+                "demo-officer", Role.OFFICER, Scope.district(), officer_id=f.officer_id
+            )
+            day = f.opened_on + timedelta(days=int(rng.integers(25, 36)))
+            skip_last = rng.random() < 0.35
+            while day <= last and not (skip_last and day + timedelta(days=35) > last):
+                record_review(s, officer, f.id, reviewed_on=day, note=str(rng.choice(REVIEW_NOTES)))
+                reviews += 1
+                day += timedelta(days=int(rng.integers(25, 36)))
+        counts["reviews"] = reviews
         filed = [n for n, k in used.items() if k >= 2]
         kinds = ["family_pickup", "persuasion", "compulsory"]
         measures = []

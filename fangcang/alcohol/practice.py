@@ -16,11 +16,13 @@
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import folium
 import pandas as pd
+import shapely
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,7 +30,7 @@ from .. import offline, palette
 from ..access import Scope
 from ..config import get_settings
 from ..i18n import fmt_int, t
-from ..maps import heat_cells
+from ..maps import _MetricScale, community_shapes, heat_cells
 from ..models import (
     AlcoholMeasure,
     AlcoholPersonFile,
@@ -122,7 +124,12 @@ COVERAGE_CLASSES = [
 
 
 def coverage_map(
-    points: pd.DataFrame, incidents: pd.DataFrame, *, lang: str = "zh", tile_url: str | None = None
+    points: pd.DataFrame,
+    incidents: pd.DataFrame,
+    *,
+    communities: pd.DataFrame | None = None,
+    lang: str = "zh",
+    tile_url: str | None = None,
 ) -> folium.Map:
     """Patrol points coloured by check-in coverage (with their radius) and alcohol incidents
     summed on a ~100 m grid, as a ``folium.Map`` that needs no internet (local Leaflet, no
@@ -130,6 +137,8 @@ def coverage_map(
 
     ``points``: point_id, name, lon, lat, radius_m, planned, made, coverage (0..1 or NaN).
     ``incidents``: lon, lat (rows without a position are skipped).
+    ``communities``: optional outlines (``maps.community_shapes``: name, geometry). The view
+    opens on the patrol points (on the incidents when there are none).
     """
     offline.use_local_assets()
     settings = get_settings()
@@ -138,7 +147,8 @@ def coverage_map(
     lats = list(points["lat"]) + (list(located["lat"]) if len(located) else [])
     lons = list(points["lon"]) + (list(located["lon"]) if len(located) else [])
     centre = [sum(lats) / len(lats), sum(lons) / len(lons)] if lats else [28.0, 120.65]
-    m = folium.Map(location=centre, zoom_start=14, tiles=None, maxZoom=18, control_scale=True)
+    m = folium.Map(location=centre, zoom_start=14, tiles=None, maxZoom=18, control_scale=False)
+    m.add_child(_MetricScale())
     if tile_url:
         folium.TileLayer(
             tiles=tile_url, attr=settings.tile_attribution or tile_url, max_zoom=18
@@ -146,6 +156,27 @@ def coverage_map(
     m.get_root().header.add_child(
         folium.Element("<style>.leaflet-container{background:#eef1f4;}</style>")
     )
+    if communities is not None and len(communities):
+        feats = [
+            {
+                "type": "Feature",
+                "properties": {"tip": html.escape(str(r.name))},
+                "geometry": json.loads(shapely.to_geojson(r.geometry)),
+            }
+            for r in communities.itertuples()
+            if r.geometry is not None
+        ]
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": feats},
+            name=t("map.layer.communities", lang),
+            style_function=lambda f: {
+                "fillColor": "#ffffff",
+                "fillOpacity": 0.35,
+                "color": palette.OUTLINE,
+                "weight": 1,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+        ).add_to(m)
     inc_layer = folium.FeatureGroup(name=t("alcohol.map.incidents", lang))
     if len(located):
         cells = heat_cells(located)
@@ -196,8 +227,16 @@ def coverage_map(
         ).add_to(pt_layer)
     pt_layer.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
-    if lats:
-        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20))
+    focus_lat = list(points["lat"]) or lats
+    focus_lon = list(points["lon"]) or lons
+    if focus_lat:
+        pad = 0.004  # about 400 m around the points
+        m.fit_bounds(
+            [
+                [min(focus_lat) - pad, min(focus_lon) - pad],
+                [max(focus_lat) + pad, max(focus_lon) + pad],
+            ]
+        )
     items = [
         (_coverage_colour(v if v is not None else 0.0), label) for v, label in COVERAGE_CLASSES
     ]
@@ -236,6 +275,7 @@ class PageView:
     hours: pd.DataFrame
     grid: pd.DataFrame
     files: pd.DataFrame
+    communities: pd.DataFrame  # outlines for the map (maps.community_shapes)
     escalations_by_station: pd.DataFrame
     by_unit: pd.DataFrame
     by_week: pd.DataFrame
@@ -274,6 +314,7 @@ def page_view(
         hours=by_hour(p.incidents),
         grid=hour_dow(p.incidents),
         files=repeat.person_files(session, scope, as_of),
+        communities=community_shapes(session, scope)[["community_id", "name", "geometry"]],
         escalations_by_station=escalation.counts_by_station(session, scope, p.escalations),
         by_unit=patrol.coverage(p.slots, "unit"),
         by_week=patrol.coverage(p.slots, "week"),

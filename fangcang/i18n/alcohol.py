@@ -214,6 +214,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "checkin.recent": ("我最近的打卡", "My recent check-ins"),
     "checkin.none_yet": ("还没有打卡记录。", "No check-ins yet."),
+    "checkin.daily": ("每天", "Every day"),
     "checkin.plans": ("本点位计划：{plans}", "Plans here: {plans}"),
     "checkin.reviews.empty": (
         "您没有需要回访的涉酒人员。",
