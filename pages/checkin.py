@@ -152,7 +152,11 @@ with tab_rev:
                 community=r.community,
                 date=r.next_review,
             )
-            with st.expander(("🔴 " if r.due else "") + title, expanded=False):
+            with st.expander(
+                title,
+                expanded=False,
+                icon=":material/notification_important:" if r.due else ":material/event:",
+            ):
                 with st.form(f"rev_{r.file_id}", border=False):
                     note = st.text_area(t("checkin.reviews.note"), key=f"rev_note_{r.file_id}")
                     measure = st.selectbox(
