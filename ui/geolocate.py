@@ -4,8 +4,9 @@ Built on Streamlit's own ``st.components.v2`` (no extra package, nothing loaded 
 internet, no ``eval`` of JavaScript strings): a few lines of inline HTML and JS. On a press
 the browser asks for permission, reads one position (high accuracy, 15 s time-out, no cached
 fix) and hands ``{lon, lat, accuracy}`` to Python as a trigger value; a refusal or failure
-comes back as ``error``. Browsers allow geolocation only in a secure context: HTTPS, or
-``localhost`` for development (see docs/deployment.md).
+comes back as ``error``. Browsers allow geolocation only in a secure context: a deployment
+for phones must serve the app over HTTPS (e.g. behind the intranet's TLS reverse proxy);
+``localhost`` works for development. Without a position nothing is recorded.
 
 Chosen over the PyPI ``streamlit-js-eval`` (evaluates arbitrary JavaScript strings and links a
 CDN stylesheet) and ``streamlit-geolocation`` (unmaintained since 2023, asks on page load
