@@ -49,13 +49,12 @@ class _Ctx:
     session: Session
     scope: Scope
     now: datetime
-    incidents: dict[str, str]  # incident_id -> community_id (those named in the db)
     points: dict[str, str]  # point_id -> community_id
 
 
 def _ctx(session: Session, scope: Scope) -> _Ctx:
     points = dict(session.execute(select(PatrolPoint.point_id, PatrolPoint.community_id)).all())
-    return _Ctx(session, scope, now_local(), {}, points)
+    return _Ctx(session, scope, now_local(), points)
 
 
 def _incident_map(session: Session, ids) -> dict[str, str]:

@@ -36,7 +36,6 @@ from ..models import (
     AlcoholPersonFile,
     MediationOutcome,
     MediationReferral,
-    PatrolPoint,
 )
 from . import escalation, patrol, repeat
 from .analysis import alcohol_incidents
@@ -257,12 +256,6 @@ def coverage_map(
     )
     m.get_root().html.add_child(folium.Element(legend))
     return m
-
-
-def point_ids_in_scope(session: Session, scope: Scope) -> set[str]:
-    return set(
-        session.scalars(select(PatrolPoint.point_id).where(scope.clause(PatrolPoint.community_id)))
-    )
 
 
 @dataclass
