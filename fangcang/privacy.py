@@ -137,6 +137,7 @@ UNMASKABLE = {
         ("person_id", "name", "id_number", "phone", "birth_date", "house_id", "community_id"),
     ),
     "house": ("House", ("house_id", "address", "community_id")),
+    "alcohol_file": ("AlcoholPersonFile", ("name", "id_number", "community_id")),  # 一人一档
 }
 
 

@@ -13,7 +13,7 @@ from fangcang.access import Scope
 from fangcang.alcohol.practice import PageView, page_view
 from fangcang.alcohol.repeat import REVIEW_TITLE
 from fangcang.i18n import fmt_int, fmt_pct
-from ui import charts, export, guard, state
+from ui import charts, export, guard, state, unmask
 from ui.state import t
 
 viewer = guard.page("alcohol")
@@ -219,6 +219,7 @@ with tab_files:
         )
         if pick is not None:
             d = _detail(version, viewer.scope, int(pick))
+            unmask.render(viewer, "alcohol_file", int(pick), key=f"unmask_file_{pick}")
             c1, c2 = st.columns(2)
             with c1:
                 st.markdown(f"**{t('alcohol.files.incidents')}**")

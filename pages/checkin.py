@@ -12,7 +12,7 @@ from fangcang import alcohol, privacy
 from fangcang.access import Scope, ScopeError
 from fangcang.models import MeasureKind
 from fangcang.timeutil import now_local
-from ui import geolocate, guard, state
+from ui import geolocate, guard, state, unmask
 from ui.state import t
 
 viewer = guard.page("checkin")
@@ -157,6 +157,9 @@ with tab_rev:
                 expanded=False,
                 icon=":material/notification_important:" if r.due else ":material/event:",
             ):
+                unmask.render(
+                    viewer, "alcohol_file", int(r.file_id), key=f"unmask_file_{r.file_id}"
+                )
                 with st.form(f"rev_{r.file_id}", border=False):
                     note = st.text_area(t("checkin.reviews.note"), key=f"rev_note_{r.file_id}")
                     measure = st.selectbox(

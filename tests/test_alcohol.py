@@ -390,3 +390,21 @@ def test_patrol_effect_uses_the_effect_module(session, factory, d):
     assert eff.result.comparison_pct == pytest.approx(0.0)
     n = session.scalar(select(func.count()).select_from(PatrolCheckin))
     assert n == 0
+
+
+def test_a_file_is_unmasked_with_a_reason_inside_the_scope_only(session, factory, d):
+    from fangcang.access import Forbidden
+    from fangcang.models import AuditEntry
+
+    _filed(session, factory, d, d.a1, ID_A)
+    file_id = session.scalar(select(AlcoholPersonFile.id))
+    clear = privacy.unmask(
+        session, d.officer_viewer(), "alcohol_file", file_id, "上门回访需要核对身份"
+    )
+    assert clear == {"name": "陈小华", "id_number": ID_A, "community_id": "CA1"}
+    entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert entry.action == "alcohol_file.unmask" and ID_A not in entry.detail
+    with pytest.raises(ScopeError):
+        privacy.unmask(session, d.station_viewer("b"), "alcohol_file", file_id, "上门回访需要")
+    with pytest.raises(Forbidden):
+        privacy.unmask(session, Viewer("leader", Role.LEADER), "alcohol_file", file_id, "查看一下")
