@@ -2,8 +2,8 @@
 and category; year-on-year tables; the day-of-week x hour heat map; drill-down from the
 district to a sub-district to a community.
 
-Everything reads ``agg_incident_day`` / ``agg_incident_hour`` (tens of thousands of rows at full
-size) grouped in SQL, so a page answers in milliseconds; the scope is applied in SQL.
+Everything reads ``agg_incident_month`` (community x month x category x subtype, about 65,000
+rows at full size) or ``agg_incident_hour``, grouped in SQL; the scope is applied in SQL.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from .access import Scope
 from .models import (
     CRIME_CATEGORIES,
-    AggIncidentDay,
     AggIncidentHour,
+    AggIncidentMonth,
     Community,
     IncidentCategory,
     IncidentSubtype,
@@ -75,24 +75,24 @@ def _counts_query(
 ):
     # Category read as plain text: converting tens of thousands of values to the enum costs
     # more than the query.
-    category = type_coerce(AggIncidentDay.category, String).label("category")
+    category = type_coerce(AggIncidentMonth.category, String).label("category")
     stmt = (
         select(
             *keys,
             category,
-            AggIncidentDay.subtype,
-            func.sum(AggIncidentDay.n),
-            func.sum(AggIncidentDay.n_alcohol),
+            AggIncidentMonth.subtype,
+            func.sum(AggIncidentMonth.n),
+            func.sum(AggIncidentMonth.n_alcohol),
         )
         .where(
-            AggIncidentDay.day >= first.first_day,
-            AggIncidentDay.day <= last.last_day,
-            scope.clause(AggIncidentDay.community_id),
+            AggIncidentMonth.month >= first.first_day,
+            AggIncidentMonth.month <= last.first_day,
+            scope.clause(AggIncidentMonth.community_id),
         )
-        .group_by(*keys, category, AggIncidentDay.subtype)
+        .group_by(*keys, category, AggIncidentMonth.subtype)
     )
     if community_ids is not None:
-        stmt = stmt.where(AggIncidentDay.community_id.in_(sorted(community_ids)))
+        stmt = stmt.where(AggIncidentMonth.community_id.in_(sorted(community_ids)))
     return session.execute(stmt).all()
 
 
@@ -119,7 +119,7 @@ def monthly_counts(
     """
     if last < first:
         raise ValueError(f"month range ends ({last}) before it starts ({first})")
-    month = month_key(session, AggIncidentDay.day).label("month")
+    month = month_key(session, AggIncidentMonth.month).label("month")
     rows = _counts_query(session, scope, first, last, [month], community_ids)
     return _frame(rows, ["month", "category", "subtype", "n", "n_alcohol"])
 
@@ -141,9 +141,16 @@ def window_counts(
     """
     if last < first:
         raise ValueError(f"month range ends ({last}) before it starts ({first})")
-    window = case((AggIncidentDay.day >= first.first_day, "now"), else_="before").label("window")
+    window = case((AggIncidentMonth.month >= first.first_day, "now"), else_="before").label(
+        "window"
+    )
     rows = _counts_query(
-        session, scope, first.shift(-12), last, [AggIncidentDay.community_id, window], community_ids
+        session,
+        scope,
+        first.shift(-12),
+        last,
+        [AggIncidentMonth.community_id, window],
+        community_ids,
     )
     df = _frame(rows, ["community_id", "window", "category", "subtype", "n", "n_alcohol"])
     # months between the two windows (when the window is shorter than a year) are not "before"
@@ -153,7 +160,7 @@ def window_counts(
             scope,
             last.shift(-11),
             first.shift(-1),
-            [AggIncidentDay.community_id],
+            [AggIncidentMonth.community_id],
             community_ids,
         )
         g = _frame(gap, ["community_id", "category", "subtype", "n", "n_alcohol"]).assign(

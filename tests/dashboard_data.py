@@ -14,6 +14,7 @@ from fangcang.models import (
     AggFactor,
     AggIncidentDay,
     AggIncidentHour,
+    AggIncidentMonth,
     AggPopulation,
     AggRecords,
     FactorKind,
@@ -112,7 +113,7 @@ def add_run(session, period: Month, levels: dict[str, str], version: int = 1) ->
 def build(session, factory, n: int = 8, with_runs: bool = True) -> dict:
     """``n`` communities in 2 sub-districts (SDA: first half, SDB: second half), 2 stations.
 
-    Incidents (agg_incident_day): for every community and every month of 2025 and 2026 up to
+    Incidents (agg_incident_day and agg_incident_month): for every community and every month of 2025 and 2026 up to
     October: on the 5th, ``criminal`` 2 (2026) / 1 (2025), ``public_order`` 1 with subtype
     ``assault``, ``other`` 3 with subtype ``telecom_fraud`` of which 1 alcohol-related. So per
     community and month: 2026 total 6, 2025 total 5.
@@ -145,39 +146,27 @@ def build(session, factory, n: int = 8, with_runs: bool = True) -> dict:
                 if year == 2026 and m > 10:
                     continue
                 d = date(year, m, 5)
-                s.add(
-                    AggIncidentDay(
-                        community_id=cid,
-                        day=d,
-                        category=IncidentCategory.CRIMINAL,
-                        subtype="",
-                        n=2 if year == 2026 else 1,
-                        n_alcohol=0,
-                        loss_yuan=0.0,
-                    )
-                )
-                s.add(
-                    AggIncidentDay(
-                        community_id=cid,
-                        day=d,
-                        category=IncidentCategory.PUBLIC_ORDER,
-                        subtype="assault",
-                        n=1,
-                        n_alcohol=0,
-                        loss_yuan=0.0,
-                    )
-                )
-                s.add(
-                    AggIncidentDay(
-                        community_id=cid,
-                        day=d,
-                        category=IncidentCategory.OTHER,
-                        subtype="telecom_fraud",
-                        n=3,
-                        n_alcohol=1,
-                        loss_yuan=100.0,
-                    )
-                )
+                for category, subtype, k, alcohol, loss in (
+                    (IncidentCategory.CRIMINAL, "", 2 if year == 2026 else 1, 0, 0.0),
+                    (IncidentCategory.PUBLIC_ORDER, "assault", 1, 0, 0.0),
+                    (IncidentCategory.OTHER, "telecom_fraud", 3, 1, 100.0),
+                ):
+                    # the day and the month grain hold the same incidents
+                    for model, when in (
+                        (AggIncidentDay, {"day": d}),
+                        (AggIncidentMonth, {"month": d.replace(day=1)}),
+                    ):
+                        s.add(
+                            model(
+                                community_id=cid,
+                                category=category,
+                                subtype=subtype,
+                                n=k,
+                                n_alcohol=alcohol,
+                                loss_yuan=loss,
+                                **when,
+                            )
+                        )
                 s.add(
                     AggIncidentHour(
                         community_id=cid,

@@ -3,12 +3,13 @@ equality with a direct count of the records."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 
 from fangcang import aggregates
 from fangcang.importer import import_bundle
@@ -17,12 +18,15 @@ from fangcang.models import (
     AggFactor,
     AggIncidentDay,
     AggIncidentHour,
+    AggIncidentMonth,
     AggPopulation,
     AggRecords,
     Community,
     HouseUse,
+    Incident,
     IncidentCategory,
     KeyPersonType,
+    Person,
     PlaceKind,
     PlaceSubtype,
     ResidenceType,
@@ -259,3 +263,150 @@ def test_rebuild_of_some_communities_matches_a_full_rebuild(session, factory):
     assert {p.value for p in pop} == {"overseas"}
     with pytest.raises(ValueError, match="at least one community"):
         aggregates.rebuild(session, communities=[])
+
+
+# --- incremental maintenance (aggregates.track) ---------------------------------------------
+def _snapshot(session) -> dict:
+    """Every aggregate row as strings, floats rounded (sums subtracted and re-added)."""
+    out = {}
+    for model in aggregates.TABLES:
+        cols = [c.name for c in model.__table__.columns if c.name != "id"]
+        rows = session.execute(select(*[model.__table__.c[c] for c in cols])).all()
+        out[model.__tablename__] = sorted(
+            tuple(f"{v:.4f}" if isinstance(v, float) else str(v) for v in r) for r in rows
+        )
+    return out
+
+
+def _assert_incremental_equals_full(session, step: str) -> None:
+    incremental = _snapshot(session)
+    aggregates.rebuild(session)
+    full = _snapshot(session)
+    for name in full:
+        assert incremental[name] == full[name], f"{name} differs after {step}"
+
+
+def _feed(rng, folder, kind: str, n: int):
+    """A department feed of ``n`` rows of ``kind`` (incidents, people or houses) drawn from the
+    example bundle's ids and a few new ones: new rows, changed rows (community, time,
+    category, factor fields, source) and rows older than the stored copy (kept)."""
+    from fangcang.importer.example import frames
+
+    base = frames()[kind]
+    rows = base.sample(n=n, replace=True, random_state=int(rng.integers(0, 2**31))).copy()
+    pk = aggregates.PRIMARY_KEYS[kind]
+    pool = list(base[pk]) + [f"{pk[0].upper()}N{i}" for i in range(6)]
+    rows[pk] = [pool[i] for i in rng.integers(0, len(pool), n)]
+    rows = rows.drop_duplicates(pk)
+    m = len(rows)
+    comms = np.array(["C001", "C002", "C003", "C004"])
+    rows["community_id"] = comms[rng.integers(0, 4, m)]
+    day = pd.Timestamp("2026-10-01") + pd.to_timedelta(rng.integers(-5, 25, m), unit="D")
+    rows["updated_at"] = day.strftime("%Y-%m-%d %H:%M:%S")
+    rows["source"] = np.array(["甲", "乙"])[rng.integers(0, 2, m)]
+    if kind == "incidents":
+        t = pd.Timestamp("2025-12-30") + pd.to_timedelta(rng.integers(0, 60 * 24 * 70, m), "min")
+        rows["occurred_at"] = t.strftime("%Y-%m-%d %H:%M:%S")
+        rows["category"] = np.array(["criminal", "dispute", "traffic"])[rng.integers(0, 3, m)]
+        rows["subtype"] = np.array(["", "theft"])[rng.integers(0, 2, m)]
+        rows["loss_yuan"] = rng.integers(0, 900, m).astype(str)
+        rows["alcohol_related"] = rng.integers(0, 2, m).astype(str)
+        rows["lon"], rows["lat"] = "", ""
+    elif kind == "people":
+        rows["key_person_type"] = np.array(["", "drugs", "mental"])[rng.integers(0, 3, m)]
+        rows["residence_type"] = np.array(["registered", "floating"])[rng.integers(0, 2, m)]
+        rows["last_visit"] = np.array(["", "2026-09-01", "2026-10-03"])[rng.integers(0, 3, m)]
+        rows["house_id"] = ""
+        rows["id_number"] = ""
+    elif kind == "houses":
+        rows["use"] = np.array(["rental", "group_rental", "vacant"])[rng.integers(0, 3, m)]
+        rows["last_checked"] = np.array(["", "2026-09-01"])[rng.integers(0, 2, m)]
+        rows["lon"], rows["lat"] = "", ""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(folder / f"{kind}.csv", index=False)
+    return folder
+
+
+def test_incremental_aggregates_equal_a_full_rebuild(engine, session, tmp_path, monkeypatch):
+    """Random imports, record edits, deletions and corrections, each followed by incremental
+    maintenance only: the aggregates always equal a full rebuild."""
+    monkeypatch.setenv("FANGCANG_REPORTS_DIR", str(tmp_path / "reports"))
+    # Small tables: force the incremental path (a large share would refresh in full).
+    monkeypatch.setattr(aggregates, "FULL_SHARE", 10.0)
+    assert import_bundle(engine, write_example_bundle(tmp_path / "b")).ok
+    rng = np.random.default_rng(16)
+    modes = Counter()
+    for step in range(14):
+        what = ["incidents", "people", "houses", "edit", "delete", "correct"][step % 6]
+        label = f"step {step} ({what})"
+        if what in ("incidents", "people", "houses"):
+            folder = _feed(rng, tmp_path / f"feed{step}", what, int(rng.integers(3, 12)))
+            result = import_bundle(engine, folder, partial=True)
+            assert result.ok, result.report
+            modes[result.aggregates[what]] += 1
+        elif what == "edit":
+            ids = list(session.scalars(select(Person.person_id)))[:4]
+            with aggregates.track(session, {"people": ids, "incidents": ["I001", "I002"]}):
+                session.execute(
+                    text(
+                        "UPDATE people SET key_person_type = NULL, residence_type = 'overseas',"
+                        " community_id = 'C002', updated_at = '2020-01-01 00:00:00'"
+                        " WHERE person_id = :p"
+                    ),
+                    {"p": ids[0]},
+                )
+                session.execute(
+                    text(
+                        "UPDATE incidents SET occurred_at = '2026-02-01 00:30:00' "
+                        "WHERE incident_id = 'I002'"
+                    )  # fmt: skip
+                )
+            session.commit()
+        elif what == "delete":
+            gone = list(session.scalars(select(Incident.incident_id).limit(2)))
+            with aggregates.track(session, {"incidents": gone, "people": ["P002"]}):
+                session.execute(delete(Incident).where(Incident.incident_id.in_(gone)))
+                session.execute(delete(Person).where(Person.person_id == "P002"))
+            session.commit()
+        else:  # a registry correction refreshes its communities, one table
+            session.execute(text("UPDATE houses SET use = 'rental' WHERE community_id = 'C003'"))
+            aggregates.rebuild(session, communities=["C003"], tables=["houses"])
+            session.commit()
+        session.expire_all()
+        _assert_incremental_equals_full(session, label)
+        session.commit()
+    assert modes["incremental"] >= 5, modes
+
+
+def test_track_rejects_unknown_tables_and_refreshes_large_changes_in_full(session, factory):
+    c = factory.community()
+    factory.incident(c, datetime(2026, 1, 1, 1, 0))
+    with pytest.raises(ValueError, match="no aggregates are fed by"):
+        with aggregates.track(session, {"visits": [1]}):
+            pass
+    # never aggregated: the table's aggregates are rebuilt in full
+    with aggregates.track(session, {"incidents": ["X1"]}) as stats:
+        factory.incident(c, datetime(2026, 1, 2, 1, 0), incident_id="X1")
+    assert stats.full == ["incidents"]
+    assert _rows(session, AggIncidentMonth, "month", "n") == [(date(2026, 1, 1), 2)]
+    with aggregates.track(session, {"incidents": ["X2"]}, full_share=1.0) as stats:
+        factory.incident(c, datetime(2026, 2, 2, 1, 0), incident_id="X2")
+    assert stats.full == [] and stats.touched == {"incidents": 1}
+    assert _rows(session, AggIncidentMonth, "month", "n") == [
+        (date(2026, 1, 1), 2),
+        (date(2026, 2, 1), 1),
+    ]
+
+
+def test_deferred_runs_the_community_rebuilds_once(session, factory):
+    c1, c2 = factory.community(), factory.community(bbox=(120.7, 28.0, 120.71, 28.01))
+    factory.person(c1)
+    aggregates.rebuild(session)
+    with aggregates.deferred(session):
+        factory.person(c2)
+        assert aggregates.rebuild(session, communities=[c2.community_id], tables=["people"]) == {}
+        assert _rows(session, AggPopulation, "community_id", "n") == [(c1.community_id, 1)]
+    assert _rows(session, AggPopulation, "community_id", "n") == [
+        (c1.community_id, 1),
+        (c2.community_id, 1),
+    ]

@@ -1,28 +1,111 @@
-"""Build the demo database on the first start when no database exists yet.
+"""First start: migrate the configured database and, when it is empty, build the demo district.
 
-Only one build runs per server process: the first session to find an empty database takes a
-process-wide lock and builds; other sessions that arrive meanwhile wait for it and then find the
-database filled. A failed build shows its error and stops the page (nothing half-built is left:
-the importer is transactional, and the next start tries again).
+The build runs in a background thread owned by the server process, not by a browser session:
+closing the tab does not stop it, and every visitor sees the same progress (in their own UI
+language). The dashboard opens as soon as the base records and the demo accounts are in; the
+warning runs, tasks, bulletins and visits fill in behind it, with a progress bar in the
+sidebar. A server restarted while filling finishes the remaining steps in the background
+(``fangcang.demo.builder.finish_extensions``). A failed build shows its error (the base
+import is transactional: nothing half-imported is left, and the next start tries again).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from dataclasses import dataclass, field
 
 import streamlit as st
 from sqlalchemy import func, inspect, select
 
 from fangcang import db
-from fangcang.i18n import fmt_int
 
 from . import state
 
+log = logging.getLogger(__name__)
+
+#: Progress phases: the builder's message prefix or extension module -> i18n key.
+_PHASES = {
+    "generate": "demo.phase.generate",
+    "import": "demo.phase.import",
+    "fangcang.auth": "demo.phase.accounts",
+    "fangcang.scoring": "demo.phase.warning",
+    "fangcang.tasks": "demo.phase.tasks",
+    "fangcang.effect": "demo.phase.effect",
+    "fangcang.visits": "demo.phase.visits",
+}
+
+
+@dataclass
+class Job:
+    """The server process's demo build (one per database), shared by every session."""
+
+    state: str = "idle"  # idle, building, filling, done, failed
+    fraction: float = 0.0
+    phase: str = "demo.phase.generate"
+    error: str = ""
+    started: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def usable(self) -> bool:
+        """The base records and the accounts are in: pages can be used."""
+        return self.state in ("filling", "done")
+
+    def progress(self, fraction: float, message: str) -> None:
+        self.fraction = min(max(fraction, self.fraction), 1.0)  # never backwards
+        head = message.split(":", 1)[0].strip()
+        if head == "extensions":
+            entry = message.split(":", 1)[1].strip()
+            module = entry.split(":", 1)[0]
+            if module.startswith("fangcang.") and "." in module:
+                self.phase = _PHASES.get(module, "demo.phase.more")
+        elif head in _PHASES:
+            self.phase = _PHASES[head]
+
+    def start(self, engine, finish_only: bool = False) -> None:
+        """Start the build (or, ``finish_only``, the unfinished extensions) in a thread."""
+        with self.lock:
+            if self.state in ("building", "filling"):
+                return
+            self.state = "filling" if finish_only else "building"
+            self.fraction, self.error, self.started = 0.0, "", time.perf_counter()
+            if finish_only:
+                self.phase = "demo.phase.more"
+        thread = threading.Thread(
+            target=self._run, args=(engine, finish_only), name="demo-build", daemon=True
+        )
+        thread.start()
+
+    def _ready(self) -> None:
+        self.state = "filling"
+
+    def _run(self, engine, finish_only: bool) -> None:
+        from fangcang import demo
+        from fangcang.demo import builder
+
+        try:
+            if finish_only:
+                builder.finish_extensions(engine, progress=self.progress)
+            else:
+                demo.build(engine, scale="full", progress=self.progress, ready=self._ready)
+            self.fraction, self.state = 1.0, "done"
+        except Exception as exc:  # shown to every visitor; logged with its traceback
+            log.exception("the demo build failed")
+            self.error, self.state = str(exc)[:500], "failed"
+
 
 @st.cache_resource(show_spinner=False)
-def _build_lock() -> threading.Lock:
-    return threading.Lock()
+def _job(url: str) -> Job:
+    return Job()
+
+
+@st.cache_resource(show_spinner=False)
+def _process_state(url: str) -> dict:
+    # Once a process has seen the database migrated and filled, later runs skip every check:
+    # migrations and the emptiness test stay off the hot path of each page view.
+    return {"ready": False}
 
 
 def _needs_demo(engine) -> bool:
@@ -38,75 +121,96 @@ def _empty(engine) -> bool:
         return not s.scalar(select(func.count()).select_from(Community))
 
 
-@st.cache_resource(show_spinner=False)
-def _process_state(url: str) -> dict:
-    # Once a process has seen the database migrated and filled, later runs skip every check:
-    # migrations and the emptiness test stay off the hot path of each page view.
-    return {"ready": False}
+def _url(engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
 
 
 def ensure_database() -> None:
-    """Migrate the configured database; fill an empty one with the full-size demo district."""
+    """Migrate the configured database; fill an empty one with the full-size demo district.
+
+    Returns when pages can be used; otherwise shows the build's progress and stops the run.
+    """
     engine = state.engine()
-    done = _process_state(engine.url.render_as_string(hide_password=False))
+    url = _url(engine)
+    done = _process_state(url)
+    job = _job(url)
     if done["ready"]:
+        _filling_sidebar(job)
         return
-    if not _needs_demo(engine):
-        db.upgrade(engine)
-        done["ready"] = True
-        return
-    # A hidden one-page navigation while building: otherwise Streamlit's legacy multipage mode
-    # lists the files in pages/ in the sidebar before sign-in.
-    st.navigation(
-        [st.Page(_build_once, title=state.t("app.building_demo"), url_path="setup", default=True)],
-        position="hidden",
-    ).run()
-    if _needs_demo(engine):
+    if job.state == "idle":
+        if _needs_demo(engine):
+            job.start(engine)
+        else:
+            db.upgrade(engine)
+            from fangcang.demo import builder
+
+            if builder.build_state(engine) == "filling":  # stopped while filling: finish
+                job.start(engine, finish_only=True)
+            done["ready"] = True
+            _filling_sidebar(job)
+            return
+    if not job.usable:
+        # A hidden one-page navigation while building: otherwise Streamlit's legacy multipage
+        # mode lists the files in pages/ in the sidebar before sign-in.
+        st.navigation(
+            [st.Page(_progress_page, title=state.t("app.building_demo"), url_path="setup")],
+            position="hidden",
+        ).run()
         st.stop()
     done["ready"] = True
+    _filling_sidebar(job)
 
 
-def _build_once() -> None:
-    engine = state.engine()
-    lock = _build_lock()
-    if not lock.acquire(blocking=False):
-        with st.spinner(state.t("demo.build_wait")):
-            lock.acquire()  # wait for the other session's build to finish
-        lock.release()
-        if not _needs_demo(engine):
+def _elapsed(job: Job) -> str:
+    return f"{time.perf_counter() - job.started:.0f}"
+
+
+def _progress_page() -> None:
+    job = _job(_url(state.engine()))
+    st.title(state.t("app.building_demo"))
+    st.caption(state.t("demo.build_intro"))
+
+    @st.fragment(run_every=1.0)
+    def live() -> None:
+        if job.state == "failed":
+            st.error(state.t("demo.build_failed", error=job.error))
             return
-        lock.acquire()
-    try:
-        if not _needs_demo(engine):  # built by another session while we checked
-            return
-        _build(engine)
-    finally:
-        lock.release()
-
-
-def _build(engine) -> None:
-    from fangcang import demo
-
-    started = time.perf_counter()
-    with st.status(state.t("app.building_demo"), expanded=True) as status:
-        st.caption(state.t("demo.build_intro"))
-        bar = st.progress(0.0)
-
-        def progress(fraction: float, message: str) -> None:
-            bar.progress(min(max(fraction, 0.0), 1.0), text=message)
-
-        try:
-            result = demo.build(engine, scale="full", progress=progress)
-        except Exception as exc:  # shown to the operator, then the page stops
-            status.update(state="error")
-            st.error(state.t("demo.build_failed", error=str(exc)[:500]))
-            st.stop()
-        status.update(
-            label=state.t(
-                "demo.build_done",
-                records=fmt_int(result["bundle"]["records"]),
-                seconds=f"{time.perf_counter() - started:.0f}",
+        if job.usable:
+            st.rerun(scope="app")  # the base is in: on to the sign-in page
+        st.progress(
+            job.fraction,
+            text=state.t(
+                "demo.build_progress",
+                phase=state.t(job.phase),
+                percent=f"{job.fraction * 100:.0f}",
+                seconds=_elapsed(job),
             ),
-            state="complete",
-            expanded=False,
         )
+        st.caption(state.t("demo.build_background"))
+
+    live()
+
+
+def _filling_sidebar(job: Job) -> None:
+    """While the demo fills in behind a usable dashboard: its progress in the sidebar."""
+    if job.state not in ("filling", "failed") or not job.started:
+        return
+
+    @st.fragment(run_every=2.0)
+    def live() -> None:
+        if job.state == "done":
+            st.rerun(scope="app")  # fresh data everywhere (the data version moved)
+        if job.state == "failed":
+            st.warning(state.t("demo.build_failed", error=job.error))
+            return
+        st.progress(
+            job.fraction,
+            text=state.t(
+                "demo.filling",
+                phase=state.t(job.phase),
+                percent=f"{job.fraction * 100:.0f}",
+            ),
+        )
+
+    with st.sidebar:
+        live()

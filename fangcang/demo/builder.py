@@ -239,6 +239,15 @@ def run_extensions(
     return out
 
 
+#: The extension that creates the demo accounts: once it has run, people can sign in and use
+#: the dashboard while the other extensions fill in (see ``build(ready=...)``).
+ACCOUNTS_EXTENSION = "fangcang.auth:demo_extend"
+#: meta ``demo_build``: ``filling`` while extensions run after the base import, then ``done``.
+BUILD_META = "demo_build"
+#: meta ``demo_extensions_done``: the extensions finished so far, one per line.
+DONE_META = "demo_extensions_done"
+
+
 def build(
     engine: Engine,
     *,
@@ -247,13 +256,17 @@ def build(
     until: Month | None = None,
     progress: Progress | None = None,
     out: str | Path | None = None,
+    ready: Callable[[], None] | None = None,
 ) -> dict:
     """Build the demo district into ``engine``'s database.
 
     Migrates the schema, writes the bundle (to ``out``, kept, or to a temporary folder),
     imports it through ``fangcang.importer.import_bundle`` (every row must be accepted), marks
-    the database as a demo (meta ``demo`` = ``lucheng``) and runs the registered
-    ``EXTENSIONS`` in order.
+    the database as a demo (meta ``demo`` = ``lucheng``, ``demo_build`` = ``filling``) and
+    runs the registered ``EXTENSIONS`` in order, the accounts first; each finished extension
+    is recorded (meta ``demo_extensions_done``) so that ``finish_extensions`` can complete an
+    interrupted build. ``ready()`` is called as soon as the base records and the accounts are
+    committed: the dashboard is usable from then on while the rest fills in.
 
     Returns
     -------
@@ -283,7 +296,7 @@ def build(
     with tempfile.TemporaryDirectory(prefix="fangcang-demo-") as tmp:
         folder = Path(out) if out else Path(tmp)
         bundle = write_bundle(
-            folder, scale=scale, seed=seed, until=until, progress=part(0.0, 0.2, "generate")
+            folder, scale=scale, seed=seed, until=until, progress=part(0.0, 0.1, "generate")
         )
         seconds["generate"] = round(time.perf_counter() - t0, 2)
         t1 = time.perf_counter()
@@ -293,7 +306,7 @@ def build(
             actor="demo",
             channel="demo",
             partial=False,
-            progress=part(0.2, 0.9, "import"),
+            progress=part(0.1, 0.6, "import"),
         )
         seconds["import"] = round(time.perf_counter() - t1, 2)
     if not result.ok or result.rejected:
@@ -306,12 +319,14 @@ def build(
         db.set_meta(session, "demo_scale", scale)
         db.set_meta(session, "demo_seed", str(seed))
         db.set_meta(session, "demo_until", str(until))
+        db.set_meta(session, BUILD_META, "filling")
+        db.set_meta(session, DONE_META, "")
         db.bump_data_version(session)
         session.commit()
     t2 = time.perf_counter()
-    ctx = DemoContext(engine, scale, seed, until, part(0.9, 1.0, "extensions"))
+    ctx = DemoContext(engine, scale, seed, until, part(0.6, 1.0, "extensions"))
     ext_seconds: dict[str, float] = {}
-    ext = run_extensions(ctx, list(EXTENSIONS), ext_seconds)
+    ext = _run_recorded(ctx, list(EXTENSIONS), ext_seconds, ready)
     seconds["extensions"] = round(time.perf_counter() - t2, 2)
     if engine.dialect.name == "sqlite":
         # Fold the write-ahead log into the file: the build wrote gigabytes through it.
@@ -327,3 +342,86 @@ def build(
         "extension_seconds": ext_seconds,
         "until": str(until),
     }
+
+
+def _run_recorded(
+    ctx: DemoContext,
+    extensions: list[str],
+    seconds: dict[str, float],
+    ready: Callable[[], None] | None,
+) -> dict[str, dict]:
+    """Run the extensions (accounts first), record each one done, call ``ready`` after the
+    accounts, and mark the build ``done`` at the end."""
+    order = [e for e in extensions if e == ACCOUNTS_EXTENSION] + [
+        e for e in extensions if e != ACCOUNTS_EXTENSION
+    ]
+    out: dict[str, dict] = {}
+    n = max(len(order), 1)
+    done: list[str] = []
+    if ready is not None and ACCOUNTS_EXTENSION not in order:
+        ready()
+    for i, entry in enumerate(order):
+
+        def sub(f: float, m: str, lo=i / n, hi=(i + 1) / n) -> None:
+            ctx.progress(lo + (hi - lo) * min(max(f, 0.0), 1.0), m)
+
+        out.update(run_extensions(dataclasses.replace(ctx, progress=sub), [entry], seconds))
+        done.append(entry)
+        with Session(ctx.engine) as session:
+            db.set_meta(session, DONE_META, "\n".join(done))
+            if len(done) == len(order):
+                db.set_meta(session, BUILD_META, "done")
+            db.bump_data_version(session)
+            session.commit()
+        if entry == ACCOUNTS_EXTENSION and ready is not None:
+            ready()
+    if not order:
+        with Session(ctx.engine) as session:
+            db.set_meta(session, BUILD_META, "done")
+            session.commit()
+    return out
+
+
+def build_state(engine: Engine) -> str | None:
+    """``None`` (not a demo built here), ``filling`` (extensions still to run) or ``done``."""
+    with Session(engine) as session:
+        return db.get_meta(session, BUILD_META)
+
+
+def finish_extensions(engine: Engine, progress: Progress | None = None) -> dict[str, dict]:
+    """Run the extensions an interrupted build did not finish (server stopped while filling).
+
+    An extension stopped half-way may have committed part of its work; it runs again from
+    the start (the demo's extensions write demo rows only).
+    """
+    from . import EXTENSIONS
+
+    with Session(engine) as session:
+        scale = db.get_meta(session, "demo_scale") or "full"
+        seed = int(db.get_meta(session, "demo_seed") or 20261129)
+        until = Month.parse(db.get_meta(session, "demo_until") or str(last_complete_month()))
+        done = [e for e in (db.get_meta(session, DONE_META) or "").splitlines() if e]
+    todo = [e for e in EXTENSIONS if e not in done]
+    ctx = DemoContext(engine, scale, seed, until, progress or _quiet)
+    seconds: dict[str, float] = {}
+    out: dict[str, dict] = {}
+    for i, entry in enumerate(todo):
+        lo, hi = i / max(len(todo), 1), (i + 1) / max(len(todo), 1)
+
+        def sub(f: float, m: str, lo=lo, hi=hi) -> None:
+            ctx.progress(lo + (hi - lo) * min(max(f, 0.0), 1.0), m)
+
+        out.update(run_extensions(dataclasses.replace(ctx, progress=sub), [entry], seconds))
+        done.append(entry)
+        with Session(engine) as session:
+            db.set_meta(session, DONE_META, "\n".join(done))
+            if not [e for e in EXTENSIONS if e not in done]:
+                db.set_meta(session, BUILD_META, "done")
+            db.bump_data_version(session)
+            session.commit()
+    if not todo:
+        with Session(engine) as session:
+            db.set_meta(session, BUILD_META, "done")
+            session.commit()
+    ctx.progress(1.0, "done")
+    return out

@@ -3,10 +3,33 @@
 
 STRINGS: dict[str, tuple[str, str]] = {
     "demo.build_intro": (
-        "数据库为空：正在生成鹿城区演示数据（约380万条记录，需要几分钟）。生成完成后自动进入登录页。",
-        "The database is empty: building the Lucheng demo district (about 3.8 million records, a "
-        "few minutes). The sign-in page opens when it is done.",
+        "数据库为空：正在生成鹿城区演示数据（约380万条记录）。基础数据导入后即打开登录页，"
+        "预警、任务、通报和走访数据随后在后台补充。",
+        "The database is empty: building the Lucheng demo district (about 3.8 million "
+        "records). The sign-in page opens once the base records are in; warnings, tasks, "
+        "bulletins and visits then fill in in the background.",
     ),
+    "demo.build_progress": (
+        "{phase}：{percent}%（已用 {seconds} 秒）",
+        "{phase}: {percent}% ({seconds} s so far)",
+    ),
+    "demo.build_background": (
+        "生成在服务器上进行：关闭此页面不会中断，其他访问者看到同样的进度。",
+        "The build runs on the server: closing this tab does not stop it, and other visitors "
+        "see the same progress.",
+    ),
+    "demo.filling": (
+        "演示数据补充中 · {phase} {percent}%",
+        "Demo data filling in · {phase} {percent}%",
+    ),
+    "demo.phase.generate": ("生成演示数据", "Generating the demo records"),
+    "demo.phase.import": ("导入基础数据", "Importing the base records"),
+    "demo.phase.accounts": ("创建演示账号", "Creating the demo accounts"),
+    "demo.phase.warning": ("计算靶向预警", "Computing the warnings"),
+    "demo.phase.tasks": ("生成任务", "Generating tasks"),
+    "demo.phase.effect": ("生成通报与成效", "Generating bulletins and effect"),
+    "demo.phase.visits": ("生成云入户走访", "Generating household visits"),
+    "demo.phase.more": ("补充其他演示数据", "Filling in further demo data"),
     "demo.build_wait": (
         "另一个会话正在生成演示数据，请稍候…",
         "Another session is building the demo district; please wait ...",

@@ -21,9 +21,9 @@ import numpy as np
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from .. import aggregates
 from ..access import Scope
 from ..models import (
-    AggRecords,
     Community,
     Discrepancy,
     DiscrepancyStatus,
@@ -314,14 +314,14 @@ def demo_extend(ctx) -> dict:
         _fix_sequence(s, "visits")
         _fix_sequence(s, "visit_residents")
         if dup_people:
-            s.execute(insert(Person), dup_people)
+            with aggregates.track(s, {"people": [p["person_id"] for p in dup_people]}):
+                s.execute(insert(Person), dup_people)
             for (house_id, _), n in dup_count.items():
                 s.execute(
                     update(House)
                     .where(House.house_id == house_id)
                     .values(registered_residents=House.registered_residents + n)
                 )
-            _bump_agg_people(s, dup_people)
         s.commit()
 
         progress(0.45, "visits: reconciling")
@@ -348,7 +348,10 @@ def demo_extend(ctx) -> dict:
         s.commit()
 
         progress(0.85, "visits: deciding older discrepancies")
-        decided = _decide(s, rng, as_of, MAX_DECISIONS.get(ctx.scale, 400))
+        # Each confirmation refreshes its communities' aggregates: collect them and refresh
+        # once at the end (hundreds of decisions, one grouped scan per record table).
+        with aggregates.deferred(s):
+            decided = _decide(s, rng, as_of, MAX_DECISIONS.get(ctx.scale, 400))
         s.commit()
         by_type = Counter(
             {
@@ -400,27 +403,6 @@ def _plan(rng: np.random.Generator, chosen: list, by_house: dict) -> dict:
                 plan[house_id] = kind
                 k -= 1
     return plan
-
-
-def _bump_agg_people(s: Session, people: list[dict]) -> None:
-    """Keep agg_records in step with the duplicate records added (one row per community)."""
-    counts = Counter(p["community_id"] for p in people)
-    stamp = max(p["updated_at"] for p in people)
-    for community_id, n in counts.items():
-        row = s.get(AggRecords, ("people", DUPLICATE_SOURCE, community_id))
-        if row is None:
-            s.add(
-                AggRecords(
-                    kind="people",
-                    source=DUPLICATE_SOURCE,
-                    community_id=community_id,
-                    n=n,
-                    last_updated=stamp,
-                )
-            )
-        else:
-            row.n += n
-    s.flush()
 
 
 def _decide(s: Session, rng: np.random.Generator, as_of: date, cap: int) -> dict:

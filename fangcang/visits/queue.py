@@ -221,7 +221,7 @@ def confirm(
     touched = {d.community_id} | {
         v for c in changes if c.field == "community_id" for v in (c.old_value, c.new_value)
     }
-    aggregates.rebuild(session, communities=touched)
+    aggregates.rebuild(session, communities=touched, tables=[d.target_table])
     db.bump_data_version(session)
     return changes
 
