@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import filecmp
 import json
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -398,37 +400,93 @@ def factory_on_sqlite(sqlite_engine):
 # ---------------------------------------------------------------------------------------------
 # First start of the app: an empty database gets the demo district, once
 # ---------------------------------------------------------------------------------------------
-def test_first_start_builds_the_demo_once(tmp_path, monkeypatch):
+FILL_GATE = threading.Event()
+
+
+def slow_fill(ctx) -> dict:
+    """A demo extension that runs until the test lets it finish (the filling phase)."""
+    ctx.progress(0.5, "visits: working")
+    FILL_GATE.wait(240)
+    return {"filled": 1}
+
+
+def _wait(predicate, seconds: float = 300, what: str = "") -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+def test_first_start_builds_in_the_background_and_opens_before_filling(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     url = f"sqlite:///{tmp_path / 'first.db'}"
     monkeypatch.setenv("FANGCANG_DB_URL", url)
-    monkeypatch.setattr(demo, "EXTENSIONS", ["fangcang.auth:demo_extend"])
+    monkeypatch.setattr(demo, "EXTENSIONS", ["fangcang.auth:demo_extend", f"{__name__}:slow_fill"])
+    FILL_GATE.clear()
     real_build = demo.build
     calls = []
 
-    def small_build(engine, *, scale, progress=None, **kw):
+    def small_build(engine, *, scale, progress=None, ready=None, **kw):
         calls.append(scale)
-        return real_build(engine, scale="small", until=UNTIL, progress=progress)
+        return real_build(engine, scale="small", until=UNTIL, progress=progress, ready=ready)
 
     monkeypatch.setattr(demo, "build", small_build)
     app = str(Path(__file__).resolve().parent.parent / "app.py")
-    at = AppTest.from_file(app, default_timeout=300)
+    at = AppTest.from_file(app, default_timeout=120)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert calls == ["full"]  # the app asks for the full district
+    # The build runs in a server thread: this run returns at once with the progress page.
+    assert [t.value for t in at.title] == ["首次启动：正在生成鹿城区演示数据…"]
+    second = AppTest.from_file(app, default_timeout=120)  # a second visitor meanwhile
+    second.run()
+    assert [t.value for t in second.title] == ["首次启动：正在生成鹿城区演示数据…"]
+    assert calls == ["full"]  # one build, the full district asked for
+
+    def sign_in_shown() -> bool:
+        at.run()
+        return any(b.label == "登录" for b in at.button)
+
+    _wait(sign_in_shown, what="the sign-in page")
     engine = db.make_engine(url)
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(Community)) == 120
         assert db.get_meta(s, "demo") == "lucheng"
+        assert db.get_meta(s, builder.BUILD_META) == "filling"  # usable before the rest
+    bars = [p.text for p in at.sidebar.get("progress")]
+    assert bars and bars[0].startswith("演示数据补充中 · 补充其他演示数据"), bars
+    FILL_GATE.set()
+
+    def finished() -> bool:
+        with Session(engine) as s:
+            return db.get_meta(s, builder.BUILD_META) == "done"
+
+    _wait(finished, what="the filling extensions")
     engine.dispose()
-    labels = [el.label for el in at.get("status")]
-    assert len(labels) == 1 and labels[0].startswith("演示数据已生成"), labels
-    assert at.button and any(b.label == "登录" for b in at.button)  # then the sign-in page
-    at2 = AppTest.from_file(app, default_timeout=120)
-    at2.run()
-    assert not at2.exception
+    at3 = AppTest.from_file(app, default_timeout=120)
+    at3.run()
+    assert not at3.exception
+    assert any(b.label == "登录" for b in at3.button)
     assert calls == ["full"]  # a filled database is not built again
+
+
+def test_an_interrupted_build_finishes_its_extensions(engine, monkeypatch):
+    monkeypatch.setattr(
+        demo, "EXTENSIONS", [f"{__name__}:record_first", f"{__name__}:record_second"]
+    )
+    CALLS.clear()
+    ready = []
+    demo.build(engine, scale="small", seed=3, until=UNTIL, ready=lambda: ready.append(1))
+    assert [n for n, _ in CALLS] == ["first", "second"] and ready == [1]
+    assert builder.build_state(engine) == "done"
+    with Session(engine) as s:  # as if the server stopped after the first extension
+        db.set_meta(s, builder.DONE_META, f"{__name__}:record_first")
+        db.set_meta(s, builder.BUILD_META, "filling")
+        s.commit()
+    CALLS.clear()
+    out = builder.finish_extensions(engine)
+    assert [n for n, _ in CALLS] == ["second"] and list(out) == [f"{__name__}:record_second"]
+    assert builder.build_state(engine) == "done"
 
 
 def test_birth_dates_have_no_pile_ups(geo):

@@ -57,10 +57,11 @@ class Job:
         self.fraction = min(max(fraction, self.fraction), 1.0)  # never backwards
         head = message.split(":", 1)[0].strip()
         if head == "extensions":
+            from fangcang import demo
+
             entry = message.split(":", 1)[1].strip()
-            module = entry.split(":", 1)[0]
-            if module.startswith("fangcang.") and "." in module:
-                self.phase = _PHASES.get(module, "demo.phase.more")
+            if entry in demo.EXTENSIONS:  # an extension starts ("module:function")
+                self.phase = _PHASES.get(entry.split(":", 1)[0], "demo.phase.more")
         elif head in _PHASES:
             self.phase = _PHASES[head]
 

@@ -43,15 +43,19 @@ def build(
     until: Month | None = None,
     progress: Callable[[float, str], None] | None = None,
     out=None,
+    ready: Callable[[], None] | None = None,
 ) -> dict:
-    """Build the demo district: write the bundle, import it, run ``EXTENSIONS`` in order.
+    """Build the demo district: write the bundle, import it, run ``EXTENSIONS`` in order
+    (``ready()`` once the base records and the accounts are in).
 
     See ``fangcang.demo.builder.build`` (imported lazily: numpy, pyarrow and shapely are only
     loaded when a demo is built).
     """
     from .builder import build as _build
 
-    return _build(engine, scale=scale, seed=seed, until=until, progress=progress, out=out)
+    return _build(
+        engine, scale=scale, seed=seed, until=until, progress=progress, out=out, ready=ready
+    )
 
 
 def write_bundle(
