@@ -515,7 +515,15 @@ def _contribute(session: Session, source: _Source, sign: int) -> None:
     """Add the tracked records' current contributions, times ``sign``, to the _d_ tables."""
     table = source.table
     pk = PRIMARY_KEYS[table]
-    src = f"(SELECT {table}.* FROM {table} JOIN _k_{table} k ON {table}.{pk} = k.id) AS src"
+    # The touched rows first, by primary key (a join the planner might turn into a scan of the
+    # whole table, ordered for the GROUP BY), then the grouping on that small copy.
+    src = f"_r_{table}"
+    _run(session, f"DROP TABLE IF EXISTS {src}")
+    _run(
+        session,
+        f"CREATE TEMP TABLE {src} AS SELECT * FROM {table} "
+        f"WHERE {pk} IN (SELECT id FROM _k_{table})",
+    )
     g = f"_g_{table}"
     if source.group:
         _run(session, f"DROP TABLE IF EXISTS {g}")
@@ -530,6 +538,7 @@ def _contribute(session: Session, source: _Source, sign: int) -> None:
         )
     if source.group:
         _run(session, f"DROP TABLE {g}")
+    _run(session, f"DROP TABLE {src}")
 
 
 def _apply(session: Session, a: _Agg, dialect: str, tables: list[str]) -> None:
