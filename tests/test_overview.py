@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import dashboard_data as dd
+import numpy as np
 import pytest
+from sqlalchemy import func, select
 
-from fangcang import overview
+from fangcang import aggregates, overview
 from fangcang.access import Scope
+from fangcang.models import AggIncidentDay
 from fangcang.timeutil import Month
 
 
@@ -90,3 +93,23 @@ def test_latest_run_version_wins(session, district):
         == 8
     )
     assert overview.default_period(session) == dd.PERIOD
+
+
+def test_incident_total_months_and_partial_edges_equal_a_day_count(session, factory):
+    """Whole months from agg_incident_month + edge days from agg_incident_day == counting days."""
+    c = factory.community()
+    rng = np.random.default_rng(5)
+    start = datetime(2025, 1, 1)
+    for _ in range(120):
+        factory.incident(c, start + timedelta(hours=int(rng.integers(0, 24 * 500))))
+    aggregates.rebuild(session)
+    days = dict(
+        session.execute(
+            select(AggIncidentDay.day, func.sum(AggIncidentDay.n)).group_by(AggIncidentDay.day)
+        ).all()
+    )
+    for _ in range(40):
+        a = date(2025, 1, 1) + timedelta(days=int(rng.integers(0, 480)))
+        b = a + timedelta(days=int(rng.integers(-3, 200)))
+        expected = sum(n for d, n in days.items() if a <= d <= b)
+        assert overview.incident_total(session, Scope.district(), a, b) == expected, (a, b)
