@@ -1,8 +1,8 @@
 """Validate and import a bundle (a folder of department files) in one transaction.
 
 ``validate_bundle`` reads and checks everything without writing; ``import_bundle`` validates,
-then loads the accepted rows, keeps the aggregates in step (``aggregates.track``), writes the import log and an audit
-entry and bumps the data version, all in one transaction. A bundle with errors changes nothing
+then loads the accepted rows, keeps the aggregates in step (``aggregates.track``), writes the
+import log and an audit entry and bumps the data version, all in one transaction. A bundle with errors changes nothing
 (unless ``partial=True``: then the good rows are loaded and the rejected ones written to a
 folder for correction). Either way the outcome is recorded in ``import_log``.
 """
