@@ -410,3 +410,20 @@ def test_deferred_runs_the_community_rebuilds_once(session, factory):
         (c1.community_id, 1),
         (c2.community_id, 1),
     ]
+
+
+def test_cli_rebuild_aggregates(sqlite_engine, capsys):
+    from sqlalchemy.orm import Session
+
+    from fangcang.cli import main
+    from tests.conftest import Factory
+
+    with Session(sqlite_engine) as s:
+        f = Factory(s)
+        f.incident(f.community(), datetime(2026, 3, 1, 9, 0))
+        s.commit()  # records without aggregates (as after a direct SQL change)
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    assert main(["--db", url, "db", "rebuild-aggregates"]) == 0
+    assert "agg_incident_month 1" in capsys.readouterr().out
+    with Session(sqlite_engine) as s:
+        assert _rows(s, AggIncidentMonth, "month", "n") == [(date(2026, 3, 1), 1)]
