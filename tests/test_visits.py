@@ -229,6 +229,29 @@ def test_nobody_home_is_no_evidence(session, home):
     assert types_of(session) == []
 
 
+def test_defaults_create_no_discrepancy_nobody_observed(session, home):
+    """A count left at 0 is "not recorded", a use alone is no roll call and the people listed
+    are not a head count: none of them creates a discrepancy the officer did not observe."""
+    c, h, a, b = home
+    v, _ = visit(session, observed_use="self_occupied", observed_count=0)
+    assert v.observed_count is None  # stored as not recorded
+    assert types_of(session) == []
+    # One of the two residents met, no head count: the other is not seen, the count is not
+    # compared (1 person listed is not "1 person lives here").
+    visit(session, residents=[Observed(a.name, id_number=a.id_number)], observed_count=0)
+    assert types_of(session) == ["not_seen"]
+
+
+def test_vacant_house_with_zero_count_is_an_observation(session, home):
+    v, _ = visit(session, observed_use="vacant", observed_count=0)
+    assert v.observed_count == 0
+    assert types_of(session) == ["count_differs", "not_seen", "not_seen", "use_differs"]
+    d = session.scalars(
+        select(Discrepancy).where(Discrepancy.type == DiscrepancyType.COUNT_DIFFERS)
+    ).one()
+    assert (d.old_value, d.new_value) == ("2", "0")
+
+
 def test_same_person_registered_in_two_houses(session, factory, home):
     c, h, a, b = home
     factory.house(c, house_id="H3")

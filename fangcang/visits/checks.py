@@ -9,10 +9,12 @@ Corrections proposed
 =========================  ===============================================================
 use_differs                ``houses.use``: registered -> observed
 count_differs              ``houses.registered_residents``: registered -> observed count
+                           (only a head count the officer recorded: see ``counted``)
 not_registered_here        ``people.house_id``: the other house -> this house
                            (``people.community_id`` follows the house when it differs)
 unregistered               ``people.new``: a new floating resident at this house
-not_seen                   ``people.house_id``: this house -> none (moved out)
+not_seen                   ``people.house_id``: this house -> none (moved out; only
+                           after a roll call: see ``roll_called``)
 key_person_not_seen        ``people.house_id``: this house -> none, for a key person
 duplicate_registration     ``people.house_id`` of the record where the person was not seen
                            -> none
@@ -75,10 +77,26 @@ class HouseContext:
         return ids
 
     @property
-    def nobody_recorded(self) -> bool:
-        """No residents were recorded and no use observed: nobody was home, so absence of a
-        registered person is no evidence they moved out."""
-        return not self.seen and self.observed_use is None and not self.observed_count
+    def counted(self) -> int | None:
+        """The head count the officer recorded, or ``None`` when none was recorded.
+
+        A count of 0 is "not recorded" (a form field left at its default), except at a house
+        the officer saw vacant, where 0 is what was observed. The number of people listed is
+        never taken as a head count: an officer who met one of three residents did not count
+        one resident.
+        """
+        if self.observed_count is None:
+            return None
+        if self.observed_count > 0 or self.observed_use is HouseUse.VACANT:
+            return int(self.observed_count)
+        return None
+
+    @property
+    def roll_called(self) -> bool:
+        """The officer identified who lives here: at least one resident listed, or the house
+        seen vacant. Only then is a registered person's absence evidence; a visit that records
+        the use or a head count but nobody by name (nobody home, nobody willing) is not."""
+        return bool(self.seen) or self.observed_use is HouseUse.VACANT
 
     def duplicate_pairs(self) -> list[tuple[Candidate, Candidate]]:
         """(record here, record elsewhere) for each registered person also registered at
@@ -148,10 +166,8 @@ class CountDiffers:
     type = DiscrepancyType.COUNT_DIFFERS
 
     def run(self, ctx: HouseContext) -> list[Finding]:
-        if ctx.nobody_recorded:
-            return []
-        observed = ctx.observed_count if ctx.observed_count is not None else len(ctx.seen)
-        if observed == ctx.registered_count:
+        observed = ctx.counted
+        if observed is None or observed == ctx.registered_count:
             return []
         return [
             Finding(
@@ -247,7 +263,7 @@ class _NotSeenBase:
     key_persons: bool
 
     def run(self, ctx: HouseContext) -> list[Finding]:
-        if ctx.nobody_recorded:
+        if not ctx.roll_called:
             return []
         seen = ctx.seen_person_ids
         seen_ids = ctx.seen_id_numbers
@@ -277,7 +293,7 @@ class _NotSeenBase:
 
 
 class NotSeen(_NotSeenBase):
-    """Registered at this house but not seen (nobody-home visits excepted)."""
+    """Registered at this house but not seen on a visit that named who lives there."""
 
     type = DiscrepancyType.NOT_SEEN
     key_persons = False

@@ -384,8 +384,14 @@ def _plan(rng: np.random.Generator, chosen: list, by_house: dict) -> dict:
     weights = np.array([w for _, w in PLANTED])
     counts = np.maximum(1, np.floor(weights / weights.sum() * n).astype(int))
     fits = {
-        DiscrepancyType.NOT_SEEN: lambda regs: any(not p.key_person_type for p in regs),
-        DiscrepancyType.KEY_PERSON_NOT_SEEN: lambda regs: any(p.key_person_type for p in regs),
+        # Someone's absence is evidence only on a visit that names who lives there
+        # (checks.HouseContext.roll_called): another resident must remain seen.
+        DiscrepancyType.NOT_SEEN: lambda regs: (
+            len(regs) > 1 and any(not p.key_person_type for p in regs)
+        ),
+        DiscrepancyType.KEY_PERSON_NOT_SEEN: lambda regs: (
+            len(regs) > 1 and any(p.key_person_type for p in regs)
+        ),
         DiscrepancyType.DUPLICATE_REGISTRATION: lambda regs: any(p.id_number for p in regs),
     }
     order = [chosen[i].house_id for i in rng.permutation(len(chosen))]

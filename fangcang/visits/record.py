@@ -92,6 +92,17 @@ def add_visit(
     return visit
 
 
+def recorded_count(observed_count: int | None, observed_use: HouseUse | None) -> int | None:
+    """The head count as recorded: ``None`` when not recorded. 0 counts as not recorded (a
+    form field left at its default) except at a house seen vacant."""
+    if observed_count is None:
+        return None
+    n = int(observed_count)
+    if n == 0 and observed_use is not HouseUse.VACANT:
+        return None
+    return n
+
+
 def check_visit_fields(
     visited_at: datetime, observed_use, observed_count: int | None, n_residents: int
 ) -> HouseUse | None:
@@ -111,7 +122,9 @@ def check_visit_fields(
     if observed_count is not None:
         if int(observed_count) < 0:
             raise ValueError(f"observed count {observed_count} is negative")
-        if int(observed_count) < n_residents:
+        if recorded_count(observed_count, observed_use) is not None and (
+            int(observed_count) < n_residents
+        ):
             raise ValueError(
                 f"observed count {observed_count} is smaller than the {n_residents} people listed"
             )
@@ -148,7 +161,8 @@ def record_visit(
         The visiting officer.
     observed_use : HouseUse or its value, optional
     observed_count : int, optional
-        People living there as counted on site (at least the number listed).
+        People living there as counted on site (at least the number listed). ``None`` or 0
+        means not counted (0 is kept only for a house seen vacant).
     residents : sequence of Observed
         The people seen: name plus ID number, or phone or birth date.
     notes : str
@@ -177,7 +191,7 @@ def record_visit(
         recorded_by=recorded_by,
         officer_id=officer_id,
         observed_use=use,
-        observed_count=None if observed_count is None else int(observed_count),
+        observed_count=recorded_count(observed_count, use),
         residents=residents,
         notes=notes,
         source=source,
