@@ -680,3 +680,46 @@ def test_data_contract_documents_visits_csv():
     )
     assert "## visits.csv" in doc
     assert file_table(SPEC) in doc, "docs/data-contract.md is out of date for visits.csv"
+
+
+# --------------------------------------------------------------------------------------------
+# Finding the house at the door
+# --------------------------------------------------------------------------------------------
+def test_search_houses_on_the_real_address_returns_masked_rows(session, factory):
+    from fangcang.visits.views import search_houses
+
+    c1 = factory.community(community_id="C1")
+    c2 = factory.community(community_id="C2")
+    factory.house(c1, house_id="H1", address="沿江路12号3室")
+    factory.house(c1, house_id="H2", address="沿江路12号")
+    factory.house(c1, house_id="H3", address="沿江路120号")
+    factory.house(c2, house_id="H9", address="沿江路12号5室")  # another jurisdiction
+    for i in range(5):
+        factory.house(c1, house_id=f"HX{i}", address=f"望江路{i}号")
+    df, total = search_houses(session, Scope.of(["C1"]), " 沿江路 12号")
+    assert total == 2 and list(df["house_id"]) == ["H2", "H1"]  # exact match first
+    assert not df["address"].str.contains("12").any()  # masked: 沿江路**号
+    assert search_houses(session, Scope.of(["C1"]), "沿江路12")[1] == 3
+    df, total = search_houses(session, Scope.of(["C1"]), "望江路", limit=2)
+    assert (len(df), total) == (2, 5)  # a cut list says how many there are
+    assert search_houses(session, Scope.of(["C1"]), "100%")[1] == 0  # LIKE wildcards escaped
+    with pytest.raises(ValueError, match="two characters"):
+        search_houses(session, D, "沿")
+
+
+def test_nearest_houses_to_the_phone(session, factory):
+    from fangcang.visits.views import nearest_houses
+
+    c1 = factory.community(community_id="C1")
+    c2 = factory.community(community_id="C2")
+    factory.house(c1, house_id="FAR", lon=120.6050, lat=28.0050 + 0.0040)  # ~445 m north
+    factory.house(c1, house_id="B", lon=120.6050 + 0.0010, lat=28.0050)  # ~98 m east
+    factory.house(c1, house_id="A", lon=120.6050, lat=28.0050 + 0.0002)  # ~22 m north
+    factory.house(c2, house_id="OTHER", lon=120.6050, lat=28.0050)  # 0 m, not in scope
+    factory.house(c1, house_id="NOPOS")  # no coordinates
+    df = nearest_houses(session, Scope.of(["C1"]), 120.6050, 28.0050)
+    assert list(df["house_id"]) == ["A", "B"]
+    assert list(df["distance_m"]) == [22, 98]
+    assert "*" in df["address"].iloc[0]
+    with pytest.raises(ValueError):
+        nearest_houses(session, D, 500, 28)
