@@ -64,4 +64,5 @@ for p in nav.allowed(viewer.role):
     )
     sections.setdefault(state.t(p.group), []).append(page)
 login.render_account_box(viewer)
+nav.phone_sidebar()  # phones: the sidebar closes after choosing a page
 st.navigation(sections, expanded=True).run()

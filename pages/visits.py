@@ -13,8 +13,14 @@ from fangcang.access import Permission, Role, Scope, ScopeError
 from fangcang.i18n import enum_label, fmt_int
 from fangcang.models import DiscrepancyStatus, DiscrepancyType, HouseUse
 from fangcang.timeutil import now_local
-from fangcang.visits.views import community_choices, house_choices, house_residents
-from ui import audit_view, guard, state, unmask
+from fangcang.visits.views import (
+    community_choices,
+    house_choices,
+    house_residents,
+    nearest_houses,
+    search_houses,
+)
+from ui import audit_view, geolocate, guard, state, unmask
 from ui.state import t
 
 viewer = guard.page("visits")
@@ -129,10 +135,155 @@ tab_form, tab_queue, tab_measures = st.tabs(
 )
 
 
-# --- Record a visit (phone-friendly: one column, big touch targets) ---------------------------
+# --- Record a visit (phone-first: one column, big touch targets, submit last) ----------------
+@st.cache_data(show_spinner=False, max_entries=64)
+def _search(version: int, scope: Scope, text: str) -> tuple[pd.DataFrame, int]:
+    with state.session() as s:
+        return search_houses(s, scope, text)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _nearby(version: int, scope: Scope, lon: float, lat: float) -> pd.DataFrame:
+    with state.session() as s:
+        return nearest_houses(s, scope, lon, lat)
+
+
+def _house_label(r) -> str:
+    """One line a phone can show: masked address, id, registered use and residents."""
+    parts = [r.address or "—", r.house_id]
+    if len(names) > 1:
+        parts.append(names.get(r.community_id, r.community_id))
+    parts.append(t("visits.registered", use=_use_label(r.use), n=int(r.registered_residents)))
+    if hasattr(r, "distance_m"):
+        parts.insert(0, t("visits.metres", n=fmt_int(r.distance_m)))
+    return " · ".join(parts)
+
+
+def _pick_from(frame: pd.DataFrame, key: str) -> pd.Series | None:
+    rows = {r.house_id: r for r in frame.itertuples(index=False)}
+    picked = st.radio(
+        t("visits.house_found"),
+        list(rows),
+        format_func=lambda h: _house_label(rows[h]),
+        key=key,
+        index=None,
+    )
+    return None if picked is None else frame.set_index("house_id").loc[picked]
+
+
+def _find_house(form_scope: Scope, where: str) -> tuple[str, pd.Series] | None:
+    """Find the house at the door: by the address on the door, by the phone's position, or
+    from the community's list. Returns (house id, its row) or None until one is chosen."""
+    how = (
+        st.segmented_control(
+            t("visits.find"),
+            ["address", "nearby", "list"],
+            default="address",
+            format_func=lambda k: t(f"visits.find.{k}"),
+            key="visit_find",
+        )
+        or "address"
+    )
+    if how == "address":
+        text = st.text_input(
+            t("visits.find.address_input"),
+            placeholder=t("visits.find.address_placeholder"),
+            key="visit_addr",
+            max_chars=60,
+        )
+        if len("".join(text.split())) < 2:
+            st.caption(t("visits.find.address_hint"))
+            return None
+        found, total = _search(version, form_scope, text.strip())
+        if total == 0:
+            st.info(t("visits.find.none", text=text.strip(), where=where))
+            return None
+        if total > len(found):
+            st.caption(t("visits.find.more", n=fmt_int(len(found)), total=fmt_int(total)))
+        row = _pick_from(found, f"visit_addr_pick_{text.strip()}")
+    elif how == "nearby":
+        pos, error = geolocate.position_button(
+            t("visits.find.locate"), t("visits.find.locating"), key="visit_geo"
+        )
+        if pos is not None:
+            st.session_state["visit_pos"] = pos
+        elif error is not None:
+            st.session_state["visit_pos"] = {"error": error}
+        pos = st.session_state.get("visit_pos")
+        if pos is None:
+            st.caption(t("visits.find.locate_hint"))
+            return None
+        if "error" in pos:
+            st.warning(t("visits.find.geo_error", msg=pos["error"]))
+            return None
+        near = _nearby(version, form_scope, round(pos["lon"], 6), round(pos["lat"], 6))
+        st.caption(
+            t(
+                "visits.find.position",
+                lon=f"{pos['lon']:.5f}",
+                lat=f"{pos['lat']:.5f}",
+                acc=fmt_int(pos.get("accuracy") or 0),
+            )
+        )
+        if near.empty:
+            st.info(t("visits.find.none_near", where=where))
+            return None
+        row = _pick_from(near, "visit_near_pick")
+    else:
+        form_community = community_id or options[1 if len(options) > 1 else 0]
+        houses = _houses(version, viewer.scope, form_community)
+        if houses.empty:
+            st.info(t("visits.no_houses"))
+            return None
+        if community_id is None:
+            st.caption(t("visits.form_community", name=names[form_community]))
+        labels = {r.house_id: f"{r.house_id} · {r.address}" for r in houses.itertuples(index=False)}
+        house_id = st.selectbox(
+            t("visits.house"),
+            list(labels),
+            format_func=labels.get,
+            help=t("visits.house_help"),
+            key="visit_house",
+        )
+        row = houses.set_index("house_id").loc[house_id]
+    if row is None:
+        return None
+    return str(row.name), row
+
+
+def _expected(house_id: str, row: pd.Series) -> None:
+    """Who the registry says lives here: shown before the form so the officer can check."""
+    st.markdown(f"**{t('visits.expected')}** · {row['address']}")
+    st.caption(
+        t("visits.registered", use=_use_label(row["use"]), n=int(row["registered_residents"]))
+    )
+    residents = _residents(version, viewer.scope, house_id)
+    if residents.empty:
+        st.caption(t("visits.expected_none"))
+        return
+    for r in residents.itertuples(index=False):
+        key = t(f"key_person_type.{r.key_person_type}") if r.key_person_type else ""
+        badge = f" :red-badge[{key}]" if key else ""
+        st.markdown(f"- {r.name} · {r.id_number or '—'}{badge}")
+    audit_view.person_view(viewer, target=f"house:{house_id}", rows=len(residents), page="visits")
+    if viewer.can(Permission.UNMASK):
+        with st.expander(t("unmask.pick")):
+            who = st.selectbox(
+                t("unmask.pick"),
+                list(residents["person_id"]),
+                format_func=dict(zip(residents["person_id"], residents["name"], strict=True)).get,
+                key="visits_unmask_pick",
+                label_visibility="collapsed",
+            )
+            unmask.render(viewer, "person", who)
+
+
 def _visit_form(house_id: str) -> None:
-    """The visit form for one house; saves through ``visits.record_visit``."""
-    n_people = st.number_input(t("visits.people_count"), 0, 30, 0, key="visit_n")
+    """The visit form for one house; saves through ``visits.record_visit``. Every field the
+    officer leaves alone means "not recorded" and compares nothing."""
+    n_people = st.number_input(
+        t("visits.people_count"), 0, 30, 0, key="visit_n", help=t("visits.people_count_help")
+    )
     with st.form("visit_form", clear_on_submit=True):
         now = now_local()
         c1, c2 = st.columns(2)
@@ -143,13 +294,16 @@ def _visit_form(house_id: str) -> None:
             t("visits.observed_use"),
             uses,
             format_func=lambda u: t("visits.not_recorded") if u is None else _use_label(u),
+            key="visit_use",
         )
         count = st.number_input(
             t("visits.observed_count"),
             min_value=0,
             max_value=500,
             value=None,
+            placeholder=t("visits.not_recorded"),
             help=t("visits.observed_count_help"),
+            key="visit_count",
         )
         people = []
         for i in range(int(n_people)):
@@ -207,67 +361,23 @@ with tab_form:
     if viewer.role not in RECORDERS:
         st.info(t("visits.form_readonly"))
     else:
-        form_community = community_id or options[1 if len(options) > 1 else 0]
-        houses = _houses(version, viewer.scope, form_community)
-        if houses.empty:
-            st.info(t("visits.no_houses"))
-        else:
-            form_col, info_col = st.columns([3, 2], gap="large")
-            with form_col:
-                if community_id is None:
-                    st.caption(t("visits.form_community", name=names[form_community]))
-                labels = {
-                    r.house_id: f"{r.house_id} · {r.address}"
-                    for r in houses.itertuples(index=False)
-                }
-                house_id = st.selectbox(
-                    t("visits.house"),
-                    list(labels),
-                    format_func=labels.get,
-                    help=t("visits.house_help"),
-                    key="visit_house",
+        # Phone first: one column (columns stack on a phone anyway); on a desktop the form
+        # keeps a readable width.
+        form_col, _ = st.columns([3, 2])
+        with form_col:
+            form_scope = viewer.scope if community_id is None else Scope.of([community_id])
+            if community_id is not None:
+                where = names[community_id]
+            else:
+                where = (
+                    "、".join(names.values()) if len(names) <= 3 else t("visits.all_communities")
                 )
+            picked = _find_house(form_scope, where)
+            if picked is not None:
+                house_id, row = picked
+                with st.container(border=True):
+                    _expected(house_id, row)
                 _visit_form(house_id)
-            with info_col:
-                reg = houses.set_index("house_id").loc[house_id]
-                st.markdown(f"**{t('visits.expected')}**")
-                st.caption(
-                    t(
-                        "visits.registered",
-                        use=_use_label(reg["use"]),
-                        n=int(reg["registered_residents"]),
-                    )
-                )
-                residents = _residents(version, viewer.scope, house_id)
-                if residents.empty:
-                    st.caption(t("visits.expected_none"))
-                else:
-                    st.dataframe(
-                        pd.DataFrame(
-                            {
-                                t("vh.col.name"): residents["name"],
-                                t("visits.id_number"): residents["id_number"],
-                                t("visits.key_person"): residents["key_person_type"].map(
-                                    lambda k: t(f"key_person_type.{k}") if k else ""
-                                ),
-                            }
-                        ),
-                        hide_index=True,
-                        width="stretch",
-                    )
-                    audit_view.person_view(
-                        viewer, target=f"house:{house_id}", rows=len(residents), page="visits"
-                    )
-                    if viewer.can(Permission.UNMASK):
-                        who = st.selectbox(
-                            t("unmask.pick"),
-                            list(residents["person_id"]),
-                            format_func=dict(
-                                zip(residents["person_id"], residents["name"], strict=True)
-                            ).get,
-                            key="visits_unmask_pick",
-                        )
-                        unmask.render(viewer, "person", who)
 
 # --- Discrepancy queue -------------------------------------------------------------------------
 with tab_queue:

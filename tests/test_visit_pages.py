@@ -135,17 +135,46 @@ def test_visits_page_needs_sign_in(app_db):
     assert "无权访问" in _texts(at)
 
 
+def _pick(at, text: str, house_id: str):
+    """Find a house the way an officer does at the door: type the address, choose the row."""
+    at.text_input(key="visit_addr").set_value(text).run()
+    pick = at.radio(key=f"visit_addr_pick_{text}")
+    assert all("12" not in o and "14" not in o for o in pick.options)  # masked house numbers
+    pick.set_value(house_id).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _submit(at):
+    next(b for b in at.button if b.label == "提交走访记录").click()
+    return at.run()
+
+
+def test_officer_finds_the_house_by_its_address(app_db):
+    at = _app(VISITS, Role.OFFICER, officer_id="O1")
+    at.text_input(key="visit_addr").set_value("沿江路").run()
+    options = at.radio(key="visit_addr_pick_沿江路").options
+    assert len(options) == 2 and all("沿江路**号" in o for o in options)
+    at.text_input(key="visit_addr").set_value("望江路").run()
+    assert "没有地址包含“望江路”的登记房屋" in _texts(at)
+    _pick(at, "沿江路12号", "H1")
+    # Who is registered appears before the form (and so above its submit button), masked.
+    texts = _texts(at)
+    assert "陈*华" in texts and make_id("19800101") not in texts
+    assert at.number_input(key="visit_count").value is None  # not recorded until typed
+
+
 def test_officer_records_a_visit_and_sees_the_discrepancy(app_db):
     at = _app(VISITS, Role.OFFICER, officer_id="O1")
     assert not at.exception, at.exception
     assert "云入户" in _texts(at)
-    at.selectbox(key="visit_house").set_value("H2")
+    _pick(at, "沿江路14号", "H2")
     at.number_input(key="visit_n").set_value(1)
     at.run()
     at.text_input(key="vp_name_0").set_value("赵六")
     at.text_input(key="vp_phone_0").set_value("13700001111")
-    at.button[0].click()  # the form's submit button
-    at.run()
+    at.number_input(key="visit_count").set_value(1)
+    _submit(at)
     assert not at.exception, at.exception
     texts = _texts(at)
     assert "走访已登记" in texts and "未登记流动人口" in texts and "居住人数不符" in texts
@@ -154,13 +183,22 @@ def test_officer_records_a_visit_and_sees_the_discrepancy(app_db):
         assert v.recorded_by == "officer" and v.officer_id == "O1"
 
 
+def test_untouched_form_fields_create_no_discrepancy(app_db):
+    at = _app(VISITS, Role.OFFICER, officer_id="O1")
+    _pick(at, "沿江路12号", "H1")
+    at.selectbox(key="visit_use").set_value("self_occupied")
+    _submit(at)  # nobody entered, count left empty
+    assert not at.exception, at.exception
+    assert "走访已登记" in _texts(at) and "未发现" in _texts(at)
+
+
 def test_bad_visit_input_is_refused(app_db):
     at = _app(VISITS, Role.OFFICER, officer_id="O1")
+    _pick(at, "沿江路12号", "H1")
     at.number_input(key="visit_n").set_value(1)
     at.run()
     at.text_input(key="vp_name_0").set_value("王五")  # no ID, phone or birth date
-    at.button[0].click()
-    at.run()
+    _submit(at)
     assert "未保存" in _texts(at)
     with Session(app_db) as s:
         assert s.scalar(select(func.count()).select_from(Visit)) == 1
@@ -170,7 +208,8 @@ def test_station_confirms_and_dismisses_in_the_queue(app_db):
     at = _app(VISITS, Role.STATION, station_id="ST1")
     assert not at.exception, at.exception
     # The form tab lists who is registered at the chosen house (masked).
-    expected = at.dataframe[0].value.to_string()
+    _pick(at, "沿江路12号", "H1")
+    expected = _texts(at)
     assert "陈*华" in expected and make_id("19800101") not in expected
     queue = next(
         df.value.to_string() for df in at.dataframe if "房屋用途不符" in df.value.to_string()

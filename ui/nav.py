@@ -187,3 +187,53 @@ def spec(page_id: str) -> PageSpec:
 
 def allowed(role: Role) -> list[PageSpec]:
     return [p for p in PAGES if role in p.roles]
+
+
+# ---------------------------------------------------------------------------------------------
+# Phones: the sidebar closes after choosing a page
+# ---------------------------------------------------------------------------------------------
+#: Below this window width Streamlit lays the sidebar over the page (its "md" breakpoint).
+PHONE_MAX_WIDTH = 768
+
+_CLOSE_ON_NAVIGATE_JS = """
+export default function(component) {
+  const phoneMax = component.data.phone_max_width;
+  if (window.__fangcangPhoneNav) return;
+  window.__fangcangPhoneNav = true;
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest('[data-testid="stSidebarNav"] a')) return;
+    if (window.innerWidth >= phoneMax) return;
+    // After Streamlit has handled the click: close the sidebar if it is still open (Streamlit
+    // closes it itself only for user agents it recognises as mobile).
+    setTimeout(() => {
+      const bar = document.querySelector('[data-testid="stSidebar"]');
+      if (bar && bar.getAttribute("data-collapsed") === "false") {
+        const close = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+        if (close) close.click();
+      }
+    }, 60);
+  }, true);
+}
+"""
+
+
+def phone_sidebar() -> None:
+    """Close the sidebar after a page is chosen on a narrow (phone) screen.
+
+    Streamlit closes it only when the browser's user agent says "mobile"; police phones and
+    terminals with other user agents keep the menu over the page. A tiny inline component
+    (``st.components.v2``: JavaScript in the app page, no iframe, no network) adds one click
+    listener per browser tab. Call once per run, in the sidebar (it draws nothing).
+    """
+    import streamlit as st
+
+    global _close_on_navigate
+    if _close_on_navigate is None:
+        _close_on_navigate = st.components.v2.component(
+            "fangcang_phone_nav", js=_CLOSE_ON_NAVIGATE_JS, isolate_styles=False
+        )
+    with st.sidebar:
+        _close_on_navigate(key="fangcang_phone_nav", data={"phone_max_width": PHONE_MAX_WIDTH})
+
+
+_close_on_navigate = None

@@ -58,10 +58,59 @@ STRINGS: dict[str, tuple[str, str]] = {
     "visits.not_recorded": ("未记录", "Not recorded"),
     "visits.observed_count": ("实际居住人数", "People living there"),
     "visits.observed_count_help": (
-        "现场清点的人数（可多于下面登记的人员）；留空则按登记的人员数计算。",
-        "Head count on site (may exceed the people listed below); empty = the people listed.",
+        "现场清点的居住人数（可多于下面录入的人员）。留空或0表示未清点，不与登记人数比对；"
+        "只有实际用途为“空置”时，0才表示无人居住。",
+        "Head count on site (may exceed the people entered below). Empty or 0 = not counted and "
+        "not compared with the registry; 0 means nobody lives here only for a house seen vacant.",
     ),
-    "visits.people_count": ("现场核实人员数", "People identified"),
+    "visits.people_count": ("录入见到的人员（人）", "People to enter (seen on site)"),
+    "visits.people_count_help": (
+        "要逐一录入身份的人数。不录入任何人员时，不会据此认定登记人员“未见到”。",
+        "How many people you will enter by identity. With nobody entered, no registered "
+        "resident is reported as not seen.",
+    ),
+    "visits.metres": ("{n} 米", "{n} m"),
+    "visits.house_found": ("选择房屋", "Choose the house"),
+    "visits.find": ("查找房屋", "Find the house"),
+    "visits.find.address": ("按门牌地址", "By address"),
+    "visits.find.nearby": ("附近房屋", "Nearby"),
+    "visits.find.list": ("社区房屋列表", "Community list"),
+    "visits.find.address_input": ("门牌地址", "Address on the door"),
+    "visits.find.address_placeholder": ("如：沿江路12号", "e.g. 沿江路12号"),
+    "visits.find.address_hint": (
+        "输入门上看到的地址（至少2个字），在登记库中查找；结果中的门牌号已脱敏。",
+        "Type the address you see on the door (2+ characters); it is searched in the register "
+        "and the results show house numbers masked.",
+    ),
+    "visits.find.none": (
+        "在{where}没有地址包含“{text}”的登记房屋。",
+        "No registered house in {where} has an address containing “{text}”.",
+    ),
+    "visits.find.more": (
+        "找到 {total} 处，显示最接近的 {n} 处：请输入更完整的地址。",
+        "{total} houses found, showing the first {n}: type more of the address.",
+    ),
+    "visits.find.locate": ("用手机定位查找附近房屋", "Find houses near my position"),
+    "visits.find.locating": ("正在定位…", "Locating…"),
+    "visits.find.locate_hint": (
+        "按上方按钮，浏览器会请求使用位置（仅本次查找，不保存）。",
+        "Press the button; the browser asks to use your position (used for this search only, "
+        "not stored).",
+    ),
+    "visits.find.position": (
+        "当前位置 {lon}, {lat}（精度约 {acc} 米），300 米内的房屋，由近到远：",
+        "Position {lon}, {lat} (about {acc} m accuracy); houses within 300 m, nearest first:",
+    ),
+    "visits.find.none_near": (
+        "{where}没有登记房屋在您300米以内（或房屋无坐标）：请按门牌地址查找。",
+        "No registered house in {where} is within 300 m of you (or the houses have no "
+        "coordinates): search by address.",
+    ),
+    "visits.find.geo_error": (
+        "无法定位（{msg}）：请按门牌地址查找。手机定位需要允许位置权限，且页面须经 HTTPS 访问。",
+        "No position ({msg}): search by address. A position needs the location permission and "
+        "the page served over HTTPS.",
+    ),
     "visits.person": ("人员 {i}", "Person {i}"),
     "visits.name": ("姓名", "Name"),
     "visits.id_number": ("身份证号", "ID number"),
