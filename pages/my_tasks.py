@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from fangcang import tasks
-from fangcang.i18n import enum_label
+from fangcang.i18n import enum_label, fmt_int
 from fangcang.models.tasks import Branch, FeedbackResult, ItemState, Rating
 from fangcang.timeutil import now_local
 from fangcang.websafe import escape_markdown
@@ -17,7 +17,7 @@ from ui.state import t
 
 viewer = guard.page("my_tasks")
 lang = state.lang()
-MAX_CARDS = 30
+PAGE = 20  # cards / history rows per page (a phone screen or two)
 
 if not viewer.officer_id:
     st.info(t("inbox.no_officer"))
@@ -33,9 +33,7 @@ def _inbox(version: int, who) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _done(version: int, who) -> pd.DataFrame:
     with state.session() as s:
-        return tasks.items_frame(
-            s, who, states=(ItemState.FED_BACK, ItemState.EVALUATED), limit=100
-        )
+        return tasks.items_frame(s, who, states=(ItemState.FED_BACK, ItemState.EVALUATED))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -54,6 +52,31 @@ def _left(minutes: int) -> str:
     if minutes < 48 * 60:
         return t("inbox.left", time=f"{minutes // 60} h")
     return t("inbox.left", time=f"{minutes // 1440} d")
+
+
+def _title_and_text(title: str, instructions: str) -> tuple[str, str]:
+    """What a card shows once: an urgent instruction's title is the start of its text, so the
+    text alone is the heading; a template's title heads its instructions."""
+    title, instructions = str(title or ""), str(instructions or "")
+    stem = title.removesuffix("…")
+    if not instructions or instructions == title:
+        return title, ""
+    if instructions.startswith(stem):
+        return instructions, ""
+    return title, instructions
+
+
+def _pager(n: int, key: str) -> slice:
+    """Page through ``n`` rows ``PAGE`` at a time; says how many there are (never a silent cap)."""
+    pages = max(1, -(-n // PAGE))
+    page = 1
+    if pages > 1:
+        page = st.number_input(
+            t("inbox.page", pages=pages), min_value=1, max_value=pages, value=1, step=1, key=key
+        )
+    first = (int(page) - 1) * PAGE
+    st.caption(t("inbox.showing", a=first + 1, b=min(n, first + PAGE), n=fmt_int(n)))
+    return slice(first, first + PAGE)
 
 
 def _act(fn, done_key: str, **kw) -> None:
@@ -81,13 +104,14 @@ def _card(row: pd.Series) -> None:
             badges.append(f":violet-badge[{t('inbox.returned')}]")
         badges.append(f":gray-badge[{enum_label(Branch(row['branch']), lang)}]")
         st.markdown(" ".join(badges))
-        st.markdown(f"**{escape_markdown(row['title'])}**")
+        title, text = _title_and_text(row["title"], row["instructions"])
+        st.markdown(f"**{escape_markdown(title)}**")
         st.caption(
             f"{escape_markdown(row['community_name'])} · "
             f"{t('inbox.due', deadline=f'{row.deadline:%m-%d %H:%M}')} · {_left(int(row['minutes_left']))}"
         )
-        if row["instructions"] and row["instructions"] != row["title"]:
-            st.text(row["instructions"])
+        if text:
+            st.text(text)
         if row["state"] == ItemState.RETURNED.value:
             reason = _return_reason(state.data_version(), viewer, iid)
             if reason:
@@ -117,12 +141,17 @@ def _card(row: pd.Series) -> None:
                     t("inbox.count"),
                     min_value=0,
                     max_value=100_000,
-                    value=0,
+                    value=None,
                     step=1,
+                    placeholder=t("inbox.count_none"),
                     key=f"cnt_{iid}",
                 )
                 photo = st.file_uploader(
-                    t("inbox.photo"), type=["jpg", "jpeg", "png"], key=f"photo_{iid}"
+                    t("inbox.photo", mb=tasks.PHOTO_UPLOAD_MAX_MB),
+                    type=["jpg", "jpeg", "png"],
+                    key=f"photo_{iid}",
+                    max_upload_size=tasks.PHOTO_UPLOAD_MAX_MB,
+                    help=t("inbox.photo_help", mb=tasks.PHOTO_UPLOAD_MAX_MB),
                 )
                 if st.form_submit_button(
                     t("inbox.submit"),
@@ -137,8 +166,8 @@ def _card(row: pd.Series) -> None:
                             viewer,
                             result=result,
                             note=note,
-                            count_done=int(count),
-                            photo=photo.getvalue() if photo is not None else None,
+                            count_done=None if count is None else int(count),
+                            photo=tasks.shrink_photo(photo.getvalue()) if photo else None,
                             expected_version=version,
                         ),
                         "inbox.submitted",
@@ -153,31 +182,27 @@ box = _inbox(data_version, viewer)
 # Phone first: on a narrow screen the columns stack and the inbox takes the full width; on a
 # desktop it keeps a readable card width instead of stretching buttons across the screen.
 main, _side = st.columns([3, 1])
-tab_open, tab_done = main.tabs([t("inbox.open", n=len(box)), t("inbox.history")])
+done = _done(data_version, viewer)
+tab_open, tab_done = main.tabs(
+    [t("inbox.open", n=fmt_int(len(box))), t("inbox.history_n", n=fmt_int(len(done)))]
+)
 with tab_open:
     if box.empty:
         st.info(t("inbox.empty"))
-    for _, row in box.head(MAX_CARDS).iterrows():
-        _card(row)
+    else:
+        for _, row in box.iloc[_pager(len(box), "inbox_page")].iterrows():
+            _card(row)
 with tab_done:
-    done = _done(data_version, viewer)
     if done.empty:
         st.info(t("inbox.history_empty"))
     else:
-        view = pd.DataFrame(
-            {
-                t("tasks.col.title"): done["title"],
-                t("tasks.col.community"): done["community_name"],
-                t("tasks.col.fed_back_at"): pd.to_datetime(done["fed_back_at"]).dt.strftime(
-                    "%m-%d %H:%M"
-                ),
-                t("tasks.col.result"): done["result"].map(
-                    lambda v: enum_label(FeedbackResult(v), lang) if pd.notna(v) and v else ""
-                ),
-                t("tasks.col.rating"): done["rating"].map(
-                    lambda v: enum_label(Rating(v), lang) if pd.notna(v) and v else "—"
-                ),
-            }
-        )
-        st.dataframe(view, hide_index=True, use_container_width=True)
-st.caption(f"{now_local():%Y-%m-%d %H:%M}")
+        # One compact entry per item (a table would need sideways scrolling on a phone).
+        for r in done.iloc[_pager(len(done), "inbox_done_page")].itertuples(index=False):
+            result = enum_label(FeedbackResult(r.result), lang) if r.result else ""
+            rating = enum_label(Rating(r.rating), lang) if r.rating else t("inbox.not_rated")
+            when = pd.Timestamp(r.fed_back_at).strftime("%m-%d %H:%M") if r.fed_back_at else ""
+            st.markdown(
+                f"**{escape_markdown(_title_and_text(r.title, r.instructions)[0])}**  \n"
+                f":gray[{escape_markdown(r.community_name)} · {when} · {result} · {rating}]"
+            )
+st.caption(t("inbox.as_of", time=f"{now_local():%Y-%m-%d %H:%M}"))

@@ -273,3 +273,42 @@ def test_pages_in_english(app_db, page, who):
         "Evaluate tasks",
         "How is the work going",
     }
+
+
+def test_inbox_shows_urgent_text_once_states_the_photo_limit_and_pages_history(app_db):
+    engine, d = app_db
+    from fangcang.tasks import urgent_instruction
+
+    officer = d.officer_viewer(0)
+    text = "反诈中心预警：沿江社区居民陈某正在被冒充公检法诈骗，请立即上门劝阻并回报情况"
+    with Session(engine) as s:
+        urgent_instruction(s, DISPATCHER, text=text, community="C01")
+        dispatch_cycle(s, "weekly", DISPATCHER)
+        s.commit()
+        # 23 finished items: more than one page of history.
+        mine = (TaskItem.urgent.is_(False), TaskItem.officer_id == "O1")
+        for item in s.scalars(select(TaskItem).where(*mine)):
+            feedback(s, item.id, officer, result=FeedbackResult.DONE)
+        for i in range(21):
+            urgent_instruction(s, DISPATCHER, text=f"核查第{i}号线索", community="C02")
+        s.commit()
+        for item in s.scalars(select(TaskItem).where(TaskItem.title.like("核查第%"))):
+            feedback(s, item.id, officer, result=FeedbackResult.DONE)
+        s.commit()
+    at = _app("my_tasks", officer)
+    assert not at.exception, at.exception
+    shown = _texts(at) + "\n".join(str(x.value) for x in at.text)
+    assert shown.count("反诈中心预警") == 1  # the urgent text once per card
+    up = at.get("file_uploader")[0]
+    assert "10 MB" in up.proto.label and up.proto.max_upload_size_mb == 10
+    assert at.number_input(key=next(k for k in _keys(at) if k.startswith("cnt_"))).value is None
+    # History: compact lines, paged, with the count (no silent cap at 100 or 20).
+    assert "已办 23" in [tab.label for tab in at.tabs]
+    assert "第 1–20 件，共 23 件" in _texts(at)
+    at.number_input(key="inbox_done_page").set_value(2).run()
+    assert "第 21–23 件，共 23 件" in _texts(at)
+    assert not at.dataframe  # nothing that scrolls sideways on a phone
+
+
+def _keys(at) -> list[str]:
+    return [w.key for w in at.number_input if w.key]

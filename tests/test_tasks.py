@@ -663,3 +663,26 @@ def test_race_between_read_and_write_is_caught_by_the_version_column(engine, ses
     session.expire_all()
     got = session.get(TaskItem, item.id)
     assert (got.state, got.rating) == (ItemState.EVALUATED, Rating.EXCELLENT)
+
+
+def test_shrink_photo_fits_a_phone_picture_under_the_stored_limit():
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from fangcang.tasks.items import PHOTO_MAX_BYTES, shrink_photo
+
+    noise = np.random.default_rng(3).integers(0, 255, (1500, 1500, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(noise).save(buf, "PNG")
+    big = buf.getvalue()
+    assert len(big) > PHOTO_MAX_BYTES  # a camera-sized picture
+    small = shrink_photo(big)
+    assert len(small) <= PHOTO_MAX_BYTES and small.startswith(b"\xff\xd8\xff")
+    ok = b"\x89PNG\r\n\x1a\n" + b"0" * 100
+    assert shrink_photo(ok) == ok  # small enough: unchanged
+    with pytest.raises(ValueError, match="upload limit"):
+        shrink_photo(b"\xff\xd8\xff" + b"0" * (11 * 1048576))
+    with pytest.raises(ValueError, match="JPEG or PNG"):
+        shrink_photo(b"GIF89a" + b"0" * 100)

@@ -236,7 +236,21 @@ STRINGS: dict[str, tuple[str, str]] = {
     "inbox.result": ("完成情况", "Result"),
     "inbox.note": ("情况说明", "Note"),
     "inbox.count": ("完成数量（户/人/处）", "How many (households, persons, places)"),
-    "inbox.photo": ("现场照片（可选，JPG/PNG，≤2 MB）", "Photo (optional, JPG/PNG, ≤ 2 MB)"),
+    "inbox.photo": (
+        "现场照片（可选，JPG/PNG，不超过 {mb} MB）",
+        "Photo (optional, JPG/PNG, up to {mb} MB)",
+    ),
+    "inbox.photo_help": (
+        "手机照片可直接上传（最大 {mb} MB），保存前自动压缩到 2 MB 以内。",
+        "Phone pictures can be uploaded as they are (up to {mb} MB); they are shrunk to 2 MB "
+        "or less before they are stored.",
+    ),
+    "inbox.count_none": ("不填表示未统计", "Empty = not counted"),
+    "inbox.page": ("页码（共 {pages} 页）", "Page (of {pages})"),
+    "inbox.showing": ("第 {a}–{b} 件，共 {n} 件", "{a}–{b} of {n}"),
+    "inbox.history_n": ("已办 {n}", "Done {n}"),
+    "inbox.not_rated": ("待评价", "Not rated yet"),
+    "inbox.as_of": ("更新于 {time}", "As of {time}"),
     "inbox.submit": ("提交反馈", "Submit"),
     "inbox.accepted": ("已接收。", "Accepted."),
     "inbox.submitted": ("反馈已提交。", "Feedback submitted."),

@@ -36,6 +36,7 @@ from .exchange import (
     to_csv_bytes,
 )
 from .items import (
+    PHOTO_UPLOAD_MAX_MB,
     accept,
     evaluate,
     feedback,
@@ -45,6 +46,7 @@ from .items import (
     inbox,
     is_overdue,
     items_frame,
+    shrink_photo,
 )
 from .progress import (
     community_tasks,
@@ -73,6 +75,7 @@ def demo_extend(ctx):
 
 __all__ = [
     "FEEDBACK_SPEC",
+    "PHOTO_UPLOAD_MAX_MB",
     "ConflictError",
     "CyclePeriod",
     "DispatchResult",
@@ -108,6 +111,7 @@ __all__ = [
     "propose_template",
     "rates",
     "review_template",
+    "shrink_photo",
     "similarity",
     "task_months",
     "to_csv_bytes",

@@ -72,6 +72,50 @@ def get_item(session: Session, item_id: int, viewer: Viewer) -> TaskItem:
     return item
 
 
+#: Largest photo an officer may upload (phone cameras take 3-8 MB pictures); it is shrunk to
+#: at most ``PHOTO_MAX_BYTES`` before it is stored.
+PHOTO_UPLOAD_MAX_MB = 10
+#: Longest side, in pixels, of a shrunk photo (enough to read a sign or a door number).
+PHOTO_MAX_SIDE = 1600
+
+
+def shrink_photo(photo: bytes) -> bytes:
+    """A photo that fits the store: unchanged when within ``PHOTO_MAX_BYTES``, else re-encoded
+    as JPEG with its longest side at most ``PHOTO_MAX_SIDE`` pixels (Pillow).
+
+    Raises
+    ------
+    ValueError
+        Not a JPEG or PNG, larger than ``PHOTO_UPLOAD_MAX_MB``, or still too large after
+        shrinking (the message says which).
+    """
+    if len(photo) > PHOTO_UPLOAD_MAX_MB * 1048576:
+        raise ValueError(
+            f"photo: {len(photo) / 1048576:.1f} MB is over the {PHOTO_UPLOAD_MAX_MB} MB "
+            "upload limit"
+        )
+    if not any(photo.startswith(m) for m in PHOTO_TYPES):
+        raise ValueError("photo: only JPEG or PNG images are accepted")
+    if len(photo) <= PHOTO_MAX_BYTES:
+        return photo
+    import io
+
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(io.BytesIO(photo)) as img:
+            img = ImageOps.exif_transpose(img).convert("RGB")
+            img.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
+            for quality in (85, 70, 55):
+                out = io.BytesIO()
+                img.save(out, "JPEG", quality=quality, optimize=True)
+                if out.tell() <= PHOTO_MAX_BYTES:
+                    return out.getvalue()
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"photo: the image cannot be read ({exc})") from None
+    raise ValueError(f"photo: still over {PHOTO_MAX_BYTES // 1048576} MB after shrinking")
+
+
 def _check_photo(photo: bytes | None) -> str | None:
     if photo is None:
         return None
