@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fangcang.access import Role, ScopeError, Viewer
+from fangcang.access import Role, Scope, ScopeError, Viewer
 from fangcang.models import AuditEntry, Community, WarningLevel, WarningResult, WarningRun
 from fangcang.models.tasks import (
     Branch,
@@ -686,3 +686,66 @@ def test_shrink_photo_fits_a_phone_picture_under_the_stored_limit():
         shrink_photo(b"\xff\xd8\xff" + b"0" * (11 * 1048576))
     with pytest.raises(ValueError, match="JPEG or PNG"):
         shrink_photo(b"GIF89a" + b"0" * 100)
+
+
+# --------------------------------------------------------------------------------------------
+# From a filter to work
+# --------------------------------------------------------------------------------------------
+def test_dispatch_to_the_filtered_communities_with_a_preview(session, factory):
+    from fangcang.tasks import dispatch_to
+    from fangcang.tasks.selection import preview
+
+    build_district(factory)
+    tpl = admitted(session, title="重点人员见面核查")
+    session.commit()
+    ids = ["C01", "C03"]
+    pv = preview(session, ids, template_id=tpl.id, on=NOW)
+    assert list(pv["outcome"]) == ["new", "new"]
+    assert list(pv["officer_name"]) == ["王警官", "李警官"]
+    res = dispatch_to(session, DISPATCHER, ids, template_id=tpl.id, on=NOW, now=NOW)
+    session.commit()
+    assert (res.created, res.existing) == (2, 0)
+    got = session.execute(select(TaskItem.community_id, TaskItem.officer_id)).all()
+    assert sorted(got) == [("C01", "O1"), ("C03", "O2")]  # exactly those communities
+    # Sent again: the preview and the result say it was already sent; nothing new.
+    assert list(preview(session, ids, template_id=tpl.id, on=NOW)["outcome"]) == [
+        "existing",
+        "existing",
+    ]
+    again = dispatch_to(session, DISPATCHER, ids, template_id=tpl.id, on=NOW, now=NOW)
+    assert (again.created, again.existing) == (0, 2)
+    # An urgent instruction to the same selection: one item each, audited once.
+    urgent = dispatch_to(
+        session, DISPATCHER, ids, text="台风预警：排查危旧房屋", minutes=60, now=NOW
+    )
+    session.commit()
+    assert urgent.created == 2 and len(urgent.item_ids) == 2
+    items = session.scalars(select(TaskItem).where(TaskItem.urgent.is_(True))).all()
+    assert sorted(i.community_id for i in items) == ids
+    assert all(i.deadline == NOW + timedelta(minutes=60) for i in items)
+    actions = [a.action for a in session.scalars(select(AuditEntry))]
+    assert actions.count("task.dispatch_selected") == 3
+
+
+def test_dispatch_to_refuses_bad_requests_and_writes_nothing(session, factory):
+    from fangcang.tasks import dispatch_to
+
+    build_district(factory)
+    tpl = admitted(session, title="重点人员见面核查")
+    session.commit()
+    station_dispatcher = Viewer(username="st", role=Role.DISPATCHER, scope=Scope.of(["C04"]))
+    bad = [
+        (DISPATCHER, [], dict(template_id=tpl.id)),
+        (DISPATCHER, ["C01"], dict()),
+        (DISPATCHER, ["C01"], dict(template_id=tpl.id, text="两者都给")),
+        (DISPATCHER, ["C99"], dict(template_id=tpl.id)),
+        (DISPATCHER, ["C01"], dict(template_id=9999)),
+        (DISPATCHER, ["C01"], dict(text="短")),
+    ]
+    for who, ids, kw in bad:
+        with pytest.raises(ValueError):
+            dispatch_to(session, who, ids, **kw)
+        session.rollback()
+    with pytest.raises(ScopeError):
+        dispatch_to(session, station_dispatcher, ["C01"], template_id=tpl.id)
+    assert session.scalar(select(func.count()).select_from(TaskItem)) == 0

@@ -5,6 +5,8 @@ Public functions (all take a ``Session``; the caller commits):
 - templates: ``TemplateDraft``, ``validate_draft``, ``propose_template``, ``review_template``,
   ``list_templates``; admission screen: ``find_duplicates``, ``project_workload``.
 - dispatch: ``dispatch_cycle(session, cycle, actor, on=...)`` (idempotent),
+  ``dispatch_to(session, actor, community_ids, template_id=... | text=...)`` (a filter's
+  communities in one action; ``selection.select_communities`` / ``selection.preview``),
   ``urgent_instruction(session, actor, text=..., minutes=30, lon/lat | community | address)``,
   ``locate_point``, ``locate_address``, ``locate_community``.
 - items: ``accept``, ``feedback``, ``evaluate`` (each with ``expected_version``; a stale one
@@ -21,6 +23,7 @@ from .cycles import CyclePeriod, parse_key, period_of
 from .dispatch import (
     DispatchResult,
     dispatch_cycle,
+    dispatch_to,
     locate_address,
     locate_community,
     locate_point,
@@ -87,6 +90,7 @@ __all__ = [
     "completion_by_community",
     "demo_extend",
     "dispatch_cycle",
+    "dispatch_to",
     "evaluate",
     "export_open_items",
     "feedback",

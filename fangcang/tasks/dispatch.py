@@ -42,6 +42,7 @@ class DispatchResult:
     templates: int = 0
     cycle_keys: set[str] = field(default_factory=set)
     by_template: dict[int, int] = field(default_factory=dict)
+    item_ids: list[int] = field(default_factory=list)
 
 
 def _actor(actor: Viewer | str) -> str:
@@ -105,64 +106,13 @@ def dispatch_cycle(
     templates = list(session.scalars(q.order_by(TaskTemplate.id)))
     officer_of = dict(session.execute(select(Community.community_id, Community.officer_id)).all())
     result = DispatchResult(templates=len(templates), cycle_keys={period.key})
-    stmt = _insert(session).on_conflict_do_nothing(
-        index_elements=["template_id", "cycle_key", "community_id"]
-    )
     # Templates often share a target (e.g. a rule): resolve each target once.
     resolved: dict[tuple, list[str]] = {} if target_cache is None else target_cache
     for tpl in templates:
         key = (tpl.target_kind, tpl.target_value)
         if key not in resolved:
             resolved[key] = targets.resolve(session, tpl.target_kind, tpl.target_value)
-        ids = resolved[key]
-        existing = set(
-            session.scalars(
-                select(TaskItem.community_id).where(
-                    TaskItem.template_id == tpl.id, TaskItem.cycle_key == period.key
-                )
-            )
-        )
-        deadline = period.deadline(tpl.deadline_days)
-        rows = []
-        for cid in ids:
-            if cid in existing:
-                result.existing += 1
-                continue
-            if not officer_of.get(cid):
-                result.skipped_no_officer += 1
-                continue
-            rows.append(
-                dict(
-                    template_id=tpl.id,
-                    cycle_key=period.key,
-                    community_id=cid,
-                    officer_id=officer_of[cid],
-                    branch=tpl.branch,
-                    title=tpl.title,
-                    instructions=tpl.instructions,
-                    urgent=False,
-                    source="cycle",
-                    est_minutes=tpl.est_minutes,
-                    state=ItemState.DISPATCHED,
-                    dispatched_by=name,
-                    dispatched_at=now,
-                    deadline=deadline,
-                    note="",
-                    returns=0,
-                    version=1,
-                )
-            )
-        if rows:
-            session.execute(stmt, rows)
-        after = session.scalar(
-            select(func.count())
-            .select_from(TaskItem)
-            .where(TaskItem.template_id == tpl.id, TaskItem.cycle_key == period.key)
-        )
-        made = after - len(existing)
-        result.existing += len(rows) - made  # lost a race: another dispatcher made them
-        result.created += made
-        result.by_template[tpl.id] = made
+        _send_template(session, tpl, resolved[key], period, name, now, officer_of, result)
     audit.log(
         session,
         actor=name,
@@ -173,6 +123,159 @@ def dispatch_cycle(
             "created": result.created,
             "existing": result.existing,
             "templates": result.templates,
+            "skipped_no_officer": result.skipped_no_officer,
+        },
+    )
+    db.bump_data_version(session)
+    return result
+
+
+def _send_template(
+    session: Session,
+    tpl: TaskTemplate,
+    ids: list[str],
+    period,
+    name: str,
+    now: datetime,
+    officer_of: dict[str, str | None],
+    result: DispatchResult,
+) -> None:
+    """Create ``tpl``'s items of ``period`` for the communities ``ids`` (idempotent: the
+    unique key and ON CONFLICT DO NOTHING skip what exists, even under a race)."""
+    stmt = _insert(session).on_conflict_do_nothing(
+        index_elements=["template_id", "cycle_key", "community_id"]
+    )
+    existing = set(
+        session.scalars(
+            select(TaskItem.community_id).where(
+                TaskItem.template_id == tpl.id, TaskItem.cycle_key == period.key
+            )
+        )
+    )
+    deadline = period.deadline(tpl.deadline_days)
+    rows = []
+    for cid in ids:
+        if cid in existing:
+            result.existing += 1
+            continue
+        if not officer_of.get(cid):
+            result.skipped_no_officer += 1
+            continue
+        rows.append(
+            dict(
+                template_id=tpl.id,
+                cycle_key=period.key,
+                community_id=cid,
+                officer_id=officer_of[cid],
+                branch=tpl.branch,
+                title=tpl.title,
+                instructions=tpl.instructions,
+                urgent=False,
+                source="cycle",
+                est_minutes=tpl.est_minutes,
+                state=ItemState.DISPATCHED,
+                dispatched_by=name,
+                dispatched_at=now,
+                deadline=deadline,
+                note="",
+                returns=0,
+                version=1,
+            )
+        )
+    if rows:
+        session.execute(stmt, rows)
+    after = session.scalar(
+        select(func.count())
+        .select_from(TaskItem)
+        .where(TaskItem.template_id == tpl.id, TaskItem.cycle_key == period.key)
+    )
+    made = after - len(existing)
+    result.existing += len(rows) - made  # lost a race: another dispatcher made them
+    result.created += made
+    result.by_template[tpl.id] = made
+
+
+def dispatch_to(
+    session: Session,
+    actor: Viewer | str,
+    community_ids: list[str],
+    *,
+    template_id: int | None = None,
+    text: str | None = None,
+    minutes: int = 30,
+    on: date | datetime | None = None,
+    now: datetime | None = None,
+) -> DispatchResult:
+    """Send exactly ``community_ids`` (a dispatcher's filter result) one thing in one action:
+    an admitted template's task for the current cycle (``template_id``), or an urgent
+    instruction (``text``, due in ``minutes``). Audited as ``task.dispatch_selected``.
+
+    A dispatcher with a restricted scope can send only inside it. Communities without an
+    officer are skipped and counted; a template's item already sent this cycle is not sent
+    again (``existing``).
+
+    Returns
+    -------
+    DispatchResult
+        created, existing, skipped_no_officer; ``item_ids`` of the urgent items created.
+
+    Raises
+    ------
+    ValueError
+        No communities, both or neither of template and text, an unknown or unadmitted
+        template, an unknown community, or an invalid urgent text/minutes. Nothing is written.
+    ScopeError
+        A community outside the dispatcher's scope.
+    """
+    name = _actor(actor)
+    ids = list(dict.fromkeys(str(c) for c in community_ids))
+    if not ids:
+        raise ValueError("communities: the filter selected no community; nothing to send")
+    if (template_id is None) == (text is None):
+        raise ValueError("what: give either a template (a task) or a text (an urgent instruction)")
+    if not isinstance(actor, str):
+        for cid in ids:
+            actor.scope.check(cid)
+    officer_of = dict(
+        session.execute(
+            select(Community.community_id, Community.officer_id).where(
+                Community.community_id.in_(ids)
+            )
+        ).all()
+    )
+    unknown = [c for c in ids if c not in officer_of]
+    if unknown:
+        raise ValueError(f"communities: unknown community id(s) {unknown}")
+    now = now or now_local()
+    result = DispatchResult()
+    if template_id is not None:
+        tpl = session.get(TaskTemplate, int(template_id))
+        if tpl is None or tpl.status is not TemplateStatus.ADMITTED:
+            raise ValueError(f"template {template_id}: no admitted template with this id")
+        period = period_of(tpl.cycle, on or now)
+        result.templates, result.cycle_keys = 1, {period.key}
+        _send_template(session, tpl, ids, period, name, now, officer_of, result)
+        what = {"template_id": tpl.id, "cycle_key": period.key}
+    else:
+        _check_urgent(text, minutes)
+        for cid in ids:
+            if not officer_of.get(cid):
+                result.skipped_no_officer += 1
+                continue
+            item = _urgent_item(session, name, cid, officer_of[cid], text, minutes, "filter", now)
+            result.item_ids.append(item.id)
+        result.created = len(result.item_ids)
+        what = {"urgent": True, "minutes": minutes, "item_ids": result.item_ids}
+    audit.log(
+        session,
+        actor=name,
+        action="task.dispatch_selected",
+        target=f"communities:{len(ids)}",
+        detail={
+            **what,
+            "communities": ids,
+            "created": result.created,
+            "existing": result.existing,
             "skipped_no_officer": result.skipped_no_officer,
         },
     )
@@ -247,6 +350,62 @@ def locate_community(session: Session, community: str) -> str:
     raise ValueError(f"community: no community with id or name {community!r}")
 
 
+def _check_urgent(text: str | None, minutes) -> str:
+    """The urgent text, stripped; ``ValueError`` for a text or time limit out of range."""
+    text = (text or "").strip()
+    if len(text) < 4:
+        raise ValueError("text: say what has to be done (at least 4 characters)")
+    if len(text) > 1000:
+        raise ValueError(f"text: at most 1000 characters, got {len(text)}")
+    if (
+        not isinstance(minutes, int)
+        or isinstance(minutes, bool)
+        or not 1 <= minutes <= URGENT_MAX_MINUTES
+    ):
+        raise ValueError(f"minutes: must be a whole number 1-{URGENT_MAX_MINUTES}, got {minutes!r}")
+    return text
+
+
+def _urgent_item(
+    session: Session,
+    name: str,
+    cid: str,
+    officer_id: str,
+    text: str,
+    minutes: int,
+    source: str,
+    now: datetime,
+    *,
+    branch: Branch | str = Branch.PUBLIC_ORDER,
+    lon: float | None = None,
+    lat: float | None = None,
+) -> TaskItem:
+    title = text if len(text) <= 40 else text[:39] + "…"
+    item = TaskItem(
+        template_id=None,
+        cycle_key=now.strftime("U%Y%m%d%H%M%S%f"),  # no template: the unique key ignores it
+        community_id=cid,
+        officer_id=officer_id,
+        branch=Branch(branch),
+        title=title,
+        instructions=text,
+        urgent=True,
+        source=source,
+        lon=lon,
+        lat=lat,
+        est_minutes=0,
+        state=ItemState.DISPATCHED,
+        dispatched_by=name,
+        dispatched_at=now,
+        deadline=now + timedelta(minutes=minutes),
+        note="",
+        returns=0,
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
 def urgent_instruction(
     session: Session,
     actor: Viewer | str,
@@ -266,17 +425,7 @@ def urgent_instruction(
     Audited as ``task.urgent``.
     """
     name = _actor(actor)
-    text = (text or "").strip()
-    if len(text) < 4:
-        raise ValueError("text: say what has to be done (at least 4 characters)")
-    if len(text) > 1000:
-        raise ValueError(f"text: at most 1000 characters, got {len(text)}")
-    if (
-        not isinstance(minutes, int)
-        or isinstance(minutes, bool)
-        or not 1 <= minutes <= URGENT_MAX_MINUTES
-    ):
-        raise ValueError(f"minutes: must be a whole number 1-{URGENT_MAX_MINUTES}, got {minutes!r}")
+    text = _check_urgent(text, minutes)
     given = [lon is not None or lat is not None, community is not None, address is not None]
     if sum(given) != 1:
         raise ValueError(
@@ -293,30 +442,19 @@ def urgent_instruction(
     officer_id = session.scalar(select(Community.officer_id).where(Community.community_id == cid))
     if not officer_id:
         raise ValueError(f"community {cid} has no responsible officer to send this to")
-    now = now or now_local()
-    title = text if len(text) <= 40 else text[:39] + "…"
-    item = TaskItem(
-        template_id=None,
-        cycle_key=now.strftime("U%Y%m%d%H%M%S%f"),
-        community_id=cid,
-        officer_id=officer_id,
-        branch=Branch(branch),
-        title=title,
-        instructions=text,
-        urgent=True,
-        source=source,
+    item = _urgent_item(
+        session,
+        name,
+        cid,
+        officer_id,
+        text,
+        minutes,
+        source,
+        now or now_local(),
+        branch=branch,
         lon=float(lon) if given[0] else None,
         lat=float(lat) if given[0] else None,
-        est_minutes=0,
-        state=ItemState.DISPATCHED,
-        dispatched_by=name,
-        dispatched_at=now,
-        deadline=now + timedelta(minutes=minutes),
-        note="",
-        returns=0,
     )
-    session.add(item)
-    session.flush()
     audit.log(
         session,
         actor=name,
