@@ -749,3 +749,37 @@ def test_dispatch_to_refuses_bad_requests_and_writes_nothing(session, factory):
     with pytest.raises(ScopeError):
         dispatch_to(session, station_dispatcher, ["C01"], template_id=tpl.id)
     assert session.scalar(select(func.count()).select_from(TaskItem)) == 0
+
+
+def test_select_communities_by_sub_district_level_and_indicator(session, factory):
+    from fangcang.tasks.selection import CommunityFilter, select_communities
+    from fangcang.timeutil import Month
+
+    build_district(factory)
+    period = "2026-10"
+    _store_run(session, period, {"C01": "red", "C02": "yellow", "C03": "red", "C04": "red"})
+    for cid, p in {"C01": 90.0, "C02": 95.0, "C03": 10.0, "C04": 80.0}.items():
+        r = session.scalars(select(WarningResult).where(WarningResult.community_id == cid)).one()
+        r.p_crime_rate = p
+    session.commit()
+    m = Month.parse(period)
+    red = select_communities(session, Scope.district(), CommunityFilter(m, levels=("red",)))
+    assert sorted(red["community_id"]) == ["C01", "C03", "C04"]
+    red_sd2 = CommunityFilter(m, levels=("red",), sub_districts=("SD2",))
+    got = select_communities(session, Scope.district(), red_sd2)
+    assert sorted(got["community_id"]) == ["C03", "C04"]
+    assert set(got["officer_name"]) == {"李警官", "赵警官"}
+    top_crime = CommunityFilter(m, levels=("red",), indicator="crime_rate")
+    assert sorted(select_communities(session, Scope.district(), top_crime)["community_id"]) == [
+        "C01",
+        "C04",
+    ]
+    # Scope applies; a month without a run selects nothing by level, everything without one.
+    assert list(select_communities(session, Scope.of(["C04"]), red_sd2)["community_id"]) == ["C04"]
+    none = CommunityFilter(Month.parse("2026-09"), levels=("red",))
+    assert select_communities(session, Scope.district(), none).empty
+    assert len(select_communities(session, Scope.district(), CommunityFilter(m))) == 4
+    with pytest.raises(ValueError):
+        CommunityFilter(m, levels=("purple",))
+    with pytest.raises(ValueError):
+        select_communities(session, Scope.district(), CommunityFilter(m, indicator="nope"))

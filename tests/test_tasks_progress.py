@@ -171,3 +171,31 @@ def test_urgent_board(session, case):
     assert board.loc[a.id, "minutes_since"] == 20
     assert board.loc[b.id, "overdue"] and not board.loc[a.id, "overdue"]
     assert urgent_board(session, d.officer_viewer(2), now=LATER)["id"].tolist() == [b.id]
+
+
+def test_urgent_items_leave_the_live_board_when_handled_or_old(session, case):
+    from fangcang.tasks import urgent_history
+
+    d, *_ = case
+    done_before = set(urgent_history(session, Scope.district(), now=LATER)["id"])
+    fresh = urgent_instruction(
+        session, DISPATCHER, text="紧急：寻找走失老人", community="C03", now=LATER
+    )
+    old = urgent_instruction(
+        session, DISPATCHER, text="紧急：核查可疑包裹", community="C03", minutes=30, now=LATER
+    )
+    handled = urgent_instruction(
+        session, DISPATCHER, text="紧急：劝阻电诈受害人", community="C03", now=LATER
+    )
+    feedback(session, handled.id, d.officer_viewer(1), result="done", at=LATER)
+    later = LATER + timedelta(hours=25)  # `old` is now more than 24 h past its deadline
+    fresh.deadline = later + timedelta(minutes=5)
+    session.flush()
+    board = urgent_board(session, Scope.district(), now=later)
+    assert board["id"].tolist() == [fresh.id]
+    hist = set(urgent_history(session, Scope.district(), now=later)["id"]) - done_before
+    assert hist == {old.id, handled.id}
+    # The history has a window: items dispatched before it are not listed.
+    assert urgent_history(session, Scope.district(), now=later + timedelta(days=31)).empty
+    with pytest.raises(ValueError):
+        urgent_history(session, Scope.district(), days=0)

@@ -59,6 +59,7 @@ from .progress import (
     rates,
     task_months,
     urgent_board,
+    urgent_history,
 )
 from .templates import (
     TemplateDraft,
@@ -120,6 +121,7 @@ __all__ = [
     "task_months",
     "to_csv_bytes",
     "urgent_board",
+    "urgent_history",
     "urgent_instruction",
     "validate_draft",
 ]

@@ -15,7 +15,7 @@ Rates are fractions 0-1 and ``NaN`` when their denominator is zero.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -370,30 +370,12 @@ def community_tasks(
     ]
 
 
-def urgent_board(
-    session: Session, who: Viewer | Scope, *, now: datetime | None = None
-) -> pd.DataFrame:
-    """Open urgent items with minutes since dispatch and whether the officer acknowledged."""
-    now = now or now_local()
-    q = (
-        select(
-            TaskItem.id,
-            TaskItem.title,
-            TaskItem.community_id,
-            Community.name,
-            TaskItem.officer_id,
-            Officer.name,
-            TaskItem.state,
-            TaskItem.dispatched_at,
-            TaskItem.accepted_at,
-            TaskItem.deadline,
-            TaskItem.source,
-        )
-        .join(Community, Community.community_id == TaskItem.community_id)
-        .join(Officer, Officer.officer_id == TaskItem.officer_id)
-        .where(TaskItem.urgent.is_(True), TaskItem.state.in_(OPEN_STATES))
-        .order_by(TaskItem.dispatched_at.desc(), TaskItem.id.desc())
-    )
+#: An open urgent item more than this long past its deadline leaves the live board for the
+#: history (it needs following up, not watching).
+URGENT_STALE_HOURS = 24
+
+
+def _urgent_frame(session: Session, who: Viewer | Scope, q, now: datetime) -> pd.DataFrame:
     # Plain tuples: pandas builds a frame from them far faster than from Row objects.
     rows = [tuple(r) for r in session.execute(_where_viewer(q, who))]
     df = pd.DataFrame(
@@ -409,6 +391,7 @@ def urgent_board(
             "dispatched_at",
             "accepted_at",
             "deadline",
+            "fed_back_at",
             "source",
         ],
     )
@@ -417,8 +400,75 @@ def urgent_board(
         (now - pd.to_datetime(df["dispatched_at"])).dt.total_seconds() // 60
     ).astype(int)
     df["acknowledged"] = df["accepted_at"].notna() | (df["state"] != ItemState.DISPATCHED.value)
-    df["overdue"] = pd.to_datetime(df["deadline"]) < now
+    df["overdue"] = df["state"].isin([s.value for s in OPEN_STATES]) & (
+        pd.to_datetime(df["deadline"]) < now
+    )
     return df
+
+
+def _urgent_select():
+    return (
+        select(
+            TaskItem.id,
+            TaskItem.title,
+            TaskItem.community_id,
+            Community.name,
+            TaskItem.officer_id,
+            Officer.name,
+            TaskItem.state,
+            TaskItem.dispatched_at,
+            TaskItem.accepted_at,
+            TaskItem.deadline,
+            TaskItem.fed_back_at,
+            TaskItem.source,
+        )
+        .join(Community, Community.community_id == TaskItem.community_id)
+        .join(Officer, Officer.officer_id == TaskItem.officer_id)
+        .where(TaskItem.urgent.is_(True))
+        .order_by(TaskItem.dispatched_at.desc(), TaskItem.id.desc())
+    )
+
+
+def urgent_board(
+    session: Session,
+    who: Viewer | Scope,
+    *,
+    now: datetime | None = None,
+    stale_hours: int = URGENT_STALE_HOURS,
+) -> pd.DataFrame:
+    """The live urgent board: open urgent items not more than ``stale_hours`` past their
+    deadline, newest first, with minutes since dispatch and whether the officer acknowledged.
+    Handled items and older open ones are in ``urgent_history``."""
+    now = now or now_local()
+    q = _urgent_select().where(
+        TaskItem.state.in_(OPEN_STATES),
+        TaskItem.deadline >= now - timedelta(hours=stale_hours),
+    )
+    return _urgent_frame(session, who, q, now)
+
+
+def urgent_history(
+    session: Session,
+    who: Viewer | Scope,
+    *,
+    now: datetime | None = None,
+    days: int = 30,
+    stale_hours: int = URGENT_STALE_HOURS,
+) -> pd.DataFrame:
+    """Urgent items dispatched in the last ``days`` days that left the live board: handled
+    (fed back or evaluated) or open and more than ``stale_hours`` past their deadline.
+    Columns as ``urgent_board`` plus ``fed_back_at``; newest first."""
+    if not isinstance(days, int) or days < 1:
+        raise ValueError(f"days: must be a positive whole number, got {days!r}")
+    now = now or now_local()
+    stale = TaskItem.state.in_(OPEN_STATES) & (
+        TaskItem.deadline < now - timedelta(hours=stale_hours)
+    )
+    q = _urgent_select().where(
+        TaskItem.dispatched_at >= now - timedelta(days=days),
+        TaskItem.state.in_(DONE_STATES) | stale,
+    )
+    return _urgent_frame(session, who, q, now)
 
 
 def task_months(session: Session, *, now: datetime | None = None) -> list[Month]:
