@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fangcang.access import Role, Scope, Viewer
+from fangcang.models import WarningLevel, WarningResult, WarningRun
 from fangcang.models.tasks import Branch, Cycle, TargetKind
 from fangcang.tasks import TemplateDraft, propose_template, review_template
 
@@ -110,3 +111,57 @@ def admitted(
         branch_user(branch),
     )
     return review_template(session, tpl.id, OFFICE, admit=True)
+
+
+def store_run(session, period, levels, scores=None):
+    """Store a warning run of ``period`` with ``levels`` {community id: level} (and scores)."""
+    run = WarningRun(
+        period=period,
+        version=1,
+        created_at=NOW,
+        created_by="t",
+        config="{}",
+        config_hash="h",
+        data_version=1,
+        window_first=period,
+        n_communities=len(levels),
+    )
+    session.add(run)
+    session.flush()
+    zero = {
+        k: 0.0
+        for k in (
+            "incident_rate",
+            "crime_rate",
+            "incident_trend",
+            "control_gap",
+            "floating_share",
+            "p_incident_rate",
+            "p_crime_rate",
+            "p_incident_trend",
+            "p_control_gap",
+            "p_floating_share",
+            "score",
+            "stability",
+        )
+    }
+    for cid, lv in levels.items():
+        session.add(
+            WarningResult(
+                run_id=run.id,
+                community_id=cid,
+                residents=1,
+                incidents=0,
+                crime_incidents=0,
+                incidents_year_before=0,
+                factors=0,
+                factors_out=0,
+                level=WarningLevel(lv),
+                window_stable=True,
+                borderline=False,
+                significant=False,
+                explanation="{}",
+                **{**zero, **({"score": scores[cid]} if scores else {})},
+            )
+        )
+    session.flush()

@@ -95,23 +95,23 @@ def test_urgent_instruction_form_and_live_board(app_db):
     at = _app("task_dispatch", DISPATCHER)
     assert "当前没有未完成的紧急指令" in _texts(at)
     # A point outside the district: a clear error, nothing created.
-    at.number_input[0].set_value(121.5)
-    at.text_area[0].input("反诈中心预警：居民正在被骗")
+    at.number_input(key="urgent_lon").set_value(121.5)
+    at.text_area(key="urgent_text").input("反诈中心预警：居民正在被骗")
     _button(at, "发送紧急指令").click().run()
     assert "outside the district" in at.error[0].value
     assert _count(engine, urgent=True) == 0
     # A point inside C03 reaches O2.
-    at.number_input[0].set_value(120.625)
-    at.number_input[1].set_value(28.005)
+    at.number_input(key="urgent_lon").set_value(120.625)
+    at.number_input(key="urgent_lat").set_value(28.005)
     _button(at, "发送紧急指令").click().run()
     assert not at.error and "O2" in at.success[0].value
     # By community name.
     at.radio(key="urgent_where").set_value("community").run()
-    at.selectbox[0].set_value("C04")
-    at.text_area[0].input("走失老人：协助寻找")
+    at.selectbox(key="urgent_community").set_value("C04")
+    at.text_area(key="urgent_text").input("走失老人：协助寻找")
     _button(at, "发送紧急指令").click().run()
     assert _count(engine, urgent=True) == 2
-    board = at.dataframe[0].value
+    board = next(d.value for d in at.dataframe if "已接收" in d.value.columns)
     assert sorted(board["社区"]) == ["仰义社区", "松台社区"]
     assert set(board["已接收"]) == {"—"}
 
@@ -312,3 +312,64 @@ def test_inbox_shows_urgent_text_once_states_the_photo_limit_and_pages_history(a
 
 def _keys(at) -> list[str]:
     return [w.key for w in at.number_input if w.key]
+
+
+def test_dispatch_to_a_filter_from_the_url_with_preview(app_db):
+    engine, _ = app_db
+    from tests.tasks_support import store_run
+
+    with Session(engine) as s:
+        store_run(
+            s,
+            "2026-10",
+            {"C01": "yellow", "C02": "yellow", "C03": "red", "C04": "red"},
+            scores={"C01": 50.0, "C02": 55.0, "C03": 70.0, "C04": 80.0},
+        )
+        s.commit()
+    at = AppTest.from_file(PAGE["task_dispatch"], default_timeout=TIMEOUT)
+    at.session_state["viewer"] = DISPATCHER
+    at.query_params["period"] = "2026-10"
+    at.query_params["level"] = "red"
+    at.query_params["street"] = "仰义街道"
+    at.run()
+    assert not at.exception, at.exception
+    assert "**2** 个社区符合筛选（仰义街道，2026-10）" in _texts(at)
+    pv = next(d.value for d in at.dataframe if "将收到" in d.value.columns)
+    assert list(pv["社区"]) == ["仰义社区", "松台社区"]  # highest score first
+    assert list(pv["社区民警"] if "社区民警" in pv.columns else pv.iloc[:, 4]) == [
+        "赵警官",
+        "李警官",
+    ]
+    assert set(pv["将收到"]) == {"新派给社区民警"}
+    _button(at, "向这些社区派发任务（2 件）").click().run()
+    assert not at.exception, at.exception
+    assert "新派 2 件" in _texts(at)
+    with Session(engine) as s:
+        got = sorted(s.execute(select(TaskItem.community_id)).scalars())
+    assert got == ["C03", "C04"]  # exactly the filtered communities
+    # The same filter again: the preview says they already have it; the button is off.
+    pv = next(d.value for d in at.dataframe if "将收到" in d.value.columns)
+    assert set(pv["将收到"]) == {"本期已派，不重复"}
+    assert _button(at, "向这些社区派发任务（0 件）").disabled
+    # An urgent instruction to the same selection, in one action.
+    at.segmented_control(key="sel_what").set_value("urgent").run()
+    at.text_area(key="sel_text").input("台风预警：立即排查危旧房屋")
+    _button(at, "向这些社区发送紧急指令（2 条）").click().run()
+    assert _count(engine, urgent=True) == 2
+
+
+def test_an_empty_filter_says_what_it_is(app_db):
+    engine, _ = app_db
+    from tests.tasks_support import store_run
+
+    with Session(engine) as s:
+        store_run(s, "2026-10", {"C01": "yellow", "C02": "yellow", "C03": "red", "C04": "red"})
+        s.commit()
+    at = AppTest.from_file(PAGE["task_dispatch"], default_timeout=TIMEOUT)
+    at.session_state["viewer"] = DISPATCHER
+    at.query_params["period"] = "2026-10"
+    at.query_params["level"] = "red"
+    at.query_params["street"] = "五马街道"
+    at.run()
+    assert "2026-10 五马街道：0 个红色社区" in _texts(at)
+    assert "没有数据" not in _texts(at)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangcang.access import Role, Scope, ScopeError, Viewer
-from fangcang.models import AuditEntry, Community, WarningLevel, WarningResult, WarningRun
+from fangcang.models import AuditEntry, Community, WarningResult
 from fangcang.models.tasks import (
     Branch,
     Cycle,
@@ -54,6 +54,7 @@ from tests.tasks_support import (
     admitted,
     branch_user,
     build_district,
+    store_run,
 )
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -289,57 +290,7 @@ def test_rule_warning_levels_with_a_fake_provider(session, factory, monkeypatch)
     assert sorted(session.scalars(select(TaskItem.community_id))) == ["C01", "C03"]
 
 
-def _store_run(session, period, levels):
-    run = WarningRun(
-        period=period,
-        version=1,
-        created_at=NOW,
-        created_by="t",
-        config="{}",
-        config_hash="h",
-        data_version=1,
-        window_first=period,
-        n_communities=len(levels),
-    )
-    session.add(run)
-    session.flush()
-    zero = {
-        k: 0.0
-        for k in (
-            "incident_rate",
-            "crime_rate",
-            "incident_trend",
-            "control_gap",
-            "floating_share",
-            "p_incident_rate",
-            "p_crime_rate",
-            "p_incident_trend",
-            "p_control_gap",
-            "p_floating_share",
-            "score",
-            "stability",
-        )
-    }
-    for cid, lv in levels.items():
-        session.add(
-            WarningResult(
-                run_id=run.id,
-                community_id=cid,
-                residents=1,
-                incidents=0,
-                crime_incidents=0,
-                incidents_year_before=0,
-                factors=0,
-                factors_out=0,
-                level=WarningLevel(lv),
-                window_stable=True,
-                borderline=False,
-                significant=False,
-                explanation="{}",
-                **zero,
-            )
-        )
-    session.flush()
+_store_run = store_run
 
 
 def test_rule_warning_levels_reads_the_latest_stored_run(session, factory):

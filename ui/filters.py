@@ -248,3 +248,57 @@ def set_filter(name: str, value: str | None) -> None:
 def set_community(community_id: str | None) -> None:
     """Select a community (search box, map click) for the next run."""
     set_filter("community", community_id)
+
+
+def jurisdiction(viewer: Viewer) -> str:
+    """The name of the viewer's area for titles and captions: the district's name for
+    district-wide roles, the station's name for a station, an officer's communities (never
+    "the whole district" for a scoped role)."""
+    if viewer.scope.is_district:
+        return t("app.district")
+    meta = community_meta(state.data_version(), viewer.scope)
+    if meta.empty:
+        return t("dash.no_area")
+    stations = list(dict.fromkeys(meta["station"]))
+    names = list(meta["name"])
+    if viewer.station_id and len(stations) == 1:
+        return stations[0]
+    if len(names) <= 3:
+        return "、".join(names)
+    if len(stations) == 1:
+        return t("dash.area_n", station=stations[0], n=len(names))
+    return t("dash.communities_n", n=len(names))
+
+
+def where_text(f: Filters, viewer: Viewer) -> str:
+    """Where a filtered view looks: the chosen community, station or sub-district, else the
+    viewer's jurisdiction."""
+    meta = community_meta(state.data_version(), viewer.scope)
+    if f.community:
+        hit = meta.loc[meta["community_id"] == f.community, "name"]
+        return hit.iloc[0] if not hit.empty else f.community
+    parts = []
+    if f.street:
+        hit = meta.loc[meta["sub_district_code"] == f.street, "sub_district"]
+        parts.append(hit.iloc[0] if not hit.empty else f.street)
+    if f.station:
+        hit = meta.loc[meta["station_id"] == f.station, "station"]
+        parts.append(hit.iloc[0] if not hit.empty else f.station)
+    return " ".join(parts) if parts else jurisdiction(viewer)
+
+
+def empty_text(f: Filters, viewer: Viewer, *, extra: str = "") -> str:
+    """What an empty community filter result is, e.g. "2026-10 仰义街道：0 个红色社区" /
+    "0 Red communities in 仰义街道 in 2026-10" (never just "no data")."""
+    levels = "/".join(t(f"warning_level.{lv}") for lv in f.levels)
+    conditions = []
+    if f.min_score > 0:
+        conditions.append(t("dash.empty_score", score=f"{f.min_score:g}"))
+    if extra:
+        conditions.append(extra)
+    key = "dash.empty_levels" if levels else "dash.empty_communities"
+    text = t(key, period=str(f.period), where=where_text(f, viewer), levels=levels)
+    if conditions:
+        zh = state.lang() == "zh"
+        text += f"（{'，'.join(conditions)}）" if zh else f" ({', '.join(conditions)})"
+    return text

@@ -17,6 +17,18 @@ STRINGS: dict[str, tuple[str, str]] = {
     "dash.level": ("预警等级", "Warning level"),
     "dash.min_score": ("最低分", "Minimum score"),
     "dash.all": ("全部", "All"),
+    "dash.no_area": ("（未分配辖区）", "(no jurisdiction assigned)"),
+    "dash.area_n": ("{station}辖区 {n} 个社区", "{n} communities of {station}"),
+    "dash.communities_n": ("{n} 个社区", "{n} communities"),
+    "dash.empty_levels": (
+        "{period} {where}：0 个{levels}色社区",
+        "0 {levels} communities in {where} in {period}",
+    ),
+    "dash.empty_communities": (
+        "{period} {where}：0 个社区符合筛选",
+        "0 communities match the filter in {where} in {period}",
+    ),
+    "dash.empty_score": ("评分不低于 {score}", "score at least {score}"),
     "dash.score": ("得分", "Score"),
     "dash.no_value": ("无数据", "No data"),
     "dash.no_level": ("未评估", "Not assessed"),

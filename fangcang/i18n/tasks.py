@@ -207,6 +207,69 @@ STRINGS: dict[str, tuple[str, str]] = {
     "dispatch.board": ("紧急指令实时看板", "Urgent instructions, live"),
     "dispatch.board_caption": ("每 5 秒自动刷新 · {time}", "Refreshes every 5 s · {time}"),
     "dispatch.board_empty": ("当前没有未完成的紧急指令。", "No open urgent instructions."),
+    "dispatch.board_rule": (
+        "已办结或超过时限 {hours} 小时的移入下方记录",
+        "handled ones, or {hours} h past their deadline, move to the history below",
+    ),
+    "dispatch.board_n": ("未完成 {n} 条", "{n} open"),
+    "dispatch.history": (
+        "紧急指令记录（近 {days} 天：已办结或已超时）",
+        "Urgent history (last {days} days: handled or overdue)",
+    ),
+    "dispatch.history_empty": (
+        "近 {days} 天没有已办结或超时的紧急指令。",
+        "No handled or overdue urgent instructions in the last {days} days.",
+    ),
+    "dispatch.tab.selected": ("按筛选派发", "Send to a selection"),
+    "dispatch.tab.cycle": ("周期派单", "Dispatch a cycle"),
+    "dispatch.tab.urgent": ("单点紧急指令", "Urgent instruction to one place"),
+    "dispatch.sel.caption": (
+        "左侧筛选（月份、街道、派出所、预警等级、评分）与地图、预警页面共用，也可由链接带入；"
+        "这里可再按指标和新兴热点筛选，预览每个社区由谁接收什么，然后一次派发。",
+        "The sidebar filters (month, sub-district, station, level, score) are shared with the map "
+        "and warning pages and can come from a link; narrow by an indicator or emerging hot spot "
+        "here, preview who receives what, then send in one action.",
+    ),
+    "dispatch.sel.indicator": ("指标处于全区前25%", "In the district's top quarter on"),
+    "dispatch.sel.indicator_help": (
+        "只保留该指标百分位不低于75的社区（本月预警计算结果）。",
+        "Keep communities at or above the 75th percentile on this indicator (this month's "
+        "warning results).",
+    ),
+    "dispatch.sel.any": ("不限", "Any"),
+    "dispatch.sel.hotspot": ("新兴热点类别", "Emerging hot-spot category"),
+    "dispatch.sel.top": ("{indicator}前25%", "top quarter on {indicator}"),
+    "dispatch.sel.error": ("未派发：{msg}", "Not sent: {msg}"),
+    "dispatch.sel.found": (
+        "**{n}** 个社区符合筛选（{where}，{period}）",
+        "**{n}** communities match ({where}, {period})",
+    ),
+    "dispatch.sel.what": ("派发内容", "Send"),
+    "dispatch.sel.what.task": ("任务（已准入模板）", "A task (admitted template)"),
+    "dispatch.sel.what.urgent": ("紧急指令", "An urgent instruction"),
+    "dispatch.sel.no_templates": (
+        "没有已准入的任务模板：请先在任务准入页面准入。",
+        "No admitted template: admit one on the admission page first.",
+    ),
+    "dispatch.sel.template": ("任务模板（周期 · 本期编号）", "Template (cycle · current key)"),
+    "dispatch.sel.receives": ("将收到", "Receives"),
+    "dispatch.sel.outcome.new": ("新派给社区民警", "New, to the community officer"),
+    "dispatch.sel.outcome.existing": ("本期已派，不重复", "Already sent this cycle"),
+    "dispatch.sel.outcome.no_officer": ("无负责民警，跳过", "No officer: skipped"),
+    "dispatch.sel.summary": (
+        "将新派 {new} 件给 {officers} 名民警；本期已派 {existing} 个社区；无负责民警 {skipped} 个社区。",
+        "{new} new items to {officers} officers; {existing} already sent this cycle; "
+        "{skipped} without an officer.",
+    ),
+    "dispatch.sel.send.task": ("向这些社区派发任务（{n} 件）", "Send the task ({n} items)"),
+    "dispatch.sel.send.urgent": (
+        "向这些社区发送紧急指令（{n} 条）",
+        "Send the urgent instruction ({n})",
+    ),
+    "dispatch.sel.done": (
+        "已派发：新派 {created} 件，已存在 {existing} 件，无民警跳过 {skipped} 个社区。",
+        "Sent: {created} new, {existing} already there, {skipped} skipped (no officer).",
+    ),
     "dispatch.exchange": ("移动警务终端数据交换", "Mobile terminal exchange"),
     "dispatch.export": ("导出未完成任务 CSV", "Export open items (CSV)"),
     "dispatch.import": ("导入终端反馈 CSV", "Import feedback CSV"),

@@ -52,6 +52,7 @@ from .items import (
     shrink_photo,
 )
 from .progress import (
+    URGENT_STALE_HOURS,
     community_tasks,
     completion_by_community,
     monthly_scorecard,
@@ -80,6 +81,7 @@ def demo_extend(ctx):
 __all__ = [
     "FEEDBACK_SPEC",
     "PHOTO_UPLOAD_MAX_MB",
+    "URGENT_STALE_HOURS",
     "ConflictError",
     "CyclePeriod",
     "DispatchResult",

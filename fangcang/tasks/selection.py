@@ -82,21 +82,40 @@ class CommunityFilter:
 
 
 #: Reads the emerging hot-spot category of each community: (session, scope, period) ->
-#: {community_id: category}. Set by ``fangcang.scoring.hotspots`` when it is present.
+#: {community_id: category value}.
 HotspotReader = Callable[[Session, Scope, Month], dict[str, str]]
 
 
 def _hotspot_reader() -> HotspotReader | None:
+    """``fangcang.scoring.hotspots.categories`` as a reader, or None when that analysis is not
+    part of this build."""
     try:
         from ..scoring import hotspots
-    except ImportError:  # the hot-spot analysis is not installed in this build
+    except ImportError:  # the hot-spot analysis is not part of this build
         return None
-    return getattr(hotspots, "community_categories", None)
+    categories = getattr(hotspots, "categories", None)
+    if categories is None:
+        return None
+
+    def read(session: Session, scope: Scope, period: Month) -> dict[str, str]:
+        df = categories(session, period, scope)
+        return {
+            str(c): str(getattr(v, "value", v))
+            for c, v in zip(df["community_id"], df["category"], strict=True)
+        }
+
+    return read
 
 
-def hotspots_available() -> bool:
-    """True when the emerging hot-spot analysis can be used as a filter."""
-    return _hotspot_reader() is not None
+def hotspot_categories() -> list[str]:
+    """The emerging hot-spot categories a filter can choose (hot ones first); empty when the
+    analysis is not available."""
+    try:
+        from ..scoring import hotspots
+    except ImportError:
+        return []
+    order = getattr(hotspots, "CATEGORY_ORDER", ())
+    return [str(getattr(c, "value", c)) for c in order]
 
 
 def select_communities(session: Session, scope: Scope, flt: CommunityFilter) -> pd.DataFrame:
