@@ -19,7 +19,7 @@ from fangcang.models.tasks import (
     TaskTemplate,
     TemplateStatus,
 )
-from fangcang.tasks import dispatch_cycle, feedback
+from fangcang.tasks import dispatch_cycle, feedback, urgent_instruction
 from fangcang.timeutil import now_local
 from tests.conftest import Factory
 from tests.tasks_support import DISPATCHER, admitted, build_district
@@ -177,6 +177,10 @@ def test_evaluate_page_returns_unqualified_work(app_db):
     at = _app("task_evaluate", d.station_viewer(1))
     assert not at.exception
     assert at.dataframe[0].value["情况说明"].tolist() == ["<b>全部完成</b>"]  # shown as text
+    _tick(at, [0])
+    assert at.radio[0].value is None  # no rating preselected
+    _button(at, "提交评价").click().run()
+    assert "请先选择评价等级" in at.error[0].value
     at.radio[0].set_value(Rating.UNQUALIFIED)
     _button(at, "提交评价").click().run()
     assert "reason" in at.error[0].value
@@ -185,9 +189,46 @@ def test_evaluate_page_returns_unqualified_work(app_db):
     assert not at.exception
     with Session(engine) as s:
         assert s.get(TaskItem, iid).state is ItemState.RETURNED
-    assert "已评价：不合格" in at.success[0].value and "没有待评价的任务" in _texts(at)
+    assert "已评价 1 件：不合格" in at.success[0].value
+    assert "没有符合筛选的“已反馈”任务（0 件）" in _texts(at)
     # A station outside sees nothing to evaluate.
-    assert "没有待评价的任务" in _texts(_app("task_evaluate", d.station_viewer(0)))
+    assert "（0 件）" in _texts(_app("task_evaluate", d.station_viewer(0)))
+
+
+def _tick(at, rows):
+    at.session_state["eval_table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    return at.run()
+
+
+def test_evaluate_page_filters_pages_and_rates_in_bulk_after_confirming(app_db):
+    engine, d = app_db
+    with Session(engine) as s:
+        dispatch_cycle(s, "weekly", DISPATCHER, on=now_local())
+        for i in range(55):
+            urgent_instruction(s, DISPATCHER, text=f"核查第{i}号线索", community="C04")
+        s.commit()
+        for item in s.scalars(select(TaskItem).where(TaskItem.community_id == "C04")):
+            feedback(s, item.id, d.officer_viewer(2), result="done")
+        s.commit()
+    at = _app("task_evaluate", DISPATCHER)
+    assert not at.exception, at.exception
+    assert "已反馈：共 56 件，显示第 1–50 件" in _texts(at)  # counted and paged, never cut
+    at.number_input(key="eval_page").set_value(2).run()
+    assert "显示第 51–56 件" in _texts(at)
+    at.selectbox(key="eval_template").set_value("urgent").run()
+    assert "已反馈：共 55 件" in _texts(at)
+    at.text_input(key="eval_text").input("第7号").run()
+    assert "已反馈：共 1 件" in _texts(at)
+    at.text_input(key="eval_text").input("").run()
+    _tick(at, [0, 1, 2])
+    at.radio[0].set_value(Rating.QUALIFIED)
+    _button(at, "评价所选 3 件").click().run()
+    assert "确认将所选 3 件评为“合格”？" in _texts(at)
+    assert _count(engine, state=ItemState.EVALUATED) == 0  # nothing before the confirmation
+    _button(at, "确认评价").click().run()
+    assert not at.exception, at.exception
+    assert _count(engine, state=ItemState.EVALUATED) == 3
+    assert "已评价 3 件：合格" in _texts(at)
 
 
 def test_progress_page(app_db):

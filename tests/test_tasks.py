@@ -734,3 +734,50 @@ def test_select_communities_by_sub_district_level_and_indicator(session, factory
         CommunityFilter(m, levels=("purple",))
     with pytest.raises(ValueError):
         select_communities(session, Scope.district(), CommunityFilter(m, indicator="nope"))
+
+
+def test_evaluation_queue_filters_counts_pages_and_rates_in_bulk(session, factory):
+    from fangcang.tasks import count_items, evaluate_many, item_choices, items_frame
+
+    d = build_district(factory)
+    tpl = admitted(session, title="重点人员见面核查")
+    session.commit()
+    dispatch_cycle(session, "weekly", DISPATCHER, on=NOW, now=NOW)
+    u = urgent_instruction(
+        session, DISPATCHER, text="台风预警：排查危旧房屋", community="C04", now=NOW
+    )
+    session.commit()
+    for item in session.scalars(select(TaskItem)):
+        who = next(
+            d.officer_viewer(i) for i, o in enumerate(d.officers) if o.officer_id == item.officer_id
+        )
+        feedback(session, item.id, who, result="done", note=f"已完成{item.community_id}", at=NOW)
+    session.commit()
+    waiting = (ItemState.FED_BACK,)
+    assert count_items(session, DISPATCHER, states=waiting) == 5
+    choices = item_choices(session, DISPATCHER, waiting)
+    assert choices["station"] == {"ST1": "五马派出所", "ST2": "仰义派出所"}
+    assert choices["template"] == {"urgent": "", str(tpl.id): "重点人员见面核查"}
+    assert set(choices["officer"]) == {"O1", "O2", "O3"}
+    assert count_items(session, DISPATCHER, states=waiting, station_id="ST2") == 2
+    assert count_items(session, DISPATCHER, states=waiting, template_key="urgent") == 1
+    assert count_items(session, DISPATCHER, states=waiting, officer_id="O1") == 2
+    assert count_items(session, DISPATCHER, states=waiting, text="C03") == 1  # in the note
+    assert count_items(session, DISPATCHER, states=waiting, text="松台") == 1  # community name
+    page = items_frame(session, DISPATCHER, states=waiting, limit=2, offset=4)
+    assert len(page) == 1  # paging reaches every item
+    # Bulk: all or nothing.
+    rows = items_frame(session, DISPATCHER, states=waiting, station_id="ST1")
+    versions = dict(zip(rows["id"], rows["version"], strict=True))
+    stale = dict(versions)
+    stale[next(iter(stale))] -= 1
+    with pytest.raises(ConflictError):
+        evaluate_many(session, stale, DISPATCHER, rating="qualified")
+    session.rollback()
+    assert count_items(session, DISPATCHER, states=(ItemState.EVALUATED,)) == 0
+    assert evaluate_many(session, versions, DISPATCHER, rating="qualified") == 3
+    session.commit()
+    assert count_items(session, DISPATCHER, states=(ItemState.EVALUATED,)) == 3
+    assert session.get(TaskItem, u.id).state is ItemState.FED_BACK
+    with pytest.raises(ValueError):
+        evaluate_many(session, {}, DISPATCHER, rating="qualified")

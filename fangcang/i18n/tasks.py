@@ -335,6 +335,36 @@ STRINGS: dict[str, tuple[str, str]] = {
     "evaluate.done": ("已评价：{rating}", "Rated: {rating}"),
     "evaluate.waiting": ("待评价 {n} 件", "{n} waiting"),
     "evaluate.photo": ("现场照片", "Photo"),
+    "evaluate.search": (
+        "搜索（任务、社区、民警、说明）",
+        "Search (task, community, officer, note)",
+    ),
+    "evaluate.search_hint": ("如：出租房屋、沿江", "e.g. rental, 沿江"),
+    "evaluate.template": ("任务模板", "Template"),
+    "evaluate.empty_filter": (
+        "没有符合筛选的“{state}”任务（0 件）。",
+        "No “{state}” items match the filter (0).",
+    ),
+    "evaluate.count": (
+        "{state}：共 {n} 件，显示第 {a}–{b} 件",
+        "{state}: {n} items, showing {a}–{b}",
+    ),
+    "evaluate.pick_hint": (
+        "在表中勾选一件查看办理记录并评价；勾选多件可批量评价。",
+        "Tick one row to read its history and rate it; tick several to rate them together.",
+    ),
+    "evaluate.pick_hint_read": ("在表中勾选一件查看办理记录。", "Tick a row to read its history."),
+    "evaluate.pick_one": ("勾选一件查看办理记录。", "Tick a single row to read its history."),
+    "evaluate.bulk": ("已勾选 **{n}** 件：批量评价", "**{n}** ticked: rate them together"),
+    "evaluate.submit_n": ("评价所选 {n} 件", "Rate the {n} ticked"),
+    "evaluate.no_rating": ("请先选择评价等级。", "Choose a rating first."),
+    "evaluate.confirm": (
+        "确认将所选 {n} 件评为“{rating}”？",
+        "Rate the {n} ticked items “{rating}”?",
+    ),
+    "evaluate.confirm_yes": ("确认评价", "Confirm"),
+    "evaluate.confirm_no": ("取消", "Cancel"),
+    "evaluate.done_n": ("已评价 {n} 件：{rating}", "{n} rated: {rating}"),
     # progress
     "progress.title": ("干得怎么样", "How is the work going"),
     "progress.caption": (

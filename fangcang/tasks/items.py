@@ -370,6 +370,42 @@ ITEM_COLUMNS = [
 ]
 
 
+def _filters(
+    q,
+    *,
+    states=None,
+    community_id=None,
+    urgent=None,
+    station_id=None,
+    template_key=None,
+    officer_id=None,
+    text="",
+):
+    if states:
+        q = q.where(TaskItem.state.in_(states))
+    if community_id:
+        q = q.where(TaskItem.community_id == community_id)
+    if urgent is not None:
+        q = q.where(TaskItem.urgent.is_(urgent))
+    if station_id:
+        q = q.where(Community.station_id == station_id)
+    if template_key == "urgent":
+        q = q.where(TaskItem.template_id.is_(None))
+    elif template_key:
+        q = q.where(TaskItem.template_id == int(template_key))
+    if officer_id:
+        q = q.where(TaskItem.officer_id == officer_id)
+    text = (text or "").strip()
+    if text:
+        q = q.where(
+            TaskItem.title.contains(text, autoescape=True)
+            | Community.name.contains(text, autoescape=True)
+            | Officer.name.contains(text, autoescape=True)
+            | TaskItem.note.contains(text, autoescape=True)
+        )
+    return q
+
+
 def items_frame(
     session: Session,
     viewer: Viewer,
@@ -379,8 +415,18 @@ def items_frame(
     now: datetime | None = None,
     urgent: bool | None = None,
     limit: int | None = None,
+    offset: int = 0,
+    station_id: str | None = None,
+    template_key: str | None = None,
+    officer_id: str | None = None,
+    text: str = "",
 ) -> pd.DataFrame:
-    """Items the viewer may see, as a table with ``overdue`` and ``minutes_left`` derived."""
+    """Items the viewer may see, as a table with ``overdue`` and ``minutes_left`` derived.
+
+    ``station_id``, ``template_key`` (a template id as text, or ``urgent``), ``officer_id``
+    and ``text`` (in title, community, officer or note) narrow the list; ``offset``/``limit``
+    page it (``count_items`` gives the total for the same filters).
+    """
     now = now or now_local()
     q = (
         select(TaskItem, Community.name, Officer.name)
@@ -389,12 +435,18 @@ def items_frame(
         .where(visible_clause(viewer))
         .order_by(TaskItem.dispatched_at.desc(), TaskItem.id.desc())
     )
-    if states:
-        q = q.where(TaskItem.state.in_(states))
-    if community_id:
-        q = q.where(TaskItem.community_id == community_id)
-    if urgent is not None:
-        q = q.where(TaskItem.urgent.is_(urgent))
+    q = _filters(
+        q,
+        states=states,
+        community_id=community_id,
+        urgent=urgent,
+        station_id=station_id,
+        template_key=template_key,
+        officer_id=officer_id,
+        text=text,
+    )
+    if offset:
+        q = q.offset(int(offset))
     if limit:
         q = q.limit(limit)
     rows = []
@@ -428,6 +480,99 @@ def items_frame(
             }
         )
     return pd.DataFrame(rows, columns=ITEM_COLUMNS)
+
+
+def count_items(
+    session: Session,
+    viewer: Viewer,
+    *,
+    states: tuple[ItemState, ...] | None = None,
+    station_id: str | None = None,
+    template_key: str | None = None,
+    officer_id: str | None = None,
+    text: str = "",
+) -> int:
+    """How many items ``items_frame`` lists for the same filters (for counts and paging)."""
+    from sqlalchemy import func
+
+    q = (
+        select(func.count())
+        .select_from(TaskItem)
+        .join(Community, Community.community_id == TaskItem.community_id)
+        .join(Officer, Officer.officer_id == TaskItem.officer_id)
+        .where(visible_clause(viewer))
+    )
+    q = _filters(
+        q,
+        states=states,
+        station_id=station_id,
+        template_key=template_key,
+        officer_id=officer_id,
+        text=text,
+    )
+    return int(session.scalar(q) or 0)
+
+
+def item_choices(
+    session: Session, viewer: Viewer, states: tuple[ItemState, ...] | None = None
+) -> dict[str, dict[str, str]]:
+    """What the items the viewer may see (in ``states``) can be filtered by: ``station``,
+    ``template`` (``urgent`` for urgent instructions) and ``officer``, each {key: label}."""
+    from ..models import Station
+
+    base = (
+        select(TaskItem.template_id, TaskItem.title, Community.station_id, Station.name)
+        .join(Community, Community.community_id == TaskItem.community_id)
+        .join(Station, Station.station_id == Community.station_id)
+        .where(visible_clause(viewer))
+    )
+    if states:
+        base = base.where(TaskItem.state.in_(states))
+    stations: dict[str, str] = {}
+    templates: dict[str, str] = {}
+    for tid, title, sid, sname in session.execute(base.distinct()):
+        stations[sid] = sname
+        if tid is not None:
+            templates[str(tid)] = title
+        else:
+            templates["urgent"] = ""
+    q = (
+        select(TaskItem.officer_id, Officer.name)
+        .join(Officer, Officer.officer_id == TaskItem.officer_id)
+        .where(visible_clause(viewer))
+    )
+    if states:
+        q = q.where(TaskItem.state.in_(states))
+    officers = dict(session.execute(q.distinct()).all())
+    return {
+        "station": dict(sorted(stations.items(), key=lambda kv: kv[1])),
+        "template": dict(sorted(templates.items(), key=lambda kv: (kv[0] != "urgent", kv[1]))),
+        "officer": dict(sorted(officers.items(), key=lambda kv: kv[1])),
+    }
+
+
+def evaluate_many(
+    session: Session,
+    items: dict[int, int],
+    viewer: Viewer,
+    *,
+    rating: Rating | str,
+    reason: str = "",
+    at: datetime | None = None,
+) -> int:
+    """Rate several fed-back items at once ({item id: version read}); all or nothing.
+
+    Raises ``ConflictError`` (nothing saved) when any item changed since it was read, and
+    whatever ``evaluate`` raises for one of them. Each item is audited as ``task.evaluate``.
+    """
+    if not items:
+        raise ValueError("items: choose at least one item to rate")
+    at = at or now_local()
+    for item_id, version in sorted(items.items()):
+        evaluate(
+            session, item_id, viewer, rating=rating, reason=reason, expected_version=version, at=at
+        )
+    return len(items)
 
 
 def inbox(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
