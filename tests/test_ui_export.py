@@ -124,3 +124,13 @@ def test_person_views_logged_once_per_view(sqlite_engine, monkeypatch):
         "filter": "key_persons",
     }
     assert log.iloc[0]["actor"] == "u2" and log.iloc[0]["target"] == "community:C1"
+
+
+def test_table_toolbars_offer_no_unaudited_download():
+    """Streamlit's dataframe toolbar would download any table as CSV, unmasked and unaudited:
+    the configuration turns it off (downloads go through ui.export)."""
+    import tomllib
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml"
+    assert tomllib.loads(config.read_text())["client"]["disableDataExport"] is True
