@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from fangcang import tasks
-from fangcang.i18n import enum_label
+from fangcang.i18n import enum_label, fmt_int
 from fangcang.models.tasks import Branch, ItemState
 from fangcang.timeutil import Month, now_local
 from ui import export, guard, state
@@ -36,9 +36,15 @@ def _rates(version: int, who, first: str, last: str, by: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _overdue(version: int, who, hour: str) -> pd.DataFrame:
+def _overdue(version: int, who, hour: str, first: str, last: str) -> pd.DataFrame:
     with state.session() as s:
-        return tasks.overdue_items(s, who, now=datetime.fromisoformat(hour))
+        return tasks.overdue_items(
+            s,
+            who,
+            now=datetime.fromisoformat(hour),
+            start=Month.parse(first).start,
+            end=Month.parse(last).end,
+        )
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -79,6 +85,7 @@ by = (
     )
     or "station"
 )
+window = first if first == last else t("progress.window", first=first, last=last)
 st.caption(t("progress.caption", first=first, last=last))
 
 total = _rates(version, viewer, first, last, "total")
@@ -87,13 +94,17 @@ if total.empty:
     st.stop()
 tot = total.iloc[0]
 now_hour = now_local().strftime("%Y-%m-%dT%H:00")
-overdue = _overdue(version, viewer, now_hour)
+overdue = _overdue(version, viewer, now_hour, first, last)
 m1, m2, m3, m4, m5 = st.columns(5)
-m1.metric(t("progress.items"), f"{int(tot['items']):,}")
-m2.metric(t("tasks.col.completion_rate"), _pct(tot["completion_rate"]))
-m3.metric(t("tasks.col.on_time_rate"), _pct(tot["on_time_rate"]))
-m4.metric(t("tasks.col.qualified_rate"), _pct(tot["qualified_rate"]))
-m5.metric(t("progress.overdue_now"), f"{len(overdue):,}")
+m1.metric(t("progress.items_in", window=window), fmt_int(tot["items"]))
+m2.metric(t("tasks.col.completion_rate"), _pct(tot["completion_rate"]), help=window)
+m3.metric(t("tasks.col.on_time_rate"), _pct(tot["on_time_rate"]), help=window)
+m4.metric(t("tasks.col.qualified_rate"), _pct(tot["qualified_rate"]), help=window)
+m5.metric(
+    t("progress.overdue_now"),
+    fmt_int(len(overdue)),
+    help=t("progress.overdue_help", window=window, time=now_hour.replace("T", " ")),
+)
 
 df = _rates(version, viewer, first, last, by)
 df = df.assign(label=[_label(by, k, lbl) for k, lbl in zip(df["key"], df["label"], strict=True)])
@@ -145,10 +156,11 @@ with right:
         xaxis={"range": [0, 100], "ticksuffix": "%", "gridcolor": "#e6e9ee"},
     )
     st.plotly_chart(fig, use_container_width=True, key="progress_chart")
+    st.caption(window)
 
-st.subheader(t("progress.overdue"), anchor=False)
+st.subheader(t("progress.overdue_in", window=window, n=fmt_int(len(overdue))), anchor=False)
 if overdue.empty:
-    st.info(t("progress.no_overdue"))
+    st.info(t("progress.no_overdue_in", window=window))
 else:
     st.dataframe(
         pd.DataFrame(

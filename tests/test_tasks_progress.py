@@ -112,6 +112,14 @@ def test_overdue_list(session, case):
     assert df["state"].tolist() == ["accepted", "returned"]
     assert df["hours_overdue"].iloc[0] == pytest.approx(57.0, abs=0.1)
     assert overdue_items(session, Scope.district(), now=NOW).empty
+    # The list follows the chosen period and agrees with the rates' overdue count.
+    in_nov = overdue_items(session, Scope.district(), now=LATER, start=START, end=END)
+    total = rates(session, Scope.district(), START, END, by="total", now=LATER).iloc[0]
+    assert len(in_nov) == total["overdue"] == 2
+    october = overdue_items(
+        session, Scope.district(), now=LATER, start=datetime(2026, 10, 1), end=START
+    )
+    assert october.empty  # nothing dispatched in October
 
 
 def test_monthly_scorecard(session, case):

@@ -383,6 +383,17 @@ STRINGS: dict[str, tuple[str, str]] = {
     "progress.by.template": ("任务", "Task"),
     "progress.items": ("派发任务", "Items"),
     "progress.overdue_now": ("当前逾期", "Overdue now"),
+    "progress.window": ("{first} 至 {last}", "{first} to {last}"),
+    "progress.items_in": ("派发任务（{window}）", "Items ({window})"),
+    "progress.overdue_help": (
+        "{window} 派发、截至 {time} 仍未办结且已过时限的任务。",
+        "Dispatched {window}, still open and past the deadline at {time}.",
+    ),
+    "progress.overdue_in": ("逾期未办（{window} 派发，{n} 件）", "Overdue ({window} items, {n})"),
+    "progress.no_overdue_in": (
+        "{window} 派发的任务没有逾期未办的。",
+        "No item dispatched {window} is overdue.",
+    ),
     "progress.empty": ("所选期间没有派发任务。", "No items were dispatched in this period."),
     "progress.chart": (
         "完成率与按时率（前 {n} 位，按任务数）",

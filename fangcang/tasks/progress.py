@@ -218,10 +218,22 @@ def rates(
 
 
 def overdue_items(
-    session: Session, who: Viewer | Scope, *, now: datetime | None = None, limit: int = 500
+    session: Session,
+    who: Viewer | Scope,
+    *,
+    now: datetime | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int | None = None,
 ) -> pd.DataFrame:
-    """Open items past their deadline (any dispatch date), longest overdue first."""
+    """Open items past their deadline at ``now``, longest overdue first.
+
+    ``start``/``end`` keep items dispatched in ``[start, end)`` (the period a page shows, so
+    the list agrees with the rates' ``overdue`` column); without them, any dispatch date.
+    """
     now = now or now_local()
+    if start is not None and end is not None:
+        _check_period(start, end)
     q = (
         select(
             TaskItem.id,
@@ -240,8 +252,13 @@ def overdue_items(
         .join(Officer, Officer.officer_id == TaskItem.officer_id)
         .where(TaskItem.state.in_(OPEN_STATES), TaskItem.deadline < now)
         .order_by(TaskItem.deadline, TaskItem.id)
-        .limit(limit)
     )
+    if start is not None:
+        q = q.where(TaskItem.dispatched_at >= start)
+    if end is not None:
+        q = q.where(TaskItem.dispatched_at < end)
+    if limit:
+        q = q.limit(limit)
     # Plain tuples: pandas builds a frame from them far faster than from Row objects.
     rows = [tuple(r) for r in session.execute(_where_viewer(q, who))]
     df = pd.DataFrame(
