@@ -20,6 +20,7 @@ from fangcang.visits.views import (
     nearest_houses,
     search_houses,
 )
+from fangcang.websafe import escape_markdown
 from ui import audit_view, geolocate, guard, state, unmask
 from ui.state import t
 
@@ -156,7 +157,7 @@ def _house_label(r) -> str:
     parts.append(t("visits.registered", use=_use_label(r.use), n=int(r.registered_residents)))
     if hasattr(r, "distance_m"):
         parts.insert(0, t("visits.metres", n=fmt_int(r.distance_m)))
-    return " · ".join(parts)
+    return escape_markdown(" · ".join(parts))  # masked numbers are asterisks, not emphasis
 
 
 def _pick_from(frame: pd.DataFrame, key: str) -> pd.Series | None:
@@ -253,7 +254,7 @@ def _find_house(form_scope: Scope, where: str) -> tuple[str, pd.Series] | None:
 
 def _expected(house_id: str, row: pd.Series) -> None:
     """Who the registry says lives here: shown before the form so the officer can check."""
-    st.markdown(f"**{t('visits.expected')}** · {row['address']}")
+    st.markdown(f"**{t('visits.expected')}** · {escape_markdown(row['address'])}")
     st.caption(
         t("visits.registered", use=_use_label(row["use"]), n=int(row["registered_residents"]))
     )
@@ -264,7 +265,7 @@ def _expected(house_id: str, row: pd.Series) -> None:
     for r in residents.itertuples(index=False):
         key = t(f"key_person_type.{r.key_person_type}") if r.key_person_type else ""
         badge = f" :red-badge[{key}]" if key else ""
-        st.markdown(f"- {r.name} · {r.id_number or '—'}{badge}")
+        st.markdown(f"- {escape_markdown(f'{r.name} · {r.id_number or chr(8212)}')}{badge}")
     audit_view.person_view(viewer, target=f"house:{house_id}", rows=len(residents), page="visits")
     if viewer.can(Permission.UNMASK):
         with st.expander(t("unmask.pick")):

@@ -87,7 +87,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "No registered house in {where} has an address containing “{text}”.",
     ),
     "visits.find.more": (
-        "找到 {total} 处，显示最接近的 {n} 处：请输入更完整的地址。",
+        "找到 {total} 处，显示前 {n} 处：请输入更完整的地址（如门牌号）。",
         "{total} houses found, showing the first {n}: type more of the address.",
     ),
     "visits.find.locate": ("用手机定位查找附近房屋", "Find houses near my position"),
