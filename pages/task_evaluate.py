@@ -179,7 +179,9 @@ if total == 0:
 pages = max(1, -(-total // PAGE))
 page = 1
 if pages > 1:
-    page = int(st.number_input(t("inbox.page", pages=pages), 1, pages, key="eval_page"))
+    page = int(
+        st.columns(4)[0].number_input(t("inbox.page", pages=pages), 1, pages, key="eval_page")
+    )
 df = first_page if page == 1 else _page(version, viewer, flt, (page - 1) * PAGE)[0]
 first = (page - 1) * PAGE
 st.caption(
@@ -204,6 +206,8 @@ table = pd.DataFrame(
         t("tasks.col.note"): df["note"],
     }
 )
+if state_value == ItemState.FED_BACK.value:  # not rated yet: an empty column says nothing
+    table = table.drop(columns=[t("tasks.col.rating")])
 picked = st.dataframe(
     table,
     hide_index=True,

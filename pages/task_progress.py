@@ -20,6 +20,7 @@ viewer = guard.page("task_progress")
 lang = state.lang()
 GROUPS = ["station", "officer", "community", "sub_district", "branch", "template"]
 TOP = 20
+NUM = st.column_config.NumberColumn(format="localized")  # thousands separators
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -65,6 +66,9 @@ def _label(by: str, key: str, label: str) -> str:
     return str(label)
 
 
+COUNTS = {
+    t(f"tasks.col.{k}") for k in ("items", "completed", "returned", "overdue", "hours_overdue")
+}
 st.title(t("progress.title"))
 version = state.data_version()
 months = _months(version)
@@ -95,7 +99,7 @@ if total.empty:
 tot = total.iloc[0]
 now_hour = now_local().strftime("%Y-%m-%dT%H:00")
 overdue = _overdue(version, viewer, now_hour, first, last)
-m1, m2, m3, m4, m5 = st.columns(5)
+m1, m2, m3, m4, m5 = st.columns([2, 1, 1, 1, 1])
 m1.metric(t("progress.items_in", window=window), fmt_int(tot["items"]))
 m2.metric(t("tasks.col.completion_rate"), _pct(tot["completion_rate"]), help=window)
 m3.metric(t("tasks.col.on_time_rate"), _pct(tot["on_time_rate"]), help=window)
@@ -124,7 +128,11 @@ with left:
     )
     # Fit short tables (a few stations) instead of leaving a block of empty rows.
     st.dataframe(
-        table, hide_index=True, use_container_width=True, height=min(420, 38 + 35 * len(table))
+        table,
+        hide_index=True,
+        use_container_width=True,
+        height=min(420, 38 + 35 * len(table)),
+        column_config={c: NUM for c in table.columns if c in COUNTS},
     )
 with right:
     top = df.head(TOP).iloc[::-1]
@@ -183,6 +191,10 @@ else:
         hide_index=True,
         use_container_width=True,
         height=300,
+        column_config={
+            t("tasks.col.id"): st.column_config.NumberColumn(format="%d"),
+            t("tasks.col.hours_overdue"): NUM,
+        },
     )
 
 st.subheader(t("progress.scorecard"), anchor=False)
@@ -206,7 +218,13 @@ else:
             t("tasks.col.overdue"): card["overdue"],
         }
     )
-    st.dataframe(shown, hide_index=True, use_container_width=True, height=320)
+    st.dataframe(
+        shown,
+        hide_index=True,
+        use_container_width=True,
+        height=320,
+        column_config={c: NUM for c in shown.columns if c in COUNTS},
+    )
     export.download_buttons(
         shown,
         viewer=viewer,

@@ -167,9 +167,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     # dispatch page
     "dispatch.title": ("一键派单", "One-click dispatch"),
     "dispatch.caption": (
-        "按周期把已准入的任务派给各社区民警；同一周期重复派单不会重复生成。",
-        "Dispatch the admitted tasks of a cycle to each community's officer; dispatching a "
-        "cycle twice creates nothing new.",
+        "把任务或紧急指令派给筛选出的社区，按周期一键派单，或向一处发紧急指令；同一周期不会重复派发。",
+        "Send a task or an urgent instruction to the communities a filter selects, dispatch a "
+        "cycle, or send an urgent instruction to one place; nothing is sent twice in a cycle.",
     ),
     "dispatch.cycle": ("周期", "Cycle"),
     "dispatch.day": ("周期内任一天", "Any day in the cycle"),
