@@ -9,7 +9,8 @@ import os
 
 import streamlit as st
 
-from ui import login, nav, state
+from fangcang.access import Role
+from ui import errors, login, nav, state
 
 st.set_page_config(
     page_title="基础数字方舱 Fangcang", page_icon="🛡️", layout="wide"
@@ -29,12 +30,23 @@ def _secrets_to_env() -> None:
 
 _secrets_to_env()
 
+# `?lang=en` in a link selects the language (once per browser session: the switch then rules,
+# and keeps the address in step so a reload or a shared link keeps the language).
+if "lang" not in st.session_state and st.query_params.get("lang") in ("zh", "en"):
+    st.session_state["lang"] = st.query_params["lang"]
+
+
+def _lang_to_url() -> None:
+    st.query_params["lang"] = st.session_state["lang"]
+
+
 with st.sidebar:
     st.selectbox(
         state.t("app.language"),
         options=["zh", "en"],
         format_func=lambda code: {"zh": "中文", "en": "English"}[code],
         key="lang",
+        on_change=_lang_to_url,
     )
 
 from ui import firststart  # noqa: E402  (after the frame is drawn, so progress shows)
@@ -46,23 +58,37 @@ if viewer is None:
     # Signed out, every address shows the sign-in form (and after signing in, the page the
     # address names). Registering the addresses through st.navigation also ends Streamlit's
     # legacy multipage mode, which would otherwise list the files in pages/ in the sidebar.
-    st.navigation(
-        [st.Page(login.render_login, title=state.t("login.title"), url_path="login", default=True)]
-        + [
-            st.Page(login.render_login, title=state.t(p.title_key), url_path=p.id)
-            for p in nav.PAGES
-        ],
-        position="hidden",
-    ).run()
+    errors.run_page(
+        st.navigation(
+            [
+                st.Page(
+                    login.render_login, title=state.t("login.title"), url_path="login", default=True
+                )
+            ]
+            + [
+                st.Page(login.render_login, title=state.t(p.title_key), url_path=p.id)
+                for p in nav.PAGES
+            ],
+            position="hidden",
+        )
+    )
     st.stop()
+
+# Where a role lands when the address names no page: community officers on their tasks.
+LANDING = {Role.OFFICER: "my_tasks"}
+allowed = nav.allowed(viewer.role)
+landing = LANDING.get(Role(viewer.role))
+if landing not in {p.id for p in allowed}:
+    landing = next((p.id for p in allowed if p.default), allowed[0].id if allowed else None)
 
 # Pages in sections (态势, 通报与成效, 任务, 管理), all listed: no "View more" fold.
 sections: dict[str, list] = {}
-for p in nav.allowed(viewer.role):
+for p in allowed:
     page = st.Page(
-        p.file, title=state.t(p.title_key), icon=p.icon, url_path=p.id, default=p.default
+        p.file, title=state.t(p.title_key), icon=p.icon, url_path=p.id, default=p.id == landing
     )
     sections.setdefault(state.t(p.group), []).append(page)
 login.render_account_box(viewer)
 nav.phone_sidebar()  # phones: the sidebar closes after choosing a page
-st.navigation(sections, expanded=True).run()
+login.render_cookie_script()
+errors.run_page(st.navigation(sections, expanded=True))

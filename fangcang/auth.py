@@ -15,13 +15,16 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from . import audit
+from . import audit, sessions
 from .access import Role, Viewer, scope_for
 from .config import get_settings
-from .models import Community, Officer, Station, User
+from .models import Community, Officer, SignInThrottle, Station, User
 from .timeutil import now_local
 
 #: How long an account stays locked after ``lockout_attempts`` failures in a row.
@@ -162,8 +165,13 @@ def set_disabled(session: Session, username: str, disabled: bool, *, actor: str)
         raise ValueError("you cannot disable your own account")
     user.disabled = disabled
     session.flush()
+    ended = sessions.revoke_user(session, username, "disabled") if disabled else 0
     audit.log(
-        session, actor=actor, action="user.disable" if disabled else "user.enable", target=username
+        session,
+        actor=actor,
+        action="user.disable" if disabled else "user.enable",
+        target=username,
+        detail={"sessions_ended": ended} if disabled else None,
     )
     return user
 
@@ -178,7 +186,10 @@ def reset_password(session: Session, username: str, new_password: str, *, actor:
     user.locked_until = None
     user.password_changed_at = now_local()
     session.flush()
-    audit.log(session, actor=actor, action="user.reset", target=username)
+    ended = sessions.revoke_user(session, username, "reset")
+    audit.log(
+        session, actor=actor, action="user.reset", target=username, detail={"sessions_ended": ended}
+    )
     return user
 
 
@@ -233,6 +244,65 @@ class LoginResult:
     locked_until: datetime | None = None
 
 
+def _reserve_attempt(
+    session: Session,
+    username: str,
+    exists: bool,
+    now: datetime,
+    max_attempts: int,
+    lock_minutes: int,
+) -> tuple[int, datetime | None] | None:
+    """Count one attempt BEFORE its password is checked, atomically, in one statement.
+
+    Returns ``(attempts in a row, locked_until)`` or None when the name is locked now (no
+    password may be checked). The attempt that reaches ``max_attempts`` sets the lock in the
+    same statement, so however many attempts run in parallel, at most ``max_attempts``
+    passwords are checked per lock period. A correct password clears the count and the lock.
+    Real accounts count in ``users``; names without an account in ``sign_in_throttle``, with
+    the same rule, so the answers cannot tell them apart.
+    """
+    lock_at = now + timedelta(minutes=lock_minutes)
+    if exists:
+        t = User.__table__
+        key_match = t.c.username == username
+    else:
+        t = SignInThrottle.__table__
+        key_match = t.c.name == username
+    expired = and_(t.c.locked_until.is_not(None), t.c.locked_until <= now)
+    new_count = case((expired, 1), else_=t.c.failed_attempts + 1)
+    new_lock = case((new_count >= max_attempts, lock_at), else_=None)
+    not_locked = or_(t.c.locked_until.is_(None), t.c.locked_until <= now)
+    if exists:
+        stmt = (
+            update(t)
+            .where(key_match, not_locked)
+            .values(failed_attempts=new_count, locked_until=new_lock)
+            .returning(t.c.failed_attempts, t.c.locked_until)
+        )
+    else:
+        dialect = session.get_bind().dialect.name
+        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+        first_lock = lock_at if max_attempts <= 1 else None
+        stmt = (
+            insert_(t)
+            .values(name=username, failed_attempts=1, locked_until=first_lock, updated_at=now)
+            .on_conflict_do_update(
+                index_elements=[t.c.name],
+                set_={"failed_attempts": new_count, "locked_until": new_lock, "updated_at": now},
+                where=not_locked,
+            )
+            .returning(t.c.failed_attempts, t.c.locked_until)
+        )
+    row = session.execute(stmt).first()
+    return None if row is None else (int(row[0]), row[1])
+
+
+def _current_lock(session: Session, username: str, exists: bool) -> datetime | None:
+    model = User if exists else SignInThrottle
+    key = User.username if exists else SignInThrottle.name
+    return session.scalar(select(model.locked_until).where(key == username))
+
+
 def authenticate(
     session: Session,
     username: str,
@@ -242,88 +312,115 @@ def authenticate(
     max_attempts: int | None = None,
     lock_minutes: int = LOCKOUT_MINUTES,
 ) -> LoginResult:
-    """Check a local sign-in; count failures and lock the account after ``max_attempts``.
+    """Check a local sign-in; count failures and lock the name after ``max_attempts``.
+
+    The attempt is counted (and, at the limit, the lock set) in one atomic statement that is
+    committed before the password is checked (see :func:`_reserve_attempt`): parallel attempts
+    cannot check more than ``max_attempts`` passwords. Unknown usernames take the same path
+    (an argon2 check against a dummy hash, the same count and lock), so neither the answer nor
+    its timing tells whether an account exists; a disabled account says so only after its
+    correct password.
 
     Audits ``login.ok`` or ``login.fail`` (with the reason) in the caller's transaction; the
-    caller must commit whatever the result, so failures are counted and logged.
+    caller must commit whatever the result, so failures are logged.
 
     Parameters
     ----------
     max_attempts : int, optional
-        Failures in a row that lock the account (default: settings ``lockout_attempts``).
+        Failures in a row that lock the name (default: settings ``lockout_attempts``).
     lock_minutes : int
         How long the lock lasts.
+
+    Raises
+    ------
+    sqlalchemy.exc.OperationalError
+        The database stayed locked (another long write); nothing was checked. Callers retry
+        (``fangcang.db.run_write``).
     """
     now = now or now_local()
     max_attempts = max_attempts or get_settings().lockout_attempts
-    username = (username or "").strip()
+    username = (username or "").strip()[:64]
     user = session.get(User, username) if username else None
-    if user is None:
+    exists = user is not None
+    if not username:
         verify_password(_DUMMY_HASH, password or "")
-        audit.log(
-            session,
-            actor=username[:64] or "?",
-            action="login.fail",
-            target=username[:200],
-            detail={"reason": "unknown_user"},
-        )
+        audit.log(session, actor="?", action="login.fail", detail={"reason": "unknown_user"})
         return LoginResult(False, reason="bad_credentials")
-    if user.disabled:
+    reserved = _reserve_attempt(session, username, exists, now, max_attempts, lock_minutes)
+    session.commit()  # the count is visible to every parallel attempt before any check
+    if reserved is None:
+        until = _current_lock(session, username, exists)
         audit.log(
             session,
             actor=username,
             action="login.fail",
             target=username,
-            detail={"reason": "disabled"},
+            detail={"reason": "locked", "locked_until": until},
         )
-        return LoginResult(False, reason="disabled")
-    if user.locked_until is not None and user.locked_until > now:
-        audit.log(
-            session,
-            actor=username,
-            action="login.fail",
-            target=username,
-            detail={"reason": "locked", "locked_until": user.locked_until},
-        )
-        return LoginResult(False, reason="locked", locked_until=user.locked_until)
-    if not verify_password(user.password_hash, password or ""):
-        user.failed_attempts += 1
-        detail: dict = {"reason": "bad_password", "failed_attempts": user.failed_attempts}
-        locked = None
-        if user.failed_attempts >= max_attempts:
-            locked = now + timedelta(minutes=lock_minutes)
-            user.locked_until = locked
-            user.failed_attempts = 0
-            detail["locked_until"] = locked
+        return LoginResult(False, reason="locked", locked_until=until)
+    attempts, locked = reserved
+    if exists:  # the statement bypassed the ORM: keep the loaded object truthful
+        set_committed_value(user, "failed_attempts", attempts)
+        set_committed_value(user, "locked_until", locked)
+    ok = verify_password(user.password_hash if exists else _DUMMY_HASH, password or "")
+    if ok and exists:
+        session.refresh(user)
+        if user.disabled:
+            audit.log(
+                session,
+                actor=username,
+                action="login.fail",
+                target=username,
+                detail={"reason": "disabled"},
+            )
+            return LoginResult(False, reason="disabled")
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = _hasher.hash(password)
+        user.failed_attempts = 0
+        user.locked_until = None
+        user.last_login = now
         session.flush()
-        audit.log(session, actor=username, action="login.fail", target=username, detail=detail)
-        if locked is not None:
-            return LoginResult(False, reason="locked", locked_until=locked)
-        return LoginResult(False, reason="bad_credentials")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    user.failed_attempts = 0
-    user.locked_until = None
-    user.last_login = now
-    session.flush()
-    audit.log(
-        session,
-        actor=username,
-        action="login.ok",
-        target=username,
-        detail={"method": "password", "role": user.role.value},
-    )
-    return LoginResult(True, viewer=viewer_for(session, user))
+        audit.log(
+            session,
+            actor=username,
+            action="login.ok",
+            target=username,
+            detail={"method": "password", "role": user.role.value},
+        )
+        return LoginResult(True, viewer=viewer_for(session, user))
+    detail: dict = {
+        "reason": "bad_password" if exists else "unknown_user",
+        "failed_attempts": attempts,
+    }
+    if locked is not None:
+        detail["locked_until"] = locked
+    audit.log(session, actor=username, action="login.fail", target=username, detail=detail)
+    if locked is not None:
+        return LoginResult(False, reason="locked", locked_until=locked)
+    return LoginResult(False, reason="bad_credentials")
 
 
-def log_logout(session: Session, viewer: Viewer, *, idle: bool = False) -> None:
-    """Audit a sign-out (``logout``) or an idle time-out (``logout.idle``)."""
+def log_logout(
+    session: Session, viewer: Viewer, *, idle: bool = False, session_id: int | None = None
+) -> int:
+    """Sign out: audit ``logout`` and end EVERY session of the account (all tabs and devices);
+    an idle time-out (``logout.idle``) ends only the idle session ``session_id``. The caller
+    commits. Returns how many sessions ended."""
+    if idle:
+        ended = 0
+        if session_id is not None:
+            sessions.revoke(session, session_id, "idle")
+            ended = 1
+    else:
+        ended = sessions.revoke_user(session, viewer.username, "logout")
     audit.log(
         session,
         actor=viewer.username,
         action="logout.idle" if idle else "logout",
         target=viewer.username,
+        detail={"sessions_ended": ended},
     )
+    return ended
 
 
 def idle_expired(last_active: datetime | None, now: datetime, minutes: int | None = None) -> bool:

@@ -36,11 +36,33 @@ class Settings:
     # mapping claim values to Fangcang roles, e.g. {"gaj-leaders": "leader"} (fangcang.auth).
     oidc_role_claim: str = "groups"
     oidc_role_map: str = ""
+    # Secrets and sessions (fangcang.keys, fangcang.sessions): the master key comes from
+    # FANGCANG_SECRET_KEY or a key file created on first use with owner-only permissions.
+    secret_key: str = ""
+    key_file: Path = DATA_DIR / "fangcang.key"
+    session_hours: int = 12
+    # Where the audit chain's head is anchored outside the database (one file per database).
+    audit_anchor_dir: Path = DATA_DIR / "audit-anchors"
+    # How long a write waits for a busy database before the user is asked to retry.
+    write_wait_seconds: int = 30
+    # Private folder (0700) for upload copies and other temporary files.
+    temp_dir: Path = DATA_DIR / "tmp"
 
 
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = _env(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ValueError(f"{name}={value} must be at least {minimum}")
+    return value
 
 
 def get_settings() -> Settings:
@@ -70,6 +92,12 @@ def get_settings() -> Settings:
         workload_cap_minutes=int(_env("FANGCANG_WORKLOAD_CAP_MINUTES", "600")),
         oidc_role_claim=_env("FANGCANG_OIDC_ROLE_CLAIM", "groups"),
         oidc_role_map=_env("FANGCANG_OIDC_ROLE_MAP", ""),
+        secret_key=_env("FANGCANG_SECRET_KEY", ""),
+        key_file=Path(_env("FANGCANG_KEY_FILE", str(DATA_DIR / "fangcang.key"))),
+        session_hours=_int("FANGCANG_SESSION_HOURS", 12, minimum=1),
+        audit_anchor_dir=Path(_env("FANGCANG_AUDIT_ANCHOR_DIR", str(DATA_DIR / "audit-anchors"))),
+        write_wait_seconds=_int("FANGCANG_WRITE_WAIT_SECONDS", 30, minimum=1),
+        temp_dir=Path(_env("FANGCANG_TEMP_DIR", str(DATA_DIR / "tmp"))),
     )
 
 

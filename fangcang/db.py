@@ -5,26 +5,112 @@ Nothing here connects at import time: callers make an engine from a URL and own 
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import get_settings
 from .models import Meta
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL lets the dashboard read while an import writes; busy_timeout waits out short locks.
+    # WAL lets the dashboard read while an import writes; busy_timeout waits out short locks
+    # (FANGCANG_WRITE_WAIT_SECONDS, at most 30 s per statement; run_write retries beyond).
+    wait_ms = min(get_settings().write_wait_seconds, 30) * 1000
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
     cursor.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# A database busy with another write
+# ---------------------------------------------------------------------------------------------
+class DatabaseBusy(RuntimeError):
+    """Another write (typically a long import) held the database longer than
+    ``FANGCANG_WRITE_WAIT_SECONDS``; nothing was saved and the action can simply be retried.
+    The UI shows a plain "busy, please retry" message for it (``ui.errors``)."""
+
+
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+# lock_not_available, deadlock_detected, serialization_failure
+_PG_RETRYABLE = {"55P03", "40P01", "40001"}
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    """True for "another write holds the database" errors on SQLite and PostgreSQL (locks,
+    deadlocks, serialisation failures): the action may be retried unchanged."""
+    if isinstance(exc, DatabaseBusy):
+        return True
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        if getattr(orig, "sqlstate", None) in _PG_RETRYABLE:
+            return True
+        return any(text in str(orig).lower() for text in _SQLITE_BUSY)
+    return False
+
+
+def run_write(
+    bind: Engine | sessionmaker,
+    fn: Callable[[Session], T],
+    *,
+    wait_seconds: float | None = None,
+    what: str = "write",
+) -> T:
+    """Run ``fn(session)`` in a fresh session and commit; retry while the database is busy.
+
+    Parameters
+    ----------
+    bind : Engine or sessionmaker
+    fn : callable
+        Does the work on the session it is given (it may commit itself); it is run again from
+        the start after a busy error, so it must not have effects outside the database.
+    wait_seconds : float, optional
+        Total time to keep trying (default settings ``write_wait_seconds``).
+    what : str
+        Named in the log and in the ``DatabaseBusy`` message.
+
+    Raises
+    ------
+    DatabaseBusy
+        Still busy after ``wait_seconds``; nothing of the failed attempt was saved.
+    """
+    wait_seconds = get_settings().write_wait_seconds if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + wait_seconds
+    make = bind if isinstance(bind, sessionmaker) else sessionmaker(bind, expire_on_commit=False)
+    pause, attempt = 0.05, 0
+    while True:
+        attempt += 1
+        with make() as session:
+            try:
+                result = fn(session)
+                session.commit()
+                return result
+            except Exception as exc:
+                session.rollback()
+                if not is_busy_error(exc):
+                    raise
+                if time.monotonic() + pause > deadline:
+                    log.warning(
+                        "%s gave up after %d attempts: database busy (%s)", what, attempt, exc
+                    )
+                    raise DatabaseBusy(f"{what}: the database is busy with another write") from exc
+                log.info("%s: database busy, retrying (attempt %d)", what, attempt)
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
 
 
 def make_engine(url: str | None = None, **kwargs) -> Engine:

@@ -40,6 +40,28 @@ PG_URL = os.environ.get("FANGCANG_TEST_PG_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _secret_key_file(tmp_path_factory):
+    """One server key per test run (fangcang.keys), never the repository's data/fangcang.key."""
+    folder = tmp_path_factory.mktemp("keys")
+    saved = {k: os.environ.get(k) for k in ("FANGCANG_KEY_FILE", "FANGCANG_TEMP_DIR")}
+    os.environ["FANGCANG_KEY_FILE"] = str(folder / "fangcang.key")
+    os.environ["FANGCANG_TEMP_DIR"] = str(folder / "tmp")
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(autouse=True)
+def _audit_anchor_dir(tmp_path, monkeypatch):
+    """Each test anchors its audit chain in its own folder (PostgreSQL tests reuse a database
+    whose tables are emptied between tests)."""
+    monkeypatch.setenv("FANGCANG_AUDIT_ANCHOR_DIR", str(tmp_path / "audit-anchors"))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> str:
     """A migrated SQLite file, built once per run and copied for each test."""

@@ -6,15 +6,17 @@ The logic (password check, lockout, audit, claim-to-role mapping) is in ``fangca
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
-from fangcang import auth, db
+from fangcang import auth, db, sessions
 from fangcang.access import Role, Viewer
 from fangcang.config import get_settings
 from fangcang.i18n import enum_label
 from fangcang.websafe import escape_markdown
 
-from . import guard, state
+from . import guard, session_routes, state
 from .state import t
 
 
@@ -23,9 +25,9 @@ def signed_in_viewer() -> Viewer | None:
     return guard.current_viewer()
 
 
-def _apply(result: auth.LoginResult) -> None:
+def _apply(result: auth.LoginResult, started: sessions.Started | None = None) -> None:
     if result.ok:
-        guard.sign_in(result.viewer)
+        guard.sign_in(result.viewer, started)
         st.rerun()
     elif result.reason == "locked":
         until = result.locked_until.strftime("%H:%M") if result.locked_until else "?"
@@ -38,14 +40,31 @@ def _apply(result: auth.LoginResult) -> None:
         st.error(t("login.bad_credentials"))
 
 
+def _sign_in_write(check, method: str) -> tuple[auth.LoginResult, sessions.Started | None] | None:
+    """Run a sign-in check and open its session, waiting out a busy database; None (after a
+    plain "busy, retry" message) when it stays busy."""
+
+    def work(s):
+        result = check(s)
+        started = sessions.start(s, result.viewer.username, method=method) if result.ok else None
+        return result, started
+
+    try:
+        return db.run_write(state.engine(), work, what="sign-in")
+    except db.DatabaseBusy:
+        st.warning(t("login.busy"), icon=":material/hourglass_top:")
+        return None
+
+
 def _password_sign_in(username: str, password: str) -> None:
     if not username or not password:
         st.error(t("login.missing"))
         return
-    with state.session() as s:
-        result = auth.authenticate(s, username, password)
-        s.commit()  # failures are counted and logged too
-    _apply(result)
+    # The check commits itself (failures count however the request ends); run_write commits
+    # the audit entry and the session row.
+    done = _sign_in_write(lambda s: auth.authenticate(s, username, password), "password")
+    if done is not None:
+        _apply(*done)
 
 
 def _sso_configured() -> bool:
@@ -61,15 +80,14 @@ def _render_sso() -> None:
         return
     if getattr(st.user, "is_logged_in", False):
         try:
-            with state.session() as s:
-                result = auth.oidc_sign_in(s, st.user.to_dict())
-                s.commit()
+            done = _sign_in_write(lambda s: auth.oidc_sign_in(s, st.user.to_dict()), "oidc")
         except ValueError as exc:  # a bad role map or an identity token without a user name
             st.error(str(exc))
         else:
-            if result.ok:
-                st.session_state["sso"] = True
-            _apply(result)
+            if done is not None:
+                if done[0].ok:
+                    st.session_state["sso"] = True
+                _apply(*done)
         if st.button(t("login.sso_logout")):
             st.logout()
         return
@@ -131,6 +149,9 @@ def render_login() -> None:
             st.warning(t("login.disabled"))
         elif reason == "logout":
             st.success(t("login.signed_out"))
+        elif reason in ("ended", "expired"):
+            st.warning(t(f"login.{reason}"))
+        render_cookie_script()
         with st.form("login", border=True):
             st.subheader(t("login.title"))
             username = st.text_input(t("login.username"), autocomplete="username")
@@ -158,11 +179,48 @@ def render_account_box(viewer: Viewer) -> None:
         st.markdown(f"**{escape_markdown(viewer.display_name or viewer.username)}**")
         st.caption(f"{role} · {_scope_text(viewer)}")
         if st.button(t("account.sign_out"), icon=":material/logout:", key="sign_out"):
-            with state.session() as s:
-                auth.log_logout(s, viewer)
-                s.commit()
+            try:  # ends every session of the account: other tabs and devices too
+                db.run_write(state.engine(), lambda s: auth.log_logout(s, viewer), what="sign-out")
+            except db.DatabaseBusy:
+                st.warning(t("error.busy"), icon=":material/hourglass_top:")
+                return
             sso = st.session_state.pop("sso", False)
             guard.sign_out("logout")
             if sso:
                 st.logout()
             st.rerun()
+
+
+_SCRIPT = """<script>
+(function () {{
+  var tries = 0;
+  function go() {{
+    fetch({url}, {{method: "POST", credentials: "same-origin",
+      headers: {{"Content-Type": "application/json"}}, body: {body}}})
+      .then(function (r) {{ if (r.status === 503 && ++tries < 8) setTimeout(go, 1000 * tries); }})
+      .catch(function () {{ if (++tries < 8) setTimeout(go, 1000 * tries); }});
+  }}
+  go();
+}})();
+</script>"""
+
+
+def render_cookie_script() -> None:
+    """Set (after a sign-in) or delete (after a sign-out) the HttpOnly session cookie.
+
+    The page posts the one-time hand-off code to ``/fangcang/session`` (``ui.session_routes``,
+    mounted by serve.py), which answers with the cookie; the token itself never reaches the
+    page. Without those routes (``streamlit run app.py``) the post fails quietly and the
+    sign-in lasts as long as the tab.
+    """
+    code = st.session_state.pop(guard.HANDOFF, None)
+    if code is not None:
+        url, body = session_routes.SESSION_PATH, json.dumps({"code": code})
+    elif st.session_state.pop(guard.CLEAR_COOKIE, False):
+        url, body = session_routes.SIGNOUT_PATH, json.dumps({})
+    else:
+        return
+    # Data in the script is JSON (json.dumps escapes quotes; "<" cannot occur in the code).
+    script = _SCRIPT.format(url=json.dumps(url), body=json.dumps(body))
+    with st.sidebar:
+        st.html(script, unsafe_allow_javascript=True, width="content")

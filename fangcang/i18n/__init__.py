@@ -13,6 +13,7 @@ from functools import cache
 LANGS = ("zh", "en")
 _MODULES = ["core", "warning", "bulletins", "access", "dashboard", "visits", "tasks", "demo"]
 _MODULES += ["alcohol", "mediation"]  # alcohol-related incidents, police-lawyer mediation
+_MODULES += ["security"]  # errors, busy database, sessions
 
 
 @cache

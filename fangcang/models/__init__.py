@@ -7,6 +7,7 @@ from .core import *
 
 # Feature models (one line per feature module):
 from .access import User
+from .sessions import SignInThrottle, UserSession
 from .bulletins import Bulletin, BulletinCommunity, FocusWork
 from .visits import (
     Discrepancy,

@@ -478,3 +478,8 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}", nullable=False)  # JSON
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    # "hmac1": keyed MAC over the id and the entry (fangcang.audit); "sha256": an unkeyed
+    # entry written before the chain was keyed (migration 0010).
+    mac: Mapped[str] = mapped_column(
+        String(16), default="sha256", server_default="sha256", nullable=False
+    )
