@@ -29,6 +29,7 @@ def _secrets_to_env() -> None:
 
 
 _secrets_to_env()
+state.startup()
 
 # `?lang=en` in a link selects the language (once per browser session: the switch then rules,
 # and keeps the address in step so a reload or a shared link keeps the language).

@@ -63,6 +63,13 @@ def is_busy_error(exc: BaseException) -> bool:
     return False
 
 
+def _pg_lock_timeout(ms: int):
+    def set_timeout(_session, _transaction, connection) -> None:
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(ms)}")
+
+    return set_timeout
+
+
 def run_write(
     bind: Engine | sessionmaker,
     fn: Callable[[Session], T],
@@ -95,6 +102,11 @@ def run_write(
     while True:
         attempt += 1
         with make() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # PostgreSQL waits for row locks without limit: bound each statement's lock
+                # wait by what is left of the budget (every transaction of this session).
+                left_ms = max(int((deadline - time.monotonic()) * 1000), 100)
+                event.listen(session, "after_begin", _pg_lock_timeout(left_ms))
             try:
                 result = fn(session)
                 session.commit()
@@ -155,6 +167,10 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
     """
     from alembic import command
 
+    from . import keys
+
+    if not get_settings().secret_key:  # install step: the key file, owner-only (fangcang.keys)
+        keys.ensure_key_file()
     command.upgrade(_alembic_config(engine), revision)
 
 

@@ -172,3 +172,145 @@ def test_long_lived_sessions_interleaving_keep_the_head_right(engine):
         result = audit.verify(fresh)
     assert result.ok, result
     assert result.checked == 6
+
+
+# ---------------------------------------------------------------------------------------------
+# Keyed chain, ids, and the head anchored outside the database (issue 17 §7)
+# ---------------------------------------------------------------------------------------------
+def _rewrite_all_unkeyed(engine, session, change_id):
+    """What an attacker with write access to the database (but not the key) can do: change an
+    entry, recompute every hash without the key, move the recorded head."""
+    rows = session.query(AuditEntry).order_by(AuditEntry.id).all()
+    prev = audit.GENESIS
+    with engine.begin() as conn:
+        for e in rows:
+            target = "person:OTHER" if e.id == change_id else e.target
+            h = audit._digest(prev, e.at, e.actor, e.action, target, e.detail)
+            conn.execute(
+                text(
+                    "UPDATE audit_log SET target = :t, prev_hash = :p, hash = :h, mac = 'sha256' "
+                    "WHERE id = :i"
+                ),
+                {"t": target, "p": "tmp-" + str(e.id), "h": "tmp-h-" + str(e.id), "i": e.id},
+            )
+            rows_new = (e.id, prev, h, target)
+            conn.execute(
+                text("UPDATE audit_log SET prev_hash = :p, hash = :h WHERE id = :i"),
+                {"p": rows_new[1], "h": rows_new[2], "i": e.id},
+            )
+            prev = h
+        conn.execute(
+            text("UPDATE meta SET value = :v WHERE key = 'audit_head'"),
+            {"v": f'{{"hash": "{prev}", "count": {len(rows)}}}'},
+        )
+
+
+def test_entries_are_keyed_and_numbered_without_gaps(session):
+    _fill(session, 3)
+    rows = session.query(AuditEntry).order_by(AuditEntry.id).all()
+    assert [e.id for e in rows] == [1, 2, 3]
+    assert {e.mac for e in rows} == {audit.MAC_SCHEME}
+    # Without the key the hash cannot be recomputed: plain SHA-256 is not it.
+    e = rows[0]
+    assert e.hash != audit._digest(e.prev_hash, e.at, e.actor, e.action, e.target, e.detail)
+
+
+def test_recomputed_chain_without_the_key_is_found(engine, session):
+    _fill(session, 5)
+    _drop_guards(engine)
+    try:
+        _rewrite_all_unkeyed(engine, session, change_id=3)
+        session.expire_all()
+        result = audit.verify(session)
+    finally:
+        _restore_guards(engine)
+    assert not result.ok
+    # Every link and plain hash holds, but the last committed head is anchored outside.
+    assert result.first_broken_id == 5
+    assert "differs from the hash anchored" in result.reason
+
+
+def test_emptied_log_is_found_through_the_anchor(engine, session):
+    _fill(session, 4)
+    _drop_guards(engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM audit_log"))
+            conn.execute(text("DELETE FROM meta WHERE key = 'audit_head'"))
+        session.expire_all()
+        result = audit.verify(session)
+    finally:
+        _restore_guards(engine)
+    assert not result.ok
+    assert "records entry #4" in result.reason
+
+
+def test_gap_in_ids_is_found_even_when_the_links_are_rejoined(engine, session):
+    _fill(session, 5)
+    rows = session.query(AuditEntry).order_by(AuditEntry.id).all()
+    _drop_guards(engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM audit_log WHERE id = 3"))
+            # Re-link entry 4 to entry 2 (the link is visible data; the MAC is not recomputable).
+            conn.execute(
+                text("UPDATE audit_log SET prev_hash = :p WHERE id = 4"), {"p": rows[1].hash}
+            )
+        session.expire_all()
+        result = audit.verify(session)
+    finally:
+        _restore_guards(engine)
+    assert not result.ok and result.first_broken_id == 4
+    assert "follows #2" in result.reason
+
+
+def test_wrong_key_is_reported(session, monkeypatch, tmp_path):
+    _fill(session, 2)
+    monkeypatch.setenv("FANGCANG_SECRET_KEY", "another-key-" + "x" * 40)
+    result = audit.verify(session)
+    assert not result.ok and "audit key" in result.reason
+
+
+def test_anchor_written_after_commit_only(session):
+    audit.log(session, actor="a", action="person.view")
+    session.rollback()
+    path = audit.anchor_path(session.get_bind())
+    assert not path.exists()
+    audit.log(session, actor="a", action="person.view")
+    audit.log(session, actor="a", action="person.view")
+    session.commit()
+    lines = path.read_text().splitlines()
+    assert len(lines) == 1 and lines[0].split("\t")[1] == "2"  # last entry of the transaction
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    result = audit.verify(session)
+    assert result.ok and result.anchored == 1 and result.notes == ()
+
+
+def test_legacy_unkeyed_entries_are_reported_and_then_protected(engine, session):
+    """A database from before migration 0010: unkeyed entries verify and are reported."""
+    prev = audit.GENESIS
+    at = audit.now_local()
+    with engine.begin() as conn:
+        for i in (1, 2):
+            h = audit._digest(prev, at, "old", "person.view", str(i), "{}")
+            conn.execute(
+                text(
+                    "INSERT INTO audit_log (id, at, actor, action, target, detail, prev_hash, "
+                    "hash, mac) VALUES (:i, :at, 'old', 'person.view', :t, '{}', :p, :h, "
+                    "'sha256')"
+                ),
+                {"i": i, "at": at, "t": str(i), "p": prev, "h": h},
+            )
+            prev = h
+        conn.execute(
+            text("INSERT INTO meta (key, value) VALUES ('audit_head', :v)"),
+            {"v": f'{{"hash": "{prev}", "count": 2}}'},
+        )
+    result = audit.verify(session)
+    assert result.ok and result.legacy == 2
+    assert "2 unkeyed legacy entries (#1-#2)" in result.notes[0]
+    assert audit.anchor_head(session) == (2, prev)
+    audit.log(session, actor="new", action="person.view")
+    session.commit()
+    result = audit.verify(session)
+    assert result.ok and result.legacy == 2 and result.checked == 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -14,6 +16,18 @@ from fangcang.i18n import t as _t
 @st.cache_resource(show_spinner=False)
 def _engine_for(url: str) -> Engine:
     return db.make_engine(url)
+
+
+@st.cache_resource(show_spinner=False)
+def startup() -> bool:
+    """Once per server process: sweep temporary files a previous process left behind."""
+    from fangcang import tempfiles
+
+    try:
+        tempfiles.sweep()
+    except OSError as exc:  # never keep the app from starting; say why in the log
+        logging.getLogger(__name__).warning("temp sweep failed: %s", exc)
+    return True
 
 
 def engine() -> Engine:

@@ -1,4 +1,6 @@
-"""``audit verify|export``: check the hash chain; export the log for an inspector."""
+"""``audit verify|export|anchor``: check the keyed hash chain against its anchor outside the
+database; export the log for an inspector; anchor the current head (adopting an existing
+database)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,12 @@ def _verify(args) -> int:
     with _session() as s:
         result = audit.verify(s)
     if result.ok:
-        print(f"audit chain OK: {result.checked} entries verified")
+        print(
+            f"audit chain OK: {result.checked} entries verified "
+            f"({result.checked - result.legacy} keyed, {result.anchored} anchor lines matched)"
+        )
+        for note in result.notes:
+            print(f"note: {note}")
         return 0
     print(
         f"audit chain BROKEN at entry #{result.first_broken_id}: {result.reason} "
@@ -80,12 +87,26 @@ def _export(args) -> int:
     return 0
 
 
+def _anchor(args) -> int:
+    with _session() as s:
+        head = audit.anchor_head(s)
+        path = audit.anchor_path(s.get_bind())
+    if head is None:
+        print("the audit log is empty: nothing to anchor")
+        return 0
+    print(f"anchored entry #{head[0]} in {path}")
+    return 0
+
+
 def register(sub) -> None:
     p = sub.add_parser("audit", help="verify or export the audit log")
     asub = p.add_subparsers(dest="audit_command", required=True)
     asub.add_parser(
         "verify", help="check the hash chain; exit 1 at the first broken link"
     ).set_defaults(func=_verify)
+    asub.add_parser(
+        "anchor", help="record the current head in the anchor file outside the database"
+    ).set_defaults(func=_anchor)
     e = asub.add_parser("export", help="write the log (with hashes) to CSV or Excel")
     e.add_argument("--out", required=True, help="file ending in .csv or .xlsx")
     e.add_argument("--actor", help="only this username")
