@@ -9,7 +9,6 @@ import os
 
 import streamlit as st
 
-from fangcang.access import Role
 from ui import errors, login, nav, state
 
 st.set_page_config(
@@ -75,12 +74,9 @@ if viewer is None:
     )
     st.stop()
 
-# Where a role lands when the address names no page: community officers on their tasks.
-LANDING = {Role.OFFICER: "my_tasks"}
+# Where a role lands when the address names no page (community officers: their tasks).
 allowed = nav.allowed(viewer.role)
-landing = LANDING.get(Role(viewer.role))
-if landing not in {p.id for p in allowed}:
-    landing = next((p.id for p in allowed if p.default), allowed[0].id if allowed else None)
+landing = login.landing_page(viewer.role)
 
 # Pages in sections (态势, 通报与成效, 任务, 管理), all listed: no "View more" fold.
 sections: dict[str, list] = {}

@@ -34,7 +34,7 @@ if query.strip():
     meta = filters.community_meta(version, viewer.scope)
     hits = meta[meta["name"].str.contains(query.strip(), regex=False)]
     if hits.empty:
-        st.caption(t("dash.search_none", q=query.strip()))
+        st.caption(t("dash.search_none", q=escape_markdown(query.strip())))
     else:
         cols = st.columns(min(len(hits), 6))
         for i, row in enumerate(hits.head(6).itertuples(index=False)):
@@ -58,9 +58,9 @@ st.markdown(
 st.caption(
     t(
         "community.caption",
-        sub_district=p.sub_district,
-        station=p.station,
-        officer=f"{p.officer} {p.officer_phone}".strip(),
+        sub_district=escape_markdown(p.sub_district),
+        station=escape_markdown(p.station),
+        officer=escape_markdown(f"{p.officer} {p.officer_phone}".strip()),
     )
     + f" · {p.period}"
 )

@@ -11,6 +11,7 @@ from fangcang import effect, palette
 from fangcang.access import Role, Scope
 from fangcang.i18n import fmt_int, fmt_pct
 from fangcang.timeutil import Month, month_range
+from fangcang.websafe import escape_markdown
 from ui import guard, state
 from ui.state import t
 
@@ -64,6 +65,7 @@ results = _summary(version, viewer.scope, months, as_of)
 def _verdict_box(ba: effect.BeforeAfter, measure: str) -> None:
     text = effect.verdict_text(ba, measure, lang)
     verdict = ba.effects[measure].verdict
+    text = escape_markdown(text)  # a plain sentence that names the community (data)
     if verdict == "likely_effect":
         st.success(text, icon=":material/check_circle:")
     elif verdict == "worse_than_comparison":
@@ -139,7 +141,7 @@ else:
     pick = st.selectbox(t("effect.community"), list(labels), format_func=labels.get, key="eff_pick")
     ba = results[pick]
     w = ba.windows
-    st.subheader(f"{ba.community_name}（{ba.sub_district}）")
+    st.subheader(f"{escape_markdown(ba.community_name)}（{escape_markdown(ba.sub_district)}）")
     st.caption(
         t(
             "effect.windows",

@@ -197,7 +197,13 @@ def _find_house(form_scope: Scope, where: str) -> tuple[str, pd.Series] | None:
             return None
         found, total = _search(version, form_scope, text.strip())
         if total == 0:
-            st.info(t("visits.find.none", text=text.strip(), where=where))
+            st.info(
+                t(
+                    "visits.find.none",
+                    text=escape_markdown(text.strip()),
+                    where=escape_markdown(where),
+                )
+            )
             return None
         if total > len(found):
             st.caption(t("visits.find.more", n=fmt_int(len(found)), total=fmt_int(total)))
@@ -227,7 +233,7 @@ def _find_house(form_scope: Scope, where: str) -> tuple[str, pd.Series] | None:
             )
         )
         if near.empty:
-            st.info(t("visits.find.none_near", where=where))
+            st.info(t("visits.find.none_near", where=escape_markdown(where)))
             return None
         row = _pick_from(near, "visit_near_pick")
     else:
@@ -237,7 +243,7 @@ def _find_house(form_scope: Scope, where: str) -> tuple[str, pd.Series] | None:
             st.info(t("visits.no_houses"))
             return None
         if community_id is None:
-            st.caption(t("visits.form_community", name=names[form_community]))
+            st.caption(t("visits.form_community", name=escape_markdown(names[form_community])))
         labels = {r.house_id: f"{r.house_id} · {r.address}" for r in houses.itertuples(index=False)}
         house_id = st.selectbox(
             t("visits.house"),

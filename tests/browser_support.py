@@ -26,11 +26,14 @@ def free_port() -> int:
 
 @contextmanager
 def streamlit_server(db_url: str, log_path: Path):
-    """Run ``streamlit run app.py`` on ``db_url`` with tiles off; yield its base URL."""
+    """Run ``streamlit run serve.py`` (app.py plus the sign-in cookie routes) on ``db_url`` with tiles off; yield its base URL."""
     port = free_port()
     env = dict(os.environ, FANGCANG_DB_URL=db_url)
+    # Audit anchors and temp files of the test server stay next to its log.
+    env["FANGCANG_AUDIT_ANCHOR_DIR"] = str(log_path.parent / "audit-anchors")
+    env["FANGCANG_TEMP_DIR"] = str(log_path.parent / "tmp")
     env.pop("FANGCANG_TILE_URL", None)
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    cmd = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true"]
     cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
     cmd += ["--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
     with open(log_path, "w") as log:

@@ -230,7 +230,9 @@ def _visit_all(w: Watch, server: str, role, demo_db: Path, tag: str) -> str:
     personal = (demo_db.parent / "personal.txt").read_text().splitlines()
     texts = []
     pages = nav.allowed(role)
-    default = next((p for p in pages if p.default), pages[0])
+    from ui.login import landing_page
+
+    default = next(p for p in pages if p.id == landing_page(role))
     for spec in pages:
         # The default page is linked as the root address.
         href = f"{server}/" if spec is default else f"{server}/{spec.id}"

@@ -16,8 +16,20 @@ from fangcang.config import get_settings
 from fangcang.i18n import enum_label
 from fangcang.websafe import escape_markdown
 
-from . import guard, session_routes, state
+from . import guard, nav, session_routes, state
 from .state import t
+
+#: Where a role lands after signing in when the address names no page.
+LANDING = {Role.OFFICER: "my_tasks"}
+
+
+def landing_page(role: Role | str) -> str | None:
+    """The page id a role lands on (``LANDING``, else the navigation's default page)."""
+    allowed = nav.allowed(Role(role))
+    wanted = LANDING.get(Role(role))
+    if wanted in {p.id for p in allowed}:
+        return wanted
+    return next((p.id for p in allowed if p.default), allowed[0].id if allowed else None)
 
 
 def signed_in_viewer() -> Viewer | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from functools import cache
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 from starlette.requests import Request
@@ -21,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fangcang import db, sessions
+from fangcang.config import get_settings
 from fangcang.timeutil import now_local
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,63 @@ async def clear_session(request: Request) -> Response:
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def content_security_policy() -> str:
+    """The CSP every response carries: images, media, fonts and connections only from this
+    server (plus the configured map tile server), no plugins, no foreign framing.
+
+    Defence in depth against markdown or HTML injection: even a data value that slipped
+    through unescaped cannot make the browser fetch from another host. Scripts and styles are
+    left to Streamlit (its frontend needs its own inline styles).
+    """
+    own = "'self' data: blob:"
+    tiles = ""
+    tile_url = get_settings().tile_url
+    if tile_url:
+        parts = urlsplit(tile_url.replace("{s}", "a"))
+        if parts.scheme and parts.netloc:
+            host = parts.netloc.replace("a.", "*.", 1) if "{s}" in tile_url else parts.netloc
+            tiles = f" {parts.scheme}://{host}"
+    return "; ".join(
+        [
+            f"img-src {own}{tiles}",
+            f"media-src {own}",
+            f"font-src {own}",
+            "connect-src 'self' ws: wss:",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'self'",
+        ]
+    )
+
+
+class SecurityHeaders:
+    """ASGI middleware: CSP (:func:`content_security_policy`), no MIME sniffing, no referrer
+    to other sites, on every HTTP response."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.headers = [
+            (b"content-security-policy", content_security_policy().encode("latin-1")),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+        ]
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in self.headers if k not in names]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def routes() -> list[Route]:
