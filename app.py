@@ -1,6 +1,7 @@
 """Fangcang dashboard: frame, first-start demo build, sign-in and navigation.
 
-Run with ``make run`` (or ``python -m streamlit run app.py``).
+Run with ``make run`` (``python -m streamlit run serve.py``: this script plus the sign-in cookie
+routes, see docs/access.md).
 """
 
 from __future__ import annotations
