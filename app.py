@@ -89,4 +89,6 @@ for p in allowed:
 login.render_account_box(viewer)
 nav.phone_sidebar()  # phones: the sidebar closes after choosing a page
 login.render_cookie_script()
+# Off in config.toml (no pages/ list for a signed-out first deep link), on for signed-in users.
+st.set_option("client.showSidebarNavigation", True)
 errors.run_page(st.navigation(sections, expanded=True))

@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import json
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from . import audit, db
+from . import audit, db, tempfiles
 from .config import get_settings
 from .models import ImportLog, ImportStatus
 from .timeutil import now_local
@@ -172,7 +171,7 @@ def process_bundle(
     dept_dir = path.parent
     actor = channel = channel_for(department)
     status, log_id, message = ImportStatus.FAILED, None, ""
-    with tempfile.TemporaryDirectory(prefix="fangcang-feed-") as tmp:
+    with tempfiles.temp_dir("feed") as tmp:  # private folder (0700), removed after
         try:
             folder = path
             if path.is_file():

@@ -169,6 +169,10 @@ def test_deep_links_on_a_fresh_server_show_no_data(server, browser, data_names, 
             ).first.wait_for(timeout=90_000)
             w.settle()
             _assert_no_data(w, data_names, f"/{page_id} (fresh server)")
+            # Nothing but the sign-in: no list of the pages either (legacy multipage mode).
+            assert w.page.locator('[data-testid="stSidebarNav"]').count() == 0, (
+                f"/{page_id} (fresh server): the page list is shown while signed out"
+            )
             if page_id == "admin":
                 w.page.screenshot(path=str(demo_db.parent / "deep_admin_fresh.png"))
         finally:
