@@ -15,7 +15,7 @@ Actions in use (``action`` is a dotted verb):
 ``login.ok``, ``login.fail``, ``logout``, ``logout.idle``, ``person.view``, ``person.unmask``,
 ``house.unmask``, ``export.csv``, ``export.xlsx``, ``import.bundle``, ``task.dispatch``,
 ``task.evaluate``, ``registry.correct``, ``config.change``, ``user.add``, ``user.disable``,
-``user.enable``, ``user.reset``, ``user.unlock``, ``audit.export``, ``audit.verify``.
+``user.enable``, ``user.reset``, ``user.unlock``, ``user.signout``, ``audit.export``, ``audit.verify``.
 """
 
 from __future__ import annotations

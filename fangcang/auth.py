@@ -203,6 +203,15 @@ def unlock(session: Session, username: str, *, actor: str) -> User:
     return user
 
 
+def end_sessions(session: Session, username: str, *, actor: str) -> int:
+    """End every open session of an account (a lost phone); audited as ``user.signout``.
+    The caller commits. Returns how many were open."""
+    _get(session, username)
+    ended = sessions.revoke_user(session, username, "admin")
+    audit.log(session, actor=actor, action="user.signout", target=username, detail={"ended": ended})
+    return ended
+
+
 def list_users(session: Session) -> list[User]:
     """All accounts ordered by role then username."""
     return list(session.scalars(select(User).order_by(User.role, User.username)))

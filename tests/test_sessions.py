@@ -301,3 +301,15 @@ def test_sign_ins_get_a_retryable_answer_when_the_write_lasts(engine, alice, mon
     assert done.ok
     with Session(engine) as s:
         assert audit.verify(s).ok
+
+
+def test_user_signout_command_ends_sessions(engine, session, alice, monkeypatch, capsys):
+    from fangcang import cli
+
+    started, _ = _token(session)
+    monkeypatch.setenv("FANGCANG_DB_URL", engine.url.render_as_string(hide_password=False))
+    assert cli.main(["user", "signout", "alice"]) == 0
+    assert "ended 1 open session(s) of alice" in capsys.readouterr().out
+    session.expire_all()
+    assert sessions.check(session, started.session_id, now=NOW) == "admin"
+    assert list(audit.entries(session, action="user.signout")["target"]) == ["alice"]

@@ -75,7 +75,7 @@ def _reset(args) -> int:
     with _session() as s:
         auth.reset_password(s, args.username, _password(args), actor=_actor())
         s.commit()
-    print(f"password reset for {args.username} (failures and lock cleared)")
+    print(f"password reset for {args.username} (failures, lock and open sessions cleared)")
     return 0
 
 
@@ -84,6 +84,14 @@ def _unlock(args) -> int:
         auth.unlock(s, args.username, actor=_actor())
         s.commit()
     print(f"unlocked {args.username}")
+    return 0
+
+
+def _signout(args) -> int:
+    with _session() as s:
+        ended = auth.end_sessions(s, args.username, actor=_actor())
+        s.commit()
+    print(f"ended {ended} open session(s) of {args.username}")
     return 0
 
 
@@ -122,11 +130,14 @@ def register(sub) -> None:
         ("disable", _disable, "disable an account (signs it out)"),
         ("enable", _enable, "re-enable a disabled account"),
         ("unlock", _unlock, "lift a lockout"),
+        ("signout", _signout, "end every open session of an account (a lost phone)"),
     ):
         c = usub.add_parser(name, help=help_)
         c.add_argument("username")
         c.set_defaults(func=fn)
-    r = usub.add_parser("reset", help="set a new password and clear the lockout")
+    r = usub.add_parser(
+        "reset", help="set a new password, clear the lockout, end every open session"
+    )
     r.add_argument("username")
     r.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     r.set_defaults(func=_reset)
