@@ -116,3 +116,26 @@ def test_officer_lands_on_my_tasks(app_db):
     _login(at, "cop", "cop-pass-1")
     assert not at.exception
     assert "我的任务" in [t.value for t in at.title] + [h.value for h in at.header]
+
+
+def test_any_page_write_during_a_long_write_says_busy_not_traceback():
+    """Feedback, evaluation, audit writes: a locked database reaching the page is a retry."""
+
+    def script():
+        import sqlite3
+
+        from sqlalchemy.exc import OperationalError
+
+        from ui import errors
+
+        class Feedback:
+            def run(self):
+                raise OperationalError(
+                    "UPDATE task_items ...", {}, sqlite3.OperationalError("database is locked")
+                )
+
+        errors.run_page(Feedback())
+
+    at = AppTest.from_function(script).run()
+    assert not at.exception and not at.error
+    assert "系统正忙" in at.warning[0].value
