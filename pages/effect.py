@@ -198,8 +198,27 @@ else:
                 },
             }
             for c in ba.comparisons
+            if viewer.scope.allows(c.community_id)
         ]
     )
+    # A scoped user sees the comparison group's figures, not the names of communities outside
+    # their jurisdiction: those are one summed row.
+    outside = [c for c in ba.comparisons if not viewer.scope.allows(c.community_id)]
+    if outside:
+        row = {
+            t("effect.col.community"): t("effect.outside_group", n=len(outside)),
+            t("effect.col.level"): "—",
+            t("effect.col.level_matched"): "",
+            t("effect.col.rate"): round(sum(c.rate_before for c in outside) / len(outside), 1),
+            **{
+                t(f"effect.col.{when}_short", m=t("effect.short." + m)): sum(
+                    getattr(c, when)[m] for c in outside
+                )
+                for m in effect.MEASURES
+                for when in ("before", "after")
+            },
+        }
+        comp = pd.concat([comp, pd.DataFrame([row])], ignore_index=True)
     if comp.empty:
         st.info(t("effect.verdict.no_comparison"))
     else:

@@ -164,3 +164,18 @@ def test_effect_page_station_sees_its_own_jurisdiction(small):
     yoy = at.dataframe[0].value
     assert yoy.iloc[0]["本期"] == 100 and yoy.iloc[0]["去年同期"] == 0
     assert yoy.iloc[0]["同比"] == "去年同期为0"
+
+
+def test_effect_page_station_sees_comparison_group_not_names_outside(small):
+    at = AppTest.from_file(EFFECT, default_timeout=60)
+    at.session_state["viewer"] = Viewer("u_station", Role.STATION, Scope.of([small["F"]], "st"))
+    at.session_state["lang"] = "zh"
+    at.run()
+    at.selectbox(key="eff_as_of").set_value("2026-06")
+    at.slider(key="eff_months").set_value(2)
+    at.run()
+    assert not at.exception, at.exception
+    tables = " ".join(df.value.to_string() for df in at.dataframe)
+    assert "辖区外对照社区" in tables
+    outside = [k for k in small if k != "F"]
+    assert not any(f"{k}社区" in tables for k in outside)  # no names outside the jurisdiction

@@ -104,6 +104,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "effect.chart.focal": ("本社区", "This community"),
     "effect.chart.comparison": ("可比社区平均", "Comparison average"),
     "effect.chart.start": ("整治开始", "Work starts"),
+    "effect.outside_group": (
+        "辖区外对照社区 {n} 个（合计；平均警情率）",
+        "{n} comparison communities outside your jurisdiction (summed; mean rate)",
+    ),
     "effect.yoy.title": ("全区同比（按类别）", "District year on year (by category)"),
     "effect.yoy.title_scope": (
         "辖区同比（按类别）",
