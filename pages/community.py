@@ -98,7 +98,7 @@ with b:
 st.subheader(t("community.factors"))
 fac = p.factors
 if fac.empty:
-    st.caption(t("dash.no_data"))
+    st.caption(t("community.factors_none", name=p.name))
 else:
     total, out = int(fac["n"].sum()), int(fac["out_of_control"].sum())
     st.markdown(

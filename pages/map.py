@@ -131,7 +131,7 @@ data = _data(
 )
 view = maps.view_of(data, colour_by=colour_by, lang=state.lang())
 if view.communities.empty:
-    st.info(t("dash.no_data"))
+    st.info(filters.empty_text(f, viewer))
     st.stop()
 if colour_by in ("level", "score", "indicator") and not view.has_levels:
     st.info(t("dash.no_warning_run", period=str(f.period)))

@@ -24,9 +24,10 @@ f = filters.sidebar(viewer)
 data = _load(state.data_version(), viewer.scope, str(f.period), state.lang())
 
 st.title(t("overview.title"))
-st.caption(t("overview.caption", district=t("app.district"), period=str(f.period)))
+area = filters.jurisdiction(viewer)
+st.caption(t("overview.caption", district=area, period=str(f.period)))
 if data.district.get("communities", 0) == 0:
-    st.info(t("dash.no_data"))
+    st.info(t("overview.no_communities", area=area))
     st.stop()
 
 # Headline figures: this month against the same month last year (★ = unlikely to be noise).
@@ -115,9 +116,9 @@ if data.has_warning:
 
 left, right = st.columns([1, 1])
 with left:
-    st.subheader(t("overview.tasks"))
+    st.subheader(t("overview.tasks", period=str(f.period)))
     if data.tasks is None:
-        st.caption(t("overview.tasks_none"))
+        st.caption(t("overview.tasks_none", period=str(f.period)))
     else:
         a, b, c = st.columns(3)
         a.metric(t("overview.task_total"), fmt_int(data.tasks["total"]))
@@ -125,7 +126,7 @@ with left:
         b.metric(t("overview.task_completion"), "—" if comp is None else f"{100 * comp:.0f}%")
         c.metric(t("overview.task_overdue"), fmt_int(data.tasks["overdue"]))
 with right:
-    st.subheader(t("overview.district"))
+    st.subheader(t("overview.district", area=area))
     d = data.district
     a, b = st.columns(2)
     a.metric(t("home.communities"), fmt_int(d["communities"]))

@@ -60,7 +60,7 @@ category = (
 v = _load(
     state.data_version(), viewer.scope, str(f.period), f.street, f.community, metric, category
 )
-area = v.title or t("trends.district")
+area = v.title or filters.where_text(f, viewer)
 st.title(t("trends.title"))
 st.caption(
     t("trends.caption", area=area, first=str(v.first), last=str(v.last))
@@ -68,7 +68,8 @@ st.caption(
     + t("trends.drill_hint")
 )
 if v.total["n"] == 0 and v.total["n_before"] == 0:
-    st.info(t("dash.no_data"))
+    what = t(f"metric.{metric}") + (f" · {charts.category_label(category)}" if category else "")
+    st.info(t("trends.empty", area=area, first=str(v.first), last=str(v.last), metric=what))
     st.stop()
 
 a, b, c = st.columns(3)

@@ -120,7 +120,7 @@ with tab_rank:
         ]
 
     if shown.empty:
-        st.info(t("dash.no_data"))
+        st.info(filters.empty_text(f, viewer))
     else:
         st.dataframe(
             shown.style.apply(_style, subset=[level_col])

@@ -194,3 +194,29 @@ def test_language_switch_keeps_filters(demo_db):
     ]
     assert set(shown[level_col]) == {"Red"}
     assert at.title[0].value == "Targeted warning"
+
+
+def test_an_empty_filter_says_what_it_is_and_scoped_roles_see_their_area(demo_db):
+    at = open_page("warning", period=demo_db["period"], level="red", score="100")
+    infos = " ".join(i.value for i in at.info)
+    assert f"{demo_db['period']} 鹿城区：0 个红色社区（评分不低于 100）" in infos
+    assert "没有数据" not in infos
+    engine = db.make_engine(demo_db["url"])
+    with db.session_factory(engine)() as s:
+        from fangcang.models import Community, Station
+
+        c = s.get(Community, demo_db["community"])
+        station = s.get(Station, c.station_id)
+        ids = list(
+            s.scalars(
+                select(Community.community_id).where(Community.station_id == station.station_id)
+            )
+        )
+        name = station.name
+    engine.dispose()
+    viewer = Viewer(
+        username="st", role=Role.STATION, scope=Scope.of(ids, "station"), station_id="x"
+    )
+    at = open_page("overview", viewer)
+    captions = " ".join(c.value for c in at.caption) + " ".join(h.value for h in at.subheader)
+    assert name in captions and "鹿城区" not in captions

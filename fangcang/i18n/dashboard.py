@@ -95,8 +95,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "与上月相比没有社区等级变化。",
         "No community changed level since last month.",
     ),
-    "overview.tasks": ("任务落实", "Tasks"),
-    "overview.tasks_none": ("暂无任务数据。", "No tasks yet."),
+    "overview.tasks": ("任务落实（{period} 派发）", "Tasks (dispatched {period})"),
+    "overview.tasks_none": (
+        "{period} 没有派发任务（0 件）。",
+        "No task was dispatched in {period} (0).",
+    ),
     "overview.task_completion": ("完成率", "Completion"),
     "overview.task_overdue": ("逾期", "Overdue"),
     "overview.task_total": ("任务数", "Tasks"),
@@ -106,7 +109,19 @@ STRINGS: dict[str, tuple[str, str]] = {
     "overview.source": ("数据来源", "Source"),
     "overview.records": ("记录数", "Records"),
     "overview.last_updated": ("最新更新", "Last updated"),
-    "overview.district": ("全区基础数据", "District records"),
+    "overview.district": ("{area}基础数据", "Records of {area}"),
+    "overview.no_communities": (
+        "{area}没有社区（0 个）：请管理员检查账号的辖区。",
+        "{area} has no community (0): ask the administrator to check the account's jurisdiction.",
+    ),
+    "trends.empty": (
+        "{area} {first} 至 {last}：0 起{metric}（去年同期也为 0）。",
+        "{area}, {first} to {last}: 0 {metric} (0 a year earlier too).",
+    ),
+    "community.factors_none": (
+        "{name}没有登记治安要素（0 处）。",
+        "{name} has no public-order factor registered (0).",
+    ),
     "overview.through": ("数据截至 {day}", "Data up to {day}"),
     # map
     "map.title": ("一图 · 社区态势", "Map of the communities"),
