@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 COOKIE = "fangcang_session"
 HANDOFF_SECONDS = 120
 TOUCH_EVERY = timedelta(seconds=60)
+TOUCH_WAIT_MS = 250
 _VERSION = "v1"
 
 
@@ -209,20 +210,30 @@ def check(session: Session, session_id: int, *, now: datetime | None = None) -> 
 
 
 def touch(session: Session, session_id: int, *, now: datetime | None = None, force=False) -> None:
-    """Record activity on a session in its own short transaction.
+    """Record activity on a session, on its own connection, waiting at most ``TOUCH_WAIT_MS``.
 
-    A database busy with a long write must not sign anyone out or fail a page view: the touch
-    is skipped (logged) and retried at the next interaction.
+    A database busy with a long write must neither sign anyone out nor hold up a page view:
+    the touch is skipped (logged) and made at a later interaction.
     """
     now = now or now_local()
-    try:
-        session.execute(
-            update(UserSession).where(UserSession.id == session_id).values(last_seen=now)
-        )
-        session.commit()
-    except OperationalError as exc:
-        session.rollback()
-        log.info("session %s: activity not recorded (database busy: %s)", session_id, exc.orig)
+    bind = session.get_bind()
+    stmt = update(UserSession).where(UserSession.id == session_id).values(last_seen=now)
+    with bind.connect() as conn:
+        sqlite = bind.dialect.name == "sqlite"
+        try:
+            if sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={TOUCH_WAIT_MS}")
+            else:
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {TOUCH_WAIT_MS}")
+            conn.execute(stmt)
+            conn.commit()
+        except OperationalError as exc:
+            conn.rollback()
+            log.info("session %s: activity not recorded (database busy: %s)", session_id, exc.orig)
+        finally:
+            if sqlite:  # back to the engine's wait for whoever uses this connection next
+                wait_ms = min(get_settings().write_wait_seconds, 30) * 1000
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_ms)}")
 
 
 def revoke(session: Session, session_id: int, reason: str, *, now=None) -> None:

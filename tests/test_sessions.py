@@ -313,3 +313,21 @@ def test_user_signout_command_ends_sessions(engine, session, alice, monkeypatch,
     session.expire_all()
     assert sessions.check(session, started.session_id, now=NOW) == "admin"
     assert list(audit.entries(session, action="user.signout")["target"]) == ["alice"]
+
+
+def test_activity_touch_never_waits_out_a_long_write(engine, session, alice):
+    started, _ = _token(session)
+    writer = _LongWrite(engine, 3)
+    holder = threading.Thread(target=writer.run)
+    holder.start()
+    writer.started.wait(10)
+    try:
+        t0 = time.monotonic()
+        later = NOW + timedelta(minutes=5)
+        assert sessions.check(session, started.session_id, now=later) is None
+        assert time.monotonic() - t0 < 2.0  # skipped, not waited for
+    finally:
+        holder.join()
+    sessions.touch(session, started.session_id, now=later)
+    session.expire_all()
+    assert session.get(UserSession, started.session_id).last_seen == later
