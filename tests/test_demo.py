@@ -299,6 +299,26 @@ def test_build_small_loads_everything_through_the_importer(engine, monkeypatch, 
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert (tmp_path / "bundle" / "people.csv").exists()  # --out keeps the bundle
+    assert imp.counts["people"] == files["people.csv"]  # parts (if any) added up
+
+
+def test_big_files_are_imported_in_parts(engine, monkeypatch, tmp_path):
+    """An empty database gets the bundle in stages and big files in parts (memory): the
+    same records and aggregates as one import."""
+    monkeypatch.setattr(demo, "EXTENSIONS", [])
+    monkeypatch.setattr(builder, "PART_BYTES", 1)
+    monkeypatch.setattr(builder, "PART_ROWS", 700)
+    result = demo.build(engine, scale="small", seed=5, until=UNTIL, out=tmp_path / "b")
+    imp = result["import"]
+    files = result["bundle"]["files"]
+    assert imp.ok and imp.counts["people"] == files["people.csv"] > 700
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Person)) == files["people.csv"]
+        logs = s.scalar(text("SELECT count(*) FROM import_log WHERE channel = 'demo'"))
+        assert logs > len(builder.STAGES)  # stages, and parts of the big files
+        agg = s.scalar(text("SELECT sum(n) FROM agg_records WHERE kind = 'people'"))
+        assert agg == files["people.csv"]
+    assert not (tmp_path / "b" / "parts").exists()
 
 
 def test_build_fails_clearly_and_changes_nothing_when_a_row_is_rejected(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import itertools
 import os
 import shutil
 import tempfile
@@ -222,6 +223,46 @@ STAGES: tuple[tuple[str, ...], ...] = (
 )
 
 
+#: CSV files larger than this are imported in parts of ``PART_ROWS`` rows (people, objects,
+#: events at full size): validation holds one part in memory, not 1.2 million rows.
+PART_BYTES = 40_000_000
+PART_ROWS = 300_000
+#: The record files that may be split (the reference files come whole, first).
+SPLITTABLE = {
+    "houses.csv",
+    "people.csv",
+    "places.csv",
+    "objects.csv",
+    "events.csv",
+    "incidents.csv",
+}
+
+
+def _bundle_name(path: Path) -> str:
+    """``people.part3.csv`` -> ``people.csv`` (the name the importer recognises)."""
+    stem = path.name.split(".", 1)[0]
+    return stem + path.suffix
+
+
+def _split_csv(path: Path, out: Path, rows: int) -> list[Path]:
+    """Split a demo CSV (one record per line: the generator writes no line breaks inside
+    values) into parts of ``rows`` records, each with the header line."""
+    out.mkdir(parents=True, exist_ok=True)
+    parts: list[Path] = []
+    with path.open("rb") as f:
+        header = f.readline()
+        while True:
+            lines = list(itertools.islice(f, rows))
+            if not lines:
+                break
+            part = out / f"{path.stem}.part{len(parts)}{path.suffix}"
+            with part.open("wb") as w:
+                w.write(header)
+                w.writelines(lines)
+            parts.append(part)
+    return parts
+
+
 def _is_empty(engine: Engine) -> bool:
     from ..models import Community
 
@@ -251,25 +292,36 @@ def _import(engine: Engine, folder: Path, import_bundle, progress: Progress):
     rejected row anywhere wipes the earlier stages), else in one transaction. Returns one
     ``ImportResult`` with the stages' counts and timings added up."""
     present = [f for f in FILES if (folder / f).exists()]
-    stages = [[f for f in stage if f in present] for stage in STAGES]
+    stages: list[list[Path]] = [[folder / f for f in stage if f in present] for stage in STAGES]
     stages = [s for s in stages if s]
+    parts_dir = folder / "parts"
     if not _is_empty(engine) or len(stages) < 2:
-        stages = [present]
-    total = sum((folder / f).stat().st_size for f in present) or 1
+        stages = [[folder / f for f in present]]
+    else:  # big files in parts of PART_ROWS rows, each part a stage of its own
+        split: list[list[Path]] = []
+        for stage in stages:
+            small = [f for f in stage if f.name not in SPLITTABLE or f.stat().st_size < PART_BYTES]
+            if small:
+                split.append(small)
+            for f in stage:
+                if f not in small:
+                    split.extend([p] for p in _split_csv(f, parts_dir, PART_ROWS))
+        stages = split
+    total = sum(f.stat().st_size for stage in stages for f in stage) or 1
     done = 0
     results = []
     for i, stage in enumerate(stages):
-        size = sum((folder / f).stat().st_size for f in stage)
+        size = sum(f.stat().st_size for f in stage)
         sub = folder / f"stage-{i}" if len(stages) > 1 else folder
         if sub != folder:
             sub.mkdir(exist_ok=True)
-            for name in stage:
-                target = sub / name
+            for path in stage:
+                target = sub / _bundle_name(path)
                 target.unlink(missing_ok=True)
                 try:
-                    os.link(folder / name, target)
+                    os.link(path, target)
                 except OSError:  # no hard links here: copy
-                    shutil.copyfile(folder / name, target)
+                    shutil.copyfile(path, target)
         lo, hi = done / total, (done + size) / total
         try:
             result = import_bundle(
@@ -289,14 +341,17 @@ def _import(engine: Engine, folder: Path, import_bundle, progress: Progress):
             if i:
                 _wipe(engine)
             break
+    shutil.rmtree(parts_dir, ignore_errors=True)
     merged = results[-1]
     if len(results) > 1:
         merged = dataclasses.replace(merged, folder=folder)
-        for field_name in ("files", "counts", "inserted", "updated", "unchanged", "aggregates"):
+        for field_name in ("files", "counts", "inserted", "updated", "unchanged"):
             combined: dict = {}
-            for r in results:
-                combined.update(getattr(r, field_name))
+            for r in results:  # a file in parts: its rows added up
+                for k, v in getattr(r, field_name).items():
+                    combined[k] = combined.get(k, 0) + v
             setattr(merged, field_name, combined)
+        merged.aggregates = {k: v for r in results for k, v in r.aggregates.items()}
         timings: dict[str, float] = {}
         for r in results:
             for k, v in r.timings.items():
