@@ -72,6 +72,14 @@ if v.total["n"] == 0 and v.total["n_before"] == 0:
     st.info(t("trends.empty", area=area, first=str(v.first), last=str(v.last), metric=what))
     st.stop()
 
+
+def _verdict(pct, significant) -> str:
+    """A plain verdict instead of a z value: a real rise or fall, or within normal variation."""
+    if not significant or pct is None or pd.isna(pct):
+        return t("trends.verdict.noise")
+    return t("trends.verdict.up") if pct > 0 else t("trends.verdict.down")
+
+
 a, b, c = st.columns(3)
 a.metric(
     t("trends.total"),
@@ -83,7 +91,11 @@ a.metric(
     help=t("dash.significant_mark") if v.total["significant"] else t("dash.not_significant"),
 )
 b.metric(t("trends.col.n_before"), fmt_int(v.total["n_before"]))
-c.metric(t("trends.col.z"), f"{v.total['z']:+.1f}")
+c.metric(
+    t("trends.verdict"),
+    _verdict(v.total["pct"], v.total["significant"]),
+    help=t("trends.verdict_help", z=f"{v.total['z']:+.1f}"),
+)
 
 left, right = st.columns(2)
 with left:
@@ -105,8 +117,9 @@ def _yoy(df: pd.DataFrame, name_col: str) -> pd.DataFrame:
             t("trends.col.n"): df["n"],
             t("trends.col.n_before"): df["n_before"],
             t("trends.col.pct"): [fmt_pct(x) for x in df["pct"]],
-            t("trends.col.z"): df["z"],
-            t("trends.col.significant"): ["★" if s else "" for s in df["significant"]],
+            t("trends.verdict"): [
+                _verdict(p, s) for p, s in zip(df["pct"], df["significant"], strict=True)
+            ],
         }
     )
 

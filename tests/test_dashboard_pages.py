@@ -220,3 +220,12 @@ def test_an_empty_filter_says_what_it_is_and_scoped_roles_see_their_area(demo_db
     at = open_page("overview", viewer)
     captions = " ".join(c.value for c in at.caption) + " ".join(h.value for h in at.subheader)
     assert name in captions and "鹿城区" not in captions
+
+
+def test_trends_give_a_plain_verdict_not_a_z_value(demo_db):
+    at = open_page("trends", period=demo_db["period"])
+    labels = [m.label for m in at.metric]
+    assert "变化判断" in labels and "z值" not in labels
+    verdict = next(m.value for m in at.metric if m.label == "变化判断")
+    assert verdict in {"★ 明显上升", "★ 明显下降", "正常波动"}
+    assert all("z值" not in table(at, i).columns for i in range(len(at.dataframe)))

@@ -219,6 +219,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "trends.col.n_before": ("去年同期", "Year before"),
     "trends.col.pct": ("同比", "YoY"),
     "trends.col.z": ("z值", "z"),
+    "trends.verdict": ("变化判断", "Verdict"),
+    "trends.verdict.up": ("★ 明显上升", "★ Real rise"),
+    "trends.verdict.down": ("★ 明显下降", "★ Real fall"),
+    "trends.verdict.noise": ("正常波动", "Normal variation"),
+    "trends.verdict_help": (
+        "与去年同期相比的泊松检验：|z| ≥ 2 且 p < 0.05 视为明显变化（本次 z = {z}）。",
+        "Poisson test against the same period a year earlier: |z| ≥ 2 and p < 0.05 is a real change "
+        "(here z = {z}).",
+    ),
     "trends.col.significant": ("显著", "Significant"),
     "trends.drill_hint": (
         "在左侧选择街道、再选择社区可逐级下钻。",
