@@ -14,6 +14,7 @@ import sys
 COMMANDS = [
     "db",
     "score",
+    "backtest",
     "user",
     "audit",
     "watch",

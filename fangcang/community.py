@@ -299,6 +299,12 @@ def profile(
                 for k in overview.INDICATORS
             },
         }
+    if warning is not None:  # emerging hot spots: "part of a cluster of high-crime communities"
+        from .scoring.hotspots import explanation_for
+
+        line = explanation_for(session, community_id, period, lang)
+        if line:
+            warning["sentences"].append(line)
     history = level_history(session, one, community_id, period.shift(-11), period)
 
     view = trends.trend_view(session, one, period, community_id=community_id)

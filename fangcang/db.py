@@ -184,11 +184,29 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def head_revision() -> str:
-    """The newest revisions the code knows (``+``-joined heads)."""
+    """The newest revisions the code knows (``+``-joined heads), as a database at head records
+    them: a head that another head ``depends_on`` is not listed (Alembic drops it from the
+    version table when the dependent revision is applied)."""
     from alembic.script import ScriptDirectory
 
-    heads = ScriptDirectory.from_config(_alembic_config(None)).get_heads()
-    return "+".join(sorted(heads))
+    script = ScriptDirectory.from_config(_alembic_config(None))
+    heads = set(script.get_heads())
+    covered: set[str] = set()
+    for head in heads:
+        todo = [head]
+        while todo:
+            rev = script.get_revision(todo.pop())
+            for parent in (*_as_tuple(rev.down_revision), *_as_tuple(rev.dependencies)):
+                if parent not in covered:
+                    covered.add(parent)
+                    todo.append(parent)
+    return "+".join(sorted(heads - covered))
+
+
+def _as_tuple(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def get_meta(session: Session, key: str, default: str | None = None) -> str | None:

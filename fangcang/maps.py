@@ -1,5 +1,6 @@
 """The one map (一图): community polygons coloured by level, score, an indicator, task
-completion or visit coverage, with sub-district boundaries and toggleable layers.
+completion, visit coverage or emerging hot-spot category, with sub-district boundaries and
+toggleable layers.
 
 Two steps so each can be tested on its own:
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 from dataclasses import dataclass, field
 
 import folium
@@ -33,8 +35,10 @@ from .i18n import fmt_int, t
 from .models import Community, Incident, IncidentCategory, Station, SubDistrict
 from .timeutil import Month
 
+log = logging.getLogger(__name__)
+
 #: What the polygons can be coloured by. ``indicator`` needs the indicator's name.
-COLOUR_BY = ("level", "score", "indicator", "task_completion", "visit_coverage")
+COLOUR_BY = ("level", "score", "indicator", "task_completion", "visit_coverage", "hotspot")
 #: Toggleable layers.
 LAYERS = ("incidents", "factors", "stations")
 INCIDENT_MODES = ("heat", "clusters")
@@ -256,6 +260,8 @@ def colour_values(
             if values is not None
             else pd.DataFrame(columns=["community_id", "value"])
         )
+    elif colour_by == "hotspot":
+        values = hotspot_values(session, scope, period)
     else:  # visit_coverage
         values = overview.visit_coverage(session, scope, period)
         values = (
@@ -264,6 +270,24 @@ def colour_values(
             else pd.DataFrame(columns=["community_id", "value"])
         )
     return warnings, values
+
+
+def hotspot_values(session: Session, scope: Scope, period: Month) -> pd.DataFrame:
+    """community_id, value (the emerging hot-spot category) and gi_z for ``period``;
+    ``attrs`` carries the months analysed (first, last, alpha) or, when the data are too short
+    for the analysis, ``reason`` (and no rows)."""
+    from .scoring import hotspots
+
+    try:
+        frame = hotspots.categories(session, period, scope)
+    except ValueError as exc:
+        log.info("no emerging hot spots on the map for %s: %s", period, exc)
+        empty = pd.DataFrame(columns=["community_id", "value", "gi_z"])
+        empty.attrs["reason"] = str(exc)
+        return empty
+    values = frame[["community_id", "category", "gi_z"]].rename(columns={"category": "value"})
+    values.attrs.update({k: frame.attrs[k] for k in ("first", "last", "alpha")})
+    return values
 
 
 def map_data(
@@ -291,6 +315,7 @@ def map_data(
         raise ValueError(f"incident_mode must be one of {INCIDENT_MODES}, got {incident_mode!r}")
     communities = community_shapes(session, scope)
     warnings, values = colour_values(session, scope, period, colour_by, indicator)
+    colour_note = dict(values.attrs)
     keep = ["community_id", "level", "score", "reason"]
     if warnings.empty:
         communities = communities.assign(level=None, score=float("nan"), reason="")
@@ -303,6 +328,8 @@ def map_data(
         communities = communities[communities["score"].fillna(-1) >= float(min_score)]
     communities = communities.reset_index(drop=True)
     data = MapData(communities=communities, sub_districts=sub_district_shapes(session, communities))
+    if colour_note:
+        data.extra["colour_note"] = colour_note
     if "incidents" in layers:
         points = incident_points(session, scope, period, category)
         data.incidents = heat_cells(points) if incident_mode == "heat" else points.round(5)
@@ -336,6 +363,8 @@ def _fmt_value(value, colour_by: str, lang: str) -> str:
         return f"{100 * float(value):.0f}%"
     if colour_by == "score":
         return f"{float(value):.1f}"
+    if colour_by == "hotspot":
+        return t(f"hotspot.category.{value}", lang)
     if isinstance(value, (int, float)):
         return f"{float(value):.2f}" if abs(float(value)) < 100 else fmt_int(value, lang)
     return str(value)
@@ -372,8 +401,44 @@ class _MetricScale(folium.MacroElement):
     )
 
 
-def _fills(communities: pd.DataFrame, colour_by: str, lang: str) -> tuple[list[str], str]:
+def _hotspot_fills(
+    communities: pd.DataFrame, lang: str, note: dict | None
+) -> tuple[list[str], str]:
+    """Fill per emerging hot-spot category; the legend lists the categories present."""
+    from .scoring.hotspots import CATEGORY_ORDER
+
+    values = [v if isinstance(v, str) else None for v in communities["value"]]
+    fills = [
+        palette.HOTSPOT_COLOURS.get(v, palette.NO_DATA) if v else palette.NO_DATA for v in values
+    ]
+    counts = pd.Series([v for v in values if v]).value_counts()
+    items = [
+        (
+            palette.HOTSPOT_COLOURS[c.value],
+            f"{t(f'hotspot.category.{c.value}', lang)} ({int(counts[c.value])})",
+        )
+        for c in CATEGORY_ORDER
+        if c.value in counts.index
+    ]
+    missing = sum(v is None for v in values)
+    if missing:
+        items.append((palette.NO_DATA, f"{t('dash.no_value', lang)} ({missing})"))
+    note = note or {}
+    if "first" in note:
+        text = t(
+            "hotspot.legend_note", lang, alpha=note["alpha"], first=note["first"], last=note["last"]
+        )
+    else:
+        text = note.get("reason", "")
+    return fills, _legend_html(t("map.colour_by.hotspot", lang), items, text)
+
+
+def _fills(
+    communities: pd.DataFrame, colour_by: str, lang: str, note: dict | None = None
+) -> tuple[list[str], str]:
     """Fill colour per community and the legend HTML."""
+    if colour_by == "hotspot":
+        return _hotspot_fills(communities, lang, note)
     title = t(f"map.colour_by.{colour_by}", lang)
     if colour_by == "level":
         fills = [
@@ -487,7 +552,7 @@ def build_map(
         )
     )
 
-    fills, legend = _fills(communities, colour_by, lang)
+    fills, legend = _fills(communities, colour_by, lang, data.extra.get("colour_note"))
     features = []
     for i, row in communities.iterrows():
         if row["geometry"] is None:

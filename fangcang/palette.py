@@ -94,3 +94,28 @@ def class_colour(value: float | None, breaks: Sequence[float], scale: Sequence[s
     if len(breaks) == 1:
         return scale[-1]
     return scale[round(i * (len(scale) - 1) / (len(breaks) - 1))]
+
+
+#: Emerging hot-spot categories on the map (fangcang.scoring.hotspots): hot spots in reds and
+#: oranges (darkest = intensifying), cold spots in blues, the rest neutral.
+HOTSPOT_COLOURS: dict[str, str] = {
+    "new_hot": "#ff8f00",
+    "consecutive_hot": "#f4511e",
+    "intensifying_hot": "#7f0000",
+    "persistent_hot": "#c62828",
+    "diminishing_hot": "#ef6c6c",
+    "sporadic_hot": "#f9a88a",
+    "oscillating_hot": "#d81b60",
+    "historical_hot": "#bcaaa4",
+    "new_cold": "#00acc1",
+    "consecutive_cold": "#26a69a",
+    "intensifying_cold": "#0d2b6b",
+    "persistent_cold": "#1565c0",
+    "diminishing_cold": "#64a0e0",
+    "sporadic_cold": "#a7c8ec",
+    "oscillating_cold": "#7e57c2",
+    "historical_cold": "#b0bec5",
+    "no_pattern": "#ebe6d6",
+    "island": "#e0e0e0",
+    "not_assessed": NO_DATA,
+}

@@ -7,7 +7,7 @@ import streamlit as st
 from fangcang import overview, palette
 from fangcang.access import Scope
 from fangcang.timeutil import Month
-from ui import export, filters, guard, state
+from ui import export, filters, guard, state, warning_analytics
 from ui.state import t
 
 viewer = guard.page("warning")
@@ -67,8 +67,14 @@ if page.total == 0:
     st.stop()
 st.caption(t("warnpage.caption", period=str(f.period), n=len(page.table)))
 
-tab_rank, tab_changes, tab_bt, tab_whatif = st.tabs(
-    [t("warnpage.ranking"), t("warnpage.changes"), t("warnpage.backtest"), t("warnpage.whatif")]
+tab_rank, tab_changes, tab_hot, tab_bt, tab_whatif = st.tabs(
+    [
+        t("warnpage.ranking"),
+        t("warnpage.changes"),
+        t("hotspot.tab"),
+        t("warnpage.backtest"),
+        t("warnpage.whatif"),
+    ]
 )
 
 
@@ -163,25 +169,11 @@ with tab_changes:
             width="stretch",
         )
 
+with tab_hot:
+    warning_analytics.hotspot_section(version, scope, f.period)
+
 with tab_bt:
-    if page.backtest_summary is None:
-        st.info(t("warnpage.backtest_none"))
-    else:
-        s = page.backtest_summary
-        keys = ("rho", "hit_share", "area_share", "pai")
-        st.markdown(f"**{t('warning.backtest.model')}**")
-        cols = st.columns(4)
-        for col, k in zip(cols, keys, strict=True):
-            v, b = s.get(k), s.get(f"baseline_{k}")
-            col.metric(
-                t(f"warning.backtest.{k}"),
-                "—" if v is None else f"{v:.2f}",
-                delta=None
-                if v is None or b is None
-                else f"{v - b:+.2f} vs {t('warning.backtest.baseline')}",
-            )
-        bt = page.backtest
-        st.dataframe(bt, hide_index=True, width="stretch")
+    warning_analytics.backtest_section(version)
 
 with tab_whatif:
     st.caption(t("warnpage.whatif_caption"))

@@ -1,4 +1,4 @@
-"""``score`` and ``backtest``: the targeted warning from the command line."""
+"""``score``: the targeted warning from the command line (``backtest`` is its own command)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from fangcang.i18n import t
 from fangcang.models import WarningLevel
 from fangcang.scoring import config as cfg
 from fangcang.scoring import store
-from fangcang.scoring.backtest import backtest as run_backtest
-from fangcang.scoring.backtest import summary as backtest_summary
 from fangcang.scoring.config import INDICATOR_KEYS
 from fangcang.timeutil import Month, last_complete_month
 
@@ -90,51 +88,6 @@ def _score(args) -> int:
     return 0
 
 
-def _fmt(x, digits=3):
-    return "  -  " if x is None or x != x else f"{x:.{digits}f}"
-
-
-def _backtest(args) -> int:
-    config = cfg.load_config(args.config) if args.config else cfg.load_config()
-    until = Month.parse(args.until) if args.until else None
-    engine = db.make_engine()
-    with Session(engine) as session:
-        df = run_backtest(
-            session, months=args.months, config=config, until=until, store=not args.no_store
-        )
-        session.commit()
-    summ = backtest_summary(df)
-    if args.json:
-        rows = [
-            {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-            for r in df.to_dict("records")
-        ]
-        json.dump({"months": rows, "mean": summ}, sys.stdout, ensure_ascii=False, indent=1)
-        print()
-        return 0
-    if df.empty:
-        print("back-test: not enough incident data")
-        return 0
-    print(
-        f"back-test of {len(df)} months, next quarter's incidents (model | baseline by last window's count)"
-    )
-    print(" period   flagged   rho          hit share     area share    PAI")
-    for r in df.itertuples(index=False):
-        print(
-            f" {r.period}  {r.flagged:4d}    {_fmt(r.rho)} | {_fmt(r.baseline_rho)}"
-            f"  {_fmt(r.hit_share)} | {_fmt(r.baseline_hit_share)}"
-            f"  {_fmt(r.area_share)} | {_fmt(r.baseline_area_share)}"
-            f"  {_fmt(r.pai, 2)} | {_fmt(r.baseline_pai, 2)}"
-        )
-    print(
-        f" mean              {_fmt(summ['rho'])} | {_fmt(summ['baseline_rho'])}"
-        f"  {_fmt(summ['hit_share'])} | {_fmt(summ['baseline_hit_share'])}"
-        f"  {_fmt(summ['area_share'])} | {_fmt(summ['baseline_area_share'])}"
-        f"  {_fmt(summ['pai'], 2)} | {_fmt(summ['baseline_pai'], 2)}"
-    )
-    return 0
-
-
 def register(sub) -> None:
     p = sub.add_parser("score", help="score every community for a month and store the warning run")
     p.add_argument(
@@ -152,19 +105,3 @@ def register(sub) -> None:
         "--top", type=int, default=20, help="red/yellow communities to list (default 20)"
     )
     p.set_defaults(func=_score)
-
-    b = sub.add_parser(
-        "backtest", help="how well the warning score ranked the next quarter's incidents"
-    )
-    b.add_argument("--months", type=int, default=12, help="assessment months to test (default 12)")
-    b.add_argument(
-        "--until", metavar="YYYY-MM", help="last month of data (default: newest in the data)"
-    )
-    b.add_argument("--json", action="store_true", help="print the figures as JSON")
-    b.add_argument(
-        "--config", metavar="TOML", help="scoring configuration (default: fangcang/scoring.toml)"
-    )
-    b.add_argument(
-        "--no-store", action="store_true", help="do not keep the figures for the dashboard"
-    )
-    b.set_defaults(func=_backtest)

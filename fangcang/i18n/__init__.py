@@ -14,6 +14,7 @@ LANGS = ("zh", "en")
 _MODULES = ["core", "warning", "bulletins", "access", "dashboard", "visits", "tasks", "demo"]
 _MODULES += ["alcohol", "mediation"]  # alcohol-related incidents, police-lawyer mediation
 _MODULES += ["security"]  # errors, busy database, sessions
+_MODULES += ["analytics"]  # warning back-test and emerging hot spots
 
 
 @cache

@@ -31,6 +31,7 @@ from .tasks import (
     TaskTemplate,
     TemplateStatus,
 )
-from .warning import WarningBacktest, WarningLevel, WarningResult, WarningRun
+from .warning import WarningLevel, WarningResult, WarningRun
+from .backtest import BacktestMethod, WarningBacktest
 from .alcohol import *
 from .mediation import *

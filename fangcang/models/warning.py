@@ -93,29 +93,3 @@ class WarningResult(Base):
     borderline: Mapped[bool] = mapped_column(Boolean, nullable=False)
     significant: Mapped[bool] = mapped_column(Boolean, nullable=False)
     explanation: Mapped[str] = mapped_column(Text, nullable=False)  # JSON, language-neutral
-
-
-class WarningBacktest(Base):
-    """Back-test figures for one assessment month: how the score ranked the next quarter."""
-
-    __tablename__ = "warning_backtest"
-    __table_args__ = (
-        UniqueConstraint("period", "config_hash", name="uq_warning_backtest_period_config_hash"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    period: Mapped[str] = mapped_column(String(7), nullable=False, index=True)
-    config_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    computed_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
-    data_version: Mapped[int] = mapped_column(Integer, nullable=False)
-    n_communities: Mapped[int] = mapped_column(Integer, nullable=False)
-    next_incidents: Mapped[int] = mapped_column(Integer, nullable=False)
-    flagged: Mapped[int] = mapped_column(Integer, nullable=False)  # red + yellow communities
-    rho: Mapped[float | None] = mapped_column(Float)
-    hit_share: Mapped[float | None] = mapped_column(Float)
-    area_share: Mapped[float | None] = mapped_column(Float)
-    pai: Mapped[float | None] = mapped_column(Float)
-    baseline_rho: Mapped[float | None] = mapped_column(Float)
-    baseline_hit_share: Mapped[float | None] = mapped_column(Float)
-    baseline_area_share: Mapped[float | None] = mapped_column(Float)
-    baseline_pai: Mapped[float | None] = mapped_column(Float)

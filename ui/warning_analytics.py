@@ -1,0 +1,209 @@
+"""The warning page's analytics sections: the back-test (回测) and the emerging hot spots (新兴热点).
+
+Each section reads one fangcang function through a cache keyed on the data version and
+renders it with localized column names; an empty result says what it is and stops.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from fangcang.access import Scope
+from fangcang.scoring import hotspots
+from fangcang.scoring.backtest import (
+    BLOCK,
+    DRAWS,
+    month_table,
+    stored_backtest,
+    summary,
+)
+from fangcang.timeutil import Month
+from ui import state
+from ui.state import t
+
+
+# ---------------------------------------------------------------------------------------------
+# Back-test
+# ---------------------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=8)
+def _backtest(version: int) -> tuple[pd.DataFrame, dict]:
+    with state.session() as s:
+        df = stored_backtest(s)
+    return df, summary(df)
+
+
+def _num(x, digits: int = 2) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def _signed(x, digits: int = 2) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:+.{digits}f}"
+
+
+def _interval(mean, low, high, fmt=_num) -> str:
+    if mean is None:
+        return "—"
+    if low is None or high is None:
+        return fmt(mean)
+    return t("backtest.interval", mean=fmt(mean), low=fmt(low), high=fmt(high))
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+def _won(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return t("backtest.tie")
+    return t("backtest.win") if value else t("backtest.loss")
+
+
+def backtest_section(version: int) -> None:
+    """The kept back-test of the current configuration: the summary with intervals and wins,
+    the months left out and why, and the month-by-month tables."""
+    df, s = _backtest(version)
+    st.subheader(t("backtest.title"))
+    if df.empty:
+        st.info(t("backtest.none"))
+        return
+    share = _pct(s["share"])
+    st.caption(t("backtest.caption", share=share, draws=f"{DRAWS:,}", block=BLOCK))
+    if s["excluded"]:
+        st.caption(
+            t(
+                "backtest.excluded",
+                months="；".join(
+                    f"{p}（{t(f'backtest.reason.{r}')}）"
+                    if state.lang() == "zh"
+                    else f"{p} ({t(f'backtest.reason.{r}')})"
+                    for p, r in s["excluded"]
+                ),
+            )
+        )
+    if s["months"] == 0:
+        st.info(t("backtest.none"))
+        return
+    st.markdown(f"**{t('backtest.summary', n=s['months'])}**")
+    rows = []
+    for c in s["comparisons"]:
+        rows.append(
+            {
+                t("backtest.col.figure"): t(f"backtest.fig.{c['key']}", share=share),
+                t("backtest.col.model"): _interval(c["model"], c["model_low"], c["model_high"]),
+                t("backtest.col.baseline"): _interval(c["base"], c["base_low"], c["base_high"]),
+                t("backtest.col.difference"): _interval(
+                    c["diff"], c["diff_low"], c["diff_high"], _signed
+                ),
+                t("backtest.col.wins"): t("backtest.wins_of", wins=c["wins"], n=c["n"]),
+            }
+        )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+    mt = month_table(df)
+    st.markdown(f"**{t('backtest.monthly')}**")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("backtest.col.period"): mt["period"],
+                t("backtest.col.next_crime"): mt["next_crime"],
+                t("backtest.short.rho_count_model"): mt["rho_count_model"].map(_num),
+                t("backtest.short.rho_count_base"): mt["rho_count_last_count"].map(_num),
+                t("backtest.short.win_count"): mt["win_count"].map(_won),
+                t("backtest.short.rho_rate_model"): mt["rho_rate_model"].map(_num),
+                t("backtest.short.rho_rate_base"): mt["rho_rate_rate_12m"].map(_num),
+                t("backtest.short.win_rate"): mt["win_rate"].map(_won),
+                t("backtest.short.pai_model"): mt["pai_model"].map(_num),
+                t("backtest.short.pai_count_base"): mt["pai_last_count"].map(_num),
+                t("backtest.short.pai_rate_base"): mt["pai_rate_12m"].map(_num),
+                t("backtest.short.pai_pop_model"): mt["pai_pop_model"].map(_num),
+                t("backtest.short.pai_pop_count_base"): mt["pai_pop_last_count"].map(_num),
+                t("backtest.short.pai_pop_rate_base"): mt["pai_pop_rate_12m"].map(_num),
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Emerging hot spots
+# ---------------------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=16)
+def _hotspots(version: int, scope: Scope, period: str) -> tuple[pd.DataFrame | None, str]:
+    with state.session() as s:
+        try:
+            return hotspots.categories(s, Month.parse(period), scope), ""
+        except ValueError as exc:
+            return None, str(exc)
+
+
+def hotspot_section(version: int, scope: Scope, period: Month) -> None:
+    """Emerging hot-spot categories of the communities in ``scope`` for the months ending with
+    ``period``: counts per category, then the hot and cold spots (filterable) with their Gi*
+    and trend figures."""
+    frame, reason = _hotspots(version, scope, str(period))
+    st.subheader(t("hotspot.title"))
+    if frame is None:
+        st.info(t("hotspot.none", reason=reason))
+        return
+    a = frame.attrs
+    st.caption(
+        t("hotspot.caption", alpha=a["alpha"], first=a["first"], last=a["last"], months=a["months"])
+    )
+    cats = [hotspots.HotSpotCategory(c) for c in frame["category"]]
+    m1, m2 = st.columns(2)
+    m1.metric(t("hotspot.hot_now"), sum(c.hot_now for c in cats))
+    cold_now = hotspots.HotSpotCategory.HISTORICAL_COLD
+    m2.metric(t("hotspot.cold_now"), sum(c.is_cold and c is not cold_now for c in cats))
+
+    counts = hotspots.category_counts(frame)
+    present = [k for k, n in counts.items() if n]
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("hotspot.col.category"): [t(f"hotspot.category.{k}") for k in present],
+                t("hotspot.counts"): [counts[k] for k in present],
+            }
+        ),
+        hide_index=True,
+    )
+    marked = [k for k in present if k not in ("no_pattern", "not_assessed", "island")]
+    chosen = st.multiselect(
+        t("hotspot.filter"),
+        present,
+        default=marked,
+        format_func=lambda k: t(f"hotspot.category.{k}"),
+        key="hotspot_categories",
+    )
+    shown = frame[frame["category"].isin(chosen)]
+    if shown.empty:
+        st.caption(t("dash.no_data"))
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    t("warning.col.community"): shown["name"],
+                    t("warning.col.sub_district"): shown["sub_district"],
+                    t("hotspot.col.category"): [
+                        t(f"hotspot.category.{c}") for c in shown["category"]
+                    ],
+                    t("hotspot.col.gi_z"): shown["gi_z"].map(lambda v: _signed(v, 2)),
+                    t("hotspot.col.gi_p"): shown["gi_p"].map(lambda v: _num(v, 3)),
+                    t("hotspot.col.hot_months"): shown["hot_months"],
+                    t("hotspot.col.cold_months"): shown["cold_months"],
+                    t("hotspot.col.trend"): [t(f"hotspot.trend.{v}") for v in shown["trend"]],
+                    t("hotspot.col.mk_tau"): shown["mk_tau"].map(lambda v: _signed(v, 2)),
+                    t("hotspot.col.mk_p"): shown["mk_p"].map(lambda v: _num(v, 3)),
+                    t("hotspot.col.rate_last"): shown["rate_last"].map(lambda v: _num(v, 1)),
+                    t("hotspot.col.neighbours"): shown["neighbours"],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    islands = frame[frame["category"] == hotspots.HotSpotCategory.ISLAND.value]
+    if len(islands):
+        st.caption(t("hotspot.islands", names="、".join(islands["name"].astype(str))))
