@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from fangcang import db, scoring  # noqa: E402
 from fangcang.models import AggFactor, AggIncidentDay  # noqa: E402
-from fangcang.scoring.backtest import last_data_month  # noqa: E402
 from fangcang.scoring.inputs import read_inputs  # noqa: E402
+from fangcang.scoring.monthly import data_span  # noqa: E402
 from fangcang.timeutil import Month  # noqa: E402
 
 
@@ -38,13 +38,14 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", help="database URL (default: $FANGCANG_DB_URL or data/fangcang.db)")
-    ap.add_argument("--period", help="assessment month (default: newest month of incidents)")
+    ap.add_argument("--period", help="assessment month (default: last complete month of incidents)")
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     engine = db.make_engine(args.db)
     config = scoring.load_config()
     with Session(engine) as s:
-        period = Month.parse(args.period) if args.period else last_data_month(s)
+        span = data_span(s)
+        period = Month.parse(args.period) if args.period else (span[1] if span else None)
         if period is None:
             print("no incident aggregates: build the demo first")
             return 1

@@ -136,8 +136,8 @@ def gi_star(values, w, islands: list[str] | None = None) -> tuple[np.ndarray, np
         z_i = (sum_j w_ij x_j - W_i* xbar) / (s * sqrt((n W_i* - W_i*^2) / (n - 1)))
 
     with xbar and s = sqrt(sum x^2 / n - xbar^2) over all n locations (Ord & Getis 1995,
-    eq. 14 with binary weights). When every value is the same there is no clustering: z = 0,
-    p = 1. Islands get NaN: ``islands`` (ids), by default ``w.islands``. ``w`` may already carry
+    eq. 14 with binary weights). When every value is the same there is no clustering, and a
+    location whose neighbourhood is every location cannot stand out: z = 0, p = 1 for both. Islands get NaN: ``islands`` (ids), by default ``w.islands``. ``w`` may already carry
     the self-weights (diagonal 1, as ``libpysal.weights.fill_diagonal(w, 1)`` gives); then pass
     ``islands`` from the weights before the diagonal was filled.
 
@@ -150,7 +150,9 @@ def gi_star(values, w, islands: list[str] | None = None) -> tuple[np.ndarray, np
 
     islands = list(w.islands) if islands is None else list(islands)
     if not w.sparse.diagonal().any():
-        w = fill_diagonal(w, 1)
+        with warnings.catch_warnings():  # libpysal repeats its island warning
+            warnings.simplefilter("ignore")
+            w = fill_diagonal(w, 1)
     y = np.asarray(values, dtype=float)
     if y.ndim != 1 or len(y) != w.n:
         raise ValueError(f"gi_star needs one value per location ({w.n}), got shape {y.shape}")
@@ -163,6 +165,8 @@ def gi_star(values, w, islands: list[str] | None = None) -> tuple[np.ndarray, np
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             z = np.asarray(G_Local(y, w, transform="B", star=True, permutations=0).Zs, float)
+        # A neighbourhood that is the whole district (W_i* = n) cannot stand out: 0 / 0.
+        z[~np.isfinite(z)] = 0.0
     p = 2.0 * norm.sf(np.abs(z))
     if islands:
         pos = {cid: i for i, cid in enumerate(w.id_order)}
@@ -430,7 +434,9 @@ def categories(
         w = queen_weights([shapes[i] for i in idx], sub_ids)
         islands = sorted(w.islands)
         neighbours[idx] = [w.cardinalities[c] for c in sub_ids]
-        w_star = fill_diagonal(w, 1)  # once, not once per month
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            w_star = fill_diagonal(w, 1)  # once, not once per month
         rates = 1000.0 * counts[idx] / residents[idx, None]
         for j in range(steps_n):
             z[idx, j], p[idx, j] = gi_star(rates[:, j], w_star, islands)
