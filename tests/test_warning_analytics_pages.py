@@ -1,0 +1,165 @@
+"""AppTest of the warning page's analytics sections (ui/warning_analytics.py): the emerging hot
+spots of the grid district (tests/test_hotspots.py) and a kept back-test with known figures,
+in Chinese and English, and their empty states."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from fangcang.access import Role, Viewer
+from fangcang.models import BacktestMethod, WarningBacktest
+from fangcang.scoring.config import load_config
+from tests.dashboard_data import add_run
+from tests.test_hotspots import GRID, LAST, grid_district
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+# Two kept months: rho with counts 0.9 / 1.0 (model) against 0.9 / 0.9 (12-month count).
+FIGURES = {
+    "2025-10": {
+        BacktestMethod.MODEL: (0.9, 0.4, 1.3, 1.2),
+        BacktestMethod.LAST_COUNT: (0.9, 0.5, 1.3, 0.6),
+        BacktestMethod.RATE_12M: (0.6, 0.9487, 2.1, 2.1),
+    },
+    "2025-11": {
+        BacktestMethod.MODEL: (1.0, 0.8, 2.1, 2.1),
+        BacktestMethod.LAST_COUNT: (0.9, 0.6, 1.3, 0.7),
+        BacktestMethod.RATE_12M: (0.7, 1.0, 2.1, 2.1),
+    },
+}
+
+
+def keep_backtest(session) -> None:
+    h = load_config().hash
+    for period, by_method in FIGURES.items():
+        for method, (rc, rr, pai, pai_pop) in by_method.items():
+            session.add(
+                WarningBacktest(
+                    period=period,
+                    config_hash=h,
+                    method=method,
+                    computed_at=datetime(2026, 1, 1),
+                    data_version=1,
+                    share=0.1,
+                    excluded=None,
+                    n_communities=11,
+                    next_crime=57,
+                    rho_count=rc,
+                    rho_rate=rr,
+                    pai=pai,
+                    pai_pop=pai_pop,
+                )
+            )
+    for method in BacktestMethod:
+        session.add(
+            WarningBacktest(
+                period="2025-09",
+                config_hash=h,
+                method=method,
+                computed_at=datetime(2026, 1, 1),
+                data_version=1,
+                share=0.1,
+                excluded="window_incomplete",
+                n_communities=11,
+                next_crime=50,
+            )
+        )
+
+
+@pytest.fixture
+def page_db(engine, session, factory, monkeypatch):
+    # Caches are keyed on the data version, which starts alike in every fresh test database.
+    st.cache_data.clear()
+    grid_district(session, factory)
+    add_run(session, LAST, {cid: "yellow" for cid in [*GRID, "I", "N"]})
+    session.commit()
+    monkeypatch.setenv("FANGCANG_DB_URL", engine.url.render_as_string(hide_password=False))
+    return session
+
+
+def open_warning(lang: str = "zh", period: str = str(LAST)) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["viewer"] = Viewer(username="leader", role=Role.LEADER)
+    at.session_state["lang"] = lang
+    at.query_params["period"] = period
+    at.switch_page("pages/warning.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def frame_with(at: AppTest, column: str):
+    for df in at.dataframe:
+        value = df.value
+        data = value.data if hasattr(value, "data") else value
+        if column in data.columns:
+            return data
+    raise AssertionError(f"no table with column {column!r}")
+
+
+def test_sections_in_chinese(page_db):
+    keep_backtest(page_db)
+    page_db.commit()
+    at = open_warning("zh")
+    headers = [h.value for h in at.subheader]
+    assert "新兴热点（高发案社区聚集）" in headers
+    assert "回测：预警是否预见了下一季度" in headers
+    assert [m.value for m in at.metric if m.label == "本月热点社区"] == ["1"]
+    hot = frame_with(at, "本月Gi* z")
+    assert hot["社区"].tolist() == ["格00社区"]  # only marked categories by default
+    assert hot["热点类型"].tolist() == ["加剧热点"] and hot["警情趋势"].tolist() == ["上升"]
+    counts = frame_with(at, "各类型社区数")
+    assert dict(zip(counts["热点类型"], counts["各类型社区数"], strict=True)) == {
+        "加剧热点": 1,
+        "无显著模式": 8,
+        "无相邻社区": 1,
+        "未评估（无人口或无边界）": 1,
+    }
+    assert any("孤岛社区" in c.value for c in at.caption)  # the island is named
+
+    summ = frame_with(at, "模型胜出月数")
+    first = summ.iloc[0]
+    assert first["预警模型"] == "0.95（0.90～1.00）"
+    assert first["基线"] == "0.90（0.90～0.90）"
+    assert first["差值（模型−基线）"] == "+0.05（+0.00～+0.10）"
+    assert first["模型胜出月数"] == "1/2"
+    assert first["指标"].startswith("排序相关ρ：下一季度警情数")
+    assert "PAI（10%面积；基线：近12个月警情数）" in summ["指标"].tolist()
+    months = frame_with(at, "评估月")
+    assert months["评估月"].tolist() == ["2025-10", "2025-11"]
+    assert months["数量：模型胜"].tolist() == ["平", "胜"]
+    assert months["警情率：模型胜"].tolist() == ["负", "负"]
+    assert any("2025-09（近12个月数据不完整）" in c.value for c in at.caption)
+
+    # Widening the filter to every category shows the rest too.
+    at.multiselect(key="hotspot_categories").set_value(
+        ["intensifying_hot", "no_pattern", "island", "not_assessed"]
+    ).run()
+    assert len(frame_with(at, "本月Gi* z")) == 11
+
+
+def test_sections_in_english(page_db):
+    keep_backtest(page_db)
+    page_db.commit()
+    at = open_warning("en")
+    hot = frame_with(at, "Gi* z this month")
+    assert hot["Category"].tolist() == ["Intensifying hot spot"]
+    summ = frame_with(at, "Months the model wins")
+    assert summ.iloc[0]["Warning model"] == "0.95 (0.90 to 1.00)"
+    assert summ.iloc[0]["Months the model wins"] == "1 of 2"
+    assert "Assessment month" in frame_with(at, "Assessment month").columns
+
+
+def test_empty_states(page_db):
+    at = open_warning("zh")
+    assert any("暂无回测结果" in i.value for i in at.info)
+    # Six months only up to 2025-06: too short for the hot-spot analysis.
+    add_run(page_db, LAST.shift(-6), {cid: "green" for cid in GRID})
+    page_db.commit()
+    at = open_warning("zh", period=str(LAST.shift(-6)))
+    assert any("无法分析新兴热点" in i.value and "10" in i.value for i in at.info)
