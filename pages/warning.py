@@ -72,7 +72,7 @@ tab_rank, tab_changes, tab_hot, tab_bt, tab_whatif = st.tabs(
         t("warnpage.ranking"),
         t("warnpage.changes"),
         t("hotspot.tab"),
-        t("warnpage.backtest"),
+        t("backtest.tab"),
         t("warnpage.whatif"),
     ]
 )

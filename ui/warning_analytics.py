@@ -103,7 +103,7 @@ def backtest_section(version: int) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
     mt = month_table(df)
-    st.markdown(f"**{t('backtest.monthly')}**")
+    st.markdown(f"**{t('backtest.monthly_rho')}**")
     st.dataframe(
         pd.DataFrame(
             {
@@ -115,6 +115,16 @@ def backtest_section(version: int) -> None:
                 t("backtest.short.rho_rate_model"): mt["rho_rate_model"].map(_num),
                 t("backtest.short.rho_rate_base"): mt["rho_rate_rate_12m"].map(_num),
                 t("backtest.short.win_rate"): mt["win_rate"].map(_won),
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    st.markdown(f"**{t('backtest.monthly_pai', share=share)}**")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("backtest.col.period"): mt["period"],
                 t("backtest.short.pai_model"): mt["pai_model"].map(_num),
                 t("backtest.short.pai_count_base"): mt["pai_last_count"].map(_num),
                 t("backtest.short.pai_rate_base"): mt["pai_rate_12m"].map(_num),
@@ -154,14 +164,13 @@ def hotspot_section(version: int, scope: Scope, period: Month) -> None:
         t("hotspot.caption", alpha=a["alpha"], first=a["first"], last=a["last"], months=a["months"])
     )
     cats = [hotspots.HotSpotCategory(c) for c in frame["category"]]
-    m1, m2 = st.columns(2)
-    m1.metric(t("hotspot.hot_now"), sum(c.hot_now for c in cats))
-    cold_now = hotspots.HotSpotCategory.HISTORICAL_COLD
-    m2.metric(t("hotspot.cold_now"), sum(c.is_cold and c is not cold_now for c in cats))
-
     counts = hotspots.category_counts(frame)
     present = [k for k, n in counts.items() if n]
-    st.dataframe(
+    left, right = st.columns([1, 2])
+    left.metric(t("hotspot.hot_now"), sum(c.hot_now for c in cats))
+    cold_now = hotspots.HotSpotCategory.HISTORICAL_COLD
+    left.metric(t("hotspot.cold_now"), sum(c.is_cold and c is not cold_now for c in cats))
+    right.dataframe(
         pd.DataFrame(
             {
                 t("hotspot.col.category"): [t(f"hotspot.category.{k}") for k in present],
@@ -169,6 +178,7 @@ def hotspot_section(version: int, scope: Scope, period: Month) -> None:
             }
         ),
         hide_index=True,
+        width="stretch",
     )
     marked = [k for k in present if k not in ("no_pattern", "not_assessed", "island")]
     chosen = st.multiselect(
@@ -191,14 +201,16 @@ def hotspot_section(version: int, scope: Scope, period: Month) -> None:
                         t(f"hotspot.category.{c}") for c in shown["category"]
                     ],
                     t("hotspot.col.gi_z"): shown["gi_z"].map(lambda v: _signed(v, 2)),
-                    t("hotspot.col.gi_p"): shown["gi_p"].map(lambda v: _num(v, 3)),
-                    t("hotspot.col.hot_months"): shown["hot_months"],
-                    t("hotspot.col.cold_months"): shown["cold_months"],
+                    t("hotspot.col.months"): [
+                        f"{h} / {c} / {n}"
+                        for h, c, n in zip(
+                            shown["hot_months"], shown["cold_months"], shown["months"], strict=True
+                        )
+                    ],
                     t("hotspot.col.trend"): [t(f"hotspot.trend.{v}") for v in shown["trend"]],
                     t("hotspot.col.mk_tau"): shown["mk_tau"].map(lambda v: _signed(v, 2)),
                     t("hotspot.col.mk_p"): shown["mk_p"].map(lambda v: _num(v, 3)),
                     t("hotspot.col.rate_last"): shown["rate_last"].map(lambda v: _num(v, 1)),
-                    t("hotspot.col.neighbours"): shown["neighbours"],
                 }
             ),
             hide_index=True,

@@ -51,14 +51,11 @@ STRINGS = {
     ),
     "hotspot.col.category": ("热点类型", "Category"),
     "hotspot.col.gi_z": ("本月Gi* z", "Gi* z this month"),
-    "hotspot.col.gi_p": ("本月p值", "p this month"),
-    "hotspot.col.hot_months": ("热点月数", "Hot months"),
-    "hotspot.col.cold_months": ("冷点月数", "Cold months"),
+    "hotspot.col.months": ("热点/冷点/分析月数", "Hot / cold / months"),
     "hotspot.col.trend": ("警情趋势", "Incident trend"),
     "hotspot.col.mk_tau": ("Kendall τ", "Kendall tau"),
     "hotspot.col.mk_p": ("趋势p值", "Trend p"),
     "hotspot.col.rate_last": ("本月警情率（每千人）", "Rate this month (per 1,000)"),
-    "hotspot.col.neighbours": ("相邻社区数", "Neighbours"),
     "hotspot.counts": ("各类型社区数", "Communities per category"),
     "hotspot.filter": ("热点类型筛选", "Filter by category"),
     "hotspot.legend_note": (
@@ -75,12 +72,13 @@ STRINGS = {
         "对每个评估月M，用M及以前的数据打分，与M+1至M+3的刑事+治安警情比较。"
         "数量目标的基线为近12个月警情数，警情率目标的基线为近12个月警情率（每千人）；"
         "PAI取排名靠前、合计占全区{share}面积（人口加权PAI：{share}人口）的社区。"
-        "区间为按月移动分块自助法（块长{block}个月，{draws}次）的95%区间。",
+        "PAI>1表示所选社区分到的警情占比高于其面积（人口）占比。区间为按月移动分块自助法（块长{block}个月，{draws}次）的95%区间。",
         "For each assessment month M the score uses data up to M and is compared with the "
         "criminal + public-order incidents of M+1 .. M+3. Baselines: the last 12 months' count "
         "(count target) and the last 12 months' rate per 1,000 residents (rate target). PAI "
         "takes the top-ranked communities covering {share} of the district's area "
-        "(population-weighted PAI: {share} of its residents). Intervals: 95% moving-block "
+        "(population-weighted PAI: {share} of its residents); PAI > 1 means they get a larger share "
+        "of the incidents than of the area (residents). Intervals: 95% moving-block "
         "bootstrap over months (blocks of {block} months, {draws} resamples).",
     ),
     "backtest.none": (
@@ -98,7 +96,12 @@ STRINGS = {
     "backtest.reason.gap": ("有整月无警情数据", "a month without any incident data"),
     "backtest.reason.no_residents": ("无人口数据", "no residents on file"),
     "backtest.summary": ("汇总（{n}个月平均）", "Summary (mean of {n} months)"),
-    "backtest.monthly": ("逐月结果", "Month by month"),
+    "backtest.tab": ("回测", "Back-test"),
+    "backtest.monthly_rho": ("逐月：排序相关ρ", "Month by month: Spearman rho"),
+    "backtest.monthly_pai": (
+        "逐月：PAI（{share}面积）与人口加权PAI（{share}人口）",
+        "Month by month: PAI ({share} of area) and population-weighted PAI ({share} of residents)",
+    ),
     "backtest.col.figure": ("指标", "Figure"),
     "backtest.col.model": ("预警模型", "Warning model"),
     "backtest.col.baseline": ("基线", "Baseline"),
