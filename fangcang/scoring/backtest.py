@@ -214,9 +214,9 @@ def month_figures(
 # The back-test
 # ---------------------------------------------------------------------------------------------
 def _scores(session: Session, period: Month, config: ScoringConfig, ids: list[str]) -> np.ndarray:
-    kwargs = {}
-    if "with_stability" in inspect.signature(compute).parameters:
-        kwargs["with_stability"] = False  # not needed for a ranking
+    # Stability and the persistence of levels do not change the score the ranking uses.
+    params = inspect.signature(compute).parameters
+    kwargs = {k: False for k in ("with_stability", "persistence") if k in params}
     df = compute(session, period, config=config, **kwargs)
     by_id = dict(zip(df["community_id"], df["score"], strict=True))
     return np.array([float(by_id.get(c, np.nan)) for c in ids])
