@@ -273,7 +273,7 @@ def test_stored_rows_round_trip(session, factory, given_scores):
     run_backtest(session, months=1, until=UNTIL, store=True)
     session.commit()
     assert session.query(WarningBacktest).count() == 9
-    other = cfg.with_changes(weights={"crime_rate": 0.9})
+    other = cfg.with_changes(weights={next(iter(cfg.weights)): 0.9})
     assert stored_backtest(session, other).empty
 
 
