@@ -4,6 +4,7 @@ in Chinese and English, and their empty states."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from fangcang import palette
 from fangcang.access import Role, Viewer
 from fangcang.models import BacktestMethod, WarningBacktest
 from fangcang.scoring.config import load_config
@@ -163,3 +165,21 @@ def test_empty_states(page_db):
     page_db.commit()
     at = open_warning("zh", period=str(LAST.shift(-6)))
     assert any("无法分析新兴热点" in i.value and "10" in i.value for i in at.info)
+
+
+def test_map_page_in_hot_spot_mode(page_db):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["viewer"] = Viewer(username="leader", role=Role.LEADER)
+    at.session_state["lang"] = "zh"
+    at.query_params["period"] = str(LAST)
+    at.query_params["colour"] = "hotspot"
+    at.switch_page("pages/map.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [s.value for s in at.selectbox if s.label == "着色依据"] == ["hotspot"]
+    maps = at.get("component_instance")
+    assert maps, "no map component"
+    args = json.loads(maps[0].proto.json_args)
+    # The fill of the intensifying hot spot and of the eight communities with no pattern.
+    assert args["script"].count(palette.HOTSPOT_COLOURS["intensifying_hot"]) >= 1
+    assert args["script"].count(palette.HOTSPOT_COLOURS["no_pattern"]) >= 8
