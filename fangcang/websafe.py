@@ -60,7 +60,10 @@ def escape_markdown(value: object) -> str:
             out.append(" ")
         else:
             out.append(ch)
-    return "".join(out)
+    # GitHub-flavoured markdown turns bare "http://..." and "www." into links even when their
+    # punctuation is escaped: a zero-width space keeps them plain text.
+    text = "".join(out)
+    return text.replace("\\://", "\\:\u200b//").replace("www\\.", "www\u200b\\.")
 
 
 class UploadError(ValueError):

@@ -95,3 +95,11 @@ def test_safe_extract_refuses_links_bombs_and_non_zips(tmp_path):
     (tmp_path / "fake.zip").write_bytes(b"not a zip")
     with pytest.raises(UploadError, match="not a valid zip"):
         safe_extract(tmp_path / "fake.zip", tmp_path / "d4")
+
+
+def test_escape_markdown_keeps_bare_addresses_from_becoming_links():
+    out = escape_markdown("王 http://127.0.0.1:9/leak www.evil.example")
+    assert "://" not in out and "www\\." not in out  # a zero-width space breaks autolinking
+    assert (
+        out.replace("\u200b", "").replace("\\", "") == "王 http://127.0.0.1:9/leak www.evil.example"
+    )
