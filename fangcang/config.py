@@ -47,6 +47,8 @@ class Settings:
     write_wait_seconds: int = 30
     # Private folder (0700) for upload copies and other temporary files.
     temp_dir: Path = DATA_DIR / "tmp"
+    # Days a partial import's rejected rows (personal data in the clear) are kept.
+    rejected_keep_days: int = 14
 
 
 def _env(name: str, default: str) -> str:
@@ -98,6 +100,7 @@ def get_settings() -> Settings:
         audit_anchor_dir=Path(_env("FANGCANG_AUDIT_ANCHOR_DIR", str(DATA_DIR / "audit-anchors"))),
         write_wait_seconds=_int("FANGCANG_WRITE_WAIT_SECONDS", 30, minimum=1),
         temp_dir=Path(_env("FANGCANG_TEMP_DIR", str(DATA_DIR / "tmp"))),
+        rejected_keep_days=_int("FANGCANG_REJECTED_KEEP_DAYS", 14, minimum=1),
     )
 
 

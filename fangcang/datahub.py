@@ -477,6 +477,54 @@ class UploadCheck:
     def notes(self) -> list[str]:
         return list(self.bundle.notes) if self.bundle is not None else []
 
+    def file_frame(self) -> pd.DataFrame:
+        """One row per file: rows, how it was read (encoding/delimiter or sheet, header row,
+        skipped empty rows), coordinates, and the columns not used (shown before import).
+
+        Returns
+        -------
+        DataFrame
+            file, rows, read_as (English, as in the printed report), layout (the
+            ``importer.layout.Layout``, for a localised text), coordinates (the system the
+            points were read in; empty for files without points), unused_columns.
+        """
+        rows = []
+        info = self.bundle.file_info if self.bundle is not None else {}
+        for file, n in self.files.items():
+            item = info.get(file, {})
+            layout = item.get("layout")
+            table = self.visits if self.visits is not None and self.visits.file == file else None
+            if table is not None:
+                layout = table.layout
+                item = {"unused": table.unused_columns, "ignored": table.ignored_columns}
+            unused = list(item.get("unused", ()))
+            unused += [f"{c} (ignored as declared)" for c in item.get("ignored", ())]
+            coord = item.get("coord")
+            rows.append(
+                {
+                    "file": file,
+                    "rows": n,
+                    "read_as": layout.describe() if layout is not None else "",
+                    "layout": layout,
+                    "coordinates": "" if not coord else coord,
+                    "unused_columns": ", ".join(unused),
+                }
+            )
+        return pd.DataFrame(
+            rows, columns=["file", "rows", "read_as", "layout", "coordinates", "unused_columns"]
+        )
+
+    @property
+    def coord_hints(self) -> list[tuple[str, object]]:
+        """(file, Diagnosis) for every file whose points fit another coordinate system."""
+        if self.bundle is None:
+            return []
+        return [
+            (file, item["coord_hint"])
+            for file, item in self.bundle.file_info.items()
+            if item.get("coord_hint") is not None
+        ]
+
     @property
     def error_count(self) -> int:
         """Errors found, listed or not (listing limits)."""
@@ -526,16 +574,25 @@ def save_upload(files: list[tuple[str, bytes]], dest: Path) -> Path:
 
 
 def _split(folder: Path) -> tuple[list[Path], Path | None]:
-    files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+    from .importer.options import OPTIONS_FILE
+
+    files = [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.name != OPTIONS_FILE
+    ]
     visits = next((p for p in files if p.name.lower() in VISITS_FILES), None)
     return [p for p in files if p is not visits], visits
 
 
-def check_upload_folder(session: Session, folder: Path, scope: Scope) -> UploadCheck:
+def check_upload_folder(
+    session: Session, folder: Path, scope: Scope, *, coord_system: str | None = None
+) -> UploadCheck:
     """Validate a saved upload with the bundle importer's checks (and visits.csv's).
 
     Nothing is written. ``visits.csv`` is checked against the registry as it stands, so its
-    houses must already be imported.
+    houses must already be imported. ``coord_system`` (``wgs84``/``gcj02``/``bd09``) overrides
+    the bundle's own option (``bundle.toml``) for every file's points.
     """
     from .importer.bundle import validate_bundle
     from .visits.csvimport import validate_visits
@@ -544,13 +601,15 @@ def check_upload_folder(session: Session, folder: Path, scope: Scope) -> UploadC
     bundle_files, visits_file = _split(folder)
     check = UploadCheck(folder)
     if bundle_files:
-        check.bundle = validate_bundle(session, folder)
+        check.bundle = validate_bundle(session, folder, coord_system=coord_system)
     if visits_file is not None:
         check.visits = validate_visits(session, visits_file, scope)
     return check
 
 
-def import_upload(engine, folder: Path, *, actor: str, scope: Scope) -> dict:
+def import_upload(
+    engine, folder: Path, *, actor: str, scope: Scope, coord_system: str | None = None
+) -> dict:
     """Import a validated upload: the bundle (one transaction), then visits.csv if present.
 
     Returns
@@ -567,7 +626,9 @@ def import_upload(engine, folder: Path, *, actor: str, scope: Scope) -> dict:
     bundle_files, visits_file = _split(folder)
     out: dict = {"status": "ok", "bundle": None, "visits": None}
     if bundle_files:
-        result = import_bundle(engine, folder, actor=actor, channel="upload")
+        result = import_bundle(
+            engine, folder, actor=actor, channel="upload", coord_system=coord_system
+        )
         out["bundle"] = result
         if result.status == ImportStatus.FAILED:
             out["status"] = "failed"
@@ -599,3 +660,26 @@ def error_frame(errors) -> pd.DataFrame:
             d["value"] = fn(d["value"])
         rows.append(d)
     return pd.DataFrame(rows, columns=["file", "row", "column", "value", "reason"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Rejected rows of partial imports (personal data in the clear: admin only, audited)
+# ---------------------------------------------------------------------------------------------
+def rejected_files() -> pd.DataFrame:
+    """Rejected-rows files still kept (expired ones deleted first), newest first.
+
+    Returns
+    -------
+    DataFrame
+        folder, file, path, rows, bytes, created, expires (``importer.rejected.list_rejected``).
+    """
+    from .importer.rejected import list_rejected
+
+    return list_rejected()
+
+
+def download_rejected(session: Session, path: str, *, actor: str) -> bytes:
+    """One rejected-rows file's bytes, audited (``import.rejected_download``) in ``session``."""
+    from .importer.rejected import read_rejected
+
+    return read_rejected(session, path, actor=actor)

@@ -73,7 +73,10 @@ class UploadError(ValueError):
 def _sniff_ok(ext: str, head: bytes) -> bool:
     if ext in (".xlsx", ".zip"):
         return head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06")
-    # Text formats: no NUL bytes in the first block (binary files have them).
+    # Text formats: no NUL bytes in the first block (binary files have them), except UTF-16
+    # text (Excel's "Unicode text"), recognised by its byte-order mark.
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
     return b"\x00" not in head
 
 

@@ -14,6 +14,7 @@ import streamlit as st
 
 from fangcang import datahub
 from fangcang.access import Permission, Scope
+from fangcang.config import get_settings
 from fangcang.i18n import fmt_int
 from fangcang.models import ImportStatus
 from fangcang.timeutil import now_local
@@ -64,6 +65,29 @@ def _kind_label(kind: str) -> str:
         return t(f"record_kind.{kind}")
     except KeyError:
         return kind
+
+
+def _read_as(layout) -> str:
+    """How a file was read (encoding and delimiter, or sheet; header row; skipped rows)."""
+    if layout is None:
+        return ""
+    if layout.encoding == "xlsx":
+        n = len(layout.sheets)
+        parts = [
+            t("imp.read.sheet_of", sheet=layout.sheet, i=layout.sheets.index(layout.sheet) + 1, n=n)
+            if n > 1
+            else t("imp.read.sheet", sheet=layout.sheet)
+        ]
+    else:
+        delim = t(f"imp.delim.{layout.delimiter}") if layout.delimiter else ""
+        parts = [t("imp.read.text", encoding=layout.encoding.upper(), delim=delim)]
+    parts.append(t("imp.read.header", row=layout.header_row))
+    if layout.skipped_rows:
+        rows = ", ".join(str(r) for r in layout.skipped_rows[:10])
+        parts.append(
+            t("imp.read.skipped", rows=rows + ("…" if len(layout.skipped_rows) > 10 else ""))
+        )
+    return "；".join(parts) if lang == "zh" else "; ".join(parts)
 
 
 st.title(t("datahub.title"))
@@ -226,6 +250,56 @@ with tabs[2]:
             },
         )
 
+    if viewer.can(Permission.IMPORT):
+        st.subheader(t("imp.rejected.title"))
+        st.caption(t("imp.rejected.caption", days=get_settings().rejected_keep_days))
+        kept = datahub.rejected_files()
+        if kept.empty:
+            st.info(t("imp.rejected.none"))
+        else:
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        t("imp.col.folder"): kept["folder"],
+                        t("vh.col.file"): kept["file"],
+                        t("imp.col.rows"): kept["rows"],
+                        t("imp.col.created"): kept["created"],
+                        t("imp.col.expires"): kept["expires"],
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    t("imp.col.created"): st.column_config.DatetimeColumn(
+                        format="YYYY-MM-DD HH:mm"
+                    ),
+                    t("imp.col.expires"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
+                },
+            )
+            labels = [f"{r.folder} / {r.file}" for r in kept.itertuples()]
+            pick = st.selectbox(
+                t("imp.rejected.pick"),
+                range(len(kept)),
+                format_func=labels.__getitem__,
+                key="hub_rej_pick",
+            )
+            if st.button(t("imp.rejected.prepare"), key="hub_rej_prepare"):
+                with state.session() as s:
+                    data = datahub.download_rejected(
+                        s, kept["path"].iloc[pick], actor=viewer.username
+                    )
+                    s.commit()
+                st.session_state["hub_rej_data"] = (kept["file"].iloc[pick], data)
+            ready = st.session_state.get("hub_rej_data")
+            if ready is not None:
+                st.download_button(
+                    t("imp.rejected.download", file=ready[0]),
+                    data=ready[1],
+                    file_name=ready[0],
+                    mime="text/csv",
+                    key="hub_rej_download",
+                )
+
 # --- Data quality -----------------------------------------------------------------------------
 with tabs[3]:
     st.caption(t("datahub.checks_hint"))
@@ -267,6 +341,15 @@ with tabs[4]:
         st.info(t("datahub.upload_admin_only"))
     else:
         st.caption(t("datahub.upload_help"))
+        coord_choices = ["auto", "wgs84", "gcj02", "bd09"]
+        coord = st.selectbox(
+            t("imp.coord_system"),
+            coord_choices,
+            format_func=lambda c: t(f"imp.coord.{c}"),
+            help=t("imp.coord_help"),
+            key="hub_coord",
+        )
+        coord_system = None if coord == "auto" else coord
         files = st.file_uploader(
             t("datahub.upload_files"),
             type=["zip", "csv", "xlsx", "geojson", "json"],
@@ -279,7 +362,7 @@ with tabs[4]:
             st.session_state.pop("hub_sig", None)
             st.session_state.pop("hub_check", None)
         if files:
-            sig = tuple((f.name, f.size, f.file_id) for f in files)
+            sig = (tuple((f.name, f.size, f.file_id) for f in files), coord_system)
             if st.session_state.get("hub_sig") != sig:
                 old = st.session_state.pop("hub_tmp", None)
                 if old:
@@ -297,22 +380,50 @@ with tabs[4]:
                 else:
                     with state.session() as s:
                         st.session_state["hub_check"] = datahub.check_upload_folder(
-                            s, folder, viewer.scope
+                            s, folder, viewer.scope, coord_system=coord_system
                         )
             check = st.session_state.get("hub_check")
             if isinstance(check, str):
                 st.error(t("datahub.upload_rejected", msg=check))
             elif check is not None:
                 st.markdown(f"**{t('datahub.report_files')}**")
+                ff = check.file_frame()
                 st.dataframe(
                     pd.DataFrame(
                         {
-                            t("vh.col.file"): list(check.files),
-                            t("vh.col.rows"): list(check.files.values()),
+                            t("vh.col.file"): ff["file"],
+                            t("vh.col.rows"): ff["rows"],
+                            t("imp.col.read_as"): ff["layout"].map(_read_as),
+                            t("imp.col.coordinates"): ff["coordinates"].map(
+                                lambda c: t(f"imp.coord_short.{c}") if c else ""
+                            ),
+                            t("imp.col.unused"): ff["unused_columns"],
                         }
                     ),
                     hide_index=True,
+                    width="stretch",
+                    column_config={
+                        t("vh.col.file"): st.column_config.TextColumn(width="small"),
+                        t("vh.col.rows"): st.column_config.NumberColumn(width="small"),
+                        t("imp.col.read_as"): st.column_config.TextColumn(width="large"),
+                        t("imp.col.coordinates"): st.column_config.TextColumn(width="small"),
+                        t("imp.col.unused"): st.column_config.TextColumn(width="medium"),
+                    },
                 )
+                if ff["unused_columns"].ne("").any():
+                    st.caption(t("imp.unused_note"))
+                for file, diag in check.coord_hints:
+                    st.warning(
+                        t(
+                            "imp.coord_hint",
+                            file=file,
+                            fits=t(f"imp.coord.{diag.fits}"),
+                            declared=t(f"imp.coord.{diag.declared}"),
+                            checked=fmt_int(diag.checked),
+                            bad=fmt_int(diag.misfits[diag.declared]),
+                            good=fmt_int(diag.misfits[diag.fits]),
+                        )
+                    )
                 for note in check.notes:
                     st.caption(note)
                 if check.error_count:
@@ -342,6 +453,7 @@ with tabs[4]:
                                 check.folder,
                                 actor=viewer.username,
                                 scope=viewer.scope,
+                                coord_system=coord_system,
                             )
                         st.session_state["hub_done"] = out["status"]
                         st.session_state["hub_done_secs"] = out["seconds"]

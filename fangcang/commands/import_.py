@@ -32,14 +32,29 @@ def _run(args) -> int:
     folder = Path(args.bundle)
     if not folder.is_dir():
         raise CommandError(f"bundle folder not found: {folder}")
+    ignore: dict[str, list[str]] = {}
+    for spec in args.ignore_column or ():
+        kind, sep, column = spec.partition(":")
+        if not sep or not column.strip():
+            raise CommandError(f"--ignore-column {spec!r}: write FILE:COLUMN, e.g. people:备用电话")
+        ignore.setdefault(Path(kind.strip()).stem, []).append(column.strip())
     engine = db.make_engine()
     if db.current_revision(engine) is None:
-        raise CommandError("the database has no schema yet: run `python -m fangcang db upgrade`")
+        # An empty database: create the schema first (what `db upgrade` does), and say so.
+        db.upgrade(engine)
+        print(f"empty database: created the schema (revision {db.current_revision(engine)})")
     actor = args.actor or f"cli:{getpass.getuser()}"
     bar, progress = (None, None) if args.quiet else _progress_bar()
     try:
         result = import_bundle(
-            engine, folder, actor=actor, channel="cli", partial=args.partial, progress=progress
+            engine,
+            folder,
+            actor=actor,
+            channel="cli",
+            partial=args.partial,
+            progress=progress,
+            coord_system=args.coord_system,
+            ignore_columns=ignore or None,
         )
     finally:
         if bar is not None:
@@ -62,6 +77,18 @@ def register(sub) -> None:
         "--partial",
         action="store_true",
         help="import the good rows; write rejected rows to the reports folder for correction",
+    )
+    p.add_argument(
+        "--coord-system",
+        choices=("wgs84", "gcj02", "bd09"),
+        help="coordinate system of the files' lon/lat (default: bundle.toml, else wgs84); "
+        "gcj02 = Amap/Tencent, bd09 = Baidu; converted to WGS84 on import",
+    )
+    p.add_argument(
+        "--ignore-column",
+        action="append",
+        metavar="FILE:COLUMN",
+        help="a column not wanted (never 'did you mean'); repeatable, e.g. people:备用电话",
     )
     p.add_argument("--actor", metavar="NAME", help="who imports (default: cli:<os user>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -15,6 +15,7 @@ _MODULES = ["core", "warning", "bulletins", "access", "dashboard", "visits", "ta
 _MODULES += ["alcohol", "mediation"]  # alcohol-related incidents, police-lawyer mediation
 _MODULES += ["security"]  # errors, busy database, sessions
 _MODULES += ["analytics"]  # warning back-test and emerging hot spots
+_MODULES += ["importer"]  # data hub upload preview, rejected rows (issue 12)
 
 
 @cache

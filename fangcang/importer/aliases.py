@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from collections.abc import Mapping
 from functools import cache
 
@@ -169,8 +170,8 @@ def _snake(cls: type) -> str:
 
 
 def fold(text: str) -> str:
-    """How cell text is compared: stripped and case-folded."""
-    return str(text).strip().casefold()
+    """How cell text is compared: NFKC (full-width to ASCII), stripped and case-folded."""
+    return unicodedata.normalize("NFKC", str(text)).strip().casefold()
 
 
 @cache

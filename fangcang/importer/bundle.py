@@ -37,10 +37,12 @@ from ..models import (
     SubDistrict,
 )
 from ..timeutil import now_local
+from . import coords, rejected
 from . import kinds as K
 from . import limits as L
 from .aliases import INCIDENT_SUBTYPES
 from .load import LoadCounts, upsert
+from .options import OPTIONS_FILE, BundleOptions, load_options
 from .reader import (
     SUFFIXES,
     FileError,
@@ -91,6 +93,11 @@ class BundleReport:
     accepted: dict[str, int] = field(default_factory=dict)  # kind -> rows that passed
     errors: list[RowError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: file name -> how it was read: ``layout`` (delimiter, sheet, header row, skipped
+    #: rows), ``unused`` / ``ignored`` columns, ``near_misses``, ``coord`` (system used) and
+    #: ``coord_hint`` (a Diagnosis naming the system that fits, when not the declared one)
+    file_info: dict[str, dict] = field(default_factory=dict)
+    options: BundleOptions | None = field(default=None, repr=False)
     tables: dict[str, Table] = field(default_factory=dict, repr=False)
     new_stations: pd.DataFrame | None = field(default=None, repr=False)
     new_sub_districts: pd.DataFrame | None = field(default=None, repr=False)
@@ -115,6 +122,24 @@ class BundleReport:
         bad = table.bad_rows if table is not None else set()
         return False, len(bad | {e.row for e in errs if e.row is not None})
 
+    def file_lines(self, file: str) -> list[str]:
+        """How ``file`` was read and which of its columns were not used (for reports)."""
+        info = self.file_info.get(file)
+        if not info:
+            return []
+        out = []
+        if info.get("layout") is not None:
+            out.append(f"read as: {info['layout'].describe()}")
+        if info.get("unused"):
+            out.append("columns not used: " + ", ".join(info["unused"]))
+        if info.get("ignored"):
+            out.append("columns ignored as declared: " + ", ".join(info["ignored"]))
+        for header, name, spelling in info.get("near_misses", ()):
+            out.append(f"column {header!r} looks like {spelling!r} ({name}): did you mean it?")
+        if info.get("coord") and info["coord"] != coords.WGS84:
+            out.append(f"coordinates converted from {coords.LABELS[info['coord']]} to WGS-84")
+        return out
+
     @property
     def rejected(self) -> int:
         """Data rows rejected: rows with errors, plus every row of a file with a file error."""
@@ -129,6 +154,7 @@ class BundleReport:
                 "file rejected" if bad_file else f"{bad_rows:,} rows rejected" if bad_rows else "ok"
             )
             lines.append(f"  {file:<22} {rows:>10,} rows  {state}")
+            lines.extend(f"      {line}" for line in self.file_lines(file))
         lines.extend(f"  note: {n}" for n in self.notes)
         if self.error_count:
             lines.append(f"{self.error_count:,} errors in {self.rejected:,} rows:")
@@ -252,7 +278,7 @@ def _find_files(folder: Path, report: BundleReport) -> dict[str, Path]:
             found[kind.name] = hits[0]
     if GEOJSON in names:
         found["communities"] = names[GEOJSON]
-    known = {f"{k.name}{s}" for k in K.KINDS for s in SUFFIXES} | {GEOJSON}
+    known = {f"{k.name}{s}" for k in K.KINDS for s in SUFFIXES} | {GEOJSON, OPTIONS_FILE}
     ignored = sorted(n for n in names if n not in known and not n.startswith("."))
     if ignored:
         report.notes.append(f"ignored files (not part of the contract): {', '.join(ignored)}")
@@ -482,6 +508,36 @@ def _read_communities(path: Path) -> tuple[Table, list]:
     return table, geoms
 
 
+def _coordinates(table: Table, kind: str, declared: str, polygons, info: dict) -> bool:
+    """Convert the file's points to WGS84 (``declared`` system, or the rows' own
+    ``coord_system``). When no row names its system and another system explains where the
+    points land far better, reject the file with a message naming that system (nothing is
+    placed in a wrong community). Returns False when the file was rejected so."""
+    frame = table.frame
+    if "lon" not in frame:
+        return True
+    lon, lat = frame["lon"], frame["lat"]
+    per_row = frame["coord_system"] if "coord_system" in frame else None
+    own = per_row is not None and bool(per_row.notna().any())
+    if not own:
+        diag = coords.diagnose(lon, lat, frame["community_id"], polygons, declared)
+        if diag is not None and diag.fits:
+            info["coord_hint"] = diag
+            table.errors.insert(0, RowError(table.file, None, "lon", "", diag.message(kind)))
+            return False
+    systems = per_row.fillna(declared) if own else pd.Series(declared, index=frame.index)
+    for system in (coords.GCJ02, coords.BD09):
+        todo = (systems == system) & lon.notna() & lat.notna()
+        if todo.any():
+            x, y = coords.to_wgs84(lon[todo].to_numpy(), lat[todo].to_numpy(), system)
+            frame.loc[todo, "lon"] = x
+            frame.loc[todo, "lat"] = y
+    info["coord"] = declared
+    if own:
+        info["coord_rows"] = {str(k): int(v) for k, v in systems.value_counts().items()}
+    return True
+
+
 def _locate(table: Table, refs_ids: set[str], polygons) -> None:
     """Check community references; place rows without one by point-in-polygon."""
     frame = table.frame
@@ -520,12 +576,27 @@ def _locate(table: Table, refs_ids: set[str], polygons) -> None:
 
 
 def _validate(
-    session: Session, folder: Path, partial: bool, progress: Progress, default_source: str = ""
+    session: Session,
+    folder: Path,
+    partial: bool,
+    progress: Progress,
+    default_source: str = "",
+    options: BundleOptions | None = None,
 ) -> BundleReport:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"bundle folder not found: {folder}")
     report = BundleReport(folder=folder)
+    if options is None:
+        try:
+            options = load_options(folder)
+        except ValueError as exc:
+            report.errors.append(RowError(OPTIONS_FILE, None, "", "", str(exc)))
+            return report
+    report.options = options
+    if options.describe():
+        where = f" ({options.source})" if options.source else ""
+        report.notes.append(f"options{where}: {options.describe()}")
     files = _find_files(folder, report)
     if not files and not report.errors:
         report.errors.append(
@@ -560,7 +631,12 @@ def _validate(
             return None
         progress(done / total, f"reading {path.name}")
         try:
-            table = read_table(path, kind.spec)
+            table = read_table(
+                path,
+                kind.spec,
+                ignore_columns=options.ignore_columns_for(kind.name),
+                near_miss_errors=not partial,
+            )
         except Exception:  # a reader bug must not become a traceback: a file-level error
             log.exception("reading %s failed", path.name)
             empty = pd.DataFrame({f.name: pd.Series([], dtype=object) for f in kind.spec.fields})
@@ -572,6 +648,12 @@ def _validate(
             )
         _fill_provenance(table, path, default_source)
         tables[kind.name] = table
+        report.file_info[table.file] = {
+            "layout": table.layout,
+            "unused": [c for c in table.unused_columns if c not in table.ignored_columns],
+            "ignored": list(table.ignored_columns),
+            "near_misses": list(table.near_misses),
+        }
         return table
 
     # Divisions and stations listed in the bundle (optional files).
@@ -664,6 +746,14 @@ def _validate(
         table = read(kind)
         if table is None:
             continue
+        if not table.file_errors and kind.locate:
+            _coordinates(
+                table,
+                kind.name,
+                options.coord_system_for(kind.name),
+                polygons,
+                report.file_info[table.file],
+            )
         if not table.file_errors:
             if kind.community:
                 _locate(table, community_ids, polygons)
@@ -715,7 +805,12 @@ def _noop(fraction: float, message: str) -> None:
 
 
 def validate_bundle(
-    bind: Engine | Session, folder: str | Path, *, partial: bool = False
+    bind: Engine | Session,
+    folder: str | Path,
+    *,
+    partial: bool = False,
+    coord_system: str | None = None,
+    ignore_columns: dict[str, list[str]] | None = None,
 ) -> BundleReport:
     """Read and check a bundle without writing anything.
 
@@ -727,6 +822,8 @@ def validate_bundle(
         The bundle folder.
     partial : bool
         Check references against the rows that would be accepted in a partial import.
+    coord_system, ignore_columns
+        Import options on top of the folder's ``bundle.toml`` (see ``import_bundle``).
 
     Returns
     -------
@@ -734,10 +831,25 @@ def validate_bundle(
         ``ok``, ``errors`` (every problem: file, row, column, value, reason), ``files`` (rows
         per file), ``accepted`` (rows per kind that pass), ``text()``.
     """
+    options = _options(Path(folder), coord_system, ignore_columns)
+    if isinstance(options, BundleReport):
+        return options
     if isinstance(bind, Session):
-        return _validate(bind, Path(folder), partial, _noop)
+        return _validate(bind, Path(folder), partial, _noop, options=options)
     with Session(bind) as session:
-        return _validate(session, Path(folder), partial, _noop)
+        return _validate(session, Path(folder), partial, _noop, options=options)
+
+
+def _options(folder: Path, coord_system, ignore_columns) -> BundleOptions | BundleReport:
+    """The import's options, or a failed report naming what is wrong with them."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"bundle folder not found: {folder}")
+    try:
+        return load_options(folder, coord_system=coord_system, ignore_columns=ignore_columns)
+    except ValueError as exc:
+        report = BundleReport(folder=folder)
+        report.errors.append(RowError(OPTIONS_FILE, None, "", "", str(exc)))
+        return report
 
 
 # ---------------------------------------------------------------------------------------------
@@ -770,7 +882,11 @@ def _stamp() -> str:
 
 
 def _write_rejected(report: BundleReport, out_dir: Path) -> Path | None:
-    """Write each file's rejected rows (original columns + row number + reasons) for correction."""
+    """Write each file's rejected rows (original columns + row number + reasons) for correction.
+
+    They hold personal data in the clear (the department corrects them): owner-only files in
+    an owner-only folder, listed and downloadable (audited) on the data hub, deleted after
+    ``FANGCANG_REJECTED_KEEP_DAYS`` days (``fangcang.importer.rejected``)."""
     written = False
     for table in report.tables.values():
         if table.ok or table.raw is None:
@@ -786,8 +902,7 @@ def _write_rejected(report: BundleReport, out_dir: Path) -> Path | None:
         )
         out.insert(0, "_errors", ["; ".join(reasons.get(r, [file_reason])) for r in out.index])
         out.insert(0, "_row", out.index)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        out.to_csv(out_dir / (Path(table.file).stem + ".csv"), index=False, encoding="utf-8-sig")
+        rejected.write_private_csv(out, out_dir / (Path(table.file).stem + ".csv"))
         written = True
     return out_dir if written else None
 
@@ -873,6 +988,8 @@ def import_bundle(
     progress: Progress | None = None,
     raise_on_error: bool = False,
     default_source: str = "",
+    coord_system: str | None = None,
+    ignore_columns: dict[str, list[str]] | None = None,
 ) -> ImportResult:
     """Import a bundle folder in one transaction (records, aggregates, log, audit, version).
 
@@ -897,6 +1014,11 @@ def import_bundle(
         Raise ``BundleError`` (carrying the result) instead of returning a failed result.
     default_source : str
         Source department written where a row's ``source`` is empty (department feeds).
+    coord_system : {"wgs84", "gcj02", "bd09"}, optional
+        Coordinate system of every file's points (overrides ``bundle.toml``); rows with a
+        ``coord_system`` column keep their own.
+    ignore_columns : dict, optional
+        File kind -> headers declared as not wanted (added to ``bundle.toml``'s).
 
     Returns
     -------
@@ -916,12 +1038,22 @@ def import_bundle(
     stamp = _stamp()
     reports_dir = get_settings().reports_dir
     result = ImportResult(status=ImportStatus.FAILED, folder=folder)
+    rejected.purge_rejected(reports_dir)
 
+    options = _options(folder, coord_system, ignore_columns)
     with Session(engine) as session:
         t0, c0 = time.perf_counter(), time.process_time()
-        report = _validate(
-            session, folder, partial, lambda f, m: progress(0.4 * f, m), default_source
-        )
+        if isinstance(options, BundleReport):
+            report = options
+        else:
+            report = _validate(
+                session,
+                folder,
+                partial,
+                lambda f, m: progress(0.4 * f, m),
+                default_source,
+                options=options,
+            )
         result.timings["validate"] = round(time.perf_counter() - t0, 3)
         result.timings["cpu_validate"] = round(time.process_time() - c0, 3)
     result.files = dict(report.files)

@@ -22,6 +22,7 @@ from .spec import (
     LAT_RANGE,
     LON,
     LON_RANGE,
+    PHONE,
     Field,
     FileSpec,
 )
@@ -35,8 +36,9 @@ _TYPE_TEXT = {
     BOOL: "yes/no (`1`/`0`, `true`/`false`, `是`/`否`)",
     ENUM: "one of the allowed values",
     ID_NUMBER: "18-character ID number, check digit verified",
-    LON: f"WGS84 longitude ({LON_RANGE[0]:g}..{LON_RANGE[1]:g})",
-    LAT: f"WGS84 latitude ({LAT_RANGE[0]:g}..{LAT_RANGE[1]:g})",
+    LON: f"longitude ({LON_RANGE[0]:g}..{LON_RANGE[1]:g})",
+    LAT: f"latitude ({LAT_RANGE[0]:g}..{LAT_RANGE[1]:g})",
+    PHONE: "phone: mobile or landline, stored as `13800138000` / `0577-88886666`",
 }
 
 

@@ -44,6 +44,7 @@ from .spec import (
     INT,
     LAT,
     LON,
+    PHONE,
     Field,
     FileSpec,
 )
@@ -66,6 +67,7 @@ COMMUNITY = Field(
     "community_id",
     aliases=("社区编号", "社区代码", "所属社区编号", "社区ID"),
     max_length=32,
+    code=True,
     description="community id; when empty the point (lon, lat) places the record",
 )
 COMMUNITY_REQUIRED = Field(
@@ -73,10 +75,52 @@ COMMUNITY_REQUIRED = Field(
     required=True,
     aliases=COMMUNITY.aliases,
     max_length=32,
+    code=True,
     description="community id",
 )
-LON_F = Field("lon", LON, aliases=("经度", "longitude", "x"), description="WGS84 longitude")
-LAT_F = Field("lat", LAT, aliases=("纬度", "latitude", "y"), description="WGS84 latitude")
+LON_F = Field(
+    "lon",
+    LON,
+    aliases=("经度", "longitude", "x"),
+    description="longitude (WGS84 unless coord_system says otherwise)",
+)
+LAT_F = Field(
+    "lat",
+    LAT,
+    aliases=("纬度", "latitude", "y"),
+    description="latitude (WGS84 unless coord_system says otherwise)",
+)
+COORD_SYSTEM = Field(
+    "coord_system",
+    ENUM,
+    choices={
+        "wgs84": "wgs84",
+        "cgcs2000": "wgs84",
+        "gps": "wgs84",
+        "gcj02": "gcj02",
+        "gcj-02": "gcj02",
+        "高德": "gcj02",
+        "腾讯": "gcj02",
+        "火星坐标": "gcj02",
+        "bd09": "bd09",
+        "bd-09": "bd09",
+        "百度": "bd09",
+    },
+    aliases=("坐标系", "坐标系统"),
+    description="the row's coordinate system, converted to WGS84 on import (default: the "
+    "file's or bundle's option, else wgs84; see Coordinate systems)",
+)
+#: Phone columns: one rule for people, officers and visits (fangcang.phone).
+PHONE_ALIASES = (
+    "联系电话",
+    "手机号",
+    "手机号码",
+    "电话",
+    "电话号码",
+    "手机",
+    "联系方式",
+    "移动电话",
+)
 
 
 @dataclass(frozen=True)
@@ -119,7 +163,13 @@ SUB_DISTRICTS = RecordKind(
         description="Sub-districts (街道) and towns (镇). Optional: communities.geojson may name "
         "its streets by code or name from data/lucheng_divisions.csv or the database instead.",
         fields=(
-            Field("code", required=True, aliases=("街道编号", "区划代码", "编号"), max_length=32),
+            Field(
+                "code",
+                required=True,
+                aliases=("街道编号", "区划代码", "编号"),
+                max_length=32,
+                code=True,
+            ),
             Field("name", required=True, aliases=("街道名称", "名称"), max_length=64),
             Field(
                 "kind",
@@ -145,7 +195,13 @@ STATIONS = RecordKind(
         description="Police stations (派出所). Optional: stations named in officers.csv or "
         "communities.geojson that are not listed anywhere are created from the name.",
         fields=(
-            Field("station_id", required=True, aliases=("派出所编号", "编号"), max_length=32),
+            Field(
+                "station_id",
+                required=True,
+                aliases=("派出所编号", "编号"),
+                max_length=32,
+                code=True,
+            ),
             Field("name", required=True, aliases=("派出所名称", "派出所", "名称"), max_length=64),
             Field("lon", LON, aliases=("经度",)),
             Field("lat", LAT, aliases=("纬度",)),
@@ -163,7 +219,9 @@ OFFICERS = RecordKind(
         key="officer_id",
         description="Police officers; community officers are named by communities.geojson.",
         fields=(
-            Field("officer_id", required=True, aliases=("民警编号", "警号"), max_length=32),
+            Field(
+                "officer_id", required=True, aliases=("民警编号", "警号"), max_length=32, code=True
+            ),
             Field("name", required=True, aliases=("姓名", "民警姓名"), max_length=64),
             Field(
                 "station",
@@ -172,7 +230,7 @@ OFFICERS = RecordKind(
                 max_length=64,
                 description="station id or name (see the station rule)",
             ),
-            Field("phone", aliases=("联系电话", "手机号", "电话"), max_length=32),
+            Field("phone", PHONE, aliases=PHONE_ALIASES, description="officer's phone"),
             SOURCE,
             UPDATED_AT,
         ),
@@ -189,7 +247,13 @@ COMMUNITY_SPEC = FileSpec(
     description="Community polygons (GeoJSON FeatureCollection, WGS84) with their "
     "sub-district, station and community officer.",
     fields=(
-        Field("community_id", required=True, aliases=("社区编号", "社区代码"), max_length=32),
+        Field(
+            "community_id",
+            required=True,
+            aliases=("社区编号", "社区代码"),
+            max_length=32,
+            code=True,
+        ),
         Field("name", required=True, aliases=("社区名称", "名称"), max_length=64),
         Field(
             "street",
@@ -230,7 +294,7 @@ HOUSES = RecordKind(
         key="house_id",
         description="Houses (房): address, use and checks.",
         fields=(
-            Field("house_id", required=True, aliases=("房屋编号",), max_length=40),
+            Field("house_id", required=True, aliases=("房屋编号",), max_length=40, code=True),
             Field(
                 "address",
                 required=True,
@@ -241,6 +305,7 @@ HOUSES = RecordKind(
             COMMUNITY,
             LON_F,
             LAT_F,
+            COORD_SYSTEM,
             Field(
                 "use",
                 ENUM,
@@ -256,7 +321,12 @@ HOUSES = RecordKind(
                 aliases=("登记人数", "居住人数"),
             ),
             Field("last_checked", DATE, aliases=("最近检查日期", "末次检查日期", "检查日期")),
-            Field("check_interval_days", INT, min=1, aliases=("检查周期", "检查周期(天)")),
+            Field(
+                "check_interval_days",
+                INT,
+                min=1,
+                aliases=("检查周期", "检查周期(天)", "检查间隔(天)"),
+            ),
             SOURCE,
             UPDATED_AT,
         ),
@@ -272,15 +342,15 @@ PEOPLE = RecordKind(
         key="person_id",
         description="People (人). ID numbers must carry a correct check digit.",
         fields=(
-            Field("person_id", required=True, aliases=("人员编号",), max_length=40),
+            Field("person_id", required=True, aliases=("人员编号",), max_length=40, code=True),
             Field("name", required=True, aliases=("姓名",), max_length=64, personal=True),
             Field(
                 "id_number",
                 ID_NUMBER,
-                aliases=("身份证号", "身份证号码", "公民身份号码"),
+                aliases=("身份证号", "身份证号码", "公民身份号码", "证件号码"),
                 personal=True,
             ),
-            Field("phone", aliases=("联系电话", "手机号", "电话"), max_length=20, personal=True),
+            Field("phone", PHONE, aliases=PHONE_ALIASES, personal=True),
             Field("gender", ENUM, choices=Gender, default="unknown", aliases=("性别",)),
             Field("birth_date", DATE, aliases=("出生日期",)),
             Field(
@@ -291,7 +361,7 @@ PEOPLE = RecordKind(
                 aliases=("人口类型", "居住类型", "人员类型"),
             ),
             COMMUNITY_REQUIRED,
-            Field("house_id", aliases=("房屋编号",), max_length=40),
+            Field("house_id", aliases=("房屋编号",), max_length=40, code=True),
             Field(
                 "key_person_type",
                 ENUM,
@@ -299,7 +369,12 @@ PEOPLE = RecordKind(
                 aliases=("重点人员类型", "重点人员类别"),
             ),
             Field("last_visit", DATE, aliases=("最近走访日期", "末次走访日期", "走访日期")),
-            Field("visit_interval_days", INT, min=1, aliases=("走访周期", "走访周期(天)")),
+            Field(
+                "visit_interval_days",
+                INT,
+                min=1,
+                aliases=("走访周期", "走访周期(天)", "走访间隔(天)"),
+            ),
             SOURCE,
             UPDATED_AT,
         ),
@@ -314,7 +389,13 @@ PLACES = RecordKind(
         key="place_id",
         description="Enterprises, venues and regulated trades (企业、场所、特种行业).",
         fields=(
-            Field("place_id", required=True, aliases=("单位编号", "场所编号"), max_length=40),
+            Field(
+                "place_id",
+                required=True,
+                aliases=("单位编号", "场所编号"),
+                max_length=40,
+                code=True,
+            ),
             Field("name", required=True, aliases=("单位名称", "场所名称", "名称"), max_length=128),
             Field("kind", ENUM, required=True, choices=PlaceKind, aliases=("单位类别", "类别")),
             Field(
@@ -327,6 +408,7 @@ PLACES = RecordKind(
             COMMUNITY,
             LON_F,
             LAT_F,
+            COORD_SYSTEM,
             Field(
                 "risk_level",
                 ENUM,
@@ -335,7 +417,12 @@ PLACES = RecordKind(
                 aliases=("风险等级",),
             ),
             Field("last_inspected", DATE, aliases=("最近检查日期", "末次检查日期", "检查日期")),
-            Field("inspection_interval_days", INT, min=1, aliases=("检查周期", "检查周期(天)")),
+            Field(
+                "inspection_interval_days",
+                INT,
+                min=1,
+                aliases=("检查周期", "检查周期(天)", "检查间隔(天)"),
+            ),
             SOURCE,
             UPDATED_AT,
         ),
@@ -351,12 +438,15 @@ OBJECTS = RecordKind(
         key="object_id",
         description="Objects (物): vehicles, e-bikes, cameras, dangerous goods.",
         fields=(
-            Field("object_id", required=True, aliases=("物品编号", "编号"), max_length=40),
+            Field(
+                "object_id", required=True, aliases=("物品编号", "编号"), max_length=40, code=True
+            ),
             Field("kind", ENUM, required=True, choices=ObjectKind, aliases=("物品类别", "类别")),
             Field("description", default="", aliases=("描述", "说明"), max_length=200),
             COMMUNITY,
             LON_F,
             LAT_F,
+            COORD_SYSTEM,
             Field("recorded_at", DATETIME, required=True, aliases=("登记时间",)),
             Field("status", default="active", aliases=("状态",), max_length=32),
             SOURCE,
@@ -374,13 +464,16 @@ EVENTS = RecordKind(
         key="event_id",
         description="Events (事): disputes, petitions, hazards, gatherings.",
         fields=(
-            Field("event_id", required=True, aliases=("事件编号", "编号"), max_length=40),
+            Field(
+                "event_id", required=True, aliases=("事件编号", "编号"), max_length=40, code=True
+            ),
             Field("kind", ENUM, required=True, choices=EventKind, aliases=("事件类别", "类别")),
             Field("occurred_at", DATETIME, required=True, aliases=("发生时间",)),
             Field("status", ENUM, required=True, choices=EventStatus, aliases=("处置状态", "状态")),
             COMMUNITY,
             LON_F,
             LAT_F,
+            COORD_SYSTEM,
             Field("description", default="", aliases=("描述", "事件描述"), max_length=500),
             SOURCE,
             UPDATED_AT,
@@ -398,7 +491,13 @@ INCIDENTS = RecordKind(
         description="Incidents (警情). Reserved subtypes are stored in English; other subtype "
         "text is kept as written.",
         fields=(
-            Field("incident_id", required=True, aliases=("警情编号", "接警编号"), max_length=40),
+            Field(
+                "incident_id",
+                required=True,
+                aliases=("警情编号", "接警编号"),
+                max_length=40,
+                code=True,
+            ),
             Field("occurred_at", DATETIME, required=True, aliases=("发生时间", "报警时间")),
             Field(
                 "category",
@@ -410,6 +509,7 @@ INCIDENTS = RecordKind(
             Field("subtype", default="", aliases=("警情细类", "警情子类", "细类"), max_length=32),
             LON_F,
             LAT_F,
+            COORD_SYSTEM,
             COMMUNITY,
             Field("loss_yuan", FLOAT, default=0.0, min=0, aliases=("损失金额", "损失(元)")),
             Field("alcohol_related", BOOL, default=False, aliases=("是否涉酒", "涉酒")),

@@ -34,7 +34,8 @@ import pandas as pd
 
 from ..config import ImportLimits, get_import_limits
 from . import limits as L
-from .aliases import mapping_for
+from .aliases import fold, mapping_for
+from .cells import normalize_codes
 from .spec import (
     BOOL,
     DATE,
@@ -48,6 +49,7 @@ from .spec import (
     LAT_RANGE,
     LON,
     LON_RANGE,
+    PHONE,
     STRING,
     Field,
     FileSpec,
@@ -69,7 +71,9 @@ _UTF8_EVIDENCE = 3
 #: Excel's own row limit (a sheet cannot hold more).
 XLSX_MAX_ROWS = 1_048_576
 #: Rows of an XLSX read into Python lists before they are packed into compact arrays.
-_XLSX_CHUNK = 50_000
+#: Smallest rapidfuzz ratio (0-100) between an unused header and a contract spelling that
+#: makes the header a near miss ("did you mean ..."): one wrong character in four or five.
+NEAR_MISS_RATIO = 75.0
 
 #: Control characters refused in cells (a pattern both Python and pyarrow's RE2 accept).
 _CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
@@ -115,6 +119,15 @@ class Table:
     encoding : str
     unlisted : int
         Errors found beyond the listing limit (their rows are in ``bad_rows`` all the same).
+    layout : Layout, optional
+        How the file was laid out (delimiter, sheet, header row, skipped empty rows).
+    unused_columns : list of str
+        Headers of the file that no contract column takes (listed in every report).
+    near_misses : list of (header, field, spelling)
+        Unused headers that look like a contract column's spelling (rapidfuzz): an error in
+        strict mode unless declared ignored.
+    ignored_columns : list of str
+        Unused headers the importer was told to ignore.
     """
 
     file: str
@@ -130,6 +143,10 @@ class Table:
     #: listing limit. Used to explain rejected rows.
     unlisted_reasons: list[tuple[np.ndarray, str]] = field(default_factory=list, repr=False)
     max_errors: int | None = None
+    layout: Any = None
+    unused_columns: list[str] = field(default_factory=list)
+    near_misses: list[tuple[str, str, str]] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -296,7 +313,10 @@ def decode(data: bytes, file: str) -> tuple[str, str]:
 
 
 def read_raw(
-    source: str | Path | bytes, file: str | None = None, limits: ImportLimits | None = None
+    source: str | Path | bytes,
+    file: str | None = None,
+    limits: ImportLimits | None = None,
+    spec: FileSpec | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Read a CSV or XLSX into a frame of text cells (``""`` for empty), headers as written.
 
@@ -311,11 +331,15 @@ def read_raw(
         Default ``fangcang.config.get_import_limits()``. Bytes are checked before the file is
         read; lines and header width (CSV) or archive and sheet dimension (XLSX) before it is
         parsed; rows and columns after.
+    spec : FileSpec, optional
+        The file's contract: used to find the delimiter, the sheet and the header row
+        (``fangcang.importer.layout``).
 
     Returns
     -------
     (DataFrame, encoding)
-        Index = spreadsheet row number (first data row = 2).
+        Index = spreadsheet row number (header on row 1: first data row = 2); blank rows
+        are skipped without renumbering the others.
 
     Raises
     ------
@@ -323,33 +347,14 @@ def read_raw(
         Over a limit, bad encoding, unreadable file, no header, a repeated header, or no data
         rows.
     """
-    lim = limits or _limits()
-    if isinstance(source, bytes | bytearray):
-        if not file:
-            raise ValueError("reading bytes needs a file name (for the suffix and errors)")
-        size = len(source)
-    else:
-        path = Path(source)
-        file = file or path.name
-        size = path.stat().st_size
-    if problem := L.file_size_problem(size, lim):
-        raise FileError(RowError(file, None, "", "", problem))
-    data = bytes(source) if isinstance(source, bytes | bytearray) else path.read_bytes()
-    suffix = Path(file).suffix.lower()
-    if suffix not in SUFFIXES:
-        raise FileError(
-            RowError(file, None, "", "", f"unsupported file type {suffix!r} (use .csv or .xlsx)")
-        )
-    if len(data) < 4096 and not data.strip():  # (no copy of a big file just to check)
-        raise FileError(RowError(file, None, "", "", "empty file (no header and no rows)"))
-    if suffix == ".xlsx":
-        frame, encoding = _read_xlsx(data, file, lim), "xlsx"
-    else:
-        if problem := L.csv_shape_problem(data, lim):
-            raise FileError(RowError(file, None, "", "", problem))
-        frame, encoding = _read_csv(data, file)
-        _check_repeated_headers(frame.columns, file)
-    frame.columns = [str(c) for c in frame.columns]
+    from .layout import read_source
+
+    frame, layout, _ = read_source(source, file, spec, limits)
+    return frame, layout.encoding
+
+
+def check_frame_limits(frame: pd.DataFrame, file: str, lim: ImportLimits) -> None:
+    """Columns and rows of a parsed file against the limits (``FileError`` when over)."""
     if len(frame.columns) > lim.max_columns:
         raise FileError(
             RowError(
@@ -372,10 +377,6 @@ def read_raw(
                 "(FANGCANG_IMPORT_MAX_ROWS): split the file",
             )
         )
-    if len(frame) == 0:
-        raise FileError(RowError(file, None, "", "", "empty file: a header but no data rows"))
-    frame.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame), name="row")
-    return frame, encoding
 
 
 def _repeated(names: list[str]) -> dict[str, list[int]]:
@@ -415,52 +416,13 @@ def _check_repeated_headers(columns: Iterable, file: str) -> None:
         raise _repeated_error(file, repeated)
 
 
-def _parse_csv(payload: bytes) -> pd.DataFrame:
-    return pd.read_csv(io.BytesIO(payload), dtype=str, keep_default_na=False, engine="pyarrow")
-
-
-def _read_csv(data: bytes, file: str) -> tuple[pd.DataFrame, str]:
-    """Parse CSV bytes. UTF-8 is parsed directly (pyarrow checks it); anything else goes
-    through ``decode`` (GB18030, or a precise error) first."""
-    payload = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    try:
-        return _parse_csv(payload), "utf-8"
-    except Exception:  # not UTF-8, or malformed CSV: find out which below
-        pass
-    text, encoding = decode(data, file)
-    if encoding != "utf-8":
-        payload = text.encode("utf-8")
-    try:
-        return _parse_csv(payload), encoding
-    except Exception as exc:  # the C parser's messages name the line; use them
-        try:
-            frame = pd.read_csv(
-                io.BytesIO(payload), dtype=str, keep_default_na=False, na_filter=False
-            )
-        except Exception as exc2:
-            raise FileError(
-                RowError(file, None, "", "", f"cannot read as CSV: {L.shorten(exc2, 300)}")
-            ) from exc
-        return frame, encoding
-
-
 def _xlsx_error(file: str, reason: str) -> FileError:
     return FileError(RowError(file, None, "", "", reason))
 
 
-def _read_xlsx(data: bytes, file: str, lim: ImportLimits | None = None) -> pd.DataFrame:
-    """The first sheet of an XLSX as text cells, header = its first row.
-
-    The archive is checked before parsing (``limits.check_zip``: entries, unpacked size,
-    ratio), then the sheet's declared dimension, then its rows are streamed (openpyxl
-    read-only) into compact arrays, stopping at the row and column limits; blank rows are
-    skipped.
-    """
-    import openpyxl
-    import pyarrow as pa
-
-    lim = lim or _limits()
-    max_rows = min(lim.max_rows, XLSX_MAX_ROWS)
+def check_xlsx_archive(data: bytes, file: str, lim: ImportLimits) -> None:
+    """The XLSX archive against the limits (``limits.check_zip``: entries, unpacked size,
+    ratio) before openpyxl parses it."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             L.check_zip(zf, file, lim, what="XLSX")
@@ -468,112 +430,24 @@ def _read_xlsx(data: bytes, file: str, lim: ImportLimits | None = None) -> pd.Da
         raise _xlsx_error(file, "cannot read as XLSX: not an XLSX (zip) file") from None
     except L.ArchiveError as exc:
         raise _xlsx_error(file, str(exc).removeprefix(f"{file}: ")) from None
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for damaged workbooks
-        log.info("%s: openpyxl cannot open it: %r", file, exc)
-        raise _xlsx_error(file, f"cannot read as XLSX: {L.shorten(exc, 200)}") from None
-    try:
-        if not wb.worksheets:
-            raise _xlsx_error(file, "cannot read as XLSX: the workbook has no sheet")
-        ws = wb.worksheets[0]
-        declared_rows, declared_cols = ws.max_row, ws.max_column  # the sheet's <dimension>
-        if declared_rows is not None and declared_rows - 1 > max_rows:
-            raise _xlsx_error(
-                file,
-                f"the sheet declares {declared_rows - 1:,} rows, over the limit of "
-                f"{max_rows:,} (FANGCANG_IMPORT_MAX_ROWS): split the file",
-            )
-        if declared_cols is not None and declared_cols > lim.max_columns:
-            raise _xlsx_error(
-                file,
-                f"the sheet declares {declared_cols:,} columns, over the limit of "
-                f"{lim.max_columns:,} (FANGCANG_IMPORT_MAX_COLUMNS)",
-            )
-        ws.reset_dimensions()  # a wrong dimension must neither cut nor pad the rows
-        return _stream_rows(ws.iter_rows(values_only=True), file, lim, max_rows, pa)
-    except FileError:
-        raise
-    except Exception as exc:  # damaged sheet XML and the like
-        log.info("%s: openpyxl cannot read it: %r", file, exc)
-        raise _xlsx_error(file, f"cannot read as XLSX: {L.shorten(exc, 200)}") from None
-    finally:
-        wb.close()
 
 
-def _stream_rows(rows, file: str, lim: ImportLimits, max_rows: int, pa) -> pd.DataFrame:
-    header_row = None
-    for row in rows:
-        if any(v is not None and str(v).strip() != "" for v in row):
-            header_row = row
-            break
-    if header_row is None:
-        raise _xlsx_error(file, "empty file (no header and no rows)")
-    header = [_cell_text(v) for v in header_row]
-    while header and header[-1] == "":
-        header.pop()
-    if len(header) > lim.max_columns:
+def check_sheet_dimension(ws, file: str, lim: ImportLimits) -> None:
+    """A sheet's declared dimension against the row and column limits."""
+    max_rows = min(lim.max_rows, XLSX_MAX_ROWS)
+    declared_rows, declared_cols = ws.max_row, ws.max_column  # the sheet's <dimension>
+    if declared_rows is not None and declared_rows - 1 > max_rows:
         raise _xlsx_error(
             file,
-            f"{len(header):,} columns, over the limit of {lim.max_columns:,} "
-            "(FANGCANG_IMPORT_MAX_COLUMNS)",
+            f"the sheet declares {declared_rows - 1:,} rows, over the limit of "
+            f"{max_rows:,} (FANGCANG_IMPORT_MAX_ROWS): split the file",
         )
-    if repeated := _repeated(header):
-        raise _repeated_error(file, repeated)
-    header = [h if h != "" else f"Unnamed: {i}" for i, h in enumerate(header)]
-    width = len(header)
-    chunks: list[list[pa.Array]] = [[] for _ in header]
-    current: list[list[str]] = [[] for _ in header]
-    n = 0
-    for row in rows:
-        if not any(v is not None and v != "" for v in row):
-            continue  # a blank row
-        n += 1
-        if n > max_rows:
-            raise _xlsx_error(
-                file,
-                f"more than {max_rows:,} rows, over the limit (FANGCANG_IMPORT_MAX_ROWS): "
-                "split the file",
-            )
-        if len(row) > width and any(v is not None and v != "" for v in row[width:]):
-            extra = max(i for i, v in enumerate(row) if v is not None and v != "") + 1
-            if extra > lim.max_columns:
-                raise _xlsx_error(
-                    file,
-                    f"row {n + 1} has {extra:,} columns, over the limit of "
-                    f"{lim.max_columns:,} (FANGCANG_IMPORT_MAX_COLUMNS)",
-                )
-            for i in range(width, extra):  # data beyond the header: columns as pandas names them
-                header.append(f"Unnamed: {i}")
-                chunks.append([pa.array([""] * (n - 1), pa.large_string())])
-                current.append([])
-            width = extra
-        for i in range(width):
-            current[i].append(_cell_text(row[i]) if i < len(row) else "")
-        if n % _XLSX_CHUNK == 0:
-            for i in range(width):
-                chunks[i].append(pa.array(current[i], pa.large_string()))
-                current[i] = []
-    text = pd.StringDtype("pyarrow", na_value=np.nan)  # what ``dtype=str`` gives
-    columns = {}
-    for i, name in enumerate(header):
-        parts = chunks[i] + [pa.array(current[i], pa.large_string())]
-        arr = pa.chunked_array(parts, pa.large_string())
-        columns[name] = arr.to_pandas(types_mapper={pa.large_string(): text}.get)
-    return pd.DataFrame(columns) if columns else pd.DataFrame(index=range(n))
-
-
-def _cell_text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
-    if hasattr(value, "isoformat") and hasattr(value, "year"):
-        text = value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
-        return text.removesuffix(" 00:00:00")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    if declared_cols is not None and declared_cols > lim.max_columns:
+        raise _xlsx_error(
+            file,
+            f"the sheet declares {declared_cols:,} columns, over the limit of "
+            f"{lim.max_columns:,} (FANGCANG_IMPORT_MAX_COLUMNS)",
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -594,6 +468,8 @@ class _Errors:
         self.rows: list[np.ndarray] = []
         self.unlisted: list[tuple[np.ndarray, str]] = []
         self.count = 0
+        #: column -> rows already rejected with the root cause (later errors there dropped)
+        self.shadow: dict[str, np.ndarray] = {}
 
     def whole_file(self, column: str, value: str, reason: str) -> None:
         self.file_level.append(RowError(self.file, None, column, value, reason))
@@ -602,6 +478,16 @@ class _Errors:
         rows = np.asarray(rows).reshape(-1)
         if rows.size == 0:
             return
+        shadow = self.shadow.get(column)
+        if shadow is not None and shadow.size:
+            keep = ~np.isin(rows, shadow)
+            if not keep.all():
+                rows = rows[keep]
+                values = np.asarray(values, dtype=object).reshape(-1)[keep]
+                if not isinstance(reason, str):
+                    reason = np.asarray(reason, dtype=object).reshape(-1)[keep]
+                if rows.size == 0:
+                    return
         self.count += rows.size
         self.rows.append(rows.astype(np.int64, copy=False))
         values = np.asarray(values, dtype=object).reshape(-1)
@@ -625,18 +511,16 @@ class _Errors:
             self.rows.append(rows.astype(np.int64, copy=False))
             self.unlisted.append((rows, f"{column}: {reason}"))
 
-    def row_errors(self, personal: Iterable[str] = ()) -> tuple[list[RowError], int]:
-        """(listed errors, errors found but not listed); values of ``personal`` columns
+    def row_errors(self, personal: Iterable[Field] = ()) -> tuple[list[RowError], int]:
+        """(listed errors, errors found but not listed); values of ``personal`` fields
         masked (fangcang.privacy)."""
-        from ..privacy import PERSONAL_COLUMNS
-
         out = list(self.file_level)
         listed = 0
         if self.chunks:
             df = pd.concat(self.chunks, ignore_index=True)
             df = df.sort_values(["row", "column"], kind="stable").head(self.cap)
-            for column in personal:
-                mask = PERSONAL_COLUMNS.get(column)
+            for f in personal:
+                column, mask = f.name, mask_for(f)
                 hit = df["column"] == column
                 if mask is not None and hit.any():
                     df.loc[hit, "value"] = [mask(v) if v else "" for v in df.loc[hit, "value"]]
@@ -654,7 +538,7 @@ class _Errors:
             return set()
         return set(np.unique(np.concatenate(self.rows)).tolist())
 
-    def fill(self, table: Table, personal: Iterable[str] = ()) -> Table:
+    def fill(self, table: Table, personal: Iterable[Field] = ()) -> Table:
         """Put the errors into ``table``: listed ones, the count of the rest, bad rows."""
         table.errors, table.unlisted = self.row_errors(personal)
         table.bad = self.bad_rows()
@@ -662,6 +546,17 @@ class _Errors:
         # Reasons of unlisted errors (rejected-row files): the ones past the listing limit.
         table.unlisted_reasons = list(self.unlisted)
         return table
+
+
+def mask_for(f: Field):
+    """The masking function for a personal field's values (by type, then by name)."""
+    from .. import privacy
+
+    if f.type == ID_NUMBER:
+        return privacy.mask_id_number
+    if f.type == PHONE:
+        return privacy.mask_phone
+    return privacy.PERSONAL_COLUMNS.get(f.name, privacy.mask_name)
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -770,7 +665,7 @@ def _parse_column(col, text: pd.Series, errors: _Errors, latest=None) -> pd.Seri
         mapping = mapping_for(col.choices)
         # Map each distinct spelling once, then spread by code (columns repeat few values).
         codes, uniques = pd.factorize(text)
-        mapped = np.array([mapping.get(str(u).casefold()) for u in uniques] + [None], dtype=object)
+        mapped = np.array([mapping.get(fold(u)) for u in uniques] + [None], dtype=object)
         out = pd.Series(mapped[codes], index=text.index, dtype=object)
         bad = present & out.isna()
         if bad.any():
@@ -858,6 +753,13 @@ def _parse_column(col, text: pd.Series, errors: _Errors, latest=None) -> pd.Seri
         if col.default is not None:
             out = out.where(present, bool(col.default))
         return out
+    if col.type == PHONE:
+        from ..phone import normalize_phones
+
+        canon, why = normalize_phones(text.where(present, ""))
+        bad = present & why.notna()
+        errors.add(text.index[bad], name, text[bad], why[bad].to_numpy())
+        return canon.where(~bad, None)
     if col.type == ID_NUMBER:
         upper = text.str.upper()
         shaped_np, check_np = _id_shape_and_check(upper)
@@ -906,6 +808,56 @@ def map_headers(raw: pd.DataFrame, spec: FileSpec, errors: _Errors) -> dict[str,
                 f"missing required column {f.name}" + (f" ({aliases})" if aliases else ""),
             )
     return found
+
+
+def near_misses(
+    unused: Iterable[str], spec: FileSpec, found: Iterable[str]
+) -> list[tuple[str, str, str]]:
+    """Unused headers that look like the spelling of a contract column not in the file.
+
+    Compared after ``fold_header`` and with punctuation removed, by ``rapidfuzz.fuzz.ratio``
+    (at least ``NEAR_MISS_RATIO``): ``检查周期【天】`` is a near miss of ``检查周期(天)``,
+    ``手机号吗`` of ``手机号码``.
+
+    Returns
+    -------
+    list of (header, field name, closest accepted spelling)
+    """
+    from rapidfuzz import fuzz, process
+
+    taken = set(found)
+    choices: dict[str, tuple[str, str]] = {}
+    for f in spec.fields:
+        if f.name in taken:
+            continue
+        for spelling in (f.name, *f.aliases):
+            choices.setdefault(_skeleton(spelling), (f.name, spelling))
+    out = []
+    if not choices:
+        return out
+    keys = list(choices)
+    for header in unused:
+        folded = _skeleton(header)
+        if not folded:
+            continue
+        hit = process.extractOne(folded, keys, scorer=fuzz.ratio, score_cutoff=NEAR_MISS_RATIO)
+        if hit is not None:
+            field_name, spelling = choices[hit[0]]
+            out.append((header, field_name, spelling))
+    return out
+
+
+def _skeleton(text: str) -> str:
+    return re.sub(r"[\W_]+", "", _fold(text))
+
+
+def near_miss_reason(header: str, field_name: str, spelling: str) -> str:
+    """The message for a near-miss header (strict mode: a file-level error)."""
+    return (
+        f"column {header!r} is not used but looks like {spelling!r} (column {field_name}): "
+        f"did you mean {spelling!r}? Rename the header, or declare the column ignored "
+        "(see docs/data-contract.md, 'Columns that are not used')"
+    )
 
 
 def _check_cells(raw: pd.DataFrame, headers: dict[str, str], lim: ImportLimits, errors) -> None:
@@ -978,6 +930,10 @@ def validate_frame(
     file: str | None = None,
     context: Any = None,
     limits: ImportLimits | None = None,
+    *,
+    layout: Any = None,
+    ignore_columns: Iterable[str] = (),
+    near_miss_errors: bool = True,
 ) -> Table:
     """Validate a frame of text cells (as ``read_raw`` returns) against ``spec``.
 
@@ -993,6 +949,13 @@ def validate_frame(
         Passed to the spec's frame checks.
     limits : ImportLimits, optional
         Cell length, future tolerance and the listing limit (default: the settings).
+    layout : Layout, optional
+        From ``fangcang.importer.layout.read_source``: numeric .xlsx cells, header row.
+    ignore_columns : iterable of str
+        Headers declared as not wanted: never reported as near misses.
+    near_miss_errors : bool
+        A header that nearly matches a contract column is a file-level error (strict
+        imports, the default) or only listed in ``Table.near_misses`` (partial imports).
     """
     from ..timeutil import now_local
 
@@ -1007,10 +970,28 @@ def validate_frame(
     _check_cells(raw, headers, lim, errors)
     latest = now_local() + lim.future_tolerance
     by_field = {v: k for k, v in headers.items()}
+    ignored = {_fold(c) for c in ignore_columns}
+    unused = [c for c in raw.columns if c not in headers]
+    ignored_cols = [c for c in unused if _fold(c) in ignored]
+    misses = near_misses([c for c in unused if c not in ignored_cols], spec, by_field)
+    if near_miss_errors:
+        for header, field_name, spelling in misses:
+            errors.whole_file(field_name, header, near_miss_reason(header, field_name, spelling))
+    numeric = getattr(layout, "numeric", None) or {}
     columns: dict[str, pd.Series] = {}
     for f in spec.fields:
         if f.name in by_field:
-            text = _text(raw[by_field[f.name]])
+            original = by_field[f.name]
+            text = _text(raw[original])
+            if f.text_number:
+                fixed, why = normalize_codes(
+                    text, numeric.get(original), id_number=f.type == ID_NUMBER
+                )
+                bad = why.notna()
+                if bad.any():
+                    errors.add(text.index[bad], f.name, text[bad], why[bad].to_numpy())
+                    errors.shadow[f.name] = text.index[bad].to_numpy()
+                text = fixed
             columns[f.name] = _parse_column(f, text, errors, latest)
         else:  # an absent optional column: typed, filled with the default
             blank = pd.Series("", index=raw.index, dtype=str)
@@ -1024,8 +1005,17 @@ def validate_frame(
         for check in spec.checks:
             for rows, column, values, reason in check(frame, context) or ():
                 errors.add(rows, column, values, reason)
-    personal = [f.name for f in spec.fields if f.personal]
-    table = Table(file=file, spec=spec, frame=frame, raw=raw)
+    personal = [f for f in spec.fields if f.personal]
+    table = Table(
+        file=file,
+        spec=spec,
+        frame=frame,
+        raw=raw,
+        layout=layout,
+        unused_columns=unused,
+        near_misses=misses,
+        ignored_columns=ignored_cols,
+    )
     return errors.fill(table, personal)
 
 
@@ -1036,6 +1026,8 @@ def read_table(
     file: str | None = None,
     context: Any = None,
     limits: ImportLimits | None = None,
+    ignore_columns: Iterable[str] = (),
+    near_miss_errors: bool = True,
 ) -> Table:
     """Read and validate one CSV/XLSX file against ``spec``.
 
@@ -1045,7 +1037,9 @@ def read_table(
     Parameters
     ----------
     source : path or bytes
-        ``.csv`` (UTF-8, UTF-8 BOM, GB18030/GBK) or ``.xlsx`` (first sheet).
+        ``.csv`` (UTF-8, UTF-8 BOM, GB18030/GBK, UTF-16; comma, tab or semicolon) or
+        ``.xlsx`` (the sheet and header row that match ``spec``; see
+        ``fangcang.importer.layout``).
     spec : FileSpec
     file : str, optional
         Name used in errors (default: the path's name; required for bytes).
@@ -1053,6 +1047,8 @@ def read_table(
         Passed to the spec's frame checks.
     limits : ImportLimits, optional
         The input path's limits (``limits.for_path``); default the settings.
+    ignore_columns, near_miss_errors
+        See ``validate_frame``.
 
     Examples
     --------
@@ -1060,14 +1056,25 @@ def read_table(
     >>> if table.errors: print(format_errors(table.errors))      # doctest: +SKIP
     >>> good = table.valid                                       # doctest: +SKIP
     """
+    from .layout import read_source
+
     name = file or (Path(source).name if not isinstance(source, bytes | bytearray) else None)
     try:
-        raw, encoding = read_raw(source, name, limits)
+        raw, layout, name = read_source(source, name, spec, limits)
     except FileError as exc:
         empty = pd.DataFrame({f.name: pd.Series([], dtype=object) for f in spec.fields})
         return Table(file=exc.error.file, spec=spec, frame=empty, errors=[exc.error], raw=None)
-    table = validate_frame(raw, spec, name, context, limits)
-    table.encoding = encoding
+    table = validate_frame(
+        raw,
+        spec,
+        name,
+        context,
+        limits,
+        layout=layout,
+        ignore_columns=ignore_columns,
+        near_miss_errors=near_miss_errors,
+    )
+    table.encoding = layout.encoding
     return table
 
 

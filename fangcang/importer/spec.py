@@ -12,6 +12,8 @@ row 2 (what a user sees in Excel or WPS on the left margin).
 from __future__ import annotations
 
 import enum
+import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +31,8 @@ ENUM = "enum"
 ID_NUMBER = "id_number"  # 18-character PRC resident ID with a GB 11643 check digit
 LON = "lon"
 LAT = "lat"
-TYPES = (STRING, INT, FLOAT, DATE, DATETIME, BOOL, ENUM, ID_NUMBER, LON, LAT)
+PHONE = "phone"  # mobile or landline, validated and stored canonically (fangcang.phone)
+TYPES = (STRING, INT, FLOAT, DATE, DATETIME, BOOL, ENUM, ID_NUMBER, LON, LAT, PHONE)
 
 #: Accepted longitude / latitude ranges: mainland China. A point outside is a swapped or
 #: projected coordinate, never a real place in the district.
@@ -112,12 +115,18 @@ class Field:
         One line for the data contract.
     personal : bool
         Personal data (a resident's name, ID number, phone, address): values quoted in error
-        reports are masked with ``fangcang.privacy`` (by the field's name).
+        reports are masked with ``fangcang.privacy`` (by type for ID numbers and phones, else
+        by the field's name).
     future : bool
         For ``date`` / ``datetime``: a time after now (plus the tolerance
         ``FANGCANG_IMPORT_FUTURE_TOLERANCE_MINUTES``) is accepted. Default False: a record
         time in the future is an error (a typo in the year, or a future ``updated_at`` that
         would make the record uncorrectable). Set it only for planned times (a deadline).
+    code : bool
+        A code made of digits (ids, community codes): a value Excel turned into a number
+        (``330302028001.0``, ``3.30302E+11``, a numeric .xlsx cell) is turned back into its
+        digits when none was lost and rejected when some were (``fangcang.importer.cells``).
+        Always on for ``id_number`` and ``phone`` columns.
     """
 
     name: str
@@ -132,6 +141,12 @@ class Field:
     description: str = ""
     personal: bool = False
     future: bool = False
+    code: bool = False
+
+    @property
+    def text_number(self) -> bool:
+        """Cells are checked for Excel's number damage (see ``code``)."""
+        return self.code or self.type in (ID_NUMBER, PHONE)
 
     def __post_init__(self) -> None:
         if self.type not in TYPES:
@@ -187,7 +202,7 @@ class FileSpec:
         return [f.name for f in self.fields]
 
     def header_map(self) -> dict[str, str]:
-        """Accepted header text (case-folded, stripped) -> field name."""
+        """Accepted header text (folded with ``fold_header``) -> field name."""
         out: dict[str, str] = {}
         for f in self.fields:
             for alias in (f.name, *f.aliases):
@@ -195,5 +210,15 @@ class FileSpec:
         return out
 
 
-def _fold(text: str) -> str:
-    return str(text).strip().lstrip("\ufeff").strip().casefold().replace(" ", "_")
+_HEADER_NOISE = re.compile(r"[\s_\-]+")
+
+
+def fold_header(text: str) -> str:
+    """How header text is compared: Unicode NFKC (full-width letters, digits and punctuation
+    to their ASCII forms: ``检查周期（天）`` -> ``检查周期(天)``), byte-order mark removed,
+    case-folded, spaces, underscores and dashes dropped (``Updated At`` = ``updated_at``)."""
+    text = unicodedata.normalize("NFKC", str(text)).replace("\ufeff", "")
+    return _HEADER_NOISE.sub("", text.casefold())
+
+
+_fold = fold_header

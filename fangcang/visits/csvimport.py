@@ -20,13 +20,16 @@ from sqlalchemy.orm import Session
 
 from .. import audit, db
 from ..access import Scope
+from ..config import get_settings
 from ..importer import Field, FileSpec, RowError, format_errors, read_table
-from ..importer.spec import DATE, DATETIME, ENUM, ID_NUMBER, INT
+from ..importer.kinds import PHONE_ALIASES
+from ..importer.reader import write_errors
+from ..importer.spec import DATE, DATETIME, ENUM, ID_NUMBER, INT, PHONE
 from ..models import House, HouseUse, ImportLog, ImportStatus
 from ..timeutil import now_local
 from .matching import Observed
 from .reconcile import reconcile
-from .record import _PHONE, FUTURE_SKEW, add_visit
+from .record import FUTURE_SKEW, add_visit
 
 VISIT_FIELDS = ("house_id", "visited_at", "officer_id", "observed_use", "observed_count", "notes")
 PERSON_FIELDS = ("resident_name", "resident_id_number", "resident_phone", "resident_birth_date")
@@ -60,10 +63,6 @@ def _check_people(frame: pd.DataFrame, ctx: _Context) -> list[tuple]:
                 "give an ID number, or a phone or birth date with the name",
             )
         )
-    phone = frame["resident_phone"].dropna().astype(str)
-    bad_phone = phone[~phone.str.match(_PHONE.pattern)]
-    if len(bad_phone):
-        out.append((bad_phone.index, "resident_phone", bad_phone, "not a phone number"))
     births = frame["resident_birth_date"].dropna()
     bad_birth = births[(births > pd.Timestamp(ctx.now)) | (births.dt.year < 1900)]
     if len(bad_birth):
@@ -140,6 +139,7 @@ SPEC = FileSpec(
             required=True,
             aliases=("房屋编号", "房屋ID"),
             max_length=40,
+            code=True,
             description="the visited house (must be in the registry)",
         ),
         Field(
@@ -153,6 +153,7 @@ SPEC = FileSpec(
             "officer_id",
             aliases=("民警编号", "走访民警"),
             max_length=32,
+            code=True,
             description="the visiting officer",
         ),
         Field(
@@ -181,18 +182,21 @@ SPEC = FileSpec(
             "resident_name",
             aliases=("姓名", "居住人姓名"),
             max_length=64,
+            personal=True,
             description="a person seen (empty on a row for a visit where nobody was identified)",
         ),
         Field(
             "resident_id_number",
             ID_NUMBER,
-            aliases=("身份证号", "公民身份号码", "身份证号码"),
+            aliases=("身份证号", "公民身份号码", "身份证号码", "证件号码"),
+            personal=True,
             description="18-character ID number with a valid check digit, where seen",
         ),
         Field(
             "resident_phone",
-            aliases=("联系电话", "手机号", "电话"),
-            max_length=20,
+            PHONE,
+            aliases=PHONE_ALIASES,
+            personal=True,
             description="phone (needed when no ID number and no birth date)",
         ),
         Field(
@@ -219,20 +223,36 @@ class VisitImportReport:
     errors: list[RowError] = field(default_factory=list)
     seconds: float = 0.0
     unlisted: int = 0  # errors found beyond the listing limit
+    #: how the file was read and its unused columns (as for bundle files)
+    read_as: str = ""
+    unused_columns: list[str] = field(default_factory=list)
+    #: the complete error list (personal values masked), when there were errors
+    error_report: Path | None = None
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
     def summary(self) -> str:
+        """The printed report (personal values in errors are masked)."""
+        lines = []
+        if self.read_as:
+            lines.append(f"  read as: {self.read_as}")
+        if self.unused_columns:
+            lines.append("  columns not used: " + ", ".join(self.unused_columns))
         if self.errors:
             n = len(self.errors) + self.unlisted
-            return f"{self.file}: {n} errors, nothing imported\n" + format_errors(
-                self.errors, total=n
-            )
-        return (
-            f"{self.file}: {self.visits} visits, {self.residents} people seen, "
-            f"{self.discrepancies} new discrepancies ({self.seconds:.1f} s)"
+            head = f"{self.file}: {n} errors, nothing imported"
+            tail = [format_errors(self.errors, total=n)]
+            if self.error_report is not None:
+                tail.append(f"full error list: {self.error_report}")
+            return "\n".join([head, *lines, *tail])
+        return "\n".join(
+            [
+                f"{self.file}: {self.visits} visits, {self.residents} people seen, "
+                f"{self.discrepancies} new discrepancies ({self.seconds:.1f} s)",
+                *lines,
+            ]
         )
 
 
@@ -275,7 +295,12 @@ def import_visits(
     )
     table = validate_visits(session, source, scope, file=name)
     report = VisitImportReport(
-        file=name, rows=table.rows, errors=list(table.errors), unlisted=table.unlisted
+        file=name,
+        rows=table.rows,
+        errors=list(table.errors),
+        unlisted=table.unlisted,
+        read_as=table.layout.describe() if table.layout is not None else "",
+        unused_columns=list(table.unused_columns),
     )
     log = ImportLog(
         started_at=started,
@@ -285,9 +310,14 @@ def import_visits(
         files=json.dumps({name: table.rows}, ensure_ascii=False),
     )
     if report.errors:
+        stamp = started.strftime("%Y%m%d-%H%M%S-%f")[:-3]
+        report.error_report = write_errors(
+            report.errors, get_settings().reports_dir / f"visits-{stamp}-errors.csv"
+        )
         log.status = ImportStatus.FAILED
         log.rejected = table.rows if table.file_errors else len(table.bad_rows)
-        log.message = format_errors(report.errors, limit=20, total=table.error_count)
+        log.error_report = str(report.error_report)
+        log.message = report.summary()[:20000]
         log.finished_at = now_local()
         log.duration_s = time.perf_counter() - t0
         session.add(log)
@@ -339,7 +369,7 @@ def import_visits(
     report.seconds = time.perf_counter() - t0
     log.status = ImportStatus.OK
     log.counts = json.dumps({"visits": report.visits, "visit_residents": report.residents})
-    log.message = f"{report.discrepancies} new discrepancies"
+    log.message = report.summary()[:20000]
     log.finished_at = now_local()
     log.duration_s = report.seconds
     session.add(log)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
@@ -11,11 +10,12 @@ from sqlalchemy.orm import Session
 from .. import audit, db
 from ..access import Scope
 from ..models import House, HouseUse, Visit, VisitResident
+from ..phone import normalize_phone
+from ..privacy import mask_phone
 from ..timeutil import now_local
 from .matching import Observed, id_number_valid, normalize_id
 from .reconcile import ReconcileResult, reconcile
 
-_PHONE = re.compile(r"^\+?\d[\d-]{5,18}\d$")
 #: Clock skew tolerated between a phone and the server.
 FUTURE_SKEW = timedelta(minutes=10)
 
@@ -37,9 +37,10 @@ def validate_resident(o: Observed, where: str = "resident") -> Observed:
             f"{where}: ID number {id_number!r} is not a valid 18-character ID number "
             "(length, digits, birth date or check digit)"
         )
-    phone = (o.phone or "").strip() or None
-    if phone is not None and not _PHONE.match(phone):
-        raise ValueError(f"{where}: phone {phone!r} is not a phone number (7-20 digits)")
+    # One phone rule for people, officers and visits: validated and stored canonically.
+    phone, why = normalize_phone(o.phone)
+    if why is not None:
+        raise ValueError(f"{where}: phone {mask_phone(str(o.phone).strip())!r}: {why}")
     if o.birth_date is not None:
         if not isinstance(o.birth_date, date):
             raise ValueError(f"{where}: birth date must be a date")
