@@ -134,14 +134,12 @@ class Diagnosis:
         """The report's explanation and how to re-import (only meaningful when ``fits``)."""
         d, f = self.declared, self.fits
         return (
-            f"the points look like {LABELS[f]} coordinates, not {LABELS[d]}: read as {d}, "
+            f"the points look like {LABELS[f]}, not {LABELS[d]}: read as {d}, "
             f"{self.misfits[d]:,} of {self.checked:,} points fall outside every community or "
-            f"in another community than their community_id; read as {f}, "
-            f"{self.misfits[f]:,} do. Nothing of this file was placed. Declare the system and "
-            f'import again: coord_system = "{f}" under [files.{file_kind}] in bundle.toml '
-            f"(or for the whole bundle), a coord_system column, "
-            f"`python -m fangcang import --coord-system {f}`, or the coordinate system on the "
-            "data hub's upload"
+            f"in another than their community_id; read as {f}, {self.misfits[f]:,}. Nothing "
+            f"of this file was placed. Import again with the system declared: "
+            f'`--coord-system {f}`, coord_system = "{f}" in bundle.toml (or under '
+            f"[files.{file_kind}]), a coord_system column, or the upload's coordinate system"
         )
 
 
