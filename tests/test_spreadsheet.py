@@ -89,7 +89,6 @@ def test_no_module_writes_csv_or_excel_around_the_writer():
         "fangcang/importer/example.py",
         "fangcang/importer/reader.py",
         "fangcang/importer/bundle.py",
-        "fangcang/importer/rejected.py",  # the importer's rejected-rows writer (branch importer)
     }
     offenders = []
     for path in [*root.glob("fangcang/**/*.py"), *root.glob("ui/*.py"), *root.glob("pages/*.py")]:

@@ -36,11 +36,15 @@ PATTERN = "import-*-rejected"
 
 
 def write_private_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` as CSV (UTF-8 with BOM) readable by its owner only."""
+    """Write ``frame`` as CSV (UTF-8 with BOM, cells defused by ``fangcang.spreadsheet``:
+    a value Excel would run as a formula gets a leading apostrophe) readable by its owner
+    only."""
+    from ..spreadsheet import csv_bytes
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path.parent, 0o700)
-    data = frame.to_csv(index=False).encode("utf-8-sig")
+    data = csv_bytes(frame)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.fchmod(fd, 0o600)  # also when the file existed with wider permissions
