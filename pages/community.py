@@ -117,9 +117,15 @@ else:
     )
 st.markdown(f"**{t('community.overdue')}**")
 od = p.overdue
+out_total = 0 if fac.empty else int(fac["out_of_control"].sum())
 if od.empty:
     st.caption(t("community.overdue_none"))
 else:
+    # The same count as the factor panel above; a cut list says so (never a silent cap).
+    st.caption(
+        t("community.overdue_n", n=fmt_int(out_total))
+        + (t("community.overdue_shown", shown=fmt_int(len(od))) if len(od) < out_total else "")
+    )
     st.dataframe(
         pd.DataFrame(
             {
@@ -149,6 +155,7 @@ with a:
         st.caption(t("community.none_tasks"))
     else:
         tk = p.tasks.head(50)
+        st.caption(t("community.tasks_window", n=fmt_int(len(tk))))
 
         def _when(v):
             return "" if v is None or v != v else str(v)[:16]

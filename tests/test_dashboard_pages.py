@@ -229,3 +229,14 @@ def test_trends_give_a_plain_verdict_not_a_z_value(demo_db):
     verdict = next(m.value for m in at.metric if m.label == "变化判断")
     assert verdict in {"★ 明显上升", "★ 明显下降", "正常波动"}
     assert all("z值" not in table(at, i).columns for i in range(len(at.dataframe)))
+
+
+def test_community_page_overdue_count_agrees_with_the_factor_panel(demo_db):
+    at = open_page("community", community=demo_db["community"], period=demo_db["period"])
+    factors = next(
+        table(at, i) for i in range(len(at.dataframe)) if "未按期管控" in table(at, i).columns
+    )
+    out = int(factors["未按期管控"].sum())
+    captions = " ".join(c.value for c in at.caption)
+    assert out > 0  # the demo community has overdue factors
+    assert f"共 {out:,} 处逾期未管控" in captions

@@ -173,6 +173,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "community.factor_n": ("数量", "Number"),
     "community.overdue": ("逾期未管控清单（已脱敏）", "Overdue factors (masked)"),
     "community.overdue_none": ("所有治安要素均已按期管控。", "Every factor was checked in time."),
+    "community.overdue_n": ("共 {n} 处逾期未管控", "{n} factors overdue"),
+    "community.overdue_shown": (
+        "，显示最久未核查的 {shown} 处",
+        "; the {shown} longest overdue shown",
+    ),
+    "community.tasks_window": (
+        "最近派发的 {n} 件，按派发时间倒序（完成率见“干得怎么样”）",
+        "The {n} most recently dispatched, newest first (rates on “How is the work going”)",
+    ),
     "community.col.kind": ("类别", "Kind"),
     "community.col.name": ("名称/姓名", "Name"),
     "community.col.address": ("地址", "Address"),
