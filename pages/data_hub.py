@@ -4,7 +4,6 @@ and a browser upload that shows the importer's validation report and imports on 
 from __future__ import annotations
 
 import shutil
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from fangcang.models import ImportStatus
 from fangcang.timeutil import now_local
 from fangcang.websafe import UploadError
 from ui import guard, state
+from ui import tempfiles as tempdirs
 from ui.state import t
 
 viewer = guard.page("data_hub")
@@ -367,7 +367,8 @@ with tabs[4]:
                 old = st.session_state.pop("hub_tmp", None)
                 if old:
                     shutil.rmtree(old, ignore_errors=True)
-                tmp = tempfile.mkdtemp(prefix="fangcang-upload-")
+                # Private 0700 folder, removed with the browser session or at the next start.
+                tmp = str(tempdirs.folder("hub_upload"))
                 st.session_state["hub_tmp"] = tmp
                 st.session_state["hub_sig"] = sig
                 st.session_state.pop("hub_done", None)

@@ -1117,5 +1117,6 @@ def write_errors(
                 }
             )
     frame = pd.DataFrame(rows, columns=["file", "row", "column", "value", "reason"])
-    frame.to_csv(path, index=False, encoding="utf-8-sig")
-    return path
+    from ..spreadsheet import write  # the project's one defusing writer
+
+    return write(frame, path, fmt="csv")
