@@ -47,8 +47,6 @@ from .effect import (
     HEADLINES,
     METRIC_KEYS,
     district_monthly,
-    warning_results,
-    warning_run_for_month,
     yoy_from_monthly,
 )
 from .i18n import fmt_int, t
@@ -59,13 +57,16 @@ from .models import (
     Officer,
     Station,
     SubDistrict,
+    WarningLevel,
 )
+from .scoring import store
 from .timeutil import Month, month_range, now_local
 
-LEVEL_ORDER = ("green", "blue", "yellow", "red")
+#: Level values, least serious first (from the level enum: one order everywhere).
+LEVEL_ORDER = tuple(lv.value for lv in WarningLevel)
 #: Roles that may issue bulletins (everyone who opens the page may read them).
 ISSUER_ROLES = frozenset({Role.DISPATCHER, Role.ADMIN})
-NAMED_LEVELS = ("red", "yellow")
+NAMED_LEVELS = (WarningLevel.RED.value, WarningLevel.YELLOW.value)
 CONTENT_VERSION = 1
 MAX_NUMBER_ATTEMPTS = 8
 
@@ -129,9 +130,12 @@ def _reasons(explanation: dict) -> str:
 def _actions(explanation: dict) -> str:
     """What the community must do about the indicators that drive its score (the top two);
     the requirement that goes with the level itself is stated once per section."""
-    return "".join(
-        t(f"bulletin.action.{key}", "zh") for key in (explanation or {}).get("top", [])[:2]
-    )
+    e = explanation or {}
+    keys = e.get("top", [])
+    if e.get("model_version") == 2:  # only the indicators that add points
+        adds = {i["key"] for i in e.get("indicators", []) if i.get("contribution", 0) > 0}
+        keys = [k for k in keys if k in adds]
+    return "".join(t(f"bulletin.action.{key}", "zh") for key in keys[:2])
 
 
 def _headline_rows(monthly: dict[str, dict[str, int]], period: Month) -> list[dict]:
@@ -212,7 +216,7 @@ def build_content(
     if run is None:
         raise ValueError(f"no warning run with id {run_id}")
     info = _community_info(session)
-    results = warning_results(session, run.id)
+    results = store.run_results(session, run.id).to_dict("records")
     levels = {r["community_id"]: r["level"] for r in results}
     counts = {lv: sum(1 for v in levels.values() if v == lv) for lv in LEVEL_ORDER}
 
@@ -398,7 +402,7 @@ def issue_bulletin(
     if not actor:
         raise ValueError("a bulletin needs the name of who issues it")
     if run_id is None:
-        run = warning_run_for_month(session, period)
+        run = store.latest_run(session, period)
         if run is None:
             raise ValueError(
                 f"no stored warning run for {period}; run `python -m fangcang score --period "
@@ -595,16 +599,32 @@ def search_bulletins(
 # ---------------------------------------------------------------------------------------------
 # Demo
 # ---------------------------------------------------------------------------------------------
+def named_changed(session: Session, period: Month) -> bool:
+    """Whether ``period``'s yellow and red communities (and their levels) differ from the month
+    before: a new, changed or dropped yellow/red community. True when the month before has no
+    run."""
+    now = store.levels_for_month(session, period) or {}
+    before = store.levels_for_month(session, period.shift(-1))
+    if before is None:
+        return True
+
+    def named(levels: dict[str, str]) -> dict[str, str]:
+        return {c: lv for c, lv in levels.items() if lv in NAMED_LEVELS}
+
+    return named(now) != named(before)
+
+
 def demo_bulletins(ctx) -> dict:
-    """Issue one bulletin per month for the last 12 months that have a stored warning run,
-    each dated the third day of the following month (a year of numbered bulletins)."""
+    """Issue a bulletin for each of the last 12 months with a stored warning run whose yellow
+    and red communities are new or changed (``named_changed``), each dated the third day of
+    the following month (as the real platform did: about 17 in a year)."""
     from .models import WarningRun
 
     issued = 0
     with Session(ctx.engine, expire_on_commit=False) as s:
         periods = set(s.scalars(select(WarningRun.period).distinct()))
         months = [ctx.until.shift(-i) for i in range(11, -1, -1)]
-        months = [m for m in months if str(m) in periods]
+        months = [m for m in months if str(m) in periods and named_changed(s, m)]
         cache: dict = {}
         if months:
             from .effect import district_monthly

@@ -30,8 +30,6 @@ from .models import (
     ResidenceType,
     Station,
     SubDistrict,
-    WarningResult,
-    WarningRun,
 )
 from .privacy import mask_frame, mask_phone
 from .timeutil import Month
@@ -167,34 +165,24 @@ def overdue_factors(
     return df.drop(columns="_never").head(limit).reset_index(drop=True)
 
 
+def _num_or_none(x) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if x != x else x  # NaN (model-1 runs) -> None
+
+
 def level_history(
     session: Session, scope: Scope, community_id: str, first: Month, last: Month
 ) -> pd.DataFrame:
-    """The community's stored level and score per month (latest run version of each month).
+    """The community's stored level and score per month (latest run version of each month),
+    from ``scoring.store.level_history``: period (``YYYY-MM``), level, score, raw_level,
+    pending; months without a run are left out."""
+    from .scoring import store
 
-    Returns period (``YYYY-MM``), level, score; months without a run are left out.
-    """
-    scope.check(community_id)
-    latest = (
-        select(WarningRun.period, func.max(WarningRun.version).label("version"))
-        .where(WarningRun.period >= str(first), WarningRun.period <= str(last))
-        .group_by(WarningRun.period)
-        .subquery()
-    )
-    rows = session.execute(
-        select(WarningRun.period, WarningResult.level, WarningResult.score)
-        .join(
-            latest,
-            (latest.c.period == WarningRun.period) & (latest.c.version == WarningRun.version),
-        )
-        .join(WarningResult, WarningResult.run_id == WarningRun.id)
-        .where(WarningResult.community_id == community_id)
-        .order_by(WarningRun.period)
-    ).all()
-    return pd.DataFrame(
-        [(p, getattr(lv, "value", lv), float(s)) for p, lv, s in rows],
-        columns=["period", "level", "score"],
-    )
+    df = store.level_history(session, community_id, scope, first, last)
+    return df[["period", "level", "score", "raw_level", "pending"]].reset_index(drop=True)
 
 
 @dataclass
@@ -294,8 +282,10 @@ def profile(
             "stability": float(w["stability"]),
             "borderline": bool(w["borderline"]),
             "significant": bool(w["significant"]),
+            "pending": w["pending"],
+            "trend_mark": w["trend_mark"],
             "indicators": {
-                k: {"raw": float(w[f"ind_{k}"]), "percentile": float(w[f"p_{k}"])}
+                k: {"ratio": _num_or_none(w[f"ind_{k}"]), "points": _num_or_none(w[f"pt_{k}"])}
                 for k in overview.INDICATORS
             },
         }

@@ -129,56 +129,14 @@ def latest_data_month(session: Session) -> Month | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Warning levels (read from the stored warning runs when that feature is present)
+# Warning levels (read through fangcang.scoring.store, the one reader of stored runs)
 # ---------------------------------------------------------------------------------------------
-def warning_run_for_month(session: Session, month: Month):
-    """The stored warning run for ``month`` (its latest version), or None.
-
-    Reads the warning feature's tables directly (``WarningRun``): the newest version of a
-    period is the one in force (see docs/scoring.md).
-    """
-    from .models import WarningRun
-
-    return session.scalars(
-        select(WarningRun)
-        .where(WarningRun.period == str(month))
-        .order_by(WarningRun.version.desc())
-        .limit(1)
-    ).first()
-
-
-def warning_results(session: Session, run_id: int) -> list[dict]:
-    """Per-community results of a stored warning run: community_id, level (value string),
-    score, explanation (dict), highest score first."""
-    import json
-
-    from .models import WarningResult
-
-    rows = session.scalars(
-        select(WarningResult)
-        .where(WarningResult.run_id == run_id)
-        .order_by(WarningResult.score.desc(), WarningResult.community_id)
-    )
-    return [
-        {
-            "community_id": r.community_id,
-            "level": getattr(r.level, "value", r.level),
-            "score": float(r.score),
-            "explanation": json.loads(r.explanation) if r.explanation else {},
-            "significant": bool(r.significant),
-            "borderline": bool(r.borderline),
-        }
-        for r in rows
-    ]
-
-
 def levels_for_month(session: Session, month: Month) -> dict[str, str] | None:
     """Community -> warning level value from the stored run for ``month``; None when no run
-    is stored for that month."""
-    run = warning_run_for_month(session, month)
-    if run is None:
-        return None
-    return {r["community_id"]: r["level"] for r in warning_results(session, run.id)}
+    is stored for that month (``scoring.store.levels_for_month``)."""
+    from .scoring import store
+
+    return store.levels_for_month(session, month)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,13 +2,12 @@
 warning levels and their change since last month, the monthly trend against last year, the top
 red and yellow communities, task figures, data freshness, and the district headline.
 
-Warning results are read from the stored runs (``warning_runs`` / ``warning_results``: the
+Warning results are read through ``fangcang.scoring.store`` (the one reader of stored runs: the
 latest version of a month); tasks and visits from their features when those are installed.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -24,21 +23,18 @@ from .models import (
     AggRecords,
     Community,
     ImportLog,
-    WarningResult,
+    WarningLevel,
     WarningRun,
 )
+from .scoring import store
+from .scoring.config import INDICATOR_KEYS
 from .stats import compare_counts
 from .timeutil import Month, last_complete_month, month_range
 
-#: The indicators stored with each warning result (raw value columns).
-INDICATORS: tuple[str, ...] = (
-    "incident_rate",
-    "crime_rate",
-    "incident_trend",
-    "control_gap",
-    "floating_share",
-)
-LEVEL_ORDER = {"green": 0, "blue": 1, "yellow": 2, "red": 3}
+#: The indicators of the warning model (one place: ``fangcang.scoring.config``).
+INDICATORS: tuple[str, ...] = INDICATOR_KEYS
+#: Level -> rank, least serious first (from the level enum).
+LEVEL_ORDER = {lv.value: lv.rank for lv in WarningLevel}
 
 WARNING_COLUMNS = [
     "community_id",
@@ -47,19 +43,30 @@ WARNING_COLUMNS = [
     "sub_district",
     "station_id",
     "station",
+    "model_version",
     "level",
+    "raw_level",
+    "pending",
     "score",
     "stability",
     "window_stable",
     "borderline",
     "significant",
+    "excess_p",
+    "trend_mark",
+    "trend_z",
     "residents",
     "incidents",
+    "crime_incidents",
     "incidents_year_before",
     "factors",
     "factors_out",
+    "crime_rate",
+    "incident_rate",
+    "control_gap",
+    "floating_share",
     *[f"ind_{k}" for k in INDICATORS],
-    *[f"p_{k}" for k in INDICATORS],
+    *[f"pt_{k}" for k in INDICATORS],
     "reason",
     "explanation",
 ]
@@ -96,76 +103,29 @@ def available_periods(session: Session, limit: int = 36) -> list[Month]:
 # Warning results
 # ---------------------------------------------------------------------------------------------
 def warning_run(session: Session, period: Month) -> WarningRun | None:
-    """The latest stored warning run (highest version) of ``period``."""
-    return session.scalars(
-        select(WarningRun)
-        .where(WarningRun.period == str(period))
-        .order_by(WarningRun.version.desc())
-        .limit(1)
-    ).first()
+    """The latest stored warning run (highest version) of ``period`` (``store.latest_run``)."""
+    return store.latest_run(session, period)
 
 
 def warning_frame(
     session: Session, scope: Scope, period: Month, lang: str = "zh", reasons: bool = True
 ) -> pd.DataFrame:
-    """Stored warning results of ``period`` in ``scope`` (latest run version), with names and
-    a one-line reason in ``lang``; empty (same columns) when the month has no run.
-
-    Sorted by score, highest first.
+    """Stored warning results of ``period`` in ``scope`` (``store.results``) with a one-line
+    reason in ``lang``; ``ind_<indicator>`` is the indicator's ratio to the district (model 2;
+    NaN for model-1 runs). Empty (same columns) when the month has no run. Highest score first.
     """
-    from .scoring.explain import reason_line
-
-    run = warning_run(session, period)
-    if run is None:
+    df = store.results(session, period, scope, lang if reasons else None)
+    if df.empty:
         return pd.DataFrame(columns=WARNING_COLUMNS)
-    meta = trends.community_meta(session, scope)
-    rows = session.scalars(
-        select(WarningResult).where(
-            WarningResult.run_id == run.id, scope.clause(WarningResult.community_id)
-        )
-    ).all()
-    out = []
-    for r in rows:
-        explanation = json.loads(r.explanation) if (reasons and r.explanation) else {}
-        try:
-            reason = reason_line(explanation, lang) if explanation else ""
-        except (KeyError, TypeError, ValueError):
-            reason = ""
-        rec = {
-            "community_id": r.community_id,
-            "level": getattr(r.level, "value", r.level),
-            "score": float(r.score),
-            "stability": float(r.stability),
-            "window_stable": bool(r.window_stable),
-            "borderline": bool(r.borderline),
-            "significant": bool(r.significant),
-            "residents": int(r.residents),
-            "incidents": int(r.incidents),
-            "incidents_year_before": int(r.incidents_year_before),
-            "factors": int(r.factors),
-            "factors_out": int(r.factors_out),
-            "reason": reason,
-            "explanation": explanation,
-        }
-        for k in INDICATORS:
-            rec[f"ind_{k}"] = float(getattr(r, k))
-            rec[f"p_{k}"] = float(getattr(r, f"p_{k}"))
-        out.append(rec)
-    df = pd.DataFrame(
-        out, columns=[c for c in WARNING_COLUMNS if c not in meta.columns or c == "community_id"]
-    )
-    df = meta.merge(df, on="community_id", how="inner")
-    return (
-        df[WARNING_COLUMNS]
-        .sort_values(["score", "community_id"], ascending=[False, True])
-        .reset_index(drop=True)
-    )
+    for k in INDICATORS:
+        df[f"ind_{k}"] = pd.to_numeric(df[f"ratio_{k}"], errors="coerce")
+        df[f"pt_{k}"] = pd.to_numeric(df[f"pt_{k}"], errors="coerce")
+    return df[WARNING_COLUMNS].reset_index(drop=True)
 
 
 def level_counts(frame: pd.DataFrame) -> dict[str, int]:
     """Communities per level (every level present, 0 when none)."""
-    counts = frame["level"].value_counts() if len(frame) else {}
-    return {lv: int(counts.get(lv, 0)) for lv in LEVEL_ORDER}
+    return store.count_levels(frame)
 
 
 def level_changes(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
@@ -193,6 +153,20 @@ def level_changes(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
         out.assign(_r=rank)
         .sort_values(["_r", "name"], ascending=[False, True])
         .drop(columns="_r")
+        .reset_index(drop=True)
+    )
+
+
+def pending_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Communities of a warning frame with a change seen once (待升级 / 待降级): name,
+    sub_district, level, raw_level, pending; upgrades first."""
+    cols = ["community_id", "name", "sub_district", "level", "raw_level", "pending", "score"]
+    if frame.empty or "pending" not in frame:
+        return pd.DataFrame(columns=cols)
+    df = frame[frame["pending"].notna()]
+    return (
+        df.assign(_o=(df["pending"] != "upgrade").astype(int))
+        .sort_values(["_o", "score"], ascending=[True, False])[cols]
         .reset_index(drop=True)
     )
 
@@ -468,6 +442,8 @@ class WarningPage:
     table: pd.DataFrame  # filtered ranking (warning_frame columns + rank + level_before)
     total: int  # communities with a result in scope before filtering
     changes: pd.DataFrame  # level_changes against last month
+    pending: pd.DataFrame  # changes seen once, not yet in force (pending_frame), in scope
+    all_levels: pd.DataFrame  # community_id, level of every result in scope (before filters)
     backtest: pd.DataFrame  # stored back-test rows (may be empty)
     backtest_summary: dict | None
 
@@ -482,9 +458,9 @@ def warning_page(
     min_score: float = 0.0,
     thresholds: dict[str, float] | None = None,
 ) -> WarningPage:
-    """The ranking of ``period`` filtered by levels, minimum score and indicator percentile
-    thresholds (``{indicator: minimum percentile}``), with last month's level, the level
-    changes and the stored back-test figures."""
+    """The ranking of ``period`` filtered by levels, minimum score and indicator points
+    thresholds (``{indicator: minimum points}``), with last month's level, the level changes,
+    the pending changes and the stored back-test figures."""
     thresholds = thresholds or {}
     unknown = set(thresholds) - set(INDICATORS)
     if unknown:
@@ -503,7 +479,7 @@ def warning_page(
         table = table[table["score"] >= float(min_score)]
     for key, minimum in thresholds.items():
         if minimum:
-            table = table[table[f"p_{key}"] >= float(minimum)]
+            table = table[table[f"pt_{key}"].fillna(-1e9) >= float(minimum)]
     bt, summary = pd.DataFrame(), None
     try:
         from .scoring import backtest_summary, stored_backtest
@@ -517,6 +493,8 @@ def warning_page(
         table=table.reset_index(drop=True),
         total=len(now),
         changes=level_changes(now, before),
+        pending=pending_frame(now),
+        all_levels=now[["community_id", "level"]],
         backtest=bt,
         backtest_summary=summary,
     )

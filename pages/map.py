@@ -78,7 +78,7 @@ if colour_by == "indicator":
     indicator = filters.url_choice(
         "indicator",
         list(overview.INDICATORS),
-        "crime_rate",
+        "crime_ratio",
         t("map.indicator"),
         format_func=lambda k: t(f"warning.indicator.{k}"),
         where=c2,

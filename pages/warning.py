@@ -1,5 +1,6 @@
-"""Warning (预警): ranking with filters and downloads, stability and significance marks, level
-changes since last month, back-test figures, and the what-if weights panel."""
+"""Warning (预警): level counts and pending changes at the top, the ranking with filters and
+downloads (points per indicator, trend and significance marks), level changes since last
+month, back-test figures, and the what-if weights panel."""
 
 import pandas as pd
 import streamlit as st
@@ -48,7 +49,11 @@ with st.sidebar.expander(t("warnpage.thresholds")):
     thresholds = {}
     for key in overview.INDICATORS:
         value = filters.url_choice(
-            f"p_{key}", ["0", "50", "65", "80", "90"], "0", t(f"warning.indicator.{key}"), where=st
+            f"pt_{key}",
+            ["0", "25", "50", "75", "100"],
+            "0",
+            t(f"warning.indicator.{key}"),
+            where=st,
         )
         thresholds[key] = float(value)
 
@@ -67,6 +72,24 @@ if page.total == 0:
     st.stop()
 st.caption(t("warnpage.caption", period=str(f.period), n=len(page.table)))
 
+# Top: communities per level (in force) and the changes seen once, not yet in force.
+_counts = overview.level_counts(page.all_levels)
+_pend = page.pending
+_cols = st.columns(6)
+for _col, _lv in zip(_cols[:4], ("red", "yellow", "blue", "green"), strict=True):
+    _col.metric(t(f"warning.level_long.{_lv}"), _counts.get(_lv, 0))
+_cols[4].metric(t("warning.pending.upgrade"), int((_pend["pending"] == "upgrade").sum()))
+_cols[5].metric(t("warning.pending.downgrade"), int((_pend["pending"] == "downgrade").sum()))
+if len(_pend):
+    st.caption(
+        t("warnpage.pending_note")
+        + " "
+        + t("warning.explain.separator").join(
+            f"{n}（{t(f'warning_level.{lv}')}→{t(f'warning_level.{raw}')}）"
+            for n, lv, raw in zip(_pend["name"], _pend["level"], _pend["raw_level"], strict=True)
+        )
+    )
+
 tab_rank, tab_changes, tab_hot, tab_bt, tab_whatif = st.tabs(
     [
         t("warnpage.ranking"),
@@ -79,7 +102,7 @@ tab_rank, tab_changes, tab_hot, tab_bt, tab_whatif = st.tabs(
 
 
 def _pcol(key: str) -> str:
-    return f"{t(f'warning.indicator.{key}')} · {t('warning.col.percentile')}"
+    return f"{t(f'warning.indicator.{key}')} · {t('warning.col.points')}"
 
 
 def _level(lv) -> str:
@@ -99,6 +122,8 @@ with tab_rank:
         )
         for b, s in zip(tb["borderline"], tb["significant"], strict=True)
     ]
+    trend = [t(f"warning.trend_mark.{m}") if isinstance(m, str) else "—" for m in tb["trend_mark"]]
+    pending = [t(f"warning.pending.{p}") if isinstance(p, str) else "" for p in tb["pending"]]
     shown = pd.DataFrame(
         {
             "#": tb["rank"],
@@ -108,9 +133,11 @@ with tab_rank:
             t("warning.col.station"): tb["station"],
             t("warning.col.score"): tb["score"].round(1),
             t("warning.col.stability"): (100 * tb["stability"]).round(0),
+            t("warning.col.pending"): pending,
+            t("warning.col.trend"): trend,
             t("warnpage.col.marks"): marks,
             t("warnpage.col.before"): [_level(lv) for lv in tb["level_before"]],
-            **{_pcol(k): tb[f"p_{k}"].round(0) for k in overview.INDICATORS},
+            **{_pcol(k): tb[f"pt_{k}"].round(0) for k in overview.INDICATORS},
             t("warnpage.col.reason"): tb["reason"],
         }
     )

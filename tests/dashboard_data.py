@@ -28,6 +28,55 @@ from fangcang.timeutil import Month
 PERIOD = Month(2026, 10)
 LEVELS = ["red", "yellow", "blue", "green"]
 KEYS = ["incident_rate", "crime_rate", "incident_trend", "control_gap", "floating_share"]
+#: Model-2 indicators (fangcang.scoring.config.INDICATOR_KEYS).
+KEYS2 = ["crime_ratio", "incident_ratio", "trend", "control_ratio", "floating_ratio"]
+
+
+def explanation2(level: str, score: float) -> dict:
+    """A model-2 explanation (the shape ``scoring.explain.build`` stores)."""
+    items = []
+    for i, k in enumerate(KEYS2):
+        item = {
+            "key": k,
+            "ratio": 1.5 + i,
+            "raw": 10.0 + i,
+            "district": 8.0,
+            "points": 60.0 - 10 * i,
+            "weight": 0.2,
+            "contribution": 12.0 - 2 * i,
+        }
+        if k == "trend":
+            item.update(
+                raw=2.5, mark="up", now=30, before=18, p=0.004, district_pct=-10.0, months=3
+            )
+        if k == "control_ratio":
+            item.update(raw=0.25, district=0.2, factors=40, out=10)
+        if k == "floating_ratio":
+            item.update(raw=0.4, district=0.3)
+        items.append(item)
+    return {
+        "model_version": 2,
+        "score": score,
+        "level": level,
+        "raw_level": level,
+        "pending": None,
+        "residents": 1000,
+        "zero_residents": False,
+        "window_months": 12,
+        "months_covered": 12,
+        "significant": level in ("red", "yellow"),
+        "excess_p": 0.001 if level in ("red", "yellow") else 0.5,
+        "alpha": 0.01,
+        "gated": False,
+        "stability": 0.9,
+        "window_stable": True,
+        "borderline": False,
+        "spread": 0.2,
+        "draws": 1000,
+        "indicators": items,
+        "top": KEYS2,
+        "hotspot": None,
+    }
 
 
 def explanation(level: str, score: float) -> dict:
@@ -66,8 +115,11 @@ def explanation(level: str, score: float) -> dict:
     }
 
 
-def add_run(session, period: Month, levels: dict[str, str], version: int = 1) -> WarningRun:
-    """Store a warning run of ``period`` with the given level per community (score by level)."""
+def add_run(
+    session, period: Month, levels: dict[str, str], version: int = 1, model_version: int = 2
+) -> WarningRun:
+    """Store a warning run of ``period`` with the given level per community (score by level);
+    ``model_version=1`` stores an old percentile-model run (as made before migration 0007)."""
     score_of = {"red": 85.0, "yellow": 70.0, "blue": 55.0, "green": 30.0}
     run = WarningRun(
         period=str(period),
@@ -79,18 +131,37 @@ def add_run(session, period: Month, levels: dict[str, str], version: int = 1) ->
         data_version=1,
         window_first=str(period.shift(-2)),
         n_communities=len(levels),
+        model_version=model_version,
     )
     session.add(run)
     session.flush()
     for i, (cid, level) in enumerate(sorted(levels.items())):
         score = score_of[level] - i * 0.1
         vals = {k: 1.0 + i for k in KEYS}
+        v2 = model_version >= 2
+        extra = (
+            {
+                "raw_level": level,
+                "excess_p": 0.001 if level in ("red", "yellow") else 0.5,
+                "crime_ratio": 1.0 + i,
+                "trend_mark": "flat",
+                "trend_z": 0.5,
+                "points": json.dumps(
+                    {
+                        k: {"ratio": 1.0 + i + j, "points": 10.0 * (i + j)}
+                        for j, k in enumerate(KEYS2)
+                    }
+                ),
+            }
+            if v2
+            else {f"p_{k}": 50.0 for k in KEYS}
+        )
         session.add(
             WarningResult(
                 run_id=run.id,
                 community_id=cid,
                 **vals,
-                **{f"p_{k}": 50.0 for k in KEYS},
+                **extra,
                 residents=1000,
                 incidents=30,
                 crime_incidents=10,
@@ -103,7 +174,9 @@ def add_run(session, period: Month, levels: dict[str, str], version: int = 1) ->
                 window_stable=True,
                 borderline=False,
                 significant=level == "red",
-                explanation=json.dumps(explanation(level, score)),
+                explanation=json.dumps(
+                    explanation2(level, score) if v2 else explanation(level, score)
+                ),
             )
         )
     session.flush()

@@ -410,7 +410,8 @@ def test_district_yoy_by_hand_with_zero_last_year(session, factory):
     )
     fire = rows["category.fire"]
     assert (fire.now, fire.last_year, fire.pct, fire.zero_last_year) == (3, 0, None, True)
-    assert fire.z == pytest.approx(2 * math.sqrt(3))
+    # z is the normal quantile of the exact two-sided p: Phi^-1(1 - 0.25 / 2) = 1.150
+    assert fire.z == pytest.approx(1.1503, abs=1e-4)
     assert fire.p_value == pytest.approx(0.25)  # exact: 2 * 0.5**3
     assert fire.significant is False
     assert rows["category.traffic"].pct == pytest.approx(-100.0)

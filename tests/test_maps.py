@@ -127,7 +127,7 @@ def test_scope_restricts_polygons(session, district):
 
 
 def test_colour_by_score_and_indicator(session, district):
-    for colour_by, indicator in (("score", None), ("indicator", "crime_rate")):
+    for colour_by, indicator in (("score", None), ("indicator", "crime_ratio")):
         view = maps.map_view(
             session, Scope.district(), dd.PERIOD, colour_by=colour_by, indicator=indicator
         )

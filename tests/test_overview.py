@@ -36,7 +36,7 @@ def test_headline_month_and_ytd(session, district):
     assert (h.loc[("month", "alcohol"), "n"], h.loc[("month", "alcohol"), "n_before"]) == (8, 8)
     assert h.loc[("month", "total_110"), "pct"] == pytest.approx(20.0)
     assert (h.loc[("ytd", "total_110"), "n"], h.loc[("ytd", "total_110"), "n_before"]) == (480, 400)
-    # 480 vs 400: z = 2(sqrt(480)-sqrt(400)) = 3.82 -> significant; 48 vs 40 is not
+    # 480 vs 400: exact p = 0.0077 -> significant; 48 vs 40 (p = 0.46) is not
     assert bool(h.loc[("ytd", "total_110"), "significant"])
     assert not bool(h.loc[("month", "total_110"), "significant"])
 

@@ -21,35 +21,64 @@ def _num(x):
 
 
 def community_json(df) -> list[dict]:
-    """The JSON shape per community: community_id, name, indicators (raw), percentiles, score,
-    level, stability, significant (plus window_stable and borderline)."""
+    """The JSON shape per community (model 2): community_id, name, model_version, indicators
+    (ratios to the district), points, score, level, raw_level, pending, significant,
+    excess_p, trend_mark, trend_z, stability, window_stable, borderline. Model-1 runs give
+    their percentiles instead of ratios and points."""
     out = []
     for r in df.to_dict("records"):
-        out.append(
-            {
-                "community_id": r["community_id"],
-                "name": r["name"],
-                "indicators": {k: _num(r[k]) for k in INDICATOR_KEYS},
-                "percentiles": {k: _num(r[f"p_{k}"]) for k in INDICATOR_KEYS},
-                "score": float(r["score"]),
-                "level": WarningLevel(r["level"]).value,
-                "stability": _num(r["stability"]),
-                "window_stable": bool(r["window_stable"]),
-                "borderline": bool(r["borderline"]),
-                "significant": bool(r["significant"]),
-            }
-        )
+        v2 = int(r["model_version"]) >= 2
+        row = {
+            "community_id": r["community_id"],
+            "name": r["name"],
+            "model_version": int(r["model_version"]),
+            "score": float(r["score"]),
+            "level": WarningLevel(r["level"]).value,
+            "raw_level": r["raw_level"],
+            "pending": r["pending"],
+            "significant": bool(r["significant"]),
+            "excess_p": _num(r["excess_p"]),
+            "trend_mark": r["trend_mark"],
+            "trend_z": _num(r["trend_z"]),
+            "stability": _num(r["stability"]),
+            "window_stable": bool(r["window_stable"]),
+            "borderline": bool(r["borderline"]),
+        }
+        if v2:
+            row["indicators"] = {k: _num(r[f"ratio_{k}"]) for k in INDICATOR_KEYS}
+            row["points"] = {k: _num(r[f"pt_{k}"]) for k in INDICATOR_KEYS}
+        else:
+            row["percentiles"] = {k: _num(r[f"p_{k}"]) for k in store.RAW_COLUMNS}
+        out.append(row)
     return out
+
+
+def _months_to_score(session, period: Month, rerun: bool, since: Month | None) -> list[Month]:
+    """With ``rerun``: every stored month from ``since`` (default: the oldest) up to
+    ``period``, oldest first, then ``period`` (persistence carries month to month)."""
+    if not rerun:
+        return [period]
+    months = [m for m in store.stored_periods(session) if m <= period]
+    if since is not None:
+        months = [m for m in months if m >= since]
+    if period not in months:
+        months.append(period)
+    return sorted(months)
 
 
 def _score(args) -> int:
     period = Month.parse(args.period) if args.period else last_complete_month()
+    since = Month.parse(args.since) if args.since else None
     config = cfg.load_config(args.config) if args.config else cfg.load_config()
     engine = db.make_engine()
     with Session(engine) as session:
         before = store.latest_run(session, period)
-        wr = store.run(session, period, config, actor=args.actor, rerun=args.rerun)
-        session.commit()
+        months = _months_to_score(session, period, args.rerun, since)
+        for m in months:
+            wr = store.run(session, m, config, actor=args.actor, rerun=args.rerun)
+            session.commit()
+            if args.rerun and len(months) > 1 and not args.json:
+                print(f"warning {m}: re-scored as run {wr.id} version {wr.version}")
         df = store.results(session, period)
         if args.json:
             json.dump(
@@ -57,6 +86,7 @@ def _score(args) -> int:
                     "period": str(period),
                     "run_id": wr.id,
                     "version": wr.version,
+                    "model_version": wr.model_version,
                     "config_hash": wr.config_hash,
                     "communities": community_json(df),
                 },
@@ -67,10 +97,13 @@ def _score(args) -> int:
             print()
             return 0
         state = "stored" if before is None or args.rerun else "already stored (use --rerun)"
-        print(f"warning {period}: run {wr.id} version {wr.version}, {state}; {len(df)} communities")
+        print(
+            f"warning {period}: run {wr.id} version {wr.version} (model {wr.model_version}), "
+            f"{state}; {len(df)} communities"
+        )
         if df.empty:
             return 0
-        counts = df["level"].map(lambda v: WarningLevel(v).value).value_counts()
+        counts = df["level"].value_counts()
         print(
             "  "
             + "  ".join(
@@ -81,10 +114,12 @@ def _score(args) -> int:
         top = df[df["level"].map(lambda v: WarningLevel(v).rank >= WarningLevel.YELLOW.rank)]
         for r in top.head(args.top).itertuples(index=False):
             marks = ("*" if r.significant else " ") + ("~" if r.borderline else " ")
+            pend = f" ({r.pending})" if isinstance(r.pending, str) else ""
             print(
-                f"  {r.score:5.1f} {WarningLevel(r.level).value:6s}{marks} {r.community_id:10s} {r.name}"
+                f"  {r.score:5.1f} {WarningLevel(r.level).value:6s}{marks} {r.community_id:10s}"
+                f" {r.name}{pend}"
             )
-        print("  (* significant change, ~ borderline)")
+        print("  (* significant excess over the district rate, ~ borderline or pending)")
     return 0
 
 
@@ -95,8 +130,12 @@ def register(sub) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument(
-        "--rerun", action="store_true", help="store a new version even if the month has a run"
+        "--rerun",
+        action="store_true",
+        help="re-score history with the current model: a new version of every stored month up "
+        "to --period (from --since), oldest first",
     )
+    p.add_argument("--since", metavar="YYYY-MM", help="with --rerun: first month to re-score")
     p.add_argument(
         "--config", metavar="TOML", help="scoring configuration (default: fangcang/scoring.toml)"
     )

@@ -26,6 +26,7 @@ from .story import (
     YOY_CRIME,
     YOY_TELECOM,
     Scale,
+    crime_path,
 )
 
 
@@ -126,7 +127,7 @@ def expected(prof: pd.DataFrame, n_venues: np.ndarray, scale: Scale, months: lis
     """Expected counts ``lam[c, m, s]`` (district trend; 沿江社区's own profile applied)."""
     n_c, n_m, n_s = len(prof), len(months), len(SUBTYPES)
     pop = prof["pop_w"].to_numpy()
-    crime_w = prof["crime_w"].to_numpy()
+    crime_t = crime_path(prof, n_m)  # community x month
     worse = prof["worse"].to_numpy()
     venues = n_venues / max(n_venues.sum(), 1)
     lam = np.empty((n_c, n_m, n_s))
@@ -134,25 +135,37 @@ def expected(prof: pd.DataFrame, n_venues: np.ndarray, scale: Scale, months: lis
     m_idx = np.arange(n_m)
     focus = np.flatnonzero(prof["focus"].to_numpy())
     before_end = n_m - FOCUS_MONTHS
-    rise = 1.0 + 0.05 * m_idx  # 沿江社区 worsens until focused work starts, then falls
+    rise = 1.0 + 0.02 * m_idx  # 沿江社区 worsens until focused work starts, then falls
     shape = np.concatenate(
         [rise[:before_end], rise[before_end - 1] * np.linspace(0.8, 0.6, FOCUS_MONTHS)]
     )
     shape = shape / shape[:12].mean()
     for k, s in enumerate(SUBTYPES):
         crime = s.category in ("criminal", "public_order")
-        if s.where == "venue":
-            w = (0.5 * pop + 0.5 * venues) * (crime_w if crime else np.where(worse, 1.6, 1.0))
+        base = (0.5 * pop + 0.5 * venues) if s.where == "venue" else pop
+        if crime:
+            w = base[:, None] * crime_t
         else:
-            w = pop * (crime_w if crime else np.where(worse, 1.5, 1.0))
-        w = w / w.sum()
+            w = (base * np.where(worse, 1.6 if s.where == "venue" else 1.5, 1.0))[:, None]
+            w = np.repeat(w, n_m, axis=1)
+        w = w / w.sum(axis=0, keepdims=True)
         season = _seasonal(s, months)
         season = season / season[:12].sum()
         time = season * s.ratio ** (m_idx / 12.0)
-        lam[:, :, k] = (s.share * per_year) * w[:, None] * time[None, :]
+        lam[:, :, k] = (s.share * per_year) * w * time[None, :]
         if len(focus):  # 沿江社区's own story replaces the district trend
-            lam[focus[0], :, k] = (s.share * per_year) * w[focus[0]] * season * shape
+            f = focus[0]
+            lam[f, :, k] = (s.share * per_year) * w[f, 0] * season * shape
     return lam
+
+
+def true_crime_ratio(lam: np.ndarray, prof: pd.DataFrame) -> np.ndarray:
+    """The demo's true risk: each community's expected criminal + public-order rate per
+    resident as a ratio to the district's, community x month (what the warning should find)."""
+    crime = np.array([s.category in ("criminal", "public_order") for s in SUBTYPES])
+    exp = lam[:, :, crime].sum(axis=2)  # c x m
+    pop = prof["pop_w"].to_numpy()[:, None]
+    return (exp / pop) / (exp.sum(axis=0, keepdims=True) / pop.sum())
 
 
 def allocate_counts(lam: np.ndarray, prof: pd.DataFrame, rng) -> np.ndarray:

@@ -74,6 +74,12 @@ WORSE: list[tuple[str, str]] = [
     ("丰门街道", "上岸社区"),
     ("蒲鞋市街道", "葡萄棚社区"),
 ]
+#: Risk that changes over the two years (the true crime multiplier per resident; see
+#: ``crime_path``): a few communities are lastingly elevated, some rise (emerging), some fall.
+N_ELEVATED = 8  # about 1.6-1.8x the district all along
+N_EMERGING = 4  # from about 1.0x to 2.0x over the 24 months
+N_FADING = 3  # from about 2.0x to 1.0x
+FOCUS_CRIME_W = 1.75  # 沿江社区 before its rise (its own shape in incidents.expected)
 #: Communities with a lively night economy (many bars and KTVs).
 NIGHTLIFE = {"葡萄棚社区", "江滨社区", "会展社区", "五马社区", "公园路社区", "东游社区"}
 
@@ -95,8 +101,11 @@ def community_profile(geo: Geography, rng: np.random.Generator) -> pd.DataFrame:
 
     Columns: ``pop_w`` (relative population), ``rental`` and ``group_rental`` (house shares),
     ``overdue`` (share of factors out of control at the end), ``venue_w`` (relative venue
-    density per resident), ``crime_w`` (incident multiplier per resident), ``worse`` (bool),
-    ``focus`` (bool, 沿江社区).
+    density per resident), ``crime_w`` (incident multiplier per resident), ``crime_end``
+    (the multiplier at the last month: ``crime_path`` moves linearly from ``crime_w`` to it),
+    ``risk`` (``normal``, ``worse``, ``focus``, ``elevated``, ``emerging``, ``fading``),
+    ``worse`` (bool), ``focus`` (bool, 沿江社区), ``overdue_before`` (沿江社区's share out of
+    control before its focused work).
     """
     c = geo.communities
     n = len(c)
@@ -117,8 +126,23 @@ def community_profile(geo: Geography, rng: np.random.Generator) -> pd.DataFrame:
     overdue = np.where(focus, 0.05, overdue)
     venue = np.choose(urban, [0.35, 0.8, 1.4]) * rng.uniform(0.8, 1.25, n)
     venue = np.where(c["name"].isin(NIGHTLIFE), venue * 2.5, venue)
-    crime = rng.uniform(0.85, 1.15, n)
+    crime = rng.uniform(0.85, 1.1, n)
     crime = np.where(worse, 2.4, crime)
+    crime = np.where(focus, FOCUS_CRIME_W, crime)
+    crime_end = crime.copy()
+    risk = np.where(focus, "focus", np.where(worse, "worse", "normal")).astype(object)
+    # Changing risk among ordinary communities (not the night-life ones, whose venues already
+    # raise their rate): drawn from a stream of their own so the rest of the profile is kept.
+    pick = np.random.default_rng(rng.integers(1 << 31))
+    pool = np.flatnonzero(~worse & ~c["name"].isin(NIGHTLIFE).to_numpy())
+    chosen = pick.permutation(pool)[: N_ELEVATED + N_EMERGING + N_FADING]
+    elevated = chosen[:N_ELEVATED]
+    emerging = chosen[N_ELEVATED : N_ELEVATED + N_EMERGING]
+    fading = chosen[N_ELEVATED + N_EMERGING :]
+    crime[elevated] = crime_end[elevated] = pick.uniform(1.6, 1.8, len(elevated))
+    crime[emerging], crime_end[emerging] = 1.0, pick.uniform(1.9, 2.1, len(emerging))
+    crime[fading], crime_end[fading] = pick.uniform(1.9, 2.1, len(fading)), 1.0
+    risk[elevated], risk[emerging], risk[fading] = "elevated", "emerging", "fading"
     return pd.DataFrame(
         {
             "pop_w": pop / pop.sum(),
@@ -127,11 +151,23 @@ def community_profile(geo: Geography, rng: np.random.Generator) -> pd.DataFrame:
             "overdue": overdue,
             "venue_w": venue,
             "crime_w": crime,
+            "crime_end": crime_end,
+            "risk": risk,
             "worse": worse,
             "focus": focus,
+            "overdue_before": np.where(focus, 0.5, overdue),
         },
         index=c.index,
     )
+
+
+def crime_path(prof: pd.DataFrame, n_months: int) -> np.ndarray:
+    """The true crime multiplier per resident, community x month: linear from ``crime_w`` at
+    the first month to ``crime_end`` at the last (constant for most communities)."""
+    f = np.linspace(0.0, 1.0, n_months)[None, :]
+    a = prof["crime_w"].to_numpy()[:, None]
+    b = prof["crime_end"].to_numpy()[:, None]
+    return a + (b - a) * f
 
 
 def allocate(total: int, weights: np.ndarray, rng: np.random.Generator, minimum: int = 0):

@@ -264,6 +264,21 @@ STRINGS: dict[str, tuple[str, str]] = {
         "加强流动人口登记核查。",
         "Verify floating-population registrations.",
     ),
+    # model 2 indicators (fangcang.scoring.config.INDICATOR_KEYS)
+    "bulletin.action.crime_ratio": ("针对高发案类开展打防。", "Target the commonest crimes."),
+    "bulletin.action.incident_ratio": ("加密重点时段巡逻。", "More patrols at peak hours."),
+    "bulletin.action.trend": (
+        "分析警情上升原因并逐条落实。",
+        "Analyse the rise and act on each cause.",
+    ),
+    "bulletin.action.control_ratio": (
+        "对未按期检查的治安要素逐一落实检查。",
+        "Check every overdue public-order factor.",
+    ),
+    "bulletin.action.floating_ratio": (
+        "加强流动人口登记核查。",
+        "Verify floating-population registrations.",
+    ),
     "bulletin.level.red": ("红色", "Red"),
     "bulletin.level.yellow": ("黄色", "Yellow"),
     "bulletin.level.blue": ("蓝色", "Blue"),

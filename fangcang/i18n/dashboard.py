@@ -289,7 +289,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "warnpage.col.marks": ("标记", "Marks"),
     "warnpage.col.change": ("变化", "Change"),
     "warnpage.col.before": ("上月等级", "Last month"),
-    "warnpage.sig_mark": ("↑显著", "↑sig."),
+    "warnpage.sig_mark": ("超出显著", "sig. excess"),
+    "warnpage.pending_note": (
+        "待生效（本月测得的新等级需连续两个月才生效）：",
+        "Pending (a new level takes effect when it holds two months):",
+    ),
     # presentation
     "present.title": ("汇报模式", "Presentation"),
     "present.step": ("第 {i} / {n} 页", "Slide {i} of {n}"),

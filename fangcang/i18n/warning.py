@@ -11,6 +11,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "warning.level_long.yellow": ("黄色预警", "yellow warning"),
     "warning.level_long.red": ("红色预警", "red warning"),
     # indicators
+    "warning.indicator.crime_ratio": ("刑事治安警情率（对全区）", "Crime rate (vs district)"),
+    "warning.indicator.incident_ratio": ("110警情率（对全区）", "Incident rate (vs district)"),
+    "warning.indicator.trend": ("近期趋势（对全区）", "Recent trend (vs district)"),
+    "warning.indicator.control_ratio": (
+        "治安要素失控率（对全区）",
+        "Factor control gap (vs district)",
+    ),
+    "warning.indicator.floating_ratio": ("流动人口占比（对全区）", "Floating share (vs district)"),
     "warning.indicator.incident_rate": ("110警情率", "Incident rate"),
     "warning.indicator.crime_rate": ("刑事治安警情率", "Crime rate"),
     "warning.indicator.incident_trend": ("警情变化", "Incident trend"),
@@ -32,6 +40,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "warning.col.significant": ("显著变化", "Significant change"),
     "warning.col.period": ("月份", "Month"),
     "warning.col.percentile": ("百分位", "Percentile"),
+    "warning.col.points": ("分值", "Points"),
+    "warning.col.pending": ("待生效变化", "Pending change"),
+    "warning.col.trend": ("趋势", "Trend"),
+    "warning.pending.upgrade": ("待升级", "Pending upgrade"),
+    "warning.pending.downgrade": ("待降级", "Pending downgrade"),
+    "warning.trend_mark.up": ("↑显著上升", "↑ significant rise"),
+    "warning.trend_mark.down": ("↓显著下降", "↓ significant fall"),
+    "warning.trend_mark.flat": ("平稳", "Steady"),
+    "warning.trend_mark.na": ("趋势不可用", "Trend not available"),
     "warning.col.weight": ("权重", "Weight"),
     "warning.col.contribution": ("贡献分", "Contribution"),
     # level changes
@@ -118,4 +135,61 @@ STRINGS: dict[str, tuple[str, str]] = {
         "The level changes when the window ends one month earlier.",
     ),
     "warning.explain.separator": ("；", "; "),
+    # model 2
+    "warning.explain.crime_ratio": (
+        "刑事治安警情率为全区的{ratio}倍（近{months}个月每千人{value}起，全区{district}起；经经验贝叶斯平滑）",
+        "Crime rate {ratio}x the district's ({value} per 1,000 residents in {months} months, district {district}; empirical-Bayes smoothed)",
+    ),
+    "warning.explain.incident_ratio": (
+        "110警情率为全区的{ratio}倍（近{months}个月每千人{value}起，全区{district}起）",
+        "Incident rate {ratio}x the district's ({value} per 1,000 residents in {months} months, district {district})",
+    ),
+    "warning.explain.trend_up": (
+        "近{months}个月刑事治安警情{now}起，去年同期{before}起（全区同期{district}），相对全区显著上升↑（z={z}，p={p}）",
+        "{now} crimes in the last {months} months against {before} a year earlier (district {district}): a significant rise against the district ↑ (z={z}, p={p})",
+    ),
+    "warning.explain.trend_down": (
+        "近{months}个月刑事治安警情{now}起，去年同期{before}起（全区同期{district}），相对全区显著下降↓（z={z}，p={p}）",
+        "{now} crimes in the last {months} months against {before} a year earlier (district {district}): a significant fall against the district ↓ (z={z}, p={p})",
+    ),
+    "warning.explain.trend_flat": (
+        "近{months}个月刑事治安警情{now}起，去年同期{before}起（全区同期{district}），与全区变化相比在正常波动范围内（z={z}）",
+        "{now} crimes in the last {months} months against {before} a year earlier (district {district}): within normal variation against the district (z={z})",
+    ),
+    "warning.explain.trend_na": (
+        "去年同期数据不完整，趋势不可用",
+        "Trend not available: the year-before window is incomplete",
+    ),
+    "warning.explain.control_ratio": (
+        "{total}个治安要素中{out}个未按期检查（{share}%，全区{district}%）",
+        "{out} of {total} public-order factors not checked in time ({share}%, district {district}%)",
+    ),
+    "warning.explain.floating_ratio": (
+        "流动及境外人口占{share}%（全区{district}%）",
+        "Floating and overseas residents {share}% (district {district}%)",
+    ),
+    "warning.explain.points": (
+        "（{pts}分，权重{w}%，贡献{c}分）",
+        " ({pts} points, weight {w}%, {c} to the score)",
+    ),
+    "warning.explain.significant": (
+        "刑事治安警情率高于全区，差异显著（精确泊松检验 p={p} < {alpha}）。",
+        "The crime rate is above the district's and the excess is significant (exact Poisson test p={p} < {alpha}).",
+    ),
+    "warning.explain.not_significant": (
+        "刑事治安警情率未显著高于全区（精确泊松检验 p={p}，阈值 {alpha}）。",
+        "The crime rate is not significantly above the district's (exact Poisson test p={p}, threshold {alpha}).",
+    ),
+    "warning.explain.gated": (
+        "得分已达黄色，但超出不显著，等级最高为蓝色。",
+        "The score reaches yellow, but without a significant excess the level stays at most blue.",
+    ),
+    "warning.explain.pending_upgrade": (
+        "本月测得{raw}，待升级：连续两个月才生效。",
+        "This month measures {raw}: pending upgrade, it takes effect when it holds two months.",
+    ),
+    "warning.explain.pending_downgrade": (
+        "本月测得{raw}，待降级：连续两个月才生效。",
+        "This month measures {raw}: pending downgrade, it takes effect when it holds two months.",
+    ),
 }

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from .. import aggregates, audit, db, geo
+from .. import aggregates, audit, checks, db, geo
 from ..config import DATA_DIR, get_import_limits, get_settings
 from ..models import (
     Community,
@@ -1074,6 +1074,7 @@ def import_bundle(
                 c0 = time.process_time()
                 # Loads each table and keeps its aggregates in step (see _load).
                 _load(session, report, lambda f, m: progress(0.4 + 0.57 * f, m), result)
+                checks.record_last_checks(session)  # check history (fangcang.checks)
                 # CPU of this process (Python + SQLite; not a PostgreSQL server's)
                 result.timings["cpu_load"] = round(time.process_time() - c0, 3)
                 result.timings["aggregates"] = round(

@@ -31,7 +31,7 @@ from .tasks import (
     TaskTemplate,
     TemplateStatus,
 )
-from .warning import WarningLevel, WarningResult, WarningRun
+from .warning import FactorCheck, WarningLevel, WarningResult, WarningRun
 from .backtest import BacktestMethod, WarningBacktest
 from .alcohol import *
 from .mediation import *

@@ -1,4 +1,5 @@
-"""Targeted warning (靶向预警): a transparent composite score and four-colour level per community.
+"""Targeted warning (靶向预警): a transparent composite score and four-colour level per community
+(model 2: rates relative to the district, significance gate, persistence).
 
 The model is documented in docs/scoring.md. Public functions:
 
@@ -14,14 +15,19 @@ from .backtest import backtest, stored_backtest
 from .backtest import summary as backtest_summary
 from .config import INDICATOR_KEYS, ScoringConfig, load_config
 from .demo import demo_extend
-from .model import INDICATORS, compute, percentiles
+from .model import INDICATORS, compute, eb_ratio, excess_p, persist
 from .store import (
+    count_levels,
     latest_run,
     level_changes,
     level_counts,
     level_history,
+    level_order,
+    levels_for_month,
+    pending_changes,
     results,
     run,
+    run_results,
     stored_periods,
 )
 
@@ -38,7 +44,14 @@ __all__ = [
     "level_counts",
     "level_history",
     "load_config",
-    "percentiles",
+    "eb_ratio",
+    "excess_p",
+    "persist",
+    "count_levels",
+    "level_order",
+    "levels_for_month",
+    "pending_changes",
+    "run_results",
     "results",
     "run",
     "stored_backtest",

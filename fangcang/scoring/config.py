@@ -1,5 +1,8 @@
 """The scoring configuration: one TOML file (``fangcang/scoring.toml`` by default).
 
+This is the configuration of model version 2 (``MODEL_VERSION``): rates relative to the
+district through fixed anchors, a significance gate and persistence (docs/scoring.md).
+
 ``ScoringConfig`` is immutable and validated on construction, so a bad what-if (negative weight,
 thresholds out of order) fails early with a ``ValueError`` saying what is wrong.
 """
@@ -17,13 +20,17 @@ from types import MappingProxyType
 from ..config import get_settings
 from ..models import FactorKind, WarningLevel
 
-#: The indicators of the default model, in display order (weights must name exactly these).
+#: The model version this code computes (stored with every run; version 1 was the percentile
+#: model, whose stored runs stay readable).
+MODEL_VERSION = 2
+
+#: The indicators of the model, in display order (weights and anchors must name exactly these).
 INDICATOR_KEYS: tuple[str, ...] = (
-    "incident_rate",
-    "crime_rate",
-    "incident_trend",
-    "control_gap",
-    "floating_share",
+    "crime_ratio",
+    "incident_ratio",
+    "trend",
+    "control_ratio",
+    "floating_ratio",
 )
 
 #: Levels that have a threshold, most serious first (green is "below blue").
@@ -38,17 +45,52 @@ def _frozen(d: dict) -> MappingProxyType:
     return MappingProxyType(dict(d))
 
 
+def _number(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v)
+
+
+def _check_anchors(key: str, pairs) -> tuple[tuple[float, float], ...]:
+    try:
+        out = tuple((float(r), float(p)) for r, p in pairs)
+        ok = all(_number(r) and _number(p) for r, p in pairs)
+    except (TypeError, ValueError):
+        ok, out = False, ()
+    if not ok or len(out) < 2:
+        raise ValueError(f"anchors {key} must be at least two [ratio, points] pairs, got {pairs!r}")
+    ratios = [r for r, _ in out]
+    if any(r < 0 for r in ratios) or not all(
+        a < b for a, b in zip(ratios, ratios[1:], strict=False)
+    ):
+        raise ValueError(
+            f"anchors {key}: ratios must be >= 0 and strictly increasing, got {ratios}"
+        )
+    points = [p for _, p in out]
+    lo = -100.0 if key == "trend" else 0.0
+    if any(not lo <= p <= 100 for p in points):
+        raise ValueError(f"anchors {key}: points must be within {lo:g}..100, got {points}")
+    if not all(a <= b for a, b in zip(points, points[1:], strict=False)):
+        raise ValueError(f"anchors {key}: points must not decrease as the ratio rises")
+    return out
+
+
 @dataclass(frozen=True)
 class ScoringConfig:
-    """Weights, level thresholds, window, default factor intervals and stability settings.
+    """Weights, anchors, level thresholds, windows, significance, persistence, default factor
+    intervals and stability settings (see docs/scoring.md).
 
-    Weights are normalised to sum to 1 when they do not already (see docs/scoring.md);
-    ``raw_weights`` keeps what was given.
+    Weights are normalised to sum to 1 when they do not already; ``raw_weights`` keeps what
+    was given.
     """
 
     weights: MappingProxyType
     thresholds: MappingProxyType  # {WarningLevel: minimum score}
-    window_months: int = 3
+    anchors: MappingProxyType  # {indicator: ((ratio, points), ...)}
+    window_months: int = 12
+    trend_months: int = 3
+    alpha: float = 0.01
+    trend_alpha: float = 0.01
+    persistence_months: int = 2
+    immediate_red: float = 80.0
     factor_intervals: MappingProxyType = field(default_factory=lambda: _frozen({}))
     draws: int = 1000
     spread: float = 0.2
@@ -68,7 +110,7 @@ class ScoringConfig:
                 + (f"; unknown: {', '.join(unknown)}" if unknown else "")
             )
         for k, v in w.items():
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            if not _number(v):
                 raise ValueError(f"weight {k} must be a number, got {v!r}")
             if v < 0:
                 raise ValueError(f"weight {k} must not be negative, got {v}")
@@ -84,11 +126,18 @@ class ScoringConfig:
             w = {k: round(float(w[k]) / total, 12) for k in INDICATOR_KEYS}
         object.__setattr__(self, "weights", _frozen({k: float(w[k]) for k in INDICATOR_KEYS}))
 
+        a = dict(self.anchors)
+        if set(a) != set(INDICATOR_KEYS):
+            raise ValueError("anchors must name exactly " + ", ".join(INDICATOR_KEYS))
+        object.__setattr__(
+            self, "anchors", _frozen({k: _check_anchors(k, a[k]) for k in INDICATOR_KEYS})
+        )
+
         th = {WarningLevel(k): v for k, v in dict(self.thresholds).items()}
         if set(th) != set(THRESHOLD_LEVELS):
             raise ValueError("thresholds must give exactly red, yellow and blue")
         for lvl, v in th.items():
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            if not _number(v):
                 raise ValueError(f"threshold {lvl.value} must be a number, got {v!r}")
             if not 0 <= v <= 100:
                 raise ValueError(f"threshold {lvl.value} must be within 0..100, got {v}")
@@ -102,10 +151,24 @@ class ScoringConfig:
             self, "thresholds", _frozen({lvl: float(th[lvl]) for lvl in THRESHOLD_LEVELS})
         )
 
-        if isinstance(self.window_months, bool) or not isinstance(self.window_months, int):
-            raise ValueError(f"window_months must be an integer, got {self.window_months!r}")
-        if not 1 <= self.window_months <= 12:
-            raise ValueError(f"window_months must be 1..12, got {self.window_months}")
+        for name, lo, hi in (
+            ("window_months", 1, 12),
+            ("trend_months", 1, 12),
+            ("persistence_months", 1, 2),
+        ):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ValueError(f"{name} must be an integer, got {v!r}")
+            if not lo <= v <= hi:
+                raise ValueError(f"{name} must be {lo}..{hi}, got {v}")
+        for name in ("alpha", "trend_alpha"):
+            v = getattr(self, name)
+            if not _number(v) or not 0 < v < 1:
+                raise ValueError(f"significance {name} must be within (0, 1), got {v!r}")
+        if not _number(self.immediate_red) or not 0 <= self.immediate_red <= 100:
+            raise ValueError(
+                f"persistence immediate_red must be within 0..100, got {self.immediate_red!r}"
+            )
 
         fi = {FactorKind(k): v for k, v in dict(self.factor_intervals).items()}
         missing_kinds = [k.value for k in FactorKind if k not in fi]
@@ -131,7 +194,7 @@ class ScoringConfig:
 
     # ------------------------------------------------------------------------------------------
     def level_of(self, score: float) -> WarningLevel:
-        """The level of one (rounded) score."""
+        """The level of one (rounded) score, before the significance gate."""
         for lvl in THRESHOLD_LEVELS:
             if score >= self.thresholds[lvl]:
                 return lvl
@@ -143,9 +206,17 @@ class ScoringConfig:
     def to_dict(self) -> dict:
         """A plain, canonical dict (the form stored with each run and read by ``from_dict``)."""
         return {
+            "model_version": MODEL_VERSION,
             "window_months": self.window_months,
+            "trend_months": self.trend_months,
             "weights": {k: self.weights[k] for k in INDICATOR_KEYS},
+            "anchors": {k: [list(p) for p in self.anchors[k]] for k in INDICATOR_KEYS},
             "levels": {lvl.value: self.thresholds[lvl] for lvl in THRESHOLD_LEVELS},
+            "significance": {"alpha": float(self.alpha), "trend_alpha": float(self.trend_alpha)},
+            "persistence": {
+                "months": self.persistence_months,
+                "immediate_red": float(self.immediate_red),
+            },
             "factor_intervals": {k.value: v for k, v in self.factor_intervals.items()},
             "stability": {
                 "draws": self.draws,
@@ -183,24 +254,55 @@ class ScoringConfig:
     @classmethod
     def from_dict(cls, data: dict, source: str = "configuration") -> ScoringConfig:
         """Build from the TOML/JSON shape; errors name ``source`` and the bad setting."""
-        allowed = {"window_months", "weights", "levels", "factor_intervals", "stability"}
+        allowed = {
+            "model_version",
+            "window_months",
+            "trend_months",
+            "weights",
+            "anchors",
+            "levels",
+            "significance",
+            "persistence",
+            "factor_intervals",
+            "stability",
+        }
         unknown = set(data) - allowed
         if unknown:
             raise ValueError(f"{source}: unknown setting(s) {', '.join(sorted(unknown))}")
-        for section in ("weights", "levels", "factor_intervals"):
+        version = data.get("model_version", MODEL_VERSION)
+        if version != MODEL_VERSION:
+            raise ValueError(
+                f"{source}: model_version {version!r} is not the model this code computes "
+                f"({MODEL_VERSION}); stored runs of other versions are read, not recomputed"
+            )
+        for section in ("weights", "anchors", "levels", "factor_intervals"):
             if not isinstance(data.get(section), dict):
                 raise ValueError(f"{source}: section [{section}] is missing")
+        sections = {
+            "stability": {"draws", "spread", "borderline", "seed"},
+            "significance": {"alpha", "trend_alpha"},
+            "persistence": {"months", "immediate_red"},
+        }
+        for name, keys in sections.items():
+            extra = set(data.get(name, {})) - keys
+            if extra:
+                raise ValueError(
+                    f"{source}: unknown [{name}] setting(s) {', '.join(sorted(extra))}"
+                )
         stab = data.get("stability", {})
-        unknown_stab = set(stab) - {"draws", "spread", "borderline", "seed"}
-        if unknown_stab:
-            raise ValueError(
-                f"{source}: unknown [stability] setting(s) {', '.join(sorted(unknown_stab))}"
-            )
+        sig = data.get("significance", {})
+        per = data.get("persistence", {})
         try:
             return cls(
                 weights=_frozen(data["weights"]),
                 thresholds=_frozen(data["levels"]),
-                window_months=data.get("window_months", 3),
+                anchors=_frozen(data["anchors"]),
+                window_months=data.get("window_months", 12),
+                trend_months=data.get("trend_months", 3),
+                alpha=sig.get("alpha", 0.01),
+                trend_alpha=sig.get("trend_alpha", 0.01),
+                persistence_months=per.get("months", 2),
+                immediate_red=per.get("immediate_red", 80.0),
                 factor_intervals=_frozen(data["factor_intervals"]),
                 draws=stab.get("draws", 1000),
                 spread=stab.get("spread", 0.2),

@@ -1,7 +1,7 @@
 """Read the counts the model needs from the pre-aggregated tables (never the raw records).
 
 Everything is returned as numpy arrays aligned to one ordered list of community ids: all of the
-district's communities, so percentiles are always ranked district-wide.
+district's communities, so district rates are always the whole district's.
 """
 
 from __future__ import annotations
@@ -58,9 +58,12 @@ class Inputs:
     floating: np.ndarray  # floating + overseas
     incidents: np.ndarray  # all incidents in W
     crime: np.ndarray  # criminal + public order in W
-    incidents_year_before: np.ndarray
+    crime_recent: np.ndarray  # criminal + public order in the trend window (last months of W)
+    crime_year_before: np.ndarray  # the same months a year earlier
     factors: np.ndarray
     factors_out: np.ndarray  # not in control at the control day
+    trend_available: bool = True  # the year-before window lies wholly inside the data
+    months_covered: int = 0  # months of W that have data
 
     def __len__(self) -> int:
         return len(self.community_ids)
@@ -161,27 +164,54 @@ def factor_control(
     return total, total - in_control
 
 
+def data_start(session: Session) -> date | None:
+    """The first day of incident data (None when there is none)."""
+    return session.scalar(select(func.min(AggIncidentDay.day)))
+
+
 def read_inputs(
     session: Session,
     period: Month,
     config: ScoringConfig,
     ids: list[str] | None = None,
 ) -> Inputs:
-    """All counts for one assessment month (window length from ``config``)."""
+    """All counts for one assessment month (window lengths from ``config``).
+
+    Control at the month's last day comes from the check history (``fangcang.checks``) when
+    there is one, else from the records' last-check dates (``factor_control``).
+    """
+    from .. import checks
+
     ids = community_ids(session) if ids is None else ids
     w = Windows.of(period, config.window_months)
     incidents, crime = incident_counts(session, ids, w.first, w.last)
-    yb_first, yb_last = w.year_before
-    before, _ = incident_counts(session, ids, yb_first, yb_last)
+    t = Windows.of(period, config.trend_months)
+    _, recent = incident_counts(session, ids, t.first, t.last)
+    yb_first, yb_last = t.year_before
+    _, before = incident_counts(session, ids, yb_first, yb_last)
+    start = data_start(session)
+    available = start is not None and start <= yb_first.first_day
+    covered = 0
+    if start is not None:
+        first = max(w.first, Month.of(start))
+        covered = max(0, (period.year - first.year) * 12 + period.month - first.month + 1)
     residents, floating = population(session, ids)
-    factors, factors_out = factor_control(session, ids, w.control_day, config)
+    if checks.has_history(session):
+        factors, factors_out = checks.control_at(
+            session, ids, w.control_day, config.factor_intervals
+        )
+    else:
+        factors, factors_out = factor_control(session, ids, w.control_day, config)
     return Inputs(
         community_ids=ids,
         residents=residents,
         floating=floating,
         incidents=incidents,
         crime=crime,
-        incidents_year_before=before,
+        crime_recent=recent,
+        crime_year_before=before,
         factors=factors,
         factors_out=factors_out,
+        trend_available=bool(available),
+        months_covered=covered,
     )

@@ -8,9 +8,10 @@ Versioning: ``run`` for a month that already has a run returns the stored one un
 from __future__ import annotations
 
 import json
+import logging
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from .. import audit, db
@@ -18,8 +19,13 @@ from ..access import Scope
 from ..models import Community, Station, SubDistrict, WarningLevel, WarningResult, WarningRun
 from ..timeutil import Month, now_local
 from . import explain
-from .config import INDICATOR_KEYS, ScoringConfig, load_config
+from .config import INDICATOR_KEYS, MODEL_VERSION, ScoringConfig, load_config
 from .model import compute
+
+log = logging.getLogger(__name__)
+
+#: Raw measures stored in the result row's indicator columns (both models).
+RAW_COLUMNS = ("incident_rate", "crime_rate", "incident_trend", "control_gap", "floating_share")
 
 RESULT_COLUMNS = [
     "community_id",
@@ -28,14 +34,23 @@ RESULT_COLUMNS = [
     "sub_district",
     "station_id",
     "station",
-    *INDICATOR_KEYS,
-    *[f"p_{k}" for k in INDICATOR_KEYS],
+    "model_version",
     "score",
     "level",
+    "raw_level",
+    "pending",
+    "significant",
+    "excess_p",
+    "crime_ratio",
+    "trend_mark",
+    "trend_z",
     "stability",
     "window_stable",
     "borderline",
-    "significant",
+    *RAW_COLUMNS,
+    *[f"ratio_{k}" for k in INDICATOR_KEYS],
+    *[f"pt_{k}" for k in INDICATOR_KEYS],
+    *[f"p_{k}" for k in RAW_COLUMNS],
     "residents",
     "incidents",
     "crime_incidents",
@@ -43,6 +58,7 @@ RESULT_COLUMNS = [
     "factors",
     "factors_out",
     "explanation",
+    "reason",
     "run_id",
     "period",
 ]
@@ -105,7 +121,7 @@ def run(
     if df.empty:
         raise ValueError(f"no communities on file: cannot score {period}")
     if int(df["incidents"].sum()) == 0:
-        # Every community would tie at percentile 50 and be stored as blue for good.
+        # Every community would sit at the district rate of nothing, stored for good.
         first, last = df.attrs["window"]
         raise ValueError(
             f"no incidents in the window {first}..{last} for any community: import data for "
@@ -123,21 +139,29 @@ def run(
         data_version=db.data_version(session),
         window_first=df.attrs["window"][0],
         n_communities=len(df),
+        model_version=MODEL_VERSION,
     )
     session.add(wr)
     session.flush()
     rows = []
     for r in df.to_dict("records"):
+        pts = {
+            k: {"ratio": round(float(r[k]), 6), "points": round(float(r[f"pt_{k}"]), 4)}
+            for k in INDICATOR_KEYS
+        }
         rows.append(
             WarningResult(
                 run_id=wr.id,
                 community_id=r["community_id"],
-                **{k: float(r[k]) for k in INDICATOR_KEYS},
-                **{f"p_{k}": float(r[f"p_{k}"]) for k in INDICATOR_KEYS},
+                incident_rate=float(r["incident_rate"]),
+                crime_rate=float(r["crime_rate"]),
+                incident_trend=float(r["trend_z"]),
+                control_gap=float(r["control_gap"]),
+                floating_share=float(r["floating_share"]),
                 residents=int(r["residents"]),
                 incidents=int(r["incidents"]),
                 crime_incidents=int(r["crime_incidents"]),
-                incidents_year_before=int(r["incidents_year_before"]),
+                incidents_year_before=int(r["crime_year_before"]),
                 factors=int(r["factors"]),
                 factors_out=int(r["factors_out"]),
                 score=float(r["score"]),
@@ -147,6 +171,13 @@ def run(
                 borderline=bool(r["borderline"]),
                 significant=bool(r["significant"]),
                 explanation=json.dumps(explanations[r["community_id"]], ensure_ascii=False),
+                raw_level=WarningLevel(r["raw_level"]),
+                pending=r["pending"],
+                excess_p=float(r["excess_p"]),
+                crime_ratio=float(r["crime_ratio"]),
+                trend_mark=str(r["trend_mark"]),
+                trend_z=float(r["trend_z"]),
+                points=json.dumps(pts),
             )
         )
     session.add_all(rows)
@@ -180,37 +211,64 @@ def _latest_run_ids(session: Session):
     )
 
 
-def _frame(session: Session, stmt) -> pd.DataFrame:
+def _record(res: WarningResult, lang: str | None) -> dict:
+    """One stored result as a flat dict (both model versions; model-2 fields None for
+    model-1 rows and the other way round)."""
+    explanation = json.loads(res.explanation) if res.explanation else {}
+    pts = json.loads(res.points) if res.points else {}
+    reason = ""
+    if lang and explanation:
+        try:
+            reason = explain.reason_line(explanation, lang)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("no reason line for %s: %s", res.community_id, exc)
+    rec = {
+        "community_id": res.community_id,
+        "score": float(res.score),
+        "level": WarningLevel(res.level).value,
+        "raw_level": WarningLevel(res.raw_level).value if res.raw_level else None,
+        "pending": res.pending,
+        "significant": bool(res.significant),
+        "excess_p": res.excess_p,
+        "crime_ratio": res.crime_ratio,
+        "trend_mark": res.trend_mark,
+        "trend_z": res.trend_z,
+        "stability": float(res.stability),
+        "window_stable": bool(res.window_stable),
+        "borderline": bool(res.borderline),
+        **{k: float(getattr(res, k)) for k in RAW_COLUMNS},
+        **{f"ratio_{k}": (pts.get(k) or {}).get("ratio") for k in INDICATOR_KEYS},
+        **{f"pt_{k}": (pts.get(k) or {}).get("points") for k in INDICATOR_KEYS},
+        **{f"p_{k}": getattr(res, f"p_{k}") for k in RAW_COLUMNS},
+        "residents": int(res.residents),
+        "incidents": int(res.incidents),
+        "crime_incidents": int(res.crime_incidents),
+        "incidents_year_before": int(res.incidents_year_before),
+        "factors": int(res.factors),
+        "factors_out": int(res.factors_out),
+        "explanation": explanation,
+        "reason": reason,
+        "run_id": res.run_id,
+    }
+    return rec
+
+
+def _frame(session: Session, stmt, lang: str | None = None) -> pd.DataFrame:
     rows = session.execute(stmt).all()
     if not rows:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     records = []
-    for res, name, sd_code, sd_name, st_id, st_name, period in rows:
-        rec = {
-            "community_id": res.community_id,
-            "name": name,
-            "sub_district_code": sd_code,
-            "sub_district": sd_name,
-            "station_id": st_id,
-            "station": st_name,
-            **{k: getattr(res, k) for k in INDICATOR_KEYS},
-            **{f"p_{k}": getattr(res, f"p_{k}") for k in INDICATOR_KEYS},
-            "score": res.score,
-            "level": res.level.value,
-            "stability": res.stability,
-            "window_stable": res.window_stable,
-            "borderline": res.borderline,
-            "significant": res.significant,
-            "residents": res.residents,
-            "incidents": res.incidents,
-            "crime_incidents": res.crime_incidents,
-            "incidents_year_before": res.incidents_year_before,
-            "factors": res.factors,
-            "factors_out": res.factors_out,
-            "explanation": json.loads(res.explanation),
-            "run_id": res.run_id,
-            "period": period,
-        }
+    for res, name, sd_code, sd_name, st_id, st_name, period, version in rows:
+        rec = _record(res, lang)
+        rec.update(
+            name=name,
+            sub_district_code=sd_code,
+            sub_district=sd_name,
+            station_id=st_id,
+            station=st_name,
+            period=period,
+            model_version=int(version or 1),
+        )
         records.append(rec)
     return pd.DataFrame.from_records(records, columns=RESULT_COLUMNS)
 
@@ -225,6 +283,7 @@ def _result_select(scope: Scope):
             Community.station_id,
             Station.name,
             WarningRun.period,
+            WarningRun.model_version,
         )
         .join(WarningRun, WarningRun.id == WarningResult.run_id)
         .outerjoin(Community, Community.community_id == WarningResult.community_id)
@@ -234,15 +293,27 @@ def _result_select(scope: Scope):
     )
 
 
-def results(session: Session, period: Month, scope: Scope | None = None) -> pd.DataFrame:
+def results(
+    session: Session, period: Month, scope: Scope | None = None, lang: str | None = None
+) -> pd.DataFrame:
     """The stored results of ``period`` (latest version) within ``scope``, highest score first.
+
+    The one reader of stored warning results: pages, the overview, the map, community
+    profiles, the effect module and bulletins all call it (or the functions below).
+
+    Parameters
+    ----------
+    lang : {"zh", "en"}, optional
+        Fill ``reason`` (the top reasons in one line) in that language; "" without it.
 
     Returns
     -------
     DataFrame
-        ``RESULT_COLUMNS``: community, sub-district and station names, raw indicators,
-        percentiles, score, level (WarningLevel value string), stability marks, the counts behind the
-        indicators, ``explanation`` (dict; render with ``explain.sentences``), ``run_id``,
+        ``RESULT_COLUMNS``: names; ``model_version`` of the run; score, level (WarningLevel
+        value) and, for model 2, ``raw_level``, ``pending``, ``excess_p``, ``crime_ratio``,
+        ``trend_mark``, ``trend_z``, ``ratio_<indicator>`` and ``pt_<indicator>``; for model 1
+        the percentiles ``p_<raw column>``; the raw measures, counts, stability marks,
+        ``explanation`` (dict; render with ``explain.sentences``), ``reason``, ``run_id``,
         ``period``. Empty (with these columns) when the month has no stored run.
     """
     scope = scope or Scope.district()
@@ -250,7 +321,7 @@ def results(session: Session, period: Month, scope: Scope | None = None) -> pd.D
     if wr is None:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     stmt = _result_select(scope).where(WarningResult.run_id == wr.id)
-    df = _frame(session, stmt)
+    df = _frame(session, stmt, lang)
     return df.sort_values(
         ["score", "community_id"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
@@ -335,8 +406,16 @@ def level_changes(session: Session, period: Month, scope: Scope | None = None) -
     )
 
 
-def level_history(session: Session, community_id: str, scope: Scope | None = None) -> pd.DataFrame:
-    """One community's stored level and score month by month (latest version of each month).
+def level_history(
+    session: Session,
+    community_id: str,
+    scope: Scope | None = None,
+    first: Month | None = None,
+    last: Month | None = None,
+) -> pd.DataFrame:
+    """One community's stored level and score month by month (latest version of each month),
+    optionally limited to ``first`` .. ``last``: period, level, score, stability, borderline,
+    significant, raw_level, pending, trend_mark (the last three None for model-1 runs), run_id.
 
     Raises
     ------
@@ -354,17 +433,34 @@ def level_history(session: Session, community_id: str, scope: Scope | None = Non
             WarningResult.stability,
             WarningResult.borderline,
             WarningResult.significant,
+            WarningResult.raw_level,
+            WarningResult.pending,
+            WarningResult.trend_mark,
             WarningResult.run_id,
         )
         .join(latest, latest.c.id == WarningResult.run_id)
         .where(WarningResult.community_id == community_id)
+        .where(latest.c.period >= str(first) if first else true())
+        .where(latest.c.period <= str(last) if last else true())
         .order_by(latest.c.period)
     ).all()
     df = pd.DataFrame(
         [tuple(r) for r in rows],
-        columns=["period", "level", "score", "stability", "borderline", "significant", "run_id"],
+        columns=[
+            "period",
+            "level",
+            "score",
+            "stability",
+            "borderline",
+            "significant",
+            "raw_level",
+            "pending",
+            "trend_mark",
+            "run_id",
+        ],
     )
     df["level"] = [WarningLevel(v).value for v in df["level"]]
+    df["raw_level"] = [WarningLevel(v).value if v else None for v in df["raw_level"]]
     return df
 
 
@@ -388,3 +484,72 @@ def level_counts(session: Session, scope: Scope | None = None) -> pd.DataFrame:
     wide = wide.reindex(columns=levels, fill_value=0).astype(int).reset_index()
     wide.columns.name = None
     return wide.sort_values("period").reset_index(drop=True)
+
+
+def level_order() -> list[str]:
+    """The level values, least serious first: the one order (from ``WarningLevel``)."""
+    return [lv.value for lv in WarningLevel]
+
+
+def count_levels(frame: pd.DataFrame) -> dict[str, int]:
+    """Communities per level in a results frame (every level present, 0 when none)."""
+    counts = frame["level"].value_counts() if len(frame) else {}
+    return {lv: int(counts.get(lv, 0)) for lv in level_order()}
+
+
+def run_results(session: Session, run_id: int, lang: str | None = None) -> pd.DataFrame:
+    """The results of one stored run by id (any version), highest score first; empty when
+    the run does not exist."""
+    stmt = _result_select(Scope.district()).where(WarningResult.run_id == run_id)
+    df = _frame(session, stmt, lang)
+    if df.empty:
+        return df
+    return df.sort_values(
+        ["score", "community_id"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
+
+
+def levels_for_month(session: Session, period: Month) -> dict[str, str] | None:
+    """Community -> level value of the month's latest stored run; None when it has none."""
+    wr = latest_run(session, period)
+    if wr is None:
+        return None
+    rows = session.execute(
+        select(WarningResult.community_id, WarningResult.level).where(WarningResult.run_id == wr.id)
+    ).all()
+    return {cid: WarningLevel(lv).value for cid, lv in rows}
+
+
+def persistence_state(
+    session: Session, period: Month
+) -> dict[str, tuple[WarningLevel, WarningLevel]] | None:
+    """{community: (level in force, raw level)} of the month's latest stored run when it is a
+    model-2 run; None otherwise (no run, or a model-1 run, whose levels are not carried on)."""
+    wr = latest_run(session, period)
+    if wr is None or int(wr.model_version or 1) != MODEL_VERSION:
+        return None
+    rows = session.execute(
+        select(WarningResult.community_id, WarningResult.level, WarningResult.raw_level).where(
+            WarningResult.run_id == wr.id
+        )
+    ).all()
+    return {
+        cid: (WarningLevel(lv), WarningLevel(raw) if raw else WarningLevel(lv))
+        for cid, lv, raw in rows
+    }
+
+
+def pending_changes(session: Session, period: Month, scope: Scope | None = None) -> pd.DataFrame:
+    """Communities with a change seen once and not yet in force (待升级 / 待降级): community_id,
+    name, sub_district, level, raw_level, pending, score; upgrades first."""
+    cols = ["community_id", "name", "sub_district", "level", "raw_level", "pending", "score"]
+    df = results(session, period, scope)
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    df = df[df["pending"].notna()]
+    order = {"upgrade": 0, "downgrade": 1}
+    return (
+        df.assign(_o=df["pending"].map(order))
+        .sort_values(["_o", "score"], ascending=[True, False])[cols]
+        .reset_index(drop=True)
+    )
