@@ -1,183 +1,119 @@
-"""The default warning model computed by hand on a five-community district.
+"""The warning model (version 2) computed by hand on a tiny district (docs/scoring.md, worked
+example).
 
-Assessment month 2026-01: window W = 2025-11 .. 2026-01, year before = 2024-11 .. 2025-01,
-factors judged at 2026-01-31. Hand figures (weights .25 .30 .15 .20 .10):
+Assessment month 2026-01: rate window W = 2025-02 .. 2026-01 (12 months); incident data starts
+2025-02-01, so the trend's year-before window (2024-11 .. 2025-01) is incomplete: trend "na".
 
-community  residents floating  W all  W crime  year before  factors out/total
-A          1000      200       30     12       20           6/10
-B          2000        0       30     30       30           1/6   (default interval 90 d)
-C           500      500        0      0        5           none
-D             0        0       10     10        0           2/2   (no residents)
-E          1000      500       15      6       15           3/4
+community  residents floating  crime in W  factors (out at 2026-01-31)
+A          1000      200       30          10 key persons, interval 30 (6 out)
+B          1000        0       10          10 rental houses, no interval -> 90 d (1 out)
+C          2000      500       20          none
 
-incident_rate  A30 B15 C0 D0 E15      -> p  A100  B62.5 C12.5 D12.5 E62.5
-crime_rate     A12 B15 C0 D0 E6       -> p  A75   B100  C12.5 D12.5 E50
-incident_trend A2.010 B0 C-4.472 D6.325 E0 -> p A75 B37.5 C0 D100 E37.5
-control_gap    A.6 B.1667 C0 D1 E.75  -> p  A50   B25   C0    D100  E75
-floating_share A.2 B0 C1 D0 E.5       -> p  A50   B12.5 C100  D12.5 E75
-score  A 73.75->73.8 yellow, B 57.5 blue, C 16.875->16.9 green, D 43.125->43.1 green,
-       E 58.75->58.8 blue
+District crime rate 60 / 4000. Expected E = 15, 15, 30; raw ratios r = 2, 2/3, 2/3.
+Marshall (1991): s2 = sum E (r - 1)^2 / sum E = (15 + 15/9 + 30/9) / 60 = 1/3; mean E = 20;
+v = 1/3 - 1/20 = 17/60. Credibility w = v / (v + 1/E): A, B 0.809524 (E 15), C 0.894737 (E 30).
+EB ratios: A 1 + 0.809524 = 1.809524, B 1 - 0.809524/3 = 0.730159, C 1 - 0.894737/3 = 0.701754.
+All incidents are crimes, so the incident ratio is the same.
+
+Points (anchors of scoring.toml): A crime 55 + 45 x 0.309524/0.5 = 82.857, incidents
+60 + 40 x 0.619048 = 84.762, control gap 0.6 / (7/20) = 1.714 -> 35.714, floating 0.2 / 0.175 =
+1.142857 -> 14.286. Score A = .45 x 82.857 + .15 x 84.762 + .15 x 35.714 + .10 x 14.286 =
+56.786 -> 56.8: yellow (30 <= s < 60), and A's excess is significant (P(X >= 30 | 60, 1/4) < .01).
+C: floating 0.25 / 0.175 = 1.428571 -> 42.857: score 4.3, green. B: 0, green.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
+import pandas as pd
 import pytest
-from sqlalchemy import select
+from scipy.stats import binom, norm
+from sqlalchemy import func, select
 
-from fangcang import scoring
+from fangcang import checks, scoring, stats
 from fangcang.access import Scope, ScopeError
 from fangcang.models import (
     AggFactor,
     AggIncidentDay,
     AggPopulation,
     AuditEntry,
+    FactorCheck,
     FactorKind,
+    HouseUse,
     IncidentCategory,
     ResidenceType,
     WarningLevel,
     WarningResult,
     WarningRun,
 )
-from fangcang.scoring import explain
+from fangcang.scoring import explain, store
 from fangcang.scoring.config import ScoringConfig, load_config
-from fangcang.scoring.inputs import Windows
-from fangcang.scoring.model import percentiles, round_score
+from fangcang.scoring.inputs import Inputs
+from fangcang.scoring.model import derive, eb_ratio, excess_p, gate, persist, points
 from fangcang.timeutil import Month
 
 JAN = Month(2026, 1)
-CR, PO, DI = IncidentCategory.CRIMINAL, IncidentCategory.PUBLIC_ORDER, IncidentCategory.DISPUTE
+CR = IncidentCategory.CRIMINAL
+G, B_, Y, R = WarningLevel.GREEN, WarningLevel.BLUE, WarningLevel.YELLOW, WarningLevel.RED
 
-# (community, day, category, n)
-INCIDENTS = [
-    # A: W = 5 + 7 + 18 = 30 (crime 12) on the window's first and last days; outside W: 10-31, 02-01
-    ("A", date(2025, 11, 1), CR, 5),
-    ("A", date(2026, 1, 31), PO, 7),
-    ("A", date(2025, 12, 15), DI, 18),
-    ("A", date(2025, 10, 31), DI, 3),
-    ("A", date(2026, 2, 1), CR, 4),
-    ("A", date(2026, 3, 10), DI, 36),
-    # A year before: 10 + 10 = 20 on the year-before window's first and last days
-    ("A", date(2024, 11, 1), DI, 10),
-    ("A", date(2025, 1, 31), CR, 10),
-    ("A", date(2024, 10, 31), DI, 2),
-    ("A", date(2025, 2, 1), DI, 2),
-    # B
-    ("B", date(2025, 12, 1), PO, 30),
-    ("B", date(2024, 12, 1), PO, 30),
-    ("B", date(2026, 4, 30), DI, 10),
-    # C
-    ("C", date(2025, 1, 15), DI, 5),
-    # D
-    ("D", date(2026, 1, 10), CR, 10),
-    ("D", date(2026, 2, 28), IncidentCategory.TRAFFIC, 5),
-    # E
-    ("E", date(2025, 11, 20), CR, 6),
-    ("E", date(2025, 11, 21), IncidentCategory.OTHER, 9),
-    ("E", date(2024, 11, 20), IncidentCategory.TRAFFIC, 15),
-    ("E", date(2026, 3, 1), IncidentCategory.ASSISTANCE, 20),
+INCIDENTS = [  # (community, day, category, n): all inside W (2025-02-01 .. 2026-01-31)
+    ("A", date(2025, 2, 1), CR, 10),  # the window's first day
+    ("A", date(2025, 6, 15), CR, 20),
+    ("B", date(2025, 6, 15), CR, 10),
+    ("C", date(2025, 6, 15), CR, 19),
+    ("C", date(2026, 1, 31), CR, 1),  # the window's last day
+    ("A", date(2026, 2, 1), CR, 50),  # after M: not counted
 ]
 POPULATION = {
     "A": {ResidenceType.REGISTERED: 800, ResidenceType.FLOATING: 150, ResidenceType.OVERSEAS: 50},
-    "B": {ResidenceType.REGISTERED: 2000},
-    "C": {ResidenceType.FLOATING: 500},
-    "E": {ResidenceType.REGISTERED: 500, ResidenceType.FLOATING: 500},
+    "B": {ResidenceType.REGISTERED: 1000},
+    "C": {ResidenceType.REGISTERED: 1500, ResidenceType.FLOATING: 500},
 }
-# (community, kind, checked_on, interval_days, n)
-FACTORS = [
-    ("A", FactorKind.KEY_PERSON, date(2026, 1, 2), 30, 4),  # first day of the interval: in
-    ("A", FactorKind.KEY_PERSON, date(2026, 1, 1), 30, 3),  # the day before: not
-    ("A", FactorKind.KEY_PERSON, None, 30, 2),  # never checked
-    ("A", FactorKind.KEY_PERSON, date(2026, 2, 5), 30, 1),  # after the control day
-    ("B", FactorKind.RENTAL_HOUSE, date(2025, 11, 3), 0, 5),  # default 90 d: first day, in
-    ("B", FactorKind.RENTAL_HOUSE, date(2025, 11, 2), 0, 1),  # default 90 d: day before
-    ("D", FactorKind.VENUE, None, 30, 2),
-    ("E", FactorKind.GROUP_RENTAL_HOUSE, date(2026, 1, 31), 30, 1),
-    ("E", FactorKind.GROUP_RENTAL_HOUSE, date(2025, 12, 1), 30, 3),
+# Registry today (agg_factor): totals per community and kind.
+FACTORS = [("A", FactorKind.KEY_PERSON, 30, 10), ("B", FactorKind.RENTAL_HOUSE, 0, 10)]
+# Check history: (kind, record, community, day, interval)
+CHECKS = [
+    *[(FactorKind.KEY_PERSON, f"PA{i}", "A", date(2026, 1, 2), 30) for i in range(4)],  # in
+    *[(FactorKind.KEY_PERSON, f"PA{i}", "A", date(2025, 11, 1), 30) for i in range(4, 7)],
+    *[(FactorKind.KEY_PERSON, f"PA{i}", "A", date(2026, 1, 1), 30) for i in range(7, 9)],
+    # PA9 never checked
+    *[(FactorKind.RENTAL_HOUSE, f"HB{i}", "B", date(2025, 11, 3), 0) for i in range(9)],  # in
+    (FactorKind.RENTAL_HOUSE, "HB9", "B", date(2025, 11, 2), 0),  # 91 days before: out
 ]
 
-EXPECTED = {
-    "A": dict(
-        incident_rate=30.0,
-        crime_rate=12.0,
-        incident_trend=2 * (math.sqrt(30) - math.sqrt(20)),
-        control_gap=0.6,
-        floating_share=0.2,
-        p=(100, 75, 75, 50, 50),
-        score=73.8,
-        level=WarningLevel.YELLOW,
-        significant=True,
-    ),
-    "B": dict(
-        incident_rate=15.0,
-        crime_rate=15.0,
-        incident_trend=0.0,
-        control_gap=1 / 6,
-        floating_share=0.0,
-        p=(62.5, 100, 37.5, 25, 12.5),
-        score=57.5,
-        level=WarningLevel.BLUE,
-        significant=False,
-    ),
-    "C": dict(
-        incident_rate=0.0,
-        crime_rate=0.0,
-        incident_trend=-2 * math.sqrt(5),
-        control_gap=0.0,
-        floating_share=1.0,
-        p=(12.5, 12.5, 0, 0, 100),
-        score=16.9,
-        level=WarningLevel.GREEN,
-        significant=True,
-    ),
-    "D": dict(
-        incident_rate=0.0,
-        crime_rate=0.0,
-        incident_trend=2 * math.sqrt(10),
-        control_gap=1.0,
-        floating_share=0.0,
-        p=(12.5, 12.5, 100, 100, 12.5),
-        score=43.1,
-        level=WarningLevel.GREEN,
-        significant=True,
-    ),
-    "E": dict(
-        incident_rate=15.0,
-        crime_rate=6.0,
-        incident_trend=0.0,
-        control_gap=0.75,
-        floating_share=0.5,
-        p=(62.5, 50, 37.5, 75, 75),
-        score=58.8,
-        level=WarningLevel.BLUE,
-        significant=False,
-    ),
-}
+EB_A, EB_B, EB_C = 1 + 17 / 21, 1 - (17 / 21) / 3, 1 - (17 / 19) / 3  # w = 17/21, 17/19
 
 
-def fill_aggregates(session, incidents=INCIDENTS, population=POPULATION, factors=FACTORS):
-    """Write the pre-aggregated rows the importer would (summing duplicate keys)."""
+def fill(session, incidents=INCIDENTS, population=POPULATION, factors=FACTORS, history=CHECKS):
     counts = defaultdict(int)
     for cid, day, cat, n in incidents:
         counts[(cid, day, cat)] += n
     for (cid, day, cat), n in counts.items():
         session.add(
             AggIncidentDay(
-                community_id=cid, day=day, category=cat, subtype="", n=n, n_alcohol=0, loss_yuan=0.0
+                community_id=cid, day=day, category=cat, subtype="", n=n, n_alcohol=0, loss_yuan=0
             )
         )
     for cid, by_type in population.items():
         for rtype, n in by_type.items():
             session.add(AggPopulation(community_id=cid, residence_type=rtype, n=n))
-    for cid, kind, checked_on, interval, n in factors:
+    for cid, kind, interval, n in factors:
         session.add(
-            AggFactor(
-                community_id=cid, kind=kind, checked_on=checked_on, interval_days=interval, n=n
+            AggFactor(community_id=cid, kind=kind, checked_on=None, interval_days=interval, n=n)
+        )
+    for kind, rid, cid, day, interval in history:
+        session.add(
+            FactorCheck(
+                kind=kind,
+                record_id=rid,
+                community_id=cid,
+                checked_on=day,
+                interval_days=interval,
+                source="test",
             )
         )
     session.flush()
@@ -185,424 +121,456 @@ def fill_aggregates(session, incidents=INCIDENTS, population=POPULATION, factors
 
 @pytest.fixture
 def district(session, factory):
-    """Five communities with equal squares (equal areas), one sub-district and station."""
     sd = factory.sub_district(name="仰义街道")
     st = factory.station(name="仰义派出所")
     comms = {
         cid: factory.community(community_id=cid, name=f"{cid}社区", sub_district=sd, station=st)
-        for cid in "ABCDE"
+        for cid in "ABC"
     }
-    fill_aggregates(session)
+    fill(session)
     session.commit()
     return comms
 
 
 def by_id(df):
-    return {r["community_id"]: r for r in df.to_dict("records")}
+    return df.set_index("community_id")
 
 
 # ---------------------------------------------------------------------------------------------
-def test_shipped_configuration_is_the_issue_default():
-    cfg = load_config()
-    assert dict(cfg.weights) == pytest.approx(
-        {
-            "incident_rate": 0.25,
-            "crime_rate": 0.30,
-            "incident_trend": 0.15,
-            "control_gap": 0.20,
-            "floating_share": 0.10,
-        }
-    )
-    assert {lv.value: v for lv, v in cfg.thresholds.items()} == {
-        "red": 80,
-        "yellow": 65,
-        "blue": 50,
-    }
-    assert cfg.window_months == 3
-    assert cfg.factor_intervals[FactorKind.RENTAL_HOUSE] == 90
+# Pure pieces
+# ---------------------------------------------------------------------------------------------
+def test_eb_shrinkage_by_hand():
+    s = eb_ratio(np.array([30, 10, 20]), np.array([1000, 1000, 2000]))
+    assert s.district_rate == pytest.approx(60 / 4000)
+    assert s.expected.tolist() == pytest.approx([15, 15, 30])
+    assert s.prior_var == pytest.approx(17 / 60)
+    assert s.weight.tolist() == pytest.approx([17 / 21, 17 / 21, 17 / 19])
+    assert s.ratio.tolist() == pytest.approx([EB_A, EB_B, EB_C])
+    # A small community keeps less of the same raw ratio than a large one.
+    assert s.weight[0] < s.weight[2]
 
 
-def test_windows_cross_the_year_boundary():
-    w = Windows.of(JAN, 3)
-    assert (w.first, w.last) == (Month(2025, 11), Month(2026, 1))
-    assert w.year_before == (Month(2024, 11), Month(2025, 1))
-    assert w.control_day == date(2026, 1, 31)
+def test_eb_all_alike_and_no_residents():
+    # Spread no larger than chance: every community gets the district rate (ratio 1).
+    s = eb_ratio(np.array([10, 11, 9]), np.array([1000, 1000, 1000]))
+    assert s.prior_var == 0.0 and s.ratio.tolist() == [1.0, 1.0, 1.0]
+    s = eb_ratio(np.array([10, 5]), np.array([1000, 0]))
+    assert s.ratio[1] == 1.0 and s.weight[1] == 0.0 and np.isnan(s.raw_ratio[1])
 
 
-def test_percentiles_average_ties_and_single_community():
-    assert percentiles(np.array([7.0])).tolist() == [50.0]
-    assert percentiles(np.array([3.0, 1.0, 3.0, 2.0, 0.0])).tolist() == [
-        87.5,
-        25.0,
-        87.5,
-        50.0,
-        0.0,
-    ]
-    assert percentiles(np.array([5.0, 5.0, 5.0])).tolist() == [50.0, 50.0, 50.0]
-    assert percentiles(np.array([])).tolist() == []
-
-
-def test_round_score_half_up():
-    assert round_score([73.75, 16.875, 43.125, 62.2499999999, 62.24, 0.04]).tolist() == [
-        73.8,
-        16.9,
-        43.1,
-        62.3,
-        62.2,
-        0.0,
-    ]
-
-
-def test_default_model_by_hand(session, district):
-    df = scoring.compute(session, JAN)
-    assert len(df) == 5
-    rows = by_id(df)
-    for cid, exp in EXPECTED.items():
-        r = rows[cid]
-        for key in scoring.INDICATOR_KEYS:
-            assert r[key] == pytest.approx(exp[key], abs=1e-12), (cid, key)
-        assert tuple(r[f"p_{k}"] for k in scoring.INDICATOR_KEYS) == pytest.approx(exp["p"]), cid
-        assert r["score"] == exp["score"], cid
-        assert r["level"] == exp["level"], cid
-        assert bool(r["significant"]) is exp["significant"], cid
-    # counts behind the indicators
-    assert (
-        rows["A"]["incidents"],
-        rows["A"]["crime_incidents"],
-        rows["A"]["incidents_year_before"],
-    ) == (30, 12, 20)
-    assert (rows["A"]["factors"], rows["A"]["factors_out"]) == (10, 6)
-    assert (rows["B"]["factors"], rows["B"]["factors_out"]) == (6, 1)
-    assert (rows["C"]["factors"], rows["C"]["factors_out"]) == (0, 0)
-    assert rows["D"]["residents"] == 0
-    # sorted by score, highest first
-    assert df["community_id"].tolist() == ["A", "E", "B", "D", "C"]
-
-
-def test_scope_filters_rows_but_ranks_district_wide(session, district):
-    df = scoring.compute(session, JAN, scope=Scope.of(["B", "C"]))
-    assert sorted(df["community_id"]) == ["B", "C"]
-    assert by_id(df)["B"]["score"] == 57.5  # percentiles still among all five
-    assert scoring.compute(session, JAN, scope=Scope.of([])).empty
-
-
-def test_empty_district_and_single_community(session, factory):
-    assert scoring.compute(session, JAN).empty
-    c = factory.community(community_id="X")
-    session.commit()
-    df = scoring.compute(session, JAN)
-    r = by_id(df)["X"]
-    assert all(r[f"p_{k}"] == 50 for k in scoring.INDICATOR_KEYS)
-    assert r["score"] == 50.0 and r["level"] == WarningLevel.BLUE
-    assert r["stability"] == pytest.approx(1.0)
-    del c
-
-
-def test_what_if_and_normalised_weights(session, district):
-    cfg = load_config()
-    doubled = cfg.with_changes(weights={k: 2 * v for k, v in cfg.weights.items()})
-    assert doubled.hash == cfg.hash  # normalised to the same model
-    assert (
-        scoring.compute(session, JAN, doubled)["score"].tolist()
-        == scoring.compute(session, JAN)["score"].tolist()
-    )
-    only_floating = cfg.with_changes(
-        weights={
-            "incident_rate": 0,
-            "crime_rate": 0,
-            "incident_trend": 0,
-            "control_gap": 0,
-            "floating_share": 5,
-        }
-    )
-    rows = by_id(scoring.compute(session, JAN, only_floating))
-    assert rows["C"]["score"] == 100.0 and rows["C"]["level"] == WarningLevel.RED
-    lower = cfg.with_changes(levels={"red": 70, "yellow": 60})
-    assert by_id(scoring.compute(session, JAN, lower))["A"]["level"] == WarningLevel.RED
-    # nothing saved by a what-if
-    assert session.scalar(select(WarningRun.id)) is None
-
-
-@pytest.mark.parametrize(
-    "change, message",
-    [
-        (dict(weights={"crime_rate": -0.1}), "must not be negative"),
-        (dict(weights={"crime_rate": float("nan")}), "must be a number"),
-        (dict(weights={k: 0 for k in scoring.INDICATOR_KEYS}), "must not all be zero"),
-        (dict(weights={"burglary_rate": 0.1}), "unknown: burglary_rate"),
-        (dict(levels={"red": 60, "yellow": 65}), "strictly descending"),
-        (dict(levels={"yellow": 50}), "strictly descending"),
-        (dict(levels={"red": 120}), "within 0..100"),
-        (dict(window_months=0), "window_months must be 1..12"),
-    ],
-)
-def test_config_validation_errors(change, message):
-    with pytest.raises(ValueError, match=message):
-        load_config().with_changes(**change)
-
-
-def test_config_file_errors_name_the_file(tmp_path):
-    bad = tmp_path / "s.toml"
-    bad.write_text("window_months = 3\n[weights\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"s\.toml: not valid TOML"):
-        load_config(bad)
-    data = load_config().to_dict()
-    del data["weights"]["control_gap"]
-    with pytest.raises(
-        ValueError, match=r"stored configuration: weights must name exactly.*missing: control_gap"
-    ):
-        ScoringConfig.from_json(json.dumps(data))
-    with pytest.raises(FileNotFoundError):
-        load_config(tmp_path / "missing.toml")
-    assert ScoringConfig.from_json(load_config().to_json()) == load_config()
-
-
-def test_stability_bounds_and_borderline(session, district):
-    df = scoring.compute(session, JAN)
-    assert df["stability"].between(0, 1).all()
-    rows = by_id(df)
-    assert rows["C"]["stability"] == 1.0  # 16.9 cannot reach 50 with weights within +/-20%
-    cfg = load_config()
-    # B scores exactly 57.5: with blue starting there, about half the draws drop it to green.
-    edge = by_id(scoring.compute(session, JAN, cfg.with_changes(levels={"blue": 57.5})))["B"]
-    assert edge["level"] == WarningLevel.BLUE
-    assert 0.2 < edge["stability"] < 0.8 and edge["borderline"]
-    still = scoring.compute(session, JAN, cfg.with_changes(spread=0.0))
-    assert (still["stability"] == 1.0).all()
-
-
-def test_window_stability_detects_a_one_month_spike(session, factory):
-    for cid in "QXYZ":
+def test_alike_district_is_all_green(session, factory):
+    """Ratios of 1.0 give 0 points: communities that are alike are all green, never ranked."""
+    for cid in "PQRS":
         factory.community(community_id=cid)
-    inc = [
-        ("X", date(2026, 1, 5), CR, 50),
-        ("Y", date(2025, 12, 5), CR, 10),
-        ("Z", date(2025, 12, 5), CR, 9),
-        ("Y", date(2025, 10, 5), CR, 10),
-        ("Z", date(2025, 10, 5), CR, 9),
-    ]
-    pop = {c: {ResidenceType.REGISTERED: 1000} for c in "QXYZ"}
-    fill_aggregates(session, inc, pop, [])
-    rows = by_id(scoring.compute(session, JAN))
-    # X leads only because of January; with the window ending in December it has nothing.
-    assert rows["X"]["level"] == WarningLevel.RED
-    assert not rows["X"]["window_stable"] and rows["X"]["borderline"]
-    assert (
-        rows["Q"]["level"] == WarningLevel.GREEN and rows["Q"]["window_stable"]
-    )  # none either way
-
-
-def test_explanation_in_both_languages(session, district):
+    fill(
+        session,
+        incidents=[(c, date(2025, 6, 1), CR, 25) for c in "PQRS"],
+        population={c: {ResidenceType.REGISTERED: 1000} for c in "PQRS"},
+        factors=[],
+        history=[],
+    )
     df = scoring.compute(session, JAN)
-    ex = explain.build(df, load_config())
-    a = ex["A"]
-    items = {i["key"]: i for i in a["indicators"]}
-    assert items["crime_rate"]["median"] == 6.0 and items["crime_rate"]["ratio"] == 2.0
-    assert sum(i["contribution"] for i in a["indicators"]) == pytest.approx(73.75)
-    zh = explain.sentences(a, "zh")
-    en = explain.sentences(a, "en")
-    assert zh[0] == "综合得分73.8分，黄色预警。"
-    assert (
-        "刑事治安警情率为全区中位数的2.0倍（每千人12.0起）（百分位75.0，权重30%，贡献22.5分）" in zh
-    )
-    assert "10个治安要素中6个未按期检查（百分位50.0，权重20%，贡献10.0分）" in zh
-    assert any("6 of 10 public-order factors not checked in time" in s for s in en)
-    assert any(
-        "30 incidents in the last 3 months against 20 a year earlier: a significant rise" in s
-        for s in en
-    )
-    assert en[1].startswith("Incident rate 2.0x the district median")  # largest contribution first
-    assert not a["zero_residents"]
-    d = explain.sentences(ex["D"], "zh")
-    assert ex["D"]["zero_residents"] and any("无登记人口" in s for s in d)
-    assert "无治安要素" in explain.reason_line(ex["C"], "zh", n=5)
-    assert "within normal variation" in explain.reason_line(ex["B"], "en", n=5)
+    assert set(df["level"]) == {"green"} and set(df["score"]) == {0.0}
 
 
-def test_stored_run_keeps_its_colours(session, district):
-    run = scoring.run(session, JAN, actor="tester")
-    session.commit()
-    assert run.version == 1 and run.created_by == "tester"
-    assert json.loads(run.config)["weights"]["crime_rate"] == pytest.approx(0.3)
-    assert run.config_hash == load_config().hash
-    stored = scoring.results(session, JAN)
-    assert stored["score"].tolist() == [73.8, 58.8, 57.5, 43.1, 16.9]
-    assert stored.iloc[0]["name"] == "A社区" and stored.iloc[0]["sub_district"] == "仰义街道"
-    assert stored.iloc[0]["station"] == "仰义派出所"
-    assert stored.iloc[0]["explanation"]["level"] == "yellow"
-    assert (
-        session.scalar(select(AuditEntry.action).where(AuditEntry.target == "2026-01"))
-        == "warning.run"
+def test_points_through_fixed_anchors():
+    cfg = load_config()
+    assert points("crime_ratio", np.array([0.5, 1.0, 1.25, 1.75, 3.0]), cfg).tolist() == (
+        pytest.approx([0, 0, 25, 77.5, 100])
+    )
+    assert points("trend", np.array([0.25, 0.6, 1.0, 1.25]), cfg).tolist() == pytest.approx(
+        [-100, -76, 0, 20]
     )
 
-    # New data arrives: C gets a crime wave in January.
-    fill_aggregates(session, [("C", date(2026, 1, 20), CR, 200)], {}, [])
-    session.commit()
-    assert by_id(scoring.compute(session, JAN))["C"]["level"] != WarningLevel.GREEN
-    again = scoring.run(session, JAN)  # not a rerun: the stored month stands
-    assert again.id == run.id
-    assert by_id(scoring.results(session, JAN))["C"]["level"] == WarningLevel.GREEN
 
-    rerun = scoring.run(session, JAN, rerun=True)
+def test_significance_gate_at_its_boundary():
+    # Two communities of equal size, 20 crimes: P(X >= 16 | 20, 1/2) = 6196 / 2^20 = 0.0059
+    # (< 0.01: significant); P(X >= 15) = 21700 / 2^20 = 0.0207 (not).
+    p = excess_p(np.array([16, 4]), np.array([1000, 1000]))
+    assert p[0] == pytest.approx(6196 / 2**20)
+    assert excess_p(np.array([15, 5]), np.array([1000, 1000]))[0] == pytest.approx(21700 / 2**20)
+    alpha = load_config().alpha
+    assert p[0] < alpha <= excess_p(np.array([15, 5]), np.array([1000, 1000]))[0]
+    # A score at red or yellow without significance stays blue; green and blue are untouched.
+    ranks = gate(np.array([3, 2, 3, 1, 0]), np.array([True, False, False, False, False]))
+    assert ranks.tolist() == [3, 1, 1, 1, 0]
+
+
+def test_hysteresis_sequence():
+    cfg = load_config()
+    # blue in force; yellow seen once -> stays blue, pending upgrade
+    assert persist(Y, 40.0, B_, B_, cfg) == (B_, "upgrade")
+    # then blue again -> blue, nothing pending
+    assert persist(B_, 20.0, B_, Y, cfg) == (B_, None)
+    # yellow twice -> yellow
+    assert persist(Y, 40.0, B_, Y, cfg) == (Y, None)
+    # red after yellow (both above blue): the level held both months (yellow), red pending
+    assert persist(R, 70.0, B_, Y, cfg) == (Y, "upgrade")
+    # an extreme jump to red (score >= immediate_red) takes effect at once
+    assert persist(R, 85.0, G, G, cfg) == (R, None)
+    # a fall seen once: pending downgrade
+    assert persist(G, 5.0, Y, Y, cfg) == (Y, "downgrade")
+    # opposite moves do not add up
+    assert persist(G, 5.0, B_, Y, cfg) == (B_, "downgrade")
+    # no history: the raw level is in force
+    assert persist(Y, 40.0, None, None, cfg) == (Y, None)
+    one = cfg.with_changes(persistence_months=1)
+    assert persist(Y, 40.0, B_, B_, one) == (Y, None)
+
+
+def _inputs(now, before, available=True):
+    n = len(now)
+    one = np.ones(n, dtype=np.int64) * 1000
+    zero = np.zeros(n, dtype=np.int64)
+    return Inputs(
+        community_ids=[f"X{i}" for i in range(n)],
+        residents=one,
+        floating=zero,
+        incidents=np.array(now) * 4,
+        crime=np.array(now) * 4,
+        crime_recent=np.array(now),
+        crime_year_before=np.array(before),
+        factors=zero,
+        factors_out=zero,
+        trend_available=available,
+        months_covered=12,
+    )
+
+
+def test_trend_marks_rise_and_fall_with_the_exact_test():
+    # District 100 vs 100 (rho 1): X0 40 vs 10 rises, X1 10 vs 40 falls, X2 50 vs 50 is steady.
+    d = derive(_inputs([40, 10, 50], [10, 40, 50]), load_config())
+    assert d.trend_mark.tolist() == ["up", "down", "flat"]
+    p_up = 2 * binom.sf(39, 50, 0.5)  # two-sided exact: P(X >= 40) doubled (symmetric)
+    assert d.trend_p[0] == pytest.approx(p_up)
+    assert d.trend_z[0] == pytest.approx(norm.isf(p_up / 2))
+    assert d.trend_z[1] == pytest.approx(-d.trend_z[0])
+    assert d.trend_ratio[0] == pytest.approx((40.5 / 10.5) / 1.0)
+    # Against a district that doubled, 20 vs 10 is no rise at all.
+    d2 = derive(_inputs([20, 180], [10, 90]), load_config())
+    assert d2.trend_mark.tolist() == ["flat", "flat"]
+
+
+def test_incomplete_year_before_window_has_no_trend():
+    d = derive(_inputs([40, 10], [10, 40], available=False), load_config())
+    assert d.trend_mark.tolist() == ["na", "na"]
+    assert d.trend_p.tolist() == [1.0, 1.0]
+
+
+def test_stats_z_and_verdict_never_disagree():
+    for now in range(0, 60, 3):
+        for before in range(0, 60, 4):
+            c = stats.compare_counts(now, before)
+            assert (abs(c.z) >= stats.Z_SIGNIFICANT) == c.significant == (c.p_value < stats.ALPHA)
+            assert np.sign(c.z) == np.sign(now - before) or c.z == 0
+    c = stats.compare_counts(30, 20)
+    assert c.p_value == pytest.approx(2 * binom.sf(29, 50, 0.5))
+    assert c.z == pytest.approx(norm.isf(c.p_value / 2))
+    with pytest.raises(ValueError, match="non-negative"):
+        stats.compare_counts(-1, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Check history
+# ---------------------------------------------------------------------------------------------
+def test_check_history_answers_a_past_day(session, district):
+    intervals = load_config().factor_intervals
+    total, out = checks.control_at(session, ["A", "B", "C"], date(2026, 1, 31), intervals)
+    assert total.tolist() == [10, 10, 0]
+    assert out.tolist() == [6, 1, 0]  # A: 4 in (2026-01-02); B: 9 in (2025-11-03, default 90 d)
+    # On 2025-11-20 A's checks of 2025-11-01 were in control (3), those of 2026-01 not yet made.
+    total, out = checks.control_at(session, ["A", "B"], date(2025, 11, 20), intervals)
+    assert out.tolist() == [7, 0]
+    # On 2025-10-31 nothing had been checked yet.
+    assert checks.control_at(session, ["A"], date(2025, 10, 31), intervals)[1].tolist() == [10]
+
+
+def test_record_last_checks_is_idempotent(session, factory):
+    c = factory.community(community_id="K")
+    factory.person(c, person_id="P1", key_person_type="drugs", last_visit=date(2026, 1, 5))
+    factory.person(c, person_id="P2", last_visit=date(2026, 1, 5))  # not a key person
+    factory.house(c, house_id="H1", use=HouseUse.RENTAL, last_checked=date(2025, 12, 1))
+    factory.house(c, house_id="H2", use=HouseUse.RENTAL)  # never checked
+    assert checks.record_last_checks(session) == 2
+    assert checks.record_last_checks(session) == 0  # the same dates again: nothing added
+    assert checks.add_check(session, FactorKind.KEY_PERSON, "P1", "K", date(2026, 2, 3))
+    assert not checks.add_check(session, FactorKind.KEY_PERSON, "P1", "K", date(2026, 2, 3))
+    kinds = dict(
+        session.execute(
+            select(FactorCheck.record_id, func.count()).group_by(FactorCheck.record_id)
+        ).all()
+    )
+    assert kinds == {"P1": 2, "H1": 1}
+    with pytest.raises(ValueError, match="record id"):
+        checks.add_check(session, FactorKind.VENUE, "", "K", date(2026, 1, 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# The model on the tiny district
+# ---------------------------------------------------------------------------------------------
+def test_model_by_hand(session, district):
+    df = by_id(scoring.compute(session, JAN, persistence=False))
+    a, b, c = df.loc["A"], df.loc["B"], df.loc["C"]
+    assert (a["crime_incidents"], b["crime_incidents"], c["crime_incidents"]) == (30, 10, 20)
+    assert [a["crime_ratio"], b["crime_ratio"], c["crime_ratio"]] == pytest.approx(
+        [EB_A, EB_B, EB_C]
+    )
+    assert a["incident_ratio"] == pytest.approx(EB_A)
+    assert a["control_gap"] == pytest.approx(0.6) and b["control_gap"] == pytest.approx(0.1)
+    assert a["control_ratio"] == pytest.approx(0.6 / 0.35)
+    assert a["floating_ratio"] == pytest.approx(0.2 / 0.175)
+    assert c["floating_ratio"] == pytest.approx(0.25 / 0.175)
+    assert a["pt_crime_ratio"] == pytest.approx(55 + 45 * (EB_A - 1.5) / 0.5)
+    assert a["pt_incident_ratio"] == pytest.approx(60 + 40 * (EB_A - 1.5) / 0.5)
+    assert a["pt_control_ratio"] == pytest.approx(50 * (0.6 / 0.35 - 1))
+    assert a["pt_floating_ratio"] == pytest.approx(100 * (0.2 / 0.175 - 1))
+    assert set(df["trend_mark"]) == {"na"} and set(df["pt_trend"]) == {0.0}
+    assert (a["score"], b["score"], c["score"]) == (56.8, 0.0, 4.3)
+    assert a["excess_p"] == pytest.approx(binom.sf(29, 60, 0.25)) and a["significant"]
+    assert not b["significant"] and not c["significant"]
+    assert (a["level"], b["level"], c["level"]) == ("yellow", "green", "green")
+    assert a["raw_level"] == "yellow" and a["pending"] is None
+    # With persistence: December (computed, no stored run) measured A red (all 10 key persons
+    # out of control on 2025-12-31), so yellow is only pending in January.
+    dec = by_id(scoring.compute(session, JAN.shift(-1), persistence=False)).loc["A"]
+    assert dec["control_gap"] == 1.0 and dec["raw_level"] == "red"
+    a2 = by_id(scoring.compute(session, JAN)).loc["A"]
+    assert (a2["level"], a2["raw_level"], a2["pending"]) == ("red", "yellow", "downgrade")
+    assert df.attrs["district_crime_rate"] == pytest.approx(15.0)  # per 1,000 over W
+    # The scope filters rows only: rates stay the district's.
+    one = scoring.compute(session, JAN, scope=Scope.of(["C"]), persistence=False)
+    assert one["community_id"].tolist() == ["C"] and one.iloc[0]["score"] == 4.3
+
+
+def test_gate_keeps_an_insignificant_high_score_blue(session, factory):
+    # Three large communities with a real spread (40, 300, 100 crimes per 10,000) and D, 400
+    # residents with 12 crimes: its EB ratio (1.78) scores in the yellow band, but 12 against
+    # about 6 expected is not significant at 0.01 (p = 0.018): D stays blue.
+    pops = {"F": 10000, "G": 10000, "H": 10000, "D": 400}
+    crimes = {"F": 40, "G": 300, "H": 100, "D": 12}
+    for cid in pops:
+        factory.community(community_id=cid)
+    fill(
+        session,
+        incidents=[(c, date(2025, 6, 1), CR, n) for c, n in crimes.items()],
+        population={c: {ResidenceType.REGISTERED: n} for c, n in pops.items()},
+        factors=[],
+        history=[],
+    )
+    df = scoring.compute(session, JAN, persistence=False)
+    d = by_id(df).loc["D"]
+    assert 30 <= d["score"] < 60 and d["excess_p"] == pytest.approx(0.0182, abs=1e-4)
+    assert d["raw_level"] == "blue" and not d["significant"]
+    assert by_id(df).loc["G", "level"] == "red"
+    e = explain.build(df, load_config())["D"]
+    assert e["gated"] is True
+    assert "得分已达黄色，但超出不显著，等级最高为蓝色。" in explain.sentences(e, "zh")
+
+
+def test_what_if_and_config_validation(session, district):
+    cfg = load_config().with_changes(weights={"floating_ratio": 0.9})
+    assert sum(cfg.weights.values()) == pytest.approx(1.0)
+    df = by_id(scoring.compute(session, JAN, cfg, with_stability=False))
+    assert df.loc["C", "score"] > 4.3
+    with pytest.raises(ValueError, match="strictly descending"):
+        load_config().with_changes(levels={"yellow": 70})
+    with pytest.raises(ValueError, match="weight crime_ratio must not be negative"):
+        load_config().with_changes(weights={"crime_ratio": -1})
+    data = load_config().to_dict()
+    data["anchors"]["crime_ratio"] = [[1.5, 0], [1.0, 10]]
+    with pytest.raises(ValueError, match="strictly increasing"):
+        ScoringConfig.from_dict(data, source="x.toml")
+    data = load_config().to_dict()
+    data["model_version"] = 1
+    with pytest.raises(ValueError, match="model_version"):
+        ScoringConfig.from_dict(data, source="x.toml")
+    assert ScoringConfig.from_json(load_config().to_json()).hash == load_config().hash
+
+
+def test_shipped_configuration():
+    cfg = load_config()
+    assert cfg.window_months == 12 and cfg.trend_months == 3
+    assert cfg.alpha == 0.01 and cfg.persistence_months == 2
+    assert {k: v for k, v in cfg.thresholds.items()} == {R: 60.0, Y: 30.0, B_: 12.0}
+    for key in scoring.INDICATOR_KEYS:  # ratio 1.0 is neutral everywhere
+        assert points(key, np.array([1.0]), cfg)[0] == 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Stored runs
+# ---------------------------------------------------------------------------------------------
+def test_stored_run_persistence_and_readers(session, district):
+    feb = JAN.shift(1)
+    r1 = scoring.run(session, JAN, actor="tester")
     session.commit()
-    assert rerun.version == 2 and rerun.id != run.id
-    assert by_id(scoring.results(session, JAN))["C"]["level"] != WarningLevel.GREEN
-    # version 1 is still on record
-    v1 = session.scalar(
-        select(WarningResult.level).where(
-            WarningResult.run_id == run.id, WarningResult.community_id == "C"
+    assert r1.model_version == 2 and r1.version == 1
+    assert scoring.run(session, JAN) is r1  # stored months never change by themselves
+    res = by_id(store.results(session, JAN, lang="zh"))
+    # A: red in force (December measured red), yellow measured once: pending downgrade.
+    assert res.loc["A", "model_version"] == 2
+    assert (res.loc["A", "level"], res.loc["A", "raw_level"]) == ("red", "yellow")
+    assert res.loc["A", "pending"] == "downgrade"
+    assert res.loc["A", "ratio_crime_ratio"] == pytest.approx(EB_A, abs=1e-6)
+    assert "刑事治安警情率为全区的1.81倍" in res.loc["A", "reason"]
+    assert store.levels_for_month(session, JAN) == {"A": "red", "B": "green", "C": "green"}
+
+    # February: B's crimes jump (60 more on 2026-02-10): raw yellow/red once -> pending upgrade.
+    session.add(
+        AggIncidentDay(
+            community_id="B",
+            day=date(2026, 2, 10),
+            category=CR,
+            subtype="",
+            n=60,
+            n_alcohol=0,
+            loss_yuan=0,
         )
     )
-    assert v1 == WarningLevel.GREEN
-    assert scoring.results(session, Month(2025, 6)).empty
-    with pytest.raises(ValueError, match=r"no incidents in the window 2027-04..2027-06"):
-        scoring.run(session, Month(2027, 6))
-    assert scoring.results(session, JAN, Scope.of(["A", "D"]))["community_id"].tolist() == [
-        "A",
-        "D",
-    ]
-
-
-def test_window_length_from_config(session, district):
-    one = by_id(scoring.compute(session, JAN, load_config().with_changes(window_months=1)))
-    # January 2026 only, against January 2025
-    assert (
-        one["A"]["incidents"],
-        one["A"]["crime_incidents"],
-        one["A"]["incidents_year_before"],
-    ) == (7, 7, 10)
-    assert (one["C"]["incidents"], one["C"]["incidents_year_before"]) == (0, 5)
-    assert (one["D"]["incidents"], one["E"]["incidents"]) == (10, 0)
-
-
-def test_level_changes_and_history(session, district):
-    cfg = load_config()
-    quiet = cfg.with_changes(levels={"red": 100, "yellow": 99.9, "blue": 99.8})
-    scoring.run(session, Month(2025, 12), quiet)
-    scoring.run(session, JAN, cfg.with_changes(levels={"red": 70, "yellow": 60, "blue": 50}))
-    scoring.run(session, Month(2026, 2), quiet)
+    session.flush()
+    scoring.run(session, feb)
     session.commit()
-    assert set(scoring.results(session, Month(2025, 12))["level"]) == {WarningLevel.GREEN}
-    assert set(scoring.results(session, Month(2026, 2))["level"]) == {WarningLevel.GREEN}
-
-    ch = scoring.level_changes(session, JAN)
-    assert [(r.community_id, r.change) for r in ch.itertuples()] == [
-        ("A", "new_red"),
-        ("E", "upgraded"),
-        ("B", "upgraded"),
-    ]
-    assert (
-        ch.iloc[0]["level_before"] == WarningLevel.GREEN and ch.iloc[0]["level"] == WarningLevel.RED
-    )
-    down = scoring.level_changes(session, Month(2026, 2))
-    assert set(down["change"]) == {"downgraded"} and sorted(down["community_id"]) == ["A", "B", "E"]
-    assert scoring.level_changes(session, Month(2025, 12)).empty  # no November run
-    assert scoring.level_changes(session, JAN, Scope.of(["B"]))["community_id"].tolist() == ["B"]
-
-    hist = scoring.level_history(session, "A")
-    assert hist["period"].tolist() == ["2025-12", "2026-01", "2026-02"]
-    assert [WarningLevel(v) for v in hist["level"]] == [
-        WarningLevel.GREEN,
-        WarningLevel.RED,
-        WarningLevel.GREEN,
-    ]
+    b = by_id(store.results(session, feb)).loc["B"]
+    assert b["raw_level"] in ("yellow", "red") and b["level"] == "green"
+    assert b["pending"] == "upgrade"
+    pend = store.pending_changes(session, feb)
+    assert "B" in pend["community_id"].tolist()
+    hist = store.level_history(session, "B")
+    assert hist["period"].tolist() == ["2026-01", "2026-02"]
+    assert hist["pending"].isna().tolist() == [True, False]
+    assert hist["pending"].iloc[1] == "upgrade"
     with pytest.raises(ScopeError):
-        scoring.level_history(session, "A", Scope.of(["B"]))
-    counts = scoring.level_counts(session)
-    assert counts.set_index("period").loc["2026-01"].to_dict() == {
+        store.level_history(session, "B", Scope.of(["A"]))
+    counts = store.level_counts(session)
+    assert counts["period"].tolist() == ["2026-01", "2026-02"]
+    assert store.count_levels(store.results(session, JAN)) == {
         "green": 2,
-        "blue": 2,
+        "blue": 0,
         "yellow": 0,
         "red": 1,
     }
+    actions = session.scalars(select(AuditEntry.action)).all()
+    assert actions.count("warning.run") == 2
 
 
-def test_cli_json_shape(engine, district, monkeypatch, capsys):
+def test_old_model_runs_stay_readable(session, district):
+    """A run stored by model 1 (before migration 0007) reads through the same functions."""
+    run = WarningRun(
+        period="2025-12",
+        version=1,
+        created_at=datetime(2026, 1, 1),
+        created_by="old",
+        config="{}",
+        config_hash="0" * 64,
+        data_version=1,
+        window_first="2025-10",
+        n_communities=1,
+    )
+    session.add(run)
+    session.flush()
+    old_expl = {
+        "score": 73.8,
+        "level": "yellow",
+        "residents": 1000,
+        "zero_residents": False,
+        "window_months": 3,
+        "significant": True,
+        "stability": 0.9,
+        "window_stable": True,
+        "borderline": False,
+        "spread": 0.2,
+        "draws": 1000,
+        "indicators": [
+            {
+                "key": "crime_rate",
+                "raw": 12.0,
+                "percentile": 75.0,
+                "weight": 0.3,
+                "contribution": 22.5,
+                "median": 6.0,
+                "ratio": 2.0,
+            },
+        ],
+        "top": ["crime_rate"],
+    }
+    session.add(
+        WarningResult(
+            run_id=run.id,
+            community_id="A",
+            incident_rate=30,
+            crime_rate=12,
+            incident_trend=2.0,
+            control_gap=0.6,
+            floating_share=0.2,
+            p_incident_rate=100,
+            p_crime_rate=75,
+            p_incident_trend=75,
+            p_control_gap=50,
+            p_floating_share=50,
+            residents=1000,
+            incidents=30,
+            crime_incidents=12,
+            incidents_year_before=20,
+            factors=10,
+            factors_out=6,
+            score=73.8,
+            level="yellow",
+            stability=0.9,
+            window_stable=True,
+            borderline=False,
+            significant=True,
+            explanation=json.dumps(old_expl),
+        )
+    )
+    session.commit()
+    assert session.get(WarningRun, run.id).model_version == 1
+    old = store.results(session, Month(2025, 12), lang="en").iloc[0]
+    assert old["model_version"] == 1 and old["level"] == "yellow"
+    assert old["p_crime_rate"] == 75 and pd.isna(old["pt_crime_ratio"])
+    assert "Crime rate 2.0x the district median" in old["reason"]
+    # Model 2 does not carry a model-1 level on: January is computed afresh.
+    assert store.persistence_state(session, Month(2025, 12)) is None
+
+
+def test_explanation_in_both_languages(session, district):
+    df = scoring.compute(session, JAN, persistence=False)
+    e = explain.build(df, load_config())["A"]
+    zh = explain.sentences(e, "zh")
+    en = explain.sentences(e, "en")
+    assert zh[0] == "综合得分56.8分，黄色预警。"
+    assert any("差异显著" in s for s in zh)
+    assert any("趋势不可用" in s for s in zh)
+    assert any("10个治安要素中6个未按期检查（60.0%，全区35.0%）" in s for s in zh)
+    assert en[0] == "Score 56.8: yellow warning."
+    held = explain.build(scoring.compute(session, JAN), load_config())["A"]
+    assert explain.sentences(held, "zh")[:2] == [
+        "综合得分56.8分，红色预警。",
+        "本月测得黄色预警，待降级：连续两个月才生效。",
+    ]
+    assert any("Trend not available" in s for s in en)
+    # The hook for other analyses (emerging hot spots): one extra sentence.
+    hook = explain.register_sentence(lambda e, lang: "HOTSPOT" if e["level"] == "yellow" else None)
+    try:
+        assert "HOTSPOT" in explain.sentences(e, "zh")
+    finally:
+        explain.EXTRA_SENTENCES.remove(hook)
+
+
+def test_cli_score_json_and_rerun_history(engine, district, monkeypatch, capsys):
     from fangcang import cli
 
     monkeypatch.setenv("FANGCANG_DB_URL", engine.url.render_as_string(hide_password=False))
+    assert cli.main(["score", "--period", "2025-12", "--json"]) == 0
+    capsys.readouterr()
     assert cli.main(["score", "--period", "2026-01", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["period"] == "2026-01" and out["version"] == 1
+    assert out["model_version"] == 2 and out["version"] == 1
     first = out["communities"][0]
-    assert set(first) >= {
-        "community_id",
-        "name",
-        "indicators",
-        "percentiles",
-        "score",
-        "level",
-        "stability",
-        "significant",
-    }
-    assert first["community_id"] == "A" and first["level"] == "yellow" and first["score"] == 73.8
+    assert (first["community_id"], first["score"]) == ("A", 56.8)
+    assert (first["level"], first["raw_level"], first["pending"]) == ("red", "yellow", "downgrade")
     assert set(first["indicators"]) == set(scoring.INDICATOR_KEYS)
-    assert first["percentiles"]["incident_rate"] == 100.0
-    assert isinstance(first["significant"], bool)
-    assert cli.main(["score", "--period", "2026-01"]) == 0
-    assert "already stored" in capsys.readouterr().out
+    assert first["points"]["trend"] == 0.0 and first["trend_mark"] == "na"
+    # --rerun re-scores every stored month up to the period, oldest first.
+    assert cli.main(["score", "--period", "2026-01", "--rerun"]) == 0
+    text = capsys.readouterr().out
+    assert "warning 2025-12: re-scored" in text and "version 2" in text
     assert cli.main(["score", "--period", "2026-13"]) == 2
-    assert "month must be 1..12" in capsys.readouterr().err
-
-
-def test_from_raw_records_through_the_real_aggregates(session, factory):
-    """The importer's aggregate rebuild feeds the model: local-day and factor rules end to end."""
-    from datetime import datetime
-
-    from fangcang.aggregates import rebuild
-    from fangcang.models import HouseUse, KeyPersonType, PlaceKind, PlaceSubtype
-
-    p, q, r = (factory.community(community_id=c) for c in "PQR")
-    for _ in range(3):
-        factory.person(p)
-    factory.person(
-        p,
-        residence_type=ResidenceType.FLOATING,
-        key_person_type=KeyPersonType.DRUGS,
-        last_visit=date(2026, 1, 2),
-        visit_interval_days=30,
-    )  # first day: in control
-    factory.person(
-        p, key_person_type=KeyPersonType.MENTAL, last_visit=date(2026, 1, 1), visit_interval_days=30
-    )  # the day before: out
-    factory.house(p, use=HouseUse.RENTAL, last_checked=date(2025, 11, 3))  # default 90 d: in
-    factory.house(p, use=HouseUse.GROUP_RENTAL)  # never checked: out
-    factory.house(p, use=HouseUse.SELF_OCCUPIED)  # not a factor
-    factory.place(
-        p,
-        kind=PlaceKind.VENUE,
-        subtype=PlaceSubtype.KTV,
-        last_inspected=date(2026, 1, 31),
-        inspection_interval_days=30,
-    )  # checked on the control day: in
-    factory.place(p, kind=PlaceKind.ENTERPRISE, subtype=PlaceSubtype.DANGEROUS_GOODS)  # out
-    factory.place(p, kind=PlaceKind.ENTERPRISE, subtype=PlaceSubtype.FACTORY)  # not a factor
-    factory.incident(p, datetime(2025, 11, 1, 0, 0), CR)
-    factory.incident(p, datetime(2026, 1, 31, 23, 59), PO)
-    factory.incident(p, datetime(2025, 12, 10, 9, 0), DI)
-    factory.incident(p, datetime(2025, 10, 31, 23, 59), CR)  # before W
-    factory.incident(p, datetime(2026, 2, 1, 0, 0), CR)  # after W
-    factory.incident(p, datetime(2024, 11, 1, 0, 0), DI)  # year before
-    factory.incidents(q, 2, date(2026, 1, 15))  # no residents
-    for _ in range(10):
-        factory.person(r)
-    rebuild(session)
-    session.commit()
-
-    rows = by_id(scoring.compute(session, JAN))
-    assert (rows["P"]["residents"], rows["P"]["incidents"], rows["P"]["crime_incidents"]) == (
-        5,
-        3,
-        2,
-    )
-    assert (rows["P"]["factors"], rows["P"]["factors_out"]) == (6, 3)
-    assert rows["P"]["incident_rate"] == pytest.approx(600.0)
-    assert rows["P"]["crime_rate"] == pytest.approx(400.0)
-    assert rows["P"]["incident_trend"] == pytest.approx(2 * (math.sqrt(3) - 1))
-    assert rows["P"]["control_gap"] == 0.5 and rows["P"]["floating_share"] == pytest.approx(0.2)
-    assert rows["Q"]["incident_rate"] == 0 and rows["Q"]["incident_trend"] == pytest.approx(
-        2 * math.sqrt(2)
-    )
-    # P: 25 + 30 + 0.15*50 + 20 + 10; Q: 6.25 + 7.5 + 15 + 5 + 2.5; R: 6.25 + 7.5 + 0 + 5 + 2.5
-    assert [rows[c]["score"] for c in "PQR"] == [92.5, 36.3, 21.3]
-    assert [rows[c]["level"] for c in "PQR"] == ["red", "green", "green"]

@@ -17,7 +17,11 @@ from fangcang.timeutil import Month, last_complete_month
 
 
 def _num(x):
-    return None if x is None else round(float(x), 4)
+    return None if x is None or x != x else round(float(x), 4)
+
+
+def _str(x) -> str | None:
+    return x if isinstance(x, str) else None
 
 
 def community_json(df) -> list[dict]:
@@ -34,11 +38,11 @@ def community_json(df) -> list[dict]:
             "model_version": int(r["model_version"]),
             "score": float(r["score"]),
             "level": WarningLevel(r["level"]).value,
-            "raw_level": r["raw_level"],
-            "pending": r["pending"],
+            "raw_level": _str(r["raw_level"]),
+            "pending": _str(r["pending"]),
             "significant": bool(r["significant"]),
             "excess_p": _num(r["excess_p"]),
-            "trend_mark": r["trend_mark"],
+            "trend_mark": _str(r["trend_mark"]),
             "trend_z": _num(r["trend_z"]),
             "stability": _num(r["stability"]),
             "window_stable": bool(r["window_stable"]),
