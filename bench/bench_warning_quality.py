@@ -66,9 +66,7 @@ def measure(session: Session, months: int = 12, threshold: float = 1.25) -> dict
     distinct = sorted({f[1] for f in flagged})
     prec12 = float(np.mean([f[3] >= threshold for f in flagged])) if flagged else None
     prec1 = float(np.mean([f[4] >= threshold for f in flagged])) if flagged else None
-    true_high = sorted(
-        cid for cid in tr.index if any(true12(cid, m) >= threshold for m in window)
-    )
+    true_high = sorted(cid for cid in tr.index if any(true12(cid, m) >= threshold for m in window))
     focus = [c for c in risk.index if risk[c] == "focus"]
     focus_levels = {}
     if focus:
@@ -82,8 +80,8 @@ def measure(session: Session, months: int = 12, threshold: float = 1.25) -> dict
         "median_changes": statistics.median(changes) if changes else None,
         "distinct_yellow_red": len(distinct),
         "yellow_red_months": len(flagged),
-        "precision_true12_ge_%.2f" % threshold: prec12,
-        "precision_true_month_ge_%.2f" % threshold: prec1,
+        f"precision_true12_ge_{threshold:.2f}": prec12,
+        f"precision_true_month_ge_{threshold:.2f}": prec1,
         "true_high_communities": len(true_high),
         "recall_of_true_high": (
             len(set(distinct) & set(true_high)) / len(true_high) if true_high else None
