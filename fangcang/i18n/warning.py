@@ -145,12 +145,12 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Incident rate {ratio}x the district's ({value} per 1,000 residents in {months} months, district {district})",
     ),
     "warning.explain.trend_up": (
-        "近{months}个月刑事治安警情{now}起，去年同期{before}起（全区同期{district}），相对全区显著上升↑（z={z}，p={p}）",
-        "{now} crimes in the last {months} months against {before} a year earlier (district {district}): a significant rise against the district ↑ (z={z}, p={p})",
+        "近{months}个月刑事治安警情{now}起，去年同期{before}起（全区同期{district}），相对全区显著上升↑（z={z}，{p}）",
+        "{now} crimes in the last {months} months against {before} a year earlier (district {district}): a significant rise against the district ↑ (z={z}, {p})",
     ),
     "warning.explain.trend_down": (
-        "近{months}个月刑事治安警情{now}起，去年同期{before}起（全区同期{district}），相对全区显著下降↓（z={z}，p={p}）",
-        "{now} crimes in the last {months} months against {before} a year earlier (district {district}): a significant fall against the district ↓ (z={z}, p={p})",
+        "近{months}个月刑事治安警情{now}起，去年同期{before}起（全区同期{district}），相对全区显著下降↓（z={z}，{p}）",
+        "{now} crimes in the last {months} months against {before} a year earlier (district {district}): a significant fall against the district ↓ (z={z}, {p})",
     ),
     "warning.explain.trend_flat": (
         "近{months}个月刑事治安警情{now}起，去年同期{before}起（全区同期{district}），与全区变化相比在正常波动范围内（z={z}）",
@@ -173,12 +173,12 @@ STRINGS: dict[str, tuple[str, str]] = {
         " ({pts} points, weight {w}%, {c} to the score)",
     ),
     "warning.explain.significant": (
-        "刑事治安警情率高于全区，差异显著（精确泊松检验 p={p} < {alpha}）。",
-        "The crime rate is above the district's and the excess is significant (exact Poisson test p={p} < {alpha}).",
+        "刑事治安警情率高于全区，差异显著（精确泊松检验 {p}，阈值 {alpha}）。",
+        "The crime rate is above the district's and the excess is significant (exact Poisson test {p}, threshold {alpha}).",
     ),
     "warning.explain.not_significant": (
-        "刑事治安警情率未显著高于全区（精确泊松检验 p={p}，阈值 {alpha}）。",
-        "The crime rate is not significantly above the district's (exact Poisson test p={p}, threshold {alpha}).",
+        "刑事治安警情率未显著高于全区（精确泊松检验 {p}，阈值 {alpha}）。",
+        "The crime rate is not significantly above the district's (exact Poisson test {p}, threshold {alpha}).",
     ),
     "warning.explain.gated": (
         "得分已达黄色，但超出不显著，等级最高为蓝色。",

@@ -140,7 +140,7 @@ def _num(x: float, digits: int = 1) -> str:
 
 
 def _p_text(p: float) -> str:
-    return "<0.0001" if p < 0.0001 else f"{p:.4f}"
+    return "p<0.0001" if p < 0.0001 else f"p={p:.4f}"
 
 
 def indicator_sentence(item: dict, lang: str = "zh", window_months: int = 3) -> str:
