@@ -301,6 +301,15 @@ def test_record_last_checks_is_idempotent(session, factory):
         ).all()
     )
     assert kinds == {"P1": 2, "H1": 1}
+    # Generated history goes in through the driver's bulk path and answers past days.
+    rows = [("rental_house", "H1", "K", date(2025, 9, 1), 0, "demo")]
+    assert checks.add_checks(session, rows) == 1
+    total, out = checks.control_at(
+        session, ["K"], date(2025, 10, 1), load_config().factor_intervals
+    )
+    assert out.tolist() == [0] or total.tolist() == [0]  # registry counts come from agg_factor
+    on = session.scalar(select(FactorCheck.checked_on).where(FactorCheck.source == "demo"))
+    assert on == date(2025, 9, 1)
     with pytest.raises(ValueError, match="record id"):
         checks.add_check(session, FactorKind.VENUE, "", "K", date(2026, 1, 1))
 

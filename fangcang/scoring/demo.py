@@ -141,18 +141,11 @@ def generate_check_history(
     comms = df["community"].to_numpy()[idx]
     ivs = df["iv"].to_numpy()[idx]
 
-    def rows():
-        for k, r, c, d, i in zip(kinds, rids, comms, days, ivs, strict=True):
-            yield {
-                "kind": k,
-                "record_id": r,
-                "community_id": c,
-                "checked_on": d,
-                "interval_days": int(i),
-                "source": "demo",
-            }
-
-    return checks.add_checks(session, rows())
+    rows = (
+        (str(k), str(r), str(c), d, int(i), "demo")
+        for k, r, c, d, i in zip(kinds, rids, comms, days, ivs, strict=True)
+    )
+    return checks.add_checks(session, rows)
 
 
 def demo_extend(ctx) -> dict:
