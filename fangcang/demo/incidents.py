@@ -135,7 +135,7 @@ def expected(prof: pd.DataFrame, n_venues: np.ndarray, scale: Scale, months: lis
     m_idx = np.arange(n_m)
     focus = np.flatnonzero(prof["focus"].to_numpy())
     before_end = n_m - FOCUS_MONTHS
-    rise = 1.0 + 0.02 * m_idx  # 沿江社区 worsens until focused work starts, then falls
+    rise = 1.0 + 0.035 * m_idx  # 沿江社区 worsens until focused work starts, then falls
     shape = np.concatenate(
         [rise[:before_end], rise[before_end - 1] * np.linspace(0.8, 0.6, FOCUS_MONTHS)]
     )

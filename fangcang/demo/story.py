@@ -79,7 +79,7 @@ WORSE: list[tuple[str, str]] = [
 N_ELEVATED = 8  # about 1.6-1.8x the district all along
 N_EMERGING = 4  # from about 1.0x to 2.0x over the 24 months
 N_FADING = 3  # from about 2.0x to 1.0x
-FOCUS_CRIME_W = 1.75  # 沿江社区 before its rise (its own shape in incidents.expected)
+FOCUS_CRIME_W = 1.65  # 沿江社区 before its rise (its own shape in incidents.expected)
 #: Communities with a lively night economy (many bars and KTVs).
 NIGHTLIFE = {"葡萄棚社区", "江滨社区", "会展社区", "五马社区", "公园路社区", "东游社区"}
 
