@@ -89,7 +89,8 @@ def record_last_checks(session: Session, source: str = "import") -> int:
         The number of events added.
     """
     cols = ["kind", "record_id", "community_id", "checked_on", "interval_days", "source"]
-    added = 0
+    # Counted before and after: drivers differ in the rowcount of INSERT .. SELECT.
+    before = session.scalar(select(func.count()).select_from(FactorCheck)) or 0
     for kind, rid, community, checked, interval, where in _sources():
         already = exists().where(
             FactorCheck.kind == kind,
@@ -99,8 +100,8 @@ def record_last_checks(session: Session, source: str = "import") -> int:
         sel = select(
             kind, rid, community, checked, func.coalesce(interval, 0), literal(source)
         ).where(where, checked.is_not(None), community.is_not(None), ~already)
-        res = session.execute(insert(FactorCheck).from_select(cols, sel))
-        added += max(res.rowcount or 0, 0)
+        session.execute(insert(FactorCheck).from_select(cols, sel))
+    added = (session.scalar(select(func.count()).select_from(FactorCheck)) or 0) - before
     log.info("check history: %d events added from last-check dates", added)
     return added
 

@@ -106,7 +106,7 @@ def build(df: pd.DataFrame, config: ScoringConfig) -> dict[str, dict]:
             "score": float(r["score"]),
             "level": WarningLevel(r["level"]).value,
             "raw_level": WarningLevel(r["raw_level"]).value,
-            "pending": r["pending"],
+            "pending": r["pending"] if isinstance(r["pending"], str) else None,
             "residents": int(r["residents"]),
             "zero_residents": int(r["residents"]) == 0,
             "window_months": config.window_months,

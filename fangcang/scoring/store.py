@@ -172,7 +172,7 @@ def run(
                 significant=bool(r["significant"]),
                 explanation=json.dumps(explanations[r["community_id"]], ensure_ascii=False),
                 raw_level=WarningLevel(r["raw_level"]),
-                pending=r["pending"],
+                pending=r["pending"] if isinstance(r["pending"], str) else None,
                 excess_p=float(r["excess_p"]),
                 crime_ratio=float(r["crime_ratio"]),
                 trend_mark=str(r["trend_mark"]),
