@@ -198,6 +198,8 @@ def test_malformed_geojson_is_a_validation_error(engine, tmp_path, source, expec
         got = {(e.row, e.column): e.reason for e in errors if e.file == "communities.geojson"}
         assert "properties must be an object" in got[(3, "properties")]
         assert got[(4, "name")] == "a list or object, not a value"
+        # an unusable feature is reported once, not as every required property missing
+        assert [c for (r, c) in got if r in (2, 3)] == ["", "properties"]
 
 
 def test_cli_import_of_malformed_geojson_has_no_traceback(sqlite_engine, tmp_path, monkeypatch):
@@ -452,3 +454,26 @@ def test_no_database_change_on_any_bad_file_sqlite_and_pg(engine, tmp_path):
         assert conn.execute(text("SELECT count(*) FROM communities")).scalar() == 0
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(Community)) == 0
+
+
+@pytest.mark.parametrize(("source", "expected"), ZIP_CASES[:3])
+def test_data_hub_page_shows_a_plain_message_for_a_damaged_zip(
+    sqlite_engine, monkeypatch, source, expected
+):
+    from streamlit.testing.v1 import AppTest
+
+    from fangcang.access import Role, Scope, Viewer
+
+    monkeypatch.setenv("FANGCANG_DB_URL", sqlite_engine.url.render_as_string(False))
+    page = str(Path(__file__).parent.parent / "pages" / "data_hub.py")
+    at = AppTest.from_file(page, default_timeout=60)
+    at.session_state["viewer"] = Viewer(username="admin", role=Role.ADMIN, scope=Scope.district())
+    at.run()
+    data = (DATA / source).read_bytes()
+    at.file_uploader(key="hub_upload").upload(source, data, "application/zip")
+    at.run()
+    assert not at.exception, at.exception
+    (error,) = at.error
+    assert expected in error.value and source in error.value
+    assert "/tmp" not in error.value and "Traceback" not in error.value
+    assert not [b for b in at.button if b.key == "hub_import"]

@@ -479,12 +479,20 @@ def _read_communities(path: Path) -> tuple[Table, list]:
         raw = pd.DataFrame(index=range(len(features)))
     raw.index = pd.RangeIndex(1, len(raw) + 1, name="row")
     table = validate_frame(raw, spec, file, limits=lim)
+    # A feature that is not an object, or whose properties are not one, is reported as such
+    # (not again as every required property missing).
+    unusable = {i for i, column, _, _ in shape_errors if column in ("", "properties")}
+    if unusable:
+        table.errors = [e for e in table.errors if e.row not in unusable]
     for i, column, value, reason in shape_errors:
         _add(table, [i], column, [value], reason)
     (x_lo, x_hi), (y_lo, y_hi) = LON_RANGE, LAT_RANGE
     geoms: list = []
     for i, feat in enumerate(features, start=1):
-        g = feat.get("geometry") if isinstance(feat, dict) else None
+        if not isinstance(feat, dict):
+            geoms.append(None)  # reported above
+            continue
+        g = feat.get("geometry")
         try:
             if g is None:
                 raise geo.GeometryError("feature has no geometry")
