@@ -477,3 +477,20 @@ def test_data_hub_page_shows_a_plain_message_for_a_damaged_zip(
     assert expected in error.value and source in error.value
     assert "/tmp" not in error.value and "Traceback" not in error.value
     assert not [b for b in at.button if b.key == "hub_import"]
+
+
+def test_planned_dates_may_lie_in_the_future(tmp_path):
+    """Patrol plans are planned: their dates are declared ``future=True`` (not errors)."""
+    from fangcang.alcohol.files import PATROL_PLANS
+
+    path = _csv(
+        tmp_path,
+        "patrol_plans.csv",
+        "plan_id,point_id,unit,days,start_time,end_time,starts_on,ends_on\n"
+        "PL1,PT1,巡特警一队,5-7,20:00,02:00,2099-01-01,2099-12-31\n",
+    )
+    from dataclasses import replace
+
+    table = read_table(path, replace(PATROL_PLANS, checks=()))  # (its checks need the database)
+    assert table.frame["ends_on"].notna().all()
+    assert not [e for e in table.errors if "future" in e.reason]

@@ -440,8 +440,15 @@ PATROL_PLANS = FileSpec(
             max_length=8,
             description="window end `HH:MM`; before the start = the next day",
         ),
-        Field("starts_on", DATE, required=True, aliases=("开始日期", "启用日期")),
-        Field("ends_on", DATE, aliases=("结束日期", "停用日期"), description="empty = open"),
+        # A plan is planned: it may start or end after today (issue 17's future-time check).
+        Field("starts_on", DATE, required=True, aliases=("开始日期", "启用日期"), future=True),
+        Field(
+            "ends_on",
+            DATE,
+            aliases=("结束日期", "停用日期"),
+            description="empty = open",
+            future=True,
+        ),
         SOURCE,
         UPDATED,
     ),
