@@ -388,17 +388,97 @@ def _legend_html(title: str, items: list[tuple[str, str]], note: str = "") -> st
     )
 
 
+#: Community names are drawn from this zoom level on (120 names at district zoom are a blur).
+LABEL_ZOOM = 14
+
+
 class _MetricScale(folium.MacroElement):
-    """A metric-only scale bar (folium's control_scale also shows miles), and the zoom rule
-    that hides the names of small sub-districts until the user zooms in."""
+    """A metric-only scale bar (folium's control_scale also shows miles), and the zoom rules
+    that hide the names of small sub-districts (below zoom 13) and of communities (below
+    ``LABEL_ZOOM``) until the user zooms in."""
 
     _template = Template(
         "{% macro script(this, kwargs) %}"
         "L.control.scale({imperial: false, position: 'bottomright'}).addTo({{ this._parent.get_name() }});"
-        "(function (m) { function f() { m.getContainer().classList.toggle('fc-far', m.getZoom() < 13); }"
+        "(function (m) { function f() { var c = m.getContainer().classList, z = m.getZoom();"
+        " c.toggle('fc-far', z < 13); c.toggle('fc-nolabels', z < {{ this.label_zoom }}); }"
         " m.on('zoomend', f); f(); })({{ this._parent.get_name() }});"
         "{% endmacro %}"
     )
+
+    def __init__(self, label_zoom: int = LABEL_ZOOM):
+        super().__init__()
+        self.label_zoom = int(label_zoom)
+
+
+#: Keeps tooltips inside the map frame: Leaflet places a sticky tooltip beside the pointer and
+#: lets it run past the frame's edge (the iframe clips it); this moves it back inside.
+_TOOLTIP_CLAMP_JS = """
+(function () {
+  if (L.Tooltip.prototype._fcClamped) { return; }
+  var place = L.Tooltip.prototype._setPosition;
+  L.Tooltip.prototype._setPosition = function (pos) {
+    place.call(this, pos);
+    var map = this._map, el = this._container;
+    if (!map || !el) { return; }
+    var size = map.getSize(), at = L.DomUtil.getPosition(el);
+    var p = map.layerPointToContainerPoint(at), w = el.offsetWidth, h = el.offsetHeight;
+    var dx = 0, dy = 0, pad = 4;
+    if (p.x + w > size.x - pad) { dx = size.x - pad - w - p.x; }
+    if (p.x + dx < pad) { dx = pad - p.x; }
+    if (p.y + h > size.y - pad) { dy = size.y - pad - h - p.y; }
+    if (p.y + dy < pad) { dy = pad - p.y; }
+    if (dx || dy) { L.DomUtil.setPosition(el, at.add(L.point(dx, dy))); }
+  };
+  L.Tooltip.prototype._fcClamped = true;
+})();
+"""
+
+
+class _SelectOnClick(folium.MacroElement):
+    """Outline the clicked community at once in the browser (the server's rerun comes later)
+    and keep the outline when the pointer leaves it (folium's highlight resets the style on
+    mouseout). ``selected`` is the community outlined by the server, if any."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "(function (g) { var sel = null, on = {weight: 4, color: '{{ this.colour }}', fillOpacity: 0.75};"
+        " g.eachLayer(function (l) { if (l.feature && l.feature.id === {{ this.selected|tojson }}) { sel = l; } });"
+        " g.on('click', function (e) {"
+        "  if (sel && sel !== e.layer) { g.resetStyle(sel); sel.setStyle({weight: 1, color: '#ffffff'}); }"
+        "  sel = e.layer; sel.setStyle(on); sel.bringToFront(); });"
+        " g.on('mouseout', function (e) { if (e.layer === sel) { sel.setStyle(on); } });"
+        "})({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, colour: str, selected: str | None):
+        super().__init__()
+        self.colour = colour
+        self.selected = selected or ""
+
+
+def _cluster_icon_js() -> str:
+    """Cluster bubbles in the heat ramp (Leaflet.markercluster's defaults are green, yellow
+    and orange: they would read as warning levels)."""
+    light, mid, dark = palette.HEAT[1], palette.HEAT[3], palette.HEAT[5]
+    return (
+        "function (cluster) { var n = cluster.getChildCount();"
+        f" var c = n < 10 ? '{light}' : (n < 100 ? '{mid}' : '{dark}');"
+        " var s = n < 10 ? 30 : (n < 100 ? 36 : 44);"
+        " return L.divIcon({html: '<div style=\"background:' + c + ';width:' + s + 'px;height:'"
+        " + s + 'px;line-height:' + s + 'px;border-radius:50%;color:#fff;font:600 12px sans-serif;"
+        "text-align:center;border:2px solid rgba(255,255,255,.85);box-shadow:0 0 2px #333\">'"
+        " + n + '</div>', className: 'fc-cluster', iconSize: L.point(s, s)}); }"
+    )
+
+
+#: One incident in cluster mode: a small circle (folium's default callback needs
+#: Leaflet.awesome-markers, which the offline assets leave out: the map died on it).
+_CLUSTER_POINT_JS = (
+    "function (row) { return L.circleMarker(new L.LatLng(row[0], row[1]), {radius: 5,"
+    f" weight: 1, color: '#ffffff', fillColor: '{palette.HEAT[4]}', fillOpacity: 0.9}});}}"
+)
 
 
 def _hotspot_fills(
@@ -499,6 +579,33 @@ def _tooltip(row, colour_by: str, lang: str) -> str:
     return "<br>".join(parts)
 
 
+def heat_gradient() -> dict[float, str]:
+    """Leaflet.heat gradient (density 0..1 -> colour) from ``palette.HEAT``."""
+    n = len(palette.HEAT)
+    return {round(0.2 + 0.8 * i / (n - 1), 2): c for i, c in enumerate(palette.HEAT)}
+
+
+def _community_labels(communities: pd.DataFrame, lang: str) -> folium.FeatureGroup:
+    """Community names at their centroids; hidden below ``LABEL_ZOOM`` (CSS on the map)."""
+    group = folium.FeatureGroup(name=t("map.layer.community_names", lang), show=True)
+    for _, r in communities.iterrows():
+        if pd.isna(r.get("centroid_lat")) or pd.isna(r.get("centroid_lon")):
+            continue
+        folium.Marker(
+            [float(r["centroid_lat"]), float(r["centroid_lon"])],
+            icon=folium.DivIcon(
+                html=(
+                    '<div class="fc-c-label" style="font:500 11px sans-serif;color:#1d2733;'
+                    "white-space:nowrap;text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff;"
+                    f'transform:translate(-50%,-50%);pointer-events:none">{_esc(r["name"])}</div>'
+                ),
+                icon_size=(0, 0),
+            ),
+            interactive=False,
+        ).add_to(group)
+    return group
+
+
 def build_map(
     data: MapData,
     *,
@@ -546,9 +653,12 @@ def build_map(
             max_zoom=18,
         ).add_to(m)
     # A plain background for the intranet default (no tile server configured).
+    m.get_root().script.add_child(folium.Element(_TOOLTIP_CLAMP_JS))
     m.get_root().header.add_child(
         folium.Element(
-            "<style>.leaflet-container{background:#eef1f4;}.fc-far .fc-small{display:none;}</style>"
+            "<style>.leaflet-container{background:#eef1f4;}.fc-far .fc-small{display:none;}"
+            ".fc-nolabels .fc-c-label{display:none;}"
+            ".leaflet-tooltip{white-space:normal;width:max-content;max-width:320px;}</style>"
         )
     )
 
@@ -582,7 +692,9 @@ def build_map(
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
         zoom_on_click=False,
     )
+    _SelectOnClick(palette.BOUNDARY, selected).add_to(polygons)
     polygons.add_to(m)
+    _community_labels(communities, lang).add_to(m)
 
     if not data.sub_districts.empty:
         sd_features = [
@@ -633,11 +745,16 @@ def build_map(
                     radius=14,
                     blur=12,
                     min_opacity=0.3,
+                    gradient=heat_gradient(),
                     show=True,
                 ).add_to(m)
         elif len(data.incidents):
             plugins.FastMarkerCluster(
-                data.incidents[["lat", "lon"]].astype(float).values.tolist(), name=name, show=True
+                data.incidents[["lat", "lon"]].astype(float).values.tolist(),
+                name=name,
+                show=True,
+                callback=_CLUSTER_POINT_JS,
+                icon_create_function=_cluster_icon_js(),
             ).add_to(m)
 
     if data.factors is not None and len(data.factors):
@@ -704,11 +821,11 @@ def build_map(
 
     # open when short; with the six factor layers it would cover the map: then a button
     overlays = (
-        2 + (data.incidents is not None) + (data.stations is not None and len(data.stations) > 0)
+        3 + (data.incidents is not None) + (data.stations is not None and len(data.stations) > 0)
     )
     overlays += 0 if data.factors is None else data.factors["kind"].nunique()
-    folium.LayerControl(collapsed=overlays > 4).add_to(m)
-    _MetricScale().add_to(m)
+    folium.LayerControl(collapsed=overlays > 5).add_to(m)
+    _MetricScale(LABEL_ZOOM).add_to(m)
     m.get_root().html.add_child(folium.Element(legend))
     bounds = [g.bounds for g in communities["geometry"] if g is not None]
     if bounds:

@@ -34,6 +34,10 @@ SEQUENTIAL: tuple[str, ...] = ("#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30
 #: A diverging-free "good" scale (light -> dark green) for completion and coverage shares.
 GOOD: tuple[str, ...] = ("#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c")
 
+#: Density layers on the map (incident heat, cluster bubbles): a purple -> magenta ramp that
+#: cannot be mistaken for the four warning colours (no green, blue, yellow or red).
+HEAT: tuple[str, ...] = ("#e9d8f5", "#c89be3", "#a05cc9", "#8e2ba8", "#6a0f7a", "#4a0057")
+
 #: Chart series: this year against last year.
 THIS_YEAR = "#1f4e8c"
 LAST_YEAR = "#9aa5b1"

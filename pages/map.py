@@ -90,6 +90,7 @@ layers = filters.url_multi(
     t("map.layers"),
     format_func=lambda k: t(f"map.layer_choice.{k}"),
     where=c3,
+    placeholder=t("map.layers_none"),
 )
 category, mode = None, "heat"
 if "incidents" in layers:
@@ -129,7 +130,9 @@ data = _data(
     tuple(f.levels),
     f.min_score,
 )
-view = maps.view_of(data, colour_by=colour_by, lang=state.lang())
+view = maps.view_of(
+    data, colour_by=colour_by, lang=state.lang(), selected=st.session_state.get("map_selected")
+)
 if view.communities.empty:
     st.info(filters.empty_text(f, viewer))
     st.stop()
@@ -138,7 +141,11 @@ if colour_by in ("level", "score", "indicator") and not view.has_levels:
 elif colour_by in ("task_completion", "visit_coverage") and view.communities["value"].isna().all():
     st.info(t("map.unavailable", what=t(f"map.colour_by.{colour_by}")))
 
-left, right = st.columns([3.3, 1])
+# With the panel closed the map takes the full width and the details follow below it.
+if st.toggle(t("map.side_panel"), value=True, key="map_side_panel"):
+    left, right = st.columns([3.3, 1])
+else:
+    left, right = st.container(), st.container()
 with left:
     out = st_folium(
         view.map,

@@ -191,3 +191,58 @@ def test_install_assets(tmp_path):
         assert (folder / name).stat().st_size > 0
     assert "imagePath" in (folder / "fangcang-imagepath.js").read_text()
     offline.install_assets(tmp_path)  # idempotent
+
+
+def _incidents_at(session, factory, n: int = 5):
+    from datetime import datetime
+
+    from fangcang.models import Community
+
+    c = session.get(Community, "C001")
+    for i in range(n):
+        factory.incident(c, datetime(2026, 10, 3, 10 + i), lat=28.005, lon=120.605)
+    session.commit()
+
+
+def test_density_layers_cannot_pass_for_warning_colours(session, factory, district):
+    _incidents_at(session, factory)
+    warning = {c.lower() for c in palette.LEVEL_COLOURS.values()}
+    assert not {c.lower() for c in palette.HEAT} & warning
+    heat = maps.map_html(
+        maps.build_map(maps.map_data(session, Scope.district(), dd.PERIOD, layers=("incidents",)))
+    )
+    gradient = re.search(r'"gradient": \{([^}]*)\}', heat)
+    assert gradient, "heat layer without an explicit gradient (Leaflet.heat's is green-red)"
+    assert set(re.findall(r'"(#[0-9a-f]{6})"', gradient.group(1))) == set(palette.HEAT)
+    data = maps.map_data(
+        session, Scope.district(), dd.PERIOD, layers=("incidents",), incident_mode="clusters"
+    )
+    clusters = maps.map_html(maps.build_map(data))
+    # folium's default point needs Leaflet.awesome-markers, which is not served: the map
+    # died on "L.AwesomeMarkers is undefined"
+    assert "AwesomeMarkers" not in clusters and "L.circleMarker" in clusters
+    assert "iconCreateFunction" in clusters and palette.HEAT[5] in clusters
+
+
+def test_selected_community_is_outlined(session, district):
+    data = maps.map_data(session, Scope.district(), dd.PERIOD)
+    html = maps.map_html(maps.build_map(data, selected="C003"))
+    # the server outlines the chosen community; the browser outlines a clicked one at once
+    styles = re.findall(r'"weight": (\d+)', html)
+    assert "4" in styles
+    assert re.search(r"l\.feature\.id === \"C003\"", html)
+    assert "g.on('click'" in html and "g.on('mouseout'" in html
+    plain = maps.map_html(maps.build_map(data))
+    assert re.search(r"l\.feature\.id === \"\"", plain)
+
+
+def test_community_labels_when_zoomed_in_and_tooltips_inside(session, district):
+    html = maps.map_html(maps.map_view(session, Scope.district(), dd.PERIOD, lang="en").map)
+    labels = re.findall(r'"html": "(.*fc-c-label.*)"', html)
+    assert len(labels) == 8
+    assert any("\\u6cbf\\u6c5f\\u793e\\u533a" in h for h in labels)  # 沿江社区
+    assert ".fc-nolabels .fc-c-label{display:none;}" in html
+    assert f"c.toggle('fc-nolabels', z < {maps.LABEL_ZOOM})" in html
+    assert "Community names (when zoomed in)" in html
+    # tooltips wrap (max width) and are moved back inside the frame
+    assert "max-width:320px" in html and "_fcClamped" in html

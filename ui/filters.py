@@ -133,14 +133,29 @@ def url_choice(
 
 
 def url_multi(
-    name: str, options: list[str], default: list[str], label: str, format_func=str, where=None
+    name: str,
+    options: list[str],
+    default: list[str],
+    label: str,
+    format_func=str,
+    where=None,
+    placeholder: str | None = None,
 ) -> list[str]:
-    """A multiselect bound to URL parameter ``name`` (comma-separated)."""
+    """A multiselect bound to URL parameter ``name`` (comma-separated).
+
+    ``placeholder`` is what an empty selection means (default "全部"/"All": a filter with
+    nothing chosen keeps everything). Streamlit's "Select all" entry is English only, so it
+    is offered in the English UI alone."""
     key = _key(name)
     _bind(name, key, lambda raw: [v for v in raw.split(",") if v in options], default)
     st.session_state[key] = [v for v in st.session_state[key] if v in options]
     value = (where or st.sidebar).multiselect(
-        label, options, key=key, format_func=format_func, placeholder=t("dash.all")
+        label,
+        options,
+        key=key,
+        format_func=format_func,
+        placeholder=placeholder or t("dash.all"),
+        select_all=state.lang() == "en",
     )
     _write(name, value, default, ",".join)
     return value
