@@ -188,13 +188,15 @@ def _task_completion(
     return rows
 
 
-def previous_bulletin(session: Session, before: datetime | None = None) -> Bulletin | None:
-    """The last bulletin issued (before ``before`` when given)."""
-    q = select(Bulletin)
-    if before is not None:
-        q = q.where(Bulletin.issued_at <= before)
+def previous_bulletin(session: Session, period: Month | str) -> Bulletin | None:
+    """The bulletin a bulletin for ``period`` is compared with: the newest one issued for an
+    earlier month (a reissue for the same month compares with the previous month's bulletin,
+    never with the issue it replaces)."""
     return session.scalars(
-        q.order_by(Bulletin.issued_at.desc(), Bulletin.id.desc()).limit(1)
+        select(Bulletin)
+        .where(Bulletin.period < str(period))
+        .order_by(Bulletin.period.desc(), Bulletin.issued_at.desc(), Bulletin.id.desc())
+        .limit(1)
     ).first()
 
 
@@ -238,7 +240,7 @@ def build_content(
             }
         )
 
-    prev = previous_bulletin(session, issued_at)
+    prev = previous_bulletin(session, period)
     changes = {"previous": None, "upgraded": [], "downgraded": []}
     if prev is not None:
         prev_content = json.loads(prev.content_json)

@@ -67,6 +67,8 @@ if bulletins.can_issue(viewer.role):
                         s.commit()
                         label = bulletins.bulletin_label(b.year, b.number)
                 st.cache_data.clear()
+                # preview and downloads below show the new issue, not the one picked before
+                st.session_state["bul_pick"] = b.id
                 st.success(t("bulletin.issued", title=label))
 
 st.subheader(t("bulletin.history"))

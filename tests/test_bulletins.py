@@ -184,6 +184,17 @@ def test_changes_since_the_last_bulletin(session, district):
     assert bulletins.content(b)["tasks"]["warned_before"] == 2
 
 
+def test_reissue_compares_with_the_previous_month_not_itself(session, district):
+    _issue(session, "2026-02", datetime(2026, 3, 3, 9))
+    _issue(session, "2026-03", datetime(2026, 4, 3, 9))
+    again = _issue(session, "2026-03", datetime(2026, 4, 5, 9))
+    ch = bulletins.content(again)["changes"]
+    # against 2026-02 (第1期), not the first 2026-03 issue (第2期, identical levels)
+    assert ch["previous"] == {"label": "2026年第1期", "period": "2026-02"}
+    assert [x["name"] for x in ch["upgraded"]] == ["五马社区"]
+    assert [x["name"] for x in ch["downgraded"]] == ["沿江社区"]
+
+
 def test_frozen_when_issued(session, district):
     b = _issue(session, "2026-02", datetime(2026, 3, 3, 9))
     before_json, before_html, before_png = b.content_json, b.html, b.map_png
