@@ -67,16 +67,18 @@ def browser():
 
 
 def _open(pg, server, path: str) -> None:
-    """Open ``path``, signing in as the demo leader if the app asks for it."""
+    """Open ``path``, signing in as the demo leader if the app asks for it (a page load keeps
+    the session where the sign-in cookie is supported)."""
     pg.goto(server["base"] + path, wait_until="commit")
     login = pg.get_by_label("用户名")
-    pg.locator("h1").or_(login).first.wait_for(timeout=90_000)
-    if login.count():
+    nav = pg.locator("[data-testid='stSidebarNav']")
+    login.or_(nav).first.wait_for(timeout=90_000)
+    if login.count() and login.is_visible():
         username, password = leader_credentials(server["db_url"])
         login.fill(username)
         pg.get_by_label("密码").fill(password)
         pg.get_by_role("button", name="登录", exact=True).click()
-    pg.wait_for_selector("h1", timeout=90_000)
+    nav.wait_for(timeout=90_000)
 
 
 def _js_errors(messages: list) -> list[str]:
