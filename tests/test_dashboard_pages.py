@@ -148,6 +148,17 @@ def test_map_is_offline_and_complete(demo_db):
         assert colour in args["script"]
 
 
+def test_map_layer_picker_says_what_is_on(demo_db):
+    at = open_page("map")
+    layers = next(m for m in at.multiselect if m.label == "图层")
+    assert layers.value == [] and layers.proto.placeholder == "未叠加图层（仅社区着色）"
+    # Streamlit's "Select all" entry is English only: not offered in the Chinese UI
+    assert not layers.proto.select_all
+    panel = next(w for w in at.toggle if w.label == "地图旁显示详情面板")
+    panel.set_value(False).run()
+    assert not at.exception and at.get("component_instance")
+
+
 def test_map_filters_polygons(demo_db):
     at = open_page("map", level="red")
     args = json.loads(at.get("component_instance")[0].proto.json_args)
