@@ -120,7 +120,7 @@ def _card(row: pd.Series) -> None:
             t("inbox.accept"),
             key=f"accept_{iid}",
             type="primary",
-            use_container_width=True,
+            width="stretch",
             icon=":material/check:",
         ):
             _act(
@@ -156,7 +156,7 @@ def _card(row: pd.Series) -> None:
                 if st.form_submit_button(
                     t("inbox.submit"),
                     type="primary",
-                    use_container_width=True,
+                    width="stretch",
                     icon=":material/send:",
                 ):
                     _act(

@@ -147,7 +147,7 @@ if "propose" in tabs:
                 st.success(t("admission.proposed", title=tpl.title, id=tpl.id))
                 if not dup.empty:
                     st.warning(t("admission.duplicates_now"))
-                    st.dataframe(dup, hide_index=True, use_container_width=True)
+                    st.dataframe(dup, hide_index=True, width="stretch")
             except (ValueError, PermissionError) as exc:
                 st.error(str(exc))
 
@@ -201,7 +201,7 @@ if "review" in tabs:
                             }
                         ),
                         hide_index=True,
-                        use_container_width=True,
+                        width="stretch",
                     )
             with right, st.container(border=True):
                 cap = int(load["cap"].iloc[0]) if not load.empty else 0
@@ -230,16 +230,14 @@ if "review" in tabs:
                         }
                     ),
                     hide_index=True,
-                    use_container_width=True,
+                    width="stretch",
                     height=240,
                 )
             with st.form(f"review_{tid}"):
                 reason = st.text_input(t("admission.reason"), max_chars=500)
                 b1, b2 = st.columns(2)
-                admit = b1.form_submit_button(
-                    t("admission.admit"), type="primary", use_container_width=True
-                )
-                reject = b2.form_submit_button(t("admission.reject"), use_container_width=True)
+                admit = b1.form_submit_button(t("admission.admit"), type="primary", width="stretch")
+                reject = b2.form_submit_button(t("admission.reject"), width="stretch")
             if admit or reject:
                 try:
                     with state.session() as s:
@@ -287,6 +285,6 @@ with tabs["list"]:
                 }
             ),
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
             height=480,
         )

@@ -253,7 +253,7 @@ with tab_cycle:
         t("dispatch.button"),
         type="primary",
         icon=":material/send:",
-        use_container_width=True,
+        width="stretch",
         key="dispatch_go",
     ):
         with state.session() as s:
@@ -305,7 +305,7 @@ with tab_urgent:
             t("dispatch.minutes"), min_value=1, max_value=7 * 24 * 60, value=30, step=5
         )
         sent = st.form_submit_button(
-            t("dispatch.send"), type="primary", icon=":material/campaign:", use_container_width=True
+            t("dispatch.send"), type="primary", icon=":material/campaign:", width="stretch"
         )
     if sent:
         try:
@@ -432,7 +432,7 @@ with st.expander(t("dispatch.exchange"), icon=":material/sync_alt:"):
             st.dataframe(
                 pd.DataFrame([e.as_dict() for e in exc.errors]),
                 hide_index=True,
-                use_container_width=True,
+                width="stretch",
             )
         except tasks.ConflictError:
             st.error(t("tasks.conflict"))

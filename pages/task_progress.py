@@ -130,7 +130,7 @@ with left:
     st.dataframe(
         table,
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         height=min(420, 38 + 35 * len(table)),
         column_config={c: NUM for c in table.columns if c in COUNTS},
     )
@@ -163,7 +163,7 @@ with right:
         plot_bgcolor="white",
         xaxis={"range": [0, 100], "ticksuffix": "%", "gridcolor": "#e6e9ee"},
     )
-    st.plotly_chart(fig, use_container_width=True, key="progress_chart")
+    st.plotly_chart(fig, width="stretch", key="progress_chart")
     st.caption(window)
 
 st.subheader(t("progress.overdue_in", window=window, n=fmt_int(len(overdue))), anchor=False)
@@ -189,7 +189,7 @@ else:
             }
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         height=300,
         column_config={
             t("tasks.col.id"): st.column_config.NumberColumn(format="%d"),
@@ -221,7 +221,7 @@ else:
     st.dataframe(
         shown,
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         height=320,
         column_config={c: NUM for c in shown.columns if c in COUNTS},
     )
