@@ -8,7 +8,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from fangcang import aggregates
+from fangcang import aggregates, checks
 from fangcang.access import Scope, ScopeError
 from fangcang.models import (
     AggFactor,
@@ -16,6 +16,7 @@ from fangcang.models import (
     Discrepancy,
     DiscrepancyStatus,
     DiscrepancyType,
+    FactorCheck,
     FactorKind,
     House,
     HouseUse,
@@ -723,3 +724,21 @@ def test_nearest_houses_to_the_phone(session, factory):
     assert "*" in df["address"].iloc[0]
     with pytest.raises(ValueError):
         nearest_houses(session, D, 500, 28)
+
+
+def test_visit_to_a_rental_house_is_a_check_in_the_history(session, factory, home):
+    """A visit to a rental house adds one check event for that day (so the house counts as in
+    control that day in fangcang.checks); a visit to a self-occupied house adds none."""
+    c, h, a, b = home
+    factory.house(c, house_id="H2", use=HouseUse.RENTAL, check_interval_days=30)
+    session.commit()
+    visit(session)  # H1: self-occupied, not a factor
+    assert session.query(FactorCheck).count() == 0
+    visit(session, house_id="H2")
+    rows = session.query(FactorCheck).all()
+    assert [(r.kind, r.record_id, r.checked_on, r.interval_days, r.source) for r in rows] == [
+        (FactorKind.RENTAL_HOUSE, "H2", WHEN.date(), 30, "visit")
+    ]
+    visit(session, house_id="H2")  # a second visit on the same day adds nothing
+    assert session.query(FactorCheck).count() == 1
+    assert checks.has_history(session)

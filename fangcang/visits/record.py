@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from .. import audit, db
+from .. import audit, checks, db
 from ..access import Scope
-from ..models import House, HouseUse, Visit, VisitResident
+from ..models import FactorKind, House, HouseUse, Visit, VisitResident
 from ..phone import normalize_phone
 from ..privacy import mask_phone
 from ..timeutil import now_local
@@ -132,6 +132,30 @@ def check_visit_fields(
     return observed_use
 
 
+_HOUSE_FACTOR = {
+    HouseUse.RENTAL.value: FactorKind.RENTAL_HOUSE,
+    HouseUse.GROUP_RENTAL.value: FactorKind.GROUP_RENTAL_HOUSE,
+}
+
+
+def _record_house_check(session: Session, house: House, day: date) -> bool:
+    """A visit to a rental or group-rental house is a check of that public-order factor: add it
+    to the check history (``fangcang.checks``), so the house's control status on that day is
+    what the officer did. Other houses are not factors; nothing is added for them."""
+    kind = _HOUSE_FACTOR.get(str(house.use) if house.use is not None else "")
+    if kind is None or not house.community_id:
+        return False
+    return checks.add_check(
+        session,
+        kind,
+        house.house_id,
+        house.community_id,
+        day,
+        interval_days=house.check_interval_days or 0,
+        source="visit",
+    )
+
+
 def record_visit(
     session: Session,
     scope: Scope,
@@ -199,6 +223,7 @@ def record_visit(
     )
     result = reconcile(session, scope, visit_ids=[visit.id])
     session.refresh(visit)  # reconcile writes with set-based UPDATEs
+    _record_house_check(session, house, visited_at.date())
     audit.log(
         session,
         actor=recorded_by,
