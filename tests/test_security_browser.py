@@ -30,6 +30,9 @@ from fangcang.models import AggIncidentDay, Community, Officer, Person
 from tests.browser_support import chromium, streamlit_server
 from ui import nav
 
+# Starts a Streamlit server and Chromium: a real-browser test like the others.
+pytestmark = pytest.mark.browser
+
 ROOT = Path(__file__).resolve().parent.parent
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_NOTE = "<script>window.__xss=1;alert(2)</script>已入户核查完毕"
