@@ -303,6 +303,13 @@ def demo_extend(ctx) -> dict:
                         who.phone,
                     )
                 )
+        # a small district may draw no repeat person at all: make the first of the pool the
+        # party of the two latest non-criminal incidents, so the story always has a file
+        if max(used.values(), default=0) < 2 and len(non_criminal) >= 2:
+            cand = repeat_pool.iloc[0]
+            latest = set(inc.loc[non_criminal[-2:], "incident_id"])
+            roles = [x for x in roles if not (x[0] in latest and x[1] == "party")]
+            roles += [(i, "party", cand["name"], cand.id_number, cand.phone) for i in latest]
         ip = pd.DataFrame(roles, columns=["incident_id", "role", "name", "id_number", "phone"])
         ip["address"] = ""
         ip["source"] = "110接处警"
