@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangcang.importer import import_bundle, read_table
+from fangcang.importer.cells import normalize_codes
 from fangcang.importer.kinds import INCIDENTS, PEOPLE
 from fangcang.models import AuditEntry, ImportLog, Incident
 from fangcang.phone import normalize_phone, normalize_phones
@@ -421,3 +422,12 @@ def test_import_into_an_empty_database_creates_the_schema(tmp_path, monkeypatch,
     assert main(["import", "--quiet", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "empty database: created the schema" in out and "import ok" in out
+
+
+def test_lost_digit_reasons_do_not_repeat_the_value():
+    """The reason for a number Excel damaged never echoes the cell (a phone or an ID number):
+    the value is shown once, masked, in the error's value column."""
+    text, reason = normalize_codes(pd.Series(["1.38001E+10", "1234567890123456789.0"]))
+    assert reason.notna().all()
+    for r in reason:
+        assert "38001" not in r and "1234567890" not in r

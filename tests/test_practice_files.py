@@ -156,6 +156,7 @@ BAD = [
     ("incident_people", "I1,路人,陈小华,,,", 2, "role", ""),
     ("incident_people", "I1,当事人,陈小华,330302199001011234,,", 2, "id_number", ""),
     ("incident_people", "DB,当事人,陈小华,,,", 2, "incident_id", "outside your jurisdiction"),
+    ("incident_people", "I1,当事人,陈小华,,call me,", 2, "phone", ""),
     ("patrol_points", "PP2,江滨KTV,,,,,120", 2, "lon", "give lon/lat"),
     ("patrol_points", "PP2,江滨KTV,,,130.0,45.0,120", 2, "lon", "no community"),
     ("patrol_points", "PP2,江滨KTV,,,120.615,28.005,5", 2, "radius_m", ""),
@@ -264,3 +265,14 @@ def test_data_contract_documents_every_practice_file():
 def test_dates_are_kept(session, d):
     _good(session)
     assert session.get(PatrolPlan, "PL2").starts_on == date(2026, 1, 1)
+
+
+def test_incident_people_phone_follows_the_one_phone_rule(session, d):
+    """The same phone rule as people, officers and visits: Excel's ".0" is undone and the
+    phone is stored in its canonical form."""
+    result = _import(
+        session, "incident_people", _csv("incident_people", "I1,当事人,陈小华,,13900139000.0,")
+    )
+    assert result.ok
+    stored = session.scalars(select(IncidentPerson.phone)).all()
+    assert stored == ["13900139000"]

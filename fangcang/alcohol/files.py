@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from .. import geo
 from ..access import Scope
 from ..importer import Field, FileSpec
-from ..importer.spec import DATE, DATETIME, ENUM, FLOAT, ID_NUMBER, INT, LAT, LON
+from ..importer.kinds import PHONE_ALIASES
+from ..importer.spec import DATE, DATETIME, ENUM, FLOAT, ID_NUMBER, INT, LAT, LON, PHONE
 from ..models import (
     AlcoholMeasure,
     Community,
@@ -158,7 +159,7 @@ INCIDENT_PEOPLE = FileSpec(
             personal=True,
             description="links the person across incidents; without it the person is never filed",
         ),
-        Field("phone", aliases=("联系电话", "手机号", "电话"), max_length=20, personal=True),
+        Field("phone", PHONE, aliases=PHONE_ALIASES, personal=True),
         Field(
             "address",
             aliases=("地址", "涉事地址", "住址"),

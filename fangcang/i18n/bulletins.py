@@ -118,8 +118,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "effect.yoy.order": ("结束月份早于起始月份。", "The end month is before the start month."),
     "effect.col.verdict": ("结论", "Verdict"),
     "effect.yoy.caption": (
-        "与去年同期相比；显著性按泊松检验（|z|≥2 且 p<0.05）。",
-        "Against the same months a year earlier; significance by a Poisson test (|z| >= 2 and p < 0.05).",
+        "与去年同期相比；显著性按精确泊松检验（p<0.05，即|z|≥1.96）。",
+        "Against the same months a year earlier; significance by the exact Poisson test (p < 0.05, i.e. |z| >= 1.96).",
     ),
     "effect.focus.manage": ("整治登记", "Register focused work"),
     "effect.focus.start_btn": ("开始整治", "Start focused work"),

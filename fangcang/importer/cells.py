@@ -30,11 +30,11 @@ LOST_NUMERIC_CELL = (
     "and export again"
 )
 LOST_SCIENTIFIC = (
-    "written in scientific notation by Excel ({shown}): digits are lost; format the column as "
+    "written in scientific notation by Excel: digits are lost; format the column as "
     "Text and export again"
 )
 LOST_FRACTION = (
-    "written as a number by Excel ({shown}): digits after the 15th are lost; format the column "
+    "written as a number by Excel: digits after the 15th are lost; format the column "
     "as Text and export again"
 )
 
@@ -108,7 +108,7 @@ def _normalize(
         lost = has_frac & (
             frac.fillna("").str.lstrip("+-").str.lstrip("0").str.len() > EXCEL_DIGITS
         )
-        reason[lost] = [LOST_FRACTION.format(shown=v) for v in out[lost]]
+        reason[lost] = LOST_FRACTION  # the value itself is shown (masked) beside the reason
         out = out.where(~(has_frac & ~lost), frac)
     # Scientific notation: exact only when the mantissa carries every digit.
     sci = out.str.extract(_SCIENTIFIC)
@@ -120,7 +120,7 @@ def _normalize(
         # be 13800138000 or a number whose last three digits Excel dropped
         ok = is_sci & (mant.str.len() == exp + 1) & (mant.str.len() <= EXCEL_DIGITS)
         lost = is_sci & ~ok
-        reason[lost] = [LOST_SCIENTIFIC.format(shown=v) for v in out[lost]]
+        reason[lost] = LOST_SCIENTIFIC
         out = out.where(~ok, sci[0].fillna("") + mant)
     if numeric is not None and numeric.any():
         num = pd.Series(numeric, index=text.index) & (out != "")
