@@ -9,6 +9,7 @@ from fangcang.access import Scope
 from fangcang.i18n import fmt_int, fmt_pct
 from fangcang.models import IncidentCategory
 from fangcang.timeutil import Month
+from fangcang.websafe import escape_markdown
 from ui import charts, filters, guard, state
 from ui.state import t
 
@@ -60,7 +61,7 @@ category = (
 v = _load(
     state.data_version(), viewer.scope, str(f.period), f.street, f.community, metric, category
 )
-area = v.title or filters.where_text(f, viewer)
+area = escape_markdown(v.title) if v.title else filters.where_text(f, viewer)
 st.title(t("trends.title"))
 st.caption(
     t("trends.caption", area=area, first=str(v.first), last=str(v.last))

@@ -7,6 +7,7 @@ on a small database built here (four communities, one admitted weekly template, 
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -97,8 +98,10 @@ def test_dispatch_a_cycle_and_see_it_in_the_officers_inbox(browser, server, db_u
     pg = desk.new_page()
     _sign_in(pg, server, "duty")
     _open(pg, "一键派单")
+    pg.get_by_role("tab", name="周期派单").click()  # the cycle is the second tab
     pg.get_by_role("button", name="一键派单").click()
-    pg.get_by_text("新派 4 件").wait_for(timeout=30_000)
+    # the dispatch result (the selection tab's preview says "将新派 4 件" too, hidden)
+    pg.get_by_text(re.compile(r"^周期 .*：新派 4 件")).wait_for(timeout=30_000)
     engine = db.make_engine(db_url)
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(TaskItem)) == 4

@@ -20,6 +20,7 @@ from fangcang import overview, trends
 from fangcang.access import Scope, Viewer
 from fangcang.palette import LEVELS
 from fangcang.timeutil import Month
+from fangcang.websafe import escape_markdown
 
 from . import state
 from .state import t
@@ -274,8 +275,9 @@ def jurisdiction(viewer: Viewer) -> str:
     meta = community_meta(state.data_version(), viewer.scope)
     if meta.empty:
         return t("dash.no_area")
-    stations = list(dict.fromkeys(meta["station"]))
-    names = list(meta["name"])
+    # names come from data and end up in markdown (titles, captions): escaped here, once
+    stations = [escape_markdown(x) for x in dict.fromkeys(meta["station"])]
+    names = [escape_markdown(x) for x in meta["name"]]
     if viewer.station_id and len(stations) == 1:
         return stations[0]
     if len(names) <= 3:
@@ -291,14 +293,14 @@ def where_text(f: Filters, viewer: Viewer) -> str:
     meta = community_meta(state.data_version(), viewer.scope)
     if f.community:
         hit = meta.loc[meta["community_id"] == f.community, "name"]
-        return hit.iloc[0] if not hit.empty else f.community
+        return escape_markdown(hit.iloc[0] if not hit.empty else f.community)
     parts = []
     if f.street:
         hit = meta.loc[meta["sub_district_code"] == f.street, "sub_district"]
-        parts.append(hit.iloc[0] if not hit.empty else f.street)
+        parts.append(escape_markdown(hit.iloc[0] if not hit.empty else f.street))
     if f.station:
         hit = meta.loc[meta["station_id"] == f.station, "station"]
-        parts.append(hit.iloc[0] if not hit.empty else f.station)
+        parts.append(escape_markdown(hit.iloc[0] if not hit.empty else f.station))
     return " ".join(parts) if parts else jurisdiction(viewer)
 
 
