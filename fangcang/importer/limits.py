@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 #: Characters of a value quoted in an error message; longer values are cut and their length
 #: given, so a 5 MB cell is never echoed whole (reports, logs, pages).
 VALUE_CHARS = 80
-#: Characters of an error's reason (reasons may quote header names).
-REASON_CHARS = 400
+#: Characters of an error's reason (reasons may quote header names; the coordinate-system
+#: hint, the longest of our own reasons, is about 430 characters and must stay whole).
+REASON_CHARS = 1000
 
 #: Control characters refused in any cell: C0 except tab, line feed and carriage return,
 #: DEL, and the C1 range (U+0080-U+009F, what a wrong single-byte decoding leaves behind).
