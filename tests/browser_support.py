@@ -4,6 +4,7 @@ Chromium driven by Playwright (never `playwright install`: it downloads a browse
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +17,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
+
+
+def small_demo(path: Path) -> Path:
+    """A small demo database at ``path``: built by the CLI (about a minute), or copied from the
+    file named by ``FANGCANG_BROWSER_DEMO_DB`` to save that minute on repeated runs."""
+    reuse = os.environ.get("FANGCANG_BROWSER_DEMO_DB")
+    if reuse:
+        shutil.copyfile(reuse, path)
+    else:
+        subprocess.run(
+            [sys.executable, "-m", "fangcang", "--db", f"sqlite:///{path}", "demo"]
+            + ["--scale", "small"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            timeout=900,
+        )
+    return path
 
 
 def free_port() -> int:

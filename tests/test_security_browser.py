@@ -13,11 +13,7 @@ The demo is built with ``python -m fangcang demo --scale small`` (about a minute
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -27,7 +23,7 @@ from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.orm import Session
 
 from fangcang.models import AggIncidentDay, Community, Officer, Person
-from tests.browser_support import chromium, streamlit_server
+from tests.browser_support import chromium, small_demo, streamlit_server
 from ui import nav
 
 # Starts a Streamlit server and Chromium: a real-browser test like the others.
@@ -54,26 +50,7 @@ def demo_db(tmp_path_factory) -> Path:
     """A small demo database with an XSS community name and an XSS feedback note."""
     folder = tmp_path_factory.mktemp("browser")
     path = folder / "demo.db"
-    reuse = os.environ.get("FANGCANG_BROWSER_DEMO_DB")
-    if reuse:
-        shutil.copyfile(reuse, path)
-    else:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "fangcang",
-                "--db",
-                f"sqlite:///{path}",
-                "demo",
-                "--scale",
-                "small",
-            ],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            timeout=900,
-        )
+    small_demo(path)
     engine = create_engine(f"sqlite:///{path}")
     with Session(engine) as s:
         # The community with the most incidents, so it appears in rankings and top lists.

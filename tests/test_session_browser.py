@@ -16,10 +16,6 @@ Builds a small demo (about a minute) unless ``FANGCANG_BROWSER_DEMO_DB`` names o
 from __future__ import annotations
 
 import http.server
-import os
-import shutil
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -29,7 +25,7 @@ from sqlalchemy import create_engine, select, update
 from sqlalchemy.orm import Session
 
 from fangcang.models import Community, Officer, User
-from tests.browser_support import chromium, free_port, streamlit_server
+from tests.browser_support import chromium, free_port, small_demo, streamlit_server
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,26 +58,7 @@ def leak_server():
 def demo_db(tmp_path_factory, leak_server) -> Path:
     folder = tmp_path_factory.mktemp("session_browser")
     path = folder / "demo.db"
-    reuse = os.environ.get("FANGCANG_BROWSER_DEMO_DB")
-    if reuse:
-        shutil.copyfile(reuse, path)
-    else:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "fangcang",
-                "--db",
-                f"sqlite:///{path}",
-                "demo",
-                "--scale",
-                "small",
-            ],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            timeout=900,
-        )
+    small_demo(path)
     leak = f"http://127.0.0.1:{leak_server}"
     engine = create_engine(f"sqlite:///{path}")
     with Session(engine) as s:
