@@ -4,24 +4,16 @@ import pandas as pd
 import streamlit as st
 
 from fangcang import overview
-from fangcang.access import Scope
 from fangcang.i18n import catalogue, fmt_int, fmt_pct
 from fangcang.palette import LEVEL_COLOURS
-from fangcang.timeutil import Month
 from ui import charts, filters, guard, state
 from ui.state import t
 
 viewer = guard.page("overview")
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _load(version: int, scope: Scope, period: str, lang: str) -> overview.Overview:
-    with state.session() as s:
-        return overview.overview(s, scope, Month.parse(period), lang)
-
-
 f = filters.sidebar(viewer)
-data = _load(state.data_version(), viewer.scope, str(f.period), state.lang())
+data = state.load(overview.overview, viewer.scope, f.period, state.lang())
 
 st.title(t("overview.title"))
 area = filters.jurisdiction(viewer)

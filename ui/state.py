@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import streamlit as st
 from sqlalchemy import Engine
@@ -44,6 +47,34 @@ def data_version() -> int:
     """Read on every run (one tiny query) so caches keyed on it never serve stale data."""
     with session() as s:
         return db.data_version(s)
+
+
+T = TypeVar("T")
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached_call(target: str, version: int, args: tuple, kwargs: tuple) -> Any:
+    module_name, _, qualname = target.partition(":")
+    fn: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        fn = getattr(fn, part)
+    with session() as s:
+        return fn(s, *args, **dict(kwargs))
+
+
+def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call ``fn(session, *args, **kwargs)`` through the one UI cache, keyed by the data version.
+
+    The single cached-loader helper for pages: ``state.load(overview.overview, scope, period, lang)``
+    instead of a hand-written ``st.cache_data`` wrapper per page. The cache key is the function's
+    import path, the current data version (so any import, correction or write invalidates it) and the
+    arguments, which must be hashable by ``st.cache_data`` (scopes, months, strings, numbers, tuples).
+    ``fn`` must be a module-level fangcang function taking a ``Session`` first.
+    """
+    target = f"{fn.__module__}:{fn.__qualname__}"
+    if "<locals>" in target or "<lambda>" in target:
+        raise ValueError(f"state.load needs a module-level function, got {target}")
+    return _cached_call(target, data_version(), args, tuple(sorted(kwargs.items())))
 
 
 def lang() -> str:
