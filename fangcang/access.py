@@ -1,4 +1,4 @@
-"""Who may see what: roles, permissions and the jurisdiction scope that every query applies.
+"""Who may see what: what each role may do and the jurisdiction scope that every query applies.
 
 Jurisdiction is enforced in fangcang's queries, not only in the UI: every function that returns
 community-level or person-level data takes a ``Scope`` and filters by it.
@@ -6,21 +6,28 @@ community-level or person-level data takes a ``Scope`` and filters by it.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
+from .models import Community
+from .models.access import Permission, Role
 
-class Role(enum.StrEnum):
-    LEADER = "leader"  # whole district, read
-    DISPATCHER = "dispatcher"  # duty officer: whole district, dispatch and evaluate
-    STATION = "station"  # their station's communities
-    OFFICER = "officer"  # community officer: their own communities and inbox
-    BRANCH = "branch"  # a police branch: proposes task templates
-    ADMIN = "admin"  # users, configuration, imports
+__all__ = [
+    "ROLE_PERMISSIONS",
+    "Forbidden",
+    "Permission",
+    "Role",
+    "Scope",
+    "ScopeError",
+    "Viewer",
+    "can",
+    "get_community",
+    "scope_for",
+    "visible_communities",
+]
 
 
 class ScopeError(PermissionError):
@@ -29,21 +36,6 @@ class ScopeError(PermissionError):
 
 class Forbidden(PermissionError):
     """Raised when a role lacks the permission for an action (see ``ROLE_PERMISSIONS``)."""
-
-
-class Permission(enum.StrEnum):
-    """Actions beyond reading what the scope allows."""
-
-    DISPATCH = "dispatch"  # dispatch tasks, urgent instructions
-    EVALUATE = "evaluate"  # evaluate officers' feedback
-    FEEDBACK = "feedback"  # accept and answer tasks in the own inbox
-    PROPOSE_TEMPLATE = "propose_template"  # branches propose task templates
-    UNMASK = "unmask"  # show one person's record in the clear (with a reason; audited)
-    EXPORT = "export"  # download tables (masked)
-    CORRECT_REGISTRY = "correct_registry"  # confirm field-visit discrepancies
-    IMPORT = "import"  # upload and import bundles
-    MANAGE_USERS = "manage_users"  # users, audit log
-    CONFIGURE = "configure"  # scoring configuration and other settings
 
 
 #: Which role may do what. Reading is governed by the scope, not listed here. Leaders read
@@ -131,8 +123,6 @@ def scope_for(
     session: Session, role: Role, station_id: str | None = None, officer_id: str | None = None
 ) -> Scope:
     """The jurisdiction of a role: the whole district, a station's or an officer's communities."""
-    from .models import Community
-
     if role in (Role.LEADER, Role.DISPATCHER, Role.ADMIN, Role.BRANCH):
         return Scope.district()
     if role is Role.STATION:
@@ -154,8 +144,6 @@ def scope_for(
 
 def visible_communities(session: Session, scope: Scope) -> list[tuple[str, str]]:
     """``(community_id, name)`` of every community inside ``scope``, ordered by id."""
-    from .models import Community
-
     rows = session.execute(
         select(Community.community_id, Community.name)
         .where(scope.clause(Community.community_id))
@@ -167,8 +155,6 @@ def visible_communities(session: Session, scope: Scope) -> list[tuple[str, str]]
 def get_community(session: Session, scope: Scope, community_id: str):
     """One community by id; ``ScopeError`` when it lies outside ``scope``, ``KeyError`` when
     there is no such community (checked in that order, so outsiders learn nothing)."""
-    from .models import Community
-
     scope.check(community_id)
     community = session.scalar(
         select(Community).where(

@@ -6,7 +6,7 @@ from .base import Base, enum_type
 from .core import *
 
 # Feature models (one line per feature module):
-from .access import User
+from .access import Permission, Role, User
 from .sessions import SignInThrottle, UserSession
 from .bulletins import Bulletin, BulletinCommunity, FocusWork
 from .visits import (

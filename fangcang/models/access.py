@@ -1,4 +1,7 @@
-"""User accounts (local sign-in) and the audit chain's fork guard.
+"""User accounts (local sign-in), the roles and permissions they hold, and the audit chain's
+fork guard. ``Role`` and ``Permission`` live here, beside the table that stores them, so
+``fangcang.access`` (which maps roles to permissions and scopes) imports the models and never
+the other way round.
 
 Passwords are stored only as argon2 hashes (``fangcang.auth``). A user's jurisdiction is derived
 from ``role`` plus ``station_id`` / ``officer_id`` (``fangcang.access.scope_for``).
@@ -6,14 +9,41 @@ from ``role`` plus ``station_id`` / ``officer_id`` (``fangcang.access.scope_for`
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..access import Role
 from .base import Base, enum_type
 from .core import AuditEntry
+
+
+class Role(enum.StrEnum):
+    """What a user is (stored in ``users.role``); ``fangcang.access.ROLE_PERMISSIONS`` says
+    what each may do."""
+
+    LEADER = "leader"  # whole district, read
+    DISPATCHER = "dispatcher"  # duty officer: whole district, dispatch and evaluate
+    STATION = "station"  # their station's communities
+    OFFICER = "officer"  # community officer: their own communities and inbox
+    BRANCH = "branch"  # a police branch: proposes task templates
+    ADMIN = "admin"  # users, configuration, imports
+
+
+class Permission(enum.StrEnum):
+    """Actions beyond reading what the scope allows."""
+
+    DISPATCH = "dispatch"  # dispatch tasks, urgent instructions
+    EVALUATE = "evaluate"  # evaluate officers' feedback
+    FEEDBACK = "feedback"  # accept and answer tasks in the own inbox
+    PROPOSE_TEMPLATE = "propose_template"  # branches propose task templates
+    UNMASK = "unmask"  # show one person's record in the clear (with a reason; audited)
+    EXPORT = "export"  # download tables (masked)
+    CORRECT_REGISTRY = "correct_registry"  # confirm field-visit discrepancies
+    IMPORT = "import"  # upload and import bundles
+    MANAGE_USERS = "manage_users"  # users, audit log
+    CONFIGURE = "configure"  # scoring configuration and other settings
 
 
 class User(Base):
