@@ -1,0 +1,526 @@
+"""Periods as a review meeting uses them (CompStat): a month, the last 7 or 28 days, a quarter,
+the year to date or a custom date range, each compared with the same days a year earlier and
+with the previous period.
+
+Every relative period ends on the *data-as-of* day: the last day with incident data, not today
+(a feed that is two days late must not turn the last 7 days into 5 days of data and 2 empty ones).
+
+Comparison rules (one place; the UI states them in words):
+
+- **Year before**: the same calendar days a year earlier. A 29 February maps to 28 February, so
+  a window holding 29 February is one day longer than its year-earlier window; a whole calendar
+  month or quarter is compared with the whole month or quarter a year earlier. Unequal lengths
+  are compared as rates (the exposure ratio of the exact test, ``fangcang.stats``).
+- **Previous period**: for a month or quarter, the previous calendar month or quarter (over the
+  same number of elapsed days when the current one is still running); for the last 7/28 days, the
+  year to date and a custom range, the same number of days immediately before.
+- A comparison window that reaches before the first day with data is *unavailable* (and says
+  so) instead of being compared with zeros.
+
+Counts come from the pre-aggregated tables: whole months from ``agg_incident_month`` and the
+partial months at either end from ``agg_incident_day``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from . import trends
+from .access import Scope
+from .models import AggIncidentDay, AggIncidentMonth
+from .stats import compare_counts
+from .timeutil import Month, now_local
+
+BASES: tuple[str, ...] = ("year_before", "previous")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+class PeriodKind(enum.StrEnum):
+    """The kinds of period a user can choose."""
+
+    MONTH = "month"
+    DAYS_7 = "7d"
+    DAYS_28 = "28d"
+    QUARTER = "quarter"
+    YTD = "ytd"
+    CUSTOM = "custom"
+
+
+def year_earlier(day: date) -> date:
+    """The same calendar day a year earlier; 29 February becomes 28 February."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def quarter_of(day: date) -> tuple[int, int]:
+    """(year, quarter 1..4) of ``day``."""
+    return day.year, (day.month - 1) // 3 + 1
+
+
+def quarter_months(year: int, quarter: int) -> tuple[Month, Month]:
+    """First and last month of a calendar quarter."""
+    if not 1 <= quarter <= 4:
+        raise ValueError(f"quarter must be 1..4, got {quarter}")
+    first = Month(year, 3 * quarter - 2)
+    return first, first.shift(2)
+
+
+@dataclass(frozen=True, order=True)
+class Window:
+    """Days ``first..last``, both inclusive (local calendar days)."""
+
+    first: date
+    last: date
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise ValueError(f"window ends ({self.last}) before it starts ({self.first})")
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def __str__(self) -> str:
+        return f"{self.first.isoformat()} – {self.last.isoformat()}"
+
+    def before(self) -> Window:
+        """The window of the same length immediately before this one."""
+        return Window(self.first - timedelta(days=self.days), self.first - timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class PeriodChoice:
+    """What the user chose (hashable: a cache key and a URL value, see :meth:`param`).
+
+    ``month`` for MONTH; ``year`` and ``quarter`` for QUARTER; ``first`` and ``last`` for CUSTOM;
+    nothing for the relative kinds (they end on the data-as-of day).
+    """
+
+    kind: PeriodKind
+    month: Month | None = None
+    year: int | None = None
+    quarter: int | None = None
+    first: date | None = None
+    last: date | None = None
+
+    def __post_init__(self) -> None:
+        kind = PeriodKind(self.kind)
+        object.__setattr__(self, "kind", kind)
+        if (kind is PeriodKind.MONTH) != (self.month is not None):
+            raise ValueError("month: a month period needs a month (and only it has one)")
+        if kind is PeriodKind.QUARTER:
+            if self.year is None or self.quarter is None:
+                raise ValueError("quarter: a quarter period needs a year and a quarter")
+            quarter_months(self.year, self.quarter)  # validates 1..4
+        if kind is PeriodKind.CUSTOM:
+            if self.first is None:
+                raise ValueError("first: a custom range needs a first day")
+            if self.last is None:
+                raise ValueError("last: a custom range needs a last day")
+            if self.last < self.first:
+                raise ValueError(
+                    f"first: the custom range starts ({self.first}) after it ends ({self.last})"
+                )
+
+    @classmethod
+    def of_month(cls, month: Month) -> PeriodChoice:
+        return cls(PeriodKind.MONTH, month=month)
+
+    @classmethod
+    def of_quarter(cls, year: int, quarter: int) -> PeriodChoice:
+        return cls(PeriodKind.QUARTER, year=year, quarter=quarter)
+
+    @classmethod
+    def of_range(cls, first: date, last: date) -> PeriodChoice:
+        return cls(PeriodKind.CUSTOM, first=first, last=last)
+
+    def param(self) -> str:
+        """The URL value: ``2026-10``, ``7d``, ``28d``, ``ytd``, ``2026-Q3`` or
+        ``2026-09-01..2026-10-15``."""
+        if self.kind is PeriodKind.MONTH:
+            return str(self.month)
+        if self.kind is PeriodKind.QUARTER:
+            return f"{self.year:04d}-Q{self.quarter}"
+        if self.kind is PeriodKind.CUSTOM:
+            return f"{self.first.isoformat()}..{self.last.isoformat()}"
+        return self.kind.value
+
+    @classmethod
+    def parse(cls, text: str) -> PeriodChoice:
+        """Read a URL value written by :meth:`param`; ``ValueError`` naming the text otherwise."""
+        raw = str(text).strip()
+        if raw in (PeriodKind.DAYS_7, PeriodKind.DAYS_28, PeriodKind.YTD):
+            return cls(PeriodKind(raw))
+        if _MONTH.match(raw):
+            return cls.of_month(Month.parse(raw))
+        if m := _QUARTER.match(raw):
+            return cls.of_quarter(int(m.group(1)), int(m.group(2)))
+        if m := _RANGE.match(raw):
+            return cls.of_range(date.fromisoformat(m.group(1)), date.fromisoformat(m.group(2)))
+        raise ValueError(
+            f"period must be YYYY-MM, 7d, 28d, ytd, YYYY-Qn or YYYY-MM-DD..YYYY-MM-DD, got {text!r}"
+        )
+
+
+@dataclass(frozen=True)
+class Basis:
+    """One comparison window: ``key`` is ``year_before`` or ``previous``."""
+
+    key: str
+    window: Window
+    available: bool  # False: it reaches before the first day with data (no comparison)
+    exposure_ratio: float  # current days / these days (the exact test's exposure ratio)
+
+
+@dataclass(frozen=True)
+class Periods:
+    """A resolved choice: the current window, its two comparisons and the data-as-of day."""
+
+    choice: PeriodChoice
+    current: Window
+    as_of: date
+    data_first: date | None
+    bases: tuple[Basis, ...]
+    complete: bool  # False: the chosen month/quarter is still running (cut at ``as_of``)
+
+    @property
+    def covered(self) -> bool:
+        """Whether the current window lies wholly within the data."""
+        return self.data_first is None or self.current.first >= self.data_first
+
+    def basis(self, key: str) -> Basis:
+        for b in self.bases:
+            if b.key == key:
+                return b
+        raise KeyError(key)
+
+    @property
+    def warning_month(self) -> Month:
+        """The month whose warning levels apply: levels are monthly decisions, so a non-month
+        period uses the month its last day falls in."""
+        return self.choice.month if self.choice.month else Month.of(self.current.last)
+
+
+def _basis(key: str, current: Window, window: Window, data_first: date | None) -> Basis:
+    return Basis(
+        key=key,
+        window=window,
+        available=data_first is None or window.first >= data_first,
+        exposure_ratio=current.days / window.days,
+    )
+
+
+def _calendar_unit(first: Month, last: Month, as_of: date, what: str) -> tuple[Window, bool]:
+    if first.first_day > as_of:
+        raise ValueError(
+            f"{what}: {first if first == last else f'{first}..{last}'} starts after the last "
+            f"day with data ({as_of})"
+        )
+    end = min(last.last_day, as_of)
+    return Window(first.first_day, end), end == last.last_day
+
+
+def _unit_comparisons(
+    current: Window, complete: bool, first: Month, span: int
+) -> tuple[Window, Window]:
+    """Year-before and previous windows of a month (``span`` 1) or quarter (``span`` 3)."""
+    if complete:  # the whole unit a year earlier / the whole previous unit
+        yb = Window(first.shift(-12).first_day, first.shift(-12 + span - 1).last_day)
+        prev = Window(first.shift(-span).first_day, first.shift(-1).last_day)
+        return yb, prev
+    yb = Window(year_earlier(current.first), year_earlier(current.last))
+    p_first = first.shift(-span).first_day
+    p_last = min(p_first + timedelta(days=current.days - 1), first.shift(-1).last_day)
+    return yb, Window(p_first, p_last)
+
+
+def resolve(
+    choice: PeriodChoice,
+    as_of: date,
+    data_first: date | None = None,
+    today: date | None = None,
+) -> Periods:
+    """The windows of ``choice`` given the data-as-of day.
+
+    Parameters
+    ----------
+    choice : PeriodChoice
+        What the user chose.
+    as_of : date
+        The last day with data (``data_span``): relative periods end here, and no window may
+        lie after it.
+    data_first : date, optional
+        The first day with data: comparison windows that reach before it are unavailable.
+    today : date, optional
+        Today's local date (default: now); a custom range may not lie in the future.
+
+    Returns
+    -------
+    Periods
+
+    Raises
+    ------
+    ValueError
+        A custom range in the future, after the data or reversed (naming ``first`` or
+        ``last``), a month or quarter that starts after the data.
+    """
+    today = today or now_local().date()
+    kind = choice.kind
+    complete = True
+    if kind is PeriodKind.MONTH:
+        current, complete = _calendar_unit(choice.month, choice.month, as_of, "month")
+        yb, prev = _unit_comparisons(current, complete, choice.month, 1)
+    elif kind is PeriodKind.QUARTER:
+        q_first, q_last = quarter_months(choice.year, choice.quarter)
+        current, complete = _calendar_unit(q_first, q_last, as_of, "quarter")
+        yb, prev = _unit_comparisons(current, complete, q_first, 3)
+    elif kind in (PeriodKind.DAYS_7, PeriodKind.DAYS_28):
+        n = 7 if kind is PeriodKind.DAYS_7 else 28
+        current = Window(as_of - timedelta(days=n - 1), as_of)
+        yb = Window(year_earlier(current.first), year_earlier(current.last))
+        prev = current.before()
+    elif kind is PeriodKind.YTD:
+        current = Window(date(as_of.year, 1, 1), as_of)
+        yb = Window(date(as_of.year - 1, 1, 1), year_earlier(as_of))
+        prev = current.before()
+    else:  # CUSTOM (first <= last checked by PeriodChoice)
+        for name in ("first", "last"):
+            day = getattr(choice, name)
+            if day > today:
+                raise ValueError(f"{name}: {day} is in the future (today is {today})")
+            if day > as_of:
+                raise ValueError(f"{name}: {day} is after the last day with data ({as_of})")
+        current = Window(choice.first, choice.last)
+        yb = Window(year_earlier(current.first), year_earlier(current.last))
+        prev = current.before()
+    return Periods(
+        choice=choice,
+        current=current,
+        as_of=as_of,
+        data_first=data_first,
+        bases=(
+            _basis("year_before", current, yb, data_first),
+            _basis("previous", current, prev, data_first),
+        ),
+        complete=complete,
+    )
+
+
+def quarters(data_first: date, as_of: date) -> list[tuple[int, int]]:
+    """Quarters with data, newest first: (year, quarter)."""
+    if as_of < data_first:
+        raise ValueError(f"as_of ({as_of}) is before the first day with data ({data_first})")
+    out, (y, q) = [], quarter_of(as_of)
+    first = quarter_of(data_first)
+    while (y, q) >= first:
+        out.append((y, q))
+        y, q = (y, q - 1) if q > 1 else (y - 1, 4)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Data span and counts
+# ---------------------------------------------------------------------------------------------
+def data_span(session: Session) -> tuple[date, date] | None:
+    """(first, last) day with incident data in the aggregates; None when there is none."""
+    first, last = session.execute(
+        select(func.min(AggIncidentDay.day), func.max(AggIncidentDay.day))
+    ).one()
+    return None if last is None else (first, last)
+
+
+def range_counts(
+    session: Session,
+    scope: Scope,
+    window: Window,
+    community_ids: list[str] | None = None,
+) -> pd.DataFrame:
+    """Incidents on the days of ``window`` by community x category x subtype.
+
+    Whole months are summed from ``agg_incident_month``, the partial months at either end from
+    ``agg_incident_day``. (Thin counting helper until ``fangcang.incidents`` provides the one
+    date-range count; the metric definitions stay in ``fangcang.trends``.)
+
+    Returns
+    -------
+    DataFrame
+        community_id, category, subtype, n, n_alcohol.
+    """
+    end = window.last + timedelta(days=1)  # exclusive
+    first = window.first
+    whole_first = first if first.day == 1 else Month.of(first).shift(1).first_day
+    whole_end = Month.of(end).first_day
+    parts: list[tuple] = []
+    if whole_first >= whole_end:
+        parts.append((AggIncidentDay, AggIncidentDay.day, first, end))
+    else:
+        parts += [
+            (AggIncidentMonth, AggIncidentMonth.month, whole_first, whole_end),
+            (AggIncidentDay, AggIncidentDay.day, first, whole_first),
+            (AggIncidentDay, AggIncidentDay.day, whole_end, end),
+        ]
+    rows = []
+    for model, column, lo, hi in parts:
+        if hi <= lo:
+            continue
+        category = type_coerce(model.category, String).label("category")
+        stmt = (
+            select(
+                model.community_id,
+                category,
+                model.subtype,
+                func.sum(model.n),
+                func.sum(model.n_alcohol),
+            )
+            .where(column >= lo, column < hi, scope.clause(model.community_id))
+            .group_by(model.community_id, category, model.subtype)
+        )
+        if community_ids is not None:
+            stmt = stmt.where(model.community_id.in_(sorted(community_ids)))
+        rows += session.execute(stmt).all()
+    cols = ["community_id", "category", "subtype", "n", "n_alcohol"]
+    df = pd.DataFrame(rows, columns=cols)
+    df[["n", "n_alcohol"]] = df[["n", "n_alcohol"]].astype("int64")
+    return df.groupby(cols[:3], as_index=False)[["n", "n_alcohol"]].sum()
+
+
+def _metric_frame(counts: pd.DataFrame, metric: str, category: str | None) -> pd.Series:
+    rows = counts[trends.metric_mask(counts, metric)]
+    if category:
+        rows = rows[rows["category"] == category]
+    return rows["n_alcohol"] if metric == "alcohol" else rows["n"]
+
+
+def verdict(change) -> str:
+    """``up`` / ``down`` (beyond noise by the exact test) or ``noise``."""
+    if not change.significant or change.direction == 0:
+        return "noise"
+    return "up" if change.direction > 0 else "down"
+
+
+def _compared(n: int, before: int, basis: Basis) -> dict:
+    if not basis.available:
+        return {
+            f"n_{basis.key}": None,
+            f"change_{basis.key}": None,
+            f"pct_{basis.key}": None,
+            f"z_{basis.key}": None,
+            f"significant_{basis.key}": False,
+            f"verdict_{basis.key}": "unavailable",
+        }
+    c = compare_counts(n, before, basis.exposure_ratio)
+    # the % change of a shorter or longer window is the change of the daily rate
+    rate_before = before * basis.exposure_ratio
+    return {
+        f"n_{basis.key}": before,
+        f"change_{basis.key}": n - before,
+        f"pct_{basis.key}": None if rate_before == 0 else 100.0 * (n - rate_before) / rate_before,
+        f"z_{basis.key}": c.z,
+        f"significant_{basis.key}": c.significant,
+        f"verdict_{basis.key}": verdict(c),
+    }
+
+
+def comparison(
+    session: Session,
+    scope: Scope,
+    periods: Periods,
+    *,
+    metrics: tuple[str, ...] | None = None,
+    category: str | None = None,
+    community_ids: list[str] | None = None,
+) -> pd.DataFrame:
+    """Each metric in the current window against the year before and the previous period.
+
+    Returns
+    -------
+    DataFrame
+        One row per metric: metric, n, and for each basis ``b`` in ``BASES``: n_b (None when
+        unavailable), change_b, pct_b (change of the daily rate, %; None when the comparison
+        count is 0 or unavailable), z_b, significant_b, verdict_b (``up``, ``down``, ``noise``
+        or ``unavailable``).
+    """
+    metrics = metrics or trends.METRICS
+    now = range_counts(session, scope, periods.current, community_ids)
+    other = {
+        b.key: range_counts(session, scope, b.window, community_ids)
+        for b in periods.bases
+        if b.available
+    }
+    rows = []
+    for metric in metrics:
+        n = int(_metric_frame(now, metric, category).sum())
+        row = {"metric": metric, "n": n}
+        for b in periods.bases:
+            before = int(_metric_frame(other[b.key], metric, category).sum()) if b.available else 0
+            row.update(_compared(n, before, b))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def by_unit(
+    session: Session,
+    scope: Scope,
+    periods: Periods,
+    units: pd.DataFrame,
+    key: str,
+    *,
+    metric: str = "total_110",
+    category: str | None = None,
+) -> pd.DataFrame:
+    """The current window against both comparisons per unit (community, sub-district, station
+    or category).
+
+    Parameters
+    ----------
+    units : DataFrame
+        ``community_id`` and ``key`` plus ``name`` (the unit's label); for ``key="category"``
+        give ``category`` and ``name`` only.
+    key : str
+        The unit column (``community_id``, ``sub_district_code``, ``station_id``, ``category``).
+
+    Returns
+    -------
+    DataFrame
+        key, name, n and the per-basis columns of :func:`comparison`, most incidents first.
+    """
+    ids = None if key == "category" else sorted(set(units["community_id"]))
+
+    def grouped(counts: pd.DataFrame) -> pd.Series:
+        rows = counts[trends.metric_mask(counts, metric)].copy()
+        if category:
+            rows = rows[rows["category"] == category]
+        rows["v"] = rows["n_alcohol"] if metric == "alcohol" else rows["n"]
+        if key not in ("category", "community_id"):
+            rows = rows.merge(units[["community_id", key]], on="community_id")
+        return rows.groupby(key)["v"].sum()
+
+    now = grouped(range_counts(session, scope, periods.current, ids))
+    other = {
+        b.key: grouped(range_counts(session, scope, b.window, ids))
+        for b in periods.bases
+        if b.available
+    }
+    rows = []
+    for k, name in units[[key, "name"]].drop_duplicates(key).itertuples(index=False):
+        n = int(now.get(k, 0))
+        row = {key: k, "name": name, "n": n}
+        for b in periods.bases:
+            before = int(other[b.key].get(k, 0)) if b.available else 0
+            row.update(_compared(n, before, b))
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    return out.sort_values(["n", "name"], ascending=[False, True]).reset_index(drop=True)
