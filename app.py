@@ -6,11 +6,15 @@ routes, see docs/access.md).
 
 from __future__ import annotations
 
+import logging
 import os
 
 import streamlit as st
 
+from fangcang import logsetup
 from ui import errors, login, nav, state
+
+log = logging.getLogger("fangcang.app")
 
 st.set_page_config(
     page_title="基础数字方舱 Fangcang", page_icon="🛡️", layout="wide"
@@ -21,7 +25,8 @@ def _secrets_to_env() -> None:
     """Only app.py touches st.secrets: copy FANGCANG_* secrets into the environment."""
     try:
         secrets = dict(st.secrets)
-    except Exception:  # no secrets.toml: fine, the environment and defaults apply
+    except Exception as exc:  # no secrets.toml: fine, the environment and defaults apply
+        log.debug("no Streamlit secrets: %s", exc)
         return
     for key, value in secrets.items():
         if key.startswith("FANGCANG_") and isinstance(value, str):
@@ -29,6 +34,7 @@ def _secrets_to_env() -> None:
 
 
 _secrets_to_env()
+logsetup.configure()  # once per process (FANGCANG_LOG_LEVEL); serve.py calls it first
 state.startup()
 
 # `?lang=en` in a link selects the language (once per browser session: the switch then rules,

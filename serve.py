@@ -10,9 +10,11 @@ and reports script errors as plain messages with a reference number (``ui.errors
 import streamlit as st
 from starlette.middleware import Middleware
 
+from fangcang import logsetup
 from ui.errors import on_script_error
 from ui.session_routes import SecurityHeaders, routes
 
+logsetup.configure()  # the server's loggers (sign-in routes); app.py's call then changes nothing
 app = st.App(
     "app.py",
     routes=routes(),

@@ -7,9 +7,16 @@ its parser and sets ``func(args) -> int``. Adding a command is adding one module
 from __future__ import annotations
 
 import argparse
+import getpass
 import importlib
+import logging
 import os
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+log = logging.getLogger(__name__)
 
 COMMANDS = [
     "db",
@@ -34,6 +41,52 @@ class CommandError(Exception):
     """A failure to report in one clear line with a non-zero exit (no traceback)."""
 
 
+def os_user() -> str:
+    """The login name of whoever runs the command.
+
+    ``getpass.getuser`` reads ``LOGNAME``/``USER``/``LNAME``/``USERNAME`` and then the password
+    database; a container user with none of these and no passwd entry makes it raise (OSError
+    on Python 3.13, KeyError before). Then the numeric user id names the user: ``uid:1000``.
+    """
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError) as exc:
+        uid = os.getuid() if hasattr(os, "getuid") else "?"
+        log.debug("no login name for uid %s (%s): using uid:%s", uid, exc, uid)
+        return f"uid:{uid}"
+
+
+def cli_actor(name: str | None = None) -> str:
+    """The actor recorded for a command-line action: ``name`` when given, else ``cli:<user>``."""
+    return name or f"cli:{os_user()}"
+
+
+@contextmanager
+def progress_bar(width: int = 60) -> Iterator[Callable[[float, str], None]]:
+    """A terminal progress bar (tqdm) for ``progress(fraction, message)`` callbacks.
+
+    Yields the callback; the bar is closed when the block ends (also on an error). The bar
+    goes to standard error, so it never mixes with printed results.
+    """
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, bar_format="{percentage:3.0f}%|{bar:30}| {elapsed}<{remaining} {desc}")
+    last = 0
+
+    def progress(fraction: float, message: str) -> None:
+        nonlocal last
+        target = int(min(max(fraction, 0.0), 1.0) * 1000)
+        if target > last:
+            bar.update(target - last)
+            last = target
+        bar.set_description_str(message[:width], refresh=True)
+
+    try:
+        yield progress
+    finally:
+        bar.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m fangcang", description="Fangcang (基础数字方舱)"
@@ -53,7 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.db:
         os.environ["FANGCANG_DB_URL"] = args.db
     try:
-        return int(args.func(args) or 0)
+        from fangcang import logsetup
+
+        logsetup.configure()  # once per process; FANGCANG_LOG_LEVEL (ValueError names it)
+        started = time.perf_counter()
+        code = int(args.func(args) or 0)
+        log.debug("%s exited %d in %.1f s", args.command, code, time.perf_counter() - started)
+        return code
     except (CommandError, ValueError, FileNotFoundError, PermissionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -56,15 +56,35 @@ def _env(name: str, default: str) -> str:
     return value if value not in (None, "") else default
 
 
-def _int(name: str, default: int, minimum: int = 0) -> int:
-    raw = _env(name, str(default))
+def _int(name: str, default: int, minimum: int = 1) -> int:
+    """A whole number from ``name``; a value that is not one, or is below ``minimum``, is a
+    ``ValueError`` naming the variable."""
+    raw = _env(name, "").strip() or str(default)
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a whole number") from None
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
-        raise ValueError(f"{name}={value} must be at least {minimum}")
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+#: Names accepted by ``FANGCANG_LOG_LEVEL`` (``logging``'s level names).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level() -> str:
+    """The level of Fangcang's loggers, from ``FANGCANG_LOG_LEVEL`` (default ``INFO``).
+
+    Raises
+    ------
+    ValueError
+        Naming the variable when the value is not one of ``LOG_LEVELS`` (any case).
+    """
+    raw = _env("FANGCANG_LOG_LEVEL", "INFO").strip()
+    if raw.upper() not in LOG_LEVELS:
+        raise ValueError(f"FANGCANG_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return raw.upper()
 
 
 def get_settings() -> Settings:
@@ -88,10 +108,10 @@ def get_settings() -> Settings:
         inbox_dir=Path(_env("FANGCANG_INBOX_DIR", str(DATA_DIR / "inbox"))),
         reports_dir=Path(_env("FANGCANG_REPORTS_DIR", str(DATA_DIR / "reports"))),
         static_dir=Path(_env("FANGCANG_STATIC_DIR", str(ROOT / "static"))),
-        upload_limit_mb=int(_env("FANGCANG_UPLOAD_LIMIT_MB", "200")),
-        idle_timeout_minutes=int(_env("FANGCANG_IDLE_TIMEOUT_MINUTES", "30")),
-        lockout_attempts=int(_env("FANGCANG_LOCKOUT_ATTEMPTS", "5")),
-        workload_cap_minutes=int(_env("FANGCANG_WORKLOAD_CAP_MINUTES", "600")),
+        upload_limit_mb=_int("FANGCANG_UPLOAD_LIMIT_MB", 200, minimum=1),
+        idle_timeout_minutes=_int("FANGCANG_IDLE_TIMEOUT_MINUTES", 30, minimum=1),
+        lockout_attempts=_int("FANGCANG_LOCKOUT_ATTEMPTS", 5, minimum=1),
+        workload_cap_minutes=_int("FANGCANG_WORKLOAD_CAP_MINUTES", 600, minimum=1),
         oidc_role_claim=_env("FANGCANG_OIDC_ROLE_CLAIM", "groups"),
         oidc_role_map=_env("FANGCANG_OIDC_ROLE_MAP", ""),
         secret_key=_env("FANGCANG_SECRET_KEY", ""),
@@ -144,17 +164,6 @@ class ImportLimits:
     visits_max_rows: int
 
 
-def _int_env(name: str, default: int, minimum: int = 1) -> int:
-    raw = _env(name, str(default))
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
 def get_import_limits() -> ImportLimits:
     """Read the input limits from the environment (see ``ImportLimits``; cheap, never cached).
 
@@ -165,19 +174,19 @@ def get_import_limits() -> ImportLimits:
     """
     mb = 1024 * 1024
     return ImportLimits(
-        max_file_bytes=_int_env("FANGCANG_IMPORT_MAX_FILE_MB", 2048) * mb,
-        max_rows=_int_env("FANGCANG_IMPORT_MAX_ROWS", 5_000_000),
-        max_columns=_int_env("FANGCANG_IMPORT_MAX_COLUMNS", 200),
-        max_cell_chars=_int_env("FANGCANG_IMPORT_MAX_CELL_CHARS", 4000),
-        max_unpacked_bytes=_int_env("FANGCANG_IMPORT_MAX_UNPACKED_MB", 4096) * mb,
-        max_ratio=_int_env("FANGCANG_IMPORT_MAX_RATIO", 100),
-        max_zip_members=_int_env("FANGCANG_IMPORT_MAX_ZIP_MEMBERS", 200),
-        max_errors_per_file=_int_env("FANGCANG_IMPORT_MAX_ERRORS_PER_FILE", 1000),
-        max_errors=_int_env("FANGCANG_IMPORT_MAX_ERRORS", 5000),
-        max_json_depth=_int_env("FANGCANG_IMPORT_MAX_JSON_DEPTH", 32, minimum=8),
+        max_file_bytes=_int("FANGCANG_IMPORT_MAX_FILE_MB", 2048) * mb,
+        max_rows=_int("FANGCANG_IMPORT_MAX_ROWS", 5_000_000),
+        max_columns=_int("FANGCANG_IMPORT_MAX_COLUMNS", 200),
+        max_cell_chars=_int("FANGCANG_IMPORT_MAX_CELL_CHARS", 4000),
+        max_unpacked_bytes=_int("FANGCANG_IMPORT_MAX_UNPACKED_MB", 4096) * mb,
+        max_ratio=_int("FANGCANG_IMPORT_MAX_RATIO", 100),
+        max_zip_members=_int("FANGCANG_IMPORT_MAX_ZIP_MEMBERS", 200),
+        max_errors_per_file=_int("FANGCANG_IMPORT_MAX_ERRORS_PER_FILE", 1000),
+        max_errors=_int("FANGCANG_IMPORT_MAX_ERRORS", 5000),
+        max_json_depth=_int("FANGCANG_IMPORT_MAX_JSON_DEPTH", 32, minimum=8),
         future_tolerance=timedelta(
-            minutes=_int_env("FANGCANG_IMPORT_FUTURE_TOLERANCE_MINUTES", 1440, minimum=0)
+            minutes=_int("FANGCANG_IMPORT_FUTURE_TOLERANCE_MINUTES", 1440, minimum=0)
         ),
-        exchange_max_rows=_int_env("FANGCANG_EXCHANGE_MAX_ROWS", 50_000),
-        visits_max_rows=_int_env("FANGCANG_VISITS_MAX_ROWS", 500_000),
+        exchange_max_rows=_int("FANGCANG_EXCHANGE_MAX_ROWS", 50_000),
+        visits_max_rows=_int("FANGCANG_VISITS_MAX_ROWS", 500_000),
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import shutil
 import time
 from collections.abc import Callable
@@ -34,6 +35,9 @@ from . import audit, db, tempfiles
 from .config import get_settings
 from .models import ImportLog, ImportStatus
 from .timeutil import now_local
+
+# ``log`` names import-log rows in this module; the module logger is ``logger``.
+logger = logging.getLogger(__name__)
 
 DONE = "done"
 FAILED = "failed"
@@ -190,9 +194,18 @@ def process_bundle(
             message = f"{path.name}: {exc}"
             log_id = _log_failure(engine, department, path, message)
         except Exception as exc:  # a watcher must survive any bad bundle; the log says why
+            logger.exception("feed %s: %s failed", department, path.name)
             message = f"{path.name}: {type(exc).__name__}: {exc}"
             log_id = _log_failure(engine, department, path, message)
     ok = status in (ImportStatus.OK, ImportStatus.PARTIAL)
+    logger.log(
+        logging.INFO if ok else logging.WARNING,
+        "feed %s: %s %s (import log #%s)",
+        department,
+        path.name,
+        ImportStatus(status).value,
+        log_id,
+    )
     moved = _move(path, dept_dir / (DONE if ok else FAILED))
     if not ok:
         moved.with_name(moved.name + ".errors.txt").write_text(message or "", encoding="utf-8")

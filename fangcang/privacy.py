@@ -57,6 +57,36 @@ def mask_address(value: str | None) -> str:
     return _DIGITS_IN_ADDRESS.sub(lambda m: "*" * len(m.group(1)) + m.group(2), str(value))
 
 
+#: ID numbers inside free text: 18 characters (17 digits and a check digit) or the old 15
+#: digits, written whole or in groups (6-8-4 / 6-8-3-1) with spaces or dashes.
+_ID_IN_TEXT = re.compile(
+    r"(?<![\dA-Za-z])(\d{6})[ \-]?(\d{8})[ \-]?(\d{3})[ \-]?([\dXx])(?![\dA-Za-z])"
+    r"|(?<![\dA-Za-z])\d{15}(?![\dA-Za-z])"
+)
+#: Mainland mobiles inside free text: 11 digits starting 13-19, plain or grouped 3-4-4, with
+#: an optional +86 / 0086 / 86 prefix.
+_MOBILE_IN_TEXT = re.compile(
+    r"(?<![\d+])((?:\+|00)?86[ \-]?)?(1[3-9]\d)[ \-]?(\d{4})[ \-]?(\d{4})(?!\d)"
+)
+#: Landlines with an area code: 0577-88886666, (0577) 8888 6666.
+_LANDLINE_IN_TEXT = re.compile(r"(?<!\d)\(?(0\d{2,3})\)?[ \-](\d{3,4}) ?(\d{4})(?!\d)")
+
+
+def mask_text(text: str) -> str:
+    """Mask ID numbers and phone numbers found anywhere in free text (log lines, messages).
+
+    A safety net for text that is not a frame column: ``... 330302199001011234 ...`` ->
+    ``... 330302********1234 ...``, ``+86 138 0013 8000`` -> ``138****8000``,
+    ``0577-88886666`` -> ``0577-****6666``. Other numbers (dates, counts, community codes of
+    12 digits) are left alone.
+    """
+    if not text:
+        return text
+    text = _ID_IN_TEXT.sub(lambda m: mask_id_number(re.sub(r"[ \-]", "", m.group(0))), text)
+    text = _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(2)}****{m.group(4)}", text)
+    return _LANDLINE_IN_TEXT.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
+
+
 #: Column name -> masking function. Any frame leaving fangcang for a screen or a file goes
 #: through ``mask_frame``; columns are recognised by these names.
 PERSONAL_COLUMNS = {

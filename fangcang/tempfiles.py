@@ -105,7 +105,8 @@ def sweep(*, legacy_min_age_s: float = 3600.0) -> int:
             try:
                 if now - entry.stat().st_mtime < legacy_min_age_s:
                     continue
-            except OSError:
+            except OSError as exc:  # gone meanwhile, or not ours to read: leave it
+                log.debug("temp sweep skips %s: %s", entry, exc)
                 continue
             remove(entry)
             removed += 1

@@ -63,7 +63,8 @@ def sign_out(reason: str | None = None) -> None:
 def _cookie() -> str | None:
     try:
         return st.context.cookies.get(sessions.COOKIE)
-    except Exception:  # no client context (bare script runs)
+    except Exception as exc:  # no client context (bare script runs)
+        log.debug("no sign-in cookie to read (no client context): %s", exc)
         return None
 
 

@@ -7,6 +7,7 @@ The logic (password check, lockout, audit, claim-to-role mapping) is in ``fangca
 from __future__ import annotations
 
 import json
+import logging
 
 import streamlit as st
 
@@ -18,6 +19,8 @@ from fangcang.websafe import escape_markdown
 
 from . import guard, nav, session_routes, state
 from .state import t
+
+log = logging.getLogger(__name__)
 
 #: Where a role lands after signing in when the address names no page.
 LANDING = {Role.OFFICER: "my_tasks"}
@@ -83,7 +86,8 @@ def _sso_configured() -> bool:
     # st.login reads its provider from secrets.toml [auth]; only then offer the button.
     try:
         return "auth" in st.secrets
-    except Exception:  # no secrets file at all
+    except Exception as exc:  # no secrets file at all
+        log.debug("no secrets file, so no single sign-on: %s", exc)
         return False
 
 

@@ -12,11 +12,10 @@ unknown community or address) is a clear error with exit status 2 and creates no
 
 from __future__ import annotations
 
-import getpass
-
 from sqlalchemy.orm import Session
 
 from fangcang import db
+from fangcang.cli import cli_actor
 from fangcang.models import Community
 from fangcang.models.tasks import Branch
 
@@ -36,7 +35,7 @@ def _alert(args) -> int:
     with Session(engine, expire_on_commit=False) as s:
         item = urgent_instruction(
             s,
-            f"cli:{getpass.getuser()}",
+            cli_actor(),
             text=args.text,
             minutes=args.minutes,
             branch=args.branch,

@@ -4,14 +4,13 @@ database)."""
 
 from __future__ import annotations
 
-import getpass
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from fangcang import audit, db
-from fangcang.cli import CommandError
+from fangcang.cli import CommandError, cli_actor
 
 
 def _session() -> Session:
@@ -65,10 +64,7 @@ def _export(args) -> int:
         df = df.sort_values("id")
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(export_bytes(df, out.suffix.lower().lstrip(".")))
-        try:
-            actor = f"cli:{getpass.getuser()}"
-        except Exception:
-            actor = "cli"
+        actor = cli_actor()
         audit.log(
             s,
             actor=actor,

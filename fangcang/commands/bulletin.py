@@ -10,13 +10,12 @@ a new issue (which takes the next number).
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from fangcang import bulletin_export, bulletins, db
-from fangcang.cli import CommandError
+from fangcang.cli import CommandError, cli_actor
 from fangcang.timeutil import Month
 
 
@@ -45,7 +44,7 @@ def _run(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".docx", ".html", ".htm"):
         raise CommandError(f"--out must end in .docx or .html, got {out.name!r}")
-    actor = args.actor or f"cli:{getpass.getuser()}"
+    actor = cli_actor(args.actor)
     engine = db.make_engine()
     with Session(engine, expire_on_commit=False) as session:
         existing = bulletins.bulletins_for_period(session, period)

@@ -11,7 +11,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from fangcang import db
-from fangcang.cli import CommandError
+from fangcang.cli import CommandError, progress_bar
 from fangcang.timeutil import Month, last_complete_month
 
 
@@ -24,22 +24,6 @@ def _existing_communities(engine) -> int:
         return int(s.scalar(select(func.count()).select_from(Community)) or 0)
 
 
-def _progress_bar():
-    from tqdm import tqdm
-
-    bar = tqdm(total=1000, bar_format="{percentage:3.0f}%|{bar:30}| {elapsed}<{remaining} {desc}")
-    state = {"last": 0}
-
-    def progress(fraction: float, message: str) -> None:
-        target = int(min(max(fraction, 0.0), 1.0) * 1000)
-        if target > state["last"]:
-            bar.update(target - state["last"])
-            state["last"] = target
-        bar.set_description_str(message[:60], refresh=True)
-
-    return bar, progress
-
-
 def _run(args) -> int:
     from fangcang import demo
 
@@ -48,13 +32,10 @@ def _run(args) -> int:
     if args.bundle_only:
         if not args.out:
             raise CommandError("--bundle-only needs --out BUNDLE_DIR")
-        bar, progress = _progress_bar()
-        try:
+        with progress_bar() as progress:
             result = demo.write_bundle(
                 Path(args.out), scale=args.scale, seed=args.seed, until=until, progress=progress
             )
-        finally:
-            bar.close()
         print(f"bundle written to {args.out}: {result['records']:,} records (until {until})")
         for name, rows in result["files"].items():
             print(f"  {name:22s} {rows:>10,}")
@@ -68,20 +49,18 @@ def _run(args) -> int:
             "database (choose another with --db, delete the SQLite file, or pass --force to "
             "import the demo over it)"
         )
-    bar, progress = _progress_bar()
     try:
-        result = demo.build(
-            engine,
-            scale=args.scale,
-            seed=args.seed,
-            until=until,
-            progress=progress,
-            out=Path(args.out) if args.out else None,
-        )
+        with progress_bar() as progress:
+            result = demo.build(
+                engine,
+                scale=args.scale,
+                seed=args.seed,
+                until=until,
+                progress=progress,
+                out=Path(args.out) if args.out else None,
+            )
     except RuntimeError as exc:
         raise CommandError(str(exc)) from exc
-    finally:
-        bar.close()
     wall = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     bundle = result["bundle"]

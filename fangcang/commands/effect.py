@@ -8,7 +8,6 @@ python -m fangcang focus list
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from datetime import date
@@ -16,6 +15,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from fangcang import db, effect
+from fangcang.cli import cli_actor
 from fangcang.i18n import fmt_pct
 from fangcang.timeutil import Month
 
@@ -151,7 +151,7 @@ def _focus_start(args) -> int:
             c.community_id,
             _date(args.date),
             args.measures,
-            args.actor or f"cli:{getpass.getuser()}",
+            cli_actor(args.actor),
         )
         session.commit()
         print(f"focused work #{fw.id}: {c.name} from {fw.start_date}")
@@ -165,7 +165,7 @@ def _focus_end(args) -> int:
             session,
             args.id,
             _date(args.date),
-            args.actor or f"cli:{getpass.getuser()}",
+            cli_actor(args.actor),
             args.note or "",
         )
         session.commit()

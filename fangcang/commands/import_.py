@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
+from contextlib import nullcontext
 from pathlib import Path
 
 from fangcang import db
-from fangcang.cli import CommandError
-
-
-def _progress_bar():
-    from tqdm import tqdm
-
-    bar = tqdm(total=1000, bar_format="{percentage:3.0f}%|{bar:30}| {elapsed}<{remaining} {desc}")
-    state = {"last": 0}
-
-    def progress(fraction: float, message: str) -> None:
-        target = int(min(max(fraction, 0.0), 1.0) * 1000)
-        if target > state["last"]:
-            bar.update(target - state["last"])
-            state["last"] = target
-        bar.set_description_str(message[:50], refresh=True)
-
-    return bar, progress
+from fangcang.cli import CommandError, cli_actor, progress_bar
 
 
 def _run(args) -> int:
@@ -43,9 +27,8 @@ def _run(args) -> int:
         # An empty database: create the schema first (what `db upgrade` does), and say so.
         db.upgrade(engine)
         print(f"empty database: created the schema (revision {db.current_revision(engine)})")
-    actor = args.actor or f"cli:{getpass.getuser()}"
-    bar, progress = (None, None) if args.quiet else _progress_bar()
-    try:
+    actor = cli_actor(args.actor)
+    with nullcontext(None) if args.quiet else progress_bar(50) as progress:
         result = import_bundle(
             engine,
             folder,
@@ -56,9 +39,6 @@ def _run(args) -> int:
             coord_system=args.coord_system,
             ignore_columns=ignore or None,
         )
-    finally:
-        if bar is not None:
-            bar.close()
     print(result.report)
     if result.status == ImportStatus.FAILED:
         return 1

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from fangcang import db
 from fangcang.access import Scope
-from fangcang.cli import CommandError
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name (containers)
-        return "cli"
+from fangcang.cli import CommandError, cli_actor
 
 
 def _session() -> Session:
@@ -29,7 +21,9 @@ def _import(args) -> int:
     from fangcang.alcohol import import_file
 
     with _session() as s:
-        report = import_file(s, args.file, actor=_actor(), scope=Scope.district(), name=args.kind)
+        report = import_file(
+            s, args.file, actor=cli_actor(), scope=Scope.district(), name=args.kind
+        )
         s.commit()
     print(report.summary())
     if not report.ok:
@@ -41,7 +35,7 @@ def _files(args) -> int:
     from fangcang.alcohol import sync_files
 
     with _session() as s:
-        n = sync_files(s, datetime.now(), actor=_actor())
+        n = sync_files(s, datetime.now(), actor=cli_actor())
         s.commit()
     print(f"{n} new repeat-person files")
     return 0

@@ -8,7 +8,6 @@ python -m fangcang tasks rates --period 2026-11 --by station
 
 from __future__ import annotations
 
-import getpass
 import time
 from datetime import date
 from pathlib import Path
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from fangcang import db
 from fangcang.access import Role, Scope, Viewer
-from fangcang.cli import CommandError
+from fangcang.cli import CommandError, cli_actor
 from fangcang.models.tasks import Cycle
 from fangcang.timeutil import Month
 
@@ -30,7 +29,7 @@ def _session() -> Session:
 
 def _cli_viewer() -> Viewer:
     # The command line runs with the machine's rights: a district-wide dispatcher.
-    return Viewer(username=f"cli:{getpass.getuser()}", role=Role.DISPATCHER, scope=Scope.district())
+    return Viewer(username=cli_actor(), role=Role.DISPATCHER, scope=Scope.district())
 
 
 def _dispatch(args) -> int:

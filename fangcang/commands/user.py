@@ -13,13 +13,7 @@ from sqlalchemy.orm import Session
 
 from fangcang import auth, db
 from fangcang.access import Role
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name (containers): still say it came from the command line
-        return "cli"
+from fangcang.cli import cli_actor
 
 
 def _password(args) -> str:
@@ -44,7 +38,7 @@ def _add(args) -> int:
             username=args.username,
             password=_password(args),
             role=args.role,
-            actor=_actor(),
+            actor=cli_actor(),
             display_name=args.name or "",
             station_id=args.station,
             officer_id=args.officer,
@@ -57,7 +51,7 @@ def _add(args) -> int:
 
 def _disable(args) -> int:
     with _session() as s:
-        auth.set_disabled(s, args.username, True, actor=_actor())
+        auth.set_disabled(s, args.username, True, actor=cli_actor())
         s.commit()
     print(f"disabled {args.username}")
     return 0
@@ -65,7 +59,7 @@ def _disable(args) -> int:
 
 def _enable(args) -> int:
     with _session() as s:
-        auth.set_disabled(s, args.username, False, actor=_actor())
+        auth.set_disabled(s, args.username, False, actor=cli_actor())
         s.commit()
     print(f"enabled {args.username}")
     return 0
@@ -73,7 +67,7 @@ def _enable(args) -> int:
 
 def _reset(args) -> int:
     with _session() as s:
-        auth.reset_password(s, args.username, _password(args), actor=_actor())
+        auth.reset_password(s, args.username, _password(args), actor=cli_actor())
         s.commit()
     print(f"password reset for {args.username} (failures, lock and open sessions cleared)")
     return 0
@@ -81,7 +75,7 @@ def _reset(args) -> int:
 
 def _unlock(args) -> int:
     with _session() as s:
-        auth.unlock(s, args.username, actor=_actor())
+        auth.unlock(s, args.username, actor=cli_actor())
         s.commit()
     print(f"unlocked {args.username}")
     return 0
@@ -89,7 +83,7 @@ def _unlock(args) -> int:
 
 def _signout(args) -> int:
     with _session() as s:
-        ended = auth.end_sessions(s, args.username, actor=_actor())
+        ended = auth.end_sessions(s, args.username, actor=cli_actor())
         s.commit()
     print(f"ended {ended} open session(s) of {args.username}")
     return 0

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 from collections import Counter
 
 from sqlalchemy.orm import Session
 
 from fangcang import db
 from fangcang.access import Scope
-from fangcang.cli import CommandError
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name (containers)
-        return "cli"
+from fangcang.cli import CommandError, cli_actor
 
 
 def _session() -> Session:
@@ -45,7 +37,7 @@ def _import(args) -> int:
     from fangcang.visits import import_visits
 
     with _session() as s:
-        report = import_visits(s, args.file, actor=_actor(), scope=Scope.district())
+        report = import_visits(s, args.file, actor=cli_actor(), scope=Scope.district())
         s.commit()
     print(report.summary())
     if not report.ok:

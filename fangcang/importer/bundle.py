@@ -1117,6 +1117,15 @@ def import_bundle(
             result.log_id = _record(session, result, started_at, actor, channel)
             session.commit()
     progress(1.0, f"import {result.status.value}")
+    log.info(
+        "import %s by %s: %s, %d rows rejected, %.1f s, timings %s",
+        folder.name,
+        channel,
+        result.status.value,
+        result.rejected,
+        result.duration_s,
+        result.timings,
+    )
     if raise_on_error and result.status == ImportStatus.FAILED:
         raise BundleError(result)
     return result

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +34,8 @@ import numpy as np
 import pandas as pd
 
 from .spec import FileSpec, RowError, fold_header
+
+log = logging.getLogger(__name__)
 
 #: Rows searched for the header at the top of every sheet (title rows, notes above it).
 HEADER_SEARCH_ROWS = 20
@@ -173,8 +176,8 @@ def _parse_csv(payload: bytes, sep: str, skip: int, blank_lines: bool) -> pd.Dat
                 engine="pyarrow",
                 skiprows=skip,
             )
-        except Exception:  # ragged rows, quoting pyarrow refuses: the C parser explains
-            pass
+        except Exception as exc:  # ragged rows, quoting pyarrow refuses: the C parser explains
+            log.debug("pyarrow could not parse the CSV (%s); using the C parser", exc)
     return pd.read_csv(
         io.BytesIO(payload),
         sep=sep,
