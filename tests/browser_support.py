@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from fangcang import auth, db
+from fangcang.access import Role
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 
@@ -91,3 +94,12 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+def leader_credentials(db_url: str) -> tuple[str, str]:
+    """Username and password of the demo leader in the demo database at ``db_url``."""
+    engine = db.make_engine(db_url)
+    with db.session_factory(engine)() as s:
+        accounts = auth.demo_accounts(s)
+    engine.dispose()
+    return next((u.username, p) for u, p in accounts if u.role == Role.LEADER)

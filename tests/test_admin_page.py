@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
+from support import login, texts
 
 from fangcang import audit, auth, db
 from fangcang.access import Role, Viewer
@@ -44,39 +45,16 @@ def _session(engine):
     return Session(engine, expire_on_commit=False)
 
 
-def _texts(at):
-    return " ".join(
-        str(e.value)
-        for e in [
-            *at.markdown,
-            *at.caption,
-            *at.error,
-            *at.warning,
-            *at.info,
-            *at.success,
-            *at.title,
-            *at.subheader,
-        ]
-    )
-
-
-def _login(at, username, password):
-    at.text_input[0].set_value(username)
-    at.text_input[1].set_value(password)
-    at.button[0].click()  # the form's submit button
-    return at.run()
-
-
 def test_login_page_signs_in_and_audits(app_db):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
-    assert "登录" in _texts(at)
-    assert "演示账号" not in _texts(at)  # not a demo database: no demo accounts offered
-    _login(at, "root", "wrong-pass-1")
-    assert "用户名或密码错误" in _texts(at)
+    assert "登录" in texts(at)
+    assert "演示账号" not in texts(at)  # not a demo database: no demo accounts offered
+    login(at, "root", "wrong-pass-1")
+    assert "用户名或密码错误" in texts(at)
     assert at.session_state["viewer"] if "viewer" in at.session_state else True
     assert "viewer" not in at.session_state
-    _login(at, "root", "root-pass-1")
+    login(at, "root", "root-pass-1")
     assert not at.exception
     viewer = at.session_state["viewer"]
     assert viewer.role is Role.ADMIN and viewer.username == "root"
@@ -88,12 +66,12 @@ def test_login_page_signs_in_and_audits(app_db):
 def test_login_page_shows_lockout(app_db, monkeypatch):
     monkeypatch.setenv("FANGCANG_LOCKOUT_ATTEMPTS", "2")
     at = AppTest.from_file(APP, default_timeout=60).run()
-    _login(at, "root", "wrong-pass-1")
-    _login(at, "root", "wrong-pass-1")
-    assert "已锁定" in _texts(at)
-    _login(at, "root", "root-pass-1")  # the right password does not help while locked
+    login(at, "root", "wrong-pass-1")
+    login(at, "root", "wrong-pass-1")
+    assert "已锁定" in texts(at)
+    login(at, "root", "root-pass-1")  # the right password does not help while locked
     assert "viewer" not in at.session_state
-    assert "已锁定" in _texts(at)
+    assert "已锁定" in texts(at)
 
 
 def test_demo_accounts_offered_only_in_a_demo(app_db):
@@ -102,12 +80,12 @@ def test_demo_accounts_offered_only_in_a_demo(app_db):
 
     auth.demo_extend(Ctx())
     at = AppTest.from_file(APP, default_timeout=60).run()
-    assert "演示账号" not in _texts(at)  # accounts exist, but the database is not a demo
+    assert "演示账号" not in texts(at)  # accounts exist, but the database is not a demo
     with _session(app_db) as s:
         db.set_meta(s, "demo", "small")
         s.commit()
     at = AppTest.from_file(APP, default_timeout=60).run()
-    assert "演示账号" in _texts(at)
+    assert "演示账号" in texts(at)
     assert "demo-leader-1" in list(at.dataframe[0].value.iloc[:, 2])
     table = at.dataframe[0].value
     assert list(table.iloc[:, 1]) == [u for u, _, _ in auth.DEMO_ACCOUNTS]
@@ -127,14 +105,14 @@ def test_idle_timeout_signs_out(app_db, monkeypatch):
     at.run()
     assert not at.exception
     assert "viewer" not in at.session_state
-    assert "30 分钟未操作" in _texts(at)
+    assert "30 分钟未操作" in texts(at)
     with _session(app_db) as s:
         assert list(audit.entries(s)["action"])[0] == "logout.idle"
 
 
 def test_disabled_account_is_signed_out_at_once(app_db):
     at = AppTest.from_file(APP, default_timeout=60).run()
-    _login(at, "root", "root-pass-1")
+    login(at, "root", "root-pass-1")
     assert "viewer" in at.session_state
     with _session(app_db) as s:
         auth.create_user(
@@ -144,7 +122,7 @@ def test_disabled_account_is_signed_out_at_once(app_db):
         s.commit()
     at.run()  # AppTest reruns the current page only: its guard signs the account out
     assert "viewer" not in at.session_state
-    assert "已停用" in _texts(at)
+    assert "已停用" in texts(at)
     assert len(at.metric) == len(at.dataframe) == 0
 
 
@@ -159,11 +137,11 @@ def _admin_page(viewer=None):
 def test_admin_page_refuses_without_login_and_for_other_roles(app_db):
     at = _admin_page()
     assert not at.exception
-    assert "请先登录" in _texts(at)
+    assert "请先登录" in texts(at)
     assert len(at.dataframe) == 0 and len(at.tabs) == 0
     for role in (Role.LEADER, Role.DISPATCHER, Role.STATION, Role.OFFICER, Role.BRANCH):
         at = _admin_page(Viewer(username="x", role=role))
-        assert "无权访问" in _texts(at)
+        assert "无权访问" in texts(at)
         assert len(at.dataframe) == 0 and len(at.tabs) == 0
 
 
@@ -181,7 +159,7 @@ def test_admin_adds_disables_and_sees_the_audit_log(app_db):
     next(b for b in at.button if b.label == "新增").click()
     at.run()
     assert not at.exception
-    assert "已新增用户 lead1" in _texts(at)
+    assert "已新增用户 lead1" in texts(at)
     with _session(app_db) as s:
         assert s.get(User, "lead1").role is Role.LEADER
         entry = audit.entries(s, action="user.add").iloc[0]
@@ -192,7 +170,7 @@ def test_admin_adds_disables_and_sees_the_audit_log(app_db):
     form["初始密码"].set_value("abc")
     next(b for b in at.button if b.label == "新增").click()
     at.run()
-    assert "at least 8" in _texts(at)
+    assert "at least 8" in texts(at)
     with _session(app_db) as s:
         assert s.get(User, "weak") is None
     # Disable lead1.
@@ -210,7 +188,7 @@ def test_admin_verifies_the_chain(app_db):
     at = _admin_page(Viewer(username="root", role=Role.ADMIN))
     next(b for b in at.button if b.label == "校验日志链").click()
     at.run()
-    assert "日志链完整" in _texts(at)
+    assert "日志链完整" in texts(at)
     with _session(app_db) as s:
         detail = json.loads(audit.entries(s, action="audit.verify").iloc[0]["detail"])
     assert detail["ok"] is True and detail["checked"] == 1
@@ -228,7 +206,7 @@ def test_account_box_escapes_display_names(app_db):
         )
         s.commit()
     at = AppTest.from_file(APP, default_timeout=60).run()
-    _login(at, "evil", "evil-pass-1")
+    login(at, "evil", "evil-pass-1")
     shown = [m.value for m in at.sidebar.markdown]
     assert any("\\!\\[x\\]" in v and "&lt;b&gt;" in v for v in shown), shown
 
@@ -255,8 +233,8 @@ def test_sign_in_page_in_english(app_db):
     at.run()
     assert not at.exception
     assert [w.label for w in at.text_input] == ["Username", "Password"]
-    _login(at, "root", "nope-nope-1")
-    assert "Wrong username or password." in _texts(at)
+    login(at, "root", "nope-nope-1")
+    assert "Wrong username or password." in texts(at)
 
 
 class _FakeUser:
@@ -304,7 +282,7 @@ def test_sso_without_a_mapped_role_is_refused(app_db, monkeypatch):
     monkeypatch.setenv("FANGCANG_OIDC_ROLE_MAP", '{"gaj-admins": "admin"}')
     at = _sso_app(monkeypatch, {"preferred_username": "wang", "groups": ["other"]})
     assert "viewer" not in at.session_state
-    assert "未分配本平台角色" in _texts(at)
+    assert "未分配本平台角色" in texts(at)
     monkeypatch.setenv("FANGCANG_OIDC_ROLE_MAP", "{broken")
     at = _sso_app(monkeypatch, {"preferred_username": "wang", "groups": ["other"]})
-    assert not at.exception and "not valid JSON" in _texts(at)
+    assert not at.exception and "not valid JSON" in texts(at)

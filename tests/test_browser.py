@@ -14,7 +14,7 @@ from urllib.parse import quote, urlparse
 
 import pytest
 
-from tests.browser_support import chromium, streamlit_server
+from tests.browser_support import chromium, leader_credentials, streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -63,17 +63,6 @@ def page(browser, server):
     pg.on("request", lambda r: pg.requests_seen.append(r.url))
     yield pg
     ctx.close()
-
-
-def leader_credentials(db_url: str) -> tuple[str, str]:
-    from fangcang import auth, db
-    from fangcang.access import Role
-
-    engine = db.make_engine(db_url)
-    with db.session_factory(engine)() as s:
-        accounts = auth.demo_accounts(s)
-    engine.dispose()
-    return next((u.username, p) for u, p in accounts if u.role == Role.LEADER)
 
 
 def sign_in(pg, server, path: str = "/") -> None:

@@ -10,10 +10,16 @@ from datetime import datetime
 import numpy as np
 import pytest
 from docx import Document
-from test_bulletins import district  # noqa: F401  (fixture)
+from support import bulletin_district
 
 from fangcang import bulletin_export, bulletins
 from fangcang.timeutil import Month
+
+
+@pytest.fixture
+def district(session, factory):
+    return bulletin_district(session, factory)
+
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

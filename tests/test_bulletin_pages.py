@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
-from test_effect import _small_district, add_warning_run
+from support import add_warning_run, small_district
 
 from fangcang import bulletins
 from fangcang.access import Role, Scope, Viewer
@@ -34,7 +34,7 @@ def small(sqlite_engine, db_url):
     from conftest import Factory
 
     with Session(sqlite_engine, expire_on_commit=False) as s:
-        cs = _small_district(s, Factory(s))
+        cs = small_district(s, Factory(s))
         ids = {k: c.community_id for k, c in cs.items()}
         add_warning_run(s, "2026-05", {ids["F"]: "red", ids["A"]: "yellow", ids["B"]: "blue"})
         add_warning_run(s, "2026-06", {ids["A"]: "red", ids["F"]: "yellow", ids["B"]: "green"})

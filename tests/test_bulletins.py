@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from test_effect import add_counts, add_residents, add_warning_run
+from support import add_counts, add_residents, add_warning_run, bulletin_district
 
 from fangcang import bulletins
 from fangcang.models import (
@@ -27,50 +27,7 @@ from fangcang.timeutil import Month
 
 @pytest.fixture
 def district(session, factory):
-    """Four communities with residents, incidents over two years and warning runs for
-    2026-01 .. 2026-03 (沿江 red then yellow; 五马 yellow then red; 南汇 blue -> green)."""
-    officer = factory.officer(name="李警官", phone="13912345678")
-    cs = {
-        "yj": factory.community(name="沿江社区", officer=officer),
-        "wm": factory.community(name="五马社区"),
-        "nh": factory.community(name="南汇社区"),
-        "sf": factory.community(name="山福社区"),
-    }
-    for c in cs.values():
-        add_residents(session, c, 2000)
-    # A resident with personal data that must never reach a bulletin.
-    factory.person(cs["yj"], name="陈小华", id_number="330302199001011234", phone="13800138000")
-    for y in (2025, 2026):
-        for m in (1, 2, 3):
-            n = 20 if y == 2025 else 15
-            add_counts(session, cs["yj"], date(y, m, 5), IncidentCategory.CRIMINAL, "assault", n=n)
-            add_counts(session, cs["wm"], date(y, m, 5), IncidentCategory.PUBLIC_ORDER, n=10)
-            add_counts(
-                session,
-                cs["nh"],
-                date(y, m, 5),
-                IncidentCategory.CRIMINAL,
-                "telecom_fraud",
-                n=8 if y == 2025 else 4,
-            )
-    ids = {k: c.community_id for k, c in cs.items()}
-    add_warning_run(
-        session,
-        "2026-01",
-        {ids["yj"]: "red", ids["wm"]: "yellow", ids["nh"]: "blue", ids["sf"]: "green"},
-    )
-    add_warning_run(
-        session,
-        "2026-02",
-        {ids["yj"]: "red", ids["wm"]: "yellow", ids["nh"]: "blue", ids["sf"]: "green"},
-    )
-    add_warning_run(
-        session,
-        "2026-03",
-        {ids["wm"]: "red", ids["yj"]: "yellow", ids["nh"]: "green", ids["sf"]: "green"},
-    )
-    session.commit()
-    return ids
+    return bulletin_district(session, factory)
 
 
 def _issue(session, period, day):

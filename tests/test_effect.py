@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import select
+from support import add_counts, add_residents, add_warning_run, small_district
 
 from fangcang import effect
 from fangcang.access import Scope, ScopeError
 from fangcang.models import (
-    AggIncidentDay,
-    AggPopulation,
     AuditEntry,
+    FocusWork,
     IncidentCategory,
-    ResidenceType,
-    WarningLevel,
-    WarningResult,
-    WarningRun,
 )
 from fangcang.timeutil import Month
 
@@ -28,161 +24,6 @@ from fangcang.timeutil import Month
 # ---------------------------------------------------------------------------------------------
 # Helpers shared with test_bulletins.py
 # ---------------------------------------------------------------------------------------------
-def add_counts(
-    session, community, day: date, category=IncidentCategory.CRIMINAL, subtype="", n=1, n_alcohol=0
-):
-    """Add ``n`` incidents to the day aggregate (merging with an existing row)."""
-    cid = community if isinstance(community, str) else community.community_id
-    row = session.get(AggIncidentDay, (cid, day, category, subtype))
-    if row is None:
-        session.add(
-            AggIncidentDay(
-                community_id=cid,
-                day=day,
-                category=category,
-                subtype=subtype,
-                n=n,
-                n_alcohol=n_alcohol,
-                loss_yuan=0.0,
-            )
-        )
-    else:
-        row.n += n
-        row.n_alcohol += n_alcohol
-    session.flush()
-
-
-def add_residents(session, community, n: int):
-    cid = community if isinstance(community, str) else community.community_id
-    session.add(AggPopulation(community_id=cid, residence_type=ResidenceType.REGISTERED, n=n))
-    session.flush()
-
-
-def add_warning_run(
-    session, period: str, levels: dict, scores: dict | None = None, version: int = 1
-) -> WarningRun:
-    """A stored warning run with the given levels (other fields plausible constants)."""
-    run = WarningRun(
-        period=period,
-        version=version,
-        created_at=datetime(2026, 1, 1),
-        created_by="test",
-        config="{}",
-        config_hash="x" * 64,
-        data_version=1,
-        window_first=str(Month.parse(period).shift(-2)),
-        n_communities=len(levels),
-    )
-    session.add(run)
-    session.flush()
-    for i, (cid, level) in enumerate(levels.items()):
-        score = (scores or {}).get(
-            cid, {"red": 85.0, "yellow": 70.0, "blue": 55.0}.get(level, 20.0) - i * 0.1
-        )
-        expl = {
-            "score": score,
-            "level": level,
-            "residents": 1000,
-            "zero_residents": False,
-            "window_months": 3,
-            "significant": False,
-            "stability": 0.9,
-            "window_stable": True,
-            "borderline": False,
-            "spread": 0.2,
-            "draws": 1000,
-            "indicators": [
-                {
-                    "key": "incident_rate",
-                    "raw": 30.0,
-                    "percentile": 95.0,
-                    "weight": 0.25,
-                    "contribution": 23.75,
-                    "median": 10.0,
-                    "ratio": 3.0,
-                },
-                {
-                    "key": "crime_rate",
-                    "raw": 12.0,
-                    "percentile": 90.0,
-                    "weight": 0.3,
-                    "contribution": 27.0,
-                    "median": 6.0,
-                    "ratio": 2.0,
-                },
-                {
-                    "key": "incident_trend",
-                    "raw": 2.5,
-                    "percentile": 80.0,
-                    "weight": 0.15,
-                    "contribution": 12.0,
-                    "median": 0.0,
-                    "ratio": None,
-                    "now": 30,
-                    "before": 20,
-                },
-                {
-                    "key": "control_gap",
-                    "raw": 0.35,
-                    "percentile": 70.0,
-                    "weight": 0.2,
-                    "contribution": 14.0,
-                    "median": 0.1,
-                    "ratio": 3.5,
-                    "factors": 40,
-                    "out": 14,
-                },
-                {
-                    "key": "floating_share",
-                    "raw": 0.4,
-                    "percentile": 60.0,
-                    "weight": 0.1,
-                    "contribution": 6.0,
-                    "median": 0.3,
-                    "ratio": 1.33,
-                },
-            ],
-            "top": [
-                "crime_rate",
-                "incident_rate",
-                "control_gap",
-                "incident_trend",
-                "floating_share",
-            ],
-        }
-        session.add(
-            WarningResult(
-                run_id=run.id,
-                community_id=cid,
-                incident_rate=30.0,
-                crime_rate=12.0,
-                incident_trend=2.5,
-                control_gap=0.35,
-                floating_share=0.4,
-                p_incident_rate=95.0,
-                p_crime_rate=90.0,
-                p_incident_trend=80.0,
-                p_control_gap=70.0,
-                p_floating_share=60.0,
-                residents=1000,
-                incidents=30,
-                crime_incidents=12,
-                incidents_year_before=20,
-                factors=40,
-                factors_out=14,
-                score=score,
-                level=WarningLevel(level),
-                stability=0.9,
-                window_stable=True,
-                borderline=False,
-                significant=False,
-                explanation=json.dumps(expl, ensure_ascii=False),
-            )
-        )
-    session.flush()
-    return run
-
-
 # ---------------------------------------------------------------------------------------------
 # Windows
 # ---------------------------------------------------------------------------------------------
@@ -240,43 +81,8 @@ def test_start_and_end_focus_validate_and_audit(session, factory):
 # ---------------------------------------------------------------------------------------------
 # Before / after and DiD by hand
 # ---------------------------------------------------------------------------------------------
-def _small_district(session, factory):
-    """F: focused from 2026-05-01; windows (months=2, as_of 2026-06): before 03-04, after 05-06.
-
-    F  1000 residents: before 60 criminal + 40 dispute = 100; after 36 + 28 = 64.
-    A  1000 residents: before 50 criminal; after 45.
-    B  1000 residents: before 50 criminal; after 40.
-    C  1000 residents: before 5; after 5 (rate far from F).
-    D  under focused work too (excluded), E no residents (excluded).
-    """
-    cs = {k: factory.community(name=f"{k}社区") for k in "FABCDE"}
-    for k in "FABCD":
-        add_residents(session, cs[k], 1000)
-    mar, may = date(2026, 3, 10), date(2026, 5, 10)
-    add_counts(session, cs["F"], mar, n=60)
-    add_counts(session, cs["F"], mar, IncidentCategory.DISPUTE, n=40)
-    add_counts(session, cs["F"], may, n=36)
-    add_counts(session, cs["F"], may, IncidentCategory.DISPUTE, n=28)
-    add_counts(session, cs["A"], mar, n=50)
-    add_counts(session, cs["A"], may, n=45)
-    add_counts(session, cs["B"], mar, n=50)
-    add_counts(session, cs["B"], may, n=40)
-    add_counts(session, cs["C"], mar, n=5)
-    add_counts(session, cs["C"], may, n=5)
-    add_counts(session, cs["D"], mar, n=100)
-    add_counts(session, cs["D"], may, n=50)
-    add_counts(session, cs["E"], mar, n=100)
-    # Outside both windows: must not count.
-    add_counts(session, cs["F"], date(2026, 2, 28), n=500)
-    add_counts(session, cs["F"], date(2026, 7, 1), n=500)
-    effect.start_focus(session, cs["F"].community_id, date(2026, 5, 1), "巡逻", "t")
-    effect.start_focus(session, cs["D"].community_id, date(2026, 4, 1), "巡逻", "t")
-    session.commit()
-    return cs
-
-
 def test_before_after_and_did_by_hand(session, factory):
-    cs = _small_district(session, factory)
+    cs = small_district(session, factory)
     ba = effect.before_after(
         session, cs["F"].community_id, months=2, as_of=Month(2026, 6), n_matches=2
     )
@@ -324,7 +130,7 @@ def test_measure_effect_verdicts():
 
 
 def test_matching_uses_stored_warning_levels(session, factory):
-    cs = _small_district(session, factory)
+    cs = small_district(session, factory)
     g = factory.community(name="G社区")
     add_residents(session, g, 1000)
     add_counts(session, g, date(2026, 3, 10), n=10)  # far rate, but red like F
@@ -357,7 +163,7 @@ def test_matching_uses_stored_warning_levels(session, factory):
 
 
 def test_before_after_errors_and_scope(session, factory):
-    cs = _small_district(session, factory)
+    cs = small_district(session, factory)
     with pytest.raises(ValueError, match="has no focused work"):
         effect.before_after(session, cs["A"].community_id, as_of=Month(2026, 6))
     with pytest.raises(ScopeError):
@@ -433,7 +239,7 @@ def test_district_yoy_by_hand_with_zero_last_year(session, factory):
 def test_cli_effect_json_and_focus(engine, session, factory, capsys):
     from fangcang import cli
 
-    cs = _small_district(session, factory)
+    cs = small_district(session, factory)
     url = engine.url.render_as_string(hide_password=False)
     assert cli.main(["--db", url, "effect", "--months", "2", "--as-of", "2026-06", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -480,4 +286,10 @@ def test_cli_effect_json_and_focus(engine, session, factory, capsys):
     assert cli.main(["--db", url, "focus", "end", "999", "--date", "2026-07-01"]) == 2
     assert cli.main(["--db", url, "focus", "list"]) == 0
     assert "C社区" in capsys.readouterr().out
-    assert cs["C"].community_id
+    session.expire_all()
+    started = session.scalars(
+        select(FocusWork).where(FocusWork.community_id == cs["C"].community_id)
+    ).all()
+    assert [(w.start_date, w.end_date, w.measures) for w in started] == [
+        (date(2026, 6, 1), None, "巡逻")
+    ]

@@ -22,85 +22,13 @@ import numpy as np
 import pytest
 import shapely
 from scipy.stats import norm
+from support import GRID, LAST, XS, YS, grid_counts, grid_district
 
 from fangcang.access import Scope
-from fangcang.models import AggIncidentDay, AggPopulation, IncidentCategory, ResidenceType
+from fangcang.models import AggIncidentDay
 from fangcang.scoring import hotspots
 from fangcang.scoring.hotspots import HotSpotCategory as C
 from fangcang.timeutil import Month
-
-XS = [round(120.60 + 0.01 * k, 4) for k in range(5)]
-YS = [round(28.00 + 0.01 * k, 4) for k in range(4)]
-GRID = [f"G{r}{c}" for r in range(3) for c in range(3)]
-LAST = Month(2025, 12)
-
-
-def grid_counts(k: int) -> dict[str, int]:
-    base = {cid: 1 for cid in GRID}
-    base.update(G00=9 + k, G01=8, G10=7, G11=6)
-    base["I"] = 1
-    return base
-
-
-def add_incidents(session, counts_by_month: dict[Month, dict[str, int]]) -> None:
-    for month, counts in counts_by_month.items():
-        for cid, n in counts.items():
-            if n:
-                session.add(
-                    AggIncidentDay(
-                        community_id=cid,
-                        day=month.first_day.replace(day=15),
-                        category=IncidentCategory.CRIMINAL,
-                        subtype="",
-                        n=n,
-                        n_alcohol=0,
-                        loss_yuan=0.0,
-                    )
-                )
-    months = sorted(counts_by_month)
-    # The data span: a dispute on the first day of the first month and the last day of the last.
-    for day in (months[0].first_day, months[-1].last_day):
-        session.add(
-            AggIncidentDay(
-                community_id="G22",
-                day=day,
-                category=IncidentCategory.DISPUTE,
-                subtype="",
-                n=1,
-                n_alcohol=0,
-                loss_yuan=0.0,
-            )
-        )
-
-
-def grid_district(session, factory, months: int = 12) -> dict:
-    sd = factory.sub_district("SDG", "仰义街道")
-    st = factory.station("STG", "仰义派出所")
-    comms = {}
-    for r in range(3):
-        for c in range(3):
-            cid = f"G{r}{c}"
-            comms[cid] = factory.community(
-                cid,
-                name=f"格{r}{c}社区",
-                sub_district=sd,
-                station=st,
-                bbox=(XS[c], YS[r], XS[c + 1], YS[r + 1]),
-            )
-    comms["I"] = factory.community(
-        "I", name="孤岛社区", sub_district=sd, station=st, bbox=(121.0, 28.5, 121.01, 28.51)
-    )
-    comms["N"] = factory.community(
-        "N", name="无人社区", sub_district=sd, station=st, bbox=(XS[3], YS[0], XS[4], YS[1])
-    )
-    for cid in [*GRID, "I"]:
-        session.add(
-            AggPopulation(community_id=cid, residence_type=ResidenceType.REGISTERED, n=1000)
-        )
-    first = LAST.shift(-(months - 1))
-    add_incidents(session, {first.shift(k): grid_counts(k) for k in range(months)})
-    session.commit()
-    return comms
 
 
 def queen_neighbours(cid: str) -> set[str]:

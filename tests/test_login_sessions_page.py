@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
+from support import login, texts
 
 from fangcang import auth, sessions
 from fangcang.access import Role
-from tests.test_admin_page import _login, _texts
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -42,7 +42,7 @@ def app_db(sqlite_engine, monkeypatch):
 
 def test_sign_in_opens_a_session_that_sign_out_elsewhere_ends(app_db):
     at = AppTest.from_file(APP, default_timeout=60).run()
-    _login(at, "lead", "lead-pass-1")
+    login(at, "lead", "lead-pass-1")
     assert not at.exception
     sid = at.session_state["session_id"]
     assert "退出登录" in [b.label for b in at.button]
@@ -53,7 +53,7 @@ def test_sign_in_opens_a_session_that_sign_out_elsewhere_ends(app_db):
         s.commit()
     at.run()
     assert not at.exception
-    assert "其他窗口" in _texts(at)  # "ended in another tab or by an administrator"
+    assert "其他窗口" in texts(at)  # "ended in another tab or by an administrator"
     assert "viewer" not in at.session_state
 
 
@@ -73,13 +73,13 @@ def test_busy_database_gives_a_retry_message_not_a_traceback(app_db, monkeypatch
     holder.start()
     started.wait(5)
     try:
-        _login(at, "lead", "lead-pass-1")
+        login(at, "lead", "lead-pass-1")
     finally:
         holder.join()
     assert not at.exception
-    assert "系统正忙" in _texts(at)
+    assert "系统正忙" in texts(at)
     assert "viewer" not in at.session_state
-    _login(at, "lead", "lead-pass-1")  # retry once the write is over
+    login(at, "lead", "lead-pass-1")  # retry once the write is over
     assert "session_id" in at.session_state
 
 
@@ -104,7 +104,7 @@ def test_lang_in_the_link_selects_english(app_db):
     at.query_params["lang"] = "en"
     at.run()
     assert at.session_state["lang"] == "en"
-    assert "Sign in" in _texts(at)
+    assert "Sign in" in texts(at)
 
 
 def test_officer_lands_on_my_tasks(app_db):
@@ -113,7 +113,7 @@ def test_officer_lands_on_my_tasks(app_db):
     assert landing_page(Role.OFFICER) == "my_tasks"
     assert landing_page(Role.LEADER) == "overview"
     at = AppTest.from_file(APP, default_timeout=60).run()
-    _login(at, "cop", "cop-pass-1")
+    login(at, "cop", "cop-pass-1")
     assert not at.exception
     assert "我的任务" in [t.value for t in at.title] + [h.value for h in at.header]
 

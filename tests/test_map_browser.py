@@ -14,8 +14,7 @@ from urllib.parse import urlencode
 import pytest
 
 from fangcang import maps
-from tests.browser_support import chromium, streamlit_server
-from tests.test_browser import leader_credentials
+from tests.browser_support import chromium, leader_credentials, streamlit_server
 
 pytestmark = pytest.mark.browser
 

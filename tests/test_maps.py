@@ -10,6 +10,7 @@ import pytest
 
 from fangcang import maps, offline, palette
 from fangcang.access import Scope
+from fangcang.i18n import t
 from fangcang.maps import MapData
 
 CDN = re.compile(r"https?://(?!127\.0\.0\.1|localhost)[^\"' )]+", re.I)
@@ -46,12 +47,16 @@ def test_level_colours_and_no_cdn(session, district, monkeypatch):
     # nothing from the internet: no CDN URL, no tiles, no d3/branca, no jQuery/Bootstrap
     assert not CDN.findall(html), CDN.findall(html)[:5]
     assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
-    assert "d3" not in re.findall(r"<script[^>]+src=\"([^\"]+)\"", html)
+    scripts = re.findall(r"<script[^>]+src=\"([^\"]+)\"", html)
+    assert offline.asset_url("leaflet.js") in scripts
+    assert [s for s in scripts if "d3" in s.rsplit("/", 1)[-1].lower()] == []
+    assert all(s.startswith(offline.STATIC_URL) for s in scripts), scripts
     assert offline.asset_url("leaflet.js") in html
     assert "tileLayer" not in html
     # legend in HTML with counts per level
     assert "fangcang-legend" in html
-    assert "红色预警 (2)" in html or "红 (2)" in html or "(2)" in html
+    for level in ("red", "yellow", "blue", "green"):
+        assert f"<span>{t(f'warning_level.{level}', 'zh')} (2)</span>" in html
     assert view.has_levels
 
 

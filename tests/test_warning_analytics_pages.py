@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+from support import GRID, LAST, grid_district
 
 from fangcang import palette
 from fangcang.access import Role, Viewer
 from fangcang.models import BacktestMethod, WarningBacktest
 from fangcang.scoring.config import load_config
 from tests.dashboard_data import add_run
-from tests.test_hotspots import GRID, LAST, grid_district
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
