@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
 
-from fangcang import bulletin_export, bulletins
+from fangcang import bulletins
 from fangcang.access import Permission
 from fangcang.timeutil import Month
 from ui import guard, state
@@ -30,13 +30,13 @@ def _history(version: int, text: str) -> list[bulletins.BulletinSummary]:
 @st.cache_data(show_spinner=False, max_entries=16)
 def _html(bulletin_id: int) -> str:
     with state.session() as s:
-        return bulletin_export.to_html(bulletins.get_bulletin(s, bulletin_id))
+        return bulletins.to_html(bulletins.get_bulletin(s, bulletin_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _docx(bulletin_id: int) -> bytes:
     with state.session() as s:
-        return bulletin_export.to_docx(bulletins.get_bulletin(s, bulletin_id))
+        return bulletins.to_docx(bulletins.get_bulletin(s, bulletin_id))
 
 
 def _log_export(bulletin_id: int, fmt: str) -> None:

@@ -12,7 +12,7 @@ import pytest
 from docx import Document
 from support import bulletin_district
 
-from fangcang import bulletin_export, bulletins
+from fangcang import bulletins
 from fangcang.timeutil import Month
 
 
@@ -51,8 +51,8 @@ def _glyph(char: str, font_path: str | None) -> np.ndarray:
 
 @pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
 def test_cjk_font_draws_real_glyphs_not_boxes():
-    path = str(bulletin_export.cjk_font_path())
-    name = bulletin_export.use_cjk_font()
+    path = str(bulletins.cjk_font_path())
+    name = bulletins.use_cjk_font()
     assert "CJK" in name
     # Without a CJK font both characters come out as the same missing-glyph box ...
     assert np.array_equal(_glyph("沿", None), _glyph("江", None))
@@ -67,7 +67,7 @@ def test_cjk_text_width_differs_from_missing_glyph():
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextPath
 
-    cjk = FontProperties(fname=str(bulletin_export.cjk_font_path()))
+    cjk = FontProperties(fname=str(bulletins.cjk_font_path()))
     wide = TextPath((0, 0), "沿江社区", prop=cjk, size=10).get_extents().width
     narrow = TextPath((0, 0), "沿", prop=cjk, size=10).get_extents().width
     assert wide > 3.5 * narrow  # four full-width glyphs
@@ -79,7 +79,7 @@ def test_docx_opens_and_names_the_communities(session, district, tmp_path):  # n
         session, Month(2026, 3), "duty1", issued_at=datetime(2026, 4, 3, 9)
     )
     session.commit()
-    path = bulletin_export.write(b, tmp_path / "b.docx")
+    path = bulletins.write(b, tmp_path / "b.docx")
     doc = Document(str(path))
     text = "\n".join(p.text for p in doc.paragraphs)
     cells = "\n".join(c.text for t in doc.tables for r in t.rows for c in r.cells)
@@ -101,7 +101,7 @@ def test_html_is_self_contained_and_written(session, district, tmp_path):  # noq
         session, Month(2026, 2), "duty1", issued_at=datetime(2026, 3, 3, 9)
     )
     session.commit()
-    out = bulletin_export.write(b, tmp_path / "b.html")
+    out = bulletins.write(b, tmp_path / "b.html")
     html = out.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
     assert not re.search(r"(src|href)=['\"]?https?:", html)  # nothing from the network
@@ -110,14 +110,14 @@ def test_html_is_self_contained_and_written(session, district, tmp_path):  # noq
     assert html.count("@font-face") == 1 and "data:font/woff;base64," in html
     assert re.sub(r"<style>@font-face.*?</style>", "", html, flags=re.S) == b.html
     with pytest.raises(ValueError, match="must end in .docx or .html"):
-        bulletin_export.write(b, tmp_path / "b.pdf")
+        bulletins.write(b, tmp_path / "b.pdf")
 
 
 def test_charts_and_map_are_pngs(session, district):  # noqa: F811
     b = bulletins.issue_bulletin(
         session, Month(2026, 2), "duty1", issued_at=datetime(2026, 3, 3, 9)
     )
-    charts = bulletin_export.chart_pngs(bulletins.content(b))
+    charts = bulletins.chart_pngs(bulletins.content(b))
     assert set(charts) == {"yoy", "trend"}
     assert all(v.startswith(PNG) for v in charts.values()) and b.map_png.startswith(PNG)
     from PIL import Image

@@ -166,9 +166,8 @@ def test_frozen_when_issued(session, district):
     assert (again.content_json, again.html, again.map_png) == (before_json, before_html, before_png)
     assert "沿江社区" in again.html and "改名" not in again.html
     # The export draws from the frozen content too.
-    from fangcang import bulletin_export
 
-    assert bulletin_export.to_html(again, embed=False) == before_html
+    assert bulletins.to_html(again, embed=False) == before_html
     # A new bulletin for the same period takes the new run, with the next number.
     b2 = _issue(session, "2026-02", datetime(2026, 3, 4, 9))
     assert b2.number == 2 and [x["name"] for x in bulletins.content(b2)["red"]] == ["山福社区"]
@@ -259,3 +258,17 @@ def test_task_completion_of_communities_warned_before(session, district):
     ]
     assert rows == [("沿江社区", 4, 3, 0.75, 1), ("五马社区", 2, 2, 1.0, 0)]
     assert "75.0%" in b.html and "暂无任务数据" not in b.html
+    # The specific requirements follow each community's situation: 沿江 came down from red
+    # and has one open item, overdue; 五马 is newly red with every item done.
+    c = bulletins.content(b)
+    yj = next(x for x in c["yellow"] if x["name"] == "沿江社区")
+    wm = next(x for x in c["red"] if x["name"] == "五马社区")
+    assert (yj["open_tasks"], yj["overdue_tasks"], wm["open_tasks"]) == (1, 1, 0)
+    assert yj["requirements"][0].startswith("由红色降为黄色")
+    assert "尚有1项任务未完成（其中1项已逾期）：4月17日前" in yj["requirements"][-1]
+    assert (
+        wm["requirements"][0].startswith("新列为红色预警社区")
+        and "4月10日前" in wm["requirements"][0]
+    )
+    assert not any("任务未完成" in line for line in wm["requirements"])
+    assert "尚有1项任务未完成" in b.html

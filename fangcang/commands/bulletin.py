@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from fangcang import bulletin_export, bulletins, db
+from fangcang import bulletins, db
 from fangcang.cli import CommandError, cli_actor
 from fangcang.timeutil import Month
 
@@ -54,7 +54,7 @@ def _run(args) -> int:
         else:
             b = bulletins.issue_bulletin(session, period, actor)
             state = "issued"
-        bulletin_export.write(b, out)
+        bulletins.write(b, out)
         bulletins.record_export(session, b, out.suffix.lower().lstrip("."), actor)
         session.commit()
         label = bulletins.bulletin_label(b.year, b.number)
