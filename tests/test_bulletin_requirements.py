@@ -50,7 +50,7 @@ def test_newly_red_states_its_drivers_with_figures_and_deadlines():
 def test_level_history_changes_the_level_requirement():
     assert requirements(_s(months=2, before="red"), ISSUED)[0].startswith("连续2个月红色预警")
     assert requirements(_s(months=4, before="red"), ISSUED)[0].startswith(
-        "连续4个月红色预警，整治未见成效：提请分局挂牌督办"
+        "连续4个月红色预警、未能降级：提请分局挂牌督办"
     )
     down = requirements(_s("yellow", 1, "red"), ISSUED)[0]
     assert down.startswith("由红色降为黄色") and "4月17日前" in down  # 14 days

@@ -146,8 +146,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Red for {n} months: the station chief reviews why the plan has not worked and adjusts it by {deadline}.",
     ),
     "bulletin.req.red_escalate": (
-        "连续{n}个月红色预警，整治未见成效：提请分局挂牌督办，{deadline}前由派出所上报专项整治评估。",
-        "Red for {n} months without effect: the sub-bureau takes over supervision; an evaluation by {deadline}.",
+        "连续{n}个月红色预警、未能降级：提请分局挂牌督办，{deadline}前由派出所上报专项整治评估。",
+        "Red for {n} months, not coming down: the sub-bureau takes over supervision; an evaluation by {deadline}.",
     ),
     "bulletin.req.yellow_new": (
         "新列为黄色预警社区：派出所加强关注，社区民警{deadline}前完成一轮走访排查。",
