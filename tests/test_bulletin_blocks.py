@@ -9,13 +9,19 @@ import re
 from datetime import datetime
 from html.parser import HTMLParser
 
+import pytest
 from docx import Document
 from docx.oxml.ns import qn
-from test_bulletins import district  # noqa: F401  (fixture)
+from support import bulletin_district
 
 from fangcang import bulletins
 from fangcang.bulletins import blocks, word
 from fangcang.timeutil import Month
+
+
+@pytest.fixture
+def district(session, factory):
+    return bulletin_district(session, factory)
 
 
 class _Cells(HTMLParser):
@@ -59,7 +65,7 @@ def _two_bulletins(session):
     return b
 
 
-def test_html_and_word_carry_the_same_figures(session, district):  # noqa: F811
+def test_html_and_word_carry_the_same_figures(session, district):
     b = _two_bulletins(session)
     c = bulletins.content(b)
     doc = blocks.document(c)
@@ -95,7 +101,7 @@ def test_html_and_word_carry_the_same_figures(session, district):  # noqa: F811
     assert b.html.count("data:image/png;base64,") == len(docx.inline_shapes) == 3
 
 
-def test_word_layout_official_masthead_page_numbers_and_tables(session, district):  # noqa: F811
+def test_word_layout_official_masthead_page_numbers_and_tables(session, district):
     b = _two_bulletins(session)
     docx = Document(io.BytesIO(bulletins.to_docx(b)))
     paras = [p.text for p in docx.paragraphs]
