@@ -7,7 +7,7 @@ For a community under focused work from day S, the *first full month* under focu
 the month of S when S is the 1st, otherwise the month after. The after window is the N calendar
 months from that month (cut to the months that have ended by ``as_of``; both windows then
 shrink to the same length k so the exposures are equal) and the before window is the k months
-just before it. Incidents are counted from the pre-aggregated ``agg_incident_day`` table for
+just before it. Incidents are counted by ``fangcang.incidents`` (pre-aggregated tables) for
 two measures: ``total`` (110 total: every category) and ``crime`` (criminal + public order).
 The raw change is tested with ``fangcang.stats.compare_counts`` (exact Poisson test).
 
@@ -53,65 +53,59 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from scipy.stats import norm
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from . import audit, db
+from . import audit, db, incidents
 from .access import Scope
-from .i18n import enum_label, fmt_pct, t
+from .i18n import fmt_pct, t
+from .incidents import (  # counted in one place; re-exported for the effect's callers
+    ALL_KEYS as ALL_KEYS,
+)
+from .incidents import (
+    METRIC_KEYS,
+    METRICS,
+    YoYRow,
+    latest_data_month,
+)
+from .incidents import (
+    district_monthly as district_monthly,
+)
+from .incidents import (
+    district_yoy as district_yoy,
+)
+from .incidents import (
+    yoy_from_monthly as yoy_from_monthly,
+)
 from .models import (
-    CRIME_CATEGORIES,
-    AggIncidentDay,
     AggPopulation,
     Community,
     FocusWork,
-    IncidentCategory,
-    IncidentSubtype,
     SubDistrict,
 )
 from .stats import Z_SIGNIFICANT, Change, compare_counts
 from .timeutil import Month, month_range, now_local
 
 MEASURES = ("total", "crime")
-HEADLINES = ("total", "crime", "assault", "telecom_fraud", "alcohol")
-METRIC_KEYS = {
-    "total": "metric.total_110",
-    "crime": "metric.crime",
-    "assault": "metric.assault",
-    "telecom_fraud": "metric.telecom_fraud",
-    "alcohol": "metric.alcohol",
-}
+#: The headline metrics (``incidents.METRICS``; the name bulletins use).
+HEADLINES = METRICS
 VERDICTS = ("no_comparison", "likely_effect", "worse_than_comparison", "within_comparison")
 
 
 # ---------------------------------------------------------------------------------------------
-# Counting (reads the pre-aggregated day table only)
+# Counting (``fangcang.incidents``)
 # ---------------------------------------------------------------------------------------------
-def _between(first: Month, last: Month):
-    return and_(AggIncidentDay.day >= first.first_day, AggIncidentDay.day <= last.last_day)
-
-
 def community_month_counts(
     session: Session, first: Month, last: Month
 ) -> dict[str, dict[str, dict[str, int]]]:
     """community_id -> month -> {"total", "crime"} for ``first`` .. ``last`` (communities and
     months without incidents are absent). One query; before/after slices it."""
-    crime = [c.value for c in CRIME_CATEGORIES]
-    q = (
-        select(
-            AggIncidentDay.community_id,
-            AggIncidentDay.day,
-            func.sum(AggIncidentDay.n),
-            func.sum(case((AggIncidentDay.category.in_(crime), AggIncidentDay.n), else_=0)),
-        )
-        .where(_between(first, last))
-        .group_by(AggIncidentDay.community_id, AggIncidentDay.day)
-    )
+    df = incidents.by_month(session, Scope.district(), first, last, MEASURES, by_community=True)
     out: dict[str, dict[str, dict[str, int]]] = {}
-    for cid, day, total, crime_n in session.execute(q):
-        bucket = out.setdefault(cid, {}).setdefault(str(Month.of(day)), {"total": 0, "crime": 0})
-        bucket["total"] += int(total or 0)
-        bucket["crime"] += int(crime_n or 0)
+    for cid, month, total, crime_n in df[["community_id", "month", *MEASURES]].itertuples(
+        index=False
+    ):
+        out.setdefault(cid, {})[month] = {"total": int(total), "crime": int(crime_n)}
     return out
 
 
@@ -120,12 +114,6 @@ def residents_by_community(session: Session) -> dict[str, int]:
         AggPopulation.community_id
     )
     return {cid: int(n or 0) for cid, n in session.execute(q)}
-
-
-def latest_data_month(session: Session) -> Month | None:
-    """The month of the newest day in the incident aggregate (None when there is no data)."""
-    newest = session.scalar(select(func.max(AggIncidentDay.day)))
-    return Month.of(newest) if newest else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -670,113 +658,8 @@ def verdict_text(ba: BeforeAfter, measure: str, lang: str = "zh") -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# District year-on-year
+# District year-on-year (counted by ``fangcang.incidents``)
 # ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class YoYRow:
-    key: str  # headline key (total, crime, ...) or "category.<value>"
-    now: int
-    last_year: int
-    pct: float | None  # None when last year was 0
-    z: float
-    p_value: float
-    significant: bool
-    zero_last_year: bool
-
-    def label(self, lang: str = "zh") -> str:
-        if self.key.startswith("category."):
-            return enum_label(IncidentCategory(self.key.split(".", 1)[1]), lang)
-        return t(METRIC_KEYS[self.key], lang)
-
-
-ALL_KEYS = (*HEADLINES, *(f"category.{c.value}" for c in IncidentCategory))
-
-
-def district_monthly(
-    session: Session, first: Month, last: Month, scope: Scope | None = None
-) -> dict[str, dict[str, int]]:
-    """District (or scope) counts per month for ``first`` .. ``last``: the headline metrics and
-    ``category.<value>`` for every category, zeros included. One query over the day
-    aggregate; callers that need several windows (a bulletin: month, year to date, trend)
-    slice this instead of querying again."""
-    scope = scope or Scope.district()
-    out = {str(m): dict.fromkeys(ALL_KEYS, 0) for m in month_range(first, last)}
-    crime = {c.value for c in CRIME_CATEGORIES}
-    q = (
-        select(
-            AggIncidentDay.day,
-            AggIncidentDay.category,
-            AggIncidentDay.subtype,
-            func.sum(AggIncidentDay.n),
-            func.sum(AggIncidentDay.n_alcohol),
-        )
-        .where(_between(first, last), scope.clause(AggIncidentDay.community_id))
-        .group_by(AggIncidentDay.day, AggIncidentDay.category, AggIncidentDay.subtype)
-    )
-    for day, category, subtype, n, n_alcohol in session.execute(q):
-        bucket = out[str(Month.of(day))]
-        n, cat = int(n or 0), IncidentCategory(category).value
-        bucket["total"] += n
-        bucket[f"category.{cat}"] += n
-        if cat in crime:
-            bucket["crime"] += n
-        if subtype == IncidentSubtype.ASSAULT.value:
-            bucket["assault"] += n
-        elif subtype == IncidentSubtype.TELECOM_FRAUD.value:
-            bucket["telecom_fraud"] += n
-        bucket["alcohol"] += int(n_alcohol or 0)
-    return out
-
-
-def yoy_from_monthly(
-    monthly: dict[str, dict[str, int]], period_start: Month, period_end: Month
-) -> list[YoYRow]:
-    """Year-on-year rows from ``district_monthly`` output that covers ``period_start - 12``
-    .. ``period_end`` (a ``KeyError`` names a missing month)."""
-    if period_end < period_start:
-        raise ValueError(f"period ends ({period_end}) before it starts ({period_start})")
-    months = month_range(period_start, period_end)
-
-    def total(key: str, shift: int) -> int:
-        return sum(monthly[str(m.shift(shift))][key] for m in months)
-
-    rows = []
-    for key in ALL_KEYS:
-        ch = compare_counts(total(key, 0), total(key, -12))
-        rows.append(
-            YoYRow(
-                key=key,
-                now=ch.now,
-                last_year=ch.before,
-                pct=ch.pct,
-                z=ch.z,
-                p_value=ch.p_value,
-                significant=ch.significant,
-                zero_last_year=ch.before == 0,
-            )
-        )
-    return rows
-
-
-def district_yoy(
-    session: Session,
-    period_start: Month,
-    period_end: Month,
-    scope: Scope | None = None,
-) -> list[YoYRow]:
-    """Year-on-year figures for the months ``period_start`` .. ``period_end`` against the same
-    months a year earlier: first the headline metrics (110 total, criminal + public order,
-    assault, telecom fraud, alcohol-related), then every incident category.
-
-    A row with zero last year has ``pct = None`` and ``zero_last_year = True`` (the percentage is
-    undefined; the Poisson test still applies).
-    """
-    if period_end < period_start:
-        raise ValueError(f"period ends ({period_end}) before it starts ({period_start})")
-    monthly = district_monthly(session, period_start.shift(-12), period_end, scope)
-    return yoy_from_monthly(monthly, period_start, period_end)
-
-
 def yoy_frame(rows: list[YoYRow], lang: str = "zh"):
     """The YoY rows as a display table (labels in ``lang``)."""
     import pandas as pd

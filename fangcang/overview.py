@@ -9,26 +9,21 @@ latest version of a month); tasks and visits from their features when those are 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import trends
+from . import incidents, summary, trends
 from .access import Scope
 from .models import (
-    AggIncidentDay,
-    AggIncidentMonth,
     AggRecords,
-    Community,
-    ImportLog,
     WarningLevel,
     WarningRun,
 )
 from .scoring import store
 from .scoring.config import INDICATOR_KEYS
-from .stats import compare_counts
 from .timeutil import Month, last_complete_month, month_range
 
 #: The indicators of the warning model (one place: ``fangcang.scoring.config``).
@@ -75,24 +70,19 @@ WARNING_COLUMNS = [
 # ---------------------------------------------------------------------------------------------
 # Periods
 # ---------------------------------------------------------------------------------------------
-def latest_data_day(session: Session) -> date | None:
-    """The newest day with incidents in the aggregates (None when there are none)."""
-    return session.scalar(select(func.max(AggIncidentDay.day)))
-
-
 def default_period(session: Session) -> Month:
     """The period a page opens on: the newest month with a warning run, else the month of the
     newest incident data, else the last complete month."""
     run = session.scalar(select(func.max(WarningRun.period)))
     if run:
         return Month.parse(run)
-    day = latest_data_day(session)
+    day = incidents.latest_data_day(session)
     return Month.of(day) if day else last_complete_month()
 
 
 def available_periods(session: Session, limit: int = 36) -> list[Month]:
     """Months a user can choose, newest first: those with incident data or a warning run."""
-    first = session.scalar(select(func.min(AggIncidentDay.day)))
+    first = incidents.first_data_day(session)
     last = default_period(session)
     start = Month.of(first) if first else last
     start = max(start, last.shift(-(limit - 1)))
@@ -216,14 +206,15 @@ def visit_coverage(session: Session, scope: Scope, period: Month) -> pd.DataFram
 # ---------------------------------------------------------------------------------------------
 # Headline figures
 # ---------------------------------------------------------------------------------------------
-def _metrics_row(counts: pd.DataFrame, metric: str) -> int:
-    return trends.metric_counts(counts)[metric]
-
-
 def headline(
-    session: Session, scope: Scope, period: Month, counts: pd.DataFrame | None = None
+    session: Session,
+    scope: Scope,
+    period: Month,
+    monthly: dict[str, dict[str, int]] | None = None,
 ) -> pd.DataFrame:
-    """Headline metrics for ``period`` and year-to-date, against the same months a year earlier.
+    """Headline metrics for ``period`` and year-to-date, against the same months a year earlier
+    (``incidents.yoy_from_monthly``; ``monthly`` may hold ``incidents.district_monthly`` output
+    covering January of the year before .. ``period``).
 
     Returns
     -------
@@ -231,47 +222,45 @@ def headline(
         metric, span (``month`` or ``ytd``), n, n_before, pct, z, p_value, significant.
     """
     ytd_first = Month(period.year, 1)
-    if counts is None:
-        counts = trends.monthly_counts(session, scope, ytd_first.shift(-12), period)
+    if monthly is None:
+        monthly = incidents.district_monthly(session, ytd_first.shift(-12), period, scope)
     rows = []
-    for span, months in (("month", [period]), ("ytd", month_range(ytd_first, period))):
-        now = counts[counts["month"].isin({str(m) for m in months})]
-        before = counts[counts["month"].isin({str(m.shift(-12)) for m in months})]
-        a, b = trends.metric_counts(now), trends.metric_counts(before)
-        for metric in trends.METRICS:
-            c = compare_counts(a[metric], b[metric])
+    for span, first in (("month", period), ("ytd", ytd_first)):
+        for r in incidents.yoy_from_monthly(monthly, first, period, incidents.METRICS):
             rows.append(
                 {
-                    "metric": metric,
+                    "metric": r.key,
                     "span": span,
-                    "n": c.now,
-                    "n_before": c.before,
-                    "pct": c.pct,
-                    "z": c.z,
-                    "p_value": c.p_value,
-                    "significant": c.significant,
+                    "n": r.now,
+                    "n_before": r.last_year,
+                    "pct": r.pct,
+                    "z": r.z,
+                    "p_value": r.p_value,
+                    "significant": r.significant,
                 }
             )
     return pd.DataFrame(rows)
 
 
 def monthly_this_vs_last(
-    session: Session, scope: Scope, period: Month, counts: pd.DataFrame | None = None
+    session: Session,
+    scope: Scope,
+    period: Month,
+    monthly: dict[str, dict[str, int]] | None = None,
 ) -> pd.DataFrame:
     """All incidents per calendar month of ``period``'s year (up to ``period``) and of the year
     before: month (1..12), this_year (None after ``period``), last_year."""
     first = Month(period.year - 1, 1)
-    if counts is None:
-        counts = trends.monthly_counts(session, scope, first, period)
-    by = counts.groupby("month")["n"].sum()
+    if monthly is None:
+        monthly = incidents.district_monthly(session, first, period, scope)
     rows = []
     for m in range(1, 13):
         this = Month(period.year, m)
         rows.append(
             {
                 "month": m,
-                "this_year": int(by.get(str(this), 0)) if this <= period else None,
-                "last_year": int(by.get(str(Month(period.year - 1, m)), 0)),
+                "this_year": monthly[str(this)]["total"] if this <= period else None,
+                "last_year": monthly[str(Month(period.year - 1, m))]["total"],
             }
         )
     return pd.DataFrame(rows)
@@ -291,88 +280,23 @@ def freshness(session: Session, scope: Scope) -> pd.DataFrame:
     )
 
 
-def last_import(session: Session) -> datetime | None:
-    """When the newest import finished (None when nothing was imported)."""
-    return session.scalar(select(func.max(ImportLog.finished_at)))
-
-
-def records_by_kind(session: Session, scope: Scope) -> dict[str, int]:
-    """Basic records per kind (from ``agg_records``)."""
-    rows = session.execute(
-        select(AggRecords.kind, func.sum(AggRecords.n))
-        .where(scope.clause(AggRecords.community_id))
-        .group_by(AggRecords.kind)
-        .order_by(AggRecords.kind)
-    ).all()
-    return {k: int(n or 0) for k, n in rows}
-
-
-def incident_total(session: Session, scope: Scope, first: date, last: date) -> int:
-    """Incidents in ``scope`` on the days ``first..last`` (inclusive).
-
-    Whole months are summed from ``agg_incident_month`` and only the partial months at either
-    end from ``agg_incident_day`` (a year to date: ~10 month rows per community instead of
-    ~300 day rows).
-    """
-    if last < first:
-        return 0
-
-    def summed(model, column, lo: date, hi: date) -> int:  # lo <= column < hi
-        if hi <= lo:
-            return 0
-        return int(
-            session.scalar(
-                select(func.coalesce(func.sum(model.n), 0)).where(
-                    column >= lo, column < hi, scope.clause(model.community_id)
-                )
-            )
-            or 0
-        )
-
-    end = last + timedelta(days=1)  # exclusive
-    whole_first = (
-        Month.of(first).first_day if first.day == 1 else Month.of(first).shift(1).first_day
-    )
-    whole_end = Month.of(end).first_day  # months before it are whole when they end <= last
-    if whole_first >= whole_end:
-        return summed(AggIncidentDay, AggIncidentDay.day, first, end)
-    return (
-        summed(AggIncidentMonth, AggIncidentMonth.month, whole_first, whole_end)
-        + summed(AggIncidentDay, AggIncidentDay.day, first, whole_first)
-        + summed(AggIncidentDay, AggIncidentDay.day, whole_end, end)
-    )
-
-
 def district_headline(session: Session, scope: Scope) -> dict:
-    """The home headline: records by kind, communities, incidents this year to the newest data
-    day against the same days last year."""
-    communities = int(
-        session.scalar(
-            select(func.count()).select_from(Community).where(scope.clause(Community.community_id))
-        )
-        or 0
-    )
-    day = latest_data_day(session)
-    this = before = 0
-    if day is not None:
-        start = date(day.year, 1, 1)
-        try:
-            same_day_ly = day.replace(year=day.year - 1)
-        except ValueError:  # 29 February
-            same_day_ly = day.replace(year=day.year - 1, day=28)
-
-        this = incident_total(session, scope, start, day)
-        before = incident_total(session, scope, date(day.year - 1, 1, 1), same_day_ly)
-    c = compare_counts(this, before)
+    """The home headline (``summary.headline``): records by kind, communities, incidents this
+    year to the newest data day against the same days last year."""
+    h = summary.headline(session, scope)
     return {
-        "records": records_by_kind(session, scope),
-        "communities": communities,
-        "incidents_ytd": this,
-        "incidents_ly": before,
-        "pct": c.pct,
-        "significant": c.significant,
-        "through": day,
+        "records": h.records,
+        "communities": h.communities,
+        "incidents_ytd": h.incidents_this_year,
+        "incidents_ly": h.incidents_last_year,
+        "pct": h.change_pct,
+        "significant": h.significant,
+        "through": h.as_of,
     }
+
+
+def _finished(log) -> datetime | None:
+    return log.finished_at if log is not None else None
 
 
 @dataclass
@@ -401,7 +325,7 @@ def overview(
     before = warning_frame(session, scope, period.shift(-1), lang, reasons=False)
     top = now[now["level"].isin(["red", "yellow"])].head(top_n)
     # one query serves the headline (this year and last) and the monthly trend
-    counts = trends.monthly_counts(session, scope, Month(period.year - 1, 1), period)
+    monthly = incidents.district_monthly(session, Month(period.year - 1, 1), period, scope)
     tasks = task_completion(session, scope, period)
     task_summary = None
     if tasks is not None:
@@ -415,18 +339,18 @@ def overview(
         }
     return Overview(
         period=period,
-        headline=headline(session, scope, period, counts),
+        headline=headline(session, scope, period, monthly),
         levels=level_counts(now),
         levels_before=level_counts(before),
         has_warning=not now.empty,
         changes=level_changes(now, before),
-        monthly=monthly_this_vs_last(session, scope, period, counts),
+        monthly=monthly_this_vs_last(session, scope, period, monthly),
         top=top[["community_id", "name", "sub_district", "level", "score", "reason"]].reset_index(
             drop=True
         ),
         tasks=task_summary,
         freshness=freshness(session, scope),
-        last_import=last_import(session),
+        last_import=_finished(summary.last_import(session)),
         district=district_headline(session, scope),
     )
 

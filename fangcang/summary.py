@@ -1,8 +1,8 @@
 """Headline figures of the database: records by kind and source, communities, incidents this
 year against the same period last year, database size and the last import.
 
-Everything reads the pre-aggregated tables (``agg_records``, ``agg_incident_day``) or small
-tables, never the millions of records, so the overview page and ``info`` answer at once.
+Everything reads the pre-aggregated tables (``agg_records``; incidents through
+``fangcang.incidents``) or small tables, never the millions of records, so the overview page and ``info`` answer at once.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ import pandas as pd
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from . import incidents
 from .access import Scope
 from .aggregates import RECORD_TABLES
-from .models import AggIncidentDay, AggRecords, Community, ImportLog, Officer, SubDistrict
-from .stats import pct_change
-from .timeutil import now_local
+from .models import AggRecords, Community, ImportLog, Officer, SubDistrict
 
 #: Basic-record kinds in display order (i18n key ``record_kind.<kind>``).
 KINDS: tuple[str, ...] = tuple(RECORD_TABLES)
@@ -104,20 +103,14 @@ def records_by_community(session: Session, scope: Scope | None = None) -> pd.Dat
     )
 
 
-def _same_day_last_year(d: date) -> date:
-    try:
-        return d.replace(year=d.year - 1)
-    except ValueError:  # 29 February
-        return d.replace(year=d.year - 1, day=28)
-
-
 @dataclass(frozen=True)
 class Headline:
     """The district at a glance.
 
     ``incidents_this_year`` counts 1 January .. ``as_of`` (inclusive) of ``as_of``'s year;
     ``incidents_last_year`` the same calendar span one year earlier; ``change_pct`` is None
-    when last year's count is 0.
+    when last year's count is 0; ``significant`` is the exact Poisson test of the change
+    (``stats.compare_counts``).
     """
 
     records: dict[str, int]
@@ -130,6 +123,7 @@ class Headline:
     change_pct: float | None
     this_year: tuple[date, date] | None = None
     last_year: tuple[date, date] | None = None
+    significant: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -164,41 +158,21 @@ def headline(session: Session, scope: Scope | None = None, as_of: date | None = 
             )
             or 0
         )
-    if as_of is None:
-        latest = session.scalar(
-            select(func.max(AggIncidentDay.day)).where(scope.clause(AggIncidentDay.community_id))
-        )
-        today = now_local().date()
-        as_of = min(latest, today) if latest else None
-    if as_of is None:
+    ytd = incidents.year_to_date(session, scope, as_of)
+    if ytd.as_of is None:
         return Headline(records, sum(records.values()), communities, officers, None, 0, 0, None)
-    this_span = (date(as_of.year, 1, 1), as_of)
-    last_span = (date(as_of.year - 1, 1, 1), _same_day_last_year(as_of))
-
-    def count(span: tuple[date, date]) -> int:
-        return int(
-            session.scalar(
-                select(func.coalesce(func.sum(AggIncidentDay.n), 0)).where(
-                    AggIncidentDay.day >= span[0],
-                    AggIncidentDay.day <= span[1],
-                    scope.clause(AggIncidentDay.community_id),
-                )
-            )
-            or 0
-        )
-
-    now_n, before_n = count(this_span), count(last_span)
     return Headline(
         records=records,
         records_total=sum(records.values()),
         communities=communities,
         officers=officers,
-        as_of=as_of,
-        incidents_this_year=now_n,
-        incidents_last_year=before_n,
-        change_pct=pct_change(now_n, before_n),
-        this_year=this_span,
-        last_year=last_span,
+        as_of=ytd.as_of,
+        incidents_this_year=ytd.change.now,
+        incidents_last_year=ytd.change.before,
+        change_pct=ytd.change.pct,
+        this_year=ytd.this_year,
+        last_year=ytd.last_year,
+        significant=ytd.change.significant,
     )
 
 
@@ -220,6 +194,7 @@ def database_size(bind: Engine | Session) -> int:
 class LastImport:
     id: int
     started_at: object
+    finished_at: object
     actor: str
     channel: str
     status: str
@@ -239,6 +214,7 @@ def last_import(session: Session) -> LastImport | None:
     return LastImport(
         id=log.id,
         started_at=log.started_at,
+        finished_at=log.finished_at,
         actor=log.actor,
         channel=log.channel,
         status=log.status.value,

@@ -2,8 +2,9 @@
 and category; year-on-year tables; the day-of-week x hour heat map; drill-down from the
 district to a sub-district to a community.
 
-Everything reads ``agg_incident_month`` (community x month x category x subtype, about 65,000
-rows at full size) or ``agg_incident_hour``, grouped in SQL; the scope is applied in SQL.
+Counts come from ``fangcang.incidents`` (``agg_incident_month``: community x month x category
+x subtype, about 65,000 rows at full size) and ``agg_incident_hour``, grouped in SQL; the scope
+is applied in SQL.
 """
 
 from __future__ import annotations
@@ -11,33 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import String, case, func, select, type_coerce
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .access import Scope
-from .models import (
-    CRIME_CATEGORIES,
-    AggIncidentHour,
-    AggIncidentMonth,
-    Community,
-    IncidentCategory,
-    IncidentSubtype,
-    Station,
-    SubDistrict,
+from .incidents import (
+    METRICS,
+    metric_mask,
+    metric_values,
+    monthly_counts,
+    window_counts,
 )
+from .models import AggIncidentHour, Community, IncidentCategory, Station, SubDistrict
 from .stats import compare_counts
 from .timeutil import Month, month_range
 
-#: Headline metrics: key -> how it is counted from (category, subtype, n, n_alcohol).
-METRICS: tuple[str, ...] = ("total_110", "crime", "assault", "telecom_fraud", "alcohol")
 DRILL_LEVELS: tuple[str, ...] = ("district", "sub_district", "community")
-
-
-def month_key(session: Session, column):
-    """SQL expression giving ``YYYY-MM`` of a date column on SQLite and PostgreSQL."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(column, "YYYY-MM")
-    return func.strftime("%Y-%m", column)
 
 
 def community_meta(session: Session, scope: Scope) -> pd.DataFrame:
@@ -68,139 +58,6 @@ def community_meta(session: Session, scope: Scope) -> pd.DataFrame:
             "station",
         ],
     )
-
-
-def _counts_query(
-    session: Session, scope: Scope, first: Month, last: Month, keys: list, community_ids
-):
-    # Category read as plain text: converting tens of thousands of values to the enum costs
-    # more than the query.
-    category = type_coerce(AggIncidentMonth.category, String).label("category")
-    stmt = (
-        select(
-            *keys,
-            category,
-            AggIncidentMonth.subtype,
-            func.sum(AggIncidentMonth.n),
-            func.sum(AggIncidentMonth.n_alcohol),
-        )
-        .where(
-            AggIncidentMonth.month >= first.first_day,
-            AggIncidentMonth.month <= last.first_day,
-            scope.clause(AggIncidentMonth.community_id),
-        )
-        .group_by(*keys, category, AggIncidentMonth.subtype)
-    )
-    if community_ids is not None:
-        stmt = stmt.where(AggIncidentMonth.community_id.in_(sorted(community_ids)))
-    return session.execute(stmt).all()
-
-
-def _frame(rows, columns: list[str]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=columns)
-    df[["n", "n_alcohol"]] = df[["n", "n_alcohol"]].astype("int64")
-    return df
-
-
-def monthly_counts(
-    session: Session,
-    scope: Scope,
-    first: Month,
-    last: Month,
-    community_ids: list[str] | None = None,
-) -> pd.DataFrame:
-    """Incidents by month x category x subtype in ``first..last`` (summed over the communities
-    of ``scope``, optionally only ``community_ids``).
-
-    Returns
-    -------
-    DataFrame
-        month (``YYYY-MM``), category, subtype, n, n_alcohol.
-    """
-    if last < first:
-        raise ValueError(f"month range ends ({last}) before it starts ({first})")
-    month = month_key(session, AggIncidentMonth.month).label("month")
-    rows = _counts_query(session, scope, first, last, [month], community_ids)
-    return _frame(rows, ["month", "category", "subtype", "n", "n_alcohol"])
-
-
-def window_counts(
-    session: Session,
-    scope: Scope,
-    first: Month,
-    last: Month,
-    community_ids: list[str] | None = None,
-) -> pd.DataFrame:
-    """Incidents by community x category x subtype in the window ``first..last`` and in the same
-    months a year earlier.
-
-    Returns
-    -------
-    DataFrame
-        community_id, window (``now`` or ``before``), category, subtype, n, n_alcohol.
-    """
-    if last < first:
-        raise ValueError(f"month range ends ({last}) before it starts ({first})")
-    window = case((AggIncidentMonth.month >= first.first_day, "now"), else_="before").label(
-        "window"
-    )
-    rows = _counts_query(
-        session,
-        scope,
-        first.shift(-12),
-        last,
-        [AggIncidentMonth.community_id, window],
-        community_ids,
-    )
-    df = _frame(rows, ["community_id", "window", "category", "subtype", "n", "n_alcohol"])
-    # months between the two windows (when the window is shorter than a year) are not "before"
-    if last.shift(-12) < first.shift(-1):
-        gap = _counts_query(
-            session,
-            scope,
-            last.shift(-11),
-            first.shift(-1),
-            [AggIncidentMonth.community_id],
-            community_ids,
-        )
-        g = _frame(gap, ["community_id", "category", "subtype", "n", "n_alcohol"]).assign(
-            window="before"
-        )
-        df = pd.concat([df, g.assign(n=-g["n"], n_alcohol=-g["n_alcohol"])], ignore_index=True)
-        df = df.groupby(["community_id", "window", "category", "subtype"], as_index=False)[
-            ["n", "n_alcohol"]
-        ].sum()
-    return df
-
-
-def metric_counts(counts: pd.DataFrame) -> dict[str, int]:
-    """The headline metrics of a frame from ``monthly_counts`` (any subset of rows)."""
-    crime = {c.value for c in CRIME_CATEGORIES}
-    return {
-        "total_110": int(counts["n"].sum()),
-        "crime": int(counts.loc[counts["category"].isin(crime), "n"].sum()),
-        "assault": int(counts.loc[counts["subtype"] == IncidentSubtype.ASSAULT.value, "n"].sum()),
-        "telecom_fraud": int(
-            counts.loc[counts["subtype"] == IncidentSubtype.TELECOM_FRAUD.value, "n"].sum()
-        ),
-        "alcohol": int(counts["n_alcohol"].sum()),
-    }
-
-
-def metric_mask(counts: pd.DataFrame, metric: str) -> pd.Series:
-    """Rows of a ``monthly_counts`` frame that count towards ``metric`` (alcohol: all rows,
-    counted with ``n_alcohol``)."""
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
-    if metric == "crime":
-        return counts["category"].isin({c.value for c in CRIME_CATEGORIES})
-    if metric in ("assault", "telecom_fraud"):
-        return counts["subtype"] == metric
-    return pd.Series(True, index=counts.index)
-
-
-def _metric_n(counts: pd.DataFrame, metric: str) -> pd.Series:
-    return counts["n_alcohol"] if metric == "alcohol" else counts["n"]
 
 
 def dow_hour(
@@ -287,7 +144,7 @@ def trend_view(
     months: int = 12,
     sub_district: str | None = None,
     community_id: str | None = None,
-    metric: str = "total_110",
+    metric: str = "total",
     category: str | None = None,
 ) -> TrendView:
     """Trends for the ``months`` ending with ``period`` against the same months a year earlier.
@@ -331,7 +188,7 @@ def trend_view(
 
     def pick(frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame[metric_mask(frame, metric)].copy()
-        frame["n"] = _metric_n(frame, metric)
+        frame["n"] = metric_values(frame, metric)
         return frame[frame["category"] == category] if category else frame
 
     counts = pick(monthly_counts(session, scope, first.shift(-12), period, ids))

@@ -4,7 +4,7 @@ drill-down district -> sub-district -> community."""
 import pandas as pd
 import streamlit as st
 
-from fangcang import trends
+from fangcang import incidents, trends
 from fangcang.access import Scope
 from fangcang.i18n import fmt_int, fmt_pct
 from fangcang.models import IncidentCategory
@@ -41,8 +41,8 @@ def _load(
 f = filters.sidebar(viewer, street=True, community=True)
 metric = filters.url_choice(
     "metric",
-    list(trends.METRICS),
-    "total_110",
+    list(incidents.METRICS),
+    "total",
     t("dash.metric"),
     format_func=lambda m: t(f"metric.{m}"),
 )
@@ -150,7 +150,7 @@ with right:
 left, right = st.columns([1.4, 1])
 with left:
     charts.show(charts.dow_hour(v.dow_hour, t("trends.dow_hour"), height=330), key="dh")
-    if metric != "total_110":
+    if metric != "total":
         st.caption(t("trends.dow_hour_note"))
 with right:
     if v.level != "community":

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+from incident_rows import months_from_days
+
 from fangcang import effect
 from fangcang.models import (
     AggIncidentDay,
@@ -62,7 +64,8 @@ def login(at, username, password):
 def add_counts(
     session, community, day: date, category=IncidentCategory.CRIMINAL, subtype="", n=1, n_alcohol=0
 ):
-    """Add ``n`` incidents to the day aggregate (merging with an existing row)."""
+    """Add ``n`` incidents to the day aggregate (merging with an existing row) and refresh the
+    month aggregate from it (``incident_rows.months_from_days``)."""
     cid = community if isinstance(community, str) else community.community_id
     row = session.get(AggIncidentDay, (cid, day, category, subtype))
     if row is None:
@@ -80,7 +83,7 @@ def add_counts(
     else:
         row.n += n
         row.n_alcohol += n_alcohol
-    session.flush()
+    months_from_days(session)
 
 
 def add_residents(session, community, n: int):

@@ -31,6 +31,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from incident_rows import months_from_days
 from sqlalchemy import select
 
 from fangcang.models import (
@@ -103,6 +104,7 @@ def build(session, factory, months=None, residents=True):
             session.add(
                 AggPopulation(community_id=cid, residence_type=ResidenceType.REGISTERED, n=n)
             )
+    months_from_days(session)
     session.commit()
 
 

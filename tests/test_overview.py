@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import dashboard_data as dd
-import numpy as np
 import pytest
-from sqlalchemy import func, select
 
-from fangcang import aggregates, overview
+from fangcang import overview, summary
 from fangcang.access import Scope
-from fangcang.models import AggIncidentDay
 from fangcang.timeutil import Month
 
 
@@ -23,7 +20,7 @@ def district(session, factory):
 def test_headline_month_and_ytd(session, district):
     h = overview.headline(session, Scope.district(), dd.PERIOD).set_index(["span", "metric"])
     # per community and month: 2026 = 2 criminal + 1 assault + 3 telecom fraud (1 alcohol); 2025 = 1+1+3
-    assert (h.loc[("month", "total_110"), "n"], h.loc[("month", "total_110"), "n_before"]) == (
+    assert (h.loc[("month", "total"), "n"], h.loc[("month", "total"), "n_before"]) == (
         48,
         40,
     )
@@ -34,11 +31,11 @@ def test_headline_month_and_ytd(session, district):
         h.loc[("month", "telecom_fraud"), "n_before"],
     ) == (24, 24)
     assert (h.loc[("month", "alcohol"), "n"], h.loc[("month", "alcohol"), "n_before"]) == (8, 8)
-    assert h.loc[("month", "total_110"), "pct"] == pytest.approx(20.0)
-    assert (h.loc[("ytd", "total_110"), "n"], h.loc[("ytd", "total_110"), "n_before"]) == (480, 400)
+    assert h.loc[("month", "total"), "pct"] == pytest.approx(20.0)
+    assert (h.loc[("ytd", "total"), "n"], h.loc[("ytd", "total"), "n_before"]) == (480, 400)
     # 480 vs 400: exact p = 0.0077 -> significant; 48 vs 40 (p = 0.46) is not
-    assert bool(h.loc[("ytd", "total_110"), "significant"])
-    assert not bool(h.loc[("month", "total_110"), "significant"])
+    assert bool(h.loc[("ytd", "total"), "significant"])
+    assert not bool(h.loc[("month", "total"), "significant"])
 
 
 def test_levels_changes_top(session, district):
@@ -62,7 +59,8 @@ def test_monthly_this_vs_last(session, district):
 def test_district_headline_and_freshness(session, district):
     d = overview.district_headline(session, Scope.district())
     assert d["communities"] == 8
-    assert d["records"] == {"houses": 320, "people": 1200}
+    assert {k: n for k, n in d["records"].items() if n} == {"houses": 320, "people": 1200}
+    assert set(d["records"]) == set(summary.KINDS)  # every kind, 0 when none
     assert d["through"] == date(2026, 10, 5)
     assert (d["incidents_ytd"], d["incidents_ly"]) == (480, 400)
     fr = overview.freshness(session, Scope.district()).set_index("source")
@@ -73,7 +71,7 @@ def test_district_headline_and_freshness(session, district):
 def test_scope_restricts(session, district):
     one = Scope.of(["C001"])
     h = overview.headline(session, one, dd.PERIOD).set_index(["span", "metric"])
-    assert h.loc[("month", "total_110"), "n"] == 6
+    assert h.loc[("month", "total"), "n"] == 6
     assert overview.level_counts(overview.warning_frame(session, one, dd.PERIOD))["red"] == 1
 
 
@@ -93,23 +91,3 @@ def test_latest_run_version_wins(session, district):
         == 8
     )
     assert overview.default_period(session) == dd.PERIOD
-
-
-def test_incident_total_months_and_partial_edges_equal_a_day_count(session, factory):
-    """Whole months from agg_incident_month + edge days from agg_incident_day == counting days."""
-    c = factory.community()
-    rng = np.random.default_rng(5)
-    start = datetime(2025, 1, 1)
-    for _ in range(120):
-        factory.incident(c, start + timedelta(hours=int(rng.integers(0, 24 * 500))))
-    aggregates.rebuild(session)
-    days = dict(
-        session.execute(
-            select(AggIncidentDay.day, func.sum(AggIncidentDay.n)).group_by(AggIncidentDay.day)
-        ).all()
-    )
-    for _ in range(40):
-        a = date(2025, 1, 1) + timedelta(days=int(rng.integers(0, 480)))
-        b = a + timedelta(days=int(rng.integers(-3, 200)))
-        expected = sum(n for d, n in days.items() if a <= d <= b)
-        assert overview.incident_total(session, Scope.district(), a, b) == expected, (a, b)

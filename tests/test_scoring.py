@@ -31,6 +31,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 import pytest
+from incident_rows import months_from_days
 from scipy.stats import binom, norm
 from sqlalchemy import func, select
 
@@ -116,7 +117,7 @@ def fill(session, incidents=INCIDENTS, population=POPULATION, factors=FACTORS, h
                 source="test",
             )
         )
-    session.flush()
+    months_from_days(session)
 
 
 @pytest.fixture
@@ -435,7 +436,7 @@ def test_stored_run_persistence_and_readers(session, district):
             loss_yuan=0,
         )
     )
-    session.flush()
+    months_from_days(session)
     scoring.run(session, feb)
     session.commit()
     b = by_id(store.results(session, feb)).loc["B"]

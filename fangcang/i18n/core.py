@@ -79,7 +79,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "incident_subtype.assault": ("殴打他人", "Assault"),
     "incident_subtype.telecom_fraud": ("电信网络诈骗", "Telecom fraud"),
     "incident_subtype.theft": ("盗窃", "Theft"),
-    "metric.total_110": ("110警情总量", "110 total"),
+    "metric.total": ("110警情总量", "110 total"),
     "metric.crime": ("刑事治安警情", "Criminal and public order"),
     "metric.assault": ("殴打他人", "Assault"),
     "metric.telecom_fraud": ("电信网络诈骗", "Telecom fraud"),

@@ -34,12 +34,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .. import db
+from ..incidents import data_span
 from ..models import BacktestMethod, Community, WarningBacktest
 from ..timeutil import Month, now_local
 from .config import ScoringConfig, load_config
 from .inputs import population
 from .model import compute
-from .monthly import crime_by_month, data_span, months_without_data
+from .monthly import crime_by_month, months_without_data
 
 #: CGCS2000 / 3-degree Gauss-Kruger CM 120E: metric areas around Wenzhou.
 AREA_CRS = "EPSG:4549"

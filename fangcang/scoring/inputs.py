@@ -13,10 +13,10 @@ import numpy as np
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from .. import incidents
+from ..access import Scope
 from ..models import (
-    CRIME_CATEGORIES,
     AggFactor,
-    AggIncidentDay,
     AggPopulation,
     Community,
     FactorKind,
@@ -77,24 +77,17 @@ def community_ids(session: Session) -> list[str]:
 def incident_counts(
     session: Session, ids: list[str], first: Month, last: Month
 ) -> tuple[np.ndarray, np.ndarray]:
-    """All and criminal + public-order incidents per community from ``first`` to ``last``."""
-    crime = func.sum(
-        case((AggIncidentDay.category.in_(CRIME_CATEGORIES), AggIncidentDay.n), else_=0)
-    )
-    rows = session.execute(
-        select(AggIncidentDay.community_id, func.sum(AggIncidentDay.n), crime)
-        .where(AggIncidentDay.day >= first.first_day, AggIncidentDay.day <= last.last_day)
-        .group_by(AggIncidentDay.community_id)
-    ).all()
-    index = {c: i for i, c in enumerate(ids)}
-    total = np.zeros(len(ids), dtype=np.int64)
-    crim = np.zeros(len(ids), dtype=np.int64)
-    for cid, n, nc in rows:
-        i = index.get(cid)
-        if i is not None:  # aggregates of a community no longer on file are ignored
-            total[i] = int(n or 0)
-            crim[i] = int(nc or 0)
-    return total, crim
+    """All and criminal + public-order incidents per community from ``first`` to ``last``
+    (``incidents.counts``; aggregates of a community not in ``ids`` are ignored)."""
+    df = incidents.counts(
+        session,
+        Scope.district(),
+        ["total", "crime"],
+        first.first_day,
+        last.last_day,
+        by_community=True,
+    ).reindex(ids, fill_value=0)
+    return df["total"].to_numpy(dtype=np.int64), df["crime"].to_numpy(dtype=np.int64)
 
 
 def population(session: Session, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -164,11 +157,6 @@ def factor_control(
     return total, total - in_control
 
 
-def data_start(session: Session) -> date | None:
-    """The first day of incident data (None when there is none)."""
-    return session.scalar(select(func.min(AggIncidentDay.day)))
-
-
 def read_inputs(
     session: Session,
     period: Month,
@@ -184,12 +172,12 @@ def read_inputs(
 
     ids = community_ids(session) if ids is None else ids
     w = Windows.of(period, config.window_months)
-    incidents, crime = incident_counts(session, ids, w.first, w.last)
+    total, crime = incident_counts(session, ids, w.first, w.last)
     t = Windows.of(period, config.trend_months)
     _, recent = incident_counts(session, ids, t.first, t.last)
     yb_first, yb_last = t.year_before
     _, before = incident_counts(session, ids, yb_first, yb_last)
-    start = data_start(session)
+    start = incidents.first_data_day(session)
     available = start is not None and start <= yb_first.first_day
     covered = 0
     if start is not None:
@@ -206,7 +194,7 @@ def read_inputs(
         community_ids=ids,
         residents=residents,
         floating=floating,
-        incidents=incidents,
+        incidents=total,
         crime=crime,
         crime_recent=recent,
         crime_year_before=before,

@@ -1,42 +1,22 @@
-"""Community x month counts of criminal + public-order incidents (刑事 + 治安警情), and the span
-of complete months the data covers: the series the back-test and the emerging hot-spot analysis
-read (docs/scoring.md, "Back-test" and "Emerging hot spots").
+"""Community x month counts of criminal + public-order incidents (刑事 + 治安警情): the series
+the back-test and the emerging hot-spot analysis read (docs/scoring.md, "Back-test" and
+"Emerging hot spots"). The span of complete months the data covers is
+``fangcang.incidents.data_span`` (imported here for those callers).
 
 Everything comes from ``agg_incident_day`` grouped in SQL (a few thousand rows at full size).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..incidents import data_span, month_key
 from ..models import CRIME_CATEGORIES, AggIncidentDay
 from ..timeutil import Month, month_range
-from ..trends import month_key
 
-
-def data_span(session: Session) -> tuple[Month, Month] | None:
-    """The first and last *complete* months of incident data, or None without any.
-
-    A month is complete when the data reaches its first day (for the first month) and its last
-    day (for the last month): data from 2024-01-15 to 2026-10-20 spans 2024-02 .. 2026-09. The
-    newest day on file marks the end even when it has no crime incident.
-    """
-    first_day, last_day = session.execute(
-        select(func.min(AggIncidentDay.day), func.max(AggIncidentDay.day))
-    ).one()
-    if first_day is None:
-        return None
-    first = Month.of(first_day)
-    if first_day != first.first_day:
-        first = first.shift(1)
-    last = Month.of(last_day)
-    if last_day + timedelta(days=1) != last.shift(1).first_day:
-        last = last.shift(-1)
-    return (first, last) if first <= last else None
+__all__ = ["crime_by_month", "data_span", "months_without_data"]
 
 
 def crime_by_month(session: Session, ids: list[str], first: Month, last: Month) -> np.ndarray:

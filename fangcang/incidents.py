@@ -1,0 +1,560 @@
+"""Incident counts: the one place for the metric keys, their SQL, and every count of incidents
+by community, month, category and date range, year-on-year, the span of the data and the
+year-to-date headline.
+
+Metrics
+-------
+``METRICS`` are the headline metrics shown everywhere (overview, trends, effect, bulletins):
+
+- ``total``: every incident (110 警情总量);
+- ``crime``: criminal + public-order incidents (``models.CRIME_CATEGORIES``, 刑事治安警情);
+- ``assault`` and ``telecom_fraud``: incidents of that subtype;
+- ``alcohol``: alcohol-related incidents (counted with the aggregates' ``n_alcohol``).
+
+``category.<value>`` counts one ``IncidentCategory``. Each key is defined once (``_SPECS``) and
+turned into SQL (``sum_column``) or into a filter on a counted frame (``metric_mask``).
+
+Which table answers
+-------------------
+Everything reads the pre-aggregated tables (never the incident records): ``agg_incident_month``
+(community x month x category x subtype) for whole months and ``agg_incident_day`` only for the
+days of a partly covered month at either end of a date range (``counts``). The span of the data
+(``latest_data_day``, ``data_span``) reads ``agg_incident_day`` (a min/max on its day index).
+The scope is applied in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy import String, case, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from .access import Scope
+from .i18n import enum_label, t
+from .models import (
+    CRIME_CATEGORIES,
+    AggIncidentDay,
+    AggIncidentMonth,
+    Community,
+    IncidentCategory,
+    IncidentSubtype,
+)
+from .stats import Change, compare_counts
+from .timeutil import Month, month_range, now_local
+
+#: The headline metrics, in display order (i18n key ``metric.<key>``).
+METRICS: tuple[str, ...] = ("total", "crime", "assault", "telecom_fraud", "alcohol")
+#: One key per incident category.
+CATEGORY_KEYS: tuple[str, ...] = tuple(f"category.{c.value}" for c in IncidentCategory)
+#: Every countable key: the headline metrics, then each category.
+ALL_KEYS: tuple[str, ...] = (*METRICS, *CATEGORY_KEYS)
+#: Metric key -> i18n key of its label.
+METRIC_KEYS: dict[str, str] = {m: f"metric.{m}" for m in METRICS}
+
+
+@dataclass(frozen=True)
+class _Spec:
+    categories: frozenset[str] | None  # None: every category
+    subtype: str | None  # None: every subtype
+    column: str  # "n" or "n_alcohol"
+
+
+_CRIME = frozenset(c.value for c in CRIME_CATEGORIES)
+_SPECS: dict[str, _Spec] = {
+    "total": _Spec(None, None, "n"),
+    "crime": _Spec(_CRIME, None, "n"),
+    "assault": _Spec(None, IncidentSubtype.ASSAULT.value, "n"),
+    "telecom_fraud": _Spec(None, IncidentSubtype.TELECOM_FRAUD.value, "n"),
+    "alcohol": _Spec(None, None, "n_alcohol"),
+    **{f"category.{c.value}": _Spec(frozenset({c.value}), None, "n") for c in IncidentCategory},
+}
+
+
+def check_keys(keys: Sequence[str]) -> tuple[str, ...]:
+    """``keys`` as a tuple; ``ValueError`` naming any key that is not in ``ALL_KEYS``."""
+    if isinstance(keys, str):
+        keys = (keys,)
+    keys = tuple(keys)
+    unknown = [k for k in keys if k not in _SPECS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; known: {list(ALL_KEYS)}")
+    if not keys:
+        raise ValueError("at least one metric is needed")
+    return keys
+
+
+def label(key: str, lang: str = "zh") -> str:
+    """The display label of a metric or ``category.<value>`` key in ``lang``."""
+    check_keys([key])
+    if key.startswith("category."):
+        return enum_label(IncidentCategory(key.split(".", 1)[1]), lang)
+    return t(METRIC_KEYS[key], lang)
+
+
+def sum_column(model, key: str):
+    """SQL ``sum`` of metric ``key`` over rows of ``model`` (``AggIncidentDay`` or
+    ``AggIncidentMonth``); NULL over no rows."""
+    spec = _SPECS[check_keys([key])[0]]
+    value = getattr(model, spec.column)
+    conditions = []
+    if spec.categories is not None:
+        cats = [IncidentCategory(c) for c in sorted(spec.categories)]
+        conditions.append(model.category.in_(cats))
+    if spec.subtype is not None:
+        conditions.append(model.subtype == spec.subtype)
+    if not conditions:
+        return func.sum(value)
+    cond = conditions[0] if len(conditions) == 1 else conditions[0] & conditions[1]
+    return func.sum(case((cond, value), else_=0))
+
+
+def metric_mask(frame: pd.DataFrame, key: str) -> pd.Series:
+    """Rows of a counted frame (columns category, subtype, n, n_alcohol, as from
+    ``monthly_counts``) that count towards ``key``."""
+    spec = _SPECS[check_keys([key])[0]]
+    mask = pd.Series(True, index=frame.index)
+    if spec.categories is not None:
+        mask &= frame["category"].isin(spec.categories)
+    if spec.subtype is not None:
+        mask &= frame["subtype"] == spec.subtype
+    return mask
+
+
+def metric_values(frame: pd.DataFrame, key: str) -> pd.Series:
+    """The count column of a counted frame that ``key`` sums (``n`` or ``n_alcohol``)."""
+    return frame[_SPECS[check_keys([key])[0]].column]
+
+
+def metric_counts(frame: pd.DataFrame, keys: Sequence[str] = METRICS) -> dict[str, int]:
+    """Each metric of ``keys`` summed over a counted frame (any subset of rows)."""
+    return {k: int(metric_values(frame, k)[metric_mask(frame, k)].sum()) for k in check_keys(keys)}
+
+
+def month_key(session: Session, column):
+    """SQL expression giving ``YYYY-MM`` of a date column on SQLite and PostgreSQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+# ---------------------------------------------------------------------------------------------
+# The span of the data
+# ---------------------------------------------------------------------------------------------
+def latest_data_day(session: Session, scope: Scope | None = None) -> date | None:
+    """The newest day with incidents in the aggregates (in ``scope`` when given; None when
+    there are none)."""
+    stmt = select(func.max(AggIncidentDay.day))
+    if scope is not None:
+        stmt = stmt.where(scope.clause(AggIncidentDay.community_id))
+    return session.scalar(stmt)
+
+
+def first_data_day(session: Session) -> date | None:
+    """The oldest day with incidents in the aggregates (None when there are none)."""
+    return session.scalar(select(func.min(AggIncidentDay.day)))
+
+
+def latest_data_month(session: Session) -> Month | None:
+    """The month of the newest day with incidents (None when there is no data)."""
+    newest = latest_data_day(session)
+    return Month.of(newest) if newest else None
+
+
+def data_span(session: Session) -> tuple[Month, Month] | None:
+    """The first and last *complete* months of incident data, or None without any.
+
+    A month is complete when the data reaches its first day (for the first month) and its last
+    day (for the last month): data from 2024-01-15 to 2026-10-20 spans 2024-02 .. 2026-09. The
+    newest day on file marks the end even when it has no crime incident.
+    """
+    first_day, last_day = session.execute(
+        select(func.min(AggIncidentDay.day), func.max(AggIncidentDay.day))
+    ).one()
+    if first_day is None:
+        return None
+    first = Month.of(first_day)
+    if first_day != first.first_day:
+        first = first.shift(1)
+    last = Month.of(last_day)
+    if last_day + timedelta(days=1) != last.shift(1).first_day:
+        last = last.shift(-1)
+    return (first, last) if first <= last else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Date ranges
+# ---------------------------------------------------------------------------------------------
+def _pieces(start: date, end: date) -> list[tuple[type, object, date, date]]:
+    """(model, date column, from, to exclusive) covering ``start .. end``: whole months from
+    the month table, the partial months at either end from the day table."""
+    stop = end + timedelta(days=1)
+    whole_first = (
+        Month.of(start).first_day if start.day == 1 else Month.of(start).shift(1).first_day
+    )
+    whole_stop = Month.of(stop).first_day
+    if whole_first >= whole_stop:
+        return [(AggIncidentDay, AggIncidentDay.day, start, stop)]
+    out = [(AggIncidentMonth, AggIncidentMonth.month, whole_first, whole_stop)]
+    if start < whole_first:
+        out.append((AggIncidentDay, AggIncidentDay.day, start, whole_first))
+    if whole_stop < stop:
+        out.append((AggIncidentDay, AggIncidentDay.day, whole_stop, stop))
+    return out
+
+
+def counts(
+    session: Session,
+    scope: Scope,
+    metrics: Sequence[str],
+    start: date,
+    end: date,
+    *,
+    by_community: bool = False,
+) -> dict[str, int] | pd.DataFrame:
+    """Incidents on the days ``start .. end`` (both inclusive), for each metric.
+
+    Whole months are summed from ``agg_incident_month`` and only the partly covered months at
+    either end from ``agg_incident_day`` (a year to date reads ~12 month rows per community and
+    category instead of ~330 day rows).
+
+    Parameters
+    ----------
+    scope : Scope
+        The communities counted (applied in SQL).
+    metrics : sequence of str
+        Keys of ``ALL_KEYS`` (``METRICS`` or ``category.<value>``).
+    start, end : date
+        The first and last day counted; ``end`` before ``start`` counts nothing.
+    by_community : bool
+        Per community instead of summed over the scope.
+
+    Returns
+    -------
+    dict or DataFrame
+        ``{metric: n}``; with ``by_community`` a DataFrame indexed by ``community_id`` (every
+        community of the scope on file, sorted, zeros included) with one int64 column per
+        metric. Aggregates of communities no longer on file are left out of the per-community
+        frame (but counted in the sum, as the district's incidents).
+
+    Raises
+    ------
+    ValueError
+        An unknown metric, or ``start`` / ``end`` not dates.
+    """
+    keys = check_keys(metrics)
+    if not isinstance(start, date) or not isinstance(end, date):
+        raise ValueError(f"start and end must be dates, got {start!r} and {end!r}")
+    total = dict.fromkeys(keys, 0)
+    per: dict[str, list[int]] = {}
+    if end >= start:
+        for model, column, lo, hi in _pieces(start, end):
+            group = [model.community_id] if by_community else []
+            stmt = (
+                select(*group, *[sum_column(model, k) for k in keys])
+                .where(column >= lo, column < hi, scope.clause(model.community_id))
+                .group_by(*group)
+            )
+            for row in session.execute(stmt):
+                if by_community:
+                    cid, *values = row
+                    acc = per.setdefault(cid, [0] * len(keys))
+                else:
+                    values, acc = row, None
+                for i, v in enumerate(values):
+                    if acc is None:
+                        total[keys[i]] += int(v or 0)
+                    else:
+                        acc[i] += int(v or 0)
+    if not by_community:
+        return total
+    ids = list(
+        session.scalars(
+            select(Community.community_id)
+            .where(scope.clause(Community.community_id))
+            .order_by(Community.community_id)
+        )
+    )
+    frame = pd.DataFrame(
+        [per.get(cid, [0] * len(keys)) for cid in ids],
+        index=pd.Index(ids, name="community_id"),
+        columns=list(keys),
+        dtype="int64",
+    )
+    return frame
+
+
+def same_day_last_year(day: date) -> date:
+    """The same calendar day a year earlier (29 February -> 28 February)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+@dataclass(frozen=True)
+class YearToDate:
+    """Incidents (all) from 1 January to ``as_of`` against the same calendar span a year
+    earlier (``this_year``, ``last_year``: first and last day; None without data)."""
+
+    as_of: date | None
+    this_year: tuple[date, date] | None
+    last_year: tuple[date, date] | None
+    change: Change
+
+
+def year_to_date(session: Session, scope: Scope, as_of: date | None = None) -> YearToDate:
+    """All incidents this year to ``as_of`` against the same days last year.
+
+    ``as_of`` defaults to the newest day with incident data in ``scope``, but not after today
+    (data usually ends with the last complete month; comparing a full month last year with an
+    empty one this year would be unfair).
+    """
+    if as_of is None:
+        latest = latest_data_day(session, scope)
+        as_of = min(latest, now_local().date()) if latest else None
+    if as_of is None:
+        return YearToDate(None, None, None, compare_counts(0, 0))
+    this_span = (date(as_of.year, 1, 1), as_of)
+    last_span = (date(as_of.year - 1, 1, 1), same_day_last_year(as_of))
+    now = counts(session, scope, ["total"], *this_span)["total"]
+    before = counts(session, scope, ["total"], *last_span)["total"]
+    return YearToDate(as_of, this_span, last_span, compare_counts(now, before))
+
+
+# ---------------------------------------------------------------------------------------------
+# Months
+# ---------------------------------------------------------------------------------------------
+def by_month(
+    session: Session,
+    scope: Scope,
+    first: Month,
+    last: Month,
+    keys: Sequence[str] = METRICS,
+    *,
+    by_community: bool = False,
+) -> pd.DataFrame:
+    """Each metric of ``keys`` per month (and community) for ``first .. last``.
+
+    Returns
+    -------
+    DataFrame
+        month (``YYYY-MM``), [community_id,] one int64 column per key. Summed over the scope:
+        every month, zeros included, oldest first. Per community: only the (community, month)
+        pairs with incidents, sorted.
+    """
+    keys = check_keys(keys)
+    if last < first:
+        raise ValueError(f"month range ends ({last}) before it starts ({first})")
+    m = AggIncidentMonth
+    group = [m.community_id, m.month] if by_community else [m.month]
+    rows = session.execute(
+        select(*group, *[sum_column(m, k) for k in keys])
+        .where(m.month >= first.first_day, m.month <= last.first_day, scope.clause(m.community_id))
+        .group_by(*group)
+    ).all()
+    lead = ["community_id", "month"] if by_community else ["month"]
+    df = pd.DataFrame([tuple(r) for r in rows], columns=[*lead, *keys])
+    df["month"] = [str(Month.of(d)) for d in df["month"]]
+    df[list(keys)] = df[list(keys)].fillna(0).astype("int64")
+    if by_community:
+        return df[["month", "community_id", *keys]].sort_values(
+            ["community_id", "month"], ignore_index=True
+        )
+    every = pd.DataFrame({"month": [str(x) for x in month_range(first, last)]})
+    out = every.merge(df, on="month", how="left")
+    out[list(keys)] = out[list(keys)].fillna(0).astype("int64")
+    return out
+
+
+def district_monthly(
+    session: Session, first: Month, last: Month, scope: Scope | None = None
+) -> dict[str, dict[str, int]]:
+    """Counts per month for ``first .. last`` summed over ``scope`` (default: the district):
+    ``{YYYY-MM: {key: n}}`` for every key of ``ALL_KEYS``, zeros included. Callers that need
+    several windows (a bulletin: month, year to date, trend) slice this instead of querying
+    again."""
+    df = by_month(session, scope or Scope.district(), first, last, ALL_KEYS)
+    return {
+        row["month"]: {k: int(row[k]) for k in ALL_KEYS} for row in df.to_dict(orient="records")
+    }
+
+
+def _counts_query(
+    session: Session, scope: Scope, first: Month, last: Month, keys: list, community_ids
+):
+    # Category read as plain text: converting tens of thousands of values to the enum costs
+    # more than the query.
+    category = type_coerce(AggIncidentMonth.category, String).label("category")
+    stmt = (
+        select(
+            *keys,
+            category,
+            AggIncidentMonth.subtype,
+            func.sum(AggIncidentMonth.n),
+            func.sum(AggIncidentMonth.n_alcohol),
+        )
+        .where(
+            AggIncidentMonth.month >= first.first_day,
+            AggIncidentMonth.month <= last.first_day,
+            scope.clause(AggIncidentMonth.community_id),
+        )
+        .group_by(*keys, category, AggIncidentMonth.subtype)
+    )
+    if community_ids is not None:
+        stmt = stmt.where(AggIncidentMonth.community_id.in_(sorted(community_ids)))
+    return session.execute(stmt).all()
+
+
+def _frame(rows, columns: list[str]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=columns)
+    df[["n", "n_alcohol"]] = df[["n", "n_alcohol"]].astype("int64")
+    return df
+
+
+def monthly_counts(
+    session: Session,
+    scope: Scope,
+    first: Month,
+    last: Month,
+    community_ids: list[str] | None = None,
+) -> pd.DataFrame:
+    """Incidents by month x category x subtype in ``first..last`` (summed over the communities
+    of ``scope``, optionally only ``community_ids``): the counted frame ``metric_mask`` and
+    ``metric_counts`` read.
+
+    Returns
+    -------
+    DataFrame
+        month (``YYYY-MM``), category, subtype, n, n_alcohol.
+    """
+    if last < first:
+        raise ValueError(f"month range ends ({last}) before it starts ({first})")
+    month = month_key(session, AggIncidentMonth.month).label("month")
+    rows = _counts_query(session, scope, first, last, [month], community_ids)
+    return _frame(rows, ["month", "category", "subtype", "n", "n_alcohol"])
+
+
+def window_counts(
+    session: Session,
+    scope: Scope,
+    first: Month,
+    last: Month,
+    community_ids: list[str] | None = None,
+) -> pd.DataFrame:
+    """Incidents by community x category x subtype in the window ``first..last`` and in the same
+    months a year earlier.
+
+    Returns
+    -------
+    DataFrame
+        community_id, window (``now`` or ``before``), category, subtype, n, n_alcohol.
+    """
+    if last < first:
+        raise ValueError(f"month range ends ({last}) before it starts ({first})")
+    window = case((AggIncidentMonth.month >= first.first_day, "now"), else_="before").label(
+        "window"
+    )
+    rows = _counts_query(
+        session,
+        scope,
+        first.shift(-12),
+        last,
+        [AggIncidentMonth.community_id, window],
+        community_ids,
+    )
+    df = _frame(rows, ["community_id", "window", "category", "subtype", "n", "n_alcohol"])
+    # months between the two windows (when the window is shorter than a year) are not "before"
+    if last.shift(-12) < first.shift(-1):
+        gap = _counts_query(
+            session,
+            scope,
+            last.shift(-11),
+            first.shift(-1),
+            [AggIncidentMonth.community_id],
+            community_ids,
+        )
+        g = _frame(gap, ["community_id", "category", "subtype", "n", "n_alcohol"]).assign(
+            window="before"
+        )
+        df = pd.concat([df, g.assign(n=-g["n"], n_alcohol=-g["n_alcohol"])], ignore_index=True)
+        df = df.groupby(["community_id", "window", "category", "subtype"], as_index=False)[
+            ["n", "n_alcohol"]
+        ].sum()
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# Year-on-year
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class YoYRow:
+    """One key's count in a period against the same months a year earlier."""
+
+    key: str  # a key of ALL_KEYS
+    now: int
+    last_year: int
+    pct: float | None  # None when last year was 0
+    z: float
+    p_value: float
+    significant: bool
+    zero_last_year: bool
+
+    def label(self, lang: str = "zh") -> str:
+        return label(self.key, lang)
+
+
+def yoy_from_monthly(
+    monthly: dict[str, dict[str, int]],
+    period_start: Month,
+    period_end: Month,
+    keys: Sequence[str] = ALL_KEYS,
+) -> list[YoYRow]:
+    """Year-on-year rows (exact Poisson test, ``stats.compare_counts``) from
+    ``district_monthly`` output that covers ``period_start - 12 .. period_end`` (a ``KeyError``
+    names a missing month)."""
+    if period_end < period_start:
+        raise ValueError(f"period ends ({period_end}) before it starts ({period_start})")
+    months = month_range(period_start, period_end)
+
+    def total(key: str, shift: int) -> int:
+        return sum(monthly[str(m.shift(shift))][key] for m in months)
+
+    rows = []
+    for key in check_keys(keys):
+        ch = compare_counts(total(key, 0), total(key, -12))
+        rows.append(
+            YoYRow(
+                key=key,
+                now=ch.now,
+                last_year=ch.before,
+                pct=ch.pct,
+                z=ch.z,
+                p_value=ch.p_value,
+                significant=ch.significant,
+                zero_last_year=ch.before == 0,
+            )
+        )
+    return rows
+
+
+def district_yoy(
+    session: Session,
+    period_start: Month,
+    period_end: Month,
+    scope: Scope | None = None,
+) -> list[YoYRow]:
+    """Year-on-year figures for the months ``period_start`` .. ``period_end`` against the same
+    months a year earlier: first the headline metrics (``METRICS``), then every incident
+    category.
+
+    A row with zero last year has ``pct = None`` and ``zero_last_year = True`` (the percentage is
+    undefined; the Poisson test still applies).
+    """
+    if period_end < period_start:
+        raise ValueError(f"period ends ({period_end}) before it starts ({period_start})")
+    monthly = district_monthly(session, period_start.shift(-12), period_end, scope)
+    return yoy_from_monthly(monthly, period_start, period_end)
