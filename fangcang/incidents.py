@@ -164,6 +164,14 @@ def latest_data_month(session: Session) -> Month | None:
     return Month.of(newest) if newest else None
 
 
+def data_days(session: Session) -> tuple[date, date] | None:
+    """The first and last day with incident data in the aggregates; None when there is none."""
+    first, last = session.execute(
+        select(func.min(AggIncidentDay.day), func.max(AggIncidentDay.day))
+    ).one()
+    return None if last is None else (first, last)
+
+
 def data_span(session: Session) -> tuple[Month, Month] | None:
     """The first and last *complete* months of incident data, or None without any.
 
@@ -171,11 +179,10 @@ def data_span(session: Session) -> tuple[Month, Month] | None:
     day (for the last month): data from 2024-01-15 to 2026-10-20 spans 2024-02 .. 2026-09. The
     newest day on file marks the end even when it has no crime incident.
     """
-    first_day, last_day = session.execute(
-        select(func.min(AggIncidentDay.day), func.max(AggIncidentDay.day))
-    ).one()
-    if first_day is None:
+    days = data_days(session)
+    if days is None:
         return None
+    first_day, last_day = days
     first = Month.of(first_day)
     if first_day != first.first_day:
         first = first.shift(1)
@@ -188,7 +195,7 @@ def data_span(session: Session) -> tuple[Month, Month] | None:
 # ---------------------------------------------------------------------------------------------
 # Date ranges
 # ---------------------------------------------------------------------------------------------
-def _pieces(start: date, end: date) -> list[tuple[type, object, date, date]]:
+def range_parts(start: date, end: date) -> list[tuple[type, object, date, date]]:
     """(model, date column, from, to exclusive) covering ``start .. end``: whole months from
     the month table, the partial months at either end from the day table."""
     stop = end + timedelta(days=1)
@@ -251,7 +258,7 @@ def counts(
     total = dict.fromkeys(keys, 0)
     per: dict[str, list[int]] = {}
     if end >= start:
-        for model, column, lo, hi in _pieces(start, end):
+        for model, column, lo, hi in range_parts(start, end):
             group = [model.community_id] if by_community else []
             stmt = (
                 select(*group, *[sum_column(model, k) for k in keys])

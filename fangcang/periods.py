@@ -32,9 +32,8 @@ import pandas as pd
 from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from . import trends
+from . import incidents
 from .access import Scope
-from .models import AggIncidentDay, AggIncidentMonth
 from .stats import compare_counts
 from .timeutil import Month, now_local
 
@@ -334,10 +333,7 @@ def quarters(data_first: date, as_of: date) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------------------------------------
 def data_span(session: Session) -> tuple[date, date] | None:
     """(first, last) day with incident data in the aggregates; None when there is none."""
-    first, last = session.execute(
-        select(func.min(AggIncidentDay.day), func.max(AggIncidentDay.day))
-    ).one()
-    return None if last is None else (first, last)
+    return incidents.data_days(session)
 
 
 def range_counts(
@@ -357,19 +353,7 @@ def range_counts(
     DataFrame
         community_id, category, subtype, n, n_alcohol.
     """
-    end = window.last + timedelta(days=1)  # exclusive
-    first = window.first
-    whole_first = first if first.day == 1 else Month.of(first).shift(1).first_day
-    whole_end = Month.of(end).first_day
-    parts: list[tuple] = []
-    if whole_first >= whole_end:
-        parts.append((AggIncidentDay, AggIncidentDay.day, first, end))
-    else:
-        parts += [
-            (AggIncidentMonth, AggIncidentMonth.month, whole_first, whole_end),
-            (AggIncidentDay, AggIncidentDay.day, first, whole_first),
-            (AggIncidentDay, AggIncidentDay.day, whole_end, end),
-        ]
+    parts = incidents.range_parts(window.first, window.last)
     rows = []
     for model, column, lo, hi in parts:
         if hi <= lo:
@@ -396,10 +380,10 @@ def range_counts(
 
 
 def _metric_frame(counts: pd.DataFrame, metric: str, category: str | None) -> pd.Series:
-    rows = counts[trends.metric_mask(counts, metric)]
+    rows = counts[incidents.metric_mask(counts, metric)]
     if category:
         rows = rows[rows["category"] == category]
-    return rows["n_alcohol"] if metric == "alcohol" else rows["n"]
+    return incidents.metric_values(rows, metric)
 
 
 def verdict(change) -> str:
@@ -451,7 +435,7 @@ def comparison(
         count is 0 or unavailable), z_b, significant_b, verdict_b (``up``, ``down``, ``noise``
         or ``unavailable``).
     """
-    metrics = metrics or trends.METRICS
+    metrics = metrics or incidents.METRICS
     now = range_counts(session, scope, periods.current, community_ids)
     other = {
         b.key: range_counts(session, scope, b.window, community_ids)
@@ -476,7 +460,7 @@ def by_unit(
     units: pd.DataFrame,
     key: str,
     *,
-    metric: str = "total_110",
+    metric: str = "total",
     category: str | None = None,
 ) -> pd.DataFrame:
     """The current window against both comparisons per unit (community, sub-district, station
@@ -498,7 +482,7 @@ def by_unit(
     ids = None if key == "category" else sorted(set(units["community_id"]))
 
     def grouped(counts: pd.DataFrame) -> pd.Series:
-        rows = counts[trends.metric_mask(counts, metric)].copy()
+        rows = counts[incidents.metric_mask(counts, metric)].copy()
         if category:
             rows = rows[rows["category"] == category]
         rows["v"] = rows["n_alcohol"] if metric == "alcohol" else rows["n"]

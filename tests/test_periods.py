@@ -230,7 +230,7 @@ def test_range_counts_add_whole_months_and_edge_days(session, district, first, l
 def test_comparison_counts_both_bases_and_tests_them(session, district):
     p = resolve(PeriodChoice(PeriodKind.DAYS_28), date(2026, 11, 28), date(2025, 11, 20), TODAY)
     df = periods.comparison(session, Scope.district(), p).set_index("metric")
-    total = df.loc["total_110"]
+    total = df.loc["total"]
     assert total["n"] == 4 + 5 + 6 + 7
     # the year-before window (2025-11-01..28) starts before the data: no comparison, not 0
     assert pd.isna(total["n_year_before"])
@@ -245,7 +245,7 @@ def test_comparison_counts_both_bases_and_tests_them(session, district):
     assert df.loc["assault", "n"] == 0
     # without a known data start the same window is compared (2 + 1 in 2025-11-01..28)
     p = resolve(PeriodChoice(PeriodKind.DAYS_28), date(2026, 11, 28), None, TODAY)
-    total = periods.comparison(session, Scope.district(), p).set_index("metric").loc["total_110"]
+    total = periods.comparison(session, Scope.district(), p).set_index("metric").loc["total"]
     assert total["n_year_before"] == 3
     assert total["verdict_year_before"] == "up"
     assert compare_counts(22, 3).significant
@@ -255,7 +255,7 @@ def test_unequal_windows_compare_daily_rates(session, district):
     # October (31 days: 3 incidents) against September (30 days: 1 assault)
     p = resolve(PeriodChoice.of_month(Month(2026, 10)), date(2026, 11, 28), date(2025, 11, 20))
     df = periods.comparison(session, Scope.district(), p).set_index("metric")
-    row = df.loc["total_110"]
+    row = df.loc["total"]
     assert row["n"] == 3 and row["n_previous"] == 1
     rate = 1 * 31 / 30
     assert row["pct_previous"] == pytest.approx(100 * (3 - rate) / rate)
@@ -278,5 +278,5 @@ def test_by_unit_and_scope(session, district):
     assert by_cat.loc[IncidentCategory.CRIMINAL.value, "n"] == 15
     assert by_cat.loc[IncidentCategory.DISPUTE.value, "n"] == 7
     only_b = Scope.of([b.community_id])
-    total = periods.comparison(session, only_b, p, metrics=("total_110",)).iloc[0]
+    total = periods.comparison(session, only_b, p, metrics=("total",)).iloc[0]
     assert total["n"] == 7 and total["n_previous"] == 0
