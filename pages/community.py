@@ -9,7 +9,8 @@ from fangcang.access import Scope
 from fangcang.i18n import fmt_int
 from fangcang.timeutil import Month
 from fangcang.websafe import escape, escape_markdown
-from ui import audit_view, charts, filters, guard, state
+from ui import audit_view, charts, chips, filters, guard, numbers, state
+from ui import periods as period_ui
 from ui.state import t
 
 viewer = guard.page("community")
@@ -24,9 +25,10 @@ def _load(
 
 
 version = state.data_version()
-f = filters.sidebar(viewer, street=True, community=True)
+f = filters.sidebar(viewer, street=True, community=True, spans=True)
 
 st.title(t("community.title"))
+chips.show(chips.for_filters(f, viewer), key="community_chips")
 query = st.text_input(
     t("dash.search"), placeholder=t("dash.search_placeholder"), key="community_search"
 )
@@ -64,6 +66,13 @@ st.caption(
     )
     + f" · {p.period}"
 )
+
+# The chosen period in this community against the year before and the previous period.
+cmp = period_ui.load(f, viewer.scope, community_ids=[f.community])
+if cmp is not None:
+    st.subheader(t("period.comparison"))
+    period_ui.metric_row(cmp, f.span)
+    st.caption(period_ui.windows_caption(f.span))
 
 cols = st.columns(4)
 cols[0].metric(t("community.residents_total"), fmt_int(sum(p.residents.values())))
@@ -104,16 +113,15 @@ else:
     st.markdown(
         f"**{fmt_int(total)}** · {escape_markdown(t('community.factors_out'))} **{fmt_int(out)}**"
     )
+    shown = pd.DataFrame(
+        {
+            t("community.factor_kind"): [t(f"factor_kind.{k}") for k in fac["kind"]],
+            t("community.factor_n"): fac["n"],
+            t("community.factors_out"): fac["out_of_control"],
+        }
+    )
     st.dataframe(
-        pd.DataFrame(
-            {
-                t("community.factor_kind"): [t(f"factor_kind.{k}") for k in fac["kind"]],
-                t("community.factor_n"): fac["n"],
-                t("community.factors_out"): fac["out_of_control"],
-            }
-        ),
-        hide_index=True,
-        width="stretch",
+        shown, hide_index=True, width="stretch", column_config=numbers.counts_config(shown)
     )
 st.markdown(f"**{t('community.overdue')}**")
 od = p.overdue

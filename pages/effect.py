@@ -12,7 +12,7 @@ from fangcang.access import Role, Scope
 from fangcang.i18n import fmt_int, fmt_pct
 from fangcang.timeutil import Month, month_range
 from fangcang.websafe import escape_markdown
-from ui import guard, state
+from ui import guard, numbers, state
 from ui.state import t
 
 viewer = guard.page("effect")
@@ -222,7 +222,9 @@ else:
     if comp.empty:
         st.info(t("effect.verdict.no_comparison"))
     else:
-        st.dataframe(comp, hide_index=True, width="stretch")
+        st.dataframe(
+            comp, hide_index=True, width="stretch", column_config=numbers.counts_config(comp)
+        )
 
 # District year on year, any period.
 st.divider()
@@ -237,7 +239,13 @@ if Month.parse(last) < Month.parse(first):
 else:
     rows = _yoy(version, viewer.scope, first, last)
     frame = effect.yoy_frame(rows, lang)
-    st.dataframe(frame, hide_index=True, width="stretch", height=35 * (len(frame) + 1) + 3)
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        height=35 * (len(frame) + 1) + 3,
+        column_config=numbers.counts_config(frame),
+    )
     st.caption(t("effect.yoy.caption"))
 
 # Register and end focused work (duty officers and administrators).

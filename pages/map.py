@@ -10,7 +10,8 @@ from fangcang.i18n import enum_label
 from fangcang.models import IncidentCategory
 from fangcang.timeutil import Month
 from fangcang.websafe import escape, escape_markdown
-from ui import filters, guard, state
+from ui import chips, filters, guard, state
+from ui import periods as period_ui
 from ui.state import t
 
 viewer = guard.page("map")
@@ -59,11 +60,14 @@ def _search(version: int, scope: Scope, text: str):
 
 _assets()
 version = state.data_version()
-f = filters.sidebar(viewer, street=True, station=True, levels=True, min_score=True)
+f = filters.sidebar(viewer, street=True, station=True, levels=True, min_score=True, spans=True)
 meta = filters.community_meta(version, viewer.scope)
 scope = f.scope(viewer.scope, meta)
 
 st.title(t("map.title"))
+_chip_slot = st.container()
+if not f.is_month:
+    st.caption(t("period.map_monthly", month=str(f.period), window=str(f.span.current)))
 c1, c2, c3 = st.columns([1.1, 1.1, 2.2])
 colour_by = filters.url_choice(
     "colour",
@@ -162,6 +166,22 @@ if clicked and clicked != st.session_state.get("map_clicked"):
 if "map_selected" not in st.session_state and st.query_params.get("community"):
     st.session_state["map_selected"] = st.query_params.get("community")
 
+
+def _clear_selected() -> None:
+    st.session_state.pop("map_selected", None)
+    if "community" in st.query_params:
+        del st.query_params["community"]
+
+
+# The clicked (or searched) community is the page's cross-filter: a chip shows and clears it.
+_items = chips.for_filters(f, viewer)
+_sel = st.session_state.get("map_selected")
+_hit = meta.loc[meta["community_id"] == _sel, "name"]
+if _sel and not _hit.empty:
+    _items.append(chips.Chip("community", t("dash.community"), _hit.iloc[0], _clear_selected))
+with _chip_slot:
+    chips.show(_items, key="map_chips")
+
 with right:
     query = st.text_input(
         t("dash.search"), placeholder=t("dash.search_placeholder"), key="map_search"
@@ -204,6 +224,12 @@ with right:
             + "</div>",
             unsafe_allow_html=True,
         )
+        if f.span is not None:  # the chosen period in this community, against both bases
+            cmp = period_ui.load(
+                f, viewer.scope, metrics=["total"], community_ids=[r["community_id"]]
+            )
+            st.markdown(f"**{t('period.comparison')} · {t('metric.total')}**")
+            period_ui.single(cmp.iloc[0], f.span, stacked=True)
         if isinstance(r.get("reason"), str) and r["reason"]:
             st.markdown(f"**{t('dash.reason')}**")
             st.markdown(escape_markdown(r["reason"]))

@@ -6,37 +6,38 @@ import streamlit as st
 from fangcang import overview
 from fangcang.i18n import catalogue, fmt_int, fmt_pct
 from fangcang.palette import LEVEL_COLOURS
-from ui import charts, filters, guard, state
+from ui import charts, filters, guard, numbers, state
+from ui import periods as period_ui
 from ui.state import t
 
 viewer = guard.page("overview")
 
 
-f = filters.sidebar(viewer)
+f = filters.sidebar(viewer, spans=True)
 data = state.load(overview.overview, viewer.scope, f.period, state.lang())
 
 st.title(t("overview.title"))
 area = filters.jurisdiction(viewer)
-st.caption(t("overview.caption", district=area, period=str(f.period)))
+st.caption(
+    t("overview.caption", district=area, period=str(f.period if f.is_month else f.span.current))
+)
 if data.district.get("communities", 0) == 0:
     st.info(t("overview.no_communities", area=area))
     st.stop()
 
-# Headline figures: this month against the same month last year (★ = unlikely to be noise).
-month = data.headline[data.headline["span"] == "month"].set_index("metric")
-ytd = data.headline[data.headline["span"] == "ytd"].set_index("metric")
-cols = st.columns(len(month))
-for col, (metric, row) in zip(cols, month.iterrows(), strict=True):
-    mark = " ★" if row["significant"] else ""
-    col.metric(
-        t(f"metric.{metric}"),
-        fmt_int(row["n"]),
-        delta=f"{fmt_pct(row['pct'])} {t('dash.yoy')}{mark}" if row["pct"] is not None else None,
-        delta_color="inverse",
-        help=t("dash.significant_mark") if row["significant"] else t("dash.not_significant"),
-    )
-    y = ytd.loc[metric]
-    col.caption(t("overview.ytd_caption", n=fmt_int(y["n"]), pct=fmt_pct(y["pct"])))
+# Headline figures: the chosen period against the same days a year earlier and the previous
+# period (★ = unlikely to be noise; the exact test's z in the help).
+cmp = period_ui.load(f, viewer.scope)
+if cmp is not None:
+    period_ui.metric_row(cmp, f.span)
+    st.caption(period_ui.windows_caption(f.span))
+    if not f.is_month:
+        st.caption(t("period.warning_monthly", month=str(f.period), window=str(f.span.current)))
+else:  # no incident data yet: the month's headline
+    month = data.headline[data.headline["span"] == "month"].set_index("metric")
+    cols = st.columns(len(month))
+    for col, (metric, row) in zip(cols, month.iterrows(), strict=True):
+        col.metric(t(f"metric.{metric}"), fmt_int(row["n"]))
 
 left, right = st.columns([1, 1])
 with left:
@@ -155,9 +156,6 @@ with st.expander(t("overview.freshness")):
         }
     )
     a, b = st.columns(2)
-    a.dataframe(
-        kinds.rename(columns={"kind": t("community.col.kind"), "n": t("overview.records")}),
-        hide_index=True,
-        width="stretch",
-    )
-    b.dataframe(fr, hide_index=True, width="stretch")
+    kinds = kinds.rename(columns={"kind": t("community.col.kind"), "n": t("overview.records")})
+    a.dataframe(kinds, hide_index=True, width="stretch", column_config=numbers.counts_config(kinds))
+    b.dataframe(fr, hide_index=True, width="stretch", column_config=numbers.counts_config(fr))

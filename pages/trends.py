@@ -4,13 +4,13 @@ drill-down district -> sub-district -> community."""
 import pandas as pd
 import streamlit as st
 
-from fangcang import incidents, trends
+from fangcang import incidents, periods, trends
 from fangcang.access import Scope
-from fangcang.i18n import fmt_int, fmt_pct
 from fangcang.models import IncidentCategory
 from fangcang.timeutil import Month
 from fangcang.websafe import escape_markdown
-from ui import charts, filters, guard, state
+from ui import charts, chips, filters, guard, state
+from ui import periods as period_ui
 from ui.state import t
 
 viewer = guard.page("trends")
@@ -38,7 +38,7 @@ def _load(
         )
 
 
-f = filters.sidebar(viewer, street=True, community=True)
+f = filters.sidebar(viewer, street=True, community=True, spans=True)
 metric = filters.url_choice(
     "metric",
     list(incidents.METRICS),
@@ -68,35 +68,23 @@ st.caption(
     + " · "
     + t("trends.drill_hint")
 )
+chips.show(chips.for_filters(f, viewer, category), key="trends_chips")
 if v.total["n"] == 0 and v.total["n_before"] == 0:
     what = t(f"metric.{metric}") + (f" · {charts.category_label(category)}" if category else "")
     st.info(t("trends.empty", area=area, first=str(v.first), last=str(v.last), metric=what))
     st.stop()
 
-
-def _verdict(pct, significant) -> str:
-    """A plain verdict instead of a z value: a real rise or fall, or within normal variation."""
-    if not significant or pct is None or pd.isna(pct):
-        return t("trends.verdict.noise")
-    return t("trends.verdict.up") if pct > 0 else t("trends.verdict.down")
-
-
-a, b, c = st.columns(3)
-a.metric(
-    t("trends.total"),
-    fmt_int(v.total["n"]),
-    delta=f"{fmt_pct(v.total['pct'])} {t('dash.yoy')}" + (" ★" if v.total["significant"] else "")
-    if v.total["pct"] is not None
-    else None,
-    delta_color="inverse",
-    help=t("dash.significant_mark") if v.total["significant"] else t("dash.not_significant"),
-)
-b.metric(t("trends.col.n_before"), fmt_int(v.total["n_before"]))
-c.metric(
-    t("trends.verdict"),
-    _verdict(v.total["pct"], v.total["significant"]),
-    help=t("trends.verdict_help", z=f"{v.total['z']:+.1f}"),
-)
+# The chosen period against the year before and the previous period (CompStat).
+meta = filters.community_meta(state.data_version(), viewer.scope)
+if f.community:
+    meta = meta[meta["community_id"] == f.community]
+elif f.street:
+    meta = meta[meta["sub_district_code"] == f.street]
+ids = None if v.level == "district" else list(meta["community_id"])
+cmp = period_ui.load(f, viewer.scope, metrics=[metric], category=category, community_ids=ids)
+st.subheader(f"{t('period.comparison')} · {t(f'metric.{metric}')}")
+period_ui.single(cmp.iloc[0], f.span)
+st.caption(period_ui.windows_caption(f.span) + " " + t("period.charts_months", month=str(v.last)))
 
 left, right = st.columns(2)
 with left:
@@ -106,56 +94,66 @@ with left:
         key="m",
     )
 with right:
-    charts.show(
-        charts.stacked_categories(v.monthly, t("trends.monthly_by_category"), height=300), key="mc"
+    # a click on a bar filters the page to its category
+    fig = charts.stacked_categories(v.monthly, t("trends.monthly_by_category"), height=300)
+    picked = charts.clicked_meta(fig, charts.show(fig, key="mc", select=True))
+    if picked and picked != category:
+        filters.set_filter("category", picked)
+        st.rerun()
+
+
+def _units(key: str, name: str) -> pd.DataFrame:
+    return meta[["community_id", key, name]].rename(columns={name: "name"})
+
+
+def _table(units: pd.DataFrame, key: str, name_col: str, pick: str | None = None) -> None:
+    """The chosen period per unit; ``pick``: the filter a click on a row sets."""
+    df = state.load(
+        periods.by_unit, viewer.scope, f.span, units, key, metric=metric, category=category
     )
-
-
-def _yoy(df: pd.DataFrame, name_col: str) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            name_col: df["name"],
-            t("trends.col.n"): df["n"],
-            t("trends.col.n_before"): df["n_before"],
-            t("trends.col.pct"): [fmt_pct(x) for x in df["pct"]],
-            t("trends.verdict"): [
-                _verdict(p, s) for p, s in zip(df["pct"], df["significant"], strict=True)
-            ],
-        }
+    shown, config = period_ui.unit_table(df, name_col)
+    event = st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        column_config=config,
+        key=f"tbl_{key}",
+        on_select="rerun" if pick else "ignore",
+        selection_mode="single-row",
     )
+    rows = (event or {}).get("selection", {}).get("rows", []) if pick else []
+    if rows:
+        filters.set_filter(pick, str(df[key].iloc[rows[0]]))
+        st.rerun()
 
 
-left, right = st.columns(2)
-with left:
-    if v.level == "district":
-        st.subheader(t("trends.by_sub_district"))
-        st.dataframe(
-            _yoy(v.by_sub_district, t("dash.sub_district")),
-            hide_index=True,
-            width="stretch",
-        )
-    elif v.level == "sub_district":
-        st.subheader(t("trends.by_community"))
-        st.dataframe(_yoy(v.by_community, t("dash.community")), hide_index=True, width="stretch")
-    else:
-        st.subheader(t("trends.by_category"))
-        bc = v.by_category.assign(
-            name=[charts.category_label(c) for c in v.by_category["category"]]
-        )
-        st.dataframe(_yoy(bc, t("dash.category")), hide_index=True, width="stretch")
-with right:
-    st.subheader(t("trends.by_station"))
-    st.dataframe(_yoy(v.by_station, t("dash.station")), hide_index=True, width="stretch")
+cats = pd.DataFrame(
+    {
+        "category": [c.value for c in IncidentCategory],
+        "name": [charts.category_label(c.value) for c in IncidentCategory],
+    }
+)
+tabs = {}
+if v.level == "district":
+    tabs["sub_district"] = t("trends.by_sub_district")
+elif v.level == "sub_district":
+    tabs["community"] = t("trends.by_community")
+tabs["station"] = t("trends.by_station")
+tabs["category"] = t("trends.by_category")
+st.caption(t("chips.hint"))
+for (kind, _label), tab in zip(tabs.items(), st.tabs(list(tabs.values())), strict=True):
+    with tab:
+        if kind == "sub_district":
+            units = _units("sub_district_code", "sub_district")
+            _table(units, "sub_district_code", t("dash.sub_district"), "street")
+        elif kind == "community":
+            units = meta[["community_id", "name"]]
+            _table(units, "community_id", t("dash.community"), "community")
+        elif kind == "station":
+            _table(_units("station_id", "station"), "station_id", t("dash.station"))
+        else:
+            _table(cats, "category", t("dash.category"), None if category else "category")
 
-left, right = st.columns([1.4, 1])
-with left:
-    charts.show(charts.dow_hour(v.dow_hour, t("trends.dow_hour"), height=330), key="dh")
-    if metric != "total":
-        st.caption(t("trends.dow_hour_note"))
-with right:
-    if v.level != "community":
-        st.subheader(t("trends.by_category"))
-        bc = v.by_category.assign(
-            name=[charts.category_label(c) for c in v.by_category["category"]]
-        )
-        st.dataframe(_yoy(bc, t("dash.category")), hide_index=True, width="stretch")
+charts.show(charts.dow_hour(v.dow_hour, t("trends.dow_hour"), height=330), key="dh")
+if metric != "total":
+    st.caption(t("trends.dow_hour_note"))

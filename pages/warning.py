@@ -7,8 +7,9 @@ import streamlit as st
 
 from fangcang import overview, palette
 from fangcang.access import Scope
+from fangcang.i18n import fmt_int
 from fangcang.timeutil import Month
-from ui import export, filters, guard, state, warning_analytics
+from ui import chips, export, filters, guard, state, warning_analytics
 from ui.state import t
 
 viewer = guard.page("warning")
@@ -43,7 +44,7 @@ def _what_if(version: int, scope: Scope, period: str, weights: tuple) -> pd.Data
 
 
 version = state.data_version()
-f = filters.sidebar(viewer, street=True, station=True, levels=True, min_score=True)
+f = filters.sidebar(viewer, street=True, station=True, levels=True, min_score=True, spans=True)
 scope = f.scope(viewer.scope, filters.community_meta(version, viewer.scope))
 with st.sidebar.expander(t("warnpage.thresholds")):
     thresholds = {}
@@ -67,6 +68,9 @@ page = _load(
     tuple(sorted(thresholds.items())),
 )
 st.title(t("warnpage.title"))
+chips.show(chips.for_filters(f, viewer), key="warning_chips")
+if not f.is_month:  # a level is a monthly decision: say which month, do not pretend
+    st.info(t("period.warning_monthly", month=str(f.period), window=str(f.span.current)))
 if page.total == 0:
     st.info(t("dash.no_warning_run", period=str(f.period)))
     st.stop()
@@ -77,9 +81,9 @@ _counts = overview.level_counts(page.all_levels)
 _pend = page.pending
 _cols = st.columns(6)
 for _col, _lv in zip(_cols[:4], ("red", "yellow", "blue", "green"), strict=True):
-    _col.metric(t(f"warning.level_long.{_lv}"), _counts.get(_lv, 0))
-_cols[4].metric(t("warning.pending.upgrade"), int((_pend["pending"] == "upgrade").sum()))
-_cols[5].metric(t("warning.pending.downgrade"), int((_pend["pending"] == "downgrade").sum()))
+    _col.metric(t(f"warning.level_long.{_lv}"), fmt_int(_counts.get(_lv, 0)))
+_cols[4].metric(t("warning.pending.upgrade"), fmt_int((_pend["pending"] == "upgrade").sum()))
+_cols[5].metric(t("warning.pending.downgrade"), fmt_int((_pend["pending"] == "downgrade").sum()))
 if len(_pend):
     st.caption(
         t("warnpage.pending_note")
@@ -181,7 +185,7 @@ with tab_changes:
         counts = ch["change"].value_counts()
         cols = st.columns(3)
         for col, k in zip(cols, ("new_red", "upgraded", "downgraded"), strict=True):
-            col.metric(t(f"warning.change.{k}"), int(counts.get(k, 0)))
+            col.metric(t(f"warning.change.{k}"), fmt_int(counts.get(k, 0)))
         st.dataframe(
             pd.DataFrame(
                 {

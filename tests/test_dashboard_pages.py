@@ -235,10 +235,12 @@ def test_an_empty_filter_says_what_it_is_and_scoped_roles_see_their_area(demo_db
 
 def test_trends_give_a_plain_verdict_not_a_z_value(demo_db):
     at = open_page("trends", period=demo_db["period"])
-    labels = [m.label for m in at.metric]
-    assert "变化判断" in labels and "z值" not in labels
-    verdict = next(m.value for m in at.metric if m.label == "变化判断")
-    assert verdict in {"★ 明显上升", "★ 明显下降", "正常波动"}
+    metrics = {m.label: m for m in at.metric}
+    assert "同比" in metrics and "环比" in metrics and "z值" not in metrics
+    for label in ("同比", "环比"):  # the delta reads "+12 · 正常波动"; z only in the help
+        verdict = metrics[label].delta.split(" · ")[-1]
+        assert verdict in {"★ 明显上升", "★ 明显下降", "正常波动"}
+        assert "z =" in metrics[label].help
     assert all("z值" not in table(at, i).columns for i in range(len(at.dataframe)))
 
 

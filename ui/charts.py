@@ -43,6 +43,12 @@ def _layout(
     return fig
 
 
+def counts_axis(fig: go.Figure) -> go.Figure:
+    """Thousands separators on a count axis: ticks and hover values (1,234)."""
+    fig.update_yaxes(tickformat=",", hoverformat=",")
+    return fig
+
+
 def month_labels(months: list[int]) -> list[str]:
     return [t(f"month.{m}") for m in months]
 
@@ -68,7 +74,7 @@ def this_vs_last(
     )
     fig.update_yaxes(title=t("dash.count"))
     fig.update_xaxes(type="category")  # YYYY-MM must not become English date ticks
-    return _layout(fig, title, **kw)
+    return counts_axis(_layout(fig, title, **kw))
 
 
 def category_label(value: str) -> str:
@@ -87,6 +93,7 @@ def stacked_categories(df: pd.DataFrame, title: str | None = None, **kw) -> go.F
             y=part["n"],
             name=category_label(cat),
             marker_color=palette.CATEGORY_COLOURS[cat],
+            meta=cat,  # which category a clicked bar is (cross-filtering)
         )
     fig.update_xaxes(type="category", categoryorder="category ascending")  # YYYY-MM sorts by time
     fig = _layout(fig, title, **kw)
@@ -95,7 +102,7 @@ def stacked_categories(df: pd.DataFrame, title: str | None = None, **kw) -> go.F
         barmode="stack",
         legend={"orientation": "h", "y": -0.25, "x": 0, "xanchor": "left", "yanchor": "top"},
     )
-    return fig
+    return counts_axis(fig)
 
 
 def level_bars(
@@ -122,7 +129,7 @@ def level_bars(
         textposition="outside",
     )
     fig.update_layout(barmode="group", hovermode="closest")
-    return _layout(fig, title, **kw)
+    return counts_axis(_layout(fig, title, **kw))
 
 
 def dow_hour(grid: pd.DataFrame, title: str | None = None, **kw) -> go.Figure:
@@ -135,8 +142,8 @@ def dow_hour(grid: pd.DataFrame, title: str | None = None, **kw) -> go.Figure:
             colorscale=[
                 [i / (len(palette.SEQUENTIAL) - 1), c] for i, c in enumerate(palette.SEQUENTIAL)
             ],
-            hovertemplate="%{y} %{x}:00 — %{z}<extra></extra>",
-            colorbar={"title": t("dash.count")},
+            hovertemplate="%{y} %{x}:00 — %{z:,}<extra></extra>",
+            colorbar={"title": t("dash.count"), "tickformat": ","},
         )
     )
     fig.update_yaxes(autorange="reversed")
@@ -164,13 +171,29 @@ def level_history(df: pd.DataFrame, title: str | None = None, **kw) -> go.Figure
     return _layout(fig, title, **kw)
 
 
-def show(fig: go.Figure, key: str | None = None, big: bool = False) -> None:
+def show(fig: go.Figure, key: str | None = None, big: bool = False, select: bool = False):
     """Show a figure; ``big`` (presentation mode) keeps the figure's own large fonts instead of
-    Streamlit's theme."""
-    st.plotly_chart(
+    Streamlit's theme. ``select``: a click on a point or bar reruns the page and the selection
+    event is returned (``clicked_meta`` reads it)."""
+    event = st.plotly_chart(
         fig,
         width="stretch",
         config={"displayModeBar": False},
         key=key,
         theme=None if big else "streamlit",
+        on_select="rerun" if select else "ignore",
+        selection_mode="points",
     )
+    return event if select else None
+
+
+def clicked_meta(fig: go.Figure, event) -> str | None:
+    """The ``meta`` of the trace a selection event points at (e.g. the category of a clicked
+    bar), None when nothing is selected."""
+    points = ((event or {}).get("selection") or {}).get("points") or []
+    if not points:
+        return None
+    n = points[0].get("curve_number")
+    if n is None or not 0 <= n < len(fig.data):
+        return None
+    return fig.data[n].meta

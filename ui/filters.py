@@ -4,21 +4,24 @@
 仰义街道. Values are read from the URL when a page opens (a deep link), then from what the user
 chose earlier in the session, then the defaults; every change is written back to the URL.
 
-Parameters: ``period`` (YYYY-MM), ``street`` (sub-district name or code), ``station`` (station
-name or id), ``level`` (comma-separated: red,yellow,blue,green), ``score`` (minimum score),
+Parameters: ``period`` (YYYY-MM), ``span`` (a review-meeting period other than a month: ``7d``,
+``28d``, ``ytd``, ``YYYY-Qn``, ``YYYY-MM-DD..YYYY-MM-DD``; see ``fangcang.periods``),
+``street`` (sub-district name or code), ``station`` (station name or id), ``level`` (comma-separated: red,yellow,blue,green), ``score`` (minimum score),
 ``community`` (community id), plus page-specific ones through :func:`url_choice`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
 
-from fangcang import overview, trends
+from fangcang import overview, periods, trends
 from fangcang.access import Scope, Viewer
 from fangcang.palette import LEVELS
+from fangcang.periods import PeriodChoice, PeriodKind, Periods
 from fangcang.timeutil import Month
 from fangcang.websafe import escape_markdown
 
@@ -31,12 +34,17 @@ _PENDING = "dash_pending"  # {filter name: value} chosen outside the sidebar (cl
 
 @dataclass
 class Filters:
-    period: Month
+    period: Month  # the month of warning levels (levels are monthly decisions)
     street: str | None = None  # sub-district code
     station: str | None = None  # station id
     levels: list[str] = field(default_factory=list)  # empty = all
     min_score: float = 0.0
     community: str | None = None
+    span: Periods | None = None  # the chosen review period (None: no incident data yet)
+
+    @property
+    def is_month(self) -> bool:
+        return self.span is None or self.span.choice.kind is PeriodKind.MONTH
 
     def scope(self, viewer_scope: Scope, meta: pd.DataFrame) -> Scope:
         """The viewer's scope narrowed to the chosen sub-district / station."""
@@ -61,6 +69,13 @@ def community_meta(version: int, scope: Scope) -> pd.DataFrame:
     """Communities in ``scope`` with sub-district and station names (cached per data version)."""
     with state.session() as s:
         return trends.community_meta(s, scope)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def data_span(version: int) -> tuple[date, date] | None:
+    """First and last day with incident data (the data-as-of day), cached per data version."""
+    with state.session() as s:
+        return periods.data_span(s)
 
 
 def _key(name: str) -> str:
@@ -170,26 +185,18 @@ def sidebar(
     levels: bool = False,
     min_score: bool = False,
     community: bool = False,
+    spans: bool = False,
 ) -> Filters:
-    """Draw the chosen filters in the sidebar (period always) and return them."""
+    """Draw the chosen filters in the sidebar (period always) and return them.
+
+    ``spans``: offer the review-meeting periods (last 7/28 days, quarter, year to date, custom
+    range) besides months, and show the data-as-of day."""
     version = state.data_version()
-    periods = _periods(version)
+    periods_list = _periods(version)
     meta = community_meta(version, viewer.scope)
     st.sidebar.markdown(f"**{t('dash.filters')}**")
 
-    key = _key("period")
-    _bind(
-        "period",
-        key,
-        lambda raw: str(Month.parse(raw)) if str(Month.parse(raw)) in periods else None,
-        periods[0],
-    )
-    if st.session_state[key] not in periods:
-        st.session_state[key] = periods[0]
-    period = st.sidebar.selectbox(t("dash.period"), periods, key=key)
-    _write("period", period, periods[0])
-    out = Filters(period=Month.parse(period))
-
+    out = _period(periods_list, spans)
     if street:
         names = dict(
             meta[["sub_district_code", "sub_district"]]
@@ -247,6 +254,102 @@ def sidebar(
         )
         _write("community", cid, "")
         out.community = cid or None
+    return out
+
+
+def _month_widget(months: list[str]) -> Month:
+    key = _key("period")
+    _bind(
+        "period",
+        key,
+        lambda raw: str(Month.parse(raw)) if str(Month.parse(raw)) in months else None,
+        months[0],
+    )
+    if st.session_state[key] not in months:
+        st.session_state[key] = months[0]
+    period = st.sidebar.selectbox(t("dash.period"), months, key=key)
+    _write("period", period, months[0])
+    return Month.parse(period)
+
+
+def _span_initial() -> PeriodChoice | None:
+    raw = st.query_params.get("span") or _store().get("span")
+    try:
+        return PeriodChoice.parse(raw) if raw else None
+    except ValueError:
+        return None  # a bad link falls back to the month view (the widget shows it)
+
+
+def _period(months: list[str], spans: bool) -> Filters:
+    """The period part of the sidebar: the kind of period, then its month, quarter or range."""
+    span = data_span(state.data_version()) if spans else None
+    if span is None:
+        return Filters(period=_month_widget(months))
+    data_first, as_of = span
+    initial = _span_initial()
+    kinds = [k.value for k in PeriodKind]
+    kkey = _key("span_kind")
+    if kkey not in st.session_state:
+        st.session_state[kkey] = initial.kind.value if initial else PeriodKind.MONTH.value
+    kind = PeriodKind(
+        st.sidebar.selectbox(
+            t("period.kind"), kinds, key=kkey, format_func=lambda k: t(f"period.kind.{k}")
+        )
+    )
+    if kind is PeriodKind.MONTH:
+        choice = PeriodChoice.of_month(_month_widget(months))
+    elif kind is PeriodKind.QUARTER:
+        opts = [f"{y}-Q{q}" for y, q in periods.quarters(data_first, as_of)]
+        qkey = _key("span_quarter")
+        if st.session_state.get(qkey) not in opts:
+            start = initial.param() if initial and initial.kind is kind else opts[0]
+            st.session_state[qkey] = start if start in opts else opts[0]
+        choice = PeriodChoice.parse(st.sidebar.selectbox(t("period.quarter"), opts, key=qkey))
+    elif kind is PeriodKind.CUSTOM:
+        ckey = _key("span_range")
+        if ckey not in st.session_state:
+            if initial and initial.kind is kind:
+                first, last = initial.first, initial.last
+                try:  # a link to a range outside the data: say why it is cut
+                    periods.resolve(initial, as_of, data_first)
+                except ValueError as exc:
+                    st.sidebar.error(str(exc))
+            else:
+                first, last = max(data_first, as_of - timedelta(days=27)), as_of
+            st.session_state[ckey] = (max(first, data_first), min(max(last, data_first), as_of))
+        picked = st.sidebar.date_input(
+            t("period.range"), min_value=data_first, max_value=as_of, key=ckey
+        )
+        picked = tuple(picked) if isinstance(picked, (tuple, list)) else (picked,)
+        first = picked[0] if picked else as_of
+        last = picked[1] if len(picked) > 1 else first  # one day chosen so far: that day
+        try:
+            choice = PeriodChoice.of_range(first, last)
+        except ValueError as exc:
+            st.sidebar.error(str(exc))
+            choice = PeriodChoice(PeriodKind.DAYS_28)
+    else:
+        choice = PeriodChoice(kind)
+    try:
+        resolved = periods.resolve(choice, as_of, data_first)
+    except ValueError as exc:  # e.g. a link to a range after the data: say why, show 28 days
+        st.sidebar.error(str(exc))
+        choice = PeriodChoice(PeriodKind.DAYS_28)
+        resolved = periods.resolve(choice, as_of, data_first)
+    if kind is not PeriodKind.MONTH:
+        _write("span", choice.param(), "")
+        # levels are monthly: the newest month with levels that the period's last day reaches
+        end = Month.of(resolved.current.last)
+        month = next((m for m in months if Month.parse(m) <= end), months[-1])
+        out = Filters(period=Month.parse(month), span=resolved)
+    else:
+        _write("span", "", "")
+        out = Filters(period=choice.month, span=resolved)
+    st.sidebar.caption(
+        t("period.as_of", day=as_of.isoformat())
+        + "  \n"
+        + t("period.window", window=str(resolved.current))
+    )
     return out
 
 

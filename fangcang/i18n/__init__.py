@@ -16,6 +16,7 @@ _MODULES += ["alcohol", "mediation"]  # alcohol-related incidents, police-lawyer
 _MODULES += ["security"]  # errors, busy database, sessions
 _MODULES += ["analytics"]  # warning back-test and emerging hot spots
 _MODULES += ["importer"]  # data hub upload preview, rejected rows (issue 12)
+_MODULES += ["periods"]  # review-meeting periods and cross-filter chips (issue 13)
 
 
 @cache

@@ -1,0 +1,159 @@
+"""The period comparison shown on the dashboard pages (CompStat): the count of the chosen period,
+its change and % change against the same days a year earlier and against the previous period,
+and a plain verdict (the exact test's z sits behind it, in the help text).
+
+The windows come from ``fangcang.periods`` (the sidebar resolves them: ``Filters.span``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from fangcang import periods
+from fangcang.access import Scope
+from fangcang.i18n import fmt_int, fmt_pct
+from fangcang.periods import BASES, PeriodKind, Periods
+
+from . import state
+from .numbers import COUNT
+from .state import t
+
+
+def verdict(row, key: str) -> str:
+    """The plain verdict of one comparison (``★`` when beyond noise)."""
+    v = row[f"verdict_{key}"]
+    text = t(f"period.verdict.{v}")
+    return f"★ {text}" if v in ("up", "down") else text
+
+
+def _pct(x) -> str:
+    """A % change; "—" when undefined (the comparison count is 0)."""
+    return fmt_pct(None if x is None or pd.isna(x) else float(x))
+
+
+def _signed(n) -> str:
+    if n is None or pd.isna(n):
+        return "—"
+    return f"{int(n):+,}"
+
+
+def windows_caption(p: Periods) -> str:
+    """Where the numbers come from: the three windows and the data-as-of day."""
+    text = t(
+        "period.windows",
+        now=str(p.current),
+        as_of=p.as_of.isoformat(),
+        yb=str(p.basis("year_before").window),
+        prev=str(p.basis("previous").window),
+    )
+    if not p.complete:
+        what = (
+            str(p.choice.month)
+            if p.choice.kind is PeriodKind.MONTH
+            else f"{p.choice.year}-Q{p.choice.quarter}"
+        )
+        text += " " + t("period.running", what=what, day=p.as_of.isoformat())
+    if not p.covered:
+        text += " " + t("period.not_covered", day=p.data_first.isoformat())
+    return text
+
+
+def _help(row, p: Periods, key: str) -> str:
+    b = p.basis(key)
+    if not b.available:
+        return t("period.unavailable_help", window=str(b.window), day=p.data_first.isoformat())
+    return t(
+        "period.z_help",
+        window=str(b.window),
+        n=fmt_int(row[f"n_{key}"]),
+        z=f"{row[f'z_{key}']:+.1f}",
+    )
+
+
+def _line(row, key: str) -> str:
+    """ "同比 +5.1%（去年同期 1,234）· 正常波动" in one short line."""
+    if row[f"verdict_{key}"] == "unavailable":
+        return f"{t(f'period.{key}')} {t('period.unavailable')}"
+    return f"{t(f'period.{key}')} {_pct(row[f'pct_{key}'])} · {verdict(row, key)}"
+
+
+def load(
+    f, scope: Scope, *, metrics=None, category=None, community_ids=None
+) -> pd.DataFrame | None:
+    """The comparison frame of ``fangcang.periods.comparison`` for the chosen period (cached)."""
+    if f.span is None:
+        return None
+    return state.load(
+        periods.comparison,
+        scope,
+        f.span,
+        metrics=tuple(metrics) if metrics else None,
+        category=category,
+        community_ids=tuple(community_ids) if community_ids else None,
+    )
+
+
+def metric_row(df: pd.DataFrame, p: Periods, where=None) -> None:
+    """One column per metric: the count, its change against the year before (delta, ★ when
+    beyond noise) and a line for the previous period."""
+    cols = (where or st).columns(len(df))
+    for col, (_, row) in zip(cols, df.iterrows(), strict=True):
+        yb = row["verdict_year_before"]
+        delta = None
+        if yb != "unavailable" and not pd.isna(row["pct_year_before"]):
+            mark = " ★" if yb in ("up", "down") else ""
+            delta = f"{_pct(row['pct_year_before'])} {t('dash.yoy')}{mark}"
+        col.metric(
+            t(f"metric.{row['metric']}"),
+            fmt_int(row["n"]),
+            delta=delta,
+            delta_color="inverse",
+            help=_help(row, p, "year_before"),
+        )
+        col.caption(
+            _line(row, "year_before") + "  \n" + _line(row, "previous"),
+            help=_help(row, p, "previous"),
+        )
+
+
+def single(row, p: Periods, where=None, stacked: bool = False) -> None:
+    """One metric: this period, against the year before, against the previous period (each
+    with count, change, % change and the verdict)."""
+    host = where or st
+    cols = [host, host, host] if stacked else host.columns(3)
+    cols[0].metric(t("period.n"), fmt_int(row["n"]))
+    for col, key in zip(cols[1:], BASES, strict=True):
+        if row[f"verdict_{key}"] == "unavailable":
+            col.metric(t(f"period.{key}"), t("period.unavailable"), help=_help(row, p, key))
+            continue
+        col.metric(
+            t(f"period.{key}"),
+            _pct(row[f"pct_{key}"]),
+            delta=f"{_signed(row[f'change_{key}'])} · {verdict(row, key)}",
+            delta_color="inverse" if row[f"verdict_{key}"] != "noise" else "off",
+            help=_help(row, p, key),
+        )
+        col.caption(f"{t(f'period.col.{key}')} {fmt_int(row[f'n_{key}'])}")
+
+
+def unit_table(df: pd.DataFrame, name_col: str) -> tuple[pd.DataFrame, dict]:
+    """A ``periods.by_unit`` frame for st.dataframe: name, this period, and per comparison the
+    count, change and "% · verdict"; with column_config giving thousands separators."""
+    out = pd.DataFrame({name_col: df["name"], t("period.n"): df["n"]})
+    config = {t("period.n"): COUNT}
+    for key in BASES:
+        label = t(f"period.col.{key}")
+        change = f"{label} {t('period.col.change')}"
+        judged = t(f"period.{key}")
+        out[label] = df[f"n_{key}"]
+        out[change] = df[f"change_{key}"]
+        out[judged] = [
+            t("period.unavailable")
+            if r[f"verdict_{key}"] == "unavailable"
+            else f"{_pct(r[f'pct_{key}'])} · {verdict(r, key)}"
+            for _, r in df.iterrows()
+        ]
+        config[label] = COUNT
+        config[change] = COUNT
+    return out, config
