@@ -1,5 +1,8 @@
 """Geometry: community and sub-district polygons in geopandas, and point-in-polygon placement.
 
+``communities_frame`` is the one loader of community geometry: the map, the back-test's areas,
+the hot-spot neighbours, the importer and task dispatch all read it.
+
 Polygons are stored as GeoJSON text (WGS84 lon/lat) so the schema works on SQLite and on
 PostgreSQL without PostGIS; this module turns them into a ``GeoDataFrame``.
 
@@ -13,6 +16,8 @@ nearest polygon.
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterable
 
 import geopandas as gpd
 import numpy as np
@@ -23,7 +28,10 @@ from shapely.validation import explain_validity
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from .models import Community, SubDistrict
+from .access import Scope
+from .models import Community, Station, SubDistrict
+
+log = logging.getLogger(__name__)
 
 CRS = "EPSG:4326"
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
@@ -70,10 +78,30 @@ def to_geojson(geom: shapely.Geometry) -> str:
     return shapely.to_geojson(geom)
 
 
-def _frame(rows, columns: list[str]) -> gpd.GeoDataFrame:
+def _shapes(texts: list, ids: list) -> list:
+    """Shapely geometries of stored GeoJSON texts; ``None`` for a missing, empty or unreadable
+    one (an unreadable one is logged with its id: it was stored before validation existed or
+    edited by hand, and one bad polygon must not blank a map or a bulletin)."""
+    if not texts:
+        return []
+    texts = [x if isinstance(x, str) and x else None for x in texts]  # NaN/"" -> None
+    try:
+        geoms = list(shapely.from_geojson(texts))
+    except Exception:  # noqa: BLE001 - find which text is broken, below
+        geoms = list(shapely.from_geojson(texts, on_invalid="ignore"))
+        for i, (text, geom) in enumerate(zip(texts, geoms, strict=True)):
+            if text and geom is None:
+                try:
+                    shapely.from_geojson(text)
+                except Exception as exc:  # noqa: BLE001 - reported and drawn without a shape
+                    log.warning("geometry of %s is not readable GeoJSON, left out: %s", ids[i], exc)
+    return [None if g is None or g.is_empty else g for g in geoms]
+
+
+def _frame(rows, columns: list[str], id_column: str) -> gpd.GeoDataFrame:
     df = pd.DataFrame(rows, columns=[*columns, "geometry"])
-    geoms = shapely.from_geojson(df["geometry"].tolist()) if len(df) else []
-    return gpd.GeoDataFrame(df.drop(columns="geometry"), geometry=list(geoms), crs=CRS)
+    geoms = _shapes(df["geometry"].tolist(), df[id_column].tolist())
+    return gpd.GeoDataFrame(df.drop(columns="geometry"), geometry=geoms, crs=CRS)
 
 
 def _session(bind: Session | Engine) -> tuple[Session, bool]:
@@ -82,32 +110,64 @@ def _session(bind: Session | Engine) -> tuple[Session, bool]:
     return Session(bind), True
 
 
-def communities_frame(bind: Session | Engine) -> gpd.GeoDataFrame:
-    """Every community as a GeoDataFrame (WGS84), sorted by ``community_id``.
+#: Columns of ``communities_frame`` (besides ``geometry``).
+COMMUNITY_COLUMNS = (
+    "community_id",
+    "name",
+    "sub_district_code",
+    "sub_district",
+    "station_id",
+    "station",
+    "officer_id",
+    "centroid_lon",
+    "centroid_lat",
+)
 
-    Columns: community_id, name, sub_district_code, station_id, officer_id, centroid_lon,
-    centroid_lat, geometry.
+
+def communities_frame(bind: Session | Engine, scope: Scope | None = None) -> gpd.GeoDataFrame:
+    """Every community (in ``scope``; default the district) as a GeoDataFrame (WGS84, EPSG:4326),
+    sorted by ``community_id``: the one loader of community geometry.
+
+    Columns: ``COMMUNITY_COLUMNS`` (community_id, name, sub_district_code, sub_district (name),
+    station_id, station (name), officer_id, centroid_lon, centroid_lat) and geometry (shapely
+    Polygon/MultiPolygon as stored, unsimplified; ``None`` when empty or unreadable, logged).
     """
     session, own = _session(bind)
     try:
-        cols = [
-            Community.community_id,
-            Community.name,
-            Community.sub_district_code,
-            Community.station_id,
-            Community.officer_id,
-            Community.centroid_lon,
-            Community.centroid_lat,
-        ]
-        rows = session.execute(select(*cols, Community.geometry).order_by(Community.community_id))
-        return _frame(rows.all(), [c.key for c in cols])
+        stmt = (
+            select(
+                Community.community_id,
+                Community.name,
+                Community.sub_district_code,
+                SubDistrict.name.label("sub_district"),
+                Community.station_id,
+                Station.name.label("station"),
+                Community.officer_id,
+                Community.centroid_lon,
+                Community.centroid_lat,
+                Community.geometry,
+            )
+            .outerjoin(SubDistrict, SubDistrict.code == Community.sub_district_code)
+            .outerjoin(Station, Station.station_id == Community.station_id)
+            .order_by(Community.community_id)
+        )
+        if scope is not None:
+            stmt = stmt.where(scope.clause(Community.community_id))
+        return _frame(session.execute(stmt).all(), list(COMMUNITY_COLUMNS), "community_id")
     finally:
         if own:
             session.close()
 
 
-def sub_districts_frame(bind: Session | Engine) -> gpd.GeoDataFrame:
-    """Every sub-district with a geometry (the union of its communities), sorted by code."""
+def sub_districts_frame(
+    bind: Session | Engine, codes: Iterable[str] | None = None, *, with_geometry: bool = True
+) -> gpd.GeoDataFrame:
+    """Sub-districts (those in ``codes``; default all) as a GeoDataFrame sorted by code.
+
+    Columns: code, name, kind, label_lon, label_lat, geometry (the stored union of its
+    communities). ``with_geometry=True`` keeps only those with a stored geometry; ``False``
+    keeps all (geometry ``None`` where none is stored).
+    """
     session, own = _session(bind)
     try:
         cols = [
@@ -117,13 +177,13 @@ def sub_districts_frame(bind: Session | Engine) -> gpd.GeoDataFrame:
             SubDistrict.label_lon,
             SubDistrict.label_lat,
         ]
-        rows = session.execute(
-            select(*cols, SubDistrict.geometry)
-            .where(SubDistrict.geometry.is_not(None))
-            .order_by(SubDistrict.code)
-        ).all()
-        rows = [(*r[:2], str(r[2]), *r[3:]) for r in rows]
-        return _frame(rows, [c.key for c in cols])
+        stmt = select(*cols, SubDistrict.geometry).order_by(SubDistrict.code)
+        if with_geometry:
+            stmt = stmt.where(SubDistrict.geometry.is_not(None))
+        if codes is not None:
+            stmt = stmt.where(SubDistrict.code.in_(sorted(set(codes))))
+        rows = [(*r[:2], str(r[2]), *r[3:]) for r in session.execute(stmt).all()]
+        return _frame(rows, [c.key for c in cols], "code")
     finally:
         if own:
             session.close()

@@ -7,7 +7,13 @@ Two steps so each can be tested on its own:
 - ``map_data(session, scope, period, ...)`` gathers plain DataFrames from the database;
 - ``build_map(data, ...)`` turns them into a ``folium.Map`` (no database access).
 
-``map_view`` does both and is what the map page calls. Colours are computed in Python from
+``map_view`` does both and is what the map page calls. Community geometry comes from the one
+loader, ``fangcang.geo.communities_frame`` (a GeoDataFrame), simplified here for display.
+
+What the polygons can be coloured by is a registry of small pieces (``COLOUR_MODES``): each
+``ColourMode`` says where its value comes from, how a value reads and how values become fills
+and a legend. Adding a mode is adding one ``register_colour_mode(ColourMode(...))`` below (and
+its ``map.colour_by.<key>`` label in ``fangcang.i18n``). Colours are computed in Python from
 ``fangcang.palette`` and the legend is plain HTML/CSS: a branca colormap would make
 streamlit-folium load d3 from the internet. Leaflet is served locally (``fangcang.offline``);
 tiles come from ``FANGCANG_TILE_URL`` (none by default: a plain background).
@@ -16,11 +22,12 @@ tiles come from ``FANGCANG_TILE_URL`` (none by default: a plain background).
 from __future__ import annotations
 
 import html
-import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import folium
+import geopandas as gpd
 import pandas as pd
 import shapely
 from folium import plugins
@@ -28,17 +35,17 @@ from jinja2 import Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import offline, palette
+from . import geo, offline, overview, palette
 from .access import Scope
+from .community import factor_status
 from .config import get_settings
 from .i18n import fmt_int, t
-from .models import Community, Incident, IncidentCategory, Station, SubDistrict
+from .models import Incident, IncidentCategory, Station
+from .scoring import hotspots
 from .timeutil import Month
 
 log = logging.getLogger(__name__)
 
-#: What the polygons can be coloured by. ``indicator`` needs the indicator's name.
-COLOUR_BY = ("level", "score", "indicator", "task_completion", "visit_coverage", "hotspot")
 #: Toggleable layers.
 LAYERS = ("incidents", "factors", "stations")
 INCIDENT_MODES = ("heat", "clusters")
@@ -56,8 +63,8 @@ HEAT_GRID_DEG = 0.001
 class MapData:
     """Everything a map shows, as plain frames (see ``map_data``)."""
 
-    communities: pd.DataFrame  # community_id, name, sub_district, station, geometry, value, ...
-    sub_districts: pd.DataFrame  # code, name, geometry, label_lon, label_lat
+    communities: gpd.GeoDataFrame  # community_id, name, sub_district, station, geometry, value..
+    sub_districts: gpd.GeoDataFrame  # code, name, geometry, label_lon, label_lat
     incidents: pd.DataFrame | None = None  # lat, lon, n
     factors: pd.DataFrame | None = None  # community_id, kind, n, out_of_control, lat, lon
     stations: pd.DataFrame | None = None  # station_id, name, lat, lon
@@ -77,57 +84,37 @@ class MapView:
 # ---------------------------------------------------------------------------------------------
 # Data
 # ---------------------------------------------------------------------------------------------
-def _shape(text: str | None):
-    if not text:
-        return None
-    geom = shapely.from_geojson(text)
-    return None if geom is None or geom.is_empty else geom
-
-
-def _simplify(geom):
-    if geom is None:
-        return None
-    small = shapely.simplify(geom, SIMPLIFY_DEG, preserve_topology=True)
+def _simplify(geoms):
+    """Simplified copies of shapely geometries (one or an array; ``None`` stays ``None``)."""
+    small = shapely.simplify(geoms, SIMPLIFY_DEG, preserve_topology=True)
     return shapely.set_precision(small, PRECISION_DEG)
 
 
-def community_shapes(session: Session, scope: Scope) -> pd.DataFrame:
-    """Communities in ``scope`` with their simplified shapely geometry and names.
+def _fill_points(frame: gpd.GeoDataFrame, lon: str, lat: str, shapes) -> gpd.GeoDataFrame:
+    """Fill missing ``lon``/``lat`` with a point inside each shape (``representative_point``)."""
+    missing = (frame[lon].isna() | frame[lat].isna()).to_numpy() & ~shapely.is_missing(shapes)
+    if missing.any():
+        points = shapely.point_on_surface(shapes[missing])
+        frame.loc[missing, lon] = shapely.get_x(points)
+        frame.loc[missing, lat] = shapely.get_y(points)
+    return frame
+
+
+def community_shapes(session: Session, scope: Scope) -> gpd.GeoDataFrame:
+    """Communities in ``scope`` (``geo.communities_frame``) with their geometry simplified for
+    display (~50 m, 1 m grid); missing centroids taken from the full polygon (a point inside).
 
     Returns
     -------
-    DataFrame
+    GeoDataFrame
         community_id, name, sub_district_code, sub_district, station_id, station, geometry,
-        centroid_lon, centroid_lat.
+        centroid_lon, centroid_lat (sorted by community_id).
     """
-    rows = session.execute(
-        select(
-            Community.community_id,
-            Community.name,
-            Community.sub_district_code,
-            SubDistrict.name.label("sub_district"),
-            Community.station_id,
-            Station.name.label("station"),
-            Community.geometry,
-            Community.centroid_lon,
-            Community.centroid_lat,
-        )
-        .join(SubDistrict, SubDistrict.code == Community.sub_district_code)
-        .join(Station, Station.station_id == Community.station_id)
-        .where(scope.clause(Community.community_id))
-        .order_by(Community.community_id)
-    ).all()
-    df = pd.DataFrame(rows, columns=list(rows[0]._fields) if rows else _SHAPE_COLUMNS)
-    shapes = [_shape(g) for g in df["geometry"]]
-    df["geometry"] = [_simplify(g) for g in shapes]
-    # Centroids missing in the data are taken from the polygon (a point inside it).
-    for i, g in enumerate(shapes):
-        if g is not None and (
-            pd.isna(df.at[i, "centroid_lon"]) or pd.isna(df.at[i, "centroid_lat"])
-        ):
-            p = g.representative_point()
-            df.at[i, "centroid_lon"], df.at[i, "centroid_lat"] = p.x, p.y
-    return df
+    frame = geo.communities_frame(session, scope)
+    full = frame.geometry.to_numpy()
+    frame = _fill_points(frame, "centroid_lon", "centroid_lat", full)
+    frame = frame.set_geometry(_simplify(full), crs=frame.crs)
+    return frame[_SHAPE_COLUMNS]
 
 
 _SHAPE_COLUMNS = [
@@ -141,38 +128,28 @@ _SHAPE_COLUMNS = [
     "centroid_lon",
     "centroid_lat",
 ]
+_SUB_DISTRICT_COLUMNS = ["code", "name", "geometry", "label_lon", "label_lat"]
 
 
-def sub_district_shapes(session: Session, communities: pd.DataFrame) -> pd.DataFrame:
+def sub_district_shapes(session: Session, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Boundaries of the sub-districts that ``communities`` (from ``community_shapes``) touch:
-    the stored geometry, or the union of the communities when none is stored."""
+    the union of those communities (within a restricted scope only the part the user may
+    see), or the stored geometry when none of them has a polygon; label points where stored,
+    else a point inside the boundary."""
     codes = sorted(set(communities["sub_district_code"]))
-    if not codes:
-        return pd.DataFrame(columns=["code", "name", "geometry", "label_lon", "label_lat"])
-    rows = session.execute(
-        select(
-            SubDistrict.code,
-            SubDistrict.name,
-            SubDistrict.geometry,
-            SubDistrict.label_lon,
-            SubDistrict.label_lat,
-        ).where(SubDistrict.code.in_(codes))
-    ).all()
-    out = []
-    for code, name, geometry, lon, lat in rows:
-        members = communities.loc[communities["sub_district_code"] == code, "geometry"].dropna()
-        # Within a restricted scope draw only the part the user may see.
-        geom = _shape(geometry) if len(members) == 0 else None
-        if geom is None and len(members):
-            geom = shapely.union_all(list(members))
-        geom = _simplify(geom)
-        if geom is not None and (lon is None or lat is None):
-            p = geom.representative_point()
-            lon, lat = p.x, p.y
-        out.append(
-            {"code": code, "name": name, "geometry": geom, "label_lon": lon, "label_lat": lat}
-        )
-    return pd.DataFrame(out, columns=["code", "name", "geometry", "label_lon", "label_lat"])
+    sds = geo.sub_districts_frame(session, codes, with_geometry=False)
+    if sds.empty:
+        return gpd.GeoDataFrame(columns=_SUB_DISTRICT_COLUMNS, geometry="geometry", crs=geo.CRS)
+    drawn = communities[communities.geometry.notna()]
+    unions = drawn.dissolve(by="sub_district_code").geometry if len(drawn) else None
+    stored = sds.geometry.to_numpy()
+    merged = unions.reindex(sds["code"]).to_numpy() if unions is not None else stored.copy()
+    no_union = shapely.is_missing(merged)
+    merged[no_union] = stored[no_union]
+    shapes = _simplify(merged)
+    out = gpd.GeoDataFrame(sds.drop(columns="geometry"), geometry=shapes, crs=geo.CRS)
+    out = _fill_points(out, "label_lon", "label_lat", shapes)
+    return out[_SUB_DISTRICT_COLUMNS].reset_index(drop=True)
 
 
 def incident_points(
@@ -218,6 +195,243 @@ def station_points(session: Session, communities: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["station_id", "name", "lat", "lon"])
 
 
+# ---------------------------------------------------------------------------------------------
+# Colour modes (a registry: one small piece per mode)
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ColourMode:
+    """One way of colouring the communities.
+
+    Attributes
+    ----------
+    key : str
+        Its name in ``COLOUR_BY`` and URLs; the legend title is ``map.colour_by.<key>``.
+    values : callable
+        ``(session, scope, period, warnings, indicator) -> DataFrame`` of community_id, value
+        (``warnings`` is the month's ``overview.warning_frame``; ``attrs`` may carry a note
+        for the legend). Raises ``ValueError`` for a bad ``indicator``.
+    fmt : callable
+        ``(value, lang) -> str``: how one value reads (legend, tooltip); never gets a missing
+        value.
+    fills : callable
+        ``(values, mode, lang, note) -> (fills, legend items, legend note)`` with one fill
+        per value and ``(colour, label)`` legend items; default: five classes on ``scale``.
+    scale : tuple of str
+        Colour ramp for the default ``fills`` (low to high).
+    in_tooltip : bool
+        Whether the tooltip adds a line with the value (level and score are always there).
+    from_warning_run : bool
+        The values come from the month's warning run (none without a run).
+    """
+
+    key: str
+    values: Callable[..., pd.DataFrame]
+    fmt: Callable[[object, str], str]
+    fills: Callable[..., tuple[list[str], list[tuple[str, str]], str]] | None = None
+    scale: tuple[str, ...] = palette.SEQUENTIAL
+    in_tooltip: bool = True
+    from_warning_run: bool = False
+
+    def format(self, value, lang: str) -> str:
+        """``fmt`` of ``value``, or the no-value text for a missing value."""
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            return t("dash.no_value", lang)
+        return self.fmt(value, lang)
+
+    def colour(
+        self, values: pd.Series, lang: str, note: dict | None = None
+    ) -> tuple[list[str], str]:
+        """Fill colour per value and the legend HTML."""
+        fills, items, text = (self.fills or _classed_fills)(values, self, lang, note or {})
+        return fills, _legend_html(t(f"map.colour_by.{self.key}", lang), items, text)
+
+
+#: The registered colour modes, in the order the map page offers them.
+COLOUR_MODES: dict[str, ColourMode] = {}
+
+
+def register_colour_mode(mode: ColourMode) -> ColourMode:
+    """Add ``mode`` to ``COLOUR_MODES`` (a key registered twice is a ``ValueError``)."""
+    if mode.key in COLOUR_MODES:
+        raise ValueError(f"colour mode {mode.key!r} is registered twice")
+    COLOUR_MODES[mode.key] = mode
+    return mode
+
+
+def __getattr__(name: str):
+    # COLOUR_BY: the registered modes' keys (computed, so a mode registered later is in it).
+    if name == "COLOUR_BY":
+        return tuple(COLOUR_MODES)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def colour_mode(colour_by: str) -> ColourMode:
+    """The registered mode ``colour_by``; ``ValueError`` naming the known ones otherwise."""
+    try:
+        return COLOUR_MODES[colour_by]
+    except KeyError:
+        raise ValueError(
+            f"colour_by must be one of {tuple(COLOUR_MODES)}, got {colour_by!r}"
+        ) from None
+
+
+def _no_values() -> pd.DataFrame:
+    return pd.DataFrame(columns=["community_id", "value"])
+
+
+def _column(frame: pd.DataFrame | None, column: str) -> pd.DataFrame:
+    """community_id and ``column`` (as value) of ``frame``; no rows when there is no frame."""
+    if frame is None or column not in frame.columns:
+        return _no_values()
+    return frame[["community_id", column]].rename(columns={column: "value"})
+
+
+def _percent(value, lang: str) -> str:
+    return f"{100 * float(value):.0f}%"
+
+
+def _number(value, lang: str) -> str:
+    if isinstance(value, (int, float)):
+        return f"{float(value):.2f}" if abs(float(value)) < 100 else fmt_int(value, lang)
+    return str(value)
+
+
+def _classed_fills(values: pd.Series, mode: ColourMode, lang: str, note: dict):
+    """Five classes (``palette.class_breaks``) on ``mode.scale``; a legend line per class."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    breaks = palette.class_breaks(numbers.dropna().tolist())
+    fills = [palette.class_colour(None if pd.isna(v) else v, breaks, mode.scale) for v in numbers]
+    items, lower = [], numbers.min()
+    for upper in breaks:
+        colour = palette.class_colour(upper, breaks, mode.scale)
+        items.append((colour, f"{mode.format(lower, lang)} – {mode.format(upper, lang)}"))
+        lower = upper
+    if numbers.isna().any():
+        items.append((palette.NO_DATA, f"{t('dash.no_value', lang)} ({int(numbers.isna().sum())})"))
+    return fills, items, ""
+
+
+def _level_fills(values: pd.Series, mode: ColourMode, lang: str, note: dict):
+    """The four warning colours; the legend counts each level (highest first)."""
+    levels = [v if isinstance(v, str) else None for v in values]
+    counts = pd.Series([v for v in levels if v], dtype=object).value_counts()
+    items = [
+        (palette.LEVEL_COLOURS[lv], f"{t(f'warning_level.{lv}', lang)} ({int(counts.get(lv, 0))})")
+        for lv in reversed(palette.LEVELS)
+    ]
+    missing = sum(v is None for v in levels)
+    if missing:
+        items.append((palette.NO_DATA, f"{t('dash.no_value', lang)} ({missing})"))
+    return [palette.level_colour(v) for v in levels], items, ""
+
+
+def _hotspot_fills(values: pd.Series, mode: ColourMode, lang: str, note: dict):
+    """Fill per emerging hot-spot category; the legend lists the categories present and the
+    months analysed (or why there is no analysis)."""
+    cats = [v if isinstance(v, str) and v else None for v in values]
+    fills = [
+        palette.HOTSPOT_COLOURS.get(v, palette.NO_DATA) if v else palette.NO_DATA for v in cats
+    ]
+    counts = pd.Series([v for v in cats if v], dtype=object).value_counts()
+    items = [
+        (
+            palette.HOTSPOT_COLOURS[c.value],
+            f"{t(f'hotspot.category.{c.value}', lang)} ({int(counts[c.value])})",
+        )
+        for c in hotspots.CATEGORY_ORDER
+        if c.value in counts.index
+    ]
+    missing = sum(v is None for v in cats)
+    if missing:
+        items.append((palette.NO_DATA, f"{t('dash.no_value', lang)} ({missing})"))
+    if "first" in note:
+        text = t(
+            "hotspot.legend_note", lang, alpha=note["alpha"], first=note["first"], last=note["last"]
+        )
+    else:
+        text = note.get("reason", "")
+    return fills, items, text
+
+
+def _indicator_values(session, scope, period, warnings, indicator) -> pd.DataFrame:
+    if not indicator:
+        raise ValueError("colour_by='indicator' needs the indicator's name")
+    column = f"ind_{indicator}"
+    if not warnings.empty and column not in warnings.columns:
+        raise ValueError(f"unknown indicator {indicator!r}")
+    return _column(warnings, column)
+
+
+def hotspot_values(session: Session, scope: Scope, period: Month) -> pd.DataFrame:
+    """community_id, value (the emerging hot-spot category) and gi_z for ``period``;
+    ``attrs`` carries the months analysed (first, last, alpha) or, when the data are too short
+    for the analysis, ``reason`` (and no rows)."""
+    try:
+        frame = hotspots.categories(session, period, scope)
+    except ValueError as exc:
+        log.info("no emerging hot spots on the map for %s: %s", period, exc)
+        empty = pd.DataFrame(columns=["community_id", "value", "gi_z"])
+        empty.attrs["reason"] = str(exc)
+        return empty
+    values = frame[["community_id", "category", "gi_z"]].rename(columns={"category": "value"})
+    values.attrs.update({k: frame.attrs[k] for k in ("first", "last", "alpha")})
+    return values
+
+
+register_colour_mode(
+    ColourMode(
+        "level",
+        values=lambda session, scope, period, warnings, indicator: _column(warnings, "level"),
+        fmt=lambda value, lang: str(value),
+        fills=_level_fills,
+        in_tooltip=False,
+        from_warning_run=True,
+    )
+)
+register_colour_mode(
+    ColourMode(
+        "score",
+        values=lambda session, scope, period, warnings, indicator: _column(warnings, "score"),
+        fmt=lambda value, lang: f"{float(value):.1f}",
+        in_tooltip=False,
+        from_warning_run=True,
+    )
+)
+register_colour_mode(
+    ColourMode("indicator", values=_indicator_values, fmt=_number, from_warning_run=True)
+)
+register_colour_mode(
+    ColourMode(
+        "task_completion",
+        values=lambda session, scope, period, warnings, indicator: _column(
+            overview.task_completion(session, scope, period), "completion"
+        ),
+        fmt=_percent,
+        scale=palette.GOOD,
+    )
+)
+register_colour_mode(
+    ColourMode(
+        "visit_coverage",
+        values=lambda session, scope, period, warnings, indicator: _column(
+            overview.visit_coverage(session, scope, period), "coverage"
+        ),
+        fmt=_percent,
+        scale=palette.GOOD,
+    )
+)
+register_colour_mode(
+    ColourMode(
+        "hotspot",
+        values=lambda session, scope, period, warnings, indicator: hotspot_values(
+            session, scope, period
+        ),
+        fmt=lambda value, lang: t(f"hotspot.category.{value}", lang),
+        fills=_hotspot_fills,
+    )
+)
+
+
 def colour_values(
     session: Session,
     scope: Scope,
@@ -232,62 +446,15 @@ def colour_values(
     (warnings, values)
         ``warnings`` from ``overview.warning_frame`` (may be empty: no warning run yet);
         ``values``: community_id, value (a number, or the level string for ``level``).
+
+    Raises
+    ------
+    ValueError
+        Unknown ``colour_by``, or a bad ``indicator`` for ``colour_by="indicator"``.
     """
-    from . import overview
-
-    if colour_by not in COLOUR_BY:
-        raise ValueError(f"colour_by must be one of {COLOUR_BY}, got {colour_by!r}")
+    mode = colour_mode(colour_by)
     warnings = overview.warning_frame(session, scope, period)
-    if colour_by == "level":
-        values = warnings[["community_id", "level"]].rename(columns={"level": "value"})
-    elif colour_by == "score":
-        values = warnings[["community_id", "score"]].rename(columns={"score": "value"})
-    elif colour_by == "indicator":
-        if not indicator:
-            raise ValueError("colour_by='indicator' needs the indicator's name")
-        column = f"ind_{indicator}"
-        if not warnings.empty and column not in warnings.columns:
-            raise ValueError(f"unknown indicator {indicator!r}")
-        values = (
-            warnings[["community_id", column]].rename(columns={column: "value"})
-            if column in warnings.columns
-            else pd.DataFrame(columns=["community_id", "value"])
-        )
-    elif colour_by == "task_completion":
-        values = overview.task_completion(session, scope, period)
-        values = (
-            values[["community_id", "completion"]].rename(columns={"completion": "value"})
-            if values is not None
-            else pd.DataFrame(columns=["community_id", "value"])
-        )
-    elif colour_by == "hotspot":
-        values = hotspot_values(session, scope, period)
-    else:  # visit_coverage
-        values = overview.visit_coverage(session, scope, period)
-        values = (
-            values[["community_id", "coverage"]].rename(columns={"coverage": "value"})
-            if values is not None
-            else pd.DataFrame(columns=["community_id", "value"])
-        )
-    return warnings, values
-
-
-def hotspot_values(session: Session, scope: Scope, period: Month) -> pd.DataFrame:
-    """community_id, value (the emerging hot-spot category) and gi_z for ``period``;
-    ``attrs`` carries the months analysed (first, last, alpha) or, when the data are too short
-    for the analysis, ``reason`` (and no rows)."""
-    from .scoring import hotspots
-
-    try:
-        frame = hotspots.categories(session, period, scope)
-    except ValueError as exc:
-        log.info("no emerging hot spots on the map for %s: %s", period, exc)
-        empty = pd.DataFrame(columns=["community_id", "value", "gi_z"])
-        empty.attrs["reason"] = str(exc)
-        return empty
-    values = frame[["community_id", "category", "gi_z"]].rename(columns={"category": "value"})
-    values.attrs.update({k: frame.attrs[k] for k in ("first", "last", "alpha")})
-    return values
+    return warnings, mode.values(session, scope, period, warnings, indicator)
 
 
 def map_data(
@@ -335,8 +502,6 @@ def map_data(
         data.incidents = heat_cells(points) if incident_mode == "heat" else points.round(5)
         data.extra["incident_count"] = len(points)
     if "factors" in layers:
-        from .community import factor_status
-
         status = factor_status(session, scope, period.last_day)
         centroids = communities[["community_id", "centroid_lat", "centroid_lon"]]
         data.factors = status.merge(centroids, on="community_id").rename(
@@ -354,20 +519,6 @@ def _esc(value) -> str:
     return html.escape(
         "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
     )
-
-
-def _fmt_value(value, colour_by: str, lang: str) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return t("dash.no_value", lang)
-    if colour_by in ("task_completion", "visit_coverage"):
-        return f"{100 * float(value):.0f}%"
-    if colour_by == "score":
-        return f"{float(value):.1f}"
-    if colour_by == "hotspot":
-        return t(f"hotspot.category.{value}", lang)
-    if isinstance(value, (int, float)):
-        return f"{float(value):.2f}" if abs(float(value)) < 100 else fmt_int(value, lang)
-    return str(value)
 
 
 def _legend_html(title: str, items: list[tuple[str, str]], note: str = "") -> str:
@@ -481,81 +632,15 @@ _CLUSTER_POINT_JS = (
 )
 
 
-def _hotspot_fills(
-    communities: pd.DataFrame, lang: str, note: dict | None
-) -> tuple[list[str], str]:
-    """Fill per emerging hot-spot category; the legend lists the categories present."""
-    from .scoring.hotspots import CATEGORY_ORDER
-
-    values = [v if isinstance(v, str) else None for v in communities["value"]]
-    fills = [
-        palette.HOTSPOT_COLOURS.get(v, palette.NO_DATA) if v else palette.NO_DATA for v in values
-    ]
-    counts = pd.Series([v for v in values if v]).value_counts()
-    items = [
-        (
-            palette.HOTSPOT_COLOURS[c.value],
-            f"{t(f'hotspot.category.{c.value}', lang)} ({int(counts[c.value])})",
-        )
-        for c in CATEGORY_ORDER
-        if c.value in counts.index
-    ]
-    missing = sum(v is None for v in values)
-    if missing:
-        items.append((palette.NO_DATA, f"{t('dash.no_value', lang)} ({missing})"))
-    note = note or {}
-    if "first" in note:
-        text = t(
-            "hotspot.legend_note", lang, alpha=note["alpha"], first=note["first"], last=note["last"]
-        )
-    else:
-        text = note.get("reason", "")
-    return fills, _legend_html(t("map.colour_by.hotspot", lang), items, text)
+def _as_geo(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+    """``frame`` as a GeoDataFrame on its ``geometry`` column (shapely objects or None)."""
+    if isinstance(frame, gpd.GeoDataFrame):
+        return frame
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=geo.CRS)
 
 
-def _fills(
-    communities: pd.DataFrame, colour_by: str, lang: str, note: dict | None = None
-) -> tuple[list[str], str]:
-    """Fill colour per community and the legend HTML."""
-    if colour_by == "hotspot":
-        return _hotspot_fills(communities, lang, note)
-    title = t(f"map.colour_by.{colour_by}", lang)
-    if colour_by == "level":
-        fills = [
-            palette.level_colour(v if isinstance(v, str) else None) for v in communities["value"]
-        ]
-        items = [
-            (palette.LEVEL_COLOURS[lv], t(f"warning_level.{lv}", lang))
-            for lv in reversed(palette.LEVELS)
-        ]
-        counts = communities["value"].value_counts()
-        items = [
-            (colour, f"{label} ({int(counts.get(lv, 0))})")
-            for (colour, label), lv in zip(items, reversed(palette.LEVELS), strict=True)
-        ]
-        missing = int(communities["value"].isna().sum())
-        if missing:
-            items.append((palette.NO_DATA, f"{t('dash.no_value', lang)} ({missing})"))
-        return fills, _legend_html(title, items)
-    scale = (
-        palette.GOOD if colour_by in ("task_completion", "visit_coverage") else palette.SEQUENTIAL
-    )
-    values = pd.to_numeric(communities["value"], errors="coerce")
-    breaks = palette.class_breaks(values.dropna().tolist())
-    fills = [palette.class_colour(None if pd.isna(v) else v, breaks, scale) for v in values]
-    items, lower = [], values.min()
-    for upper in breaks:
-        colour = palette.class_colour(upper, breaks, scale)
-        items.append(
-            (colour, f"{_fmt_value(lower, colour_by, lang)} – {_fmt_value(upper, colour_by, lang)}")
-        )
-        lower = upper
-    if values.isna().any():
-        items.append((palette.NO_DATA, f"{t('dash.no_value', lang)} ({int(values.isna().sum())})"))
-    return fills, _legend_html(title, items)
-
-
-def _tooltip(row, colour_by: str, lang: str) -> str:
+def _tooltip(row: dict, mode: ColourMode, lang: str) -> str:
+    """Tooltip HTML of one community (a record of ``MapData.communities``); data escaped."""
     level = row.get("level")
     level_text = (
         t(f"warning_level.{level}", lang) if isinstance(level, str) else t("dash.no_level", lang)
@@ -568,10 +653,10 @@ def _tooltip(row, colour_by: str, lang: str) -> str:
         f"<b>{_esc(row['name'])}</b> <span style='color:#666'>{_esc(row['sub_district'])}</span>",
         f"{html.escape(level_text)}{score_text}",
     ]
-    if colour_by not in ("level", "score"):
+    if mode.in_tooltip:
         parts.append(
-            f"{html.escape(t(f'map.colour_by.{colour_by}', lang))}: "
-            f"{html.escape(_fmt_value(row.get('value'), colour_by, lang))}"
+            f"{html.escape(t(f'map.colour_by.{mode.key}', lang))}: "
+            f"{html.escape(mode.format(row.get('value'), lang))}"
         )
     reason = row.get("reason")
     if isinstance(reason, str) and reason:
@@ -588,16 +673,19 @@ def heat_gradient() -> dict[float, str]:
 def _community_labels(communities: pd.DataFrame, lang: str) -> folium.FeatureGroup:
     """Community names at their centroids; hidden below ``LABEL_ZOOM`` (CSS on the map)."""
     group = folium.FeatureGroup(name=t("map.layer.community_names", lang), show=True)
-    for _, r in communities.iterrows():
-        if pd.isna(r.get("centroid_lat")) or pd.isna(r.get("centroid_lon")):
-            continue
+    if "centroid_lat" not in communities or "centroid_lon" not in communities:
+        return group
+    placed = communities.dropna(subset=["centroid_lat", "centroid_lon"])
+    for name, lat, lon in zip(
+        placed["name"], placed["centroid_lat"], placed["centroid_lon"], strict=True
+    ):
         folium.Marker(
-            [float(r["centroid_lat"]), float(r["centroid_lon"])],
+            [float(lat), float(lon)],
             icon=folium.DivIcon(
                 html=(
                     '<div class="fc-c-label" style="font:500 11px sans-serif;color:#1d2733;'
                     "white-space:nowrap;text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff;"
-                    f'transform:translate(-50%,-50%);pointer-events:none">{_esc(r["name"])}</div>'
+                    f'transform:translate(-50%,-50%);pointer-events:none">{_esc(name)}</div>'
                 ),
                 icon_size=(0, 0),
             ),
@@ -621,7 +709,8 @@ def build_map(
     ----------
     data : MapData
     colour_by : str
-        One of ``COLOUR_BY``: the meaning of ``data.communities["value"]``.
+        A registered colour mode (``COLOUR_MODES``): the meaning of
+        ``data.communities["value"]``.
     lang : str
         Language of the legend, tooltips and layer names.
     selected : str, optional
@@ -629,13 +718,12 @@ def build_map(
     tile_url, tile_attribution : str, optional
         Default: ``FANGCANG_TILE_URL`` / ``FANGCANG_TILE_ATTRIBUTION``; no URL = no tiles.
     """
-    if colour_by not in COLOUR_BY:
-        raise ValueError(f"colour_by must be one of {COLOUR_BY}, got {colour_by!r}")
+    mode = colour_mode(colour_by)
     offline.use_local_assets()
     settings = get_settings()
     tile_url = tile_url if tile_url is not None else settings.tile_url
     attribution = tile_attribution if tile_attribution is not None else settings.tile_attribution
-    communities = data.communities.reset_index(drop=True)
+    communities = _as_geo(data.communities).reset_index(drop=True)
 
     m = folium.Map(
         location=[28.0, 120.65],
@@ -662,25 +750,23 @@ def build_map(
         )
     )
 
-    fills, legend = _fills(communities, colour_by, lang, data.extra.get("colour_note"))
-    features = []
-    for i, row in communities.iterrows():
-        if row["geometry"] is None:
-            continue
-        features.append(
-            {
-                "type": "Feature",
-                "id": str(row["community_id"]),
-                "properties": {
-                    "community_id": str(row["community_id"]),
-                    "fill": fills[i],
-                    "tip": _tooltip(row, colour_by, lang),
-                },
-                "geometry": json.loads(shapely.to_geojson(row["geometry"])),
-            }
-        )
+    values = (
+        communities["value"] if "value" in communities else pd.Series([None] * len(communities))
+    )
+    fills, legend = mode.colour(values, lang, data.extra.get("colour_note"))
+    records = communities.drop(columns="geometry").to_dict("records")
+    shown = gpd.GeoDataFrame(
+        {
+            "community_id": communities["community_id"].astype(str).to_numpy(),
+            "fill": fills,
+            "tip": [_tooltip(r, mode, lang) for r in records],
+        },
+        geometry=communities.geometry.to_numpy(),
+        crs=geo.CRS,
+    )
+    shown = shown[shown.geometry.notna()].set_index("community_id", drop=False)
     polygons = folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
+        shown.to_geo_dict(na="null", show_bbox=False, drop_id=False),
         name=t("map.layer.communities", lang),
         style_function=lambda f: {
             "fillColor": f["properties"]["fill"],
@@ -696,42 +782,46 @@ def build_map(
     polygons.add_to(m)
     _community_labels(communities, lang).add_to(m)
 
-    if not data.sub_districts.empty:
-        sd_features = [
-            {
-                "type": "Feature",
-                "properties": {"name": _esc(r["name"])},
-                "geometry": json.loads(shapely.to_geojson(r["geometry"])),
-            }
-            for _, r in data.sub_districts.iterrows()
-            if r["geometry"] is not None
-        ]
+    sub_districts = _as_geo(data.sub_districts)
+    sub_districts = sub_districts[sub_districts.geometry.notna()].reset_index(drop=True)
+    if not sub_districts.empty:
+        outlines = gpd.GeoDataFrame(
+            {"name": [_esc(n) for n in sub_districts["name"]]},
+            geometry=sub_districts.geometry.to_numpy(),
+            crs=geo.CRS,
+        )
         boundaries = folium.FeatureGroup(name=t("map.layer.sub_districts", lang), show=True)
         folium.GeoJson(
-            {"type": "FeatureCollection", "features": sd_features},
+            outlines.to_geo_dict(na="null", show_bbox=False, drop_id=True),
             style_function=lambda f: {"fill": False, "color": palette.BOUNDARY, "weight": 2.5},
             interactive=False,
         ).add_to(boundaries)
-        areas = [g.area if g is not None else 0.0 for g in data.sub_districts["geometry"]]
-        largest = max(areas) if areas else 0.0
-        for (_, r), area in zip(data.sub_districts.iterrows(), areas, strict=True):
-            if pd.notna(r["label_lat"]) and pd.notna(r["label_lon"]):
-                # names of small (dense urban) sub-districts only show when zoomed in,
-                # otherwise they pile on top of each other
-                small = " fc-small" if largest and area < largest / 8 else ""
-                folium.Marker(
-                    [float(r["label_lat"]), float(r["label_lon"])],
-                    icon=folium.DivIcon(
-                        html=(
-                            f'<div class="fc-sd-label{small}" style="font:600 12px sans-serif;'
-                            "color:#1d2733;white-space:nowrap;"
-                            'text-shadow:0 0 3px #fff,0 0 3px #fff;transform:translate(-50%,-50%)">'
-                            f"{_esc(r['name'])}</div>"
-                        ),
-                        icon_size=(0, 0),
+        areas = shapely.area(sub_districts.geometry.to_numpy())
+        largest = float(areas.max())
+        labelled = sub_districts.assign(area=areas).dropna(subset=["label_lat", "label_lon"])
+        for name, lat, lon, area in zip(
+            labelled["name"],
+            labelled["label_lat"],
+            labelled["label_lon"],
+            labelled["area"],
+            strict=True,
+        ):
+            # names of small (dense urban) sub-districts only show when zoomed in,
+            # otherwise they pile on top of each other
+            small = " fc-small" if largest and area < largest / 8 else ""
+            folium.Marker(
+                [float(lat), float(lon)],
+                icon=folium.DivIcon(
+                    html=(
+                        f'<div class="fc-sd-label{small}" style="font:600 12px sans-serif;'
+                        "color:#1d2733;white-space:nowrap;"
+                        'text-shadow:0 0 3px #fff,0 0 3px #fff;transform:translate(-50%,-50%)">'
+                        f"{_esc(name)}</div>"
                     ),
-                    interactive=False,
-                ).add_to(boundaries)
+                    icon_size=(0, 0),
+                ),
+                interactive=False,
+            ).add_to(boundaries)
         boundaries.add_to(m)
 
     if data.incidents is not None:
@@ -763,32 +853,34 @@ def build_map(
         for kind, group in data.factors.groupby("kind", sort=True):
             colour = palette.FACTOR_COLOURS.get(str(kind), palette.OUTLINE)
             label = t(f"factor_kind.{kind}", lang)
-            points = []
-            for _, r in group.iterrows():
-                if pd.isna(r["lat"]) or pd.isna(r["lon"]) or not r["n"]:
-                    continue
-                tip = t(
-                    "map.factor_tip",
-                    lang,
-                    kind=label,
-                    n=fmt_int(r["n"], lang),
-                    out=fmt_int(r["out_of_control"], lang),
+            group = group[group["lat"].notna() & group["lon"].notna() & (group["n"] > 0)]
+            tips = [
+                html.escape(
+                    t(
+                        "map.factor_tip",
+                        lang,
+                        kind=label,
+                        n=fmt_int(n, lang),
+                        out=fmt_int(out, lang),
+                    )
                 )
-                points.append(
-                    {
-                        "type": "Feature",
-                        "properties": {
-                            "tip": html.escape(tip),
-                            "r": round(min(4 + 2 * (float(r["n"]) ** 0.5), 22), 1),
-                        },
-                        "geometry": {
-                            "type": "Point",
-                            "coordinates": [round(float(r["lon"]), 5), round(float(r["lat"]), 5)],
-                        },
-                    }
-                )
+                for n, out in zip(group["n"], group["out_of_control"], strict=True)
+            ]
+            points = gpd.GeoDataFrame(
+                {
+                    "tip": tips,
+                    "r": (4 + 2 * group["n"].astype(float) ** 0.5)
+                    .clip(upper=22)
+                    .round(1)
+                    .to_numpy(),
+                },
+                geometry=gpd.points_from_xy(
+                    group["lon"].astype(float).round(5), group["lat"].astype(float).round(5)
+                ),
+                crs=geo.CRS,
+            )
             folium.GeoJson(
-                {"type": "FeatureCollection", "features": points},
+                points.to_geo_dict(na="null", show_bbox=False, drop_id=True),
                 name=t("map.layer.factors", lang, kind=label),
                 show=False,
                 marker=folium.CircleMarker(
@@ -806,16 +898,18 @@ def build_map(
 
     if data.stations is not None and len(data.stations):
         layer = folium.FeatureGroup(name=t("map.layer.stations", lang), show=True)
-        for _, r in data.stations.iterrows():
+        for name, lat, lon in zip(
+            data.stations["name"], data.stations["lat"], data.stations["lon"], strict=True
+        ):
             folium.CircleMarker(
-                [float(r["lat"]), float(r["lon"])],
+                [float(lat), float(lon)],
                 radius=7,
                 color="#ffffff",
                 weight=2,
                 fill=True,
                 fill_color=palette.STATION,
                 fill_opacity=1.0,
-                tooltip=_esc(r["name"]),
+                tooltip=_esc(name),
             ).add_to(layer)
         layer.add_to(m)
 
@@ -827,14 +921,9 @@ def build_map(
     folium.LayerControl(collapsed=overlays > 5).add_to(m)
     _MetricScale(LABEL_ZOOM).add_to(m)
     m.get_root().html.add_child(folium.Element(legend))
-    bounds = [g.bounds for g in communities["geometry"] if g is not None]
-    if bounds:
-        m.fit_bounds(
-            [
-                [min(b[1] for b in bounds), min(b[0] for b in bounds)],
-                [max(b[3] for b in bounds), max(b[2] for b in bounds)],
-            ]
-        )
+    if len(shown):
+        west, south, east, north = shown.total_bounds
+        m.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
     return m
 
 
@@ -878,7 +967,7 @@ def view_of(
     renders, so rendering one ``folium.Map`` object twice breaks it in the browser.
     """
     m = build_map(data, colour_by=colour_by, lang=lang, selected=selected)
-    table = data.communities.drop(columns=["geometry"])
+    table = pd.DataFrame(data.communities.drop(columns=["geometry"]))
     return MapView(
         map=m,
         communities=table,

@@ -10,6 +10,7 @@ import pytest
 from shapely.geometry import box
 
 from fangcang import geo
+from fangcang.access import Scope
 from fangcang.models import SubDistrict
 
 
@@ -98,3 +99,43 @@ def test_frames_from_the_database(session, factory):
 def test_to_geojson_round_trip():
     g = box(120.6, 28.0, 120.7, 28.1)
     assert geo.parse_polygon(geo.to_geojson(g)).equals(g)
+
+
+def test_communities_frame_is_the_one_loader(session, factory, caplog):
+    sd = factory.sub_district("SDX", "仰义街道")
+    st = factory.station("STX", "仰义派出所")
+    factory.community("C1", name="甲社区", sub_district=sd, station=st)
+    factory.community(
+        "C2", name="乙社区", sub_district=sd, station=st, bbox=(120.61, 28.0, 120.62, 28.01)
+    )
+    bad = factory.community("C3", name="丙社区", sub_district=sd, station=st)
+    bad.geometry = "{not geojson"  # stored before validation existed
+    session.flush()
+    with caplog.at_level("WARNING", logger="fangcang.geo"):
+        frame = geo.communities_frame(session)
+    assert isinstance(frame, gpd.GeoDataFrame) and frame.crs.to_epsg() == 4326
+    assert list(frame.columns) == [*geo.COMMUNITY_COLUMNS, "geometry"]
+    assert frame[["community_id", "sub_district", "station"]].values.tolist() == [
+        ["C1", "仰义街道", "仰义派出所"],
+        ["C2", "仰义街道", "仰义派出所"],
+        ["C3", "仰义街道", "仰义派出所"],
+    ]
+    # the unreadable polygon is left out (None) and named in the log; the others load
+    assert frame.geometry.iloc[2] is None
+    assert "C3" in caplog.text and "not readable GeoJSON" in caplog.text
+    assert frame.geometry.iloc[1].bounds == pytest.approx((120.61, 28.0, 120.62, 28.01))
+    # a scope keeps its communities only
+    scoped = geo.communities_frame(session, Scope.of(["C2"]))
+    assert list(scoped["community_id"]) == ["C2"]
+
+
+def test_sub_districts_frame_by_code_with_and_without_geometry(session, factory):
+    a = factory.sub_district("SDA", "甲街道")
+    b = factory.sub_district("SDB", "乙街道")
+    a.geometry = geo.to_geojson(box(120.6, 28.0, 120.62, 28.02))
+    session.flush()
+    assert list(geo.sub_districts_frame(session)["code"]) == ["SDA"]
+    both = geo.sub_districts_frame(session, ["SDB", "SDA"], with_geometry=False)
+    assert list(both["code"]) == ["SDA", "SDB"]
+    assert both.geometry.iloc[1] is None and both.geometry.iloc[0].area > 0
+    assert list(geo.sub_districts_frame(session, [b.code])["code"]) == []

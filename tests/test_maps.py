@@ -251,3 +251,84 @@ def test_community_labels_when_zoomed_in_and_tooltips_inside(session, district):
     assert "Community names (when zoomed in)" in html
     # tooltips wrap (max width) and are moved back inside the frame
     assert "max-width:320px" in html and "_fcClamped" in html
+
+
+def test_colour_modes_are_a_registry(session, district):
+    assert (
+        maps.COLOUR_BY
+        == tuple(maps.COLOUR_MODES)
+        == (
+            "level",
+            "score",
+            "indicator",
+            "task_completion",
+            "visit_coverage",
+            "hotspot",
+        )
+    )
+    # every registered mode renders a polygon per community and a legend titled after it
+    for key, mode in maps.COLOUR_MODES.items():
+        view = maps.map_view(
+            session,
+            Scope.district(),
+            dd.PERIOD,
+            colour_by=key,
+            indicator="crime_ratio" if key == "indicator" else None,
+            lang="en",
+        )
+        html = maps.map_html(view.map)
+        assert len(_geojson_features(html)) == 8, key
+        assert t(f"map.colour_by.{mode.key}", "en") in html, key
+    with pytest.raises(ValueError, match="registered twice"):
+        maps.register_colour_mode(maps.COLOUR_MODES["level"])
+
+
+def test_adding_a_colour_mode_is_one_piece(session, district, monkeypatch):
+    import pandas as pd
+
+    from fangcang.i18n import catalogue
+
+    monkeypatch.setattr(maps, "COLOUR_MODES", dict(maps.COLOUR_MODES))
+    monkeypatch.setitem(catalogue(), "map.colour_by.patrols", ("巡逻次数", "Patrols"))
+    maps.register_colour_mode(
+        maps.ColourMode(
+            "patrols",
+            values=lambda session, scope, period, warnings, indicator: pd.DataFrame(
+                {"community_id": ["C001", "C002", "C003"], "value": [3, 30, 300]}
+            ),
+            fmt=lambda value, lang: f"{int(value)} ×",
+            scale=palette.GOOD,
+        )
+    )
+    assert "patrols" in maps.COLOUR_BY
+    view = maps.map_view(session, Scope.district(), dd.PERIOD, colour_by="patrols", lang="en")
+    html = maps.map_html(view.map)
+    feats = {f["properties"]["community_id"]: f["properties"] for f in _geojson_features(html)}
+    assert feats["C001"]["fill"] in palette.GOOD and feats["C003"]["fill"] == palette.GOOD[-1]
+    assert feats["C004"]["fill"] == palette.NO_DATA
+    assert "Patrols: 300 ×" in feats["C003"]["tip"] and "Patrols: No" not in feats["C003"]["tip"]
+    assert "Patrols" in html and "300 ×" in html  # legend: title and the top class
+    assert list(view.communities.loc[view.communities["community_id"] == "C002", "value"]) == [30]
+
+
+def test_community_shapes_are_simplified_geodataframes(session, factory):
+    import geopandas as gpd
+    import shapely
+
+    from fangcang import geo
+
+    c = factory.community("CX", bbox=(120.60, 28.00, 120.61, 28.01))
+    circle = shapely.Point(120.65, 28.05).buffer(0.01, 200)
+    c.geometry = geo.to_geojson(circle)
+    c.centroid_lon = c.centroid_lat = None
+    session.flush()
+    shapes = maps.community_shapes(session, Scope.district())
+    assert isinstance(shapes, gpd.GeoDataFrame)
+    g = shapes.geometry.iloc[0]
+    assert shapely.get_num_coordinates(g) < shapely.get_num_coordinates(circle) / 4
+    assert g.symmetric_difference(circle).area < 0.05 * circle.area  # ~50 m on a 1 km circle
+    # a missing centroid is a point inside the full polygon
+    assert circle.contains(shapely.Point(shapes["centroid_lon"][0], shapes["centroid_lat"][0]))
+    subs = maps.sub_district_shapes(session, shapes)
+    assert list(subs["code"]) == [c.sub_district_code]
+    assert subs.geometry.iloc[0].equals(g)  # the union of its (one) community

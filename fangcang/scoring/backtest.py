@@ -21,19 +21,15 @@ from __future__ import annotations
 
 import enum
 import inspect
-import json
 import math
 
 import numpy as np
 import pandas as pd
-from pyproj import Transformer
 from scipy.stats import spearmanr
-from shapely import transform
-from shapely.geometry import shape
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .. import db
+from .. import db, geo
 from ..incidents import data_span
 from ..models import BacktestMethod, Community, WarningBacktest
 from ..timeutil import Month, now_local
@@ -93,20 +89,11 @@ COMPARISONS: tuple[tuple[str, str, BacktestMethod], ...] = (
 # Figures
 # ---------------------------------------------------------------------------------------------
 def community_areas(session: Session, ids: list[str]) -> np.ndarray:
-    """Area of each community's polygon in km² (projected to EPSG:4549), aligned with ``ids``;
-    0 for a community without a polygon."""
-    tr = Transformer.from_crs("EPSG:4326", AREA_CRS, always_xy=True)
-
-    def to_metric(xy: np.ndarray) -> np.ndarray:
-        return np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
-
-    geoms = dict(session.execute(select(Community.community_id, Community.geometry)).all())
-    out = np.zeros(len(ids))
-    for i, cid in enumerate(ids):
-        text = geoms.get(cid)
-        if text:
-            out[i] = transform(shape(json.loads(text)), to_metric).area / 1e6
-    return out
+    """Area of each community's polygon in km² (``geo.communities_frame`` projected to
+    EPSG:4549), aligned with ``ids``; 0 for a community without a polygon."""
+    frame = geo.communities_frame(session).set_index("community_id")
+    km2 = frame.geometry.to_crs(AREA_CRS).area / 1e6
+    return km2.reindex(list(ids)).fillna(0.0).to_numpy(dtype=float)
 
 
 def spearman(a, b) -> float | None:

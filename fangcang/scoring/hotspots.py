@@ -30,14 +30,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import shapely
 from scipy.stats import norm
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import geo
 from ..access import Scope
 from ..i18n import t
-from ..models import Community, Station, SubDistrict
 from ..timeutil import Month, month_range
 from .inputs import population
 from .monthly import crime_by_month, data_span
@@ -319,25 +317,6 @@ COLUMNS = [
 ]
 
 
-def _communities(session: Session) -> pd.DataFrame:
-    rows = session.execute(
-        select(
-            Community.community_id,
-            Community.name,
-            SubDistrict.name,
-            Station.name,
-            Community.geometry,
-        )
-        .outerjoin(SubDistrict, SubDistrict.code == Community.sub_district_code)
-        .outerjoin(Station, Station.station_id == Community.station_id)
-        .order_by(Community.community_id)
-    ).all()
-    return pd.DataFrame(
-        [tuple(r) for r in rows],
-        columns=["community_id", "name", "sub_district", "station", "geometry"],
-    )
-
-
 def analysis_months(session: Session, period: Month, months: int = MONTHS) -> list[Month]:
     """The months analysed for ``period``: the ``months`` months ending with it, less those
     before the first complete month of incident data.
@@ -415,12 +394,11 @@ def categories(
         raise ValueError(f"alpha must be within (0, 1), got {alpha!r}")
     scope = scope or Scope.district()
     steps = analysis_months(session, period, months)
-    comm = _communities(session)
+    comm = geo.communities_frame(session)
     ids = comm["community_id"].tolist()
     counts = crime_by_month(session, ids, steps[0], steps[-1])  # N x T
     residents, _ = population(session, ids)
-    shapes = [shapely.from_geojson(g) if g else None for g in comm["geometry"]]
-    shapes = [None if g is None or g.is_empty else g for g in shapes]
+    shapes = list(comm.geometry)  # None where a community has no usable polygon
     assessed = np.array([r > 0 and g is not None for r, g in zip(residents, shapes, strict=True)])
 
     n, steps_n = len(ids), len(steps)
