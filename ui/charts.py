@@ -171,6 +171,100 @@ def level_history(df: pd.DataFrame, title: str | None = None, **kw) -> go.Figure
     return _layout(fig, title, **kw)
 
 
+def count_bars(
+    labels: list[str],
+    counts: list[int],
+    title: str,
+    colour: str,
+    *,
+    height: int = 300,
+    top_down: bool = False,
+) -> go.Figure:
+    """Horizontal bars that carry their counts (no value axis: steps of 0.5 would confuse).
+
+    ``top_down`` draws the first label at the top (else at the bottom, plotly's order)."""
+    fig = go.Figure(
+        go.Bar(
+            x=counts,
+            y=labels,
+            orientation="h",
+            marker_color=colour,
+            text=[f"{int(n):,}" for n in counts],
+            textposition="outside",
+            cliponaxis=False,
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin={"l": 10, "r": 60, "t": 40, "b": 10},
+        yaxis={"autorange": "reversed"} if top_down else {},
+        xaxis={"visible": False, "rangemode": "tozero"},
+    )
+    return fig
+
+
+def column_bars(
+    x: list,
+    y: list,
+    title: str,
+    colours,
+    *,
+    hover: str,
+    height: int = 320,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    y_range: tuple[float, float] | None = None,
+    y_suffix: str | None = None,
+) -> go.Figure:
+    """Vertical bars over categories (hours, weeks, outcomes); ``colours`` one or one per bar;
+    ``hover`` a plotly hovertemplate."""
+    fig = go.Figure(go.Bar(x=x, y=y, marker_color=colours, hovertemplate=hover))
+    fig.update_xaxes(type="category", title=x_title)
+    fig.update_yaxes(title=y_title, range=list(y_range) if y_range else None, ticksuffix=y_suffix)
+    return _layout(fig, title, height=height)
+
+
+def completion_bars(
+    labels: list[str],
+    completion: list[float],
+    on_time: list[float],
+    title: str,
+    completion_label: str,
+    on_time_label: str,
+) -> go.Figure:
+    """Completion and on-time rates (0..1) side by side per row, in percent, first row at the
+    bottom."""
+    fig = go.Figure(
+        [
+            go.Bar(
+                y=labels,
+                x=[100 * v for v in completion],
+                orientation="h",
+                name=completion_label,
+                marker_color="#2f6fde",
+            ),
+            go.Bar(
+                y=labels,
+                x=[100 * v for v in on_time],
+                orientation="h",
+                name=on_time_label,
+                marker_color="#9bbcf2",
+            ),
+        ]
+    )
+    fig.update_layout(
+        title={"text": title, "font": {"size": 15}},
+        barmode="group",
+        height=420,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.08},
+        plot_bgcolor="white",
+        xaxis={"range": [0, 100], "ticksuffix": "%", "gridcolor": "#e6e9ee"},
+    )
+    return fig
+
+
 def show(fig: go.Figure, key: str | None = None, big: bool = False, select: bool = False):
     """Show a figure; ``big`` (presentation mode) keeps the figure's own large fonts instead of
     Streamlit's theme. ``select``: a click on a point or bar reruns the page and the selection
