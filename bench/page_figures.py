@@ -13,7 +13,8 @@ Usage::
     python bench/page_figures.py diff BEFORE.json AFTER.json
 
 Pages that write (audit entries of person-level views) change the database: run each side on
-a fresh copy of the same file. Times of day (the data's "now" does not move, but audit and
+a fresh copy of the same file. The community page opens the first community (by id) of each
+account's scope. Times of day (the data's "now" does not move, but audit and
 session timestamps do) may differ between runs; the diff lists them like any other change.
 """
 
@@ -133,12 +134,14 @@ def _walk(node, out: list) -> None:
             _walk(children[key], out)
 
 
-def run_page(page: str, viewer, lang: str = "zh") -> dict:
+def run_page(page: str, viewer, lang: str = "zh", **params) -> dict:
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.session_state["viewer"] = viewer
     at.session_state["lang"] = lang
+    for key, value in params.items():
+        at.query_params[key] = value
     at.switch_page(f"pages/{page}.py")
     started = time.perf_counter()
     at.run()
@@ -153,32 +156,45 @@ def run_page(page: str, viewer, lang: str = "zh") -> dict:
 
 
 def cmd_run(args) -> None:
+    from sqlalchemy import select
+
     from fangcang import auth, db
-    from fangcang.models import User
+    from fangcang.models import Community, User
     from ui.nav import PAGES
 
     if not os.environ.get("FANGCANG_DB_URL"):
         sys.exit("set FANGCANG_DB_URL to the database to read")
     engine = db.make_engine(os.environ["FANGCANG_DB_URL"])
-    viewers = {}
+    viewers, first_community = {}, {}
     with db.session_factory(engine)() as s:
         for name in args.users.split(","):
             user = s.get(User, name)
             if user is None:
                 sys.exit(f"no account {name!r} in this database")
             viewers[name] = auth.viewer_for(s, user)
+            # the community page shows a community chosen in the URL: the first in scope
+            first_community[name] = s.scalar(
+                select(Community.community_id)
+                .where(viewers[name].scope.clause(Community.community_id))
+                .order_by(Community.community_id)
+                .limit(1)
+            )
     engine.dispose()
     wanted = set(args.pages.split(",")) if args.pages else None
+    out = Path(args.out)
     result: dict = {"db": os.environ["FANGCANG_DB_URL"], "pages": {}}
+    if args.append and out.exists():
+        result = json.loads(out.read_text())
     for name, viewer in viewers.items():
         for spec in PAGES:
             if viewer.role not in spec.roles or (wanted and spec.id not in wanted):
                 continue
             print(f"{name} {spec.id} ...", end=" ", flush=True)
-            got = run_page(spec.id, viewer)
+            params = {"community": first_community[name]} if spec.id == "community" else {}
+            got = run_page(spec.id, viewer, **params)
             print(f"{got['seconds']} s, {len(got['items'])} items", flush=True)
             result["pages"][f"{name}/{spec.id}"] = got
-    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
 
 
 def _diff_items(a: list, b: list, where: str, out: list) -> None:
@@ -229,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("out")
     r.add_argument("--users", default="admin,station,officer")
     r.add_argument("--pages", default="", help="comma-separated page ids (default: all)")
+    r.add_argument("--append", action="store_true", help="update OUT instead of replacing it")
     d = sub.add_parser("diff", help="compare two files written by run")
     d.add_argument("before")
     d.add_argument("after")
