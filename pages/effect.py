@@ -11,6 +11,7 @@ from fangcang import effect, palette
 from fangcang.access import Role, Scope
 from fangcang.i18n import fmt_int, fmt_pct
 from fangcang.timeutil import Month, month_range
+from fangcang.visits.views import community_choices
 from fangcang.websafe import escape_markdown
 from ui import guard, numbers, state
 from ui.state import t
@@ -253,7 +254,8 @@ if viewer.role in MANAGERS:
     st.divider()
     with st.expander(t("effect.focus.manage")):
         with state.session() as s:
-            names = effect.community_choices(s, viewer.scope)
+            choices = community_choices(s, viewer.scope)
+        names = dict(zip(choices["community_id"], choices["name"], strict=True))
         with st.form("eff_focus_start"):
             cid = st.selectbox(
                 t("effect.community"), list(names), format_func=names.get, key="eff_f_community"

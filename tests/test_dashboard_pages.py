@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from fangcang import db, periods
 from fangcang.access import Role, Scope, Viewer
 from fangcang.i18n import fmt_int
+from fangcang.models import Community
 from fangcang.periods import PeriodChoice, PeriodKind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -398,3 +399,17 @@ def test_counts_carry_thousands_separators(demo_db):
     df = at.dataframe[0]
     config = df.proto.columns
     assert "localized" in config
+
+
+def test_effect_page_with_focus_management(demo_db):
+    """The effect page as a dispatcher: year-on-year table, focused work, and the form's
+    community picker listing the communities of the jurisdiction."""
+    at = open_page("effect", Viewer(username="dispatcher", role=Role.DISPATCHER))
+    assert at.title and not at.error
+    picker = at.selectbox(key="eff_f_community")
+    engine = db.make_engine(demo_db["url"])
+    with db.session_factory(engine)() as s:
+        names = sorted(s.scalars(select(Community.name)))
+    engine.dispose()
+    assert sorted(picker.options) == names  # every community, by name
+    assert any(len(df.value) > 0 for df in at.dataframe)

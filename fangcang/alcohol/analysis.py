@@ -239,7 +239,9 @@ def patrol_effect(
     if f_res:
         rates[key] = 1000.0 * f_before / f_res
         candidates = [c for c in rates if c != key]
-        picked = [c for c, _ in effect._match(key, candidates, rates, None, n_matches, 1)]
+        picked = [
+            c for c, _ in effect.match_comparisons(key, candidates, rates, None, n_matches, 1)
+        ]
     comps = [(before.get(c, 0), after.get(c, 0)) for c in picked]
     result = effect.measure_effect("alcohol", f_before, f_after, comps)
     return PatrolEffect(start, w, focal, picked, f_before, f_after, result)

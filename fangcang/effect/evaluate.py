@@ -1,5 +1,5 @@
-"""Focused work (整治) and its effect: before/after with comparison communities, and the
-district's year-on-year figures.
+"""The effect of focused work (整治): before/after with comparison communities,
+difference-in-differences and a verdict in plain words.
 
 Before/after
 ------------
@@ -56,45 +56,18 @@ from scipy.stats import norm
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from . import audit, db, incidents
-from .access import Scope
-from .i18n import fmt_pct, t
-from .incidents import (  # counted in one place; re-exported for the effect's callers
-    ALL_KEYS as ALL_KEYS,
-)
-from .incidents import (
-    METRIC_KEYS,
-    METRICS,
-    YoYRow,
-    latest_data_month,
-)
-from .incidents import (
-    district_monthly as district_monthly,
-)
-from .incidents import (
-    district_yoy as district_yoy,
-)
-from .incidents import (
-    yoy_from_monthly as yoy_from_monthly,
-)
-from .models import (
-    AggPopulation,
-    Community,
-    FocusWork,
-    SubDistrict,
-)
-from .stats import Z_SIGNIFICANT, Change, compare_counts
-from .timeutil import Month, month_range, now_local
+from .. import incidents
+from ..access import Scope
+from ..models import AggPopulation, Community, FocusWork, SubDistrict, WarningLevel
+from ..scoring import store
+from ..stats import Z_SIGNIFICANT, Change, compare_counts
+from ..timeutil import Month, month_range
+from .focus import _community, list_focus
 
 MEASURES = ("total", "crime")
-#: The headline metrics (``incidents.METRICS``; the name bulletins use).
-HEADLINES = METRICS
 VERDICTS = ("no_comparison", "likely_effect", "worse_than_comparison", "within_comparison")
 
 
-# ---------------------------------------------------------------------------------------------
-# Counting (``fangcang.incidents``)
-# ---------------------------------------------------------------------------------------------
 def community_month_counts(
     session: Session, first: Month, last: Month
 ) -> dict[str, dict[str, dict[str, int]]]:
@@ -116,169 +89,6 @@ def residents_by_community(session: Session) -> dict[str, int]:
     return {cid: int(n or 0) for cid, n in session.execute(q)}
 
 
-# ---------------------------------------------------------------------------------------------
-# Warning levels (read through fangcang.scoring.store, the one reader of stored runs)
-# ---------------------------------------------------------------------------------------------
-def levels_for_month(session: Session, month: Month) -> dict[str, str] | None:
-    """Community -> warning level value from the stored run for ``month``; None when no run
-    is stored for that month (``scoring.store.levels_for_month``)."""
-    from .scoring import store
-
-    return store.levels_for_month(session, month)
-
-
-# ---------------------------------------------------------------------------------------------
-# Focused work
-# ---------------------------------------------------------------------------------------------
-def _community(session: Session, community_id: str) -> Community:
-    c = session.get(Community, community_id)
-    if c is None:
-        raise ValueError(f"unknown community_id {community_id!r}")
-    return c
-
-
-def find_community(session: Session, text: str) -> Community:
-    """A community by id or exact name; ``ValueError`` when none or several match."""
-    c = session.get(Community, text)
-    if c is not None:
-        return c
-    found = list(session.scalars(select(Community).where(Community.name == text)))
-    if not found:
-        raise ValueError(f"no community with id or name {text!r}")
-    if len(found) > 1:
-        ids = ", ".join(x.community_id for x in found)
-        raise ValueError(f"several communities are named {text!r} ({ids}); give the id")
-    return found[0]
-
-
-def start_focus(
-    session: Session,
-    community_id: str,
-    start_date: date,
-    measures: str,
-    actor: str,
-    scope: Scope | None = None,
-) -> FocusWork:
-    """Mark a community as under focused work from ``start_date`` with the measures taken.
-
-    Raises ``ValueError`` for an unknown community, empty measures, or when the community is
-    already under focused work that is open or overlaps ``start_date``. Audited; bumps the data
-    version; the caller commits.
-    """
-    scope = scope or Scope.district()
-    _community(session, community_id)
-    scope.check(community_id)
-    measures = (measures or "").strip()
-    if not measures:
-        raise ValueError("measures must say what is being done (empty text given)")
-    if not isinstance(start_date, date):
-        raise ValueError(f"start_date must be a date, got {start_date!r}")
-    clash = session.scalar(
-        select(FocusWork).where(
-            FocusWork.community_id == community_id,
-            or_(FocusWork.end_date.is_(None), FocusWork.end_date >= start_date),
-        )
-    )
-    if clash is not None:
-        raise ValueError(
-            f"community {community_id} is already under focused work #{clash.id} from "
-            f"{clash.start_date}" + (f" to {clash.end_date}" if clash.end_date else " (open)")
-        )
-    fw = FocusWork(
-        community_id=community_id,
-        start_date=start_date,
-        measures=measures,
-        created_by=actor,
-        created_at=now_local(),
-        end_note="",
-    )
-    session.add(fw)
-    session.flush()
-    audit.log(
-        session,
-        actor=actor,
-        action="focus.start",
-        target=community_id,
-        detail={"focus_id": fw.id, "start_date": start_date.isoformat()},
-    )
-    db.bump_data_version(session)
-    return fw
-
-
-def end_focus(
-    session: Session,
-    focus_id: int,
-    end_date: date,
-    actor: str,
-    note: str = "",
-    scope: Scope | None = None,
-) -> FocusWork:
-    """End focused work ``focus_id`` on ``end_date`` (not before its start; not twice)."""
-    fw = session.get(FocusWork, focus_id)
-    if fw is None:
-        raise ValueError(f"no focused work with id {focus_id}")
-    (scope or Scope.district()).check(fw.community_id)
-    if fw.end_date is not None:
-        raise ValueError(f"focused work #{focus_id} already ended on {fw.end_date}")
-    if end_date < fw.start_date:
-        raise ValueError(
-            f"end date {end_date} is before the start of focused work #{focus_id} ({fw.start_date})"
-        )
-    fw.end_date = end_date
-    fw.ended_by = actor
-    fw.end_note = note or ""
-    session.flush()
-    audit.log(
-        session,
-        actor=actor,
-        action="focus.end",
-        target=fw.community_id,
-        detail={"focus_id": fw.id, "end_date": end_date.isoformat()},
-    )
-    db.bump_data_version(session)
-    return fw
-
-
-def community_choices(session: Session, scope: Scope | None = None) -> dict[str, str]:
-    """community_id -> name for the communities in the scope, by name (for pickers)."""
-    scope = scope or Scope.district()
-    q = (
-        select(Community.community_id, Community.name)
-        .where(scope.clause(Community.community_id))
-        .order_by(Community.name, Community.community_id)
-    )
-    return {cid: name for cid, name in session.execute(q)}
-
-
-def list_focus(session: Session, scope: Scope | None = None) -> list[dict]:
-    """Every focused work in the scope, newest start first (then in the order registered),
-    with the community's name."""
-    scope = scope or Scope.district()
-    q = (
-        select(FocusWork, Community.name, SubDistrict.name)
-        .join(Community, Community.community_id == FocusWork.community_id)
-        .join(SubDistrict, SubDistrict.code == Community.sub_district_code)
-        .where(scope.clause(FocusWork.community_id))
-        .order_by(FocusWork.start_date.desc(), FocusWork.id)
-    )
-    return [
-        {
-            "focus_id": fw.id,
-            "community_id": fw.community_id,
-            "community_name": name,
-            "sub_district": sd,
-            "start_date": fw.start_date,
-            "end_date": fw.end_date,
-            "measures": fw.measures,
-            "created_by": fw.created_by,
-        }
-        for fw, name, sd in session.execute(q)
-    ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Before / after with comparison communities
-# ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Windows:
     before_first: Month
@@ -419,7 +229,7 @@ def measure_effect(
     )
 
 
-def _match(
+def match_comparisons(
     focal: str,
     candidates: list[str],
     rates: dict[str, float],
@@ -427,7 +237,8 @@ def _match(
     n_matches: int,
     min_matches: int,
 ) -> list[tuple[str, bool]]:
-    """Pick comparison communities: (community_id, level matched)."""
+    """Pick comparison communities for ``focal`` (see the module docstring): (community_id,
+    level matched), nearest first."""
     f_rate = rates.get(focal)
     if f_rate is None:
         return []
@@ -438,7 +249,7 @@ def _match(
     pool = [c for c in candidates if c in rates]
     if levels is None or focal not in levels:
         return [(c, False) for c in sorted(pool, key=lambda c: (dist(c), c))[:n_matches]]
-    order = ["green", "blue", "yellow", "red"]
+    order = [lv.value for lv in WarningLevel]  # least serious first
     f_level = levels[focal]
     same = sorted((c for c in pool if levels.get(c) == f_level), key=lambda c: (dist(c), c))
     picked = [(c, True) for c in same[:n_matches]]
@@ -501,7 +312,7 @@ def before_after(
     fw = session.scalars(q.order_by(FocusWork.start_date.desc(), FocusWork.id.desc())).first()
     if fw is None:
         raise ValueError(f"community {community_id} has no focused work")
-    as_of = as_of or latest_data_month(session)
+    as_of = as_of or incidents.latest_data_month(session)
     if as_of is None:
         raise ValueError("there are no incidents in the database yet")
     w = focus_windows(fw.start_date, months, as_of)
@@ -540,9 +351,9 @@ def before_after(
         for cid in names
         if residents.get(cid, 0) > 0
     }
-    levels = levels_for_month(session, w.before_last)
+    levels = store.levels_for_month(session, w.before_last)
     candidates = [c for c in names if c != community_id and c not in busy]
-    picked = _match(community_id, candidates, rates, levels, n_matches, min_matches)
+    picked = match_comparisons(community_id, candidates, rates, levels, n_matches, min_matches)
     comps = [
         ComparisonCommunity(
             community_id=cid,
@@ -598,7 +409,7 @@ def effect_summary(
     """``before_after`` for every focused work in the scope (skipping work that has no full
     month yet by ``as_of``), newest start first."""
     scope = scope or Scope.district()
-    as_of = as_of or latest_data_month(session)
+    as_of = as_of or incidents.latest_data_month(session)
     out = []
     if as_of is None:
         return out
@@ -626,100 +437,3 @@ def effect_summary(
             )
         )
     return out
-
-
-def verdict_text(ba: BeforeAfter, measure: str, lang: str = "zh") -> str:
-    """One plain sentence about a measure's change, with the warning when it is within what
-    comparison communities did by themselves."""
-    e = ba.effects[measure]
-    metric = t(METRIC_KEYS[measure], lang)
-    base = t(
-        "effect.sentence.raw",
-        lang,
-        name=ba.community_name,
-        metric=metric,
-        k=ba.windows.months,
-        before=e.raw.before,
-        after=e.raw.now,
-        pct=fmt_pct(e.raw.pct, lang),
-        sig=t("effect.sig.yes" if e.raw.significant else "effect.sig.no", lang),
-    )
-    if e.verdict == "no_comparison":
-        return base + t("effect.verdict.no_comparison", lang)
-    return base + t(
-        f"effect.verdict.{e.verdict}",
-        lang,
-        n=len(ba.comparisons),
-        comp_pct=fmt_pct(e.comparison_pct, lang),
-        lo=fmt_pct(e.comparison_range[0], lang) if e.comparison_range else "—",
-        hi=fmt_pct(e.comparison_range[1], lang) if e.comparison_range else "—",
-        did=fmt_pct(e.did_ratio_pct, lang),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# District year-on-year (counted by ``fangcang.incidents``)
-# ---------------------------------------------------------------------------------------------
-def yoy_frame(rows: list[YoYRow], lang: str = "zh"):
-    """The YoY rows as a display table (labels in ``lang``)."""
-    import pandas as pd
-
-    return pd.DataFrame(
-        [
-            {
-                t("effect.col.metric", lang): r.label(lang),
-                t("effect.col.now", lang): r.now,
-                t("effect.col.last_year", lang): r.last_year,
-                t("effect.col.pct", lang): (
-                    t("effect.zero_last_year", lang)
-                    if r.zero_last_year and r.now
-                    else fmt_pct(r.pct, lang, 2)
-                ),
-                "z": round(r.z, 2),
-                "p": "<0.0001" if r.p_value < 0.0001 else f"{r.p_value:.4f}",
-                t("effect.col.significant", lang): t(
-                    "effect.sig.yes" if r.significant else "effect.sig.no", lang
-                ),
-            }
-            for r in rows
-        ]
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Demo: focused work for 沿江社区 and a few other warned communities
-# ---------------------------------------------------------------------------------------------
-def demo_extend(ctx) -> dict:
-    """Demo extension: focused work from six months before the demo's last month for 沿江社区
-    (仰义街道) and up to two other communities that were red in the month before; then a year of
-    numbered bulletins from the stored warning runs (``fangcang.bulletins.demo_bulletins``)."""
-    from sqlalchemy.orm import Session as _Session
-
-    from .bulletins import demo_bulletins
-
-    start_month = ctx.until.shift(-5)  # six months: start_month .. until
-    counts = {"focus_work": 0}
-    with _Session(ctx.engine) as s:
-        yj = s.scalar(
-            select(Community)
-            .join(SubDistrict, SubDistrict.code == Community.sub_district_code)
-            .where(Community.name == "沿江社区", SubDistrict.name.like("仰义%"))
-        )
-        chosen = [yj.community_id] if yj is not None else []
-        levels = levels_for_month(s, start_month.shift(-1)) or {}
-        others = sorted(c for c, lv in levels.items() if lv == "red" and c not in chosen)
-        # Deterministic pick of two other red communities (by id) when the warning ran.
-        chosen += others[:2]
-        measures = {
-            0: "派出所所长挂点督办；每周清查出租房屋和群租房；夜间巡逻加密至每晚两次；"
-            "对重点人员逐人走访；联合市场监管整治娱乐场所。",
-            1: "社区民警驻点；出租房屋逐户核查；重点场所每周检查。",
-            2: "加强巡逻防控；重点人员走访；反诈宣传进楼入户。",
-        }
-        for i, cid in enumerate(chosen):
-            start_focus(s, cid, start_month.first_day, measures[min(i, 2)], "demo")
-            counts["focus_work"] += 1
-        s.commit()
-    ctx.progress(0.5, "focused work")
-    counts.update(demo_bulletins(ctx))
-    return counts
