@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
-from .models import Community
+from .models import Community, Officer, Station, SubDistrict
 from .models.access import Permission, Role
 
 __all__ = [
@@ -25,7 +25,10 @@ __all__ = [
     "Viewer",
     "can",
     "get_community",
+    "officer_names",
     "scope_for",
+    "station_names",
+    "sub_district_names",
     "visible_communities",
 ]
 
@@ -164,3 +167,21 @@ def get_community(session: Session, scope: Scope, community_id: str):
     if community is None:
         raise KeyError(f"no community {community_id!r}")
     return community
+
+
+def station_names(session: Session) -> dict[str, str]:
+    """Every police station: ``{station_id: name}`` ordered by id (pickers, scope labels)."""
+    rows = session.execute(select(Station.station_id, Station.name).order_by(Station.station_id))
+    return {r.station_id: r.name for r in rows}
+
+
+def officer_names(session: Session) -> dict[str, str]:
+    """Every community officer: ``{officer_id: name}`` ordered by id (names only: no phone)."""
+    rows = session.execute(select(Officer.officer_id, Officer.name).order_by(Officer.officer_id))
+    return {r.officer_id: r.name for r in rows}
+
+
+def sub_district_names(session: Session) -> dict[str, str]:
+    """Every sub-district: ``{code: name}`` ordered by code."""
+    rows = session.execute(select(SubDistrict.code, SubDistrict.name).order_by(SubDistrict.code))
+    return {r.code: r.name for r in rows}

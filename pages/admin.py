@@ -6,12 +6,10 @@ from datetime import datetime, time, timedelta
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 
-from fangcang import audit, auth
+from fangcang import access, audit, auth
 from fangcang.access import Role
 from fangcang.i18n import enum_label
-from fangcang.models import Officer, Station
 from fangcang.timeutil import now_local
 from ui import export, guard, state
 from ui.state import t
@@ -58,20 +56,10 @@ def _run(action) -> None:
 
 # --- Accounts ---------------------------------------------------------------------------------
 with tab_users:
-    with state.session() as s:
+    with state.session() as s:  # accounts change outside the data version: read fresh
         users = auth.list_users(s)
-        stations = {
-            r.station_id: r.name
-            for r in s.execute(
-                select(Station.station_id, Station.name).order_by(Station.station_id)
-            )
-        }
-        officers = {
-            r.officer_id: f"{r.name} ({r.officer_id})"
-            for r in s.execute(
-                select(Officer.officer_id, Officer.name).order_by(Officer.officer_id)
-            )
-        }
+    stations = state.load(access.station_names)
+    officers = {k: f"{name} ({k})" for k, name in state.load(access.officer_names).items()}
 
     table = pd.DataFrame(
         [

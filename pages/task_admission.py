@@ -8,11 +8,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from fangcang import tasks
-from fangcang.access import Permission, visible_communities
+from fangcang import access, tasks
+from fangcang.access import Permission
 from fangcang.i18n import enum_label
-from fangcang.models import SubDistrict
-from fangcang.models.tasks import Branch, Cycle, TargetKind, TaskTemplate, TemplateStatus
+from fangcang.models.tasks import Branch, Cycle, TargetKind, TemplateStatus
 from fangcang.tasks.admission import DUPLICATE_THRESHOLD
 from fangcang.websafe import escape_markdown
 from ui import guard, state
@@ -22,35 +21,6 @@ viewer = guard.page("task_admission")
 lang = state.lang()
 can_propose = viewer.can(Permission.PROPOSE_TEMPLATE)
 can_review = viewer.can(Permission.DISPATCH)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _templates(version: int) -> pd.DataFrame:
-    with state.session() as s:
-        return tasks.list_templates(s)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _places(version: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    from sqlalchemy import select
-
-    with state.session() as s:
-        sds = [
-            (c, n)
-            for c, n in s.execute(
-                select(SubDistrict.code, SubDistrict.name).order_by(SubDistrict.code)
-            )
-        ]
-        return sds, visible_communities(s, viewer.scope)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _review(version: int, template_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    with state.session() as s:
-        tpl = s.get(TaskTemplate, template_id)
-        dup = tasks.find_duplicates(s, tpl.title, tpl.instructions, exclude_id=tpl.id)
-        load = tasks.project_workload(s, tpl)
-    return dup, load
 
 
 def _status(v: str) -> str:
@@ -64,7 +34,7 @@ def _target(kind: str, value: str) -> str:
     if kind is TargetKind.ALL:
         return enum_label(kind, lang)
     if kind is TargetKind.SUB_DISTRICTS:
-        names = dict(_places(version)[0])
+        names = state.load(access.sub_district_names)
         return "、".join(names.get(c, c) for c in data)
     if kind is TargetKind.COMMUNITIES:
         return t("admission.target.communities", n=len(data))
@@ -78,15 +48,15 @@ st.title(t("admission.title"))
 st.caption(t("admission.caption"))
 if flash := st.session_state.pop("admission_flash", None):
     st.success(flash)
-version = state.data_version()
-templates = _templates(version)
+templates = state.load(tasks.list_templates)
 names = [n for n, ok in (("propose", can_propose), ("review", can_review), ("list", True)) if ok]
 tabs = dict(zip(names, st.tabs([t(f"admission.tab.{n}") for n in names]), strict=True))
 
 # --- propose -----------------------------------------------------------------------------------
 if "propose" in tabs:
     with tabs["propose"]:
-        sds, comms = _places(version)
+        sds = list(state.load(access.sub_district_names).items())
+        comms = state.load(access.visible_communities, viewer.scope)
         own = [Branch(viewer.branch)] if viewer.branch else list(Branch)
         c1, c2 = st.columns(2)
         branch = c1.selectbox(t("admission.branch"), own, format_func=lambda b: enum_label(b, lang))
@@ -164,7 +134,7 @@ if "review" in tabs:
             }
             tid = st.selectbox(t("admission.pick"), list(labels), format_func=labels.get)
             row = waiting[waiting["id"] == tid].iloc[0]
-            dup, load = _review(version, tid)
+            dup, load = state.load(tasks.admission_review, tid)
             left, right = st.columns([1, 1], gap="large")
             with left, st.container(border=True):
                 st.markdown(f"**{escape_markdown(row['title'])}**")

@@ -179,3 +179,17 @@ def test_every_page_file_guards_itself_first(path):
 def test_registered_page_files_exist():
     for p in nav.PAGES:
         assert (ROOT / p.file).is_file(), f"{p.file} (page {p.id}) is missing"
+
+
+def test_name_lists_for_pickers(session, factory):
+    from fangcang.access import officer_names, station_names, sub_district_names
+
+    sd_b = factory.sub_district("SD2", "乙街道")
+    sd_a = factory.sub_district("SD1", "甲街道")
+    st = factory.station("ST9", "仰义派出所")
+    factory.officer(officer_id="O2", name="李警官", station=st)
+    factory.officer(officer_id="O1", name="王警官", station=st)
+    assert sub_district_names(session) == {sd_a.code: "甲街道", sd_b.code: "乙街道"}
+    assert list(sub_district_names(session)) == ["SD1", "SD2"]
+    assert station_names(session) == {"ST9": "仰义派出所"}
+    assert list(officer_names(session).items()) == [("O1", "王警官"), ("O2", "李警官")]

@@ -27,6 +27,7 @@ from fangcang.tasks import (
     TemplateDraft,
     TransitionError,
     accept,
+    admission_review,
     dispatch_cycle,
     evaluate,
     feedback,
@@ -207,6 +208,12 @@ def test_duplicate_check(session, factory):
     assert similarity("禁毒宣传", "", "检查娱乐场所消防安全", "") < 30
     # A template never matches itself.
     assert find_duplicates(session, a.title, a.instructions, exclude_id=a.id).empty
+    # The admission screen's view of one template: its look-alikes and the workload with it.
+    dup_a, load_a = admission_review(session, a.id)
+    assert dup_a.equals(find_duplicates(session, a.title, a.instructions, exclude_id=a.id))
+    assert load_a.equals(project_workload(session, a))
+    with pytest.raises(KeyError, match="no task template 9999"):
+        admission_review(session, 9999)
 
 
 def test_workload_projection_by_hand(session, factory):

@@ -3,7 +3,7 @@
 Public functions (all take a ``Session``; the caller commits):
 
 - templates: ``TemplateDraft``, ``validate_draft``, ``propose_template``, ``review_template``,
-  ``list_templates``; admission screen: ``find_duplicates``, ``project_workload``.
+  ``list_templates``; admission screen: ``find_duplicates``, ``project_workload``, ``admission_review``.
 - dispatch: ``dispatch_cycle(session, cycle, actor, on=...)`` (idempotent),
   ``dispatch_to(session, actor, community_ids, template_id=... | text=...)`` (a filter's
   communities in one action; ``selection.select_communities`` / ``selection.preview``),
@@ -18,7 +18,7 @@ Public functions (all take a ``Session``; the caller commits):
 - demo: ``demo_extend(ctx)`` (registered in ``fangcang.demo.EXTENSIONS``).
 """
 
-from .admission import find_duplicates, project_workload, similarity
+from .admission import admission_review, find_duplicates, project_workload, similarity
 from .cycles import CyclePeriod, parse_key, period_of
 from .dispatch import (
     DispatchResult,
@@ -82,6 +82,7 @@ def demo_extend(ctx):
 
 
 __all__ = [
+    "admission_review",
     "FEEDBACK_SPEC",
     "PHOTO_UPLOAD_MAX_MB",
     "URGENT_STALE_HOURS",

@@ -182,3 +182,20 @@ def project_workload(
     return df.sort_values(
         ["over_cap", "projected_minutes", "officer_id"], ascending=[False, False, True]
     ).reset_index(drop=True)
+
+
+def admission_review(session: Session, template_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the admission screen shows for one proposed template: its look-alikes
+    (``find_duplicates``, the template itself left out) and the officers' projected weekly
+    workload with it (``project_workload``).
+
+    Raises
+    ------
+    KeyError
+        No template with that id.
+    """
+    tpl = session.get(TaskTemplate, template_id)
+    if tpl is None:
+        raise KeyError(f"no task template {template_id}")
+    duplicates = find_duplicates(session, tpl.title, tpl.instructions, exclude_id=tpl.id)
+    return duplicates, project_workload(session, tpl)
