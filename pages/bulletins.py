@@ -3,7 +3,6 @@ printable HTML, preview the frozen document."""
 
 import pandas as pd
 import streamlit as st
-import streamlit.components.v1 as components
 
 from fangcang import bulletins
 from fangcang.access import Permission
@@ -124,4 +123,4 @@ if viewer.can(Permission.EXPORT):
         args=(chosen, "html"),
         key=f"bul_html_{chosen}",
     )
-components.html(_html(chosen), height=900, scrolling=True)
+st.iframe(_html(chosen), height=900)

@@ -1,19 +1,25 @@
-"""Presentation mode (汇报模式): large type, no sidebar, a fixed sequence moved through with
-buttons: district summary -> map -> red communities -> effect of focused work."""
+"""Presentation mode (汇报模式): large type for a projector, no sidebar, a fixed sequence of
+slides for a chosen month: district summary -> map -> red communities -> work in red and
+yellow communities -> effect of focused work.
+
+Slides move with the buttons, the arrow keys and PageUp / PageDown (what a presenter's
+clicker sends): Streamlit has no key events, so a small inline script (``ui.present_keys``,
+no network) listens on the page and clicks the previous / next button."""
 
 import streamlit as st
 from streamlit_folium import st_folium
 
-from fangcang import maps, offline, overview, palette
+from fangcang import bulletins, maps, offline, overview, palette
 from fangcang.access import Scope
+from fangcang.bulletins import work
 from fangcang.i18n import fmt_int, fmt_pct
 from fangcang.timeutil import Month
 from fangcang.websafe import escape
-from ui import charts, guard, state
+from ui import charts, guard, present_keys, state
 from ui.state import t
 
 viewer = guard.page("present")
-SLIDES = ("summary", "map", "red", "effect")
+SLIDES = ("summary", "map", "red", "work", "effect")
 
 # Static CSS only (no data): hide the sidebar and enlarge the type for a projector.
 st.markdown(
@@ -31,24 +37,22 @@ st.markdown(
     .fc-metric .l {font-size:1.3rem; color:#445;}
     .fc-metric .d {font-size:1.3rem;}
     .fc-row {font-size:1.6rem; padding:10px 0; border-bottom:1px solid #e3e6ea;}
-    .fc-row .r {font-size:1.25rem; color:#445;}
+    .fc-row .r {font-size:1.4rem; color:#445;}
     [data-testid^="stBaseButton"] p, [data-testid="stPageLink"] p {font-size:1.3rem !important;}
     [data-testid^="stBaseButton"] {padding:.45rem 1.4rem;}
+    .st-key-present_period div, .st-key-present_period input {font-size:1.25rem !important;}
+    .fc-keys {font-size:1rem; color:#778; padding-top:.2rem;}
+    .fc-note {font-size:1.3rem; color:#556; margin:.3rem 0 .8rem 0;}
+    table.fc-table {border-collapse:collapse; width:100%; font-size:1.45rem;}
+    table.fc-table th {text-align:left; color:#445; font-weight:600; border-bottom:2px solid #c9d0d8;
+                       padding:8px 12px; white-space:nowrap;}
+    table.fc-table td {padding:9px 12px; border-bottom:1px solid #e3e6ea;}
+    table.fc-table td.n {text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap;}
+    table.fc-table th.n {text-align:right;}
+    .fc-badge {display:inline-block; padding:2px 12px; border-radius:6px; color:#fff; font-size:1.2rem;}
     </style>""",
     unsafe_allow_html=True,
 )
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _overview(version: int, scope: Scope, period: str, lang: str) -> overview.Overview:
-    with state.session() as s:
-        return overview.overview(s, scope, Month.parse(period), lang, top_n=200)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _effects(version: int, scope: Scope, period: str, lang: str):
-    with state.session() as s:
-        return overview.focused_work_effects(s, scope, Month.parse(period), lang)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -58,42 +62,58 @@ def _map_data(version: int, scope: Scope, period: str) -> maps.MapData:
         return maps.map_data(s, scope, Month.parse(period), layers=("stations",))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _period(version: int) -> str:
-    with state.session() as s:
-        return str(overview.default_period(s))
+def _month_label(value: str) -> str:
+    return bulletins.period_label(Month.parse(value), state.lang())
 
 
 version = state.data_version()
+periods = [str(m) for m in state.load(overview.available_periods)]
+if not periods:
+    st.info(t("overview.no_data"))
+    st.stop()
 raw = st.query_params.get("period")
-try:
-    period = str(Month.parse(raw)) if raw else _period(version)
-except ValueError:
-    period = _period(version)
+period = raw if raw in periods else str(state.load(overview.default_period))
+if period not in periods:
+    period = periods[0]
 try:
     index = min(max(int(st.query_params.get("slide", "1")) - 1, 0), len(SLIDES) - 1)
 except ValueError:
     index = 0
 slide = SLIDES[index]
 
-nav = st.columns([1.2, 1.2, 5, 1.4])
-if nav[0].button(t("present.prev"), disabled=index == 0, key="prev"):
+
+def _pick_month() -> None:
+    st.query_params["period"] = st.session_state["present_period"]
+
+
+nav = st.columns([1.25, 1.25, 1.7, 4, 1.7], vertical_alignment="center")
+if nav[0].button(t("present.prev"), disabled=index == 0, key="present_prev"):
     st.query_params["slide"] = str(index)
     st.rerun()
-if nav[1].button(t("present.next"), disabled=index == len(SLIDES) - 1, key="next"):
+if nav[1].button(t("present.next"), disabled=index == len(SLIDES) - 1, key="present_next"):
     st.query_params["slide"] = str(index + 2)
     st.rerun()
-nav[2].markdown(
-    f"<div style='font-size:1.3rem;color:#667;padding-top:.4rem'>{escape(t('present.step', i=index + 1, n=len(SLIDES)))}"
-    f" · {escape(t('app.district'))} · {escape(period)}</div>",
+st.session_state["present_period"] = period
+nav[2].selectbox(
+    t("present.month"),
+    periods,
+    format_func=_month_label,
+    key="present_period",
+    on_change=_pick_month,
+    label_visibility="collapsed",
+)
+nav[3].markdown(
+    f"<div style='font-size:1.3rem;color:#667'>{escape(t('present.step', i=index + 1, n=len(SLIDES)))}"
+    f" · {escape(t('app.district'))}</div><div class='fc-keys'>{escape(t('present.keys'))}</div>",
     unsafe_allow_html=True,
 )
-nav[3].page_link("pages/overview.py", label=t("present.exit"), icon=":material/close:")
+nav[4].page_link("pages/overview.py", label=t("present.exit"), icon=":material/close:")
+present_keys.install(prev_key="present_prev", next_key="present_next")
 
 st.markdown(
     f"<div class='fc-title'>{escape(t('present.slide.' + slide))}</div>", unsafe_allow_html=True
 )
-data = _overview(version, viewer.scope, period, state.lang())
+data = state.load(overview.overview, viewer.scope, Month.parse(period), state.lang(), top_n=200)
 
 if slide == "summary":
     month = data.headline[data.headline["span"] == "month"]
@@ -150,8 +170,84 @@ elif slide == "red":
             f"<div class='r'>{escape(r.reason)}</div></div>",
             unsafe_allow_html=True,
         )
+elif slide == "work":
+    done = state.load(work.warned_work, viewer.scope, Month.parse(period))
+    month = _month_label(period)
+    if not done.has_run:
+        st.markdown(
+            f"<div class='fc-sub'>{escape(t('present.work.no_run', period=month))}</div>",
+            unsafe_allow_html=True,
+        )
+        st.stop()
+    if done.rows.empty:
+        st.markdown(
+            f"<div class='fc-sub'>{escape(t('present.work.none', period=month))}</div>",
+            unsafe_allow_html=True,
+        )
+        st.stop()
+    rate = done.completion
+    tiles = [
+        (
+            t("present.work.warned"),
+            fmt_int(len(done.rows)),
+            t("present.work.communities", red=done.count("red"), yellow=done.count("yellow")),
+        ),
+        (t("present.work.items"), fmt_int(done.items), ""),
+        (
+            t("present.work.done"),
+            fmt_int(done.done),
+            t(
+                "present.work.rate",
+                rate=fmt_pct(None if rate is None else 100 * rate, signed=False),
+            ),
+        ),
+        (t("present.work.overdue"), fmt_int(done.overdue), ""),
+    ]
+    for col, (label, n, sub) in zip(st.columns(len(tiles)), tiles, strict=True):
+        col.markdown(
+            f"<div class='fc-metric'><div class='l'>{escape(label)}</div>"
+            f"<div class='n'>{escape(n)}</div><div class='d'>{escape(sub) or '&nbsp;'}</div></div>",
+            unsafe_allow_html=True,
+        )
+    st.markdown(
+        "<div class='fc-note'>"
+        + escape(
+            t(
+                "present.work.window",
+                first=_month_label(str(done.first)),
+                last=_month_label(str(done.last)),
+                period=month,
+                months=work.EFFECT_MONTHS,
+            )
+        )
+        + "</div>",
+        unsafe_allow_html=True,
+    )
+    head = "".join(
+        f"<th class='{'n' if k in ('items', 'done', 'rate', 'overdue') else ''}'>"
+        f"{escape(t('present.work.col.' + k))}</th>"
+        for k in ("community", "level", "items", "done", "rate", "overdue", "verdict")
+    )
+    body = []
+    for r in done.rows.itertuples(index=False):
+        completion = None if r.completion != r.completion else 100 * r.completion  # NaN
+        verdict = (
+            t(f"effect.verdict_short.{r.verdict}") if r.verdict else t("present.work.no_focus")
+        )
+        body.append(
+            f"<tr><td><b>{escape(r.name)}</b></td>"
+            f"<td><span class='fc-badge' style='background:{palette.LEVEL_COLOURS[r.level]}'>"
+            f"{escape(t('warning_level.' + r.level))}</span></td>"
+            f"<td class='n'>{escape(fmt_int(r.items))}</td><td class='n'>{escape(fmt_int(r.done))}</td>"
+            f"<td class='n'>{escape(fmt_pct(completion, signed=False))}</td>"
+            f"<td class='n'>{escape(fmt_int(r.overdue))}</td><td>{escape(verdict)}</td></tr>"
+        )
+    st.markdown(
+        f"<table class='fc-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>",
+        unsafe_allow_html=True,
+    )
 else:
-    eff = _effects(version, viewer.scope, period, state.lang())
+    eff = state.load(overview.focused_work_effects, viewer.scope, Month.parse(period), state.lang())
     if eff.empty:
         st.markdown(
             f"<div class='fc-sub'>{escape(t('present.effect_none'))}</div>", unsafe_allow_html=True

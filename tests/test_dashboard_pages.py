@@ -87,12 +87,12 @@ def test_every_page_renders(demo_db, page):
     assert not at.error
 
 
-@pytest.mark.parametrize("slide", ["1", "2", "3", "4"])
+@pytest.mark.parametrize("slide", ["1", "2", "3", "4", "5"])
 def test_presentation_slides(demo_db, slide):
     at = open_page("present", slide=slide)
     html = " ".join(m.value for m in at.markdown)
     assert "fc-title" in html
-    assert f"第 {slide} / 4 页" in html
+    assert f"第 {slide} / 5 页" in html
 
 
 def test_overview_numbers_come_from_data(demo_db):

@@ -11,6 +11,7 @@ only read this dict.
 
 from __future__ import annotations
 
+import calendar
 import json
 import logging
 from datetime import datetime, timedelta
@@ -60,7 +61,10 @@ def bulletin_label(year: int, number: int, lang: str = "zh") -> str:
 
 
 def period_label(period: Month, lang: str = "zh") -> str:
-    return f"{period.year}年{period.month}月" if lang == "zh" else str(period)
+    """2026年10月 / Oct 2026."""
+    if lang == "zh":
+        return f"{period.year}年{period.month}月"
+    return f"{calendar.month_abbr[period.month]} {period.year}"
 
 
 # ---------------------------------------------------------------------------------------------

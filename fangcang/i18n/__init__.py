@@ -17,6 +17,7 @@ _MODULES += ["security"]  # errors, busy database, sessions
 _MODULES += ["analytics"]  # warning back-test and emerging hot spots
 _MODULES += ["importer"]  # data hub upload preview, rejected rows (issue 12)
 _MODULES += ["periods"]  # review-meeting periods and cross-filter chips (issue 13)
+_MODULES += ["present"]  # presentation mode
 
 
 @cache

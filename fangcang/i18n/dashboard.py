@@ -297,16 +297,4 @@ STRINGS: dict[str, tuple[str, str]] = {
         "待生效（本月测得的新等级需连续两个月才生效）：",
         "Pending (a new level takes effect when it holds two months):",
     ),
-    # presentation
-    "present.title": ("汇报模式", "Presentation"),
-    "present.step": ("第 {i} / {n} 页", "Slide {i} of {n}"),
-    "present.prev": ("◀ 上一页", "◀ Previous"),
-    "present.next": ("下一页 ▶", "Next ▶"),
-    "present.exit": ("退出汇报", "Leave presentation"),
-    "present.slide.summary": ("全区态势", "District summary"),
-    "present.slide.map": ("一图：社区预警", "Map: community warnings"),
-    "present.slide.red": ("红色预警社区", "Red communities"),
-    "present.slide.effect": ("重点整治成效", "Effect of focused work"),
-    "present.no_red": ("本月没有红色预警社区。", "No red community this month."),
-    "present.effect_none": ("暂无重点整治成效评估。", "No evaluation of focused work yet."),
 }
