@@ -69,7 +69,7 @@ def _month_label(value: str) -> str:
 version = state.data_version()
 periods = [str(m) for m in state.load(overview.available_periods)]
 if not periods:
-    st.info(t("overview.no_data"))
+    st.info(t("present.no_data"))
     st.stop()
 raw = st.query_params.get("period")
 period = raw if raw in periods else str(state.load(overview.default_period))

@@ -13,6 +13,10 @@ STRINGS = {
     "present.no_red": ("本月没有红色预警社区。", "No red community this month."),
     "present.effect_none": ("暂无重点整治成效评估。", "No evaluation of focused work yet."),
     "present.slide.work": ("红黄社区工作情况", "Work in red and yellow communities"),
+    "present.no_data": (
+        "还没有警情数据或预警结果：没有可汇报的月份。",
+        "No incident data or warning run yet: no month to present.",
+    ),
     "present.month": ("汇报月份", "Month"),
     "present.keys": (
         "翻页：← → 方向键、PageUp / PageDown 或翻页笔",
