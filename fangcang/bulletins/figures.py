@@ -25,13 +25,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from shapely import from_geojson, unary_union
-from shapely.errors import GEOSException
-from sqlalchemy import select
+from shapely import unary_union
 from sqlalchemy.orm import Session
 
+from ..geo import communities_frame
 from ..i18n import fmt_int, fmt_pct, t
-from ..models import Community, SubDistrict
 from ..palette import LAST_YEAR, LEVEL_COLOURS, LEVELS, NO_DATA, THIS_YEAR
 
 log = logging.getLogger(__name__)
@@ -85,25 +83,17 @@ def _png(fig) -> bytes:
 
 
 def community_geometries(session: Session) -> dict:
-    """Community polygons and sub-district outlines (shapely) for the static map."""
-    rows = session.execute(
-        select(Community.community_id, Community.name, Community.geometry, SubDistrict.name).join(
-            SubDistrict, SubDistrict.code == Community.sub_district_code
-        )
-    ).all()
-    communities, by_sd = {}, {}
-    for cid, name, geom, sd in rows:
-        try:
-            shape = from_geojson(geom)
-        except (GEOSException, ValueError, TypeError) as exc:
-            # a broken polygon must not stop a bulletin: draw the rest, say which was left out
-            log.warning(
-                "community %s left off the bulletin map: unreadable geometry (%s)", cid, exc
-            )
-            continue
-        communities[cid] = {"name": name, "shape": shape}
-        by_sd.setdefault(sd, []).append(shape)
-    sub_districts = {sd: unary_union(shapes) for sd, shapes in by_sd.items()}
+    """Community polygons and sub-district outlines (shapely) for the static map, from the one
+    geometry loader (``geo.communities_frame``; unreadable polygons are logged there and left
+    off the map)."""
+    frame = communities_frame(session)
+    frame = frame[frame.geometry.notna() & frame["sub_district"].notna()]
+    communities = {
+        r.community_id: {"name": r.name, "shape": r.geometry} for r in frame.itertuples(index=False)
+    }
+    sub_districts = {
+        sd: unary_union(list(group.geometry)) for sd, group in frame.groupby("sub_district")
+    }
     return {"communities": communities, "sub_districts": sub_districts}
 
 
