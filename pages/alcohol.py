@@ -4,13 +4,11 @@ chart, repeat-person files (masked), escalation watch, check-in coverage."""
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 from streamlit_folium import st_folium
 
 from fangcang import alcohol, offline, palette, privacy
-from fangcang.access import Scope
-from fangcang.alcohol.practice import PageView, page_view
+from fangcang.alcohol.practice import page_view
 from fangcang.alcohol.repeat import REVIEW_TITLE
 from fangcang.i18n import fmt_int, fmt_pct
 from ui import charts, export, guard, state, unmask
@@ -18,24 +16,11 @@ from ui.state import t
 
 viewer = guard.page("alcohol")
 lang = state.lang()
-version = state.data_version()
 
 
 @st.cache_resource(show_spinner=False)
 def _assets() -> str:
     return str(offline.install_assets())
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _view(version: int, scope: Scope, months: int) -> PageView | None:
-    with state.session() as s:
-        return page_view(s, scope, months)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _detail(version: int, scope: Scope, file_id: int) -> dict:
-    with state.session() as s:
-        return alcohol.file_detail(s, scope, file_id)
 
 
 _assets()
@@ -48,7 +33,7 @@ months = st.segmented_control(
     default=12,
     key="alcohol_months",
 )
-view = _view(version, viewer.scope, int(months or 12))
+view = state.load(page_view, viewer.scope, int(months or 12))
 if view is None or (view.practice.incidents.empty and view.practice.points.empty):
     st.info(t("alcohol.empty"))
     st.stop()
@@ -165,17 +150,16 @@ with tab_map:
 with tab_time:
     hours = view.hours
     total = int(hours["n"].sum())
-    fig = go.Figure(
-        go.Bar(
-            x=[f"{h:02d}" for h in hours["hour"]],
-            y=hours["n"],
-            marker_color=[palette.THIS_YEAR if n else palette.LAST_YEAR for n in hours["night"]],
-            hovertemplate="%{x}:00 — %{y}<extra></extra>",
-        )
+    fig = charts.column_bars(
+        [f"{h:02d}" for h in hours["hour"]],
+        list(hours["n"]),
+        t("alcohol.hour_chart"),
+        [palette.THIS_YEAR if n else palette.LAST_YEAR for n in hours["night"]],
+        hover="%{x}:00 — %{y}<extra></extra>",
+        x_title=t("alcohol.hour_axis"),
+        y_title=t("alcohol.count_axis"),
     )
-    fig.update_xaxes(title=t("alcohol.hour_axis"), type="category")
-    fig.update_yaxes(title=t("alcohol.count_axis"))
-    charts.show(charts._layout(fig, t("alcohol.hour_chart")), key="alcohol_hours")
+    charts.show(fig, key="alcohol_hours")
     if total:
         night = int(hours.loc[hours["night"], "n"].sum())
         st.caption(t("alcohol.night_share", share=fmt_pct(100 * night / total, signed=False)))
@@ -218,7 +202,7 @@ with tab_files:
             t("alcohol.files.pick"), list(labels), format_func=labels.get, key="alc_file"
         )
         if pick is not None:
-            d = _detail(version, viewer.scope, int(pick))
+            d = state.load(alcohol.file_detail, viewer.scope, int(pick))
             unmask.render(viewer, "alcohol_file", int(pick), key=f"unmask_file_{pick}")
             c1, c2 = st.columns(2)
             with c1:
@@ -323,19 +307,17 @@ with tab_patrol:
             )
         with c2:
             w = view.by_week.tail(26)
-            fig = go.Figure(
-                go.Bar(
-                    x=w["week"],
-                    y=100 * w["coverage"],
-                    marker_color=palette.GOOD[3],
-                    hovertemplate="%{x}: %{y:.0f}%<extra></extra>",
-                )
+            fig = charts.column_bars(
+                list(w["week"]),
+                list(100 * w["coverage"]),
+                t("alcohol.patrol.by_week"),
+                palette.GOOD[3],
+                hover="%{x}: %{y:.0f}%<extra></extra>",
+                height=260,
+                y_range=(0, 100),
+                y_suffix="%",
             )
-            fig.update_yaxes(range=[0, 100], ticksuffix="%")
-            fig.update_xaxes(type="category")
-            charts.show(
-                charts._layout(fig, t("alcohol.patrol.by_week"), height=260), key="alcohol_weeks"
-            )
+            charts.show(fig, key="alcohol_weeks")
         st.markdown(f"**{t('alcohol.patrol.gaps')}**")
         g = view.gaps
         if g.empty:

@@ -8,56 +8,22 @@ from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from fangcang import datahub
-from fangcang.access import Permission, Scope
+from fangcang.access import Permission
 from fangcang.config import get_settings
 from fangcang.i18n import fmt_int
 from fangcang.models import ImportStatus
 from fangcang.timeutil import now_local
 from fangcang.websafe import UploadError
-from ui import guard, state
+from ui import charts, guard, state
 from ui import tempfiles as tempdirs
 from ui.state import t
 
 viewer = guard.page("data_hub")
 lang = state.lang()
-version = state.data_version()
 today = now_local().date()
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _records(version: int, scope: Scope) -> pd.DataFrame:
-    with state.session() as s:
-        return datahub.records_by_kind_source(s, scope)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _freshness(version: int, scope: Scope, as_of) -> pd.DataFrame:
-    with state.session() as s:
-        return datahub.source_freshness(s, scope, as_of)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _history(version: int, only_failed: bool) -> pd.DataFrame:
-    with state.session() as s:
-        return datahub.import_history(
-            s, limit=200, status=ImportStatus.FAILED if only_failed else None
-        )
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _quality(version: int, scope: Scope) -> pd.DataFrame:
-    with state.session() as s:
-        return datahub.run_quality_checks(s, scope)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _sample(version: int, scope: Scope, check_id: str) -> pd.DataFrame:
-    with state.session() as s:
-        return datahub.quality_sample(s, scope, check_id)
 
 
 def _kind_label(kind: str) -> str:
@@ -91,9 +57,9 @@ def _read_as(layout) -> str:
 
 
 st.title(t("datahub.title"))
-records = _records(version, viewer.scope)
-fresh = _freshness(version, viewer.scope, today)
-history_all = _history(version, False)
+records = state.load(datahub.records_by_kind_source, viewer.scope)
+fresh = state.load(datahub.source_freshness, viewer.scope, today)
+history_all = state.load(datahub.import_history, limit=200, status=None)
 
 k1, k2, k3, k4 = st.columns(4)
 k1.metric(t("datahub.total"), fmt_int(int(records["n"].sum())) if not records.empty else "0")
@@ -125,24 +91,14 @@ with tabs[0]:
         st.info(t("datahub.no_records"))
     else:
         by_kind = records.groupby("kind", as_index=False)["n"].sum().sort_values("n")
-        fig = go.Figure(
-            go.Bar(
-                x=by_kind["n"],
-                y=by_kind["kind"].map(_kind_label),
-                orientation="h",
-                text=by_kind["n"].map(lambda n: f"{n:,}"),
-                cliponaxis=False,
-                textposition="outside",
-                marker_color="#1f5f9e",
-            )
-        )
-        fig.update_layout(
-            title=t("datahub.by_kind"),
+        fig = charts.count_bars(
+            list(by_kind["kind"].map(_kind_label)),
+            list(by_kind["n"]),
+            t("datahub.by_kind"),
+            "#1f5f9e",
             height=320,
-            margin=dict(l=10, r=60, t=40, b=10),
-            xaxis=dict(visible=False),  # the bars carry their counts
         )
-        st.plotly_chart(fig, width="stretch")
+        charts.show(fig, key="datahub_by_kind")
         st.subheader(t("datahub.by_source"))
         st.dataframe(
             pd.DataFrame(
@@ -224,7 +180,11 @@ with tabs[2]:
             ):
                 st.code(r.message or "", language=None)
     only_failed = st.toggle(t("datahub.only_failed"), key="hub_only_failed")
-    history = _history(version, only_failed)
+    history = state.load(
+        datahub.import_history,
+        limit=200,
+        status=ImportStatus.FAILED if only_failed else None,
+    )
     if history.empty:
         st.info(t("datahub.no_history"))
     else:
@@ -307,7 +267,7 @@ with tabs[3]:
         "hub_checks_ran"
     ):
         st.session_state["hub_checks_ran"] = True
-        q = _quality(version, viewer.scope)
+        q = state.load(datahub.run_quality_checks, viewer.scope)
         st.dataframe(
             pd.DataFrame(
                 {
@@ -332,7 +292,9 @@ with tabs[3]:
         for check_id in [c for c in failing.index if failing[c] > 0]:
             with st.expander(f"{t('datahub.sample')} · {t(f'datahub.check.{check_id}')}"):
                 st.dataframe(
-                    _sample(version, viewer.scope, check_id), hide_index=True, width="stretch"
+                    state.load(datahub.quality_sample, viewer.scope, check_id),
+                    hide_index=True,
+                    width="stretch",
                 )
 
 # --- Upload -----------------------------------------------------------------------------------

@@ -4,19 +4,15 @@ consultation meetings."""
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from fangcang import mediation
-from fangcang.access import Scope
 from fangcang.i18n import fmt_int, fmt_pct
-from fangcang.mediation import MediationView
 from ui import charts, export, guard, state
 from ui.state import t
 
 viewer = guard.page("mediation")
 lang = state.lang()
-version = state.data_version()
 OUTCOMES = ("resolved", "not_resolved", "withdrawn", "pending")
 OUTCOME_COLOURS = {
     "resolved": "#31a354",
@@ -24,12 +20,6 @@ OUTCOME_COLOURS = {
     "withdrawn": "#9aa5b1",
     "pending": "#f2b705",
 }
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _view(version: int, scope: Scope, months: int) -> MediationView:
-    with state.session() as s:
-        return mediation.mediation_view(s, scope, months)
 
 
 st.title(t("mediation.title"))
@@ -41,7 +31,7 @@ months = st.segmented_control(
     default=12,
     key="mediation_months",
 )
-view = _view(version, viewer.scope, int(months or 12))
+view = state.load(mediation.mediation_view, viewer.scope, int(months or 12))
 refs = view.referrals
 if refs.empty:
     st.info(t("mediation.empty"))
@@ -99,16 +89,15 @@ with left:
     )
 with right:
     counts = refs["outcome"].value_counts()
-    fig = go.Figure(
-        go.Bar(
-            x=[t(f"mediation_outcome.{o}") for o in OUTCOMES],
-            y=[int(counts.get(o, 0)) for o in OUTCOMES],
-            marker_color=[OUTCOME_COLOURS[o] for o in OUTCOMES],
-            hovertemplate="%{x}: %{y}<extra></extra>",
-        )
+    fig = charts.column_bars(
+        [t(f"mediation_outcome.{o}") for o in OUTCOMES],
+        [int(counts.get(o, 0)) for o in OUTCOMES],
+        t("mediation.outcomes_chart"),
+        [OUTCOME_COLOURS[o] for o in OUTCOMES],
+        hover="%{x}: %{y}<extra></extra>",
+        height=300,
     )
-    fig.update_xaxes(type="category")
-    charts.show(charts._layout(fig, t("mediation.outcomes_chart"), height=300), key="med_outcomes")
+    charts.show(fig, key="med_outcomes")
 
 st.markdown(f"**{t('mediation.referrals')}**")
 table = pd.DataFrame(

@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from fangcang import tasks
 from fangcang.i18n import enum_label, fmt_int
 from fangcang.models.tasks import Branch, ItemState
 from fangcang.timeutil import Month, now_local
-from ui import export, guard, state
+from ui import charts, export, guard, state
 from ui.state import t
 
 viewer = guard.page("task_progress")
@@ -21,37 +20,6 @@ lang = state.lang()
 GROUPS = ["station", "officer", "community", "sub_district", "branch", "template"]
 TOP = 20
 NUM = st.column_config.NumberColumn(format="localized")  # thousands separators
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _months(version: int) -> list[str]:
-    with state.session() as s:
-        return [str(m) for m in tasks.task_months(s)]
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _rates(version: int, who, first: str, last: str, by: str) -> pd.DataFrame:
-    start, end = Month.parse(first).start, Month.parse(last).end
-    with state.session() as s:
-        return tasks.rates(s, who, start, end, by=by)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _overdue(version: int, who, hour: str, first: str, last: str) -> pd.DataFrame:
-    with state.session() as s:
-        return tasks.overdue_items(
-            s,
-            who,
-            now=datetime.fromisoformat(hour),
-            start=Month.parse(first).start,
-            end=Month.parse(last).end,
-        )
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _scorecard(version: int, who, month: str) -> pd.DataFrame:
-    with state.session() as s:
-        return tasks.monthly_scorecard(s, who, Month.parse(month))
 
 
 def _pct(x) -> str:
@@ -70,8 +38,7 @@ COUNTS = {
     t(f"tasks.col.{k}") for k in ("items", "completed", "returned", "overdue", "hours_overdue")
 }
 st.title(t("progress.title"))
-version = state.data_version()
-months = _months(version)
+months = [str(m) for m in state.load(tasks.task_months)]
 c1, c2, c3 = st.columns([1, 1, 3])
 last = c2.selectbox(t("progress.last"), months, index=0, key="progress_last")
 first = c1.selectbox(
@@ -92,13 +59,16 @@ by = (
 window = first if first == last else t("progress.window", first=first, last=last)
 st.caption(t("progress.caption", first=first, last=last))
 
-total = _rates(version, viewer, first, last, "total")
+start, end = Month.parse(first).start, Month.parse(last).end
+total = state.load(tasks.rates, viewer, start, end, by="total")
 if total.empty:
     st.info(t("progress.empty"))
     st.stop()
 tot = total.iloc[0]
 now_hour = now_local().strftime("%Y-%m-%dT%H:00")
-overdue = _overdue(version, viewer, now_hour, first, last)
+overdue = state.load(
+    tasks.overdue_items, viewer, now=datetime.fromisoformat(now_hour), start=start, end=end
+)
 m1, m2, m3, m4, m5 = st.columns([2, 1, 1, 1, 1])
 m1.metric(t("progress.items_in", window=window), fmt_int(tot["items"]))
 m2.metric(t("tasks.col.completion_rate"), _pct(tot["completion_rate"]), help=window)
@@ -110,7 +80,7 @@ m5.metric(
     help=t("progress.overdue_help", window=window, time=now_hour.replace("T", " ")),
 )
 
-df = _rates(version, viewer, first, last, by)
+df = state.load(tasks.rates, viewer, start, end, by=by)
 df = df.assign(label=[_label(by, k, lbl) for k, lbl in zip(df["key"], df["label"], strict=True)])
 left, right = st.columns([3, 2], gap="large")
 with left:
@@ -136,34 +106,15 @@ with left:
     )
 with right:
     top = df.head(TOP).iloc[::-1]
-    fig = go.Figure(
-        [
-            go.Bar(
-                y=top["label"],
-                x=100 * top["completion_rate"],
-                orientation="h",
-                name=t("tasks.col.completion_rate"),
-                marker_color="#2f6fde",
-            ),
-            go.Bar(
-                y=top["label"],
-                x=100 * top["on_time_rate"],
-                orientation="h",
-                name=t("tasks.col.on_time_rate"),
-                marker_color="#9bbcf2",
-            ),
-        ]
+    fig = charts.completion_bars(
+        list(top["label"]),
+        list(top["completion_rate"]),
+        list(top["on_time_rate"]),
+        t("progress.chart", n=min(TOP, len(df))),
+        t("tasks.col.completion_rate"),
+        t("tasks.col.on_time_rate"),
     )
-    fig.update_layout(
-        title={"text": t("progress.chart", n=min(TOP, len(df))), "font": {"size": 15}},
-        barmode="group",
-        height=420,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "y": -0.08},
-        plot_bgcolor="white",
-        xaxis={"range": [0, 100], "ticksuffix": "%", "gridcolor": "#e6e9ee"},
-    )
-    st.plotly_chart(fig, width="stretch", key="progress_chart")
+    charts.show(fig, key="progress_chart")
     st.caption(window)
 
 st.subheader(t("progress.overdue_in", window=window, n=fmt_int(len(overdue))), anchor=False)
@@ -199,7 +150,7 @@ else:
 
 st.subheader(t("progress.scorecard"), anchor=False)
 month = st.selectbox(t("progress.scorecard_month"), months, index=0, key="progress_card_month")
-card = _scorecard(version, viewer, month)
+card = state.load(tasks.monthly_scorecard, viewer, Month.parse(month))
 if card.empty:
     st.info(t("progress.empty"))
 else:
