@@ -19,14 +19,7 @@ The bundle importer (see docs/data-contract.md)::
     result.status, result.counts, result.report, result.error_report
 """
 
-from .bundle import (
-    BundleError,
-    BundleReport,
-    ImportResult,
-    import_bundle,
-    stable_station_id,
-    validate_bundle,
-)
+from .bundle import import_bundle
 from .kinds import KINDS, RecordKind
 from .reader import (
     FileError,
@@ -37,7 +30,9 @@ from .reader import (
     validate_frame,
     write_errors,
 )
+from .report import BundleError, BundleReport, ImportResult
 from .spec import Field, FileSpec, RowError
+from .validate import stable_station_id, validate_bundle
 
 __all__ = [
     "BundleError",

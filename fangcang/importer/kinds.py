@@ -3,7 +3,7 @@
 Each ``RecordKind`` names its file, its ``FileSpec`` (columns, types, Chinese aliases), the
 model it loads into and how its rows find their community. ``KINDS`` lists them in load order
 (parents first); the bundle importer walks this list, so adding a kind is adding one entry.
-``communities.geojson`` is special (a GeoJSON file) and handled in ``fangcang.importer.bundle``
+``communities.geojson`` is special (a GeoJSON file) and handled in ``fangcang.importer.geojson``
 with ``COMMUNITY_SPEC`` for its properties.
 """
 
