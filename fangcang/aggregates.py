@@ -620,3 +620,56 @@ def _apply(session: Session, a: _Agg, dialect: str, tables: list[str]) -> None:
             f"DELETE FROM {a.table} WHERE n = 0 AND ({keys}) IN (SELECT {keys} FROM {m})",
         )
     _run(session, f"DROP TABLE {m}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Staged loads (fangcang.importer.staged): aggregates of a staging copy, swapped in at once
+# ---------------------------------------------------------------------------------------------
+def stage_sql(table: str, src: str, dialect: str) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """SQL that computes ``table``'s whole contribution to the aggregates from ``src`` (a
+    staging copy of the table) into temporary tables, reading only; and the swap plan.
+
+    Returns
+    -------
+    (statements, parts)
+        ``statements`` to run on the connection that later swaps; ``parts`` =
+        ``[(aggregate, temporary table, owner condition or "")]`` for ``swap_in``.
+
+    Raises
+    ------
+    ValueError
+        Unknown table.
+    """
+    if table not in RECORD_TABLES:
+        raise ValueError(f"no aggregates are fed by {table!r}; known: {list(RECORD_TABLES)}")
+    source = _sources(dialect)[table]
+    g = f"_g_{table}"
+    sql: list[str] = []
+    if source.group:
+        sql += [
+            f"DROP TABLE IF EXISTS {g}",
+            f"CREATE TEMP TABLE {g} AS " + source.group.format(src=src),
+        ]
+    parts = []
+    for agg, select, owner in source.parts:
+        tmp = f"_s_{table}_{agg}"
+        order = ", ".join(str(i + 1) for i in range(len(AGGS[agg].keys)))
+        sql += [
+            f"DROP TABLE IF EXISTS {tmp}",
+            f"CREATE TEMP TABLE {tmp} AS SELECT * FROM ("
+            + select.format(src=src, g=g)
+            + f") q ORDER BY {order}",
+        ]
+        parts.append((agg, tmp, owner))
+    if source.group:
+        sql.append(f"DROP TABLE {g}")
+    return sql, parts
+
+
+def swap_in(session: Session, parts: list[tuple[str, str, str]]) -> None:
+    """Replace a table's aggregate rows by those ``stage_sql`` computed (caller's transaction)."""
+    for agg, tmp, owner in parts:
+        cols = ", ".join(AGGS[agg].columns)
+        _run(session, f"DELETE FROM {agg}" + (f" WHERE {owner}" if owner else ""))
+        _run(session, f"INSERT INTO {agg} ({cols}) SELECT * FROM {tmp}")
+        _run(session, f"DROP TABLE {tmp}")

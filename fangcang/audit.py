@@ -199,7 +199,9 @@ def anchor_path(bind) -> Path:
     ``data/audit-anchors``), named after the database address (password left out); each line
     is ``<time>\t<entry id>\t<entry hash>`` for the last entry of a committed transaction.
     """
-    url = bind.url if hasattr(bind, "url") else bind.get_bind().url
+    if not hasattr(bind, "url") and hasattr(bind, "get_bind"):  # a Session
+        bind = bind.get_bind()
+    url = bind.url if hasattr(bind, "url") else bind.engine.url  # Engine or Connection
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         ident = "sqlite:" + str(Path(url.database).resolve())
     else:

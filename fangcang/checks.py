@@ -11,11 +11,11 @@ corrected check adds one event with ``add_check``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, timedelta
 
 import numpy as np
-from sqlalchemy import and_, case, exists, false, func, insert, literal, or_, select
+from sqlalchemy import MetaData, and_, case, exists, false, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from .models import (
@@ -33,74 +33,116 @@ from .models import (
 log = logging.getLogger(__name__)
 
 
-def _sources():
+#: Record tables that hold public-order factors (their last-check dates become events).
+FACTOR_TABLES = ("people", "houses", "places")
+
+
+def _sources(read_from: Mapping[str, str] | None = None, tables=FACTOR_TABLES):
     """(kind expression, record id, community, checked column, interval column, where) per
-    record table, following the factor rules of docs/architecture.md."""
+    record table, following the factor rules of docs/architecture.md. ``read_from`` maps a
+    record table to the table actually read (a staged copy of it, ``fangcang.importer.staged``)."""
+    read_from = read_from or {}
+
+    def cols(model):
+        name = model.__tablename__
+        t = model.__table__
+        return t.to_metadata(MetaData(), name=read_from[name]).c if name in read_from else t.c
+
     fk = FactorKind
+    P, H, L = cols(Person), cols(House), cols(Place)
     house_kind = case(
-        (House.use == HouseUse.GROUP_RENTAL.value, literal(fk.GROUP_RENTAL_HOUSE.value)),
-        (House.use == HouseUse.RENTAL.value, literal(fk.RENTAL_HOUSE.value)),
+        (H.use == HouseUse.GROUP_RENTAL.value, literal(fk.GROUP_RENTAL_HOUSE.value)),
+        (H.use == HouseUse.RENTAL.value, literal(fk.RENTAL_HOUSE.value)),
         else_=None,
     )
     place_kind = case(
-        (Place.subtype == PlaceSubtype.DANGEROUS_GOODS.value, literal(fk.DANGEROUS_GOODS.value)),
-        (Place.kind == PlaceKind.VENUE.value, literal(fk.VENUE.value)),
-        (Place.kind == PlaceKind.REGULATED_TRADE.value, literal(fk.REGULATED_TRADE.value)),
+        (L.subtype == PlaceSubtype.DANGEROUS_GOODS.value, literal(fk.DANGEROUS_GOODS.value)),
+        (L.kind == PlaceKind.VENUE.value, literal(fk.VENUE.value)),
+        (L.kind == PlaceKind.REGULATED_TRADE.value, literal(fk.REGULATED_TRADE.value)),
         else_=None,
     )
-    return [
-        (
+    out = {
+        "people": (
             literal(fk.KEY_PERSON.value),
-            Person.person_id,
-            Person.community_id,
-            Person.last_visit,
-            Person.visit_interval_days,
-            Person.key_person_type.is_not(None),
+            P.person_id,
+            P.community_id,
+            P.last_visit,
+            P.visit_interval_days,
+            P.key_person_type.is_not(None),
         ),
-        (
+        "houses": (
             house_kind,
-            House.house_id,
-            House.community_id,
-            House.last_checked,
-            House.check_interval_days,
+            H.house_id,
+            H.community_id,
+            H.last_checked,
+            H.check_interval_days,
             house_kind.is_not(None),
         ),
-        (
+        "places": (
             place_kind,
-            Place.place_id,
-            Place.community_id,
-            Place.last_inspected,
-            Place.inspection_interval_days,
+            L.place_id,
+            L.community_id,
+            L.last_inspected,
+            L.inspection_interval_days,
             place_kind.is_not(None),
         ),
-    ]
+    }
+    return [out[t] for t in FACTOR_TABLES if t in tables]
 
 
-def record_last_checks(session: Session, source: str = "import") -> int:
+CHECK_COLUMNS = ["kind", "record_id", "community_id", "checked_on", "interval_days", "source"]
+
+
+def new_check_events(
+    source: str = "import",
+    tables: Collection[str] = FACTOR_TABLES,
+    read_from: Mapping[str, str] | None = None,
+):
+    """``SELECT``s of the last-check events not yet on file, one per factor record table
+    (columns ``CHECK_COLUMNS``); ``read_from`` as in ``_sources``."""
+    out = []
+    for kind, rid, community, checked, interval, where in _sources(read_from, tables):
+        already = exists().where(
+            FactorCheck.kind == kind,
+            FactorCheck.record_id == rid,
+            FactorCheck.checked_on == checked,
+        )
+        out.append(
+            select(
+                kind.label("kind"),
+                rid.label("record_id"),
+                community.label("community_id"),
+                checked.label("checked_on"),
+                func.coalesce(interval, 0).label("interval_days"),
+                literal(source).label("source"),
+            ).where(where, checked.is_not(None), community.is_not(None), ~already)
+        )
+    return out
+
+
+def record_last_checks(
+    session: Session, source: str = "import", tables: Collection[str] = FACTOR_TABLES
+) -> int:
     """Add every factor record's last-check date as a check event (caller commits).
 
     Idempotent: an event already on file for the same factor and day is not added again, so
     importing the same records twice adds nothing. Call it after an import has loaded the
     records.
 
+    Parameters
+    ----------
+    tables : collection of str
+        Limit to these record tables (an import: the ones it loaded); others are skipped.
+
     Returns
     -------
     int
         The number of events added.
     """
-    cols = ["kind", "record_id", "community_id", "checked_on", "interval_days", "source"]
     # Counted before and after: drivers differ in the rowcount of INSERT .. SELECT.
     before = session.scalar(select(func.count()).select_from(FactorCheck)) or 0
-    for kind, rid, community, checked, interval, where in _sources():
-        already = exists().where(
-            FactorCheck.kind == kind,
-            FactorCheck.record_id == rid,
-            FactorCheck.checked_on == checked,
-        )
-        sel = select(
-            kind, rid, community, checked, func.coalesce(interval, 0), literal(source)
-        ).where(where, checked.is_not(None), community.is_not(None), ~already)
-        session.execute(insert(FactorCheck).from_select(cols, sel))
+    for sel in new_check_events(source, tables):
+        session.execute(insert(FactorCheck).from_select(CHECK_COLUMNS, sel))
     added = (session.scalar(select(func.count()).select_from(FactorCheck)) or 0) - before
     log.info("check history: %d events added from last-check dates", added)
     return added

@@ -14,6 +14,7 @@ import json
 import logging
 import sqlite3
 import time
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from ..models import (
 )
 from ..timeutil import now_local
 from . import kinds as K
-from . import rejected
+from . import rejected, staged
 from .load import LoadCounts, upsert
 from .reader import write_errors
 from .report import BundleError, BundleReport, ImportResult, Progress, _result_text, _write_rejected
@@ -71,13 +72,15 @@ def _begin_write(session: Session) -> None:
             raw.execute("BEGIN IMMEDIATE")
 
 
-def _end_write(session: Session) -> None:
+def _end_write(session: Session, passive: bool = False) -> None:
     raw = session.connection().connection.driver_connection
     if isinstance(raw, sqlite3.Connection):
         raw.execute("PRAGMA cache_size=-2000")  # back to SQLite's default for pooled reuse
         # A big import leaves a WAL file as large as the data it wrote; fold it into the
         # database and truncate it (after the commit, so the data is safe either way).
-        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # TRUNCATE holds off other writers while it copies; after a staged load (many small
+        # commits, the WAL already folded as it went) a PASSIVE checkpoint never blocks them.
+        raw.execute(f"PRAGMA wal_checkpoint({'PASSIVE' if passive else 'TRUNCATE'})")
 
 
 def _stamp() -> str:
@@ -105,8 +108,16 @@ def _update_sub_district_geometry(session: Session) -> None:
     session.flush()
 
 
-def _load(session: Session, report: BundleReport, progress: Progress, result: ImportResult):
-    frames = _accepted_frames(report)
+def _load(
+    session: Session,
+    report: BundleReport,
+    progress: Progress,
+    result: ImportResult,
+    skip: Collection[str] = (),
+):
+    """Load the accepted rows in ``session``'s transaction, parents first; ``skip``: record
+    kinds loaded by a staged load instead (``fangcang.importer.staged``)."""
+    frames = {k: v for k, v in _accepted_frames(report).items() if k not in skip}
     tables = {m.__tablename__: m.__table__ for m in (SubDistrict, Station, Officer, Community)}
     total = sum(len(f) for f in frames.values()) + 1
     done = 0
@@ -155,6 +166,76 @@ def _load(session: Session, report: BundleReport, progress: Progress, result: Im
             result.aggregates[kind.name] = "full" if tracked.full else "incremental"
 
 
+def _stage(conn, report: BundleReport, result: ImportResult, progress: Progress, stage) -> list:
+    """Staged loads (SQLite, large record files; ``fangcang.importer.staged``): each built beside
+    its table in short transactions, ready for the swap in the final one. None when the bundle
+    also brings parents (divisions, stations, officers, communities: children must see them)
+    or ``stage`` is False. On failure the copies are removed and the error raised."""
+    frames = _accepted_frames(report)
+    parents = ("sub_districts", "stations", "officers", "communities")
+    has_parents = any(frames.get(k) is not None and len(frames[k]) for k in parents) or any(
+        f is not None and len(f) for f in (report.new_stations, report.new_sub_districts)
+    )
+    dialect = conn.dialect.name
+    kinds = [
+        k
+        for k in K.KINDS
+        if k.basic
+        and frames.get(k.name) is not None
+        and (stage or (stage is None and staged.wanted(dialect, len(frames[k.name]))))
+        and dialect == "sqlite"
+    ]
+    if stage is False or has_parents or not kinds:
+        result.lock_from = time.perf_counter()
+        return []
+    raw = conn.connection.driver_connection
+    stages = []
+    total = sum(len(frames[k.name]) for k in kinds) * 2 or 1
+    done = 0
+    try:
+        for kind in kinds:
+            frame = frames[kind.name]
+            t0 = time.perf_counter()
+            st = staged.begin(raw, kind.model.__table__)
+            stages.append(st)
+            base = done
+            staged.copy_rows(
+                raw,
+                st,
+                lambda n, b=base, k=kind.name: progress(
+                    0.4 + 0.5 * (b + n) / total, f"copying {k}: {n:,} rows"
+                ),
+            )
+            done += len(frame)
+            base = done
+            counts = staged.upsert_rows(
+                raw,
+                st,
+                frame,
+                progress=lambda n, b=base, k=kind.name: progress(
+                    0.4 + 0.5 * (b + n) / total, f"loading {k}: {n:,} rows"
+                ),
+            )
+            done += len(frame)
+            staged.stage_aggregates(raw, st)
+            staged.stage_checks(raw, st)
+            result.counts[kind.name] = len(frame)
+            result.inserted[kind.name] = counts.inserted
+            result.updated[kind.name] = counts.updated
+            result.unchanged[kind.name] = counts.unchanged
+            result.aggregates[kind.name] = "staged"
+            result.timings[f"load_{kind.name}"] = round(time.perf_counter() - t0, 3)
+    except BaseException:
+        for st in stages:
+            try:
+                staged.drop_leftovers(raw, st)
+            except Exception:  # the next staged load removes them (staged.cleanup)
+                log.exception("removing the copies of %s failed", st.name)
+        raise
+    result.lock_from = time.perf_counter()
+    return stages
+
+
 def import_bundle(
     engine: Engine,
     folder: str | Path,
@@ -167,6 +248,7 @@ def import_bundle(
     default_source: str = "",
     coord_system: str | None = None,
     ignore_columns: dict[str, list[str]] | None = None,
+    stage: bool | None = None,
 ) -> ImportResult:
     """Import a bundle folder in one transaction (records, aggregates, log, audit, version).
 
@@ -196,6 +278,11 @@ def import_bundle(
         ``coord_system`` column keep their own.
     ignore_columns : dict, optional
         File kind -> headers declared as not wanted (added to ``bundle.toml``'s).
+    stage : bool, optional
+        SQLite: build large record files beside their tables in short transactions and swap
+        them in at the end (``fangcang.importer.staged``: other writers never wait long).
+        Default: when a file has ``staged.MIN_ROWS`` rows or more and the bundle brings no
+        parents; False: one transaction (a first load nobody waits for); True: always.
 
     Returns
     -------
@@ -246,34 +333,54 @@ def import_bundle(
         fatal = True
     if not fatal:
         try:
-            with Session(engine) as session:
-                _begin_write(session)
-                c0 = time.process_time()
-                # Loads each table and keeps its aggregates in step (see _load).
-                _load(session, report, lambda f, m: progress(0.4 + 0.57 * f, m), result)
-                checks.record_last_checks(session)  # check history (fangcang.checks)
-                # CPU of this process (Python + SQLite; not a PostgreSQL server's)
-                result.timings["cpu_load"] = round(time.process_time() - c0, 3)
-                result.timings["aggregates"] = round(
-                    sum(v for k, v in result.timings.items() if k.startswith("aggregates_")), 3
-                )
-                result.status = ImportStatus.PARTIAL if not report.ok else ImportStatus.OK
-                if not report.ok:
-                    result.rejected_dir = _write_rejected(
-                        report, reports_dir / f"import-{stamp}-rejected"
+            with engine.connect() as conn:  # one connection: a staged load's temporary tables
+                stages = _stage(conn, report, result, progress, stage)
+                with Session(bind=conn) as session:
+                    _begin_write(session)
+                    c0 = time.process_time()
+                    for st in stages:  # the staged tables take their new rows (short)
+                        staged.swap(session, st)
+                    # Loads each other table and keeps its aggregates in step (see _load).
+                    _load(
+                        session,
+                        report,
+                        lambda f, m: progress(0.4 + 0.57 * f, m),
+                        result,
+                        skip=[st.name for st in stages],
                     )
-                result.duration_s = round(time.perf_counter() - started, 3)
-                result.report = _result_text(report, result)
-                result.log_id = _record(session, result, started_at, actor, channel)
-                t0 = time.perf_counter()
-                session.commit()
-                result.timings["commit"] = round(time.perf_counter() - t0, 3)
-                _end_write(session)
-        except DBAPIError as exc:
+                    loaded = [k for k, f in _accepted_frames(report).items() if len(f)]
+                    done = {st.name for st in stages}
+                    # check history (fangcang.checks) of the tables loaded here
+                    checks.record_last_checks(session, tables=[t for t in loaded if t not in done])
+                    # CPU of this process (Python + SQLite; not a PostgreSQL server's)
+                    result.timings["cpu_load"] = round(time.process_time() - c0, 3)
+                    result.timings["aggregates"] = round(
+                        sum(v for k, v in result.timings.items() if k.startswith("aggregates_")),
+                        3,
+                    )
+                    result.status = ImportStatus.PARTIAL if not report.ok else ImportStatus.OK
+                    if not report.ok:
+                        result.rejected_dir = _write_rejected(
+                            report, reports_dir / f"import-{stamp}-rejected"
+                        )
+                    result.duration_s = round(time.perf_counter() - started, 3)
+                    result.report = _result_text(report, result)
+                    result.log_id = _record(session, result, started_at, actor, channel)
+                    t0 = time.perf_counter()
+                    session.commit()
+                    result.timings["commit"] = round(time.perf_counter() - t0, 3)
+                    result.timings["lock"] = round(time.perf_counter() - result.lock_from, 3)
+                    raw = conn.connection.driver_connection
+                    for st in stages:  # the replaced tables dropped, in short transactions
+                        staged.purge(raw, st)
+                        result.timings.update({f"{k}_{st.name}": v for k, v in st.timings.items()})
+                    _end_write(session, passive=bool(stages))
+        except (DBAPIError, sqlite3.Error, staged.StagingBusy) as exc:
             result.status = ImportStatus.FAILED
+            reason = exc.orig if isinstance(exc, DBAPIError) else exc
             result.report = (
                 report.text(report_path=result.error_report)
-                + f"\nthe database rejected the bundle; nothing was imported: {exc.orig}"
+                + f"\nthe database rejected the bundle; nothing was imported: {reason}"
             )
             fatal = True
     if fatal:

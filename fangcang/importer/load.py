@@ -69,6 +69,33 @@ def _rows(frame: pd.DataFrame, table: Table, columns: list[str], dialect: str):
     return zip(*cols, strict=True)
 
 
+def conflict_clause(
+    table: Table, columns: list[str], on_conflict: str, target: str | None = None
+) -> str:
+    """The ``ON CONFLICT`` clause of an upsert of ``columns`` into ``target`` (default
+    ``table``'s name; a staging copy of it), following the ``on_conflict`` rule."""
+    target = target or table.name
+    keys = [c.name for c in table.primary_key.columns]
+    key_sql = ", ".join(f'"{k}"' for k in keys)
+    sets = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in keys)
+    if on_conflict == "nothing" or not sets:
+        return f"ON CONFLICT ({key_sql}) DO NOTHING"
+    clause = f"ON CONFLICT ({key_sql}) DO UPDATE SET {sets}"
+    if on_conflict == "newer":
+        clause += f' WHERE excluded."updated_at" >= "{target}"."updated_at"'
+    return clause
+
+
+def driver_rows(frame: pd.DataFrame, table: Table, columns: list[str], dialect: str) -> list:
+    """``frame``'s rows as tuples of driver values, in ``columns`` order (made eagerly, with the
+    cyclic GC paused: so a caller can prepare them before it takes a lock)."""
+    gc.disable()
+    try:
+        return list(_rows(frame, table, columns, dialect))
+    finally:
+        gc.enable()
+
+
 def _count(session: Session, table: Table) -> int:
     return int(session.execute(text(f'SELECT count(*) FROM "{table.name}"')).scalar_one())  # noqa: S608
 
@@ -114,21 +141,25 @@ def upsert(
     n = len(frame)
 
     col_sql = ", ".join(f'"{c}"' for c in columns)
-    key_sql = ", ".join(f'"{k}"' for k in keys)
-    sets = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in keys)
-    if on_conflict == "nothing" or not sets:
-        conflict = f"ON CONFLICT ({key_sql}) DO NOTHING"
-    else:
-        conflict = f"ON CONFLICT ({key_sql}) DO UPDATE SET {sets}"
-        if on_conflict == "newer":
-            conflict += f' WHERE excluded."updated_at" >= "{table.name}"."updated_at"'
+    conflict = conflict_clause(table, columns, on_conflict)
 
     changed = 0
     # Filling an empty table: build its secondary indexes once at the end (a sort) instead of
     # maintaining them row by row (random B-tree inserts). DDL is transactional on both.
     rebuild = list(table.indexes) if not before and n >= INDEX_REBUILD_ROWS else []
-    for ix in rebuild:
-        session.execute(text(f'DROP INDEX IF EXISTS "{ix.name}"'))
+    drop = [ix.name for ix in rebuild]
+    if rebuild and dialect == "sqlite":  # a staged load may have left them under other names
+        drop = list(
+            session.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t "
+                    "AND sql IS NOT NULL"
+                ),
+                {"t": table.name},
+            ).scalars()
+        )
+    for name in drop:
+        session.execute(text(f'DROP INDEX IF EXISTS "{name}"'))
     if dialect == "sqlite":
         marks = ", ".join("?" for _ in columns)
         sql = f'INSERT INTO "{table.name}" ({col_sql}) VALUES ({marks})'  # noqa: S608

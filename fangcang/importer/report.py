@@ -149,8 +149,10 @@ class ImportResult:
     #: per record kind loaded: ``incremental`` or ``full`` (how its aggregates were refreshed)
     aggregates: dict = field(default_factory=dict)
     #: seconds per phase (wall: ``validate``, ``load_<kind>``, ``aggregates_<kind>``,
-    #: ``aggregates`` (their sum), ``commit``; process CPU: ``cpu_validate``, ``cpu_load``)
+    #: ``aggregates`` (their sum), ``commit``, ``lock`` (the final write transaction); process CPU: ``cpu_validate``, ``cpu_load``)
     timings: dict[str, float] = field(default_factory=dict)
+    #: when the final write transaction began (perf_counter), for ``timings['lock']``
+    lock_from: float = field(default=0.0, repr=False)
 
     @property
     def ok(self) -> bool:
