@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from fangcang.importer import import_bundle
 
@@ -32,3 +33,35 @@ def district(engine, demo_base, tmp_path, monkeypatch):
     result = import_bundle(engine, demo_base, actor="test")
     assert result.ok and not result.errors, result.report
     return engine
+
+
+DATA_TABLES = [
+    "sub_districts",
+    "stations",
+    "officers",
+    "communities",
+    "houses",
+    "people",
+    "places",
+    "objects",
+    "events",
+    "incidents",
+    "agg_incident_day",
+    "agg_incident_hour",
+    "agg_population",
+    "agg_records",
+]
+
+
+def snapshot(engine) -> dict[str, list]:
+    """Every data table's rows in a stable order (what "nothing changed" compares)."""
+    out = {}
+    with engine.connect() as conn:
+        for name in DATA_TABLES:
+            rows = conn.execute(text(f"SELECT * FROM {name}")).all()
+            out[name] = sorted(tuple(str(v) for v in r) for r in rows)
+        rows = conn.execute(
+            text("SELECT community_id, kind, checked_on, interval_days, n FROM agg_factor")
+        ).all()
+        out["agg_factor"] = sorted(tuple(str(v) for v in r) for r in rows)
+    return out

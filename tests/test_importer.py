@@ -7,7 +7,8 @@ from datetime import date, datetime
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select, text
+from importer_support import DATA_TABLES, snapshot
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangcang import db
@@ -200,41 +201,11 @@ def test_write_errors_round_trip(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # The bundle
 # ---------------------------------------------------------------------------------------------
-DATA_TABLES = [
-    "sub_districts",
-    "stations",
-    "officers",
-    "communities",
-    "houses",
-    "people",
-    "places",
-    "objects",
-    "events",
-    "incidents",
-    "agg_incident_day",
-    "agg_incident_hour",
-    "agg_population",
-    "agg_records",
-]
 
 
 @pytest.fixture(autouse=True)
 def _reports(tmp_path, monkeypatch):
     monkeypatch.setenv("FANGCANG_REPORTS_DIR", str(tmp_path / "reports"))
-
-
-def snapshot(engine) -> dict[str, list]:
-    """Every data table's rows in a stable order (what "nothing changed" compares)."""
-    out = {}
-    with engine.connect() as conn:
-        for name in DATA_TABLES:
-            rows = conn.execute(text(f"SELECT * FROM {name}")).all()
-            out[name] = sorted(tuple(str(v) for v in r) for r in rows)
-        rows = conn.execute(
-            text("SELECT community_id, kind, checked_on, interval_days, n FROM agg_factor")
-        ).all()
-        out["agg_factor"] = sorted(tuple(str(v) for v in r) for r in rows)
-    return out
 
 
 def _bundle(tmp_path, name="bundle", **kw):

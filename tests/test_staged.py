@@ -7,9 +7,9 @@ import sqlite3
 import time
 
 import pytest
+from importer_support import snapshot
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from test_importer import snapshot
 
 from fangcang import aggregates, db
 from fangcang.importer import import_bundle, staged
