@@ -70,6 +70,7 @@ def test_staged_load_gives_the_same_database_as_one_transaction(engine, tmp_path
     db.upgrade(ref)
     for e, stage in ((ref, False), (engine, True)):
         assert import_bundle(e, base, stage=False).status == ImportStatus.OK
+        e.dispose()  # a fresh connection: no pragma of the first import carried over
         result = import_bundle(e, feed, stage=stage)
         assert result.status == ImportStatus.OK, result.report
     assert snapshot(engine) == snapshot(ref)
@@ -153,6 +154,23 @@ def test_a_failing_staged_load_changes_nothing_and_leaves_nothing(engine, tmp_pa
     if _sqlite(engine):
         assert result.status == ImportStatus.FAILED and "simulated" in result.report
     assert snapshot(engine) == before or not _sqlite(engine)
+    assert _leftovers(engine) == []
+
+
+def test_a_failing_swap_changes_nothing_and_leaves_nothing(engine, tmp_path, monkeypatch):
+    import_bundle(engine, write_example_bundle(tmp_path / "base"), stage=False)
+    before = snapshot(engine)
+    swap_in = aggregates.swap_in
+
+    def broken(session, parts):  # after the renames, inside the final transaction
+        swap_in(session, parts)
+        raise sqlite3.OperationalError("database disk image is malformed (simulated)")
+
+    monkeypatch.setattr(aggregates, "swap_in", broken)
+    result = import_bundle(engine, _records_only(tmp_path, name="x"), stage=True)
+    if _sqlite(engine):
+        assert result.status == ImportStatus.FAILED and "simulated" in result.report
+        assert snapshot(engine) == before
     assert _leftovers(engine) == []
 
 

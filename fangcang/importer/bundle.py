@@ -15,6 +15,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Collection
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -166,6 +167,22 @@ def _load(
             result.aggregates[kind.name] = "full" if tracked.full else "incremental"
 
 
+@contextmanager
+def _dropped_on_failure(conn, stages: list):
+    """On an error in the final transaction (rolled back: the live tables as they were),
+    remove the staged copies too, then let the error go on."""
+    try:
+        yield
+    except BaseException:
+        raw = conn.connection.driver_connection
+        for st in stages:
+            try:
+                staged.drop_leftovers(raw, st)
+            except Exception:  # the next staged load removes them (staged.cleanup)
+                log.exception("removing the copies of %s failed", st.name)
+        raise
+
+
 def _stage(conn, report: BundleReport, result: ImportResult, progress: Progress, stage) -> list:
     """Staged loads (SQLite, large record files; ``fangcang.importer.staged``): each built beside
     its table in short transactions, ready for the swap in the final one. None when the bundle
@@ -189,6 +206,8 @@ def _stage(conn, report: BundleReport, result: ImportResult, progress: Progress,
         result.lock_from = time.perf_counter()
         return []
     raw = conn.connection.driver_connection
+    # Set before any temporary table exists: changing temp_store drops them all.
+    raw.execute("PRAGMA temp_store=MEMORY")
     stages = []
     total = sum(len(frames[k.name]) for k in kinds) * 2 or 1
     done = 0
@@ -335,7 +354,7 @@ def import_bundle(
         try:
             with engine.connect() as conn:  # one connection: a staged load's temporary tables
                 stages = _stage(conn, report, result, progress, stage)
-                with Session(bind=conn) as session:
+                with Session(bind=conn) as session, _dropped_on_failure(conn, stages):
                     _begin_write(session)
                     c0 = time.process_time()
                     for st in stages:  # the staged tables take their new rows (short)
