@@ -331,6 +331,9 @@ def _import(engine: Engine, folder: Path, import_bundle, progress: Progress):
                 channel="demo",
                 partial=False,
                 progress=lambda f, m, lo=lo, hi=hi: progress(lo + (hi - lo) * f, m),
+                # One transaction per part: staging would copy the growing tables part after
+                # part (fangcang.importer.staged); a first start has its own progress page.
+                stage=False,
             )
         finally:
             if sub != folder:
