@@ -49,9 +49,11 @@ log = logging.getLogger(__name__)
 
 #: A load of at least this many rows into a SQLite table is staged (smaller ones are quick).
 MIN_ROWS = 20_000
-#: Rows per short transaction when copying and when upserting (about 0.1-0.4 s each).
-COPY_ROWS = 20_000
-UPSERT_ROWS = 10_000
+#: Rows of the first short transaction of each kind of step (copy, upsert, fill, purge) ...
+COPY_ROWS = 10_000
+UPSERT_ROWS = 5_000
+#: ... then sized so that each holds the lock about this long (the machine's load varies).
+TARGET_S = 0.2
 #: Pause after each short transaction: longer than the busy handler's 100 ms poll.
 PAUSE_S = 0.12
 #: A token younger than this belongs to a load still running (its heartbeat); older: a crash.
@@ -73,6 +75,20 @@ def wanted(dialect: str, rows: int) -> bool:
 def _index_name(name: str) -> str:
     """The other name of a live index (``ix`` <-> ``ix__b``)."""
     return name[: -len(ALT)] if name.endswith(ALT) else name + ALT
+
+
+class _Chunks:
+    """Rows per short transaction, resized after each so that it takes about ``TARGET_S``."""
+
+    def __init__(self, rows: int):
+        self.rows = max(int(rows), 1)
+        self.first = self.rows
+
+    def took(self, seconds: float, rows: int) -> None:
+        if rows < self.rows or seconds <= 0:  # a last, short chunk says little
+            return
+        scale = min(max(TARGET_S / seconds, 0.25), 2.0)
+        self.rows = int(min(max(self.rows * scale, self.first // 20, 1), self.first * 20))
 
 
 @dataclass
@@ -100,17 +116,21 @@ class Staged:
 # ---------------------------------------------------------------------------------------------
 # Short write transactions on the raw connection
 # ---------------------------------------------------------------------------------------------
-def _write(raw: sqlite3.Connection, fn: Callable[[], None], pause: bool = True) -> None:
-    """Run ``fn`` in one short write transaction, then pause so waiting writers get in."""
+def _write(raw: sqlite3.Connection, fn: Callable[[], None], pause: bool = True) -> float:
+    """Run ``fn`` in one short write transaction, then pause so waiting writers get in.
+    Returns the seconds the lock was held."""
     raw.execute("BEGIN IMMEDIATE")
+    t0 = time.perf_counter()
     try:
         fn()
     except BaseException:
         raw.rollback()
         raise
     raw.commit()
+    took = time.perf_counter() - t0
     if pause:
         time.sleep(PAUSE_S)
+    return took
 
 
 def _names(raw: sqlite3.Connection, kind: str) -> set[str]:
@@ -176,17 +196,17 @@ def cleanup(raw: sqlite3.Connection, table: str) -> None:
 def _purge(raw: sqlite3.Connection, name: str) -> None:
     """Empty ``name`` in chunks of short transactions, then drop it (a single DROP of a big
     table frees every page under the lock: seconds)."""
+    size = _Chunks(COPY_ROWS)
     while True:
         box = {}
 
-        def chunk(box=box) -> None:
+        def chunk(box=box, rows=size.rows) -> None:
             cur = raw.execute(
-                f'DELETE FROM "{name}" WHERE rowid IN '
-                f'(SELECT rowid FROM "{name}" LIMIT {COPY_ROWS})'
+                f'DELETE FROM "{name}" WHERE rowid IN (SELECT rowid FROM "{name}" LIMIT {rows})'
             )
             box["n"] = cur.rowcount
 
-        _write(raw, chunk)
+        size.took(_write(raw, chunk), size.rows)
         if not box["n"]:
             break
     _write(raw, lambda: raw.execute(f'DROP TABLE "{name}"'), pause=False)
@@ -260,13 +280,14 @@ def copy_rows(raw: sqlite3.Connection, staged: Staged, progress=None) -> None:
     name, pk = staged.name, staged.pk
     last = None
     done = 0
+    size = _Chunks(COPY_ROWS)
     while True:
         ids = [
             r[0]
             for r in raw.execute(
                 f'SELECT "{pk}" FROM "{name}"'
                 + (f' WHERE "{pk}" > ?' if last is not None else "")
-                + f' ORDER BY "{pk}" LIMIT {COPY_ROWS}',
+                + f' ORDER BY "{pk}" LIMIT {size.rows}',
                 (last,) if last is not None else (),
             )
         ]
@@ -282,7 +303,7 @@ def copy_rows(raw: sqlite3.Connection, staged: Staged, progress=None) -> None:
             )
             _heartbeat(raw, name, staged.token)
 
-        _write(raw, chunk)
+        size.took(_write(raw, chunk), len(ids))
         last = hi
         done += len(ids)
         if progress:
@@ -317,8 +338,11 @@ def upsert_rows(
     before = raw.execute(f'SELECT count(*) FROM "{name}{NEW}"').fetchone()[0]
     changed = 0
     n = len(frame)
-    for start in range(0, n, UPSERT_ROWS):
-        rows = driver_rows(frame.iloc[start : start + UPSERT_ROWS], table, columns, "sqlite")
+    size = _Chunks(UPSERT_ROWS)
+    start = 0
+    while start < n:
+        step = size.rows
+        rows = driver_rows(frame.iloc[start : start + step], table, columns, "sqlite")
         box = {}
 
         def chunk(rows=rows, box=box) -> None:
@@ -326,10 +350,11 @@ def upsert_rows(
             box["n"] = max(cur.rowcount, 0)
             _heartbeat(raw, name, staged.token)
 
-        _write(raw, chunk)
+        size.took(_write(raw, chunk), len(rows))
         changed += box["n"]
+        start += step
         if progress:
-            progress(min(start + UPSERT_ROWS, n))
+            progress(min(start, n))
     inserted = raw.execute(f'SELECT count(*) FROM "{name}{NEW}"').fetchone()[0] - before
     counts = LoadCounts(inserted=inserted, updated=changed - inserted, unchanged=n - changed)
     staged.counts = counts
@@ -354,15 +379,18 @@ def stage_aggregates(raw: sqlite3.Connection, staged: Staged) -> None:
             continue
         cols = ", ".join(aggregates.AGGS[agg].columns)
         total = raw.execute(f"SELECT max(rowid) FROM {tmp}").fetchone()[0] or 0
-        for lo in range(0, total, COPY_ROWS * 5):
+        size, lo = _Chunks(COPY_ROWS * 2), 0
+        while lo < total:
+            hi = lo + size.rows
 
-            def chunk(lo=lo, agg=agg, tmp=tmp, cols=cols) -> None:
+            def chunk(lo=lo, hi=hi, agg=agg, tmp=tmp, cols=cols) -> None:
                 raw.execute(
                     f'INSERT INTO "{agg}{NEW}" ({cols}) SELECT * FROM {tmp} '
-                    f"WHERE rowid > {lo} AND rowid <= {lo + COPY_ROWS * 5}"
+                    f"WHERE rowid > {lo} AND rowid <= {hi}"
                 )
 
-            _write(raw, chunk)
+            size.took(_write(raw, chunk), min(hi, total) - lo)
+            lo = hi
         raw.execute(f"DROP TABLE {tmp}")
         raw.commit()
     staged.timings["aggregates"] = round(time.perf_counter() - t0, 3)
