@@ -1,7 +1,7 @@
 """Geometry: community and sub-district polygons in geopandas, and point-in-polygon placement.
 
-``communities_frame`` is the one loader of community geometry: the map, the back-test's areas,
-the hot-spot neighbours, the importer and task dispatch all read it.
+``communities_frame`` is the one loader of community geometry: the map, the bulletin map, the
+back-test's areas, the hot-spot neighbours, the importer and task dispatch all read it.
 
 Polygons are stored as GeoJSON text (WGS84 lon/lat) so the schema works on SQLite and on
 PostgreSQL without PostGIS; this module turns them into a ``GeoDataFrame``.

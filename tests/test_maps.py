@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 
 import dashboard_data as dd
+import geopandas as gpd
+import pandas as pd
 import pytest
+import shapely
 
-from fangcang import maps, offline, palette
+from fangcang import geo, maps, offline, palette
 from fangcang.access import Scope
-from fangcang.i18n import t
+from fangcang.i18n import catalogue, t
 from fangcang.maps import MapData
+from fangcang.models import Community
 
 CDN = re.compile(r"https?://(?!127\.0\.0\.1|localhost)[^\"' )]+", re.I)
 
@@ -68,10 +73,6 @@ def test_tiles_from_config(session, district, monkeypatch):
 
 
 def test_layers(session, factory, district):
-    from datetime import datetime
-
-    from fangcang.models import Community
-
     factory.incident(
         session.get(Community, "C003"), datetime(2026, 10, 9, 22), lat=28.004, lon=120.625
     )
@@ -93,10 +94,6 @@ def test_layers(session, factory, district):
 
 
 def test_clusters_use_local_plugin(session, factory, district):
-    from datetime import datetime
-
-    from fangcang.models import Community
-
     c = session.get(Community, "C001")
     for i in range(5):
         factory.incident(c, datetime(2026, 10, 3, 10 + i), lat=28.005, lon=120.605)
@@ -115,8 +112,6 @@ def test_clusters_use_local_plugin(session, factory, district):
 
 
 def test_tooltip_escapes_data(session, district):
-    from fangcang.models import Community
-
     session.get(Community, "C002").name = "<script>alert(1)</script>社区"
     session.commit()
     html = maps.map_html(maps.map_view(session, Scope.district(), dd.PERIOD).map)
@@ -153,9 +148,6 @@ def test_no_warning_run_is_grey(session, factory):
 
 
 def test_simplified_polygons_stay_small():
-    import pandas as pd
-    import shapely
-
     # 120 round polygons of 400 vertices each: simplified they must stay far below 3 MB
     rows = []
     for i in range(120):
@@ -199,10 +191,6 @@ def test_install_assets(tmp_path):
 
 
 def _incidents_at(session, factory, n: int = 5):
-    from datetime import datetime
-
-    from fangcang.models import Community
-
     c = session.get(Community, "C001")
     for i in range(n):
         factory.incident(c, datetime(2026, 10, 3, 10 + i), lat=28.005, lon=120.605)
@@ -284,10 +272,6 @@ def test_colour_modes_are_a_registry(session, district):
 
 
 def test_adding_a_colour_mode_is_one_piece(session, district, monkeypatch):
-    import pandas as pd
-
-    from fangcang.i18n import catalogue
-
     monkeypatch.setattr(maps, "COLOUR_MODES", dict(maps.COLOUR_MODES))
     monkeypatch.setitem(catalogue(), "map.colour_by.patrols", ("巡逻次数", "Patrols"))
     maps.register_colour_mode(
@@ -312,11 +296,6 @@ def test_adding_a_colour_mode_is_one_piece(session, district, monkeypatch):
 
 
 def test_community_shapes_are_simplified_geodataframes(session, factory):
-    import geopandas as gpd
-    import shapely
-
-    from fangcang import geo
-
     c = factory.community("CX", bbox=(120.60, 28.00, 120.61, 28.01))
     circle = shapely.Point(120.65, 28.05).buffer(0.01, 200)
     c.geometry = geo.to_geojson(circle)

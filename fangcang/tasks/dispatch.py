@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from .. import audit, db
+from .. import audit, db, geo
 from ..access import Permission, Viewer, can
 from ..models import Community, House
 from ..models.tasks import Branch, Cycle, ItemState, TaskItem, TaskTemplate, TemplateStatus
@@ -302,8 +302,6 @@ def locate_point(session: Session, lon: float, lat: float) -> str:
         raise ValueError(f"point: ({lon}, {lat}) is not a longitude/latitude pair")
     # The same point-in-polygon rule as the importer (fangcang.geo): borders go to the
     # smallest community id.
-    from .. import geo
-
     polygons = geo.communities_frame(session)
     if polygons.empty:
         raise ValueError("point: the database has no communities")
