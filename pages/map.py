@@ -229,7 +229,7 @@ with right:
                 f, viewer.scope, metrics=["total"], community_ids=[r["community_id"]]
             )
             st.markdown(f"**{t('period.comparison')} · {t('metric.total')}**")
-            period_ui.single(cmp.iloc[0], f.span, stacked=True)
+            period_ui.compact(cmp.iloc[0], f.span)
         if isinstance(r.get("reason"), str) and r["reason"]:
             st.markdown(f"**{t('dash.reason')}**")
             st.markdown(escape_markdown(r["reason"]))

@@ -63,11 +63,7 @@ v = _load(
 )
 area = escape_markdown(v.title) if v.title else filters.where_text(f, viewer)
 st.title(t("trends.title"))
-st.caption(
-    t("trends.caption", area=area, first=str(v.first), last=str(v.last))
-    + " · "
-    + t("trends.drill_hint")
-)
+st.caption(f"{area} · {t('trends.drill_hint')}")  # the windows are stated below
 chips.show(chips.for_filters(f, viewer, category), key="trends_chips")
 if v.total["n"] == 0 and v.total["n_before"] == 0:
     what = t(f"metric.{metric}") + (f" · {charts.category_label(category)}" if category else "")
@@ -84,7 +80,8 @@ ids = None if v.level == "district" else list(meta["community_id"])
 cmp = period_ui.load(f, viewer.scope, metrics=[metric], category=category, community_ids=ids)
 st.subheader(f"{t('period.comparison')} · {t(f'metric.{metric}')}")
 period_ui.single(cmp.iloc[0], f.span)
-st.caption(period_ui.windows_caption(f.span) + " " + t("period.charts_months", month=str(v.last)))
+st.caption(period_ui.windows_caption(f.span))
+st.caption(t("period.charts_months", month=str(v.last)))
 
 left, right = st.columns(2)
 with left:
@@ -135,12 +132,12 @@ cats = pd.DataFrame(
 )
 tabs = {}
 if v.level == "district":
-    tabs["sub_district"] = t("trends.by_sub_district")
+    tabs["sub_district"] = t("period.by.sub_district")
 elif v.level == "sub_district":
-    tabs["community"] = t("trends.by_community")
-tabs["station"] = t("trends.by_station")
-tabs["category"] = t("trends.by_category")
-st.caption(t("chips.hint"))
+    tabs["community"] = t("period.by.community")
+tabs["station"] = t("period.by.station")
+tabs["category"] = t("period.by.category")
+st.caption(t("chips.hint_trends"))
 for (kind, _label), tab in zip(tabs.items(), st.tabs(list(tabs.values())), strict=True):
     with tab:
         if kind == "sub_district":

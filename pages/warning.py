@@ -70,7 +70,7 @@ page = _load(
 st.title(t("warnpage.title"))
 chips.show(chips.for_filters(f, viewer), key="warning_chips")
 if not f.is_month:  # a level is a monthly decision: say which month, do not pretend
-    st.info(t("period.warning_monthly", month=str(f.period), window=str(f.span.current)))
+    st.info(t("period.warning_page", month=str(f.period), window=str(f.span.current)))
 if page.total == 0:
     st.info(t("dash.no_warning_run", period=str(f.period)))
     st.stop()

@@ -9,6 +9,7 @@ and neither the page nor the map frame logged a JavaScript error. Cluster mode u
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 import pytest
@@ -127,5 +128,32 @@ def test_map_renders_every_colour_mode_and_layer(browser, server, name, params, 
             pg.wait_for_timeout(500)
             assert paths.count() > polygons + 10, (paths.count(), polygons)
         assert not _js_errors(messages), (name, _js_errors(messages))
+    finally:
+        ctx.close()
+
+
+def test_a_map_click_filters_to_the_community_and_a_chip_clears_it(browser, server):
+    """Cross-filtering (issue 13 item 4): clicking a community selects it, a chip shows it with
+    the chosen period's comparison beside the map, and the chip's button clears it."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    pg = ctx.new_page()
+    pg.set_default_timeout(90_000)
+    try:
+        _open(pg, server, "/")
+        _open(pg, server, "/map?span=28d")
+        frame = pg.frame_locator(MAP_FRAME)
+        paths = frame.locator("path.leaflet-interactive")
+        paths.first.wait_for(timeout=90_000)
+        chip = pg.get_by_role("button", name=re.compile("^社区："))
+        assert chip.count() == 0
+        paths.nth(10).click(force=True)  # one community polygon
+        chip.wait_for(timeout=60_000)
+        name = chip.inner_text().split("：", 1)[1].split()[0]  # "社区：XX close" (icon)
+        assert name and name in pg.locator("[data-testid='stMain']").inner_text()
+        pg.get_by_text("时段对比").first.wait_for(timeout=30_000)
+        assert "community=" in pg.url
+        chip.click()
+        chip.wait_for(state="detached", timeout=60_000)
+        assert "community=" not in pg.url
     finally:
         ctx.close()

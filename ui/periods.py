@@ -71,13 +71,6 @@ def _help(row, p: Periods, key: str) -> str:
     )
 
 
-def _line(row, key: str) -> str:
-    """ "同比 +5.1%（去年同期 1,234）· 正常波动" in one short line."""
-    if row[f"verdict_{key}"] == "unavailable":
-        return f"{t(f'period.{key}')} {t('period.unavailable')}"
-    return f"{t(f'period.{key}')} {_pct(row[f'pct_{key}'])} · {verdict(row, key)}"
-
-
 def load(
     f, scope: Scope, *, metrics=None, category=None, community_ids=None
 ) -> pd.DataFrame | None:
@@ -95,26 +88,48 @@ def load(
 
 
 def metric_row(df: pd.DataFrame, p: Periods, where=None) -> None:
-    """One column per metric: the count, its change against the year before (delta, ★ when
-    beyond noise) and a line for the previous period."""
+    """One column per metric: the count, its % change against the year before (delta), then
+    the plain verdicts: "同比：正常波动" and "环比 -4.1%：★ 明显下降" (z values in the help)."""
     cols = (where or st).columns(len(df))
     for col, (_, row) in zip(cols, df.iterrows(), strict=True):
-        yb = row["verdict_year_before"]
         delta = None
-        if yb != "unavailable" and not pd.isna(row["pct_year_before"]):
-            mark = " ★" if yb in ("up", "down") else ""
-            delta = f"{_pct(row['pct_year_before'])} {t('dash.yoy')}{mark}"
+        if row["verdict_year_before"] != "unavailable" and not pd.isna(row["pct_year_before"]):
+            delta = f"{_pct(row['pct_year_before'])} {t('dash.yoy')}"
         col.metric(
             t(f"metric.{row['metric']}"),
             fmt_int(row["n"]),
             delta=delta,
             delta_color="inverse",
-            help=_help(row, p, "year_before"),
+            help=_help(row, p, "year_before") + "  \n" + _help(row, p, "previous"),
         )
-        col.caption(
-            _line(row, "year_before") + "  \n" + _line(row, "previous"),
-            help=_help(row, p, "previous"),
+        col.caption(_verdict_line(row, "year_before") + "  \n" + _verdict_line(row, "previous"))
+
+
+def _verdict_line(row, key: str) -> str:
+    """ "同比：正常波动" / "环比 -4.1%：★ 明显下降" (the year-before % is in the delta above)."""
+    sep = "：" if state.lang() == "zh" else ": "
+    if row[f"verdict_{key}"] == "unavailable":
+        return f"{t(f'period.{key}')}{sep}{t('period.unavailable')}"
+    pct = "" if key == "year_before" else f" {_pct(row[f'pct_{key}'])}"
+    return f"{t(f'period.{key}')}{pct}{sep}{verdict(row, key)}"
+
+
+def compact(row, p: Periods, where=None) -> None:
+    """One metric in a narrow panel (the map's details): three short lines of text."""
+    sep = "：" if state.lang() == "zh" else ": "
+    lines = [f"{t('period.n')} **{fmt_int(row['n'])}**"]
+    for key in BASES:
+        if row[f"verdict_{key}"] == "unavailable":
+            lines.append(f"{t(f'period.{key}')}{sep}{t('period.unavailable')}")
+            continue
+        zh = state.lang() == "zh"
+        lb, comma, rb = ("（", "，", "）") if zh else (" (", ", ", ")")
+        lines.append(
+            f"{t(f'period.{key}')} {_pct(row[f'pct_{key}'])}"
+            f"{lb}{t(f'period.col.{key}')} {fmt_int(row[f'n_{key}'])}{comma}"
+            f"{_signed(row[f'change_{key}'])}{rb}{sep}**{verdict(row, key)}**"
         )
+    (where or st).markdown("  \n".join(lines), help=_help(row, p, "year_before"))
 
 
 def single(row, p: Periods, where=None, stacked: bool = False) -> None:

@@ -13,10 +13,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "period.as_of": ("数据截至 {day}", "Data as of {day}"),
     "period.window": ("本期 {window}", "This period {window}"),
     "period.n": ("本期", "This period"),
-    "period.year_before": ("同比", "vs year before"),
-    "period.previous": ("环比", "vs previous"),
+    "period.year_before": ("同比", "YoY"),
+    "period.previous": ("环比", "vs prior"),
     "period.col.year_before": ("去年同期", "Year before"),
-    "period.col.previous": ("上一周期", "Previous"),
+    "period.col.previous": ("上一周期", "Prior period"),
     "period.col.change": ("增减", "Change"),
     "period.col.pct": ("增减%", "Change %"),
     "period.col.verdict": ("判断", "Verdict"),
@@ -38,7 +38,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "period.windows": (
         "本期 {now}（数据截至 {as_of}）· 同比 {yb} · 环比 {prev}",
-        "This period {now} (data as of {as_of}) · year before {yb} · previous {prev}",
+        "This period {now} (data as of {as_of}) · year before {yb} · prior period {prev}",
     ),
     "period.running": (
         "{what}尚未结束：统计到 {day}，对比时段取同样天数。",
@@ -55,6 +55,13 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Warning levels are monthly decisions: this shows the levels of {month}. The chosen "
         "period ({window}) applies to incident comparisons only and does not change a level.",
     ),
+    "period.warning_page": (
+        "预警等级按月评定：这里显示 {month} 的等级（所选时段 {window} 内最近一次评定）。"
+        "该时段的警情对比见总览、趋势和社区页。",
+        "Warning levels are monthly decisions: this shows the levels of {month} (the latest "
+        "assessment within {window}). The period's incident comparisons are on the overview, "
+        "trends and community pages.",
+    ),
     "period.map_monthly": (
         "颜色为 {month} 的月度预警；所选时段（{window}）的警情对比见右侧社区详情。",
         "Colours are the monthly warning of {month}; the chosen period ({window}) is compared "
@@ -68,8 +75,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "chips.active": ("已筛选", "Filtered by"),
     "chips.clear": ("清除筛选：{label}", "Clear filter: {label}"),
     "chips.clear_all": ("全部清除", "Clear all"),
-    "chips.hint": (
-        "点击地图上的社区、图中的柱或表中的行即可筛选本页。",
-        "Click a community on the map, a bar or a table row to filter this page.",
+    "chips.hint_trends": (
+        "点击图中的柱或表中的一行即可筛选本页（上方显示筛选，点 × 清除）。",
+        "Click a bar or a table row to filter this page (the filter shows above; × clears it).",
     ),
+    "period.by.sub_district": ("按街道", "By sub-district"),
+    "period.by.community": ("按社区", "By community"),
+    "period.by.station": ("按派出所", "By police station"),
+    "period.by.category": ("按类别", "By category"),
 }
