@@ -107,27 +107,15 @@ def community_shapes(session: Session, scope: Scope) -> gpd.GeoDataFrame:
     Returns
     -------
     GeoDataFrame
-        community_id, name, sub_district_code, sub_district, station_id, station, geometry,
-        centroid_lon, centroid_lat (sorted by community_id).
+        ``geo.COMMUNITY_COLUMNS`` but officer_id, and geometry (sorted by community_id).
     """
     frame = geo.communities_frame(session, scope)
     full = frame.geometry.to_numpy()
     frame = _fill_points(frame, "centroid_lon", "centroid_lat", full)
     frame = frame.set_geometry(_simplify(full), crs=frame.crs)
-    return frame[_SHAPE_COLUMNS]
+    return frame.drop(columns="officer_id")
 
 
-_SHAPE_COLUMNS = [
-    "community_id",
-    "name",
-    "sub_district_code",
-    "sub_district",
-    "station_id",
-    "station",
-    "geometry",
-    "centroid_lon",
-    "centroid_lat",
-]
 _SUB_DISTRICT_COLUMNS = ["code", "name", "geometry", "label_lon", "label_lat"]
 
 

@@ -235,22 +235,13 @@ def completion_bars(
 ) -> go.Figure:
     """Completion and on-time rates (0..1) side by side per row, in percent, first row at the
     bottom."""
+    series = ((completion, completion_label, "#2f6fde"), (on_time, on_time_label, "#9bbcf2"))
     fig = go.Figure(
         [
             go.Bar(
-                y=labels,
-                x=[100 * v for v in completion],
-                orientation="h",
-                name=completion_label,
-                marker_color="#2f6fde",
-            ),
-            go.Bar(
-                y=labels,
-                x=[100 * v for v in on_time],
-                orientation="h",
-                name=on_time_label,
-                marker_color="#9bbcf2",
-            ),
+                y=labels, x=[100 * v for v in values], orientation="h", name=name, marker_color=c
+            )
+            for values, name, c in series
         ]
     )
     fig.update_layout(
