@@ -13,16 +13,8 @@ from ui.state import t
 viewer = guard.page("bulletins")
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _periods(version: int) -> list[str]:
-    with state.session() as s:
-        return bulletins.issuable_periods(s)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _history(version: int, text: str) -> list[bulletins.BulletinSummary]:
-    with state.session() as s:
-        return bulletins.search_bulletins(s, text or None)
+def _history(text: str) -> list[bulletins.BulletinSummary]:
+    return state.load(bulletins.search_bulletins, text or None)
 
 
 # Issued bulletins never change, so their documents are cached by id alone.
@@ -44,17 +36,16 @@ def _log_export(bulletin_id: int, fmt: str) -> None:
         s.commit()
 
 
-version = state.data_version()
 st.title(t("bulletin.title"))
 
 if bulletins.can_issue(viewer.role):
     with st.expander(t("bulletin.issue"), expanded=False, icon=":material/campaign:"):
-        periods = _periods(version)
+        periods = state.load(bulletins.issuable_periods)
         if not periods:
             st.info(t("bulletin.no_runs"))
         else:
             period = st.selectbox(t("bulletin.issue_for"), periods, key="bul_period")
-            existing = [b for b in _history(version, "") if b.period == period]
+            existing = [b for b in _history("") if b.period == period]
             again = True
             if existing:
                 st.warning(t("bulletin.already", titles="、".join(b.label for b in existing)))
@@ -72,7 +63,7 @@ if bulletins.can_issue(viewer.role):
 
 st.subheader(t("bulletin.history"))
 query = st.text_input(t("bulletin.search"), key="bul_search", placeholder="沿江 / 2026-10 / 第3期")
-history = _history(version, query.strip())
+history = _history(query.strip())
 if not history:
     st.info(t("bulletin.no_match") if query.strip() else t("bulletin.none"))
     st.stop()

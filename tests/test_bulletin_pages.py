@@ -84,6 +84,9 @@ def test_bulletins_page_dispatcher_issues_and_searches(small, sqlite_engine):
     assert "F社区" in table.iloc[0].to_string()
     iframes = at.get("iframe")
     assert iframes and "F社区" in iframes[0].proto.srcdoc
+    # The preview is the new issue in the official layout, with generated requirements.
+    assert "鹿公预〔2026〕1号" in iframes[0].proto.srcdoc
+    assert "新列为红色预警社区" in iframes[0].proto.srcdoc
     # Issuing the same month again asks for confirmation first.
     at.selectbox(key="bul_period").set_value("2026-05")
     at.run()

@@ -272,3 +272,7 @@ def test_task_completion_of_communities_warned_before(session, district):
     )
     assert not any("任务未完成" in line for line in wm["requirements"])
     assert "尚有1项任务未完成" in b.html
+    assert c["requirements"]["yellow"].startswith(
+        "本期黄色预警社区1个，新列入1个，尚有未完成任务1项。"
+    )
+    assert c["requirements"]["red"].startswith("本期红色预警社区1个，新列入1个。")  # none open

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..effect import district_monthly
+from ..incidents import district_monthly
 from ..models import WarningRun
 from ..scoring import store
 from ..timeutil import Month

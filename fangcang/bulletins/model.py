@@ -20,13 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..access import Scope
-from ..effect import (
-    HEADLINES,
-    METRIC_KEYS,
-    district_monthly,
-    yoy_from_monthly,
-)
 from ..i18n import fmt_int, t
+from ..incidents import METRIC_KEYS, METRICS, district_monthly, yoy_from_monthly
 from ..models import (
     Bulletin,
     BulletinCommunity,
@@ -104,7 +99,7 @@ def _headline_rows(monthly: dict[str, dict[str, int]], period: Month) -> list[di
     month = {r.key: r for r in yoy_from_monthly(monthly, period, period)}
     ytd = {r.key: r for r in yoy_from_monthly(monthly, Month(period.year, 1), period)}
     rows = []
-    for key in HEADLINES:
+    for key in METRICS:
         m, y = month[key], ytd[key]
         rows.append(
             {
@@ -209,7 +204,7 @@ def build_content(
 ) -> dict:
     """The bulletin's content (everything but its number) as a JSON-ready dict.
 
-    ``monthly`` may hold ``effect.district_monthly`` output covering ``period - 23`` ..
+    ``monthly`` may hold ``incidents.district_monthly`` output covering ``period - 23`` ..
     ``period`` (the demo computes it once for a year of bulletins); default: queried here.
 
     Raises
@@ -369,15 +364,16 @@ def _level_requirement(level: str, rows: list[dict]) -> str:
     if not rows:
         return ""
     new = sum(1 for r in rows if r["months_at_level"] == 1)
-    return t(
-        "bulletin.req.section",
-        "zh",
-        level=t(f"bulletin.level.{level}", "zh"),
-        n=len(rows),
-        new=new,
-        again=len(rows) - new,
-        open=fmt_int(sum(r["open_tasks"] for r in rows)),
-    ) + t(f"bulletin.action.{level}", "zh")
+    n_open = sum(r["open_tasks"] for r in rows)
+    level_name = t(f"bulletin.level.{level}", "zh")
+    parts = [t("bulletin.req.section", "zh", level=level_name, n=len(rows))]
+    if new:
+        parts.append(t("bulletin.req.section_new", "zh", n=new))
+    if len(rows) - new:
+        parts.append(t("bulletin.req.section_again", "zh", n=len(rows) - new))
+    if n_open:
+        parts.append(t("bulletin.req.section_open", "zh", n=fmt_int(n_open)))
+    return "，".join(parts) + "。" + t(f"bulletin.action.{level}", "zh")
 
 
 def _pct_words(pct: float | None, last_year: int) -> str:

@@ -133,10 +133,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bulletin.number": ("{year}年第{number}期", "{year} No. {number}"),
     "bulletin.doc_number": ("鹿公预〔{year}〕{number}号", "Lucheng warning [{year}] No. {number}"),
     # specific requirements (具体要求), generated per community (fangcang.bulletins.requirements)
-    "bulletin.req.section": (
-        "本期{level}预警社区{n}个，其中新列入{new}个、连续预警{again}个，尚有未完成任务{open}项。",
-        "{n} {level} communities: {new} new, {again} named again; {open} task items open. ",
-    ),
+    "bulletin.req.section": ("本期{level}预警社区{n}个", "{n} {level} communities"),
+    "bulletin.req.section_new": ("新列入{n}个", "{n} new"),
+    "bulletin.req.section_again": ("连续预警{n}个", "{n} named again"),
+    "bulletin.req.section_open": ("尚有未完成任务{n}项", "{n} task items open"),
     "bulletin.req.red_new": (
         "新列为红色预警社区：列为重点整治对象，派出所所长挂点督办，{deadline}前制定整治方案并上报。",
         "Newly red: focused work under the station chief; a plan by {deadline}.",
