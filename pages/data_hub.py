@@ -17,7 +17,7 @@ from fangcang.i18n import fmt_int
 from fangcang.models import ImportStatus
 from fangcang.timeutil import now_local
 from fangcang.websafe import UploadError
-from ui import charts, guard, state
+from ui import charts, columns, guard, state
 from ui import tempfiles as tempdirs
 from ui.state import t
 
@@ -100,21 +100,14 @@ with tabs[0]:
         )
         charts.show(fig, key="datahub_by_kind")
         st.subheader(t("datahub.by_source"))
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    t("vh.col.kind"): records["kind"].map(_kind_label),
-                    t("vh.col.source"): records["source"],
-                    t("vh.col.records"): records["n"],
-                    t("vh.col.last_updated"): records["last_updated"],
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                t("vh.col.records"): st.column_config.NumberColumn(format="localized"),
-                t("vh.col.last_updated"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
-            },
+        columns.show(
+            records,
+            [
+                columns.Column("kind", "vh.col.kind", _kind_label),
+                columns.Column("source", "vh.col.source"),
+                columns.Column("n", "vh.col.records", config=columns.COUNT),
+                columns.Column("last_updated", "vh.col.last_updated", config=columns.DAY),
+            ],
         )
 
 # --- Freshness --------------------------------------------------------------------------------
@@ -188,26 +181,22 @@ with tabs[2]:
     if history.empty:
         st.info(t("datahub.no_history"))
     else:
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    t("vh.col.started_at"): history["started_at"],
-                    t("vh.col.status"): history["status"].map(lambda v: t(f"import_status.{v}")),
-                    t("vh.col.channel"): history["channel"],
-                    t("vh.col.actor"): history["actor"],
-                    t("vh.col.bundle"): history["bundle"].map(lambda b: Path(b).name),
-                    t("vh.col.records"): history["records"],
-                    t("vh.col.rejected"): history["rejected"],
-                    t("vh.col.duration"): history["duration_s"],
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                t("vh.col.started_at"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-                t("vh.col.records"): st.column_config.NumberColumn(format="localized"),
-                t("vh.col.duration"): st.column_config.NumberColumn(format="%.1f"),
-            },
+        columns.show(
+            history,
+            [
+                columns.Column("started_at", "vh.col.started_at", config=columns.MINUTE),
+                columns.Column("status", "vh.col.status", lambda v: t(f"import_status.{v}")),
+                columns.Column("channel", "vh.col.channel"),
+                columns.Column("actor", "vh.col.actor"),
+                columns.Column("bundle", "vh.col.bundle", lambda b: Path(b).name),
+                columns.Column("records", "vh.col.records", config=columns.COUNT),
+                columns.Column("rejected", "vh.col.rejected"),
+                columns.Column(
+                    "duration_s",
+                    "vh.col.duration",
+                    config=st.column_config.NumberColumn(format="%.1f"),
+                ),
+            ],
         )
 
     if viewer.can(Permission.IMPORT):

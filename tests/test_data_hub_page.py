@@ -64,7 +64,9 @@ def test_records_by_kind_from_data(app_db):
     ]
     assert bars["text"] == ["7", "450", "1,500"]
     table = at.dataframe[0].value
-    assert "(unknown)" in set(table.iloc[:, 1])
+    assert list(table.columns) == ["类别", "来源部门", "记录数", "最新数据时间"]
+    assert "(unknown)" in set(table["来源部门"])
+    assert table.loc[table["来源部门"] == "公安人口库", "类别"].tolist() == ["人口"]
 
 
 def test_scope_limits_the_counts(app_db):

@@ -20,7 +20,7 @@ from fangcang.visits import display
 from fangcang.visits.views import house_choices, house_residents, nearest_houses, search_houses
 from fangcang.websafe import escape_markdown
 
-from . import audit_view, charts, geolocate, state, unmask
+from . import audit_view, charts, columns, geolocate, state, unmask
 from .state import t
 
 #: Who records visits (others see the form tab as read-only).
@@ -324,7 +324,7 @@ def queue_tab(p: VisitsPage) -> None:
             hide_index=True,
             width="stretch",
             column_config={
-                t("vh.col.found"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
+                t("vh.col.found"): columns.DAY,
             },
         )
         st.caption(t("visits.queue_caption", n=fmt_int(len(queue))))
@@ -436,15 +436,14 @@ def coverage_tab(p: VisitsPage) -> None:
 
     st.subheader(t("visits.m.table"))
     table = display.coverage_table(m, p.lang)
-    pct = st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100)
     st.dataframe(
         table,
         hide_index=True,
         width="stretch",
         column_config={
-            t("vh.col.share_90"): pct,
-            t("vh.col.share_365"): pct,
-            t("vh.col.verified_share"): pct,
+            t("vh.col.share_90"): columns.PERCENT,
+            t("vh.col.share_365"): columns.PERCENT,
+            t("vh.col.verified_share"): columns.PERCENT,
         },
     )
 
