@@ -116,7 +116,7 @@ def _chart(ba: effect.BeforeAfter, measure: str) -> go.Figure:
         hovermode="x unified",
         xaxis={"type": "category"},
     )
-    fig.update_yaxes(gridcolor="#e6e9ee", rangemode="tozero")
+    fig.update_yaxes(gridcolor="#e6e9ee", rangemode="tozero", tickformat=",", hoverformat=",")
     return fig
 
 

@@ -83,7 +83,16 @@ if data.has_warning:
             hide_index=True,
             width="stretch",
             column_config={t("dash.reason"): st.column_config.TextColumn(width="large")},
+            key="ov_top",
+            on_select="rerun",
+            selection_mode="single-row",
         )
+        # a click on a row opens that community (its page, filtered to it, with a chip)
+        picked = st.session_state.get("ov_top", {}).get("selection", {}).get("rows", [])
+        st.caption(t("overview.top_click"))
+        if picked:
+            filters.set_community(str(data.top["community_id"].iloc[picked[0]]))
+            st.switch_page("pages/community.py")
     with right:
         st.subheader(t("overview.changes"))
         ch = data.changes

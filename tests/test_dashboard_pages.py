@@ -413,3 +413,14 @@ def test_effect_page_with_focus_management(demo_db):
     engine.dispose()
     assert sorted(picker.options) == names  # every community, by name
     assert any(len(df.value) > 0 for df in at.dataframe)
+
+
+def test_a_row_on_the_overview_opens_its_community(demo_db):
+    at = open_page("overview")
+    top = table(at)
+    name = top.iloc[0]["社区"]
+    at.session_state["ov_top"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    chip = [b for b in at.button if b.label.startswith("社区：")]
+    assert chip and chip[0].label == f"社区：{name}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..i18n import fmt_pct, t
+from ..i18n import fmt_int, fmt_pct, t
 from ..incidents import METRIC_KEYS, YoYRow
 from .evaluate import BeforeAfter
 
@@ -21,8 +21,8 @@ def verdict_text(ba: BeforeAfter, measure: str, lang: str = "zh") -> str:
         name=ba.community_name,
         metric=metric,
         k=ba.windows.months,
-        before=e.raw.before,
-        after=e.raw.now,
+        before=fmt_int(e.raw.before, lang),
+        after=fmt_int(e.raw.now, lang),
         pct=fmt_pct(e.raw.pct, lang),
         sig=t("effect.sig.yes" if e.raw.significant else "effect.sig.no", lang),
     )

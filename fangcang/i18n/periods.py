@@ -79,6 +79,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "点击图中的柱或表中的一行即可筛选本页（上方显示筛选，点 × 清除）。",
         "Click a bar or a table row to filter this page (the filter shows above; × clears it).",
     ),
+    "overview.top_click": (
+        "点击一行打开该社区的详情页。",
+        "Click a row to open that community's page.",
+    ),
     "period.by.sub_district": ("按街道", "By sub-district"),
     "period.by.community": ("按社区", "By community"),
     "period.by.station": ("按派出所", "By police station"),
