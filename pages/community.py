@@ -9,7 +9,7 @@ from fangcang.access import Scope
 from fangcang.i18n import fmt_int
 from fangcang.timeutil import Month
 from fangcang.websafe import escape, escape_markdown
-from ui import audit_view, charts, chips, filters, guard, numbers, state
+from ui import audit_view, charts, chips, columns, filters, guard, state
 from ui import periods as period_ui
 from ui.state import t
 
@@ -121,7 +121,7 @@ else:
         }
     )
     st.dataframe(
-        shown, hide_index=True, width="stretch", column_config=numbers.counts_config(shown)
+        shown, hide_index=True, width="stretch", column_config=columns.counts_config(shown)
     )
 st.markdown(f"**{t('community.overdue')}**")
 od = p.overdue

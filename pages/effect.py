@@ -13,7 +13,7 @@ from fangcang.i18n import fmt_int, fmt_pct
 from fangcang.timeutil import Month, month_range
 from fangcang.visits.views import community_choices
 from fangcang.websafe import escape_markdown
-from ui import guard, numbers, state
+from ui import columns, guard, state
 from ui.state import t
 
 viewer = guard.page("effect")
@@ -224,7 +224,7 @@ else:
         st.info(t("effect.verdict.no_comparison"))
     else:
         st.dataframe(
-            comp, hide_index=True, width="stretch", column_config=numbers.counts_config(comp)
+            comp, hide_index=True, width="stretch", column_config=columns.counts_config(comp)
         )
 
 # District year on year, any period.
@@ -245,7 +245,7 @@ else:
         hide_index=True,
         width="stretch",
         height=35 * (len(frame) + 1) + 3,
-        column_config=numbers.counts_config(frame),
+        column_config=columns.counts_config(frame),
     )
     st.caption(t("effect.yoy.caption"))
 

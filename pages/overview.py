@@ -6,7 +6,7 @@ import streamlit as st
 from fangcang import overview
 from fangcang.i18n import catalogue, fmt_int, fmt_pct
 from fangcang.palette import LEVEL_COLOURS
-from ui import charts, filters, guard, numbers, state
+from ui import charts, columns, filters, guard, state
 from ui import periods as period_ui
 from ui.state import t
 
@@ -166,5 +166,5 @@ with st.expander(t("overview.freshness")):
     )
     a, b = st.columns(2)
     kinds = kinds.rename(columns={"kind": t("community.col.kind"), "n": t("overview.records")})
-    a.dataframe(kinds, hide_index=True, width="stretch", column_config=numbers.counts_config(kinds))
-    b.dataframe(fr, hide_index=True, width="stretch", column_config=numbers.counts_config(fr))
+    a.dataframe(kinds, hide_index=True, width="stretch", column_config=columns.counts_config(kinds))
+    b.dataframe(fr, hide_index=True, width="stretch", column_config=columns.counts_config(fr))

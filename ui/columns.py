@@ -20,6 +20,14 @@ MINUTE = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
 PERCENT = st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100)
 
 
+def counts_config(df: pd.DataFrame, **extra) -> dict:
+    """``column_config`` giving every integer column of ``df`` thousands separators (``COUNT``),
+    plus ``extra`` (column name -> config), which takes precedence."""
+    config = {c: COUNT for c in df.columns if pd.api.types.is_integer_dtype(df[c])}
+    config.update(extra)
+    return config
+
+
 @dataclass(frozen=True)
 class Column:
     """One displayed column: ``key`` in the source frame, ``label`` an i18n key, ``fmt``

@@ -16,7 +16,7 @@ from fangcang.i18n import fmt_int, fmt_pct
 from fangcang.periods import BASES, PeriodKind, Periods
 
 from . import state
-from .numbers import COUNT
+from .columns import COUNT
 from .state import t
 
 
