@@ -93,8 +93,8 @@ labels = {b.id: f"{b.label}（{b.period}）" for b in history}
 chosen = st.selectbox(t("bulletin.preview"), list(labels), format_func=labels.get, key="bul_pick")
 summary = next(b for b in history if b.id == chosen)
 if viewer.can(Permission.EXPORT):
-    c1, c2, _ = st.columns([1, 1, 3])
-    c1.download_button(
+    buttons = st.container(horizontal=True)  # each button as wide as its label
+    buttons.download_button(
         t("bulletin.download_docx"),
         data=lambda: _docx(chosen),
         file_name=f"预警通报_{summary.year}_{summary.number:02d}.docx",
@@ -104,7 +104,7 @@ if viewer.can(Permission.EXPORT):
         args=(chosen, "docx"),
         key=f"bul_docx_{chosen}",
     )
-    c2.download_button(
+    buttons.download_button(
         t("bulletin.download_html"),
         data=lambda: _html(chosen).encode("utf-8"),
         file_name=f"预警通报_{summary.year}_{summary.number:02d}.html",

@@ -24,14 +24,21 @@ def server(tmp_path_factory):
 def test_arrow_keys_and_page_keys_move_the_slides(server):
     base, (username, password) = server
     with chromium() as browser:
-        page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+        context = browser.new_context(viewport={"width": 1920, "height": 1080})
+        page = context.new_page()
         page.goto(f"{base}/?lang=zh")
         page.get_by_test_id("stBaseButton-primaryFormSubmit").wait_for(timeout=60_000)
         page.get_by_label("用户名", exact=True).fill(username)
         page.get_by_label("密码", exact=True).fill(password)
         page.get_by_test_id("stBaseButton-primaryFormSubmit").click()
         page.get_by_text("退出登录").wait_for(timeout=60_000)
-        page.goto(f"{base}/present")  # the sign-in cookie carries over (serve.py)
+        # The sign-in cookie (serve.py) is set by a request after the form: wait for it, then
+        # open the presentation by its address.
+        for _ in range(80):
+            if any(c["name"] == "fangcang_session" for c in context.cookies()):
+                break
+            page.wait_for_timeout(250)
+        page.goto(f"{base}/present")
         step = page.locator("text=/第 \\d \\/ 5 页/")
         page.get_by_text("第 1 / 5 页").wait_for(timeout=120_000)  # a cold first page
         page.locator(".fc-metric").first.wait_for(timeout=60_000)
