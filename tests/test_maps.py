@@ -16,6 +16,7 @@ from fangcang import geo, maps, offline, palette
 from fangcang.access import Scope
 from fangcang.i18n import catalogue, t
 from fangcang.maps import MapData
+from fangcang.maps import data as maps_data
 from fangcang.models import Community
 
 CDN = re.compile(r"https?://(?!127\.0\.0\.1|localhost)[^\"' )]+", re.I)
@@ -157,7 +158,7 @@ def test_simplified_polygons_stay_small():
                 "community_id": f"C{i:03d}",
                 "name": f"社区{i}",
                 "sub_district": "仰义街道",
-                "geometry": maps._simplify(circle),
+                "geometry": maps_data._simplify(circle),
                 "level": "red",
                 "score": 80.0,
                 "reason": "x",
@@ -271,9 +272,9 @@ def test_colour_modes_are_a_registry(session, district):
         maps.register_colour_mode(maps.COLOUR_MODES["level"])
 
 
-def test_adding_a_colour_mode_is_one_piece(session, district, monkeypatch):
-    monkeypatch.setattr(maps, "COLOUR_MODES", dict(maps.COLOUR_MODES))
+def test_adding_a_colour_mode_is_one_piece(session, district, monkeypatch, request):
     monkeypatch.setitem(catalogue(), "map.colour_by.patrols", ("巡逻次数", "Patrols"))
+    request.addfinalizer(lambda: maps.COLOUR_MODES.pop("patrols", None))
     maps.register_colour_mode(
         maps.ColourMode(
             "patrols",

@@ -30,7 +30,8 @@ from .. import offline, palette
 from ..access import Scope
 from ..config import get_settings
 from ..i18n import fmt_int, t
-from ..maps import _MetricScale, community_shapes, heat_cells
+from ..maps import community_shapes, heat_cells
+from ..maps.render import _MetricScale
 from ..models import (
     AlcoholMeasure,
     AlcoholPersonFile,
