@@ -13,7 +13,7 @@ tests/dashboard_data.py.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from incident_rows import months_from_days
 
@@ -21,12 +21,14 @@ from fangcang import effect
 from fangcang.models import (
     AggIncidentDay,
     AggPopulation,
+    Community,
     IncidentCategory,
     ResidenceType,
     WarningLevel,
     WarningResult,
     WarningRun,
 )
+from fangcang.models.tasks import Branch, ItemState, TaskItem
 from fangcang.timeutil import Month
 
 
@@ -250,6 +252,26 @@ def small_district(session, factory):
     effect.start_focus(session, cs["D"].community_id, date(2026, 4, 1), "巡逻", "t")
     session.commit()
     return cs
+
+
+def add_task_item(session, community_id: str, state, dispatched_at: datetime, days: int = 7):
+    """One task item for ``community_id`` (its officer), dispatched at ``dispatched_at`` with a
+    deadline ``days`` later; fed back the next day unless still dispatched."""
+    c = session.get(Community, community_id)
+    item = TaskItem(
+        cycle_key=f"{dispatched_at:%Y-%m}",
+        community_id=community_id,
+        officer_id=c.officer_id,
+        branch=Branch.PUBLIC_ORDER,
+        title="走访",
+        state=state,
+        dispatched_by="duty",
+        dispatched_at=dispatched_at,
+        deadline=dispatched_at + timedelta(days=days),
+        fed_back_at=None if state == ItemState.DISPATCHED else dispatched_at + timedelta(days=1),
+    )
+    session.add(item)
+    return item
 
 
 def bulletin_district(session, factory):

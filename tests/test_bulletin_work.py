@@ -5,44 +5,31 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from support import add_warning_run, small_district
+from support import add_task_item, add_warning_run, small_district
 
 from fangcang.access import Scope
 from fangcang.bulletins import work
-from fangcang.models import Community
-from fangcang.models.tasks import Branch, ItemState, TaskItem
+from fangcang.models.tasks import ItemState
 from fangcang.timeutil import Month
 
 NOW = datetime(2026, 7, 1, 9)
-
-
-def _item(session, community_id, state, when):
-    c = session.get(Community, community_id)
-    session.add(
-        TaskItem(
-            cycle_key=f"{when:%Y-%m}",
-            community_id=community_id,
-            officer_id=c.officer_id,
-            branch=Branch.PUBLIC_ORDER,
-            title="走访",
-            state=state,
-            dispatched_by="duty",
-            dispatched_at=when,
-            deadline=datetime(when.year, when.month, when.day + 7, 9),
-            fed_back_at=None if state == ItemState.DISPATCHED else when,
-        )
-    )
 
 
 def test_tasks_and_verdicts_of_warned_communities(session, factory):
     cs = small_district(session, factory)
     ids = {k: c.community_id for k, c in cs.items()}
     add_warning_run(session, "2026-06", {ids["A"]: "red", ids["F"]: "yellow", ids["B"]: "blue"})
-    _item(session, ids["A"], ItemState.EVALUATED, datetime(2026, 4, 2, 9))  # first window month
-    _item(session, ids["A"], ItemState.FED_BACK, datetime(2026, 6, 5, 9))
-    _item(session, ids["A"], ItemState.DISPATCHED, datetime(2026, 6, 9, 9))  # overdue at NOW
-    _item(session, ids["A"], ItemState.DISPATCHED, datetime(2026, 3, 20, 9))  # before window
-    _item(session, ids["B"], ItemState.DISPATCHED, datetime(2026, 6, 9, 9))  # B is blue
+    add_task_item(
+        session, ids["A"], ItemState.EVALUATED, datetime(2026, 4, 2, 9)
+    )  # first window month
+    add_task_item(session, ids["A"], ItemState.FED_BACK, datetime(2026, 6, 5, 9))
+    add_task_item(
+        session, ids["A"], ItemState.DISPATCHED, datetime(2026, 6, 9, 9)
+    )  # overdue at NOW
+    add_task_item(
+        session, ids["A"], ItemState.DISPATCHED, datetime(2026, 3, 20, 9)
+    )  # before window
+    add_task_item(session, ids["B"], ItemState.DISPATCHED, datetime(2026, 6, 9, 9))  # B is blue
     session.commit()
 
     w = work.warned_work(session, Scope.district(), Month(2026, 6), now=NOW)

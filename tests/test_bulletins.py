@@ -11,13 +11,18 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from support import add_counts, add_residents, add_warning_run, bulletin_district
+from support import (
+    add_counts,
+    add_residents,
+    add_task_item,
+    add_warning_run,
+    bulletin_district,
+)
 
 from fangcang import bulletins
 from fangcang.models import (
     AuditEntry,
     Bulletin,
-    Community,
     IncidentCategory,
     Officer,
     WarningResult,
@@ -216,26 +221,10 @@ def test_no_personal_data_and_html_escaped(session, factory, district):
 
 def test_task_completion_of_communities_warned_before(session, district):
     """Section six: tasks (issue 5) dispatched in the period to communities named earlier."""
-    from fangcang.models.tasks import Branch, ItemState, TaskItem
+    from fangcang.models.tasks import ItemState
 
     def item(key, state, day):
-        c = session.get(Community, district[key])
-        session.add(
-            TaskItem(
-                cycle_key="2026-03",
-                community_id=c.community_id,
-                officer_id=c.officer_id,
-                branch=Branch.PUBLIC_ORDER,
-                title="走访",
-                state=state,
-                dispatched_by="duty",
-                dispatched_at=datetime(2026, 3, day, 9),
-                deadline=datetime(2026, 3, day + 7, 9),
-                fed_back_at=datetime(2026, 3, day + 1, 9)
-                if state != ItemState.DISPATCHED
-                else None,
-            )
-        )
+        add_task_item(session, district[key], state, datetime(2026, 3, day, 9))
 
     for state in (
         ItemState.FED_BACK,

@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
-from support import add_warning_run, small_district
+from support import add_task_item, add_warning_run, small_district
 
 from fangcang.access import Role, Scope, Viewer
-from fangcang.models import Community
-from fangcang.models.tasks import Branch, ItemState, TaskItem
+from fangcang.models.tasks import ItemState
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -32,23 +31,7 @@ def small(sqlite_engine, monkeypatch):
         add_warning_run(s, "2026-05", {ids["F"]: "red", ids["A"]: "yellow", ids["B"]: "blue"})
         add_warning_run(s, "2026-06", {ids["A"]: "red", ids["F"]: "yellow", ids["B"]: "green"})
         for key, state, day in (("A", ItemState.EVALUATED, 5), ("A", ItemState.DISPATCHED, 9)):
-            c = s.get(Community, ids[key])
-            s.add(
-                TaskItem(
-                    cycle_key="2026-06",
-                    community_id=c.community_id,
-                    officer_id=c.officer_id,
-                    branch=Branch.PUBLIC_ORDER,
-                    title="走访",
-                    state=state,
-                    dispatched_by="duty",
-                    dispatched_at=datetime(2026, 6, day, 9),
-                    deadline=datetime(2026, 6, day + 7, 9),
-                    fed_back_at=datetime(2026, 6, day + 1, 9)
-                    if state != ItemState.DISPATCHED
-                    else None,
-                )
-            )
+            add_task_item(s, ids[key], state, datetime(2026, 6, day, 9))
         s.commit()
     return ids
 
