@@ -82,13 +82,14 @@ def _one_page(page: str, runs: int) -> dict:
 
 def _map_figures() -> dict:
     sys.path.insert(0, str(ROOT))
-    from fangcang import db, maps, overview
+    from fangcang import db, maps
     from fangcang.access import Scope
+    from fangcang.views.shared import default_period
 
     engine = db.make_engine()
     out = {}
     with db.session_factory(engine)() as s:
-        period = overview.default_period(s)
+        period = default_period(s)
         for label, layers in (
             ("levels", ()),
             ("all layers (heat)", ("incidents", "factors", "stations")),

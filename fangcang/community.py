@@ -6,6 +6,7 @@ Personal data leaves here masked (``fangcang.privacy.mask_frame``); the scope is
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,7 +14,7 @@ import pandas as pd
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from . import overview, trends
+from . import trends
 from .access import Scope
 from .models import (
     AggFactor,
@@ -32,7 +33,15 @@ from .models import (
     SubDistrict,
 )
 from .privacy import mask_frame, mask_phone
+from .scoring import store
+from .scoring.config import load_config
+from .scoring.explain import sentences
+from .scoring.hotspots import explanation_for
+from .tasks import community_tasks as task_items
 from .timeutil import Month
+from .views.shared import INDICATORS, visit_coverage, warning_frame
+
+log = logging.getLogger(__name__)
 
 OVERDUE_COLUMNS = [
     "kind",
@@ -47,8 +56,6 @@ OVERDUE_COLUMNS = [
 
 def default_intervals() -> dict[str, int]:
     """Default check interval per factor kind (the scoring configuration's ``factor_intervals``)."""
-    from .scoring.config import load_config
-
     return {FactorKind(k).value: int(v) for k, v in load_config().factor_intervals.items()}
 
 
@@ -173,18 +180,6 @@ def _num_or_none(x) -> float | None:
     return None if x != x else x  # NaN (model-1 runs) -> None
 
 
-def level_history(
-    session: Session, scope: Scope, community_id: str, first: Month, last: Month
-) -> pd.DataFrame:
-    """The community's stored level and score per month (latest run version of each month),
-    from ``scoring.store.level_history``: period (``YYYY-MM``), level, score, raw_level,
-    pending; months without a run are left out."""
-    from .scoring import store
-
-    df = store.level_history(session, community_id, scope, first, last)
-    return df[["period", "level", "score", "raw_level", "pending"]].reset_index(drop=True)
-
-
 @dataclass
 class CommunityProfile:
     """Everything the community page shows (see ``profile``)."""
@@ -208,13 +203,9 @@ class CommunityProfile:
 
 
 def community_tasks(session: Session, scope: Scope, community_id: str) -> pd.DataFrame | None:
-    """The community's recent task items from the task feature (None when not installed or
-    there are none)."""
-    try:
-        from .tasks import community_tasks as _tasks
-    except ImportError:
-        return None
-    df = _tasks(session, community_id, scope)
+    """The community's recent task items (``tasks.community_tasks``; None when there are
+    none)."""
+    df = task_items(session, community_id, scope)
     return df if len(df) else None
 
 
@@ -264,15 +255,16 @@ def profile(
     factors = factor_status(session, one, period.last_day).drop(columns="community_id")
     overdue = overdue_factors(session, one, community_id, period.last_day)
 
-    warnings = overview.warning_frame(session, one, period, lang)
+    warnings = warning_frame(session, one, period, lang)
     warning = None
     if len(warnings):
         w = warnings.iloc[0]
-        from .scoring.explain import sentences
-
         try:
             lines = sentences(w["explanation"], lang) if w["explanation"] else []
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError) as exc:  # the page shows the score without them
+            log.warning(
+                "explanation of %s for %s left out: unreadable (%s)", community_id, period, exc
+            )
             lines = []
         warning = {
             "level": w["level"],
@@ -286,20 +278,20 @@ def profile(
             "trend_mark": w["trend_mark"],
             "indicators": {
                 k: {"ratio": _num_or_none(w[f"ind_{k}"]), "points": _num_or_none(w[f"pt_{k}"])}
-                for k in overview.INDICATORS
+                for k in INDICATORS
             },
         }
     if warning is not None:  # emerging hot spots: "part of a cluster of high-crime communities"
-        from .scoring.hotspots import explanation_for
-
         line = explanation_for(session, community_id, period, lang)
         if line:
             warning["sentences"].append(line)
-    history = level_history(session, one, community_id, period.shift(-11), period)
+    history = store.level_history(session, community_id, one, period.shift(-11), period)[
+        ["period", "level", "score", "raw_level", "pending"]
+    ].reset_index(drop=True)
 
     view = trends.trend_view(session, one, period, community_id=community_id)
     tasks = community_tasks(session, one, community_id)
-    visits = overview.visit_coverage(session, one, period)
+    visits = visit_coverage(session, one, period)
     return CommunityProfile(
         community_id=community_id,
         name=name,

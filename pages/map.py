@@ -4,11 +4,12 @@ search, and the details of the clicked community beside the map."""
 import streamlit as st
 from streamlit_folium import st_folium
 
-from fangcang import community, maps, offline, overview
+from fangcang import community, maps, offline
 from fangcang.access import Scope
 from fangcang.i18n import enum_label
 from fangcang.models import IncidentCategory
 from fangcang.timeutil import Month
+from fangcang.views.shared import INDICATORS
 from fangcang.websafe import escape, escape_markdown
 from ui import chips, filters, guard, state
 from ui import periods as period_ui
@@ -81,7 +82,7 @@ indicator = None
 if colour_by == "indicator":
     indicator = filters.url_choice(
         "indicator",
-        list(overview.INDICATORS),
+        list(INDICATORS),
         "crime_ratio",
         t("map.indicator"),
         format_func=lambda k: t(f"warning.indicator.{k}"),

@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from fangcang import overview
 from fangcang.i18n import catalogue, fmt_int, fmt_pct
 from fangcang.palette import LEVEL_COLOURS
+from fangcang.views import overview
 from ui import charts, columns, filters, guard, state
 from ui import periods as period_ui
 from ui.state import t
@@ -109,8 +109,10 @@ if data.has_warning:
             view = pd.DataFrame(
                 {
                     t("warning.col.community"): ch["name"],
-                    t("warnpage.col.before"): [t(f"warning_level.{lv}") for lv in ch["before"]],
-                    t("dash.now"): [t(f"warning_level.{lv}") for lv in ch["now"]],
+                    t("warnpage.col.before"): [
+                        t(f"warning_level.{lv}") for lv in ch["level_before"]
+                    ],
+                    t("dash.now"): [t(f"warning_level.{lv}") for lv in ch["level"]],
                     t("warnpage.col.change"): [t(f"warning.change.{c}") for c in ch["change"]],
                 }
             )

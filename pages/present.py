@@ -9,11 +9,12 @@ no network) listens on the page and clicks the previous / next button."""
 import streamlit as st
 from streamlit_folium import st_folium
 
-from fangcang import bulletins, maps, offline, overview, palette
+from fangcang import bulletins, maps, offline, palette
 from fangcang.access import Scope
 from fangcang.bulletins import work
 from fangcang.i18n import fmt_int, fmt_pct
 from fangcang.timeutil import Month
+from fangcang.views import overview, present, shared
 from fangcang.websafe import escape
 from ui import charts, guard, present_keys, state
 from ui.state import t
@@ -67,12 +68,12 @@ def _month_label(value: str) -> str:
 
 
 version = state.data_version()
-periods = [str(m) for m in state.load(overview.available_periods)]
+periods = [str(m) for m in state.load(shared.available_periods)]
 if not periods:
     st.info(t("present.no_data"))
     st.stop()
 raw = st.query_params.get("period")
-period = raw if raw in periods else str(state.load(overview.default_period))
+period = raw if raw in periods else str(state.load(shared.default_period))
 if period not in periods:
     period = periods[0]
 try:
@@ -247,7 +248,7 @@ elif slide == "work":
         unsafe_allow_html=True,
     )
 else:
-    eff = state.load(overview.focused_work_effects, viewer.scope, Month.parse(period), state.lang())
+    eff = state.load(present.focused_work_effects, viewer.scope, Month.parse(period), state.lang())
     if eff.empty:
         st.markdown(
             f"<div class='fc-sub'>{escape(t('present.effect_none'))}</div>", unsafe_allow_html=True

@@ -11,12 +11,13 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from fangcang import overview, tasks
+from fangcang import tasks
 from fangcang.i18n import enum_label, fmt_int
 from fangcang.models.tasks import Cycle, ItemState
 from fangcang.tasks import selection
 from fangcang.tasks.cycles import period_of
 from fangcang.timeutil import now_local
+from fangcang.views.shared import INDICATORS
 from ui import export, filters, guard, state
 from ui.state import t
 
@@ -71,7 +72,7 @@ def _targeted() -> None:
     c1, c2 = st.columns(2)
     indicator = filters.url_choice(
         "top",
-        ["", *overview.INDICATORS],
+        ["", *INDICATORS],
         "",
         t("dispatch.sel.indicator"),
         format_func=lambda k: t("dispatch.sel.any") if not k else t(f"warning.indicator.{k}"),

@@ -5,10 +5,13 @@ month, back-test figures, and the what-if weights panel."""
 import pandas as pd
 import streamlit as st
 
-from fangcang import overview, palette
+from fangcang import palette
 from fangcang.access import Scope
 from fangcang.i18n import fmt_int
+from fangcang.scoring import load_config, store
 from fangcang.timeutil import Month
+from fangcang.views import warning as view
+from fangcang.views.shared import INDICATORS
 from ui import chips, export, filters, guard, state, warning_analytics
 from ui.state import t
 
@@ -24,9 +27,9 @@ def _load(
     levels: tuple,
     min_score: float,
     thresholds: tuple,
-) -> overview.WarningPage:
+) -> view.WarningPage:
     with state.session() as s:
-        return overview.warning_page(
+        return view.warning_page(
             s,
             scope,
             Month.parse(period),
@@ -40,7 +43,7 @@ def _load(
 @st.cache_data(show_spinner=False, max_entries=16)
 def _what_if(version: int, scope: Scope, period: str, weights: tuple) -> pd.DataFrame:
     with state.session() as s:
-        return overview.what_if(s, scope, Month.parse(period), dict(weights))
+        return view.what_if(s, scope, Month.parse(period), dict(weights))
 
 
 version = state.data_version()
@@ -48,7 +51,7 @@ f = filters.sidebar(viewer, street=True, station=True, levels=True, min_score=Tr
 scope = f.scope(viewer.scope, filters.community_meta(version, viewer.scope))
 with st.sidebar.expander(t("warnpage.thresholds")):
     thresholds = {}
-    for key in overview.INDICATORS:
+    for key in INDICATORS:
         value = filters.url_choice(
             f"pt_{key}",
             ["0", "25", "50", "75", "100"],
@@ -77,10 +80,10 @@ if page.total == 0:
 st.caption(t("warnpage.caption", period=str(f.period), n=len(page.table)))
 
 # Top: communities per level (in force) and the changes seen once, not yet in force.
-_counts = overview.level_counts(page.all_levels)
+_counts = store.count_levels(page.all_levels)
 _pend = page.pending
 _cols = st.columns(6)
-for _col, _lv in zip(_cols[:4], ("red", "yellow", "blue", "green"), strict=True):
+for _col, _lv in zip(_cols[:4], reversed(store.level_order()), strict=True):  # most serious first
     _col.metric(t(f"warning.level_long.{_lv}"), fmt_int(_counts.get(_lv, 0)))
 _cols[4].metric(t("warning.pending.upgrade"), fmt_int((_pend["pending"] == "upgrade").sum()))
 _cols[5].metric(t("warning.pending.downgrade"), fmt_int((_pend["pending"] == "downgrade").sum()))
@@ -141,7 +144,7 @@ with tab_rank:
             t("warning.col.trend"): trend,
             t("warnpage.col.marks"): marks,
             t("warnpage.col.before"): [_level(lv) for lv in tb["level_before"]],
-            **{_pcol(k): tb[f"pt_{k}"].round(0) for k in overview.INDICATORS},
+            **{_pcol(k): tb[f"pt_{k}"].round(0) for k in INDICATORS},
             t("warnpage.col.reason"): tb["reason"],
         }
     )
@@ -161,7 +164,7 @@ with tab_rank:
     else:
         st.dataframe(
             shown.style.apply(_style, subset=[level_col])
-            .format(precision=0, subset=[_pcol(k) for k in overview.INDICATORS])
+            .format(precision=0, subset=[_pcol(k) for k in INDICATORS])
             .format(precision=1, subset=[t("warning.col.score")]),
             hide_index=True,
             width="stretch",
@@ -191,8 +194,8 @@ with tab_changes:
                 {
                     t("warning.col.community"): ch["name"],
                     t("warning.col.sub_district"): ch["sub_district"],
-                    t("warnpage.col.before"): [_level(lv) for lv in ch["before"]],
-                    t("dash.now"): [_level(lv) for lv in ch["now"]],
+                    t("warnpage.col.before"): [_level(lv) for lv in ch["level_before"]],
+                    t("dash.now"): [_level(lv) for lv in ch["level"]],
                     t("warnpage.col.change"): [t(f"warning.change.{c}") for c in ch["change"]],
                 }
             ),
@@ -208,13 +211,11 @@ with tab_bt:
 
 with tab_whatif:
     st.caption(t("warnpage.whatif_caption"))
-    from fangcang.scoring import load_config
-
     base = load_config().weights
     with st.form("whatif"):
-        cols = st.columns(len(overview.INDICATORS))
+        cols = st.columns(len(INDICATORS))
         weights = {}
-        for col, key in zip(cols, overview.INDICATORS, strict=True):
+        for col, key in zip(cols, INDICATORS, strict=True):
             weights[key] = col.number_input(
                 t(f"warning.indicator.{key}"), 0.0, 1.0, float(base[key]), 0.05, key=f"w_{key}"
             )

@@ -1,4 +1,4 @@
-"""Overview figures on the tiny district of tests/dashboard_data.py (numbers by construction)."""
+"""Overview figures (fangcang.views) on the tiny district of tests/dashboard_data.py (numbers by construction)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from datetime import date, datetime
 import dashboard_data as dd
 import pytest
 
-from fangcang import overview, summary
+from fangcang import summary
 from fangcang.access import Scope
+from fangcang.scoring import store
 from fangcang.timeutil import Month
+from fangcang.views import overview, shared
 
 
 @pytest.fixture
@@ -72,14 +74,14 @@ def test_scope_restricts(session, district):
     one = Scope.of(["C001"])
     h = overview.headline(session, one, dd.PERIOD).set_index(["span", "metric"])
     assert h.loc[("month", "total"), "n"] == 6
-    assert overview.level_counts(overview.warning_frame(session, one, dd.PERIOD))["red"] == 1
+    assert store.count_levels(shared.warning_frame(session, one, dd.PERIOD))["red"] == 1
 
 
 def test_no_warning_run(session, factory):
     dd.build(session, factory, n=4, with_runs=False)
     o = overview.overview(session, Scope.district(), dd.PERIOD)
     assert not o.has_warning and o.top.empty and o.changes.empty
-    assert overview.default_period(session) == Month(2026, 10)
+    assert shared.default_period(session) == Month(2026, 10)
 
 
 def test_latest_run_version_wins(session, district):
@@ -87,7 +89,6 @@ def test_latest_run_version_wins(session, district):
     dd.add_run(session, dd.PERIOD, {cid: "blue" for cid in ids}, version=2)
     session.commit()
     assert (
-        overview.level_counts(overview.warning_frame(session, Scope.district(), dd.PERIOD))["blue"]
-        == 8
+        store.count_levels(shared.warning_frame(session, Scope.district(), dd.PERIOD))["blue"] == 8
     )
-    assert overview.default_period(session) == dd.PERIOD
+    assert shared.default_period(session) == dd.PERIOD

@@ -18,11 +18,12 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from fangcang import overview, periods, trends
+from fangcang import periods, trends
 from fangcang.access import Scope, Viewer
 from fangcang.palette import LEVELS
 from fangcang.periods import PeriodChoice, PeriodKind, Periods
 from fangcang.timeutil import Month
+from fangcang.views.shared import available_periods
 from fangcang.websafe import escape_markdown
 
 from . import state
@@ -61,7 +62,7 @@ class Filters:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _periods(version: int) -> list[str]:
     with state.session() as s:
-        return [str(m) for m in overview.available_periods(s)]
+        return [str(m) for m in available_periods(s)]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -47,6 +47,7 @@ Verdict (plain words)
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -63,6 +64,8 @@ from ..scoring import store
 from ..stats import Z_SIGNIFICANT, Change, compare_counts
 from ..timeutil import Month, month_range
 from .focus import _community, list_focus
+
+log = logging.getLogger(__name__)
 
 MEASURES = ("total", "crime")
 VERDICTS = ("no_comparison", "likely_effect", "worse_than_comparison", "within_comparison")
@@ -417,8 +420,9 @@ def effect_summary(
     for fw in list_focus(session, scope):
         try:
             works.append((fw, focus_windows(fw["start_date"], months, as_of)))
-        except ValueError:
-            continue  # started too recently: nothing to compare yet
+        except ValueError as exc:  # started too recently: nothing to compare yet
+            log.debug("focused work #%s left out of the summary: %s", fw["focus_id"], exc)
+            continue
     if not works:
         return out
     table = community_month_counts(

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from .. import overview, palette
+from .. import palette
 from ..access import Scope
 from ..i18n import fmt_int, t
 from ..scoring import hotspots
 from ..timeutil import Month
+from ..views.shared import task_completion, visit_coverage, warning_frame
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class ColourMode:
         Its name in ``COLOUR_BY`` and URLs; the legend title is ``map.colour_by.<key>``.
     values : callable
         ``(session, scope, period, warnings, indicator) -> DataFrame`` of community_id, value
-        (``warnings`` is the month's ``overview.warning_frame``; ``attrs`` may carry a note
+        (``warnings`` is the month's ``views.shared.warning_frame``; ``attrs`` may carry a note
         for the legend). Raises ``ValueError`` for a bad ``indicator``.
     fmt : callable
         ``(value, lang) -> str``: how one value reads (legend, tooltip); never gets a missing
@@ -245,7 +246,7 @@ register_colour_mode(
     ColourMode(
         "task_completion",
         values=lambda session, scope, period, warnings, indicator: _column(
-            overview.task_completion(session, scope, period), "completion"
+            task_completion(session, scope, period), "completion"
         ),
         fmt=_percent,
         scale=palette.GOOD,
@@ -255,7 +256,7 @@ register_colour_mode(
     ColourMode(
         "visit_coverage",
         values=lambda session, scope, period, warnings, indicator: _column(
-            overview.visit_coverage(session, scope, period), "coverage"
+            visit_coverage(session, scope, period), "coverage"
         ),
         fmt=_percent,
         scale=palette.GOOD,
@@ -285,7 +286,7 @@ def colour_values(
     Returns
     -------
     (warnings, values)
-        ``warnings`` from ``overview.warning_frame`` (may be empty: no warning run yet);
+        ``warnings`` from ``views.shared.warning_frame`` (may be empty: no warning run yet);
         ``values``: community_id, value (a number, or the level string for ``level``).
 
     Raises
@@ -294,5 +295,5 @@ def colour_values(
         Unknown ``colour_by``, or a bad ``indicator`` for ``colour_by="indicator"``.
     """
     mode = colour_mode(colour_by)
-    warnings = overview.warning_frame(session, scope, period)
+    warnings = warning_frame(session, scope, period)
     return warnings, mode.values(session, scope, period, warnings, indicator)

@@ -13,7 +13,7 @@ import numpy as np
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from .. import incidents
+from .. import checks, incidents
 from ..access import Scope
 from ..models import (
     AggFactor,
@@ -168,8 +168,6 @@ def read_inputs(
     Control at the month's last day comes from the check history (``fangcang.checks``) when
     there is one, else from the records' last-check dates (``factor_control``).
     """
-    from .. import checks
-
     ids = community_ids(session) if ids is None else ids
     w = Windows.of(period, config.window_months)
     total, crime = incident_counts(session, ids, w.first, w.last)

@@ -327,8 +327,18 @@ def results(
     ).reset_index(drop=True)
 
 
-def level_changes(session: Session, period: Month, scope: Scope | None = None) -> pd.DataFrame:
+def level_changes(
+    session: Session,
+    period: Month,
+    scope: Scope | None = None,
+    *,
+    now: pd.DataFrame | None = None,
+    before: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Communities whose level differs from the previous month's stored run.
+
+    ``now`` and ``before`` may pass ``results`` of ``period`` and of the month before when the
+    caller holds them already (they are read otherwise).
 
     Returns
     -------
@@ -349,8 +359,8 @@ def level_changes(session: Session, period: Month, scope: Scope | None = None) -
         "score",
         "change",
     ]
-    now = results(session, period, scope)
-    before = results(session, period.shift(-1), scope)
+    now = results(session, period, scope) if now is None else now
+    before = results(session, period.shift(-1), scope) if before is None else before
     if now.empty or before.empty:
         return pd.DataFrame(columns=cols)
     prev = before.set_index("community_id")
@@ -539,12 +549,19 @@ def persistence_state(
     }
 
 
-def pending_changes(session: Session, period: Month, scope: Scope | None = None) -> pd.DataFrame:
+def pending_changes(
+    session: Session,
+    period: Month,
+    scope: Scope | None = None,
+    *,
+    frame: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Communities with a change seen once and not yet in force (待升级 / 待降级): community_id,
-    name, sub_district, level, raw_level, pending, score; upgrades first."""
+    name, sub_district, level, raw_level, pending, score; upgrades first. ``frame`` may pass
+    the ``results`` of ``period`` when the caller holds them already."""
     cols = ["community_id", "name", "sub_district", "level", "raw_level", "pending", "score"]
-    df = results(session, period, scope)
-    if df.empty:
+    df = results(session, period, scope) if frame is None else frame
+    if df.empty or "pending" not in df:
         return pd.DataFrame(columns=cols)
     df = df[df["pending"].notna()]
     order = {"upgrade": 0, "downgrade": 1}

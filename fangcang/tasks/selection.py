@@ -9,16 +9,18 @@ officer receives the item and whether it is new, already sent or cannot be sent 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import scoring, trends
 from ..access import Scope
 from ..models import Community, Officer
 from ..models.tasks import TaskItem, TaskTemplate, TemplateStatus
+from ..scoring import hotspots
 from ..timeutil import Month, now_local
 from .cycles import period_of
 from .targets import WARNING_LEVELS
@@ -81,41 +83,18 @@ class CommunityFilter:
         return bool(self.levels or self.min_score > 0 or self.indicator)
 
 
-#: Reads the emerging hot-spot category of each community: (session, scope, period) ->
-#: {community_id: category value}.
-HotspotReader = Callable[[Session, Scope, Month], dict[str, str]]
-
-
-def _hotspot_reader() -> HotspotReader | None:
-    """``fangcang.scoring.hotspots.categories`` as a reader, or None when that analysis is not
-    part of this build."""
-    try:
-        from ..scoring import hotspots
-    except ImportError:  # the hot-spot analysis is not part of this build
-        return None
-    categories = getattr(hotspots, "categories", None)
-    if categories is None:
-        return None
-
-    def read(session: Session, scope: Scope, period: Month) -> dict[str, str]:
-        df = categories(session, period, scope)
-        return {
-            str(c): str(getattr(v, "value", v))
-            for c, v in zip(df["community_id"], df["category"], strict=True)
-        }
-
-    return read
+def _hotspot_categories(session: Session, scope: Scope, period: Month) -> dict[str, str]:
+    """community_id -> emerging hot-spot category value (``scoring.hotspots.categories``)."""
+    df = hotspots.categories(session, period, scope)
+    return {
+        str(c): str(getattr(v, "value", v))
+        for c, v in zip(df["community_id"], df["category"], strict=True)
+    }
 
 
 def hotspot_categories() -> list[str]:
-    """The emerging hot-spot categories a filter can choose (hot ones first); empty when the
-    analysis is not available."""
-    try:
-        from ..scoring import hotspots
-    except ImportError:
-        return []
-    order = getattr(hotspots, "CATEGORY_ORDER", ())
-    return [str(getattr(c, "value", c)) for c in order]
+    """The emerging hot-spot categories a filter can choose (hot ones first)."""
+    return [str(getattr(c, "value", c)) for c in hotspots.CATEGORY_ORDER]
 
 
 def select_communities(session: Session, scope: Scope, flt: CommunityFilter) -> pd.DataFrame:
@@ -130,10 +109,8 @@ def select_communities(session: Session, scope: Scope, flt: CommunityFilter) -> 
     Raises
     ------
     ValueError
-        An unknown indicator key, or a hot-spot filter when the analysis is unavailable.
+        An unknown indicator key.
     """
-    from .. import scoring, trends
-
     meta = trends.community_meta(session, scope)
     officers = pd.DataFrame(
         session.execute(
@@ -162,10 +139,7 @@ def select_communities(session: Session, scope: Scope, flt: CommunityFilter) -> 
     if flt.indicator:
         df = df[df[f"p_{flt.indicator}"].fillna(-1) >= flt.indicator_min_pct]
     if flt.hotspot_categories:
-        reader = _hotspot_reader()
-        if reader is None:
-            raise ValueError("hotspot: the emerging hot-spot analysis is not available")
-        cats = reader(session, scope, flt.period)
+        cats = _hotspot_categories(session, scope, flt.period)
         df = df[df["community_id"].map(cats).isin(flt.hotspot_categories)]
     df = df.sort_values(["score", "community_id"], ascending=[False, True], na_position="last")
     return df[SELECTION_COLUMNS].reset_index(drop=True)

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Community, House, HouseUse, SubDistrict
+from ..models import Community, House, HouseUse, SubDistrict, WarningLevel
 from ..models.tasks import TargetKind
 
-#: Levels the warning rule accepts (the warning feature's WarningLevel values).
-WARNING_LEVELS = ("green", "blue", "yellow", "red")
+#: Levels the warning rule accepts (the WarningLevel values, least serious first).
+WARNING_LEVELS = tuple(lv.value for lv in WarningLevel)
 
 
 def latest_warning_levels(session: Session) -> dict[str, str]:
