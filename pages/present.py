@@ -10,7 +10,6 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from fangcang import bulletins, maps, offline, palette
-from fangcang.access import Scope
 from fangcang.bulletins import work
 from fangcang.i18n import fmt_int, fmt_pct
 from fangcang.timeutil import Month
@@ -56,18 +55,16 @@ st.markdown(
 )
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _map_data(version: int, scope: Scope, period: str) -> maps.MapData:
-    offline.install_assets()
-    with state.session() as s:
-        return maps.map_data(s, scope, Month.parse(period), layers=("stations",))
+@st.cache_resource(show_spinner=False)
+def _assets() -> str:
+    """Leaflet served from ./static (once per process)."""
+    return str(offline.install_assets())
 
 
 def _month_label(value: str) -> str:
     return bulletins.period_label(Month.parse(value), state.lang())
 
 
-version = state.data_version()
 periods = [str(m) for m in state.load(shared.available_periods)]
 if not periods:
     st.info(t("present.no_data"))
@@ -120,7 +117,8 @@ if slide == "summary":
     month = data.headline[data.headline["span"] == "month"]
     cols = st.columns(len(month))
     for col, row in zip(cols, month.itertuples(index=False), strict=True):
-        colour = "#c0392b" if (row.pct or 0) > 0 else "#2e7d32"
+        pct = row.pct or 0
+        colour = "#c0392b" if pct > 0 else "#2e7d32" if pct < 0 else "#556"
         mark = " ★" if row.significant else ""
         col.markdown(
             f"<div class='fc-metric'><div class='l'>{escape(t('metric.' + row.metric))}</div>"
@@ -156,7 +154,9 @@ if slide == "summary":
         )
 elif slide == "map":
     # a new folium.Map per run: streamlit-folium must never render one map object twice
-    view = maps.view_of(_map_data(version, viewer.scope, period), lang=state.lang())
+    _assets()
+    mapped = state.load(maps.map_data, viewer.scope, Month.parse(period), layers=("stations",))
+    view = maps.view_of(mapped, lang=state.lang())
     st_folium(view.map, height=820, width="stretch", returned_objects=[], key="present_map")
 elif slide == "red":
     red = data.top[data.top["level"] == "red"]
