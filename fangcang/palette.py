@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-#: Warning levels from lowest to highest, as stored strings.
-LEVELS: tuple[str, ...] = ("green", "blue", "yellow", "red")
+from .models import WarningLevel
+
+#: Warning levels from lowest to highest, as stored strings (the enum's order).
+LEVELS: tuple[str, ...] = tuple(lv.value for lv in WarningLevel)
 
 #: Fill colour per warning level (green 绿, blue 蓝, yellow 黄, red 红).
 LEVEL_COLOURS: dict[str, str] = {
