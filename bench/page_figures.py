@@ -21,6 +21,7 @@ session timestamps do) may differ between runs; the diff lists them like any oth
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import math
 import os
@@ -197,26 +198,72 @@ def cmd_run(args) -> None:
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
 
 
+def _shape(item: dict) -> str:
+    """What an item is, without its numbers: kind + label, table columns or text with the
+    digits taken out (pairs an item before with the same item after when others were added
+    or removed around it)."""
+    kind = item.get("kind")
+    if kind == "metric":
+        return f"metric|{item.get('label')}"
+    if "columns" in item:
+        return f"{kind}|{item['columns']}"
+    if kind == "chart":
+        return "chart|" + "|".join(
+            f"{t.get('type')}:{t.get('name')}:{len(t.get('y') or t.get('z') or t.get('values') or [])}"
+            for t in item.get("traces", [])
+        )
+    return f"{kind}|{NUMBER.sub('#', item.get('text', ''))}"
+
+
+def _normal(value):
+    """Floats to 6 decimals and thousands separators out of numbers in text, recursively (a
+    chart sent as a binary array or a list, "1594" or "1,594", show the same figure)."""
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items()}
+    if isinstance(value, str):
+        return re.sub(r"(?<=\d),(?=\d{3})", "", value)
+    return value
+
+
 def _diff_items(a: list, b: list, where: str, out: list) -> None:
-    if len(a) != len(b):
-        out.append(f"{where}: {len(a)} items before, {len(b)} after")
-    for i, (x, y) in enumerate(zip(a, b, strict=False)):
-        if x == y:
+    """Align the two item lists (difflib on exact items), then pair what differs by shape:
+    a pair is a changed figure; an item without a partner was added or removed (usually a
+    page change of another kind than figures)."""
+    a, b = _normal(a), _normal(b)
+    matcher = difflib.SequenceMatcher(
+        a=[json.dumps(x, sort_keys=True) for x in a],
+        b=[json.dumps(y, sort_keys=True) for y in b],
+        autojunk=False,
+    )
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
             continue
-        if x.get("kind") != y.get("kind"):
-            out.append(f"{where} #{i}: {x.get('kind')} became {y.get('kind')}")
-            continue
-        if x["kind"] in ("dataframe", "table") and "rows" in x and "rows" in y:
-            if x["columns"] != y["columns"]:
-                out.append(f"{where} #{i} table columns: {x['columns']} -> {y['columns']}")
-            if len(x["rows"]) != len(y["rows"]):
-                out.append(f"{where} #{i} table rows: {len(x['rows'])} -> {len(y['rows'])}")
-            for r, (ra, rb) in enumerate(zip(x["rows"], y["rows"], strict=False)):
-                if ra != rb:
-                    out.append(f"{where} #{i} table row {r}: {ra} -> {rb}")
-            continue
-        out.append(f"{where} #{i}: {json.dumps(x, ensure_ascii=False)[:400]}")
-        out.append(f"{' ' * len(where)}  -> {json.dumps(y, ensure_ascii=False)[:400]}")
+        after = list(range(j1, j2))
+        for i in range(i1, i2):
+            x = a[i]
+            k = next((j for j in after if _shape(b[j]) == _shape(x)), None)
+            if k is None:
+                out.append(f"{where} only before: {json.dumps(x, ensure_ascii=False)[:300]}")
+                continue
+            after.remove(k)
+            y = b[k]
+            if "rows" in x and "rows" in y:
+                if len(x["rows"]) != len(y["rows"]):
+                    out.append(
+                        f"{where} table {x['columns'][:4]} rows: {len(x['rows'])} -> {len(y['rows'])}"
+                    )
+                for r, (ra, rb) in enumerate(zip(x["rows"], y["rows"], strict=False)):
+                    if ra != rb:
+                        out.append(f"{where} table {x['columns'][:2]} row {r}: {ra} -> {rb}")
+                continue
+            out.append(f"{where} changed: {json.dumps(x, ensure_ascii=False)[:300]}")
+            out.append(f"{' ' * len(where)}      -> {json.dumps(y, ensure_ascii=False)[:300]}")
+        for j in after:
+            out.append(f"{where} only after: {json.dumps(b[j], ensure_ascii=False)[:300]}")
 
 
 def cmd_diff(args) -> None:
