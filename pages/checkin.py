@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from fangcang import alcohol, privacy
-from fangcang.access import Scope, ScopeError
+from fangcang.access import ScopeError
 from fangcang.models import MeasureKind
 from fangcang.timeutil import now_local
 from ui import geolocate, guard, state, unmask
@@ -17,33 +17,7 @@ from ui.state import t
 
 viewer = guard.page("checkin")
 lang = state.lang()
-version = state.data_version()
 LAST = "checkin_last"
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _points(version: int, scope: Scope) -> pd.DataFrame:
-    with state.session() as s:
-        return alcohol.points_frame(s, scope)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _plans(version: int, scope: Scope) -> pd.DataFrame:
-    with state.session() as s:
-        return alcohol.plans_frame(s, scope)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _recent(version: int, scope: Scope, officer_id: str | None) -> pd.DataFrame:
-    with state.session() as s:
-        df = alcohol.checkins_frame(s, scope, first=now_local().date() - timedelta(days=30))
-    return df[df["officer_id"] == officer_id].head(10)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _files(version: int, scope: Scope, officer_id: str | None) -> pd.DataFrame:
-    with state.session() as s:
-        return alcohol.person_files(s, scope, now_local(), officer_id=officer_id)
 
 
 def _days(days: str) -> str:
@@ -56,7 +30,7 @@ st.title(t("checkin.title"))
 tab_in, tab_rev = st.tabs([t("checkin.tab.checkin"), t("checkin.tab.reviews")])
 
 with tab_in:
-    points = _points(version, viewer.scope)
+    points = state.load(alcohol.points_frame, viewer.scope)
     if points.empty:
         st.info(t("checkin.no_points"))
     else:
@@ -64,7 +38,7 @@ with tab_in:
         point_id = st.selectbox(
             t("checkin.point"), list(labels), format_func=labels.get, key="ci_point"
         )
-        plans = _plans(version, viewer.scope)
+        plans = state.load(alcohol.plans_frame, viewer.scope)
         here = plans[plans["point_id"] == point_id]
         units = sorted(set(here["unit"]))
         if not units:
@@ -116,7 +90,12 @@ with tab_in:
                         t("checkin.bad", status=t(f"checkin_status.{status}"), d=f"{dist:.0f}")
                     )
         st.markdown(f"**{t('checkin.recent')}**")
-        recent = _recent(state.data_version(), viewer.scope, viewer.officer_id)
+        recent = state.load(
+            alcohol.recent_checkins,
+            viewer.scope,
+            viewer.officer_id,
+            now_local().date() - timedelta(days=30),
+        )
         if recent.empty:
             st.caption(t("checkin.none_yet"))
         else:
@@ -139,7 +118,13 @@ with tab_in:
             )
 
 with tab_rev:
-    files = _files(version, viewer.scope, viewer.officer_id)
+    # as of the current minute: one cache entry per minute, not one per run
+    files = state.load(
+        alcohol.person_files,
+        viewer.scope,
+        now_local().replace(second=0, microsecond=0),
+        officer_id=viewer.officer_id,
+    )
     if files.empty:
         st.info(t("checkin.reviews.empty"))
     else:

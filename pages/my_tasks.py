@@ -24,26 +24,6 @@ if not viewer.officer_id:
     st.stop()
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _inbox(version: int, who) -> pd.DataFrame:
-    with state.session() as s:
-        return tasks.inbox(s, who)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _done(version: int, who) -> pd.DataFrame:
-    with state.session() as s:
-        return tasks.items_frame(s, who, states=(ItemState.FED_BACK, ItemState.EVALUATED))
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _return_reason(version: int, who, item_id: int) -> str:
-    with state.session() as s:
-        h = tasks.history(s, item_id, who)
-    back = h[h["action"] == "return"]
-    return str(back["note"].iloc[-1]) if not back.empty else ""
-
-
 def _left(minutes: int) -> str:
     if minutes < 0:
         return t("inbox.overdue")
@@ -113,7 +93,7 @@ def _card(row: pd.Series) -> None:
         if text:
             st.text(text)
         if row["state"] == ItemState.RETURNED.value:
-            reason = _return_reason(state.data_version(), viewer, iid)
+            reason = state.load(tasks.return_reason, iid, viewer)
             if reason:
                 st.warning(t("inbox.return_reason", reason=reason))
         if row["state"] == ItemState.DISPATCHED.value and st.button(
@@ -177,12 +157,11 @@ def _card(row: pd.Series) -> None:
 st.title(t("inbox.title"))
 if flash := st.session_state.pop("inbox_flash", None):
     st.toast(flash)
-data_version = state.data_version()
-box = _inbox(data_version, viewer)
+box = state.load(tasks.inbox, viewer)
 # Phone first: on a narrow screen the columns stack and the inbox takes the full width; on a
 # desktop it keeps a readable card width instead of stretching buttons across the screen.
 main, _side = st.columns([3, 1])
-done = _done(data_version, viewer)
+done = state.load(tasks.items_frame, viewer, states=(ItemState.FED_BACK, ItemState.EVALUATED))
 tab_open, tab_done = main.tabs(
     [t("inbox.open", n=fmt_int(len(box))), t("inbox.history_n", n=fmt_int(len(done)))]
 )

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from fangcang import tasks
+from fangcang.access import visible_communities
 from fangcang.i18n import enum_label, fmt_int
 from fangcang.models.tasks import Cycle, ItemState
 from fangcang.tasks import selection
@@ -26,36 +27,9 @@ lang = state.lang()
 HISTORY_PAGE = 50
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _admitted(version: int) -> pd.DataFrame:
-    with state.session() as s:
-        return tasks.list_templates(s, status="admitted")
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _communities(version: int, scope) -> list[tuple[str, str]]:
-    from fangcang.access import visible_communities
-
-    with state.session() as s:
-        return visible_communities(s, scope)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _select(version: int, scope, flt: selection.CommunityFilter) -> pd.DataFrame:
-    with state.session() as s:
-        return selection.select_communities(s, scope, flt)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _preview(version: int, ids: tuple[str, ...], template_id: int | None, day: str):
-    with state.session() as s:
-        return selection.preview(s, list(ids), template_id=template_id, on=date.fromisoformat(day))
-
-
 f = filters.sidebar(viewer, street=True, station=True, levels=True, min_score=True)
 st.title(t("dispatch.title"))
 st.caption(t("dispatch.caption"))
-version = state.data_version()
 if flash := st.session_state.pop("dispatch_flash", None):
     st.success(flash)
 tab_sel, tab_cycle, tab_urgent = st.tabs(
@@ -107,7 +81,7 @@ def _targeted() -> None:
     if hot:
         extra.append(" / ".join(t(f"hotspot.category.{c}") for c in hot))
     try:
-        sel = _select(version, viewer.scope, flt)
+        sel = state.load(selection.select_communities, viewer.scope, flt)
     except ValueError as exc:
         st.warning(t("dispatch.sel.error", msg=exc))
         return
@@ -137,7 +111,7 @@ def _targeted() -> None:
     today = now_local().date()
     template_id, text, minutes = None, None, 30
     if what == "task":
-        templates = _admitted(version)
+        templates = state.load(tasks.list_templates, status="admitted")
         if templates.empty:
             st.info(t("dispatch.sel.no_templates"))
             return
@@ -163,7 +137,7 @@ def _targeted() -> None:
                 key="sel_minutes",
             )
         )
-    pv = _preview(version, ids, template_id, today.isoformat())
+    pv = state.load(selection.preview, ids, template_id=template_id, on=today)
     shown = sel.merge(pv[["community_id", "outcome"]], on="community_id")
     st.dataframe(
         pd.DataFrame(
@@ -243,7 +217,7 @@ with tab_cycle:
     )
     day = st.date_input(t("dispatch.day"), value=now_local().date(), key="dispatch_day")
     period = period_of(cycle, day if isinstance(day, date) else now_local().date())
-    templates = _admitted(version)
+    templates = state.load(tasks.list_templates, status="admitted")
     of_cycle = templates[templates["cycle"] == cycle.value]
     a, b = st.columns(2)
     a.metric(t("dispatch.cycle_key"), period.key, help=f"{period.first} – {period.last}")
@@ -291,7 +265,7 @@ with tab_urgent:
                 t("dispatch.lat"), value=28.015, format="%.6f", step=0.001, key="urgent_lat"
             )
         elif where == "community":
-            options = _communities(version, viewer.scope)
+            options = state.load(visible_communities, viewer.scope)
             names = {cid: name for cid, name in options}
             loc["community"] = st.selectbox(
                 t("dispatch.where.community"),
@@ -313,7 +287,7 @@ with tab_urgent:
             with state.session() as s:
                 item = tasks.urgent_instruction(s, viewer, text=text, minutes=int(minutes), **loc)
                 s.commit()
-                names = dict(_communities(version, viewer.scope))
+                names = dict(state.load(visible_communities, viewer.scope))
                 st.success(
                     t(
                         "dispatch.sent",

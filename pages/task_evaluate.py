@@ -25,35 +25,6 @@ def _label(cls, value) -> str:
     return enum_label(cls(value), lang) if pd.notna(value) and value else ""
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _choices(version: int, who, state_value: str) -> dict:
-    with state.session() as s:
-        return tasks.item_choices(s, who, (ItemState(state_value),))
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _page(version: int, who, flt: tuple, offset: int) -> tuple[pd.DataFrame, int]:
-    state_value, station, template, officer, text = flt
-    kw = dict(
-        states=(ItemState(state_value),),
-        station_id=station or None,
-        template_key=template or None,
-        officer_id=officer or None,
-        text=text,
-    )
-    with state.session() as s:
-        return (
-            tasks.items_frame(s, who, limit=PAGE, offset=offset, **kw),
-            tasks.count_items(s, who, **kw),
-        )
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _history(version: int, who, item_id: int) -> pd.DataFrame:
-    with state.session() as s:
-        return tasks.history(s, item_id, who)
-
-
 def _detail(row: pd.Series) -> None:
     """One item: what was asked, what happened, the photo."""
     iid = int(row["id"])
@@ -64,7 +35,7 @@ def _detail(row: pd.Series) -> None:
     )
     if row["instructions"] and row["instructions"] != row["title"]:
         st.text(row["instructions"])
-    hist = _history(version, viewer, iid)
+    hist = state.load(tasks.history, iid, viewer)
     st.dataframe(
         pd.DataFrame(
             {
@@ -136,7 +107,6 @@ st.title(t("evaluate.title"))
 st.caption(t("evaluate.caption"))
 if flash := st.session_state.pop("evaluate_flash", None):
     st.success(flash)
-version = state.data_version()
 
 c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1])
 text = c1.text_input(t("evaluate.search"), key="eval_text", placeholder=t("evaluate.search_hint"))
@@ -146,7 +116,7 @@ state_value = c2.selectbox(
     format_func=lambda v: enum_label(ItemState(v), lang),
     key="eval_state",
 )
-choices = _choices(version, viewer, state_value)
+choices = state.load(tasks.item_choices, viewer, (ItemState(state_value),))
 
 
 def _pick(col, name: str, label: str):
@@ -167,7 +137,22 @@ if st.session_state.get("eval_flt") != flt:  # a new filter starts at page 1, no
     st.session_state.pop("eval_table", None)
     st.session_state["eval_page"] = 1
 
-first_page, total = _page(version, viewer, flt, 0)
+
+def _page(offset: int) -> tuple[pd.DataFrame, int]:
+    return state.load(
+        tasks.items_page,
+        viewer,
+        limit=PAGE,
+        offset=offset,
+        states=(ItemState(state_value),),
+        station_id=station or None,
+        template_key=template or None,
+        officer_id=officer or None,
+        text=flt[-1],
+    )
+
+
+first_page, total = _page(0)
 if total == 0:
     st.info(
         t(
@@ -182,7 +167,7 @@ if pages > 1:
     page = int(
         st.columns(4)[0].number_input(t("inbox.page", pages=pages), 1, pages, key="eval_page")
     )
-df = first_page if page == 1 else _page(version, viewer, flt, (page - 1) * PAGE)[0]
+df = first_page if page == 1 else _page((page - 1) * PAGE)[0]
 first = (page - 1) * PAGE
 st.caption(
     t(

@@ -134,7 +134,7 @@ def test_record_checkin_stores_status_and_audits(session, d, monkeypatch):
 # ---------------------------------------------------------------------------------------------
 # Gaps and coverage
 # ---------------------------------------------------------------------------------------------
-def _checkin(session, d, at: datetime, unit="巡特警一队", north=20.0):
+def _checkin(session, d, at: datetime, unit="巡特警一队", north=20.0, officer="OA"):
     lon, lat = _offset(d.point.lon, d.point.lat, north)
     status, plan_id, dist = classify(d.point, [PlanRule.of(d.plan)], unit, at, lon, lat)
     session.add(
@@ -143,7 +143,7 @@ def _checkin(session, d, at: datetime, unit="巡特警一队", north=20.0):
             community_id="CA1",
             plan_id=plan_id,
             unit=unit,
-            officer_id="OA",
+            officer_id=officer,
             checked_at=at,
             lon=lon,
             lat=lat,
@@ -155,6 +155,24 @@ def _checkin(session, d, at: datetime, unit="巡特警一队", north=20.0):
         )
     )
     session.flush()
+
+
+def test_recent_checkins_are_the_officers_own_newest_first(session, d):
+    for day in (1, 3, 5, 7):
+        _checkin(session, d, datetime(2026, 10, day, 22, 0))
+    _checkin(session, d, datetime(2026, 10, 6, 22, 0), officer="OB")
+    scope = Scope.district()
+    recent = alcohol.recent_checkins(session, scope, "OA", date(2026, 10, 3), limit=2)
+    assert list(recent["checked_at"]) == [
+        datetime(2026, 10, 7, 22, 0),
+        datetime(2026, 10, 5, 22, 0),
+    ]
+    assert set(alcohol.recent_checkins(session, scope, "OB", date(2026, 10, 1))["officer_id"]) == {
+        "OB"
+    }
+    assert alcohol.recent_checkins(session, scope, None, date(2026, 10, 1)).empty
+    with pytest.raises(ValueError, match="limit must be > 0"):
+        alcohol.recent_checkins(session, scope, "OA", date(2026, 10, 1), limit=0)
 
 
 def test_a_missed_checkin_is_a_gap(session, d):

@@ -40,6 +40,7 @@ from fangcang.tasks import (
     period_of,
     project_workload,
     propose_template,
+    return_reason,
     review_template,
     similarity,
     urgent_instruction,
@@ -521,6 +522,20 @@ def test_state_machine_with_return(session, factory):
     )
 
 
+def test_return_reason_is_the_latest_return_note(session, factory):
+    d, item = _one_item(session, factory)
+    officer, station = d.officer_viewer(0), d.station_viewer(0)
+    assert return_reason(session, item.id, officer) == ""  # never returned
+    feedback(session, item.id, officer, result="done", note="first", at=NOW + timedelta(hours=1))
+    evaluate(session, item.id, station, rating=Rating.UNQUALIFIED, reason="缺少照片")
+    assert return_reason(session, item.id, officer) == "缺少照片"
+    feedback(session, item.id, officer, result="done", note="second", at=NOW + timedelta(days=1))
+    evaluate(session, item.id, station, rating=Rating.UNQUALIFIED, reason="人数不符")
+    assert return_reason(session, item.id, officer) == "人数不符"  # the latest, not the first
+    with pytest.raises(ValueError, match="no task item"):
+        return_reason(session, 999_999, officer)
+
+
 def test_feedback_directly_from_dispatched_records_acceptance(session, factory):
     d, item = _one_item(session, factory)
     feedback(session, item.id, d.officer_viewer(0), result="done", at=NOW)
@@ -744,7 +759,7 @@ def test_select_communities_by_sub_district_level_and_indicator(session, factory
 
 
 def test_evaluation_queue_filters_counts_pages_and_rates_in_bulk(session, factory):
-    from fangcang.tasks import count_items, evaluate_many, item_choices, items_frame
+    from fangcang.tasks import count_items, evaluate_many, item_choices, items_frame, items_page
 
     d = build_district(factory)
     tpl = admitted(session, title="重点人员见面核查")
@@ -773,6 +788,18 @@ def test_evaluation_queue_filters_counts_pages_and_rates_in_bulk(session, factor
     assert count_items(session, DISPATCHER, states=waiting, text="松台") == 1  # community name
     page = items_frame(session, DISPATCHER, states=waiting, limit=2, offset=4)
     assert len(page) == 1  # paging reaches every item
+    # One page and the total for the same filters (what the evaluation page shows).
+    first, total = items_page(session, DISPATCHER, states=waiting, station_id="ST1", limit=2)
+    assert total == 3 and len(first) == 2
+    last, total = items_page(
+        session, DISPATCHER, states=waiting, station_id="ST1", limit=2, offset=2
+    )
+    assert total == 3 and len(last) == 1
+    assert set(first["id"]) | set(last["id"]) == set(
+        items_frame(session, DISPATCHER, states=waiting, station_id="ST1")["id"]
+    )
+    with pytest.raises(ValueError, match="limit must be > 0"):
+        items_page(session, DISPATCHER, states=waiting, limit=0)
     # Bulk: all or nothing.
     rows = items_frame(session, DISPATCHER, states=waiting, station_id="ST1")
     versions = dict(zip(rows["id"], rows["version"], strict=True))

@@ -3,7 +3,7 @@
 Public functions (all take a ``Session``; the caller commits):
 
 - patrol: ``record_checkin``, ``points_frame``, ``plans_frame``, ``checkins_frame``,
-  ``slots``, ``gaps``, ``coverage``, ``nearest_points``, ``units_at``.
+  ``recent_checkins``, ``slots``, ``gaps``, ``coverage``, ``nearest_points``, ``units_at``.
 - analysis: ``alcohol_incidents``, ``hour_dow``, ``by_hour``, ``by_point``, ``by_community``,
   ``patrol_effect`` (before/after with the effect module's method).
 - repeat: ``repeat_people``, ``sync_files``, ``person_files``, ``file_detail``,
@@ -40,6 +40,7 @@ from .patrol import (
     nearest_points,
     plans_frame,
     points_frame,
+    recent_checkins,
     record_checkin,
     slots,
     units_at,
@@ -117,6 +118,7 @@ __all__ = [
     "plans_frame",
     "points_frame",
     "practice",
+    "recent_checkins",
     "record_checkin",
     "record_measure",
     "record_review",

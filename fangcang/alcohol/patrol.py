@@ -307,6 +307,28 @@ def checkins_frame(
     return df
 
 
+def recent_checkins(
+    session: Session, scope: Scope, officer_id: str | None, first: date, limit: int = 10
+) -> pd.DataFrame:
+    """One officer's latest check-ins inside ``scope`` from day ``first`` on, newest first.
+
+    Returns
+    -------
+    DataFrame
+        At most ``limit`` rows, columns as ``checkins_frame``; empty for a viewer who is not
+        an officer (``officer_id`` None).
+
+    Raises
+    ------
+    ValueError
+        ``limit`` is not positive.
+    """
+    if int(limit) <= 0:
+        raise ValueError(f"recent_checkins: limit must be > 0, got {limit}")
+    df = checkins_frame(session, scope, first=first)
+    return df[df["officer_id"] == officer_id].head(int(limit)).reset_index(drop=True)
+
+
 SLOT_COLUMNS = ["plan_id", "point_id", "unit", "day", "start", "end", "week", "made", "checkin_id"]
 
 

@@ -10,7 +10,7 @@ Public functions (all take a ``Session``; the caller commits):
   ``urgent_instruction(session, actor, text=..., minutes=30, lon/lat | community | address)``,
   ``locate_point``, ``locate_address``, ``locate_community``.
 - items: ``accept``, ``feedback``, ``evaluate`` (each with ``expected_version``; a stale one
-  raises ``ConflictError``), ``inbox``, ``items_frame``, ``history``, ``history_photo``,
+  raises ``ConflictError``), ``inbox``, ``items_frame``, ``items_page``, ``history``, ``return_reason``, ``history_photo``,
   ``is_overdue``.
 - progress: ``rates(session, who, start, end, by=...)``, ``overdue_items``,
   ``monthly_scorecard``, ``completion_by_community``, ``community_tasks``, ``urgent_board``.
@@ -52,6 +52,8 @@ from .items import (
     is_overdue,
     item_choices,
     items_frame,
+    items_page,
+    return_reason,
     shrink_photo,
 )
 from .progress import (
@@ -112,6 +114,7 @@ __all__ = [
     "is_overdue",
     "item_choices",
     "items_frame",
+    "items_page",
     "list_templates",
     "locate_address",
     "locate_community",
@@ -124,6 +127,7 @@ __all__ = [
     "project_workload",
     "propose_template",
     "rates",
+    "return_reason",
     "review_template",
     "shrink_photo",
     "similarity",

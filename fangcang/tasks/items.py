@@ -513,6 +513,44 @@ def count_items(
     return int(session.scalar(q) or 0)
 
 
+def items_page(
+    session: Session,
+    viewer: Viewer,
+    *,
+    limit: int,
+    offset: int = 0,
+    states: tuple[ItemState, ...] | None = None,
+    station_id: str | None = None,
+    template_key: str | None = None,
+    officer_id: str | None = None,
+    text: str = "",
+) -> tuple[pd.DataFrame, int]:
+    """One page of ``items_frame`` and the total ``count_items`` for the same filters.
+
+    Returns
+    -------
+    (DataFrame, int)
+        At most ``limit`` rows starting at ``offset`` (columns as ``items_frame``), and how
+        many items match in all (for page counts).
+
+    Raises
+    ------
+    ValueError
+        ``limit`` is not positive or ``offset`` is negative.
+    """
+    if int(limit) <= 0 or int(offset) < 0:
+        raise ValueError(f"items_page: limit must be > 0 and offset >= 0, got {limit}, {offset}")
+    kw = dict(
+        states=states,
+        station_id=station_id,
+        template_key=template_key,
+        officer_id=officer_id,
+        text=text,
+    )
+    frame = items_frame(session, viewer, limit=int(limit), offset=int(offset), **kw)
+    return frame, count_items(session, viewer, **kw)
+
+
 def item_choices(
     session: Session, viewer: Viewer, states: tuple[ItemState, ...] | None = None
 ) -> dict[str, dict[str, str]]:
@@ -625,6 +663,21 @@ def history(session: Session, item_id: int, viewer: Viewer) -> pd.DataFrame:
         df[col] = df[col].map(lambda v: getattr(v, "value", v))
     df["has_photo"] = df["photo_type"].notna()
     return df
+
+
+def return_reason(session: Session, item_id: int, viewer: Viewer) -> str:
+    """The note of the latest return of an item to its officer (退回), "" if it was never returned.
+
+    Raises
+    ------
+    ValueError
+        The item does not exist (as ``get_item``).
+    ScopeError
+        The viewer may not see the item (as ``get_item``).
+    """
+    h = history(session, item_id, viewer)
+    back = h[h["action"] == "return"]
+    return str(back["note"].iloc[-1]) if not back.empty else ""
 
 
 def history_photo(session: Session, history_id: int, viewer: Viewer) -> tuple[bytes, str] | None:
