@@ -206,8 +206,10 @@ def _stage(conn, report: BundleReport, result: ImportResult, progress: Progress,
         result.lock_from = time.perf_counter()
         return []
     raw = conn.connection.driver_connection
-    # Set before any temporary table exists: changing temp_store drops them all.
+    # Set before any temporary table exists: changing temp_store drops them all. The copy's
+    # index B-trees need a big page cache as much as a one-transaction load does.
     raw.execute("PRAGMA temp_store=MEMORY")
+    raw.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
     stages = []
     total = sum(len(frames[k.name]) for k in kinds) * 2 or 1
     done = 0
@@ -245,6 +247,7 @@ def _stage(conn, report: BundleReport, result: ImportResult, progress: Progress,
             result.aggregates[kind.name] = "staged"
             result.timings[f"load_{kind.name}"] = round(time.perf_counter() - t0, 3)
     except BaseException:
+        raw.execute("PRAGMA cache_size=-2000")  # back to SQLite's default for pooled reuse
         for st in stages:
             try:
                 staged.drop_leftovers(raw, st)
