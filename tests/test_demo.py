@@ -398,7 +398,7 @@ def test_cli_refuses_a_database_that_holds_data(sqlite_engine, factory_on_sqlite
         ]
     )
     assert code == 2
-    assert "already holds 1 communities" in capsys.readouterr().err
+    assert "already holds 1 community;" in capsys.readouterr().err
 
 
 def test_cli_rejects_a_bad_until(capsys):

@@ -83,3 +83,24 @@ def test_enum_labels_exist(lang):
     for enum in (FactorKind, IncidentCategory, ResidenceType, WarningLevel):
         for member in enum:
             assert i18n.enum_label(member, lang)
+
+
+def test_counts_take_the_right_english_noun():
+    plural = i18n.plural
+    assert plural(1, "row") == "1 row" and plural(0, "row") == "0 rows"
+    assert plural(2000, "entry", "entries") == "2,000 entries"
+    assert i18n.t("datahub.report_ok", "en", rows="1") == "Check passed: 1 row ready to import."
+    assert i18n.t("datahub.report_ok", "en", rows="1,200").startswith("Check passed: 1,200 rows ")
+    assert i18n.t("datahub.report_errors", "en", n="1", rows="1").startswith("1 error in 1 row.")
+    assert i18n.t("datahub.report_errors", "en", n="3", rows="2").startswith("3 errors in 2 rows.")
+    assert i18n.t("datahub.report_ok", "zh", rows="1") == "校验通过：1 行数据，可以导入。"
+
+
+def test_no_label_counts_with_a_fixed_plural_for_rows_or_errors():
+    """'1 rows': a count of rows or errors in English goes through {n|one|many}."""
+    bad = [
+        k
+        for k, (_, en) in i18n.catalogue().items()
+        if re.search(r"\{(\w+)(:[^}]*)?\} (rows|errors)\b", en)
+    ]
+    assert bad == []

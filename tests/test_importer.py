@@ -437,6 +437,11 @@ def test_bad_date(engine, tmp_path):
         "2025-02-30 10:00",
     )
     assert "not a valid date/time" in err.reason
+    # one error in one row, in English that reads "1 error in 1 row" (not "1 rows")
+    with Session(engine) as s:
+        report = s.scalars(select(ImportLog).order_by(ImportLog.id.desc())).first().message
+    assert "1 error in 1 row:" in report and "1 row rejected" in report
+    assert "1 rows" not in report and "1 errors" not in report
 
 
 def test_bad_unknown_category(engine, tmp_path):

@@ -18,7 +18,7 @@ from importer_support import YANJIANG
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangcang.importer import import_bundle, read_table
+from fangcang.importer import cells, import_bundle, read_table
 from fangcang.importer.cells import normalize_codes
 from fangcang.importer.kinds import INCIDENTS, PEOPLE
 from fangcang.models import AuditEntry, ImportLog, Incident
@@ -307,6 +307,27 @@ def test_gcj02_incidents_file(district, tmp_path):
     assert abs(lon - float(pd.read_csv(folder / "incidents.csv")["lon"][0])) > 0.003  # converted
 
 
+def test_declared_wgs84_overrides_the_shift_detection(district, tmp_path, monkeypatch, capsys):
+    """The user says the points are WGS84 (`--coord-system wgs84`, or the upload's choice): the
+    file is read as declared, not rejected; the report says what the points look like."""
+    from fangcang.cli import main
+
+    folder, truth = _incidents_gcj02(district, tmp_path, column=False)
+    result = import_bundle(district, folder, actor="test", coord_system="wgs84", partial=True)
+    assert not any(e.row is None for e in result.errors), result.report
+    assert "look like GCJ-02" not in " ".join(e.reason for e in result.errors)
+    assert "read as declared (WGS-84" in result.report and "look like GCJ-02" in result.report
+    with Session(district) as s:
+        lon = s.scalar(select(Incident.lon).where(Incident.incident_id == "G001"))
+    assert lon == float(pd.read_csv(folder / "incidents.csv")["lon"][1])  # not converted
+    # the same through the command line (a bundle.toml saying gcj02 is overridden too)
+    (folder / "bundle.toml").write_text('coord_system = "gcj02"\n', encoding="utf-8")
+    monkeypatch.setenv("FANGCANG_DB_URL", district.url.render_as_string(hide_password=False))
+    main(["import", "--quiet", "--partial", "--coord-system", "wgs84", str(folder)])
+    out = capsys.readouterr().out
+    assert "read as declared (WGS-84" in out and "points look like" not in out
+
+
 def test_gcj02_per_row_column(district, tmp_path):
     folder, truth = _incidents_gcj02(district, tmp_path, column=True)
     result = import_bundle(district, folder, actor="test")
@@ -431,3 +452,29 @@ def test_lost_digit_reasons_do_not_repeat_the_value():
     assert reason.notna().all()
     for r in reason:
         assert "38001" not in r and "1234567890" not in r
+
+
+def test_a_short_number_in_an_id_column_is_not_an_id_number():
+    """A phone (11 digits) in the ID-number column of a spreadsheet is not told that digits
+    after the 15th were lost: it never was an ID number."""
+    text = pd.Series(["13800138000", "1.38001E+10", "330302199001012000", "12345"])
+    numeric = np.array([True, True, True, True])
+    _, reason = normalize_codes(text, numeric, id_number=True)
+    assert reason[0] == reason[1] == cells.NOT_AN_ID_NUMBER.format(n=11)
+    assert "not an ID number" in reason[0] and "15th" not in reason[0]
+    assert reason[2] == cells.LOST_NUMERIC_CELL  # 18 digits: the last ones are lost
+    assert reason[3] == cells.NOT_AN_ID_NUMBER.format(n=5)
+    for r in reason:
+        assert "38001" not in r  # never echoes the value
+    data = _xlsx(
+        {
+            "人口": [
+                ["人员编号", "姓名", "身份证号", "联系电话", "人口类型", "社区编号"],
+                ["FR1", "张甲", 13800138000, 13800138000, "户籍", "330302028001"],
+            ]
+        }
+    )
+    t = read_table(data, PEOPLE.spec, file="people.xlsx")
+    (e,) = t.errors
+    assert (e.row, e.column) == (2, "id_number")
+    assert e.reason == cells.NOT_AN_ID_NUMBER.format(n=11)

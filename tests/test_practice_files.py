@@ -233,6 +233,9 @@ def test_bad_input_names_file_row_column_reason_and_changes_nothing(
     assert e.file == f"{kind}.csv" and e.column == column
     assert reason in e.reason
     assert str(e).startswith(f"{kind}.csv row {line + 1}")
+    if column == "closed_on" and "needs closed_on" in reason:
+        # the value shown is the closed_on cell (empty), the outcome is named in the reason
+        assert e.value == "" and "outcome resolved" in e.reason, e
     after = {k: _count(session, m) for k, m in MODELS.items()}
     assert after == before  # the good row was not loaded either
     log = session.scalars(select(ImportLog).order_by(ImportLog.id.desc())).first()

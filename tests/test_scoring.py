@@ -34,6 +34,7 @@ import pytest
 from incident_rows import months_from_days
 from scipy.stats import binom, norm
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from fangcang import checks, scoring, stats
 from fangcang.access import Scope, ScopeError
@@ -45,6 +46,8 @@ from fangcang.models import (
     FactorCheck,
     FactorKind,
     HouseUse,
+    ImportLog,
+    ImportStatus,
     IncidentCategory,
     ResidenceType,
     WarningLevel,
@@ -55,7 +58,7 @@ from fangcang.scoring import explain, store
 from fangcang.scoring.config import ScoringConfig, load_config
 from fangcang.scoring.inputs import Inputs
 from fangcang.scoring.model import derive, eb_ratio, excess_p, gate, persist, points
-from fangcang.timeutil import Month
+from fangcang.timeutil import Month, now_local
 
 JAN = Month(2026, 1)
 CR = IncidentCategory.CRIMINAL
@@ -579,6 +582,38 @@ def test_cli_score_json_and_rerun_history(engine, district, monkeypatch, capsys)
     assert (first["level"], first["raw_level"], first["pending"]) == ("red", "yellow", "downgrade")
     assert set(first["indicators"]) == set(scoring.INDICATOR_KEYS)
     assert first["points"]["trend"] == 0.0 and first["trend_mark"] == "na"
+    assert out["already_stored"] is False and out["note"] is None
+    # The same month again: the stored run, saying so (and whether newer data came in since).
+    assert cli.main(["score", "--period", "2026-01", "--json"]) == 0
+    again = capsys.readouterr()
+    stored = json.loads(again.out)
+    assert stored["run_id"] == out["run_id"] and stored["already_stored"] is True
+    assert stored["newer_data"] is False and "use --rerun" in stored["note"]
+    with Session(engine) as s:  # an import after the run
+        s.add(
+            ImportLog(
+                started_at=now_local(),
+                finished_at=now_local(),
+                actor="feed:test",
+                bundle="b",
+                channel="feed:test",
+                files="{}",
+                counts="{}",
+                rejected=0,
+                status=ImportStatus.OK,
+                message="",
+                duration_s=0.0,
+            )
+        )
+        s.commit()
+    assert cli.main(["score", "--period", "2026-01", "--json"]) == 0
+    again = capsys.readouterr()
+    stored = json.loads(again.out)
+    assert stored["newer_data"] is True
+    assert "1 import loaded data since: use --rerun" in stored["note"]
+    assert "use --rerun" in again.err
+    assert cli.main(["score", "--period", "2026-01"]) == 0
+    assert "1 import loaded data since: use --rerun" in capsys.readouterr().out
     # --rerun re-scores every stored month up to the period, oldest first.
     assert cli.main(["score", "--period", "2026-01", "--rerun"]) == 0
     text = capsys.readouterr().out

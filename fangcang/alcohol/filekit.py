@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit, db
 from ..access import Scope
+from ..i18n import plural
 from ..importer import FileSpec, RowError, format_errors, read_table
 from ..models import ImportLog, ImportStatus
 from ..timeutil import now_local
@@ -57,10 +58,11 @@ class PracticeImportReport:
 
     def summary(self) -> str:
         if self.errors:
-            return f"{self.file}: {len(self.errors)} errors, nothing imported\n" + format_errors(
-                self.errors, limit=20
+            return (
+                f"{self.file}: {plural(len(self.errors), 'error')}, nothing imported\n"
+                + format_errors(self.errors, limit=20)
             )
-        return f"{self.file}: {self.rows} rows read, {self.written} written ({self.seconds:.1f} s)"
+        return f"{self.file}: {plural(self.rows, 'row')} read, {self.written} written ({self.seconds:.1f} s)"
 
 
 def import_practice_file(

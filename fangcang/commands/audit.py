@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from fangcang import audit, db
 from fangcang.cli import CommandError, cli_actor
+from fangcang.i18n import plural
 
 
 def _session() -> Session:
@@ -24,7 +25,7 @@ def _verify(args) -> int:
         result = audit.verify(s)
     if result.ok:
         print(
-            f"audit chain OK: {result.checked} entries verified "
+            f"audit chain OK: {plural(result.checked, 'entry', 'entries')} verified "
             f"({result.checked - result.legacy} keyed, {result.anchored} anchor lines matched)"
         )
         for note in result.notes:
@@ -32,7 +33,7 @@ def _verify(args) -> int:
         return 0
     print(
         f"audit chain BROKEN at entry #{result.first_broken_id}: {result.reason} "
-        f"({result.checked} entries before it verified)"
+        f"({plural(result.checked, 'entry', 'entries')} before it verified)"
     )
     return 1
 
@@ -79,7 +80,7 @@ def _export(args) -> int:
             },
         )
         s.commit()
-    print(f"exported {len(df)} audit entries to {out}")
+    print(f"exported {plural(len(df), 'audit entry', 'audit entries')} to {out}")
     return 0
 
 

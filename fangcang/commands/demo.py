@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from fangcang import db
 from fangcang.cli import CommandError, progress_bar
+from fangcang.i18n import plural
 from fangcang.timeutil import Month, last_complete_month
 
 
@@ -45,7 +46,8 @@ def _run(args) -> int:
     existing = _existing_communities(engine)
     if existing and not args.force:
         raise CommandError(
-            f"the database already holds {existing} communities; the demo needs an empty "
+            f"the database already holds {plural(existing, 'community', 'communities')}; the demo "
+            "needs an empty "
             "database (choose another with --db, delete the SQLite file, or pass --force to "
             "import the demo over it)"
         )

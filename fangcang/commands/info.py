@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from fangcang import db
 from fangcang.cli import CommandError
-from fangcang.i18n import t
+from fangcang.i18n import plural, t
 
 
 def _pad(text: str, width: int) -> str:
@@ -70,7 +70,7 @@ def _run(args) -> int:
     else:
         print(
             f"\nlast import: #{last.id} {last.started_at:%Y-%m-%d %H:%M} by {last.actor} "
-            f"({last.channel}): {last.status}, {sum(last.counts.values()):,} rows loaded, "
+            f"({last.channel}): {last.status}, {plural(sum(last.counts.values()), 'row')} loaded, "
             f"{last.rejected:,} rejected"
             + (f", {last.duration_s:.1f} s" if last.duration_s is not None else "")
         )

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from fangcang import db
 from fangcang.access import Scope
 from fangcang.cli import CommandError, cli_actor
+from fangcang.i18n import plural
 
 
 def _session() -> Session:
@@ -27,7 +28,9 @@ def _import(args) -> int:
         s.commit()
     print(report.summary())
     if not report.ok:
-        raise CommandError(f"{report.file}: {len(report.errors)} errors, nothing imported")
+        raise CommandError(
+            f"{report.file}: {plural(len(report.errors), 'error')}, nothing imported"
+        )
     return 0
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sys
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangcang import db
-from fangcang.i18n import t
-from fangcang.models import WarningLevel
+from fangcang.i18n import plural, t
+from fangcang.models import ImportLog, ImportStatus, WarningLevel, WarningRun
 from fangcang.scoring import config as cfg
 from fangcang.scoring import store
 from fangcang.scoring.config import INDICATOR_KEYS
@@ -70,6 +71,32 @@ def _months_to_score(session, period: Month, rerun: bool, since: Month | None) -
     return sorted(months)
 
 
+def _imports_since(session: Session, wr: WarningRun) -> int:
+    """Imports (bundles, uploads, feeds) that loaded data after the run was stored."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(ImportLog)
+            .where(
+                ImportLog.finished_at > wr.created_at,
+                ImportLog.status.in_([ImportStatus.OK, ImportStatus.PARTIAL]),
+            )
+        )
+        or 0
+    )
+
+
+def _stored_note(session: Session, wr: WarningRun, period: Month) -> str:
+    """What to say when a month's stored run is returned instead of a new one."""
+    newer = _imports_since(session, wr)
+    if newer:
+        return (
+            f"{period} was already scored (run {wr.id}, {wr.created_at:%Y-%m-%d %H:%M}); "
+            f"{plural(newer, 'import')} loaded data since: use --rerun to re-score with it"
+        )
+    return f"{period} was already scored (run {wr.id}): use --rerun to re-score"
+
+
 def _score(args) -> int:
     period = Month.parse(args.period) if args.period else last_complete_month()
     since = Month.parse(args.since) if args.since else None
@@ -84,7 +111,11 @@ def _score(args) -> int:
             if args.rerun and len(months) > 1 and not args.json:
                 print(f"warning {m}: re-scored as run {wr.id} version {wr.version}")
         df = store.results(session, period)
+        already = before is not None and not args.rerun
+        note = _stored_note(session, wr, period) if already else None
         if args.json:
+            if note:
+                print(f"note: {note}", file=sys.stderr)
             json.dump(
                 {
                     "period": str(period),
@@ -92,6 +123,9 @@ def _score(args) -> int:
                     "version": wr.version,
                     "model_version": wr.model_version,
                     "config_hash": wr.config_hash,
+                    "already_stored": already,
+                    "newer_data": bool(already and _imports_since(session, wr)),
+                    "note": note,
                     "communities": community_json(df),
                 },
                 sys.stdout,
@@ -100,11 +134,13 @@ def _score(args) -> int:
             )
             print()
             return 0
-        state = "stored" if before is None or args.rerun else "already stored (use --rerun)"
+        state = "already stored" if already else "stored"
         print(
             f"warning {period}: run {wr.id} version {wr.version} (model {wr.model_version}), "
-            f"{state}; {len(df)} communities"
+            f"{state}; {plural(len(df), 'community', 'communities')}"
         )
+        if note:
+            print(f"  note: {note}")
         if df.empty:
             return 0
         counts = df["level"].value_counts()

@@ -8,6 +8,7 @@ no text is empty. Add a module by adding its name to ``_MODULES``.
 from __future__ import annotations
 
 import importlib
+import re
 from functools import cache
 
 LANGS = ("zh", "en")
@@ -40,7 +41,27 @@ def t(key: str, lang: str = "zh", **kwargs) -> str:
     if lang not in LANGS:
         raise ValueError(f"language must be one of {LANGS}, got {lang!r}")
     text = catalogue()[key][LANGS.index(lang)]
+    if kwargs and "|" in text:
+        text = _PLURAL.sub(lambda m: _plural_word(kwargs[m[1]], m[2], m[3]), text)
     return text.format(**kwargs) if kwargs else text
+
+
+#: ``{rows|row|rows}`` in a label: the singular or plural word for the argument ``rows``.
+_PLURAL = re.compile(r"\{(\w+)\|([^|{}]*)\|([^|{}]*)\}")
+
+
+def _plural_word(n, one: str, many: str) -> str:
+    try:
+        value = float(str(n).replace(",", ""))
+    except ValueError:
+        return many
+    return one if value == 1 else many
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``n`` with its noun in English: ``plural(1, "row")`` -> ``1 row``, ``plural(2_000,
+    "row")`` -> ``2,000 rows``; ``many`` for irregular plurals (``entry``/``entries``)."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 def enum_label(value, lang: str = "zh") -> str:

@@ -261,11 +261,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "datahub.upload_rejected": ("文件未接受：{msg}", "File not accepted: {msg}"),
     "datahub.report_ok": (
         "校验通过：{rows} 行数据，可以导入。",
-        "Check passed: {rows} rows ready to import.",
+        "Check passed: {rows} {rows|row|rows} ready to import.",
     ),
     "datahub.report_errors": (
         "校验发现 {n} 处错误，涉及 {rows} 行。修正后重新上传；未导入任何数据。",
-        "{n} errors in {rows} rows. Fix them and upload again; nothing was imported.",
+        "{n} {n|error|errors} in {rows} {rows|row|rows}. Fix them and upload again; nothing was "
+        "imported.",
     ),
     "datahub.report_files": ("文件与行数", "Files and rows"),
     "datahub.import": ("确认导入", "Import"),

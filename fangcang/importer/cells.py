@@ -38,6 +38,12 @@ LOST_FRACTION = (
     "as Text and export again"
 )
 
+#: A number in an ID-number column too short to have been one (a phone, a serial number).
+NOT_AN_ID_NUMBER = (
+    "a number of {n} digits, not an ID number (18 characters, or 15 on old cards): check the "
+    "column holds ID numbers, format it as Text and export again"
+)
+
 _PROTECTED = r'^="(.*)"$'
 _FRACTION = r"^([+-]?\d+)\.0+$"
 _SCIENTIFIC = r"^([+-]?)(\d)(?:\.(\d+))?[eE]\+?(\d{1,3})$"
@@ -101,6 +107,7 @@ def _normalize(
     out = strip_protection(text)
     reason = pd.Series(None, index=text.index, dtype=object)
     is_sci = pd.Series(False, index=text.index)
+    exp = pd.Series(-1, index=text.index)
     # ".0" fractions (CSV written from a numeric column).
     frac = out.str.extract(_FRACTION, expand=False)
     has_frac = frac.notna()
@@ -130,4 +137,12 @@ def _normalize(
         if id_number:
             lost = num
         reason[lost] = LOST_NUMERIC_CELL
+        if id_number:
+            # How many digits the number has: its length, or the exponent + 1 (3.30302E+17).
+            n = out.str.lstrip("+-").str.len().where(digits.astype(bool), -1)
+            if is_sci.any():
+                n = n.where(~is_sci, exp + 1)
+            short = num & (n > 0) & (n < 15)
+            for k in pd.unique(n[short]):
+                reason[short & (n == k)] = NOT_AN_ID_NUMBER.format(n=int(k))
     return out, reason

@@ -142,6 +142,15 @@ class Diagnosis:
             f"[files.{file_kind}]), a coord_system column, or the upload's coordinate system"
         )
 
+    def kept_message(self) -> str:
+        """The note when the declared system is kept although ``fits`` explains the points."""
+        d, f = self.declared, self.fits
+        return (
+            f"coordinates read as declared ({LABELS[d]}) although they look like {LABELS[f]}: "
+            f"read as {d}, {self.misfits[d]:,} of {self.checked:,} points fall outside every "
+            f"community or in another than their community_id; read as {f}, {self.misfits[f]:,}"
+        )
+
 
 def diagnose(
     lon: pd.Series,

@@ -39,9 +39,17 @@ class BundleOptions:
     coord_system: str = WGS84
     files: dict[str, dict] = field(default_factory=dict)
     source: str = ""
+    #: The coordinate system was declared (``--coord-system``, the upload's choice or a
+    #: top-level ``coord_system`` in bundle.toml), not assumed: see ``coord_declared``.
+    coord_given: bool = False
 
     def coord_system_for(self, kind: str) -> str:
         return self.files.get(kind, {}).get("coord_system") or self.coord_system
+
+    def coord_declared(self, kind: str) -> bool:
+        """Whether ``kind``'s system was declared by the user (then the points are read in it
+        even when another system would explain them better: the report says so)."""
+        return self.coord_given or bool(self.files.get(kind, {}).get("coord_system"))
 
     def ignore_columns_for(self, kind: str) -> list[str]:
         return list(self.files.get(kind, {}).get("ignore_columns", ()))
@@ -83,6 +91,7 @@ def load_options(
         opts.source = OPTIONS_FILE
         if "coord_system" in doc:
             opts.coord_system = _system(doc["coord_system"], "coord_system")
+            opts.coord_given = True
         known = {k.name for k in KINDS}
         for kind, sub in (doc.get("files") or {}).items():
             if kind not in known:
@@ -103,6 +112,7 @@ def load_options(
             opts.files[kind] = entry
     if coord_system:
         opts.coord_system = check_system(coord_system)
+        opts.coord_given = True
         for entry in opts.files.values():
             entry.pop("coord_system", None)
     for kind, cols in (ignore_columns or {}).items():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..i18n import plural
 from ..models import (
     ImportStatus,
 )
@@ -94,6 +95,8 @@ class BundleReport:
             out.append(f"column {header!r} looks like {spelling!r} ({name}): did you mean it?")
         if info.get("coord") and info["coord"] != coords.WGS84:
             out.append(f"coordinates converted from {coords.LABELS[info['coord']]} to WGS-84")
+        if info.get("coord_kept") is not None:
+            out.append(info["coord_kept"].kept_message())
         return out
 
     @property
@@ -107,13 +110,17 @@ class BundleReport:
         for file, rows in self.files.items():
             bad_file, bad_rows = self._file_state(file, rows)
             state = (
-                "file rejected" if bad_file else f"{bad_rows:,} rows rejected" if bad_rows else "ok"
+                "file rejected"
+                if bad_file
+                else f"{plural(bad_rows, 'row')} rejected"
+                if bad_rows
+                else "ok"
             )
-            lines.append(f"  {file:<22} {rows:>10,} rows  {state}")
+            lines.append(f"  {file:<22} {rows:>10,} {'row ' if rows == 1 else 'rows'}  {state}")
             lines.extend(f"      {line}" for line in self.file_lines(file))
         lines.extend(f"  note: {n}" for n in self.notes)
         if self.error_count:
-            lines.append(f"{self.error_count:,} errors in {self.rejected:,} rows:")
+            lines.append(f"{plural(self.error_count, 'error')} in {plural(self.rejected, 'row')}:")
             lines.append(format_errors(self.errors, limit, total=self.error_count))
             for file, n in self.unlisted.items():
                 if n:

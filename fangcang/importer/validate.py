@@ -221,7 +221,9 @@ def _resolve_streets(values: pd.Series, refs: _Refs, bundled: dict[str, str], ne
     return values.map(out)
 
 
-def _coordinates(table: Table, kind: str, declared: str, polygons, info: dict) -> bool:
+def _coordinates(
+    table: Table, kind: str, declared: str, polygons, info: dict, given: bool = False
+) -> bool:
     """Convert the file's points to WGS84 (``declared`` system, or the rows' own
     ``coord_system``). When no row names its system and another system explains where the
     points land far better, reject the file with a message naming that system (nothing is
@@ -234,7 +236,9 @@ def _coordinates(table: Table, kind: str, declared: str, polygons, info: dict) -
     own = per_row is not None and bool(per_row.notna().any())
     if not own:
         diag = coords.diagnose(lon, lat, frame["community_id"], polygons, declared)
-        if diag is not None and diag.fits:
+        if diag is not None and diag.fits and given:  # declared: read as told, and say so
+            info["coord_kept"] = diag
+        elif diag is not None and diag.fits:
             info["coord_hint"] = diag
             table.errors.insert(0, RowError(table.file, None, "lon", "", diag.message(kind)))
             return False
@@ -466,6 +470,7 @@ def _validate(
                 options.coord_system_for(kind.name),
                 polygons,
                 report.file_info[table.file],
+                options.coord_declared(kind.name),
             )
         if not table.file_errors:
             if kind.community:

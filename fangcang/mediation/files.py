@@ -119,8 +119,10 @@ def _check_referrals(frame: pd.DataFrame, ctx: _Ctx) -> list[tuple]:
             (
                 frame.index[bad],
                 "closed_on",
-                outcome[bad],
-                "an outcome other than pending needs closed_on",
+                [""] * int(bad.sum()),  # the closed_on cell itself: empty
+                outcome[bad]
+                .map(lambda o: f"the outcome {o} needs closed_on (an outcome other than pending)")
+                .to_numpy(),
             )
         )
     bad = (outcome == MediationOutcome.PENDING.value) & closed

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from .. import audit, db
 from ..access import Scope
 from ..config import get_settings
+from ..i18n import plural
 from ..importer import Field, FileSpec, RowError, format_errors, read_table
 from ..importer.kinds import PHONE_ALIASES
 from ..importer.reader import write_errors
@@ -242,7 +243,7 @@ class VisitImportReport:
             lines.append("  columns not used: " + ", ".join(self.unused_columns))
         if self.errors:
             n = len(self.errors) + self.unlisted
-            head = f"{self.file}: {n} errors, nothing imported"
+            head = f"{self.file}: {plural(n, 'error')}, nothing imported"
             tail = [format_errors(self.errors, total=n)]
             if self.error_report is not None:
                 tail.append(f"full error list: {self.error_report}")
