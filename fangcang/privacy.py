@@ -31,12 +31,18 @@ def mask_name(name: str | None) -> str:
 
 
 def mask_id_number(value: str | None) -> str:
-    """330302199001011234 -> 330302********1234 (keeps the region code and the last four)."""
+    """330302199001011234 -> 330302********1234 (keeps the region code and the last four).
+
+    A value too short to be an ID number (a phone typed into the ID column, a typo) keeps
+    only its last four characters: ``13800138000`` -> ``*******8000``, never 10 of 11 digits.
+    """
     if not value:
         return ""
     value = str(value)
     if len(value) <= 10:
         return "*" * len(value)
+    if len(value) < 15:
+        return "*" * (len(value) - 4) + value[-4:]
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 

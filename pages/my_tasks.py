@@ -24,6 +24,11 @@ if not viewer.officer_id:
     st.stop()
 
 
+def _given(value) -> bool:
+    """A value that is there (not None, NaN, NaT or empty)."""
+    return not pd.isna(value) and value != ""
+
+
 def _left(minutes: int) -> str:
     if minutes < 0:
         return t("inbox.overdue")
@@ -177,9 +182,14 @@ with tab_done:
     else:
         # One compact entry per item (a table would need sideways scrolling on a phone).
         for r in done.iloc[_pager(len(done), "inbox_done_page")].itertuples(index=False):
-            result = enum_label(FeedbackResult(r.result), lang) if r.result else ""
-            rating = enum_label(Rating(r.rating), lang) if r.rating else t("inbox.not_rated")
-            when = pd.Timestamp(r.fed_back_at).strftime("%m-%d %H:%M") if r.fed_back_at else ""
+            # Missing values arrive as NaN/NaT from the frame (both truthy): test for text.
+            result = enum_label(FeedbackResult(r.result), lang) if _given(r.result) else ""
+            rating = (
+                enum_label(Rating(r.rating), lang) if _given(r.rating) else t("inbox.not_rated")
+            )
+            when = (
+                pd.Timestamp(r.fed_back_at).strftime("%m-%d %H:%M") if _given(r.fed_back_at) else ""
+            )
             st.markdown(
                 f"**{escape_markdown(_title_and_text(r.title, r.instructions)[0])}**  \n"
                 f":gray[{escape_markdown(r.community_name)} · {when} · {result} · {rating}]"

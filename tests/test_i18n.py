@@ -22,6 +22,7 @@ def _modules():
 
 
 def _fields(text: str) -> set[str]:
+    text = i18n.PLURAL.sub(lambda m: "{" + m[1] + "}", text)  # {rows|row|rows} names rows
     return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 

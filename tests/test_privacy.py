@@ -19,6 +19,9 @@ def test_mask_functions():
     assert privacy.mask_name("王五") == "王*"
     assert privacy.mask_name("欧阳小小明") == "欧***明"
     assert privacy.mask_id_number("330302199001011234") == "330302********1234"
+    # a phone in the ID column is not shown nearly whole (10 of 11 digits)
+    assert privacy.mask_id_number("13800138000") == "*******8000"
+    assert privacy.mask_id_number("330302900101123") == "330302*****1123"  # 15: old cards
     assert privacy.mask_phone("13812345678") == "138****5678"
     assert privacy.mask_address("五马街12号3室") == "五马街**号*室"
     assert privacy.mask_name(None) == privacy.mask_phone("") == ""

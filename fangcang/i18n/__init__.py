@@ -42,12 +42,12 @@ def t(key: str, lang: str = "zh", **kwargs) -> str:
         raise ValueError(f"language must be one of {LANGS}, got {lang!r}")
     text = catalogue()[key][LANGS.index(lang)]
     if kwargs and "|" in text:
-        text = _PLURAL.sub(lambda m: _plural_word(kwargs[m[1]], m[2], m[3]), text)
+        text = PLURAL.sub(lambda m: _plural_word(kwargs[m[1]], m[2], m[3]), text)
     return text.format(**kwargs) if kwargs else text
 
 
 #: ``{rows|row|rows}`` in a label: the singular or plural word for the argument ``rows``.
-_PLURAL = re.compile(r"\{(\w+)\|([^|{}]*)\|([^|{}]*)\}")
+PLURAL = re.compile(r"\{(\w+)\|([^|{}]*)\|([^|{}]*)\}")
 
 
 def _plural_word(n, one: str, many: str) -> str:
