@@ -530,32 +530,41 @@ def _scan_tree(secrets: Secrets, folder: Path, skip: Path | None = None) -> dict
     return found
 
 
+def _bad_people_csv(p) -> bytes:
+    """people.csv: six demo residents' rows, each with one error, and one good new person."""
+    head = "person_id,name,id_number,phone,residence_type,community_id,birth_date,house_id"
+    wrong = {r.person_id: ("0" if r.id_number[17] != "0" else "1") for r in p}
+    rows = [
+        # a wrong check digit (the value is shown masked)
+        f"{p[0].person_id},{p[0].name},{p[0].id_number[:17]}{wrong[p[0].person_id]},"
+        f"{p[0].phone},户籍,{p[0].community_id},,",
+        # a phone that Excel wrote in scientific notation
+        f"{p[1].person_id},{p[1].name},{p[1].id_number},{p[1].phone[0]}.{p[1].phone[1:8]}E+10,"
+        f"户籍,{p[1].community_id},,",
+        # a phone in the ID-number column
+        f"{p[2].person_id},{p[2].name},{p[2].phone},{p[2].phone},户籍,{p[2].community_id},,",
+        # a birth date in the future; an unknown community; an unknown residence type
+        f"{p[3].person_id},{p[3].name},{p[3].id_number},{p[3].phone},户籍,{p[3].community_id},"
+        "2099-01-01,",
+        f"{p[4].person_id},{p[4].name},{p[4].id_number},{p[4].phone},户籍,NOPE,,",
+        f"{p[5].person_id},{p[5].name},{p[5].id_number},+86 {p[5].phone},外星,"
+        f"{p[5].community_id},,",
+        # one good new person, so a partial import loads something
+        f"PIISCAN1,林测试,,,户籍,{p[0].community_id},,",
+    ]
+    return ("\n".join([head, *rows]) + "\n").encode("utf-8")
+
+
 def test_import_reports_error_files_and_logs(demo, tmp_path):
     """A partial import whose bad rows carry demo residents' ID numbers, phones and names."""
     from fangcang.importer import import_bundle
     from fangcang.models import AuditEntry, ImportLog
 
     engine, secrets = demo["engine"], demo["secrets"]
-    people = _demo_people(engine, 6)
-    head = "person_id,name,id_number,phone,residence_type,community_id,birth_date,house_id"
-    p = people
-    rows = [
-        # a wrong check digit (the value is shown masked)
-        f"{p[0].person_id},{p[0].name},{p[0].id_number[:17]}{'0' if p[0].id_number[17] != '0' else '1'},{p[0].phone},户籍,{p[0].community_id},,",
-        # a phone that Excel wrote in scientific notation
-        f"{p[1].person_id},{p[1].name},{p[1].id_number},{p[1].phone[0]}.{p[1].phone[1:8]}E+10,户籍,{p[1].community_id},,",
-        # a phone in the ID-number column
-        f"{p[2].person_id},{p[2].name},{p[2].phone},{p[2].phone},户籍,{p[2].community_id},,",
-        # a birth date in the future; an unknown community; an unknown residence type
-        f"{p[3].person_id},{p[3].name},{p[3].id_number},{p[3].phone},户籍,{p[3].community_id},2099-01-01,",
-        f"{p[4].person_id},{p[4].name},{p[4].id_number},{p[4].phone},户籍,NOPE,,",
-        f"{p[5].person_id},{p[5].name},{p[5].id_number},+86 {p[5].phone},外星,{p[5].community_id},,",
-        # one good new person, so the partial import loads something
-        f"PIISCAN1,林测试,,,户籍,{p[0].community_id},,",
-    ]
+    p = _demo_people(engine, 6)
     folder = tmp_path / "bundle"
     folder.mkdir()
-    (folder / "people.csv").write_text("\n".join([head, *rows]) + "\n", encoding="utf-8")
+    (folder / "people.csv").write_bytes(_bad_people_csv(p))
     result = import_bundle(engine, folder, actor="pii-scan", partial=True)
     assert result.status.value == "partial", result.report
     assert result.rejected == 6, result.report
@@ -689,6 +698,37 @@ def test_cli_output(demo, tmp_path, capsys, monkeypatch):
 # ---------------------------------------------------------------------------------------------
 # Logs and temporary files: after everything above
 # ---------------------------------------------------------------------------------------------
+def test_page_actions_quality_samples_and_an_upload_preview(demo):
+    """What the admin reaches by clicking: the data-quality samples, and the preview of an
+    uploaded people.csv whose bad rows carry demo residents' data (neither imported nor
+    kept: clearing the upload removes its private copy)."""
+    secrets = demo["secrets"]
+    viewer = _viewers(demo["engine"])["admin"]
+    private = Path(os.environ["FANGCANG_TEMP_DIR"])
+    leaks = {}
+    downloads = Downloads()
+    with downloads.recording():
+        at = open_page("pages/data_hub.py", viewer)
+        at.button(key="hub_run_checks").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        leaks.update({f"quality {k}": v for k, v in _scan_page(secrets, at, downloads).items()})
+        data = _bad_people_csv(_demo_people(demo["engine"], 6))
+        at.file_uploader(key="hub_upload").upload("people.csv", data, "text/csv").run()
+        assert not at.exception, [e.value for e in at.exception]
+        shown = "\n".join(_element_texts(at))
+        assert "外星" in shown  # the preview lists the bad rows
+        leaks.update({f"upload {k}": v for k, v in _scan_page(secrets, at, downloads).items()})
+        copies = [p for p in private.rglob("people.csv")]
+        assert copies, "the upload's copy is not in the private temp folder"
+        for c in copies:
+            for parent in c.relative_to(private).parents:
+                folder = private / parent
+                assert stat.S_IMODE(folder.stat().st_mode) & 0o077 == 0, folder
+        at.file_uploader(key="hub_upload").set_value(None).run()
+        assert not [p for p in copies if p.exists()], "clearing the upload left its copy"
+    assert not leaks, json.dumps(leaks, ensure_ascii=False, indent=1)
+
+
 def test_logs_carry_no_personal_data(demo, logs):
     assert len(logs.lines) > 20  # the pages, imports and commands above logged
     assert any(line.startswith("fangcang.importer.bundle INFO: import ") for line in logs.lines)
@@ -799,6 +839,8 @@ def test_browser_traffic_of_a_few_pages(demo, tmp_path, monkeypatch):
             assert len(frames) > 20, f"{user}: no websocket traffic captured"
             text = "\n".join(f.decode("utf-8", "replace") for f in frames)
             assert "退出登录" in text  # the frames carry the page text
+            if user == "dispatcher":  # ... and residents, masked (visits, alcohol files)
+                assert _MASKED.search(text), "no person-level data went over the wire"
             if hits := secrets.find(text):
                 leaks[f"{user} websocket"] = hits
     if hits := secrets.find(server_log.read_text(encoding="utf-8", errors="replace")):
