@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -553,7 +554,7 @@ def save_upload(files: list[tuple[str, bytes]], dest: Path) -> Path:
     from .websafe import UploadError, check_upload
 
     dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
+    dest.mkdir(mode=0o700, parents=True, exist_ok=True)  # uploads carry personal data
     if not files:
         raise UploadError("no file was uploaded")
     exts = [check_upload(name, data) for name, data in files]
@@ -561,7 +562,7 @@ def save_upload(files: list[tuple[str, bytes]], dest: Path) -> Path:
         if len(files) > 1:
             raise UploadError("upload one .zip bundle, or the files of a bundle, not both")
         archive = dest.parent / f"{dest.name}.zip"
-        archive.write_bytes(files[0][1])
+        _write_private(archive, files[0][1])
         try:
             extract_zip(archive, dest, name=Path(files[0][0].replace("\\", "/")).name)
         finally:
@@ -569,8 +570,15 @@ def save_upload(files: list[tuple[str, bytes]], dest: Path) -> Path:
         entries = [p for p in dest.iterdir() if not p.name.startswith(("__MACOSX", "."))]
         return entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
     for name, data in files:
-        (dest / Path(name.replace("\\", "/")).name).write_bytes(data)
+        _write_private(dest / Path(name.replace("\\", "/")).name, data)
     return dest
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to a file only its owner can read (0600 from the start)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
 
 
 def _split(folder: Path) -> tuple[list[Path], Path | None]:

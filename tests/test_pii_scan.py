@@ -720,10 +720,11 @@ def test_page_actions_quality_samples_and_an_upload_preview(demo):
         leaks.update({f"upload {k}": v for k, v in _scan_page(secrets, at, downloads).items()})
         copies = [p for p in private.rglob("people.csv")]
         assert copies, "the upload's copy is not in the private temp folder"
-        for c in copies:
+        for c in copies:  # owner-only: the file, and every folder up to the private one
+            assert stat.S_IMODE(c.stat().st_mode) == 0o600, c
             for parent in c.relative_to(private).parents:
                 folder = private / parent
-                assert stat.S_IMODE(folder.stat().st_mode) & 0o077 == 0, folder
+                assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
         at.file_uploader(key="hub_upload").set_value(None).run()
         assert not [p for p in copies if p.exists()], "clearing the upload left its copy"
     assert not leaks, json.dumps(leaks, ensure_ascii=False, indent=1)

@@ -334,7 +334,9 @@ def save(session: Session, df: pd.DataFrame, config: ScoringConfig) -> None:
                     computed_at=now,
                     data_version=version,
                     share=share,
-                    excluded=r["excluded"],
+                    excluded=_none(
+                        r["excluded"]
+                    ),  # NaN would be stored as "NaN" text on PostgreSQL
                     n_communities=int(r["n_communities"]),
                     next_crime=int(r["next_crime"]),
                     **{f: _none(r.get(f"{f}_{method.value}")) for f in FIGURES},
