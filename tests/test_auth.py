@@ -348,7 +348,7 @@ def test_audit_cli_verify_and_export(engine, session, monkeypatch, capsys, tmp_p
     code, out, _ = _cli(
         engine, monkeypatch, capsys, "audit", "export", "--out", str(dest), "--action", "login."
     )
-    assert code == 0 and "exported 1 audit entries" in out
+    assert code == 0 and "exported 1 audit entry to" in out
     text = dest.read_text(encoding="utf-8-sig")
     assert text.splitlines()[0] == ",".join(audit.ENTRY_COLUMNS)
     assert "login.ok" in text and "export.csv" not in text

@@ -601,6 +601,33 @@ def test_import_reports_error_files_and_logs(demo, tmp_path):
             assert not extra, (f.name, sorted(extra))
 
 
+def test_feed_failure_files(demo):
+    """A department feed drops the same bad people.csv: it fails (strict), the bundle moves to
+    failed/ (the department's own file, kept as dropped) beside an .errors.txt for the
+    operator: that report, the import log and the logs carry no resident's data."""
+    from fangcang import feeds
+    from fangcang.models import ImportLog
+
+    engine, secrets = demo["engine"], demo["secrets"]
+    inbox = Path(os.environ["FANGCANG_INBOX_DIR"]) / "population"
+    bundle = inbox / "people-2026-11"
+    bundle.mkdir(parents=True)
+    (bundle / "people.csv").write_bytes(_bad_people_csv(_demo_people(engine, 6)))
+    outcome = feeds.process_bundle(engine, "population", bundle)
+    assert outcome.status.value == "failed"
+    report = outcome.moved_to.with_name(outcome.moved_to.name + ".errors.txt")
+    assert report.is_file() and "外星" in report.read_text(encoding="utf-8")
+    leaks = {}
+    if hits := secrets.find_bytes(report.read_bytes()):
+        leaks[report.name] = hits
+    if hits := secrets.find(outcome.message):
+        leaks["feed outcome"] = hits
+    with Session(engine) as s:
+        if hits := secrets.find(s.get(ImportLog, outcome.log_id).message):
+            leaks["import log"] = hits
+    assert not leaks, json.dumps(leaks, ensure_ascii=False, indent=1)
+
+
 def test_visits_and_practice_file_errors(demo):
     from fangcang import alcohol
     from fangcang.access import Scope
