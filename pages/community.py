@@ -5,7 +5,6 @@ import pandas as pd
 import streamlit as st
 
 from fangcang import community, palette
-from fangcang.access import Scope
 from fangcang.i18n import fmt_int
 from fangcang.timeutil import Month
 from fangcang.websafe import escape, escape_markdown
@@ -14,14 +13,6 @@ from ui import periods as period_ui
 from ui.state import t
 
 viewer = guard.page("community")
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _load(
-    version: int, scope: Scope, community_id: str, period: str, lang: str
-) -> community.CommunityProfile:
-    with state.session() as s:
-        return community.profile(s, scope, community_id, Month.parse(period), lang)
 
 
 version = state.data_version()
@@ -47,7 +38,9 @@ if not f.community:
     st.info(t("community.choose"))
     st.stop()
 
-p = _load(version, viewer.scope, f.community, str(f.period), state.lang())
+p = state.load(
+    community.profile, viewer.scope, f.community, Month.parse(str(f.period)), state.lang()
+)
 level = p.warning["level"] if p.warning else None
 badge = (
     f"<span style='background:{palette.level_colour(level)};color:white;padding:3px 12px;border-radius:12px;"

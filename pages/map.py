@@ -5,7 +5,6 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from fangcang import community, maps, offline
-from fangcang.access import Scope
 from fangcang.i18n import enum_label
 from fangcang.models import IncidentCategory
 from fangcang.timeutil import Month
@@ -21,42 +20,6 @@ viewer = guard.page("map")
 @st.cache_resource(show_spinner=False)
 def _assets() -> str:
     return str(offline.install_assets())
-
-
-@st.cache_data(show_spinner=False, max_entries=24)
-def _data(
-    version: int,
-    scope: Scope,
-    period: str,
-    colour_by: str,
-    indicator: str | None,
-    layers: tuple,
-    category: str | None,
-    mode: str,
-    levels: tuple,
-    min_score: float,
-) -> maps.MapData:
-    # The frames are cached; the folium.Map is built on every run because streamlit-folium
-    # renames the elements of a map it renders, so a map object must never be rendered twice.
-    with state.session() as s:
-        return maps.map_data(
-            s,
-            scope,
-            Month.parse(period),
-            colour_by=colour_by,
-            indicator=indicator,
-            layers=layers,
-            category=category,
-            incident_mode=mode,
-            levels=levels,
-            min_score=min_score,
-        )
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _search(version: int, scope: Scope, text: str):
-    with state.session() as s:
-        return community.search(s, scope, text)
 
 
 _assets()
@@ -123,17 +86,19 @@ if "incidents" in layers:
         or None
     )
 
-data = _data(
-    version,
+# The frames are cached; the folium.Map is built on every run because streamlit-folium
+# renames the elements of a map it renders, so a map object must never be rendered twice.
+data = state.load(
+    maps.map_data,
     scope,
-    str(f.period),
-    colour_by,
-    indicator,
-    tuple(layers),
-    category,
-    mode,
-    tuple(f.levels),
-    f.min_score,
+    Month.parse(str(f.period)),
+    colour_by=colour_by,
+    indicator=indicator,
+    layers=tuple(layers),
+    category=category,
+    incident_mode=mode,
+    levels=tuple(f.levels),
+    min_score=f.min_score,
 )
 view = maps.view_of(
     data, colour_by=colour_by, lang=state.lang(), selected=st.session_state.get("map_selected")
@@ -188,7 +153,7 @@ with right:
         t("dash.search"), placeholder=t("dash.search_placeholder"), key="map_search"
     )
     if query.strip():
-        found = _search(version, scope, query.strip())
+        found = state.load(community.search, scope, query.strip())
         if found.empty:
             st.caption(t("dash.search_none", q=query.strip()))
         else:

@@ -5,7 +5,6 @@ import pandas as pd
 import streamlit as st
 
 from fangcang import incidents, periods, trends
-from fangcang.access import Scope
 from fangcang.models import IncidentCategory
 from fangcang.timeutil import Month
 from fangcang.websafe import escape_markdown
@@ -14,28 +13,6 @@ from ui import periods as period_ui
 from ui.state import t
 
 viewer = guard.page("trends")
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _load(
-    version: int,
-    scope: Scope,
-    period: str,
-    street: str | None,
-    community_id: str | None,
-    metric: str,
-    category: str | None,
-) -> trends.TrendView:
-    with state.session() as s:
-        return trends.trend_view(
-            s,
-            scope,
-            Month.parse(period),
-            sub_district=street,
-            community_id=community_id,
-            metric=metric,
-            category=category,
-        )
 
 
 f = filters.sidebar(viewer, street=True, community=True, spans=True)
@@ -58,8 +35,14 @@ category = (
     or None
 )
 
-v = _load(
-    state.data_version(), viewer.scope, str(f.period), f.street, f.community, metric, category
+v = state.load(
+    trends.trend_view,
+    viewer.scope,
+    Month.parse(str(f.period)),
+    sub_district=f.street,
+    community_id=f.community,
+    metric=metric,
+    category=category,
 )
 area = escape_markdown(v.title) if v.title else filters.where_text(f, viewer)
 st.title(t("trends.title"))

@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from fangcang import palette
-from fangcang.access import Scope
 from fangcang.i18n import fmt_int
 from fangcang.scoring import load_config, store
 from fangcang.timeutil import Month
@@ -16,34 +15,6 @@ from ui import chips, export, filters, guard, state, warning_analytics
 from ui.state import t
 
 viewer = guard.page("warning")
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _load(
-    version: int,
-    scope: Scope,
-    period: str,
-    lang: str,
-    levels: tuple,
-    min_score: float,
-    thresholds: tuple,
-) -> view.WarningPage:
-    with state.session() as s:
-        return view.warning_page(
-            s,
-            scope,
-            Month.parse(period),
-            lang,
-            levels=list(levels),
-            min_score=min_score,
-            thresholds=dict(thresholds),
-        )
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _what_if(version: int, scope: Scope, period: str, weights: tuple) -> pd.DataFrame:
-    with state.session() as s:
-        return view.what_if(s, scope, Month.parse(period), dict(weights))
 
 
 version = state.data_version()
@@ -61,14 +32,14 @@ with st.sidebar.expander(t("warnpage.thresholds")):
         )
         thresholds[key] = float(value)
 
-page = _load(
-    version,
+page = state.load(
+    view.warning_page,
     scope,
-    str(f.period),
+    Month.parse(str(f.period)),
     state.lang(),
-    tuple(f.levels),
-    f.min_score,
-    tuple(sorted(thresholds.items())),
+    levels=tuple(f.levels),
+    min_score=f.min_score,
+    thresholds=dict(sorted(thresholds.items())),
 )
 st.title(t("warnpage.title"))
 chips.show(chips.for_filters(f, viewer), key="warning_chips")
@@ -204,10 +175,10 @@ with tab_changes:
         )
 
 with tab_hot:
-    warning_analytics.hotspot_section(version, scope, f.period)
+    warning_analytics.hotspot_section(scope, f.period)
 
 with tab_bt:
-    warning_analytics.backtest_section(version)
+    warning_analytics.backtest_section()
 
 with tab_whatif:
     st.caption(t("warnpage.whatif_caption"))
@@ -223,7 +194,9 @@ with tab_whatif:
     if go or st.session_state.get("whatif_done"):
         st.session_state["whatif_done"] = True
         try:
-            wf = _what_if(version, scope, str(f.period), tuple(sorted(weights.items())))
+            wf = state.load(
+                view.what_if, scope, Month.parse(str(f.period)), dict(sorted(weights.items()))
+            )
         except ValueError as exc:
             st.error(str(exc))
         else:

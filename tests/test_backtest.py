@@ -50,6 +50,7 @@ from fangcang.scoring.backtest import (
     pai_at_share,
     spearman,
     stored_backtest,
+    stored_summary,
     summary,
 )
 from fangcang.scoring.config import load_config
@@ -271,6 +272,9 @@ def test_stored_rows_round_trip(session, factory, given_scores):
         check_exact=False,
     )
     assert kept["excluded"].tolist()[0] == "window_incomplete"
+    both, figures = stored_summary(session)  # what the warning page reads, in one call
+    pd.testing.assert_frame_equal(both, kept)
+    assert figures["months"] == 2 and repr(figures) == repr(summary(kept))
     # Storing again replaces the rows of those months (same configuration).
     run_backtest(session, months=1, until=UNTIL, store=True)
     session.commit()

@@ -229,6 +229,8 @@ def test_categories_of_the_grid_district(session, factory):
     one = hotspots.categories(session, LAST, Scope.of(["G00", "I"]))
     assert sorted(one["community_id"]) == ["G00", "I"]
     assert one.set_index("community_id").at["G00", "gi_z"] == pytest.approx(row.at["G00", "gi_z"])
+    frame, reason = hotspots.categories_or_reason(session, LAST, Scope.of(["G00", "I"]))
+    assert reason == "" and frame.equals(one) and frame.attrs == one.attrs
 
 
 def test_explanation_line_in_both_languages(session, factory):
@@ -245,6 +247,8 @@ def test_too_few_months_and_bad_arguments(session, factory):
     grid_district(session, factory, months=9)
     with pytest.raises(ValueError, match="at least 10 complete months"):
         hotspots.categories(session, LAST)
+    frame, reason = hotspots.categories_or_reason(session, LAST)
+    assert frame is None and "at least 10 complete months" in reason
     with pytest.raises(ValueError, match="after the last complete month"):
         hotspots.categories(session, LAST.shift(1))
     with pytest.raises(ValueError, match="months must be"):

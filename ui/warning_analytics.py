@@ -1,6 +1,6 @@
 """The warning page's analytics sections: the back-test (回测) and the emerging hot spots (新兴热点).
 
-Each section reads one fangcang function through a cache keyed on the data version and
+Each section reads one fangcang function through ``state.load`` (keyed on the data version) and
 renders it with localized column names; an empty result says what it is and stops.
 """
 
@@ -17,8 +17,7 @@ from fangcang.scoring.backtest import (
     BLOCK,
     DRAWS,
     month_table,
-    stored_backtest,
-    summary,
+    stored_summary,
 )
 from fangcang.timeutil import Month
 from ui import state
@@ -28,13 +27,6 @@ from ui.state import t
 # ---------------------------------------------------------------------------------------------
 # Back-test
 # ---------------------------------------------------------------------------------------------
-@st.cache_data(show_spinner=False, max_entries=8)
-def _backtest(version: int) -> tuple[pd.DataFrame, dict]:
-    with state.session() as s:
-        df = stored_backtest(s)
-    return df, summary(df)
-
-
 def _num(x, digits: int = 2) -> str:
     return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
@@ -61,10 +53,10 @@ def _won(value) -> str:
     return t("backtest.win") if value else t("backtest.loss")
 
 
-def backtest_section(version: int) -> None:
+def backtest_section() -> None:
     """The kept back-test of the current configuration: the summary with intervals and wins,
     the months left out and why, and the month-by-month tables."""
-    df, s = _backtest(version)
+    df, s = state.load(stored_summary)
     st.subheader(t("backtest.title"))
     if df.empty:
         st.info(t("backtest.none"))
@@ -141,20 +133,11 @@ def backtest_section(version: int) -> None:
 # ---------------------------------------------------------------------------------------------
 # Emerging hot spots
 # ---------------------------------------------------------------------------------------------
-@st.cache_data(show_spinner=False, max_entries=16)
-def _hotspots(version: int, scope: Scope, period: str) -> tuple[pd.DataFrame | None, str]:
-    with state.session() as s:
-        try:
-            return hotspots.categories(s, Month.parse(period), scope), ""
-        except ValueError as exc:
-            return None, str(exc)
-
-
-def hotspot_section(version: int, scope: Scope, period: Month) -> None:
+def hotspot_section(scope: Scope, period: Month) -> None:
     """Emerging hot-spot categories of the communities in ``scope`` for the months ending with
     ``period``: counts per category, then the hot and cold spots (filterable) with their Gi*
     and trend figures."""
-    frame, reason = _hotspots(version, scope, str(period))
+    frame, reason = state.load(hotspots.categories_or_reason, Month.parse(str(period)), scope)
     st.subheader(t("hotspot.title"))
     if frame is None:
         st.info(t("hotspot.none", reason=reason))

@@ -409,6 +409,13 @@ def block_bootstrap_interval(
     return float(low), float(high)
 
 
+def stored_summary(session: Session) -> tuple[pd.DataFrame, dict]:
+    """The kept back-test of the current configuration and its ``summary`` (what the warning
+    page shows): ``(stored_backtest(session), summary(...))``, one call for the UI cache."""
+    df = stored_backtest(session)
+    return df, summary(df)
+
+
 def summary(df: pd.DataFrame, draws: int = DRAWS, block: int = BLOCK, seed: int = SEED) -> dict:
     """Means, wins and bootstrap intervals over the months kept.
 

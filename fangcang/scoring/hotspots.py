@@ -482,6 +482,28 @@ def categories(
     return df
 
 
+def categories_or_reason(
+    session: Session, period: Month, scope: Scope | None = None
+) -> tuple[pd.DataFrame | None, str]:
+    """``categories`` of ``period`` and ``scope``, or ``None`` and the reason it cannot be computed.
+
+    For callers that show the reason instead of failing (the warning page): the answer, a
+    ``ValueError``'s message included, is a plain value a cache can keep, so a district with
+    too few months is not re-analysed on every run.
+
+    Returns
+    -------
+    (DataFrame, "") or (None, str)
+        As ``categories``; or ``None`` and the message of the ``ValueError`` it raised
+        (too few months, no incident data, a period after the data).
+    """
+    try:
+        return categories(session, period, scope), ""
+    except ValueError as exc:
+        log.info("no hot-spot analysis for %s: %s", period, exc)
+        return None, str(exc)
+
+
 def category_counts(frame: pd.DataFrame) -> dict[str, int]:
     """Communities per category (every category, zeros included, in ``CATEGORY_ORDER``)."""
     counts = frame["category"].value_counts() if len(frame) else pd.Series(dtype=int)
