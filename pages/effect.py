@@ -4,63 +4,34 @@ communities and the difference-in-differences, in plain words; the district's ye
 from datetime import date
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from fangcang import effect, palette
-from fangcang.access import Role, Scope
+from fangcang import effect
+from fangcang.access import Role
 from fangcang.i18n import fmt_int, fmt_pct
 from fangcang.timeutil import Month, month_range
 from fangcang.visits.views import community_choices
 from fangcang.websafe import escape_markdown
-from ui import columns, guard, state
+from ui import charts, columns, guard, state
 from ui.state import t
 
 viewer = guard.page("effect")
 MANAGERS = (Role.DISPATCHER, Role.ADMIN)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _latest(version: int) -> str | None:
-    with state.session() as s:
-        m = effect.latest_data_month(s)
-        return str(m) if m else None
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _summary(version: int, scope: Scope, months: int, as_of: str) -> list[effect.BeforeAfter]:
-    with state.session() as s:
-        return effect.effect_summary(s, months, Month.parse(as_of), scope)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _yoy(version: int, scope: Scope, first: str, last: str) -> list[effect.YoYRow]:
-    with state.session() as s:
-        return effect.district_yoy(s, Month.parse(first), Month.parse(last), scope)
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _focus_list(version: int, scope: Scope) -> list[dict]:
-    with state.session() as s:
-        return effect.list_focus(s, scope)
-
-
-version = state.data_version()
 lang = state.lang()
-latest = _latest(version)
+latest = state.load(effect.latest_data_month)
 st.title(t("effect.title"))
 if latest is None:
     st.info(t("effect.none"))
     st.stop()
 
-months_all = [
-    str(m) for m in reversed(month_range(Month.parse(latest).shift(-35), Month.parse(latest)))
-]
+months_all = [str(m) for m in reversed(month_range(latest.shift(-35), latest))]
 with st.sidebar:
     months = st.slider(t("effect.months"), 1, 12, 6, key="eff_months")
     as_of = st.selectbox(t("effect.as_of"), months_all, key="eff_as_of")
 
-results = _summary(version, viewer.scope, months, as_of)
+results = state.load(effect.effect_summary, months, Month.parse(as_of), viewer.scope)
 
 
 def _verdict_box(ba: effect.BeforeAfter, measure: str) -> None:
@@ -73,51 +44,6 @@ def _verdict_box(ba: effect.BeforeAfter, measure: str) -> None:
         st.error(text, icon=":material/error:")
     else:
         st.warning(text, icon=":material/warning:")
-
-
-def _chart(ba: effect.BeforeAfter, measure: str) -> go.Figure:
-    df = pd.DataFrame(ba.monthly)
-    fig = go.Figure()
-    fig.add_scatter(
-        x=df["month"],
-        y=df[f"comparison_{measure}_mean"],
-        name=t("effect.chart.comparison"),
-        mode="lines+markers",
-        line={"color": palette.LAST_YEAR, "dash": "dash", "width": 2},
-    )
-    fig.add_scatter(
-        x=df["month"],
-        y=df[measure],
-        name=ba.community_name,
-        mode="lines+markers",
-        line={"color": palette.THIS_YEAR, "width": 3},
-    )
-    fig.add_vline(
-        x=str(ba.windows.after_first), line={"color": palette.LEVEL_COLOURS["red"], "dash": "dot"}
-    )
-    fig.add_annotation(
-        x=str(ba.windows.after_first),
-        y=1,
-        yref="paper",
-        showarrow=False,
-        text=t("effect.chart.start"),
-        xanchor="left",
-        font={"color": palette.LEVEL_COLOURS["red"]},
-    )
-    fig.update_layout(
-        title={
-            "text": f"{t('effect.chart.title')}（{t('effect.measure.' + measure)}）",
-            "font": {"size": 15},
-        },
-        height=320,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        plot_bgcolor="white",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
-        hovermode="x unified",
-        xaxis={"type": "category"},
-    )
-    fig.update_yaxes(gridcolor="#e6e9ee", rangemode="tozero", tickformat=",", hoverformat=",")
-    return fig
 
 
 if not results:
@@ -179,9 +105,9 @@ else:
         _verdict_box(ba, measure)
     tab_total, tab_crime = st.tabs([t("effect.measure.total"), t("effect.measure.crime")])
     with tab_total:
-        st.plotly_chart(_chart(ba, "total"), key="eff_chart_total")
+        st.plotly_chart(charts.before_after(ba, "total"), key="eff_chart_total")
     with tab_crime:
-        st.plotly_chart(_chart(ba, "crime"), key="eff_chart_crime")
+        st.plotly_chart(charts.before_after(ba, "crime"), key="eff_chart_crime")
     st.markdown(f"**{t('effect.comparisons')}**")
     if not ba.levels_used:
         st.caption(t("effect.levels_missing"))
@@ -238,7 +164,7 @@ last = c2.selectbox(t("effect.yoy.to"), months_all, index=0, key="eff_yoy_to")
 if Month.parse(last) < Month.parse(first):
     st.error(t("effect.yoy.order"))
 else:
-    rows = _yoy(version, viewer.scope, first, last)
+    rows = state.load(effect.district_yoy, Month.parse(first), Month.parse(last), viewer.scope)
     frame = effect.yoy_frame(rows, lang)
     st.dataframe(
         frame,
@@ -253,8 +179,7 @@ else:
 if viewer.role in MANAGERS:
     st.divider()
     with st.expander(t("effect.focus.manage")):
-        with state.session() as s:
-            choices = community_choices(s, viewer.scope)
+        choices = state.load(community_choices, viewer.scope)
         names = dict(zip(choices["community_id"], choices["name"], strict=True))
         with st.form("eff_focus_start"):
             cid = st.selectbox(
@@ -268,10 +193,11 @@ if viewer.role in MANAGERS:
                         effect.start_focus(s, cid, start, measures, viewer.username, viewer.scope)
                         s.commit()
                     st.success(t("effect.focus.started"))
-                    st.cache_data.clear()
                 except ValueError as exc:
                     st.error(str(exc))
-        open_work = [f for f in _focus_list(version, viewer.scope) if f["end_date"] is None]
+        open_work = [
+            f for f in state.load(effect.list_focus, viewer.scope) if f["end_date"] is None
+        ]
         if open_work:
             with st.form("eff_focus_end"):
                 opts = {
@@ -288,6 +214,5 @@ if viewer.role in MANAGERS:
                             effect.end_focus(s, fid, end, viewer.username, scope=viewer.scope)
                             s.commit()
                         st.success(t("effect.focus.ended"))
-                        st.cache_data.clear()
                     except ValueError as exc:
                         st.error(str(exc))

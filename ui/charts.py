@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from fangcang import palette
+from fangcang.effect import BeforeAfter
 from fangcang.i18n import enum_label
 from fangcang.models import IncidentCategory
 
@@ -253,6 +254,53 @@ def completion_bars(
         plot_bgcolor="white",
         xaxis={"range": [0, 100], "ticksuffix": "%", "gridcolor": "#e6e9ee"},
     )
+    return fig
+
+
+def before_after(ba: BeforeAfter, measure: str) -> go.Figure:
+    """A focused community's monthly ``measure`` (``total`` / ``crime``) against the mean of its
+    comparison communities, with the start of the focused work marked (effect page)."""
+    df = pd.DataFrame(ba.monthly)
+    fig = go.Figure()
+    fig.add_scatter(
+        x=df["month"],
+        y=df[f"comparison_{measure}_mean"],
+        name=t("effect.chart.comparison"),
+        mode="lines+markers",
+        line={"color": palette.LAST_YEAR, "dash": "dash", "width": 2},
+    )
+    fig.add_scatter(
+        x=df["month"],
+        y=df[measure],
+        name=ba.community_name,
+        mode="lines+markers",
+        line={"color": palette.THIS_YEAR, "width": 3},
+    )
+    fig.add_vline(
+        x=str(ba.windows.after_first), line={"color": palette.LEVEL_COLOURS["red"], "dash": "dot"}
+    )
+    fig.add_annotation(
+        x=str(ba.windows.after_first),
+        y=1,
+        yref="paper",
+        showarrow=False,
+        text=t("effect.chart.start"),
+        xanchor="left",
+        font={"color": palette.LEVEL_COLOURS["red"]},
+    )
+    fig.update_layout(
+        title={
+            "text": f"{t('effect.chart.title')}（{t('effect.measure.' + measure)}）",
+            "font": {"size": 15},
+        },
+        height=320,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        plot_bgcolor="white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        hovermode="x unified",
+        xaxis={"type": "category"},
+    )
+    fig.update_yaxes(gridcolor="#e6e9ee", rangemode="tozero", tickformat=",", hoverformat=",")
     return fig
 
 
