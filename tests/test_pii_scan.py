@@ -760,6 +760,7 @@ def test_page_actions_quality_samples_and_an_upload_preview(demo):
 def test_logs_carry_no_personal_data(demo, logs):
     assert len(logs.lines) > 20  # the pages, imports and commands above logged
     assert any(line.startswith("fangcang.importer.bundle INFO: import ") for line in logs.lines)
+    assert any(line.startswith("fangcang.feeds WARNING: feed population") for line in logs.lines)
     leaks = {}
     for line in logs.lines:
         if hits := demo["secrets"].find(line):
