@@ -119,6 +119,7 @@ def _card(row: pd.Series) -> None:
                     list(FeedbackResult),
                     horizontal=True,
                     format_func=lambda r: enum_label(r, lang),
+                    index=None,  # the officer states the result; nothing is preset
                     key=f"res_{iid}",
                 )
                 note = st.text_area(t("inbox.note"), max_chars=1000, key=f"note_{iid}", height=80)
@@ -144,19 +145,22 @@ def _card(row: pd.Series) -> None:
                     width="stretch",
                     icon=":material/send:",
                 ):
-                    _act(
-                        lambda s, viewer: tasks.feedback(
-                            s,
-                            iid,
-                            viewer,
-                            result=result,
-                            note=note,
-                            count_done=None if count is None else int(count),
-                            photo=tasks.shrink_photo(photo.getvalue()) if photo else None,
-                            expected_version=version,
-                        ),
-                        "inbox.submitted",
-                    )
+                    if result is None:
+                        st.error(t("inbox.no_result"))
+                    else:
+                        _act(
+                            lambda s, viewer: tasks.feedback(
+                                s,
+                                iid,
+                                viewer,
+                                result=result,
+                                note=note,
+                                count_done=None if count is None else int(count),
+                                photo=tasks.shrink_photo(photo.getvalue()) if photo else None,
+                                expected_version=version,
+                            ),
+                            "inbox.submitted",
+                        )
 
 
 st.title(t("inbox.title"))

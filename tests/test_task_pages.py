@@ -145,6 +145,29 @@ def test_officer_inbox_accept_and_feedback(app_db):
     assert "待办 1" in other.tabs[0].label  # only C04's item
 
 
+def test_inbox_feedback_needs_a_chosen_result(app_db):
+    engine, d = app_db
+    with Session(engine) as s:
+        dispatch_cycle(s, "weekly", DISPATCHER, on=now_local())
+        s.commit()
+    at = _app("my_tasks", d.officer_viewer(0))
+    assert at.radio[0].value is None  # no result preselected
+    # A note alone is not a result: refused, nothing recorded.
+    at.text_area[0].input("已走访")
+    _button(at, "提交反馈").click().run()
+    assert not at.exception
+    assert at.error and "请选择完成情况" in at.error[0].value
+    assert _count(engine, state=ItemState.FED_BACK) == 0
+    # Feedback without pressing 接收任务 first records the acceptance at feedback time.
+    at.radio[0].set_value(FeedbackResult.DONE)
+    _button(at, "提交反馈").click().run()
+    assert not at.exception and not at.error
+    with Session(engine) as s:
+        item = s.scalar(select(TaskItem).where(TaskItem.state == ItemState.FED_BACK))
+        assert item.result is FeedbackResult.DONE and item.note == "已走访"
+        assert item.accepted_at == item.fed_back_at
+
+
 def test_inbox_shows_a_conflict_clearly(app_db):
     engine, d = app_db
     with Session(engine) as s:

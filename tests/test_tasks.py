@@ -542,6 +542,13 @@ def test_feedback_directly_from_dispatched_records_acceptance(session, factory):
     assert item.accepted_at == NOW and item.state is ItemState.FED_BACK
 
 
+def test_feedback_without_a_result_is_refused(session, factory):
+    d, item = _one_item(session, factory)
+    with pytest.raises(ValueError, match="result: choose one of done, partial, unable"):
+        feedback(session, item.id, d.officer_viewer(0), result=None, note="已走访")
+    assert item.state is ItemState.DISPATCHED and item.accepted_at is None
+
+
 def test_photo_limits(session, factory):
     d, item = _one_item(session, factory)
     officer = d.officer_viewer(0)

@@ -315,6 +315,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "inbox.not_rated": ("待评价", "Not rated yet"),
     "inbox.as_of": ("更新于 {time}", "As of {time}"),
     "inbox.submit": ("提交反馈", "Submit"),
+    "inbox.no_result": (
+        "请选择完成情况（已完成 / 部分完成 / 无法完成）后再提交。",
+        "Choose the result (done / partial / unable) before submitting.",
+    ),
     "inbox.accepted": ("已接收。", "Accepted."),
     "inbox.submitted": ("反馈已提交。", "Feedback submitted."),
     "inbox.return_reason": ("退回原因：{reason}", "Returned because: {reason}"),

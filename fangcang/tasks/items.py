@@ -236,6 +236,9 @@ def feedback(
     photo : bytes, optional
         A JPEG or PNG of at most 2 MB, stored with the history entry.
     """
+    if result is None:
+        allowed = ", ".join(r.value for r in FeedbackResult)
+        raise ValueError(f"result: choose one of {allowed}")
     try:
         result = FeedbackResult(result)
     except ValueError:
