@@ -88,10 +88,29 @@ landing = login.landing_page(viewer.role)
 # Pages in sections (态势, 通报与成效, 任务, 管理), all listed: no "View more" fold.
 sections: dict[str, list] = {}
 for p in allowed:
-    page = st.Page(
-        p.file, title=state.t(p.title_key), icon=p.icon, url_path=p.id, default=p.id == landing
-    )
+    page = st.Page(p.file, title=state.t(p.title_key), icon=p.icon, url_path=p.id)
     sections.setdefault(state.t(p.group), []).append(page)
+# Every page keeps its own address, the landing page too: "/" is a hidden alias of the landing
+# page, so a shared or bookmarked /overview or /my_tasks link opens that page instead of
+# Streamlit's English "Page not found" dialog. Pages the role may not open stay registered,
+# hidden, so their links reach the page's own guard, which says so in the user's language.
+spec = nav.spec(landing)
+hidden = [
+    st.Page(
+        spec.file,
+        title=state.t(spec.title_key),
+        icon=spec.icon,
+        url_path="home",
+        default=True,
+        visibility="hidden",
+    )
+]
+hidden += [
+    st.Page(p.file, title=state.t(p.title_key), url_path=p.id, visibility="hidden")
+    for p in nav.PAGES
+    if p not in allowed
+]
+next(iter(sections.values())).extend(hidden)
 login.render_account_box(viewer)
 nav.phone_sidebar()  # phones: the sidebar closes after choosing a page
 login.render_cookie_script()

@@ -187,6 +187,45 @@ def test_officer_lands_on_my_tasks(server, browser):
 
 
 @pytest.mark.parametrize(
+    ("username", "password", "path", "heading"),
+    [
+        ("dispatcher", "demo-dispatcher-1", "overview?span=7d", "总览"),
+        ("officer", "demo-officer-1", "my_tasks", "我的任务"),
+    ],
+)
+def test_landing_page_has_its_own_address(server, browser, username, password, path, heading):
+    """A shared /overview or /my_tasks link opens that page (the landing page is also at "/"),
+    never Streamlit's English "Page not found" dialog."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        _sign_in(page, server, username, password, path)
+        page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+        assert page.get_by_text("Page not found").count() == 0
+        assert page.url.split("?")[0].rstrip("/").endswith("/" + path.split("?")[0])
+        page.goto(server)  # "/" still opens the landing page
+        page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+        _settle(page)
+        assert page.get_by_text("Page not found").count() == 0
+    finally:
+        context.close()
+
+
+def test_link_to_a_page_of_another_role_says_so_in_chinese(server, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        _sign_in(page, server, "officer", "demo-officer-1", "admin")
+        page.get_by_text("您的角色无权访问此页面。").wait_for(timeout=60_000)
+        assert page.get_by_text("Page not found").count() == 0
+        # Hidden from the officer's page list all the same.
+        links = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
+        assert not any("数据" == text.strip() for text in links)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
     "who", [("officer", "demo-officer-1"), ("dispatcher", "demo-dispatcher-1")]
 )
 def test_markdown_payloads_in_names_fetch_nothing(server, browser, leak_server, who):
