@@ -48,10 +48,20 @@ if not f.is_month:  # a level is a monthly decision: say which month, do not pre
 if page.total == 0:
     st.info(t("dash.no_warning_run", period=str(f.period)))
     st.stop()
-st.caption(t("warnpage.caption", period=str(f.period), n=len(page.table)))
+if len(page.table) < page.total:
+    st.caption(
+        t(
+            "warnpage.caption_filtered",
+            period=str(f.period),
+            n=fmt_int(len(page.table)),
+            total=fmt_int(page.total),
+        )
+    )
+else:
+    st.caption(t("warnpage.caption", period=str(f.period), n=fmt_int(len(page.table))))
 
-# Top: communities per level (in force) and the changes seen once, not yet in force.
-_counts = store.count_levels(page.all_levels)
+# Top: the shown communities per level (in force) and the changes seen once, not yet in force.
+_counts = page.level_counts
 _pend = page.pending
 _cols = st.columns(6)
 for _col, _lv in zip(_cols[:4], reversed(store.level_order()), strict=True):  # most serious first

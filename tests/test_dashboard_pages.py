@@ -110,6 +110,39 @@ def test_warning_filters_change_the_table(demo_db):
     assert set(red["预警等级"]) == {"红"}
 
 
+def _level_cards(at: AppTest) -> dict[str, int]:
+    names = {"红色预警": "red", "黄色预警": "yellow", "蓝色预警": "blue", "绿色": "green"}
+    return {names[m.label]: int(m.value.replace(",", "")) for m in at.metric if m.label in names}
+
+
+def _caption_n(at: AppTest) -> int:
+    caption = next(c.value for c in at.caption if re.search(r"· 共 [\d,]+ 个社区", c.value))
+    return int(re.search(r"共 ([\d,]+) 个社区", caption).group(1).replace(",", ""))
+
+
+def test_warning_cards_and_caption_count_the_same_filtered_set(demo_db):
+    at = open_page("warning", level="red")
+    cards, n = _level_cards(at), _caption_n(at)
+    assert n == len(table(at)) > 0
+    assert sum(cards.values()) == n and cards["red"] == n
+    # the level filter shows a chip that clears it
+    chip = next(b for b in at.button if b.label.startswith("预警等级"))
+    assert "红" in chip.label
+    chip.click().run()
+    assert not at.exception
+    assert at.sidebar.multiselect[0].value == []
+    assert "level" not in at.query_params
+    everything = table(at)
+    assert len(everything) > n and sum(_level_cards(at).values()) == _caption_n(at) == len(
+        everything
+    )
+    assert not any(b.label.startswith("预警等级") for b in at.button)
+    # a sub-district without red communities: 0 in the caption and 0 on the cards
+    quiet = sorted(set(everything["街道"]) - set(table(open_page("warning", level="red"))["街道"]))
+    at = open_page("warning", level="red", street=quiet[0])
+    assert _caption_n(at) == 0 and sum(_level_cards(at).values()) == 0
+
+
 def test_url_restores_view(demo_db):
     # pick a sub-district that has red communities in the newest run
     at = open_page("warning", level="red")

@@ -61,8 +61,8 @@ def show(items: list[Chip], key: str = "chips") -> None:
 
 
 def for_filters(f: filters.Filters, viewer: Viewer, category: str | None = None) -> list[Chip]:
-    """Chips for the sub-district, station and community filters in ``f`` and the page's
-    ``category`` option (all of which a click can set)."""
+    """Chips for the sub-district, station, community and warning-level filters in ``f`` and
+    the page's ``category`` option (all of which a click or a link can set)."""
     meta = filters.community_meta(state.data_version(), viewer.scope)
     out = []
     for name, attr, col, id_col, label in (
@@ -76,6 +76,15 @@ def for_filters(f: filters.Filters, viewer: Viewer, category: str | None = None)
             out.append(
                 Chip(name, t(label), hit.iloc[0] if not hit.empty else value, _clear_filter(name))
             )
+    if f.levels:
+        out.append(
+            Chip(
+                "level",
+                t("dash.level"),
+                "/".join(t(f"warning_level.{lv}") for lv in f.levels),
+                _clear_filter("level"),
+            )
+        )
     if category:
         from .charts import category_label
 

@@ -256,6 +256,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     # warning page
     "warnpage.title": ("靶向预警", "Targeted warning"),
     "warnpage.caption": ("{period} · 共 {n} 个社区", "{period} · {n} communities"),
+    "warnpage.caption_filtered": (
+        "{period} · 共 {n} 个社区（范围内 {total} 个，按筛选条件）",
+        "{period} · {n} communities (of {total} in scope, as filtered)",
+    ),
     "warnpage.ranking": ("风险排名", "Ranking"),
     "warnpage.thresholds": (
         "指标阈值（百分位不低于）",

@@ -29,8 +29,8 @@ class WarningPage:
     table: pd.DataFrame  # filtered ranking (warning_frame columns + rank + level_before)
     total: int  # communities with a result in scope before filtering
     changes: pd.DataFrame  # level changes against last month (changes_since_last_month)
-    pending: pd.DataFrame  # changes seen once, not yet in force (store.pending_changes)
-    all_levels: pd.DataFrame  # community_id, level of every result in scope (before filters)
+    pending: pd.DataFrame  # changes seen once, not yet in force, among the shown communities
+    level_counts: dict[str, int]  # communities per level among the shown (filtered) ones
     backtest: pd.DataFrame  # stored back-test rows (may be empty)
     backtest_summary: dict | None
 
@@ -47,7 +47,11 @@ def warning_page(
 ) -> WarningPage:
     """The ranking of ``period`` filtered by levels, minimum score and indicator points
     thresholds (``{indicator: minimum points}``), with last month's level, the level changes,
-    the pending changes and the stored back-test figures."""
+    the pending changes and the stored back-test figures.
+
+    ``level_counts`` and ``pending`` cover the filtered communities (those in ``table``), so
+    the page's level cards and its caption count the same set; ``total`` is the number in
+    scope before the level, score and threshold filters."""
     thresholds = thresholds or {}
     unknown = set(thresholds) - set(INDICATORS)
     if unknown:
@@ -68,6 +72,10 @@ def warning_page(
     for key, minimum in thresholds.items():
         if minimum:
             table = table[table[f"pt_{key}"].fillna(-1e9) >= float(minimum)]
+    table = table.reset_index(drop=True)
+    # The level cards, the pending counts and the caption all count the same filtered set.
+    pending = store.pending_changes(session, period, scope, frame=now)
+    pending = pending[pending["community_id"].isin(table["community_id"])].reset_index(drop=True)
     bt, summary = pd.DataFrame(), None
     try:
         bt = stored_backtest(session)
@@ -76,11 +84,11 @@ def warning_page(
         log.warning("back-test figures left out: the scoring configuration is missing (%s)", exc)
     return WarningPage(
         period=period,
-        table=table.reset_index(drop=True),
+        table=table,
         total=len(now),
         changes=changes_since_last_month(session, scope, period, now, before),
-        pending=store.pending_changes(session, period, scope, frame=now),
-        all_levels=now[["community_id", "level"]],
+        pending=pending,
+        level_counts=store.count_levels(table),
         backtest=bt,
         backtest_summary=summary,
     )
