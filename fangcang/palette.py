@@ -14,6 +14,9 @@ from .models import WarningLevel
 #: Warning levels from lowest to highest, as stored strings (the enum's order).
 LEVELS: tuple[str, ...] = tuple(lv.value for lv in WarningLevel)
 
+#: The same levels most serious first (red, yellow, blue, green): legends, documents, pickers.
+SERIOUS_FIRST: tuple[str, ...] = tuple(reversed(LEVELS))
+
 #: Fill colour per warning level (green 绿, blue 蓝, yellow 黄, red 红).
 LEVEL_COLOURS: dict[str, str] = {
     "green": "#2e9e44",

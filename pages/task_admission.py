@@ -12,6 +12,7 @@ from fangcang import access, tasks
 from fangcang.access import Permission
 from fangcang.i18n import enum_label
 from fangcang.models.tasks import Branch, Cycle, TargetKind, TemplateStatus
+from fangcang.palette import SERIOUS_FIRST
 from fangcang.tasks.admission import DUPLICATE_THRESHOLD
 from fangcang.websafe import escape_markdown
 from ui import guard, state
@@ -91,8 +92,8 @@ if "propose" in tabs:
             if rule == "warning_level":
                 levels = st.multiselect(
                     t("admission.levels"),
-                    ["red", "yellow", "blue", "green"],
-                    default=["red", "yellow"],
+                    list(SERIOUS_FIRST),
+                    default=list(SERIOUS_FIRST[:2]),  # red and yellow
                 )
                 target = {"rule": rule, "levels": levels}
             else:

@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..i18n import fmt_int, fmt_pct, t
-
-#: Levels as the documents list them: most serious first.
-SERIOUS_FIRST = ("red", "yellow", "blue", "green")
+from ..palette import SERIOUS_FIRST  # levels as the documents list them: most serious first
 
 
 @dataclass(frozen=True)

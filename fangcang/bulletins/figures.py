@@ -30,13 +30,12 @@ from sqlalchemy.orm import Session
 
 from ..geo import communities_frame
 from ..i18n import fmt_int, fmt_pct, t
-from ..palette import LAST_YEAR, LEVEL_COLOURS, LEVELS, NO_DATA, THIS_YEAR
+from ..palette import LAST_YEAR, LEVEL_COLOURS, NO_DATA, SERIOUS_FIRST, THIS_YEAR
 
 log = logging.getLogger(__name__)
 
 FONT_PACKAGE = "cvttf_NotoSansCJK_Regular"
 FONT_FILE = "NotoSansCJKtc-Regular.otf"
-SERIOUS_FIRST = tuple(reversed(LEVELS))  # the legend lists red first
 DPI = 150  # sharp enough for print at the sizes used in the .docx (16 cm wide)
 
 
