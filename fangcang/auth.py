@@ -3,6 +3,10 @@
 Every sign-in attempt (successful or not) and every change to an account appends an audit entry
 in the caller's transaction; the caller commits. Nothing here imports streamlit: ``ui.login``
 draws the form and calls :func:`authenticate` / :func:`oidc_sign_in`.
+
+Size: 683 lines because it is the one place accounts are created, changed and signed in (local
+password, lockout, idle time-out, single sign-on) under one audit rule; split, the lockout counting
+and the account changes that clear it would live apart.
 """
 
 from __future__ import annotations

@@ -7,6 +7,11 @@
 - ``import_history``: the import log, newest first (bundles, feeds, visits files).
 - ``QUALITY_CHECKS`` / ``run_quality_checks``: data-quality checks as registered pieces
   (missing coordinates, invalid ID check digits, duplicates across sources).
+
+Size: 698 lines; it holds two capabilities and should be split into the data-hub views (counts,
+freshness, import history, quality checks) and the upload flow (``UploadCheck`` ..
+``download_rejected``: check, save and import an uploaded bundle, rejected-rows files) (not done
+yet).
 """
 
 from __future__ import annotations

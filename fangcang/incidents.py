@@ -22,9 +22,9 @@ days of a partly covered month at either end of a date range (``counts``). The s
 (``latest_data_day``, ``data_span``) reads ``agg_incident_day`` (a min/max on its day index).
 The scope is applied in SQL.
 
-(About 570 lines, over the house limit of ~500 on purpose: this is the one place every count of
+Size: 571 lines, over the house limit of ~500 on purpose: this is the one place every count of
 incidents is made; split, a metric's SQL and its frame filter or a count and its year-earlier
-comparison would live apart again.)
+comparison would live apart again.
 """
 
 from __future__ import annotations

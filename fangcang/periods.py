@@ -19,6 +19,10 @@ Comparison rules (one place; the UI states them in words):
 
 Counts come from the pre-aggregated tables: whole months from ``agg_incident_month`` and the
 partial months at either end from ``agg_incident_day``.
+
+Size: 514 lines because it holds the comparison rules of a period (year before, previous period,
+unavailable windows) and the counts compared under them; split, a window and the rule that compares
+it would live apart.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@
 - Files are opened, the review visit template is proposed, admitted and dispatched monthly.
 
 Everything is loaded through the practice contract files (``fangcang.alcohol.import_file``).
+
+Size: 551 lines because it is one demo story (one function, ``demo_extend``) whose steps build on
+each other's rows (area -> points -> plans -> check-ins -> people -> measures -> mediation).
 """
 
 from __future__ import annotations

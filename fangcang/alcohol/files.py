@@ -3,6 +3,11 @@
 
 Each is a ``PracticeFile`` (``fangcang.alcohol.filekit``); ``FILES`` lists them with the
 mediation files, in load order.
+
+Size: 686 lines because it holds the five contract files of one practice, each a spec with its
+check and load function sharing one context (``_Ctx``: session, scope, points); each file is
+~130 lines and could move to its own module, but they reference each other's rows (points -> plans
+-> check-ins, people -> measures).
 """
 
 from __future__ import annotations

@@ -1,6 +1,11 @@
 """Validate a bundle without writing: find its files, read and check each, resolve
 references (stations, sub-districts, communities), convert coordinates and place points in
-communities. ``import_bundle`` (``fangcang.importer.bundle``) runs this before it writes."""
+communities. ``import_bundle`` (``fangcang.importer.bundle``) runs this before it writes.
+
+Size: 575 lines because it is the one dry-run of a bundle: finding files, resolving references and
+locating points all feed the one report ``_validate`` builds (about 230 lines on its own); the
+reference resolvers (stations, streets, coordinates) could move to their own module (not done yet).
+"""
 
 from __future__ import annotations
 

@@ -9,6 +9,9 @@ Conventions
   PostgreSQL without PostGIS; ``fangcang.geo`` loads it into geopandas.
 - Enums are stored as their English value strings (VARCHAR, no native enum type).
 - Every basic record keeps ``source`` (the department that exported it) and ``updated_at``.
+
+Size: 512 lines because it is declarations only: the core tables and their enums, which the
+migrations and ``tests/test_models.py`` check together.
 """
 
 from __future__ import annotations

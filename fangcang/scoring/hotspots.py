@@ -19,6 +19,10 @@ Islands (a community whose polygon touches no other) have no neighbourhood, so t
 only restate their own rate: they are reported as ``island`` and never classed hot or cold.
 Communities without residents or without a polygon have no rate or no place in the weights and
 are reported as ``not_assessed``.
+
+Size: 547 lines because it is one method (Gi*, Mann-Kendall, ESRI categories) whose steps only make
+sense together; about 150 lines are docstrings citing the method's sources and ``classify``'s exact
+rules.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Versioning: ``run`` for a month that already has a run returns the stored one unchanged;
 ``run(..., rerun=True)`` adds a new version (n + 1) and keeps the old one. Readers
 (``results``, ``level_changes``, ``level_history``) use the latest version of each month.
+
+Size: 576 lines because it is the one reader and writer of stored warning runs: every
+reader picks the latest version of a month the same way (``_latest_run_ids``), so splitting writer
+and readers would scatter that rule.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ Definitions (items dispatched in the period ``[start, end)``; ``now`` decides ov
 - ``returned`` = items returned at least once.
 
 Rates are fractions 0-1 and ``NaN`` when their denominator is zero.
+
+Size: 507 lines because it holds the one definition of each task rate (completed, on time, overdue,
+rated) and every view of them (rates, scorecards, community, urgent board) reads ``item_facts`` or
+the same states.
 """
 
 from __future__ import annotations
