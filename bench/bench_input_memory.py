@@ -285,7 +285,7 @@ def run_case(name: str, tmp: Path) -> dict:
     engine = db.make_engine(f"sqlite:///{tmp}/bench.db")
     db.upgrade(engine)
     if name == "zip_bomb_upload":
-        from fangcang import datahub
+        from fangcang import uploads
         from fangcang.websafe import UploadError
 
         data = (tmp / "bomb.zip").read_bytes()
@@ -293,7 +293,7 @@ def run_case(name: str, tmp: Path) -> dict:
         floor = _rss_mb()
         t0 = time.perf_counter()
         try:
-            datahub.save_upload([("bomb.zip", data)], tmp / "up" / "bundle")
+            uploads.save_upload([("bomb.zip", data)], tmp / "up" / "bundle")
             outcome = "extracted (NOT refused)"
         except UploadError as exc:
             outcome = f"refused: {exc}"

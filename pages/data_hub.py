@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from fangcang import datahub
+from fangcang import datahub, uploads
 from fangcang.access import Permission
 from fangcang.config import get_settings
 from fangcang.i18n import fmt_int
@@ -202,7 +202,7 @@ with tabs[2]:
     if viewer.can(Permission.IMPORT):
         st.subheader(t("imp.rejected.title"))
         st.caption(t("imp.rejected.caption", days=get_settings().rejected_keep_days))
-        kept = datahub.rejected_files()
+        kept = uploads.rejected_files()
         if kept.empty:
             st.info(t("imp.rejected.none"))
         else:
@@ -234,7 +234,7 @@ with tabs[2]:
             )
             if st.button(t("imp.rejected.prepare"), key="hub_rej_prepare"):
                 with state.session() as s:
-                    data = datahub.download_rejected(
+                    data = uploads.download_rejected(
                         s, kept["path"].iloc[pick], actor=viewer.username
                     )
                     s.commit()
@@ -324,14 +324,14 @@ with tabs[4]:
                 st.session_state["hub_sig"] = sig
                 st.session_state.pop("hub_done", None)
                 try:
-                    folder = datahub.save_upload(
+                    folder = uploads.save_upload(
                         [(f.name, f.getvalue()) for f in files], Path(tmp) / "bundle"
                     )
                 except UploadError as exc:
                     st.session_state["hub_check"] = str(exc)
                 else:
                     with state.session() as s:
-                        st.session_state["hub_check"] = datahub.check_upload_folder(
+                        st.session_state["hub_check"] = uploads.check_upload_folder(
                             s, folder, viewer.scope, coord_system=coord_system
                         )
             check = st.session_state.get("hub_check")
@@ -386,7 +386,7 @@ with tabs[4]:
                             rows=fmt_int(check.bad_rows),
                         )
                     )
-                    errors = datahub.error_frame(check.errors)
+                    errors = uploads.error_frame(check.errors)
                     errors.columns = [t(f"vh.col.{c}") for c in errors.columns]
                     st.dataframe(
                         errors,
@@ -400,7 +400,7 @@ with tabs[4]:
                     st.success(t("datahub.report_ok", rows=fmt_int(sum(check.files.values()))))
                     if st.button(t("datahub.import"), type="primary", key="hub_import"):
                         with st.spinner(t("datahub.import")):
-                            out = datahub.import_upload(
+                            out = uploads.import_upload(
                                 state.engine(),
                                 check.folder,
                                 actor=viewer.username,

@@ -350,7 +350,7 @@ PHONE_BAD = "1380013800"
 
 
 def test_masked_in_every_error_path(district, tmp_path, monkeypatch, capsys):
-    from fangcang import datahub
+    from fangcang import uploads
     from fangcang.access import Scope
     from fangcang.cli import main
 
@@ -365,8 +365,8 @@ def test_masked_in_every_error_path(district, tmp_path, monkeypatch, capsys):
     report_file = Path(log.error_report).read_text(encoding="utf-8-sig")
     # upload preview
     with Session(district) as s:
-        check = datahub.check_upload_folder(s, folder, Scope.district())
-    preview = datahub.error_frame(check.errors).to_csv()
+        check = uploads.check_upload_folder(s, folder, Scope.district())
+    preview = uploads.error_frame(check.errors).to_csv()
     for text in (printed, report_file, log.message, preview):
         assert ID_BAD not in text and PHONE_BAD not in text and "林小北" not in text
         assert "330302********1236" in text and "138***3800" in text
@@ -382,17 +382,17 @@ def test_masked_in_every_error_path(district, tmp_path, monkeypatch, capsys):
     path = next(result.rejected_dir.glob("*.csv"))
     assert (path.stat().st_mode & 0o777) == 0o600
     assert ID_BAD in path.read_text(encoding="utf-8-sig")  # kept for correction
-    kept = datahub.rejected_files()
+    kept = uploads.rejected_files()
     assert path.name in set(kept["file"])
     with Session(district) as s:
-        data = datahub.download_rejected(s, str(path), actor="admin")
+        data = uploads.download_rejected(s, str(path), actor="admin")
         s.commit()
         audit = s.scalars(
             select(AuditEntry).where(AuditEntry.action == "import.rejected_download")
         ).one()
     assert ID_BAD.encode() in data and audit.actor == "admin"
     with Session(district) as s, pytest.raises(ValueError):
-        datahub.download_rejected(s, str(tmp_path / "elsewhere.csv"), actor="admin")
+        uploads.download_rejected(s, str(tmp_path / "elsewhere.csv"), actor="admin")
 
 
 def test_rejected_rows_are_deleted_after_the_configured_days(tmp_path, monkeypatch):
@@ -412,7 +412,7 @@ def test_rejected_rows_are_deleted_after_the_configured_days(tmp_path, monkeypat
 
 
 def test_upload_preview_shows_read_as_unused_columns_and_coordinate_hint(district, tmp_path):
-    from fangcang import datahub
+    from fangcang import uploads
     from fangcang.access import Scope
 
     folder, _ = _incidents_gcj02(district, tmp_path, column=False)
@@ -420,13 +420,13 @@ def test_upload_preview_shows_read_as_unused_columns_and_coordinate_hint(distric
     frame["录入人"] = "张三"
     frame.to_csv(folder / "incidents.csv", index=False, sep="\t")
     with Session(district) as s:
-        check = datahub.check_upload_folder(s, folder, Scope.district())
+        check = uploads.check_upload_folder(s, folder, Scope.district())
         ff = check.file_frame()
         assert ff.loc[0, "read_as"] == "UTF-8, tab-separated, header on row 1"
         assert ff.loc[0, "unused_columns"] == "录入人"
         ((file, diag),) = check.coord_hints
         assert (file, diag.fits, diag.declared) == ("incidents.csv", "gcj02", "wgs84")
-        again = datahub.check_upload_folder(s, folder, Scope.district(), coord_system="gcj02")
+        again = uploads.check_upload_folder(s, folder, Scope.district(), coord_system="gcj02")
     assert again.ok and not again.coord_hints
     assert again.file_frame().loc[0, "coordinates"] == "gcj02"
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from fangcang import datahub, feeds
+from fangcang import feeds, uploads
 from fangcang.config import get_import_limits
 from fangcang.importer import Field, FileSpec, import_bundle, read_table, validate_bundle
 from fangcang.importer import kinds as K
@@ -239,7 +239,7 @@ ZIP_CASES = [
 def test_bad_zip_upload_is_a_plain_message(tmp_path, source, expected):
     data = (DATA / source).read_bytes()
     with pytest.raises(UploadError) as info:
-        datahub.save_upload([(source, data)], tmp_path / "up" / "bundle")
+        uploads.save_upload([(source, data)], tmp_path / "up" / "bundle")
     message = str(info.value)
     assert expected in message and message.startswith(source)
     assert str(tmp_path) not in message and "/tmp" not in message and "Traceback" not in message
