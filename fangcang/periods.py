@@ -12,8 +12,11 @@ Comparison rules (one place; the UI states them in words):
   month or quarter is compared with the whole month or quarter a year earlier. Unequal lengths
   are compared as rates (the exposure ratio of the exact test, ``fangcang.stats``).
 - **Previous period**: for a month or quarter, the previous calendar month or quarter (over the
-  same number of elapsed days when the current one is still running); for the last 7/28 days, the
-  year to date and a custom range, the same number of days immediately before.
+  same number of elapsed days when the current one is still running); for the last 7/28 days and
+  a custom range, the same number of days immediately before. The **year to date has no previous
+  period**: the days just before it are the previous year's later months (other seasons, and they
+  overlap the year-earlier window), so CompStat compares the year to date with the previous
+  year's same days only.
 - A comparison window that reaches before the first day with data is *unavailable* (and says
   so) instead of being compared with zeros.
 
@@ -178,12 +181,18 @@ class PeriodChoice:
 
 @dataclass(frozen=True)
 class Basis:
-    """One comparison window: ``key`` is ``year_before`` or ``previous``."""
+    """One comparison window: ``key`` is ``year_before`` or ``previous``.
+
+    ``reason`` says why a basis is unavailable: ``before_data`` (its window reaches before the
+    first day with data) or ``not_compared`` (the period has no such comparison: the year to
+    date has no previous period; ``window`` is then None).
+    """
 
     key: str
-    window: Window
-    available: bool  # False: it reaches before the first day with data (no comparison)
-    exposure_ratio: float  # current days / these days (the exact test's exposure ratio)
+    window: Window | None
+    available: bool  # False: no comparison (see ``reason``)
+    exposure_ratio: float | None  # current days / these days (the exact test's exposure ratio)
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -215,12 +224,16 @@ class Periods:
         return self.choice.month if self.choice.month else Month.of(self.current.last)
 
 
-def _basis(key: str, current: Window, window: Window, data_first: date | None) -> Basis:
+def _basis(key: str, current: Window, window: Window | None, data_first: date | None) -> Basis:
+    if window is None:
+        return Basis(key, None, available=False, exposure_ratio=None, reason="not_compared")
+    available = data_first is None or window.first >= data_first
     return Basis(
         key=key,
         window=window,
-        available=data_first is None or window.first >= data_first,
+        available=available,
         exposure_ratio=current.days / window.days,
+        reason=None if available else "before_data",
     )
 
 
@@ -275,8 +288,8 @@ def resolve(
     Raises
     ------
     ValueError
-        A custom range in the future, after the data or reversed (naming ``first`` or
-        ``last``), a month or quarter that starts after the data.
+        A custom range in the future, after the data, wholly before the data or reversed
+        (naming ``first`` or ``last``), a month or quarter that starts after the data.
     """
     today = today or now_local().date()
     kind = choice.kind
@@ -296,7 +309,7 @@ def resolve(
     elif kind is PeriodKind.YTD:
         current = Window(date(as_of.year, 1, 1), as_of)
         yb = Window(date(as_of.year - 1, 1, 1), year_earlier(as_of))
-        prev = current.before()
+        prev = None  # CompStat: the year to date is compared with the prior year's only
     else:  # CUSTOM (first <= last checked by PeriodChoice)
         for name in ("first", "last"):
             day = getattr(choice, name)
@@ -304,6 +317,10 @@ def resolve(
                 raise ValueError(f"{name}: {day} is in the future (today is {today})")
             if day > as_of:
                 raise ValueError(f"{name}: {day} is after the last day with data ({as_of})")
+        if data_first is not None and choice.last < data_first:
+            raise ValueError(
+                f"last: {choice.last} is before the first day with data ({data_first})"
+            )
         current = Window(choice.first, choice.last)
         yb = Window(year_earlier(current.first), year_earlier(current.last))
         prev = current.before()

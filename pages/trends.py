@@ -48,8 +48,9 @@ area = escape_markdown(v.title) if v.title else filters.where_text(f, viewer)
 st.title(t("trends.title"))
 st.caption(f"{area} · {t('trends.drill_hint')}")  # the windows are stated below
 chips.show(chips.for_filters(f, viewer, category), key="trends_chips")
+# what is counted: the metric, narrowed to the chosen category
+what = t(f"metric.{metric}") + (f" · {charts.category_label(category)}" if category else "")
 if v.total["n"] == 0 and v.total["n_before"] == 0:
-    what = t(f"metric.{metric}") + (f" · {charts.category_label(category)}" if category else "")
     st.info(t("trends.empty", area=area, first=str(v.first), last=str(v.last), metric=what))
     st.stop()
 
@@ -61,7 +62,7 @@ elif f.street:
     meta = meta[meta["sub_district_code"] == f.street]
 ids = None if v.level == "district" else list(meta["community_id"])
 cmp = period_ui.load(f, viewer.scope, metrics=[metric], category=category, community_ids=ids)
-st.subheader(f"{t('period.comparison')} · {t(f'metric.{metric}')}")
+st.subheader(f"{t('period.comparison')} · {what}")
 period_ui.single(cmp.iloc[0], f.span)
 st.caption(period_ui.windows_caption(f.span))
 st.caption(t("period.charts_months", month=str(v.last)))
@@ -91,7 +92,7 @@ def _table(units: pd.DataFrame, key: str, name_col: str, pick: str | None = None
     df = state.load(
         periods.by_unit, viewer.scope, f.span, units, key, metric=metric, category=category
     )
-    shown, config = period_ui.unit_table(df, name_col)
+    shown, config = period_ui.unit_table(df, name_col, f.span)
     event = st.dataframe(
         shown,
         hide_index=True,

@@ -21,6 +21,7 @@ from fangcang.access import Role, Scope, Viewer
 from fangcang.i18n import fmt_int
 from fangcang.models import Community
 from fangcang.periods import PeriodChoice, PeriodKind
+from fangcang.timeutil import Month
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -377,9 +378,44 @@ def test_custom_range_and_quarter_open_from_a_link(demo_db):
 
 def test_a_link_to_a_range_after_the_data_says_why(demo_db):
     at = open_page("overview", span="2026-10-01..2030-01-01")
-    errors = [e.value for e in at.sidebar.error]
-    assert any("is in the future" in e or "after the last day with data" in e for e in errors)
-    assert any("last:" in e for e in errors)
+    warnings = [e.value for e in at.sidebar.warning]
+    assert any("is in the future" in e or "after the last day with data" in e for e in warnings)
+    assert any("last:" in e for e in warnings)
+
+
+@pytest.mark.parametrize(
+    "span", ["2019-01-01..2019-02-01", "2026-10-31..2026-10-01", "garbage", "2026-13"]
+)
+def test_a_bad_period_link_says_so_and_shows_the_latest_month(demo_db, span):
+    at = open_page("overview", span=span)
+    warnings = [w.value for w in at.sidebar.warning]
+    assert len(warnings) == 1 and span in warnings[0], warnings
+    assert f"现显示最近一个月 {demo_db['period']}" in warnings[0]
+    assert at.sidebar.selectbox(key=KIND_KEY).value == "month"
+    assert at.sidebar.selectbox(key="flt_period_zh").value == demo_db["period"]
+    side = "\n".join(c.value for c in at.sidebar.caption)
+    month = Month.parse(demo_db["period"])
+    assert f"{month.first_day.isoformat()} – " in side  # a month, never a one-day window
+    assert "span" not in at.query_params
+
+
+def test_trends_heading_names_the_category(demo_db):
+    at = open_page("trends", span="ytd", category="criminal")
+    heads = [h.value for h in at.subheader]
+    assert any(h.startswith("时段对比 · ") and "刑事" in h for h in heads), heads
+
+
+def test_year_to_date_has_no_previous_period(demo_db):
+    at = open_page("overview", span="ytd")
+    text = _captions(at)
+    assert "年初至今只与去年同期比较" in text
+    assert "明显" not in "\n".join(c.value for c in at.caption if c.value.startswith("环比"))
+    at = open_page("trends", span="ytd")
+    metrics = {m.label: m for m in at.metric}
+    assert metrics["环比"].value == "—" and metrics["环比"].delta in (None, "")
+    assert all("上一周期" not in c for c in table(at).columns)
+    at = open_page("overview", span="ytd", lang="en")
+    assert "compared with the same days a year earlier only" in _captions(at)
 
 
 def test_warning_level_stays_monthly(demo_db):
@@ -457,3 +493,45 @@ def test_a_row_on_the_overview_opens_its_community(demo_db):
     assert not at.exception, [e.value for e in at.exception]
     chip = [b for b in at.button if b.label.startswith("社区：")]
     assert chip and chip[0].label == f"社区：{name}"
+
+
+def _zero_change_row():
+    from datetime import date
+
+    import pandas as pd
+    import streamlit as st
+
+    from fangcang.periods import PeriodChoice, PeriodKind, resolve
+    from ui import periods as period_ui
+
+    st.session_state["lang"] = "zh"
+    p = resolve(PeriodChoice(PeriodKind.DAYS_28), date(2026, 11, 28), date(2020, 1, 1))
+    row = {"metric": "total", "n": 8}
+    for key in ("year_before", "previous"):
+        row |= {
+            f"n_{key}": 8,
+            f"change_{key}": 0,
+            f"pct_{key}": 0.0,
+            f"z_{key}": 0.0,
+            f"significant_{key}": False,
+            f"verdict_{key}": "noise",
+        }
+    period_ui.metric_row(pd.DataFrame([row]), p)
+    period_ui.single(pd.Series(row), p)
+
+
+def test_a_zero_change_is_neutral_not_a_rise():
+    from streamlit.proto.Metric_pb2 import Metric
+
+    at = AppTest.from_function(_zero_change_row, default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    deltas = [m for m in at.metric if m.delta]
+    assert deltas
+    for m in deltas:  # 8 against 8: no sign, no arrow, neither red nor green
+        assert "+0" not in m.delta, m.delta
+        assert m.proto.direction == Metric.MetricDirection.Value("NONE"), m.delta
+        assert m.proto.color == Metric.MetricColor.Value("GRAY"), m.delta
+    assert at.metric[0].delta == "0.0% 同比"
+    captions = "\n".join(c.value for c in at.caption)
+    assert "环比 0.0%：正常波动" in captions

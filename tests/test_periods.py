@@ -133,8 +133,11 @@ def test_year_to_date_and_its_comparisons():
     p = _resolve(PeriodChoice(PeriodKind.YTD))
     assert p.current == _w("2026-01-01", "2026-11-28")
     assert p.basis("year_before").window == _w("2025-01-01", "2025-11-28")
-    prev = p.basis("previous").window
-    assert prev.last == date(2025, 12, 31) and prev.days == p.current.days
+    # CompStat: the year to date has no previous period (the days just before it are other
+    # seasons and overlap the year-earlier window); it is compared with the prior year's only
+    prev = p.basis("previous")
+    assert not prev.available and prev.window is None and prev.reason == "not_compared"
+    assert p.basis("year_before").available
     p = _resolve(PeriodChoice(PeriodKind.YTD), as_of="2028-02-29", today=date(2028, 3, 1))
     assert p.basis("year_before").window == _w("2027-01-01", "2027-02-28")
     assert p.basis("year_before").exposure_ratio == pytest.approx(60 / 59)
@@ -169,6 +172,8 @@ def test_custom_range_in_the_future_or_after_the_data_names_the_field():
         _resolve(PeriodChoice.of_range(date(2026, 12, 1), date(2026, 12, 5)))
     with pytest.raises(ValueError, match=r"^last: 2026-11-29 is after the last day with data"):
         _resolve(PeriodChoice.of_range(date(2026, 11, 1), date(2026, 11, 29)))
+    with pytest.raises(ValueError, match=r"^last: 2019-02-01 is before the first day with data"):
+        _resolve(PeriodChoice.of_range(date(2019, 1, 1), date(2019, 2, 1)), data_first="2024-11-01")
     p = _resolve(PeriodChoice.of_range(date(2026, 9, 1), date(2026, 10, 15)))
     assert p.current.days == 45
     assert p.basis("previous").window == _w("2026-07-18", "2026-08-31")
@@ -177,7 +182,8 @@ def test_custom_range_in_the_future_or_after_the_data_names_the_field():
 def test_a_comparison_before_the_data_is_unavailable_not_zero():
     p = _resolve(PeriodChoice(PeriodKind.DAYS_28), data_first="2026-01-01")
     assert not p.basis("year_before").available
-    assert p.basis("previous").available
+    assert p.basis("year_before").reason == "before_data"
+    assert p.basis("previous").available and p.basis("previous").reason is None
     assert p.covered
     p = _resolve(
         PeriodChoice.of_range(date(2025, 12, 1), date(2026, 1, 31)), data_first="2026-01-01"
@@ -280,3 +286,14 @@ def test_by_unit_and_scope(session, district):
     only_b = Scope.of([b.community_id])
     total = periods.comparison(session, only_b, p, metrics=("total",)).iloc[0]
     assert total["n"] == 7 and total["n_previous"] == 0
+
+
+def test_year_to_date_is_compared_with_the_year_before_only(session, district):
+    p = resolve(PeriodChoice(PeriodKind.YTD), date(2026, 11, 28), None, TODAY)
+    total = periods.comparison(session, Scope.district(), p).set_index("metric").loc["total"]
+    assert total["verdict_previous"] == "unavailable"
+    assert pd.isna(total["n_previous"]) and pd.isna(total["pct_previous"])
+    assert total["verdict_year_before"] != "unavailable"
+    units = pd.DataFrame({"community_id": [c.community_id for c in district], "name": ["A", "B"]})
+    df = periods.by_unit(session, Scope.district(), p, units, "community_id")
+    assert set(df["verdict_previous"]) == {"unavailable"}

@@ -273,12 +273,19 @@ def _month_widget(months: list[str]) -> Month:
     return Month.parse(period)
 
 
-def _span_initial() -> PeriodChoice | None:
+def _span_initial(as_of: date, data_first: date) -> tuple[PeriodChoice | None, str | None]:
+    """The period of the link (or of the last page): (choice, None), (None, None) when there is
+    none, or (None, "value: reason") when it cannot be shown (malformed, reversed, outside the
+    data): the caller says so and shows the latest month, never a silently changed window."""
     raw = st.query_params.get("span") or _store().get("span")
+    if not raw:
+        return None, None
     try:
-        return PeriodChoice.parse(raw) if raw else None
-    except ValueError:
-        return None  # a bad link falls back to the month view (the widget shows it)
+        choice = PeriodChoice.parse(raw)
+        periods.resolve(choice, as_of, data_first)
+    except ValueError as exc:
+        return None, f"{raw}\x00{exc}"
+    return choice, None
 
 
 def _period(months: list[str], spans: bool) -> Filters:
@@ -287,11 +294,20 @@ def _period(months: list[str], spans: bool) -> Filters:
     if span is None:
         return Filters(period=_month_widget(months))
     data_first, as_of = span
-    initial = _span_initial()
     kinds = [k.value for k in PeriodKind]
-    kkey = _key("span_kind")
-    if kkey not in st.session_state:
+    kkey, bkey = _key("span_kind"), _key("span_bad")
+    initial, bad = _span_initial(as_of, data_first)
+    if kkey not in st.session_state or bad:
         st.session_state[kkey] = initial.kind.value if initial else PeriodKind.MONTH.value
+        st.session_state[bkey] = bad
+        if bad:  # the latest month instead (the month widget ignores the bad link)
+            st.session_state[_key("period")] = months[0]
+    if st.session_state.get(bkey):
+        value, reason = st.session_state[bkey].split("\x00", 1)
+        if st.session_state[kkey] == PeriodKind.MONTH.value:
+            st.sidebar.warning(t("period.bad_link", value=value, reason=reason, month=months[0]))
+        else:  # another period chosen since: the warning has done its work
+            st.session_state[bkey] = None
     kind = PeriodKind(
         st.sidebar.selectbox(
             t("period.kind"), kinds, key=kkey, format_func=lambda k: t(f"period.kind.{k}")
@@ -309,12 +325,8 @@ def _period(months: list[str], spans: bool) -> Filters:
     elif kind is PeriodKind.CUSTOM:
         ckey = _key("span_range")
         if ckey not in st.session_state:
-            if initial and initial.kind is kind:
+            if initial and initial.kind is kind:  # checked against the data by _span_initial
                 first, last = initial.first, initial.last
-                try:  # a link to a range outside the data: say why it is cut
-                    periods.resolve(initial, as_of, data_first)
-                except ValueError as exc:
-                    st.sidebar.error(str(exc))
             else:
                 first, last = max(data_first, as_of - timedelta(days=27)), as_of
             st.session_state[ckey] = (max(first, data_first), min(max(last, data_first), as_of))
@@ -324,18 +336,17 @@ def _period(months: list[str], spans: bool) -> Filters:
         picked = tuple(picked) if isinstance(picked, (tuple, list)) else (picked,)
         first = picked[0] if picked else as_of
         last = picked[1] if len(picked) > 1 else first  # one day chosen so far: that day
-        try:
-            choice = PeriodChoice.of_range(first, last)
-        except ValueError as exc:
-            st.sidebar.error(str(exc))
-            choice = PeriodChoice(PeriodKind.DAYS_28)
+        choice = PeriodChoice.of_range(first, last)  # the widget keeps it within the data
     else:
         choice = PeriodChoice(kind)
     try:
         resolved = periods.resolve(choice, as_of, data_first)
-    except ValueError as exc:  # e.g. a link to a range after the data: say why, show 28 days
-        st.sidebar.error(str(exc))
-        choice = PeriodChoice(PeriodKind.DAYS_28)
+    except ValueError as exc:  # not expected (the widgets offer only data days): say so
+        latest = PeriodChoice.of_month(Month.parse(months[0]))
+        st.sidebar.warning(
+            t("period.bad_link", value=choice.param(), reason=str(exc), month=months[0])
+        )
+        choice, kind = latest, PeriodKind.MONTH
         resolved = periods.resolve(choice, as_of, data_first)
     if kind is not PeriodKind.MONTH:
         _write("span", choice.param(), "")

@@ -27,6 +27,20 @@ STRINGS: dict[str, tuple[str, str]] = {
         "The comparison window {window} starts before the data ({day}); it is not compared "
         "with zeros.",
     ),
+    "period.ytd_no_previous": (
+        "年初至今只与去年同期比较",
+        "Year to date is compared with the same days a year earlier only",
+    ),
+    "period.windows_ytd": (
+        "本期 {now}（数据截至 {as_of}）· 同比 {yb} · 年初至今只与去年同期比较，不做环比",
+        "This period {now} (data as of {as_of}) · year before {yb} · year to date is compared "
+        "with the same days a year earlier only, not with a prior period",
+    ),
+    "period.bad_link": (
+        "链接中的时段“{value}”无效：{reason}。现显示最近一个月 {month}。",
+        "The period “{value}” in the link is not valid: {reason}. Showing the latest month, "
+        "{month}, instead.",
+    ),
     "period.verdict.up": ("明显上升", "Real rise"),
     "period.verdict.down": ("明显下降", "Real fall"),
     "period.verdict.noise": ("正常波动", "Normal variation"),
