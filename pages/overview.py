@@ -3,8 +3,10 @@
 import pandas as pd
 import streamlit as st
 
+from fangcang import incidents
 from fangcang.i18n import catalogue, fmt_int, fmt_pct
 from fangcang.palette import LEVEL_COLOURS
+from fangcang.timeutil import Month
 from fangcang.views import overview
 from ui import charts, columns, filters, guard, state
 from ui import periods as period_ui
@@ -49,9 +51,16 @@ with left:
 with right:
     st.subheader(t("overview.trend"))
     m = data.monthly
+    span = state.load(incidents.data_span)  # months before the data are gaps, not zeros
     charts.show(
         charts.this_vs_last(
-            m, charts.month_labels(list(m["month"])), "this_year", "last_year", height=280
+            m,
+            charts.month_labels(list(m["month"])),
+            "this_year",
+            "last_year",
+            months=[Month(f.period.year, int(i)) for i in m["month"]],
+            first=span[0] if span else None,
+            height=280,
         ),
         key="trend",
     )

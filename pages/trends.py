@@ -70,8 +70,18 @@ st.caption(t("period.charts_months", month=str(v.last)))
 left, right = st.columns(2)
 with left:
     m = v.monthly_total
+    span = state.load(incidents.data_span)  # months before the data are gaps, not zeros
     charts.show(
-        charts.this_vs_last(m, list(m["month"]), "n", "n_before", t("trends.monthly"), height=300),
+        charts.this_vs_last(
+            m,
+            list(m["month"]),
+            "n",
+            "n_before",
+            t("trends.monthly"),
+            months=[Month.parse(x) for x in m["month"]],
+            first=span[0] if span else None,
+            height=300,
+        ),
         key="m",
     )
 with right:
@@ -92,6 +102,9 @@ def _table(units: pd.DataFrame, key: str, name_col: str, pick: str | None = None
     df = state.load(
         periods.by_unit, viewer.scope, f.span, units, key, metric=metric, category=category
     )
+    if df.empty:  # say so in the user's language (not Streamlit's "empty" placeholder)
+        st.caption(t("period.no_units", what=name_col))
+        return
     shown, config = period_ui.unit_table(df, name_col, f.span)
     event = st.dataframe(
         shown,

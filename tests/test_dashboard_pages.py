@@ -535,3 +535,38 @@ def test_a_zero_change_is_neutral_not_a_rise():
     assert at.metric[0].delta == "0.0% 同比"
     captions = "\n".join(c.value for c in at.caption)
     assert "环比 0.0%：正常波动" in captions
+
+
+def test_months_before_the_data_are_gaps_not_zeros():
+    import math
+
+    import pandas as pd
+
+    from ui import charts
+
+    months = [Month(2025, m) for m in (10, 11, 12)]
+    df = pd.DataFrame({"month": [str(m) for m in months], "n": [0, 5, 7], "n_before": [0, 0, 0]})
+    fig = charts.this_vs_last(
+        df, list(df["month"]), "n", "n_before", months=months, first=months[1]
+    )
+    last, this = (list(trace.y) for trace in fig.data)
+    assert math.isnan(this[0]) and this[1:] == [5, 7]  # 2025-10 is before the data
+    assert all(math.isnan(v) for v in last)  # 2024-10..12: no data a year earlier
+    fig = charts.this_vs_last(df, list(df["month"]), "n", "n_before")  # no span: as given
+    assert list(fig.data[1].y) == [0, 5, 7]
+
+
+def test_running_quarter_note_is_its_own_sentence(demo_db):
+    engine = db.make_engine(demo_db["url"])
+    with Session(engine) as s:
+        _, as_of = periods.data_span(s)
+    engine.dispose()
+    y, q = periods.quarter_of(as_of)
+    at = open_page("trends", span=f"{y}-Q{q}")
+    text = _captions(at)
+    if f"{y}-Q{q}尚未结束" in text:  # the quarter is still running on the data-as-of day
+        assert f"。{y}-Q{q}尚未结束" in text, text
+    at = open_page("trends", span=f"{y}-Q{q}", lang="en")
+    text = _captions(at)
+    if "is still running" in text:
+        assert f". {y}-Q{q} is still running" in text, text

@@ -55,9 +55,27 @@ def month_labels(months: list[int]) -> list[str]:
 
 
 def this_vs_last(
-    df: pd.DataFrame, x: list[str], this: str, last: str, title: str | None = None, **kw
+    df: pd.DataFrame,
+    x: list[str],
+    this: str,
+    last: str,
+    title: str | None = None,
+    *,
+    months: list | None = None,
+    first: object | None = None,
+    **kw,
 ) -> go.Figure:
-    """Two lines: this year (solid) and last year (grey, dashed)."""
+    """Two lines: this year (solid) and last year (grey, dashed).
+
+    ``months`` (this year's ``Month`` of each row) and ``first`` (the first complete month of
+    data, ``incidents.data_span``): a month before the data is a gap in the line, not a 0."""
+    if months is not None and first is not None:
+        df = df.copy()
+        df[this] = [None if m < first else v for m, v in zip(months, df[this], strict=True)]
+        df[last] = [
+            None if m.shift(-12) < first else v for m, v in zip(months, df[last], strict=True)
+        ]
+        df[[this, last]] = df[[this, last]].astype("float64")  # None -> NaN: a gap
     fig = go.Figure()
     fig.add_scatter(
         x=x,

@@ -36,6 +36,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "This period {now} (data as of {as_of}) · year before {yb} · year to date is compared "
         "with the same days a year earlier only, not with a prior period",
     ),
+    "period.no_units": ("本范围内没有可列出的{what}。", "No {what} to list in this area."),
     "period.bad_link": (
         "链接中的时段“{value}”无效：{reason}。现显示最近一个月 {month}。",
         "The period “{value}” in the link is not valid: {reason}. Showing the latest month, "
