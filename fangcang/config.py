@@ -49,6 +49,9 @@ class Settings:
     temp_dir: Path = DATA_DIR / "tmp"
     # Days a partial import's rejected rows (personal data in the clear) are kept.
     rejected_keep_days: int = 14
+    # The unit that issues the warning bulletins (masthead and signature); empty = derived from
+    # the district's name (``issuing_unit()``).
+    issuing_unit: str = ""
 
 
 def _env(name: str, default: str) -> str:
@@ -121,7 +124,36 @@ def get_settings() -> Settings:
         write_wait_seconds=_int("FANGCANG_WRITE_WAIT_SECONDS", 30, minimum=1),
         temp_dir=Path(_env("FANGCANG_TEMP_DIR", str(DATA_DIR / "tmp"))),
         rejected_keep_days=_int("FANGCANG_REJECTED_KEEP_DAYS", 14, minimum=1),
+        issuing_unit=_issuing_unit(),
     )
+
+
+#: Longest issuing unit accepted (a bulletin's masthead line).
+ISSUING_UNIT_MAX = 40
+
+
+def _issuing_unit() -> str:
+    value = _env("FANGCANG_ISSUING_UNIT", "").strip()
+    if len(value) > ISSUING_UNIT_MAX or any(ch in value for ch in "\r\n\t"):
+        raise ValueError(
+            f"FANGCANG_ISSUING_UNIT must be one line of at most {ISSUING_UNIT_MAX} characters, "
+            f"got {value[:60]!r}"
+        )
+    return value
+
+
+def issuing_unit() -> str:
+    """The unit that issues the bulletins: ``FANGCANG_ISSUING_UNIT``, or by default the
+    district's public-security sub-bureau (e.g. 鹿城区公安分局), never the software's name.
+
+    Raises
+    ------
+    ValueError
+        When ``FANGCANG_ISSUING_UNIT`` is longer than ``ISSUING_UNIT_MAX`` or spans lines.
+    """
+    from .i18n import t
+
+    return _issuing_unit() or t("bulletin.issuer", "zh", district=t("app.district", "zh"))
 
 
 @dataclass(frozen=True)

@@ -107,10 +107,10 @@ def test_word_layout_official_masthead_page_numbers_and_tables(session, district
     paras = [p.text for p in docx.paragraphs]
     assert paras[0] == "鹿城区社区靶向预警通报"
     assert re.fullmatch(r"鹿公预〔2026〕2号", paras[1]) and paras[2] == "2026年第2期"
-    assert paras[3] == "鹿城公安分局基础数字方舱\t2026年4月3日"
+    assert paras[3] == "鹿城区公安分局\t2026年4月3日"  # the issuing unit, from the district
     rule = docx.paragraphs[3]._p.pPr.find(qn("w:pBdr")).find(qn("w:bottom"))
     assert rule.get(qn("w:color")) == "C8102E"  # the red rule under the masthead
-    assert paras[-3:-1] == ["鹿城公安分局基础数字方舱", "2026年4月3日"]  # signature block
+    assert paras[-3:-1] == ["鹿城区公安分局", "2026年4月3日"]  # signature block
     section = docx.sections[0]
     assert round(section.page_width.cm, 1) == 21.0 and round(section.left_margin.cm, 1) == 2.8
 
@@ -167,3 +167,33 @@ def test_column_widths_follow_the_content():
     )
     w = word.column_widths(crowded)
     assert w[-1] == word.MIN_WRAP_CM and round(sum(w), 2) <= round(word.TEXT_WIDTH_CM, 2)
+
+
+def test_issuing_unit_comes_from_configuration(session, district, monkeypatch):
+    monkeypatch.setenv("FANGCANG_ISSUING_UNIT", "温州市公安局鹿城区分局")
+    b = _two_bulletins(session)
+    assert bulletins.content(b)["issuer"] == "温州市公安局鹿城区分局"
+    paras = [p.text for p in Document(io.BytesIO(bulletins.to_docx(b))).paragraphs]
+    assert paras[3].startswith("温州市公安局鹿城区分局\t")
+    assert '<div class="meta"><span>温州市公安局鹿城区分局</span>' in b.html
+    monkeypatch.setenv("FANGCANG_ISSUING_UNIT", "x" * 41)
+    with pytest.raises(ValueError, match="FANGCANG_ISSUING_UNIT"):
+        _two_bulletins(session)
+
+
+def test_bulletin_percentages_read_as_on_the_dashboard(session, district):
+    from fangcang.i18n import fmt_pct
+
+    b = _two_bulletins(session)
+    c = bulletins.content(b)
+    head = {r["key"]: r for r in c["summary"]["headline"]}
+    cells = [
+        cell.text
+        for x in blocks.document(c).blocks
+        if isinstance(x, blocks.Table)
+        for row in x.rows
+        for cell in row
+    ]
+    shown = fmt_pct(head["total"]["month_pct"])  # what the dashboard shows for this figure
+    assert re.fullmatch(r"[+-]\d+\.\d%", shown) and shown in cells
+    assert not any(re.fullmatch(r"[+-]\d+\.\d\d%", x) for x in cells)

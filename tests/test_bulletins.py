@@ -122,7 +122,7 @@ def test_content_names_red_and_yellow_with_reasons_actions_and_summary(session, 
     assert (head["total"]["ytd_now"], head["total"]["ytd_ly"]) == (58, 76)
     assert head["telecom_fraud"]["ytd_pct"] == pytest.approx(-50.0)
     assert head["assault"]["ytd_pct"] == pytest.approx(-25.0)
-    assert "下降23.68%" in c["summary"]["text"]  # (29 - 38) / 38
+    assert "下降23.7%" in c["summary"]["text"]  # (29 - 38) / 38, as fmt_pct gives it
     assert c["changes"]["previous"] is None and "首期" in b.html
     assert c["tasks"]["available"] is False and "暂无任务数据" in b.html
     named = {(x.community_name, x.level) for x in b.communities}

@@ -112,7 +112,7 @@ class Document:
 
 def _pct(pct: float | None, last_year: int, significant: bool) -> Cell:
     if pct is not None:
-        text = fmt_pct(pct, digits=2)
+        text = fmt_pct(pct)
     else:
         text = t("effect.zero_last_year", "zh") if last_year == 0 else "—"
     return Cell(text, flag=t("effect.sig.yes", "zh") if significant else "")

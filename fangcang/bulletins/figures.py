@@ -218,7 +218,7 @@ def chart_pngs(content: dict) -> dict[str, bytes]:
     bars = ax.barh(labels, vals, color=colours, height=0.55)
     span = max([abs(v) for v in vals] + [1.0])
     for bar, p, r in zip(bars, pcts, rows[::-1], strict=True):
-        text = fmt_pct(p, digits=2) if p is not None else t("effect.zero_last_year")
+        text = fmt_pct(p) if p is not None else t("effect.zero_last_year")
         text += f"（{fmt_int(r['ytd_now'])} / {fmt_int(r['ytd_ly'])}）"
         v = bar.get_width()
         ax.text(

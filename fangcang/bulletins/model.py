@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import config
 from ..access import Scope
-from ..i18n import fmt_int, t
+from ..i18n import fmt_int, fmt_pct, t
 from ..incidents import METRIC_KEYS, METRICS, district_monthly, yoy_from_monthly
 from ..models import (
     Bulletin,
@@ -335,7 +336,7 @@ def build_content(
     return {
         "version": CONTENT_VERSION,
         "title": t("bulletin.doc_title", "zh"),
-        "issuer": t("bulletin.issuer", "zh"),
+        "issuer": config.issuing_unit(),
         "period": str(period),
         "period_label": period_label(period),
         "issued_at": issued_at.isoformat(timespec="seconds"),
@@ -377,11 +378,11 @@ def _level_requirement(level: str, rows: list[dict]) -> str:
 
 
 def _pct_words(pct: float | None, last_year: int) -> str:
-    """-15.21% -> 下降15.21%, +3% -> 上升3.00%, zero last year -> 去年同期为0."""
+    """-15.21% -> 下降15.2%, +3% -> 上升3.0%, zero last year -> 去年同期为0: the figure as
+    ``fmt_pct`` writes it on the dashboard (one formatter, so both read the same)."""
     if pct is None:
         return t("effect.zero_last_year", "zh") if last_year == 0 else "—"
-    if pct < 0:
-        return f"下降{abs(pct):.2f}%"
-    if pct > 0:
-        return f"上升{pct:.2f}%"
-    return "持平"
+    shown = fmt_pct(abs(pct), signed=False)
+    if float(shown.rstrip("%")) == 0:
+        return "持平"
+    return f"下降{shown}" if pct < 0 else f"上升{shown}"

@@ -204,7 +204,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "加强流动人口登记核查。",
         "Verify floating-population registrations.",
     ),
-    "bulletin.issuer": ("鹿城公安分局基础数字方舱", "Lucheng Police Sub-bureau, Fangcang"),
+    "bulletin.issuer": ("{district}公安分局", "{district} Public Security Sub-bureau"),
     "bulletin.issued_on": ("发布日期", "Issued"),
     "bulletin.period": ("通报月份", "Period"),
     "bulletin.issue": ("发布通报", "Issue bulletin"),
