@@ -69,6 +69,21 @@ FACTOR_COLOURS: dict[str, str] = {
 }
 
 
+#: A change that is a result (statistically significant): up (worse) red, down (better) green;
+#: one that is not significant is grey, so it does not read as a result.
+CHANGE_UP = "#c0392b"
+CHANGE_DOWN = "#2e7d32"
+CHANGE_NOT_SIGNIFICANT = "#6b7280"
+
+
+def change_colour(pct: float | None, significant: bool) -> str:
+    """Text colour of a change in a count of incidents: red when it rose, green when it fell,
+    grey when it is not significant (or there is no change or no figure)."""
+    if not significant or pct is None or pct == 0:
+        return CHANGE_NOT_SIGNIFICANT
+    return CHANGE_UP if pct > 0 else CHANGE_DOWN
+
+
 def level_colour(level: str | None) -> str:
     """Fill colour of a warning level string; grey for None or an unknown value."""
     return LEVEL_COLOURS.get(str(level), NO_DATA) if level is not None else NO_DATA

@@ -117,8 +117,7 @@ if slide == "summary":
     month = data.headline[data.headline["span"] == "month"]
     cols = st.columns(len(month))
     for col, row in zip(cols, month.itertuples(index=False), strict=True):
-        pct = row.pct or 0
-        colour = "#c0392b" if pct > 0 else "#2e7d32" if pct < 0 else "#556"
+        colour = palette.change_colour(row.pct, bool(row.significant))
         mark = " ★" if row.significant else ""
         col.markdown(
             f"<div class='fc-metric'><div class='l'>{escape(t('metric.' + row.metric))}</div>"
@@ -254,7 +253,7 @@ else:
             f"<div class='fc-sub'>{escape(t('present.effect_none'))}</div>", unsafe_allow_html=True
         )
     for r in eff.itertuples(index=False):
-        colour = "#2e7d32" if (r.pct or 0) < 0 else "#c0392b"
+        colour = palette.change_colour(r.pct, bool(r.significant))  # grey: not a result
         st.markdown(
             f"<div class='fc-row'><b>{escape(r.name)}</b> <span style='color:#667'>{escape(r.sub_district)}</span>"
             f" &nbsp;{r.before} → {r.after} <span style='color:{colour};font-weight:700'>{escape(fmt_pct(r.pct))}</span>"

@@ -96,6 +96,24 @@ def test_presentation_slides(demo_db, slide):
     assert f"第 {slide} / 5 页" in html
 
 
+def test_presentation_colours_only_significant_changes(demo_db):
+    from fangcang import palette
+
+    at = open_page("present", slide="5")
+    rows = [m.value for m in at.markdown if "<div class='fc-row'>" in m.value]
+    assert rows, "the demo has focused work to show"
+    for html in rows:
+        colour = re.search(r"color:(#[0-9a-f]{6});font-weight:700", html).group(1)
+        if "（不显著）" in html:
+            assert colour == palette.CHANGE_NOT_SIGNIFICANT
+        else:
+            assert "（显著）" in html and colour in (palette.CHANGE_UP, palette.CHANGE_DOWN)
+    at = open_page("present", slide="1")
+    for m in (m.value for m in at.markdown if "<div class='fc-metric'>" in m.value):
+        colour = re.search(r"class='d' style='color:(#[0-9a-f]{6})'", m).group(1)
+        assert (colour == palette.CHANGE_NOT_SIGNIFICANT) != ("★" in m)
+
+
 def test_overview_numbers_come_from_data(demo_db):
     at = open_page("overview")
     labels = [m.label for m in at.metric]
