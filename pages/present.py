@@ -106,7 +106,7 @@ nav[3].markdown(
     unsafe_allow_html=True,
 )
 nav[4].page_link("pages/overview.py", label=t("present.exit"), icon=":material/close:")
-present_keys.install(prev_key="present_prev", next_key="present_next")
+present_keys.install(prev_key="present_prev", next_key="present_next", slide=index)
 
 st.markdown(
     f"<div class='fc-title'>{escape(t('present.slide.' + slide))}</div>", unsafe_allow_html=True

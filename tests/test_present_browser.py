@@ -58,3 +58,15 @@ def test_arrow_keys_and_page_keys_move_the_slides(server):
         page.keyboard.press("ArrowRight")
         page.wait_for_timeout(1500)
         assert page.get_by_text("第 2 / 5 页").count() == 1
+        # A clicker pressed fast (during the reruns): every press counts, none is lost.
+        page.locator(".fc-title").first.click()
+        for _ in range(3):
+            page.keyboard.press("PageDown")
+            page.wait_for_timeout(60)
+        page.get_by_text("第 5 / 5 页").wait_for(timeout=60_000)
+        for _ in range(3):
+            page.keyboard.press("PageUp")
+            page.wait_for_timeout(60)
+        page.get_by_text("第 2 / 5 页").wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        assert page.get_by_text("第 2 / 5 页").count() == 1

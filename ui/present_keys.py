@@ -22,29 +22,55 @@ KEYS = {"ArrowRight": "next", "PageDown": "next", "ArrowLeft": "prev", "PageUp":
 
 #: Runs in the app document's scope (``window`` and ``document`` are the app's).
 _LISTENER = """
-document.addEventListener("keydown", function (e) {
-  var c = window.__fangcangPresentKeys;
-  var which = c && c.keys[e.key];
-  if (!which || e.ctrlKey || e.altKey || e.metaKey) return;
-  var el = e.target;
-  if (el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName))) return;
-  var btn = document.querySelector(".st-key-" + c.buttons[which] + " button");
-  if (!btn) return;
-  e.preventDefault();
-  if (!btn.disabled) btn.click();
-}, true);
+(function () {
+  // Presses that arrive while the page reruns are queued (pending: +1 next, -1 previous) and
+  // applied one at a time, each after the rerun of the one before has drawn its slide.
+  function pump() {
+    var c = window.__fangcangPresentKeys;
+    if (!c || c.busy || !c.pending) return;
+    var which = c.pending > 0 ? "next" : "prev";
+    var btn = document.querySelector(".st-key-" + c.buttons[which] + " button");
+    if (!btn || btn.disabled) { c.pending = 0; return; }  // first / last slide: drop the rest
+    c.pending += c.pending > 0 ? -1 : 1;
+    c.busy = true;
+    c.busyFrom = c.slide;
+    c.busySince = Date.now();
+    btn.click();
+  }
+  window.__fangcangPresentPump = pump;
+  document.addEventListener("keydown", function (e) {
+    var c = window.__fangcangPresentKeys;
+    var which = c && c.keys[e.key];
+    if (!which || e.ctrlKey || e.altKey || e.metaKey) return;
+    var el = e.target;
+    if (el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName))) return;
+    if (!document.querySelector(".st-key-" + c.buttons[which] + " button")) return;
+    e.preventDefault();
+    if (c.busy && Date.now() - c.busySince > 10000) c.busy = false;  // a rerun that never came
+    c.pending = (c.pending || 0) + (which === "next" ? 1 : -1);
+    pump();
+  }, true);
+})();
 """
 
 _SCRIPT = """<script>
 (function () {
   var app = window.parent;
-  app.__fangcangPresentKeys = %(cfg)s;  // the newest button keys, read at each key press
+  var cfg = %(cfg)s;  // the newest button keys and slide, read at each key press
+  var old = app.__fangcangPresentKeys || {};
+  cfg.pending = old.pending || 0;
+  // the slide a queued press waited for has been drawn: the next queued press may go
+  cfg.busy = !!old.busy && old.busyFrom === cfg.slide;
+  cfg.busyFrom = old.busyFrom;
+  cfg.busySince = old.busySince || 0;
+  app.__fangcangPresentKeys = cfg;
   if (!app.document.getElementById("fangcang-present-keys")) {
     var s = app.document.createElement("script");
     s.id = "fangcang-present-keys";
     s.textContent = %(listener)s;
     app.document.head.appendChild(s);
   }
+  if (app.__fangcangPresentPump) app.__fangcangPresentPump();
   // keys pressed while this (invisible) frame has the focus go to the app document
   document.addEventListener("keydown", function (e) {
     app.document.dispatchEvent(new KeyboardEvent("keydown", {key: e.key, bubbles: true}));
@@ -53,10 +79,15 @@ _SCRIPT = """<script>
 </script>"""
 
 
-def install(prev_key: str, next_key: str) -> None:
+def install(prev_key: str, next_key: str, slide: int) -> None:
     """Make the arrow keys / PageUp / PageDown press the buttons with Streamlit keys
-    ``prev_key`` and ``next_key`` (call once per run of the page, after the buttons)."""
-    cfg = json.dumps({"keys": KEYS, "buttons": {"prev": prev_key, "next": next_key}})
+    ``prev_key`` and ``next_key`` (call once per run of the page, after the buttons).
+
+    ``slide`` is the slide drawn by this run: presses that arrive during a rerun are queued and
+    each is applied once the slide of the one before has been drawn (none is lost)."""
+    cfg = json.dumps(
+        {"keys": KEYS, "buttons": {"prev": prev_key, "next": next_key}, "slide": int(slide)}
+    )
     # The frame is hidden (display:none frames still run their scripts): no gap in the layout.
     with st.container(key=CONTAINER):
         st.markdown(f"<style>.st-key-{CONTAINER} {{display:none}}</style>", unsafe_allow_html=True)
