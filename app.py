@@ -90,19 +90,23 @@ sections: dict[str, list] = {}
 for p in allowed:
     page = st.Page(p.file, title=state.t(p.title_key), icon=p.icon, url_path=p.id)
     sections.setdefault(state.t(p.group), []).append(page)
-# Every page keeps its own address, the landing page too: "/" is a hidden alias of the landing
-# page, so a shared or bookmarked /overview or /my_tasks link opens that page instead of
-# Streamlit's English "Page not found" dialog. Pages the role may not open stay registered,
-# hidden, so their links reach the page's own guard, which says so in the user's language.
-spec = nav.spec(landing)
+# Every page keeps its own address, the landing page too: "/" is a hidden alias that switches to
+# the landing page's own address (so the page list highlights it), and a shared or bookmarked
+# /overview or /my_tasks link opens that page instead of Streamlit's English "Page not found"
+# dialog. Pages the role may not open stay registered, hidden, so their links reach the page's
+# own guard, which says so in the user's language.
+landing_page = next(
+    page for pages in sections.values() for page in pages if page.url_path == landing
+)
+
+
+def _to_landing() -> None:
+    st.switch_page(landing_page, query_params=st.query_params.to_dict())
+
+
 hidden = [
     st.Page(
-        spec.file,
-        title=state.t(spec.title_key),
-        icon=spec.icon,
-        url_path="home",
-        default=True,
-        visibility="hidden",
+        _to_landing, title=landing_page.title, url_path="home", default=True, visibility="hidden"
     )
 ]
 hidden += [

@@ -67,10 +67,11 @@ def test_buttons_move_the_slides_and_the_key_script_is_installed(small):
     # The key script: arrow keys and PageUp/PageDown press these two buttons; nothing remote.
     frames = [f.proto.srcdoc for f in at.get("iframe")]
     script = next(f for f in frames if "fangcang-present-keys" in f)
-    cfg = json.loads(script.split("app.__fangcangPresentKeys = ", 1)[1].split(";", 1)[0])
+    cfg = json.loads(script.split("var cfg = ", 1)[1].split(";", 1)[0])
     assert cfg == {
         "keys": {"ArrowRight": "next", "PageDown": "next", "ArrowLeft": "prev", "PageUp": "prev"},
         "buttons": {"prev": "present_prev", "next": "present_next"},
+        "slide": 3,  # index of the slide this run drew (page 4 / 5): queued presses apply after it
     }
     assert "http" not in script and "src=" not in script
 

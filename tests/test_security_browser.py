@@ -214,12 +214,8 @@ def _visit_all(w: Watch, server: str, role, demo_db: Path, tag: str) -> str:
     personal = (demo_db.parent / "personal.txt").read_text().splitlines()
     texts = []
     pages = nav.allowed(role)
-    from ui.login import landing_page
-
-    default = next(p for p in pages if p.id == landing_page(role))
     for spec in pages:
-        # The default page is linked as the root address.
-        href = f"{server}/" if spec is default else f"{server}/{spec.id}"
+        href = f"{server}/{spec.id}"  # every page at its own address
         more = w.page.locator('[data-testid="stSidebarNav"]').get_by_text(
             re.compile(r"^View \d+ more$")
         )

@@ -203,7 +203,8 @@ def test_landing_page_has_its_own_address(server, browser, username, password, p
         page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
         assert page.get_by_text("Page not found").count() == 0
         assert page.url.split("?")[0].rstrip("/").endswith("/" + path.split("?")[0])
-        page.goto(server)  # "/" still opens the landing page
+        page.goto(server)  # "/" opens the landing page, at its own address
+        page.wait_for_url(f"**/{path.split('?')[0]}", timeout=60_000)
         page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
         _settle(page)
         assert page.get_by_text("Page not found").count() == 0
@@ -230,7 +231,6 @@ def test_link_to_a_page_of_another_role_says_so_in_chinese(server, browser):
 )
 def test_markdown_payloads_in_names_fetch_nothing(server, browser, leak_server, who):
     from ui import nav
-    from ui.login import landing_page
 
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     requests: list[str] = []
@@ -245,7 +245,7 @@ def test_markdown_payloads_in_names_fetch_nothing(server, browser, leak_server, 
         for spec in pages:
             if spec.id in ("present",):
                 continue  # the full-screen slide deck: its own test
-            href = f"{server}/" if spec.id == landing_page(role) else f"{server}/{spec.id}"
+            href = f"{server}/{spec.id}"  # every page at its own address
             current[0] = spec.id
             page.locator(f'[data-testid="stSidebarNavLink"][href="{href}"]').first.dispatch_event(
                 "click"
