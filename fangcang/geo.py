@@ -134,29 +134,41 @@ def communities_frame(bind: Session | Engine, scope: Scope | None = None) -> gpd
     """
     session, own = _session(bind)
     try:
-        stmt = (
-            select(
-                Community.community_id,
-                Community.name,
-                Community.sub_district_code,
-                SubDistrict.name.label("sub_district"),
-                Community.station_id,
-                Station.name.label("station"),
-                Community.officer_id,
-                Community.centroid_lon,
-                Community.centroid_lat,
-                Community.geometry,
-            )
-            .outerjoin(SubDistrict, SubDistrict.code == Community.sub_district_code)
-            .outerjoin(Station, Station.station_id == Community.station_id)
-            .order_by(Community.community_id)
-        )
-        if scope is not None:
-            stmt = stmt.where(scope.clause(Community.community_id))
+        stmt = _communities_select(scope, Community.geometry)
         return _frame(session.execute(stmt).all(), list(COMMUNITY_COLUMNS), "community_id")
     finally:
         if own:
             session.close()
+
+
+def communities_table(session: Session, scope: Scope | None = None) -> pd.DataFrame:
+    """The same communities as ``communities_frame`` without geometry (a plain DataFrame with
+    ``COMMUNITY_COLUMNS``): names and keys for grouping and labels, no polygon parsing."""
+    rows = session.execute(_communities_select(scope)).all()
+    return pd.DataFrame(rows, columns=list(COMMUNITY_COLUMNS))
+
+
+def _communities_select(scope: Scope | None, *extra):
+    stmt = (
+        select(
+            Community.community_id,
+            Community.name,
+            Community.sub_district_code,
+            SubDistrict.name.label("sub_district"),
+            Community.station_id,
+            Station.name.label("station"),
+            Community.officer_id,
+            Community.centroid_lon,
+            Community.centroid_lat,
+            *extra,
+        )
+        .outerjoin(SubDistrict, SubDistrict.code == Community.sub_district_code)
+        .outerjoin(Station, Station.station_id == Community.station_id)
+        .order_by(Community.community_id)
+    )
+    if scope is not None:
+        stmt = stmt.where(scope.clause(Community.community_id))
+    return stmt
 
 
 def sub_districts_frame(

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import geo
 from .access import Scope
 from .incidents import (
     METRICS,
@@ -23,7 +24,7 @@ from .incidents import (
     monthly_counts,
     window_counts,
 )
-from .models import AggIncidentHour, Community, IncidentCategory, Station, SubDistrict
+from .models import AggIncidentHour, IncidentCategory
 from .stats import compare_counts
 from .timeutil import Month, month_range
 
@@ -32,32 +33,10 @@ DRILL_LEVELS: tuple[str, ...] = ("district", "sub_district", "community")
 
 def community_meta(session: Session, scope: Scope) -> pd.DataFrame:
     """Communities in scope: community_id, name, sub_district_code, sub_district, station_id,
-    station (names for grouping and labels)."""
-    rows = session.execute(
-        select(
-            Community.community_id,
-            Community.name,
-            Community.sub_district_code,
-            SubDistrict.name.label("sub_district"),
-            Community.station_id,
-            Station.name.label("station"),
-        )
-        .join(SubDistrict, SubDistrict.code == Community.sub_district_code)
-        .join(Station, Station.station_id == Community.station_id)
-        .where(scope.clause(Community.community_id))
-        .order_by(Community.community_id)
-    ).all()
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "community_id",
-            "name",
-            "sub_district_code",
-            "sub_district",
-            "station_id",
-            "station",
-        ],
-    )
+    station (names for grouping and labels), from ``geo.communities_table``."""
+    return geo.communities_table(session, scope)[
+        ["community_id", "name", "sub_district_code", "sub_district", "station_id", "station"]
+    ]
 
 
 def dow_hour(
