@@ -20,14 +20,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from .. import db
 from ..timeutil import Month, last_complete_month, month_range
 from . import DemoContext, idcard, names
-from .bundle import write_csv, write_geojson
-from .geography import build_geography
+from .bundle import to_arrow, write_csv, write_geojson
+from .geography import build_geography, relocate
 from .incidents import make_incidents
 from .people import make_houses, make_people
 from .places import make_events, make_objects, make_places
@@ -77,6 +79,7 @@ def write_bundle(
     seed: int = 20261129,
     until: Month | None = None,
     progress: Progress | None = None,
+    district: int = 0,
 ) -> dict:
     """Generate the Lucheng demo district and write it as an import bundle.
 
@@ -93,6 +96,10 @@ def write_bundle(
         The last month of data (default: the last complete month).
     progress
         ``progress(fraction, message)``.
+    district
+        0: Lucheng. 1..9: another district of a synthetic city (``bench/bench_city.py``):
+        Lucheng's geography moved and recoded (``geography.relocate``), record keys prefixed
+        with its region code; pass a different ``seed`` for different records.
 
     Returns
     -------
@@ -123,6 +130,8 @@ def write_bundle(
 
     geo = build_geography(np.random.default_rng(GEOGRAPHY_SEED))
     prof = community_profile(geo, np.random.default_rng(GEOGRAPHY_SEED + 1))
+    geo = relocate(geo, district)
+    prefix = str(geo.region) if district else ""
     comm = geo.communities
     step("geography", 0.03)
 
@@ -180,6 +189,7 @@ def write_bundle(
         pending = {}
 
         def write(name: str, columns: dict) -> None:
+            columns = _prefixed(columns, prefix)
             pending[name] = writer.submit(write_csv, folder / name, columns)
 
         houses = make_houses(geo, prof, spec, end, rngs[1])
@@ -206,6 +216,22 @@ def write_bundle(
         "seed": seed,
         "seconds": seconds,
     }
+
+
+#: Record key columns (prefixed in another district of a city: ``write_bundle(district=...)``).
+KEY_COLUMNS = ("house_id", "person_id", "place_id", "object_id", "event_id", "incident_id")
+
+
+def _prefixed(columns: dict, prefix: str) -> dict:
+    """``columns`` with every record key (and reference to one) starting with ``prefix``."""
+    if not prefix:
+        return columns
+    out = dict(columns)
+    for name in KEY_COLUMNS:
+        if name in out:
+            keys = pc.cast(to_arrow(out[name]), pa.string())
+            out[name] = pc.binary_join_element_wise(prefix, keys, "")
+    return out
 
 
 def _importer():

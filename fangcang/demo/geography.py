@@ -76,6 +76,26 @@ class Geography:
     communities: pd.DataFrame  # community_id, name, sub_district_code, division, station_id,
     # officer_id, geometry (shapely), centroid_lon, centroid_lat, area_km2, urban (0/1/2)
     stations: pd.DataFrame  # station_id, name, lon, lat
+    region: int = 330302  # the district's region code (ID numbers, division codes)
+    district_name: str = "鹿城区"
+
+
+#: Districts of a synthetic city (``relocate``): the real Wenzhou region codes and names as
+#: labels; index 0 is Lucheng itself. Each copy is the Lucheng geography moved to its own place.
+CITY_DISTRICTS: tuple[tuple[int, str], ...] = (
+    (330302, "鹿城区"),
+    (330303, "龙湾区"),
+    (330304, "瓯海区"),
+    (330305, "洞头区"),
+    (330324, "永嘉县"),
+    (330326, "平阳县"),
+    (330327, "苍南县"),
+    (330328, "文成县"),
+    (330329, "泰顺县"),
+    (330381, "瑞安市"),
+)
+#: Offset between neighbouring copies (degrees; Lucheng spans 0.42 x 0.19): five per row.
+CITY_STEP = (0.5, -0.25)
 
 
 def data_dir() -> Path:
@@ -257,3 +277,61 @@ def sample_points(
         ys.append(np.concatenate(got_y)[:n])
         owner.append(np.full(n, k, dtype=np.int32))
     return np.concatenate(owner), np.concatenate(xs), np.concatenate(ys)
+
+
+def relocate(geo: Geography, index: int) -> Geography:
+    """The ``index``-th district of a synthetic city: Lucheng's geography moved and recoded.
+
+    Index 0 returns ``geo`` unchanged. Otherwise every geometry and label point is translated by
+    ``CITY_STEP`` times the district's grid cell (five districts per row), so the copies do not
+    overlap; division codes and community ids take the district's region code from
+    ``CITY_DISTRICTS`` in place of 330302; stations and officers are prefixed with it; division,
+    community and station names with the district's short name. Points sampled afterwards
+    inside the moved polygons fall in their own communities, exactly as in Lucheng.
+
+    Raises
+    ------
+    ValueError
+        ``index`` outside ``CITY_DISTRICTS``.
+    """
+    if not 0 <= index < len(CITY_DISTRICTS):
+        raise ValueError(f"district index must be 0..{len(CITY_DISTRICTS) - 1}, got {index}")
+    if index == 0:
+        return geo
+    region, district = CITY_DISTRICTS[index]
+    short = district[:2]
+    dx = round(CITY_STEP[0] * (index % 5), 6)
+    dy = round(CITY_STEP[1] * (index // 5), 6)
+
+    def move(g):
+        return shapely.set_precision(shapely.transform(g, lambda xy: xy + (dx, dy)), GRID)
+
+    def code(c: str) -> str:
+        return str(region) + str(c)[6:]
+
+    divs = geo.divisions.assign(
+        code=geo.divisions["code"].map(code),
+        name=short + geo.divisions["name"],
+        lon=(geo.divisions["lon"] + dx).round(6),
+        lat=(geo.divisions["lat"] + dy).round(6),
+        geometry=[move(g) for g in geo.divisions["geometry"]],
+    )
+    comm = geo.communities
+    geoms = [move(g) for g in comm["geometry"]]
+    comm = comm.assign(
+        community_id=comm["community_id"].map(code),
+        name=short + comm["name"],
+        sub_district_code=comm["sub_district_code"].map(code),
+        station_id=f"{region}" + comm["station_id"],
+        officer_id=f"{region}" + comm["officer_id"],
+        geometry=geoms,
+        centroid_lon=[round(g.centroid.x, 6) for g in geoms],
+        centroid_lat=[round(g.centroid.y, 6) for g in geoms],
+    )
+    st = geo.stations.assign(
+        station_id=f"{region}" + geo.stations["station_id"],
+        name=short + geo.stations["name"],
+        lon=(geo.stations["lon"] + dx).round(6),
+        lat=(geo.stations["lat"] + dy).round(6),
+    )
+    return Geography(move(geo.outline), divs, comm, st, region, district)

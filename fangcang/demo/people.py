@@ -69,7 +69,7 @@ def make_houses(geo: Geography, prof: pd.DataFrame, scale: Scale, end, rng) -> d
     roads = names.community_roads(list(geo.communities["name"]), rng)
     road_pool = [r for rs in roads for r in rs]
     road = labels(road_pool, owner * 4 + rng.integers(0, 4, n))
-    district = labels(["鹿城区" + d for d in geo.communities["division"]], owner)
+    district = labels([geo.district_name + d for d in geo.communities["division"]], owner)
     no = rng.integers(1, 400, n)
     flat = strcat(
         district,
@@ -146,7 +146,7 @@ def make_people(geo: Geography, prof: pd.DataFrame, houses: dict, end, rng) -> d
     region = np.where(
         residence == 1,
         idcard.OTHER_REGIONS[rng.integers(0, len(idcard.OTHER_REGIONS), n)],
-        np.where(rng.random(n) < 0.9, idcard.LUCHENG, idcard.OTHER_REGIONS[rng.integers(0, 6, n)]),
+        np.where(rng.random(n) < 0.9, geo.region, idcard.OTHER_REGIONS[rng.integers(0, 6, n)]),
     )
     ids = idcard.id_numbers(region, birth, male, rng)
     # Overseas residents carry passports, not resident IDs.
