@@ -1,0 +1,426 @@
+"""City scale on PostgreSQL: N demo districts built by the importer, then scoring, pages, queries.
+
+Each district is the Lucheng demo generator moved and recoded (``write_bundle(district=i)``,
+``fangcang.demo.geography.relocate``): 14 sub-districts, 120 communities, about 3.8 million
+records, its own codes, keys, ID-number region and place. The districts are imported one after
+the other into ONE database through ``fangcang.importer.import_bundle`` in parts of
+``PART_ROWS`` rows (as the demo builder does), so the database ends up as one jurisdiction of
+14 x N sub-districts and 120 x N communities (the product has no level above a sub-district).
+
+At each checkpoint (``--pages-at``) the latest month is scored through the real ``score``
+command, then every page is timed cold and warm (``bench/bench_pages.py``'s child runs,
+AppTest through app.py) and the dashboards' key incident queries (``bench/bench_incidents.py``'s
+cases) are timed, the slowest SQL statement of each slow case explained (EXPLAIN ANALYZE).
+
+Recorded per district: generate and import wall, this process's CPU and the PostgreSQL
+backends' CPU (from /proc), rows, database size and growth, per-table sizes. Everything goes
+to ``--out`` as JSON lines (one object per step) and a summary at the end.
+
+    # PostgreSQL role that may create databases; the database is created (``--fresh`` drops it)
+    nice -n 10 python bench/bench_city.py --districts 10 --pages-at 1,2,5,10 \\
+        --pg postgresql+psycopg://fangcang:fangcang@127.0.0.1:5432/fangcang_city \\
+        --out bench/results/city.jsonl --fresh
+    python bench/bench_city.py --smoke    # two small districts into fangcang_city_smoke
+"""
+
+# ruff: noqa: E402, S608
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import psycopg
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from fangcang import db
+from fangcang.demo.builder import write_bundle
+from fangcang.importer import import_bundle
+from fangcang.timeutil import last_complete_month
+
+DEFAULT_PG = "postgresql+psycopg://fangcang:fangcang@127.0.0.1:5432/fangcang_city"
+#: Import order: parents and houses first, then each big record file in parts.
+STAGES = (
+    ("sub_districts.csv", "stations.csv", "officers.csv", "communities.geojson"),
+    ("houses.csv",),
+    ("people.csv",),
+    ("places.csv",),
+    ("objects.csv",),
+    ("events.csv",),
+    ("incidents.csv",),
+)
+PART_ROWS = 300_000
+PAGES = ("overview", "map", "community", "trends", "warning", "present")
+#: A key query slower than this (warm, ms) gets its slowest statement explained.
+EXPLAIN_MS = 100.0
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _emit(out: Path, record: dict) -> None:
+    record = {"at": datetime.now(UTC).strftime("%H:%M:%S"), "load": _load(), **record}
+    with out.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+    print(json.dumps(record, ensure_ascii=False, default=str)[:600], flush=True)
+
+
+def _admin_url(url: str) -> tuple[str, str]:
+    """(libpq URL of the server's ``postgres`` database, the target database's name)."""
+    u = make_url(url)
+    admin = u.set(drivername="postgresql", database="postgres")
+    return admin.render_as_string(hide_password=False), u.database
+
+
+def create_database(url: str, fresh: bool) -> None:
+    admin, name = _admin_url(url)
+    if not name.startswith("fangcang_city"):
+        raise ValueError(f"the city database must be named fangcang_city*, got {name!r}")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and fresh:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def bulk_engine(url: str):
+    """An engine whose sessions are tuned for a bulk load (per session, not the server's
+    config): no wait for the WAL flush at commit, more memory for index builds and sorts."""
+    engine = db.make_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _tune(dbapi_conn, _record) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET synchronous_commit = off")
+            cur.execute("SET maintenance_work_mem = '256MB'")
+            cur.execute("SET work_mem = '64MB'")
+        dbapi_conn.commit()
+
+    return engine
+
+
+class ServerCpu:
+    """CPU seconds of the PostgreSQL processes serving this database (backends and autovacuum
+    workers seen in pg_stat_activity), read from /proc; a process gone between two samples
+    keeps its last reading."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.seen: dict[int, float] = {}
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def sample(self) -> float:
+        with self.engine.connect() as conn:
+            pids = conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            ).scalars()
+            for pid in pids:
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                self.seen[pid] = (int(fields[11]) + int(fields[12])) / self.tick
+        return sum(self.seen.values())
+
+
+def sizes(engine) -> dict:
+    with engine.connect() as conn:
+        total = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+        rows = conn.execute(
+            text(
+                "SELECT c.relname, pg_total_relation_size(c.oid), c.reltuples::bigint "
+                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('r', 'p') AND n.nspname = 'public' "
+                "ORDER BY 2 DESC LIMIT 16"
+            )
+        ).all()
+    return {
+        "db_bytes": int(total),
+        "tables": {r[0]: {"bytes": int(r[1]), "rows_est": int(r[2])} for r in rows},
+    }
+
+
+def _split(path: Path, out: Path, rows: int) -> list[Path]:
+    """Parts of ``rows`` records with the header (the generator writes one record a line)."""
+    out.mkdir(parents=True, exist_ok=True)
+    parts = []
+    with path.open("rb") as f:
+        header = f.readline()
+        while lines := list(itertools.islice(f, rows)):
+            part = out / f"{path.stem}.part{len(parts)}{path.suffix}"
+            with part.open("wb") as w:
+                w.write(header)
+                w.writelines(lines)
+            parts.append(part)
+    return parts
+
+
+def import_district(engine, bundle: Path, cpu: ServerCpu, out: Path, index: int) -> dict:
+    """Import one district's bundle in parts; every row must be accepted."""
+    stages: list[list[Path]] = []
+    for names in STAGES:
+        files = [bundle / n for n in names if (bundle / n).exists()]
+        if len(files) == 1 and files[0].suffix == ".csv":
+            stages += [[p] for p in _split(files[0], bundle / "parts", PART_ROWS)]
+        elif files:
+            stages.append(files)
+    counts: dict[str, int] = {}
+    timings: dict[str, float] = {}
+    for k, stage in enumerate(stages):
+        sub = bundle / f"stage-{k}"
+        sub.mkdir()
+        for path in stage:
+            os.link(path, sub / (path.name.split(".", 1)[0] + path.suffix))
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = import_bundle(engine, sub, actor="bench", channel="bench", stage=False)
+        shutil.rmtree(sub)
+        if not result.ok or result.rejected:
+            raise RuntimeError(
+                f"district {index} stage {k} rejected: {(result.report or '')[:3000]}"
+            )
+        for name, n in result.counts.items():
+            counts[name] = counts.get(name, 0) + n
+        for name, v in result.timings.items():
+            timings[name] = round(timings.get(name, 0.0) + v, 3)
+        _emit(
+            out,
+            {
+                "step": "part",
+                "district": index,
+                "files": [p.name for p in stage],
+                "wall_s": round(time.perf_counter() - t0, 2),
+                "cpu_s": round(time.process_time() - c0, 2),
+                "aggregates": result.aggregates,
+            },
+        )
+        cpu.sample()
+    shutil.rmtree(bundle / "parts", ignore_errors=True)
+    return {"rows": counts, "timings": timings}
+
+
+def score(url: str, period: str) -> dict:
+    """The real ``score`` command for ``period`` (a new version if already scored)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "fangcang", "--db", url, "score", "--period", period]
+        + ["--rerun", "--since", period],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "wall_s": round(time.perf_counter() - t0, 2),
+        "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2),
+        "rc": proc.returncode,
+        "out": (proc.stdout or proc.stderr).strip().splitlines()[:3],
+    }
+
+
+def pages(url: str, runs: int, names=PAGES) -> list[dict]:
+    """Each page cold and warm in a fresh process (``bench_pages.py --child PAGE``)."""
+    env = {**os.environ, "FANGCANG_DB_URL": url}
+    out = []
+    for page in names:
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "bench_pages.py"), "--child", page]
+            + ["--runs", str(runs)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        line = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        r = json.loads(line[-1]) if line else {"page": page, "failed": proc.stderr[-1500:]}
+        r["process_s"] = round(time.perf_counter() - t0, 2)
+        out.append(r)
+    return out
+
+
+def queries(engine, runs: int) -> list[dict]:
+    """The dashboards' incident queries (bench_incidents' cases, the fangcang calls only),
+    cold and warm, and EXPLAIN ANALYZE of the slowest statement of each slow one."""
+    from bench.bench_incidents import cases
+    from fangcang.models import Incident
+
+    with Session(engine) as s:
+        last = s.scalar(text(f"SELECT max(occurred_at) FROM {Incident.__tablename__}"))
+    last = last.date() if isinstance(last, datetime) else date.fromisoformat(str(last)[:10])
+    statements: list[tuple[float, str, object]] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["t0"] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        statements.append((time.perf_counter() - conn.info["t0"], statement, parameters))
+
+    out = []
+    for label, call, *_ in cases(last):
+        with Session(engine) as s:
+            t0 = time.perf_counter()
+            call(s)
+            cold = time.perf_counter() - t0
+            warm = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                call(s)
+                warm.append(time.perf_counter() - t0)
+            statements.clear()
+            event.listen(engine, "before_cursor_execute", before)
+            event.listen(engine, "after_cursor_execute", after)
+            try:
+                call(s)
+            finally:
+                event.remove(engine, "before_cursor_execute", before)
+                event.remove(engine, "after_cursor_execute", after)
+        row = {
+            "query": label,
+            "cold_ms": round(cold * 1e3, 1),
+            "warm_ms": round(min(warm) * 1e3, 1),
+        }
+        if min(warm) * 1e3 >= EXPLAIN_MS and statements:
+            _, sql, params = max(statements, key=lambda x: x[0])
+            with engine.connect() as conn:
+                raw = conn.connection.driver_connection
+                with raw.cursor() as cur:
+                    cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+                    row["plan"] = [r[0] for r in cur.fetchall()]
+                raw.rollback()
+        out.append(row)
+    return out
+
+
+def raw_queries(engine, runs: int) -> list[dict]:
+    """The same district-wide question on the raw incidents (what an aggregate table saves)."""
+    sql = {
+        "raw: 24 months by community x month, count": (
+            "SELECT community_id, date_trunc('month', occurred_at) m, count(*) FROM incidents "
+            "WHERE occurred_at >= (SELECT max(occurred_at) FROM incidents) - interval '24 months' "
+            "GROUP BY 1, 2"
+        ),
+        "raw: 28 days by community, count": (
+            "SELECT community_id, count(*) FROM incidents "
+            "WHERE occurred_at >= (SELECT max(occurred_at) FROM incidents) - interval '28 days' "
+            "GROUP BY 1"
+        ),
+    }
+    out = []
+    with engine.connect() as conn:
+        for label, q in sql.items():
+            times = []
+            for _ in range(runs + 1):
+                t0 = time.perf_counter()
+                conn.execute(text(q)).all()
+                times.append(time.perf_counter() - t0)
+            out.append(
+                {
+                    "query": label,
+                    "cold_ms": round(times[0] * 1e3, 1),
+                    "warm_ms": round(min(times[1:]) * 1e3, 1),
+                }
+            )
+    return out
+
+
+def checkpoint(url: str, engine, args, n: int, out: Path) -> None:
+    period = str(last_complete_month())
+    with engine.connect() as conn:  # fresh statistics for the planner before timing
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    _emit(out, {"step": "score", "districts": n, **score(url, period)})
+    _emit(out, {"step": "pages", "districts": n, "pages": pages(url, args.runs)})
+    _emit(out, {"step": "queries", "districts": n, "queries": queries(engine, args.runs)})
+    _emit(out, {"step": "raw_queries", "districts": n, "queries": raw_queries(engine, args.runs)})
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--districts", type=int, default=10, help="districts to build (1..10)")
+    p.add_argument("--first", type=int, default=0, help="first district index (resume)")
+    p.add_argument("--scale", default="full", help="demo scale of each district")
+    p.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL URL (database fangcang_city*)")
+    p.add_argument("--pages-at", default="1,2,5,10", help="district counts with page timings")
+    p.add_argument("--runs", type=int, default=3, help="warm runs per page and query")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "city.jsonl")
+    p.add_argument("--work", type=Path, help="folder for the bundles (default: a temp folder)")
+    p.add_argument("--fresh", action="store_true", help="drop and recreate the database first")
+    p.add_argument("--smoke", action="store_true", help="2 small districts, fangcang_city_smoke")
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.districts, args.scale, args.pages_at, args.runs, args.fresh = 2, "small", "2", 1, True
+        args.pg = DEFAULT_PG.replace("fangcang_city", "fangcang_city_smoke")
+    if not 1 <= args.districts <= 10:
+        p.error("--districts must be 1..10")
+    at = {int(x) for x in args.pages_at.split(",") if x}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    create_database(args.pg, args.fresh)
+    engine = bulk_engine(args.pg)
+    db.upgrade(engine)
+    cpu = ServerCpu(engine)
+    _emit(args.out, {"step": "start", "args": vars(args), "sizes": sizes(engine)})
+    until = last_complete_month()
+    work = args.work or Path(tempfile.mkdtemp(prefix="fangcang-city-"))
+    total = {"wall_s": 0.0, "cpu_s": 0.0, "server_cpu_s": 0.0}
+    for i in range(args.first, args.districts):
+        folder = work / f"district-{i}"
+        shutil.rmtree(folder, ignore_errors=True)
+        before = sizes(engine)["db_bytes"]
+        s0, t0, c0 = cpu.sample(), time.perf_counter(), time.process_time()
+        bundle = write_bundle(folder, scale=args.scale, seed=20261129 + i, until=until, district=i)
+        gen = (round(time.perf_counter() - t0, 2), round(time.process_time() - c0, 2))
+        t1, c1 = time.perf_counter(), time.process_time()
+        result = import_district(engine, folder, cpu, args.out, i)
+        wall, own = time.perf_counter() - t1, time.process_time() - c1
+        server = cpu.sample() - s0
+        shutil.rmtree(folder, ignore_errors=True)
+        after = sizes(engine)
+        total["wall_s"] += gen[0] + wall
+        total["cpu_s"] += gen[1] + own
+        total["server_cpu_s"] += server
+        _emit(
+            args.out,
+            {
+                "step": "district",
+                "district": i,
+                "records": bundle["records"],
+                "generate_wall_s": gen[0],
+                "generate_cpu_s": gen[1],
+                "import_wall_s": round(wall, 2),
+                "import_cpu_s": round(own, 2),
+                "server_cpu_s": round(server, 2),
+                "db_growth_bytes": after["db_bytes"] - before,
+                "rows": result["rows"],
+                "timings": result["timings"],
+                "sizes": after,
+                "total": {k: round(v, 2) for k, v in total.items()},
+            },
+        )
+        if i + 1 in at:
+            checkpoint(args.pg, engine, args, i + 1, args.out)
+    engine.dispose()
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    _emit(args.out, {"step": "done"})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
