@@ -341,6 +341,95 @@ def raw_queries(engine, runs: int) -> list[dict]:
     return out
 
 
+PARTITIONED = "bench_incidents_by_month"
+#: The same questions on the plain incidents table and on a copy partitioned by month.
+PARTITION_QUERIES = {
+    "28 days by community": (
+        "SELECT community_id, count(*) FROM {t} WHERE occurred_at >= :last - interval '28 days' "
+        "GROUP BY 1"
+    ),
+    "one month by category": (
+        "SELECT category, count(*) FROM {t} WHERE occurred_at >= date_trunc('month', :last) "
+        "GROUP BY 1"
+    ),
+    "24 months by community x month": (
+        "SELECT community_id, date_trunc('month', occurred_at), count(*) FROM {t} "
+        "WHERE occurred_at >= :last - interval '24 months' GROUP BY 1, 2"
+    ),
+    "one community, 12 months": (
+        "SELECT date_trunc('month', occurred_at), count(*) FROM {t} WHERE community_id = :c "
+        "AND occurred_at >= :last - interval '12 months' GROUP BY 1"
+    ),
+}
+
+
+def partition_test(engine, runs: int) -> dict:
+    """Incidents copied into a table partitioned by month (same indexes), the same raw
+    queries timed on both, and removing the oldest month (DELETE vs DETACH, rolled back).
+    The copy is dropped at the end."""
+    out: dict = {"queries": []}
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        lo, hi, c = conn.execute(
+            text("SELECT min(occurred_at), max(occurred_at), min(community_id) FROM incidents")
+        ).one()
+        conn.execute(text(f"DROP TABLE IF EXISTS {PARTITIONED}"))
+        conn.execute(
+            text(
+                f"CREATE TABLE {PARTITIONED} (LIKE incidents INCLUDING DEFAULTS) "
+                "PARTITION BY RANGE (occurred_at)"
+            )
+        )
+        month = date(lo.year, lo.month, 1)
+        months = 0
+        while month <= hi.date():
+            nxt = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+            conn.execute(
+                text(
+                    f"CREATE TABLE {PARTITIONED}_{month:%Y%m} PARTITION OF {PARTITIONED} "
+                    f"FOR VALUES FROM ('{month}') TO ('{nxt}')"
+                )
+            )
+            month, months = nxt, months + 1
+        t0 = time.perf_counter()
+        conn.execute(text(f"INSERT INTO {PARTITIONED} SELECT * FROM incidents"))
+        conn.execute(text(f"ALTER TABLE {PARTITIONED} ADD PRIMARY KEY (incident_id, occurred_at)"))
+        conn.execute(text(f"CREATE INDEX ON {PARTITIONED} (community_id, occurred_at)"))
+        conn.execute(text(f"CREATE INDEX ON {PARTITIONED} (occurred_at)"))
+        conn.execute(text(f"ANALYZE {PARTITIONED}"))
+        out["copy_s"] = round(time.perf_counter() - t0, 2)
+        out["partitions"] = months
+        params = {"last": hi, "c": c}
+        for label, sql in PARTITION_QUERIES.items():
+            row = {"query": label}
+            for name, table in (("plain", "incidents"), ("by_month", PARTITIONED)):
+                q = text(sql.format(t=table))
+                times = []
+                for _ in range(runs + 1):
+                    t0 = time.perf_counter()
+                    conn.execute(q, params).all()
+                    times.append(time.perf_counter() - t0)
+                row[f"{name}_cold_ms"] = round(times[0] * 1e3, 1)
+                row[f"{name}_warm_ms"] = round(min(times[1:]) * 1e3, 1)
+            out["queries"].append(row)
+        first = date(lo.year, lo.month, 1)
+        nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        for name, sql in (
+            ("delete_oldest_month_plain_s", f"DELETE FROM incidents WHERE occurred_at < '{nxt}'"),
+            (
+                "detach_oldest_month_s",
+                f"ALTER TABLE {PARTITIONED} DETACH PARTITION {PARTITIONED}_{first:%Y%m}",
+            ),
+        ):
+            t0 = time.perf_counter()
+            conn.execute(text("BEGIN"))
+            conn.execute(text(sql))
+            out[name] = round(time.perf_counter() - t0, 3)
+            conn.execute(text("ROLLBACK"))
+        conn.execute(text(f"DROP TABLE {PARTITIONED}"))
+    return out
+
+
 def checkpoint(url: str, engine, args, n: int, out: Path) -> None:
     period = str(last_complete_month())
     with engine.connect() as conn:  # fresh statistics for the planner before timing
@@ -349,6 +438,13 @@ def checkpoint(url: str, engine, args, n: int, out: Path) -> None:
     _emit(out, {"step": "pages", "districts": n, "pages": pages(url, args.runs)})
     _emit(out, {"step": "queries", "districts": n, "queries": queries(engine, args.runs)})
     _emit(out, {"step": "raw_queries", "districts": n, "queries": raw_queries(engine, args.runs)})
+
+
+def _past(stop_by: str, seconds: float) -> bool:
+    """Would ``seconds`` from now end after ``stop_by`` (HH:MM UTC, today)?"""
+    now = datetime.now(UTC)
+    hh, mm = (int(x) for x in stop_by.split(":"))
+    return now.timestamp() + seconds > now.replace(hour=hh, minute=mm, second=0).timestamp()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -361,7 +457,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3, help="warm runs per page and query")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "city.jsonl")
     p.add_argument("--work", type=Path, help="folder for the bundles (default: a temp folder)")
+    p.add_argument(
+        "--stop-by",
+        metavar="HH:MM",
+        help="UTC: start no district that would end after this (by the last one's time); the "
+        "last district built then gets a checkpoint",
+    )
     p.add_argument("--fresh", action="store_true", help="drop and recreate the database first")
+    p.add_argument("--partition-test", action="store_true", help="only the partitioning comparison")
     p.add_argument("--smoke", action="store_true", help="2 small districts, fangcang_city_smoke")
     args = p.parse_args(argv)
     if args.smoke:
@@ -370,6 +473,11 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.districts <= 10:
         p.error("--districts must be 1..10")
     at = {int(x) for x in args.pages_at.split(",") if x}
+    if args.partition_test:
+        engine = db.make_engine(args.pg)
+        _emit(args.out, {"step": "partition_test", **partition_test(engine, args.runs)})
+        engine.dispose()
+        return 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     create_database(args.pg, args.fresh)
     engine = bulk_engine(args.pg)
@@ -379,7 +487,11 @@ def main(argv: list[str] | None = None) -> int:
     until = last_complete_month()
     work = args.work or Path(tempfile.mkdtemp(prefix="fangcang-city-"))
     total = {"wall_s": 0.0, "cpu_s": 0.0, "server_cpu_s": 0.0}
+    last_s, built = 0.0, 0
     for i in range(args.first, args.districts):
+        if args.stop_by and _past(args.stop_by, last_s):
+            _emit(args.out, {"step": "stopped", "before_district": i, "stop_by": args.stop_by})
+            break
         folder = work / f"district-{i}"
         shutil.rmtree(folder, ignore_errors=True)
         before = sizes(engine)["db_bytes"]
@@ -392,6 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         server = cpu.sample() - s0
         shutil.rmtree(folder, ignore_errors=True)
         after = sizes(engine)
+        last_s, built = gen[0] + wall, i + 1
         total["wall_s"] += gen[0] + wall
         total["cpu_s"] += gen[1] + own
         total["server_cpu_s"] += server
@@ -415,6 +528,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         if i + 1 in at:
             checkpoint(args.pg, engine, args, i + 1, args.out)
+    if built and built not in at:
+        checkpoint(args.pg, engine, args, built, args.out)
+    if args.smoke:
+        _emit(args.out, {"step": "partition_test", **partition_test(engine, args.runs)})
     engine.dispose()
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
