@@ -14,7 +14,7 @@ cases) are timed, the slowest SQL statement of each slow case explained (EXPLAIN
 
 Recorded per district: generate and import wall, this process's CPU and the PostgreSQL
 backends' CPU (from /proc), rows, database size and growth, per-table sizes. Everything goes
-to ``--out`` as JSON lines (one object per step) and a summary at the end.
+to ``--out`` as JSON lines (one object per step); ``--summary FILE`` prints them as tables.
 
     # PostgreSQL role that may create databases; the database is created (``--fresh`` drops it)
     nice -n 10 python bench/bench_city.py --districts 10 --pages-at 1,2,5,10 \\
@@ -440,6 +440,72 @@ def checkpoint(url: str, engine, args, n: int, out: Path) -> None:
     _emit(out, {"step": "raw_queries", "districts": n, "queries": raw_queries(engine, args.runs)})
 
 
+def summary(path: Path) -> str:
+    """Markdown tables of a run's JSON lines (several runs appended: resumed with --first)."""
+    recs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    gb = 1024**3
+    lines = [
+        "| district | records | cumulative | generate s | import wall s | CPU s (client + PG) "
+        "| DB growth GB | DB size GB | load (1-min) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    cum = 0
+    for r in (r for r in recs if r["step"] == "district"):
+        cum += r["records"]
+        cpu = r["generate_cpu_s"] + r["import_cpu_s"]
+        lines.append(
+            f"| {r['district'] + 1} | {r['records']:,} | {cum:,} | {r['generate_wall_s']:.0f} "
+            f"| {r['import_wall_s']:.0f} | {cpu:.0f} + {r['server_cpu_s']:.0f} "
+            f"| {r['db_growth_bytes'] / gb:.2f} | {r['sizes']['db_bytes'] / gb:.2f} "
+            f"| {r['load'][0]:.1f} |"
+        )
+    last = [r for r in recs if r["step"] == "district"][-1:]
+    if last:
+        lines += ["", "Largest tables at the end (GB, estimated rows):", ""]
+        for name, t in list(last[0]["sizes"]["tables"].items())[:10]:
+            lines.append(f"- {name}: {t['bytes'] / gb:.2f} GB, {t['rows_est']:,} rows")
+    pages = [r for r in recs if r["step"] == "pages"]
+    if pages:
+        names = [p["page"] for p in pages[0]["pages"]]
+        lines += ["", "| districts | " + " | ".join(names) + " | load |"]
+        lines.append("|---" * (len(names) + 2) + "|")
+        for r in pages:
+            cells = [
+                f"{p.get('cold_s', float('nan')):.2f} / {p.get('warm_s', float('nan')):.2f}"
+                + (" (errors)" if p.get("errors") or p.get("failed") else "")
+                for p in r["pages"]
+            ]
+            lines.append(f"| {r['districts']} | " + " | ".join(cells) + f" | {r['load'][0]:.1f} |")
+    for step in ("score", "queries", "raw_queries"):
+        rows = [r for r in recs if r["step"] == step]
+        if not rows:
+            continue
+        lines += ["", f"{step}:", ""]
+        for r in rows:
+            if step == "score":
+                lines.append(
+                    f"- {r['districts']} districts: {r['wall_s']} s wall, {r['cpu_s']} s CPU"
+                )
+                continue
+            for q in r["queries"]:
+                lines.append(
+                    f"- {r['districts']} districts, {q['query']}: cold {q['cold_ms']} ms, "
+                    f"warm {q['warm_ms']} ms"
+                )
+    for r in (r for r in recs if r["step"] == "partition_test"):
+        lines += ["", f"partition test (copy {r['copy_s']} s, {r['partitions']} partitions):", ""]
+        for q in r["queries"]:
+            lines.append(
+                f"- {q['query']}: plain {q['plain_cold_ms']} / {q['plain_warm_ms']} ms, by month "
+                f"{q['by_month_cold_ms']} / {q['by_month_warm_ms']} ms (cold / warm)"
+            )
+        lines.append(
+            f"- oldest month out: DELETE {r['delete_oldest_month_plain_s']} s, "
+            f"DETACH {r['detach_oldest_month_s']} s"
+        )
+    return "\n".join(lines)
+
+
 def _past(stop_by: str, seconds: float) -> bool:
     """Would ``seconds`` from now end after ``stop_by`` (HH:MM UTC, today)?"""
     now = datetime.now(UTC)
@@ -464,12 +530,16 @@ def main(argv: list[str] | None = None) -> int:
         "last district built then gets a checkpoint",
     )
     p.add_argument("--fresh", action="store_true", help="drop and recreate the database first")
+    p.add_argument("--summary", type=Path, metavar="JSONL", help="print a run's tables and stop")
     p.add_argument("--partition-test", action="store_true", help="only the partitioning comparison")
     p.add_argument("--smoke", action="store_true", help="2 small districts, fangcang_city_smoke")
     args = p.parse_args(argv)
     if args.smoke:
         args.districts, args.scale, args.pages_at, args.runs, args.fresh = 2, "small", "2", 1, True
         args.pg = DEFAULT_PG.replace("fangcang_city", "fangcang_city_smoke")
+    if args.summary:
+        print(summary(args.summary))
+        return 0
     if not 1 <= args.districts <= 10:
         p.error("--districts must be 1..10")
     at = {int(x) for x in args.pages_at.split(",") if x}
