@@ -37,7 +37,7 @@ from ..models import (
     VisitResident,
 )
 from .matching import Candidate, people_where
-from .queue import StaleDiscrepancy, confirm, dismiss
+from .queue import Decision, decide
 from .reconcile import reconcile
 
 VISITED_SHARE = 0.25
@@ -307,10 +307,11 @@ def demo_extend(ctx) -> dict:
             visit_id += 1
 
         progress(0.3, "visits: writing")
+        # Core executemany (the ORM's bulk insert splits rows by which values are None).
         for i in range(0, len(visits), 20000):
-            s.execute(insert(Visit), visits[i : i + 20000])
+            s.execute(insert(Visit.__table__), visits[i : i + 20000])
         for i in range(0, len(residents), 20000):
-            s.execute(insert(VisitResident), residents[i : i + 20000])
+            s.execute(insert(VisitResident.__table__), residents[i : i + 20000])
         _fix_sequence(s, "visits")
         _fix_sequence(s, "visit_residents")
         if dup_people:
@@ -348,10 +349,7 @@ def demo_extend(ctx) -> dict:
         s.commit()
 
         progress(0.85, "visits: deciding older discrepancies")
-        # Each confirmation refreshes its communities' aggregates: collect them and refresh
-        # once at the end (hundreds of decisions, one grouped scan per record table).
-        with aggregates.deferred(s):
-            decided = _decide(s, rng, as_of, MAX_DECISIONS.get(ctx.scale, 400))
+        decided = _decide(s, rng, as_of, MAX_DECISIONS.get(ctx.scale, 400))
         s.commit()
         by_type = Counter(
             {
@@ -412,17 +410,19 @@ def _plan(rng: np.random.Generator, chosen: list, by_house: dict) -> dict:
 
 
 def _decide(s: Session, rng: np.random.Generator, as_of: date, cap: int) -> dict:
-    """Confirm or dismiss the older open discrepancies: the longer open, the likelier decided."""
+    """Confirm or dismiss the older open discrepancies: the longer open, the likelier decided.
+    A confirmation the registry has overtaken (an earlier decision corrected the same record)
+    is dismissed instead. All in one ``queue.decide`` batch, the code a supervisor's decision
+    runs."""
     rows = s.execute(
         select(Discrepancy.id, Discrepancy.created_at)
         .where(Discrepancy.status == DiscrepancyStatus.OPEN)
         .order_by(Discrepancy.created_at, Discrepancy.id)
     ).all()
     end = datetime.combine(as_of, datetime.min.time())
-    out: Counter = Counter()
-    district = Scope.district()
+    decisions: list[Decision] = []
     for d_id, created in rows:
-        if sum(out.values()) >= cap:
+        if len(decisions) >= cap:
             break
         age = (end - created).days
         if rng.random() > min(0.75, age / 240):
@@ -431,15 +431,12 @@ def _decide(s: Session, rng: np.random.Generator, as_of: date, cap: int) -> dict
             end, created + timedelta(days=int(rng.integers(1, 21)), hours=int(rng.integers(1, 8)))
         )
         if rng.random() < 0.6:
-            try:
-                with s.begin_nested():
-                    confirm(s, district, d_id, actor=DEMO_ACTOR, now=when)
-                out["confirmed"] += 1
-                continue
-            except StaleDiscrepancy:
-                reason = "登记信息已由其他核查更正"
+            decisions.append(
+                Decision(d_id, True, now=when, stale_reason="登记信息已由其他核查更正")
+            )
         else:
             reason = DISMISS_REASONS[int(rng.integers(0, len(DISMISS_REASONS)))]
-        dismiss(s, district, d_id, actor=DEMO_ACTOR, reason=reason, now=when)
-        out["dismissed"] += 1
-    return dict(out)
+            decisions.append(Decision(d_id, False, reason=reason, now=when))
+    done = decide(s, Scope.district(), decisions, actor=DEMO_ACTOR)
+    out = {"confirmed": len(done.confirmed), "dismissed": len(done.dismissed)}
+    return {k: v for k, v in out.items() if v}

@@ -20,7 +20,7 @@ form is taken from the ID number when one was seen.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -174,15 +174,18 @@ def match_one(
 
 
 def _candidate(row) -> Candidate:
+    # Inlined normalize_id and phone strip: this runs for every candidate row (about a million
+    # in a full-size reconciliation).
+    person_id, name, id_number, phone, birth_date, house_id, community_id, key_type = row
     return Candidate(
-        person_id=row.person_id,
-        name=row.name,
-        id_number=normalize_id(row.id_number),
-        phone=(row.phone or "").strip() or None,
-        birth_date=row.birth_date,
-        house_id=row.house_id,
-        community_id=row.community_id,
-        key_person_type=row.key_person_type or None,
+        person_id,
+        name,
+        (str(id_number).strip().upper() or None) if id_number is not None else None,
+        (phone or "").strip() or None,
+        birth_date,
+        house_id,
+        community_id,
+        key_type or None,
     )
 
 
@@ -204,11 +207,13 @@ def people_where(session: Session, column, values: Iterable, extra=None) -> list
     narrowed by the ``extra`` WHERE clause."""
     values = sorted({v for v in values if v is not None and v != ""})
     out: list[Candidate] = []
+    if values and session.autoflush:
+        session.flush()  # as Session.execute would (rows are read on the Core connection)
     for i in range(0, len(values), _CHUNK):
         q = select(*_COLUMNS).where(column.in_(values[i : i + _CHUNK]))
         if extra is not None:
             q = q.where(extra)
-        out.extend(_candidate(r) for r in session.execute(q))
+        out.extend(map(_candidate, session.connection().execute(q)))
     return out
 
 
@@ -220,6 +225,8 @@ def _people_by_birth_initial(session: Session, pairs: set) -> list[Candidate]:
     """
     pairs = sorted(pairs)
     out: list[Candidate] = []
+    if pairs and session.autoflush:
+        session.flush()
     step = _CHUNK // 2
     for i in range(0, len(pairs), step):
         chunk = pairs[i : i + step]
@@ -227,7 +234,7 @@ def _people_by_birth_initial(session: Session, pairs: set) -> list[Candidate]:
             Person.birth_date.in_(sorted({d for d, _ in chunk})),
             tuple_(Person.birth_date, func.substr(Person.name, 1, 1)).in_(chunk),
         )
-        out.extend(_candidate(r) for r in session.execute(q))
+        out.extend(map(_candidate, session.connection().execute(q)))
     return out
 
 
@@ -240,14 +247,44 @@ class RegistryLookup:
     by_birth: dict[date, list[Candidate]]
 
     @classmethod
-    def load(cls, session: Session, observed: Sequence[Observed]) -> RegistryLookup:
-        ids = {normalize_id(o.id_number) for o in observed}
-        ids.discard(None)
+    def load(
+        cls,
+        session: Session,
+        observed: Sequence[Observed],
+        *,
+        houses: Sequence[str | None] | None = None,
+        registered: Mapping[str, Sequence[Candidate]] | None = None,
+    ) -> RegistryLookup:
+        """Load the candidates for ``observed``.
+
+        ``houses`` (the house each observed person was seen at, in the same order) and
+        ``registered`` (every person registered at those houses, by house) let an ID number
+        held by a person registered at the visited house be settled without a query: such a
+        record is the match whatever other records carry the number (``match_one`` prefers
+        the visited house). ``registered`` must then list everyone registered at each house.
+        """
+        known: dict[str, list[Candidate]] = {}  # ID number -> its records at a visited house
+        ids: set[str] = set()
+        for k, o in enumerate(observed):
+            i = normalize_id(o.id_number)
+            if i is None:
+                continue
+            if registered is not None and houses is not None:
+                local = [c for c in registered.get(houses[k] or "", ()) if c.id_number == i]
+                if local:
+                    known.setdefault(i, [])
+                    known[i].extend(c for c in local if c not in known[i])
+                    continue
+            ids.add(i)
         # ID numbers may be stored with a lower-case x; query both spellings.
         id_values = ids | {i[:-1] + "x" for i in ids if i.endswith("X")}
         by_id: dict[str, list[Candidate]] = {}
         for c in people_where(session, Person.id_number, id_values):
             by_id.setdefault(c.id_number, []).append(c)
+        for i, local in known.items():
+            if i in by_id:  # also queried for a person seen elsewhere: all its records are in
+                continue
+            by_id[i] = local
         # Name-based evidence is only needed for people whose ID number found nobody.
         rest = [o for o in observed if normalize_id(o.id_number) not in by_id]
         phones = {(o.phone or "").strip() for o in rest}

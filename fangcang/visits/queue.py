@@ -7,6 +7,9 @@ Nothing in the registry changes except through ``confirm``; every change it make
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import pandas as pd
@@ -35,16 +38,6 @@ VISIT_SOURCE = "visits"
 
 class StaleDiscrepancy(ValueError):
     """The registry changed since the discrepancy was found; reconcile again."""
-
-
-def _get_open(session: Session, scope: Scope, discrepancy_id: int) -> Discrepancy:
-    d = session.get(Discrepancy, int(discrepancy_id), with_for_update=True)
-    if d is None:
-        raise ValueError(f"discrepancy {discrepancy_id} does not exist")
-    scope.check(d.community_id)
-    if d.status != DiscrepancyStatus.OPEN:
-        raise ValueError(f"discrepancy {discrepancy_id} is already {d.status.value}")
-    return d
 
 
 def _text(value) -> str | None:
@@ -80,10 +73,15 @@ def _set_field(
     return change
 
 
-def _apply(session: Session, d: Discrepancy, actor: str, now: datetime) -> list[RegistryChange]:
+def _apply(
+    session: Session, d: Discrepancy, actor: str, now: datetime, taken_ids: set[str]
+) -> list[RegistryChange]:
+    """Apply ``d``'s correction to the registry rows ``_lock_targets`` loaded (read from the
+    session's identity map, so a correction sees the ones applied before it in the same
+    batch). ``taken_ids``: ID numbers in the registry (new persons added here join it)."""
     changes: list[RegistryChange] = []
     if d.target_table == "houses":
-        house = session.get(House, d.target_id, with_for_update=True)
+        house = session.get(House, d.target_id)
         if house is None:
             raise StaleDiscrepancy(f"house {d.target_id} is no longer in the registry")
         current = _text(getattr(house, d.field))
@@ -99,9 +97,7 @@ def _apply(session: Session, d: Discrepancy, actor: str, now: datetime) -> list[
         house.updated_at = now
     elif d.target_table == "people" and d.field == "new":
         record = json.loads(d.new_value)
-        if record.get("id_number") and session.scalar(
-            select(Person.person_id).where(Person.id_number == record["id_number"]).limit(1)
-        ):
+        if record.get("id_number") and record["id_number"] in taken_ids:
             raise StaleDiscrepancy(
                 "a person with this ID number is in the registry now; reconcile again"
             )
@@ -122,6 +118,8 @@ def _apply(session: Session, d: Discrepancy, actor: str, now: datetime) -> list[
             updated_at=now,
         )
         session.add(person)
+        if person.id_number:
+            taken_ids.add(person.id_number)
         changes.append(
             RegistryChange(
                 at=now,
@@ -137,7 +135,7 @@ def _apply(session: Session, d: Discrepancy, actor: str, now: datetime) -> list[
         session.add(changes[-1])
         d.target_id = person_id
     elif d.target_table == "people" and d.field == "house_id":
-        person = session.get(Person, d.target_id, with_for_update=True)
+        person = session.get(Person, d.target_id)
         if person is None:
             raise StaleDiscrepancy(f"person {d.target_id} is no longer in the registry")
         if person.house_id != d.old_value:
@@ -172,6 +170,193 @@ def _apply(session: Session, d: Discrepancy, actor: str, now: datetime) -> list[
     return changes
 
 
+@dataclass(frozen=True)
+class Decision:
+    """One decision on an open discrepancy, for ``decide``.
+
+    ``confirm`` True applies the registry correction, False dismisses (``reason`` required).
+    ``stale_reason``: when a confirmation finds the registry changed since the discrepancy was
+    found (``StaleDiscrepancy``), dismiss it with this reason instead; ``None`` leaves it open
+    and lists it in ``Decided.stale``. ``now``: the decision time (default: now, local).
+    """
+
+    discrepancy_id: int
+    confirm: bool
+    reason: str = ""
+    now: datetime | None = None
+    stale_reason: str | None = None
+
+
+@dataclass
+class Decided:
+    """What ``decide`` did: ids confirmed and dismissed (in order), the registry changes of
+    each confirmed id, and the confirmations left open because they were stale (id and why)."""
+
+    confirmed: list[int] = field(default_factory=list)
+    dismissed: list[int] = field(default_factory=list)
+    changes: dict[int, list[RegistryChange]] = field(default_factory=dict)
+    stale: list[tuple[int, str]] = field(default_factory=list)
+
+
+_IN_CHUNK = 500  # values per IN (...) list
+
+
+def _load_open(session: Session, scope: Scope, ids: list[int]) -> dict[int, Discrepancy]:
+    """The discrepancies ``ids``, locked; raises before anything changes if one is unknown,
+    outside ``scope`` or already decided (in the order given)."""
+    found: dict[int, Discrepancy] = {}
+    for i in range(0, len(ids), _IN_CHUNK):
+        for d in session.scalars(
+            select(Discrepancy)
+            .where(Discrepancy.id.in_(ids[i : i + _IN_CHUNK]))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ):
+            found[d.id] = d
+    for discrepancy_id in ids:
+        d = found.get(discrepancy_id)
+        if d is None:
+            raise ValueError(f"discrepancy {discrepancy_id} does not exist")
+        scope.check(d.community_id)
+        if d.status != DiscrepancyStatus.OPEN:
+            raise ValueError(f"discrepancy {discrepancy_id} is already {d.status.value}")
+    return found
+
+
+def _lock_targets(session: Session, ds: list[Discrepancy]) -> tuple[set[str], dict[str, set]]:
+    """Load (and lock) the registry rows the confirmations ``ds`` read or change, in a few
+    set queries, into the session; return the ID numbers of the new persons that are already
+    in the registry and the records to track for the aggregates (``aggregates.track``)."""
+    house_ids = {d.target_id for d in ds if d.target_table == "houses" and d.target_id}
+    person_ids = {d.target_id for d in ds if d.target_table == "people" and d.field == "house_id"}
+    person_ids.discard(None)
+    # A person moved to a house: that house's community is read.
+    house_ids |= {
+        d.new_value
+        for d in ds
+        if d.target_table == "people" and d.field == "house_id" and d.new_value is not None
+    }
+    new_ids = set()
+    new_people = set()
+    for d in ds:
+        if d.target_table == "people" and d.field == "new":
+            record = json.loads(d.new_value)
+            if record.get("id_number"):
+                new_ids.add(record["id_number"])
+            new_people.add(f"V{d.id:08d}")
+    for model, key, values in (
+        (House, House.house_id, sorted(house_ids)),
+        (Person, Person.person_id, sorted(person_ids)),
+    ):
+        for i in range(0, len(values), _IN_CHUNK):
+            session.scalars(
+                select(model).where(key.in_(values[i : i + _IN_CHUNK])).with_for_update()
+            ).all()
+    taken: set[str] = set()
+    values = sorted(new_ids)
+    for i in range(0, len(values), _IN_CHUNK):
+        taken.update(
+            session.scalars(
+                select(Person.id_number).where(Person.id_number.in_(values[i : i + _IN_CHUNK]))
+            )
+        )
+    changed_houses = {d.target_id for d in ds if d.target_table == "houses" and d.target_id}
+    track: dict[str, set] = {}
+    if changed_houses:
+        track["houses"] = changed_houses
+    if person_ids or new_people:
+        track["people"] = person_ids | new_people
+    return taken, track
+
+
+def decide(session: Session, scope: Scope, decisions: Sequence[Decision], *, actor: str) -> Decided:
+    """Confirm or dismiss many open discrepancies in one go (caller commits).
+
+    The same as calling ``confirm`` and ``dismiss`` for each decision in order (each
+    confirmation sees the corrections applied before it; a stale one raises nothing and is
+    dismissed with ``stale_reason`` or left open), with the work done in bulk: the
+    discrepancies and the registry rows they correct are loaded and locked with a few set
+    queries, the audit entries are appended in one step (``audit.log_many``), the aggregates
+    follow the corrected records once (``aggregates.track``) and the data version is bumped
+    once. What an officer's single decision and the demo's hundreds run is this function.
+
+    Raises
+    ------
+    ValueError
+        No actor, a dismissal without a reason, an id given twice, or an unknown or already
+        decided discrepancy: nothing is changed.
+    ScopeError
+        A discrepancy's community is outside ``scope`` (nothing is changed).
+    """
+    if not actor:
+        raise ValueError("deciding a discrepancy needs the deciding user")
+    ids = [int(x.discrepancy_id) for x in decisions]
+    if len(set(ids)) != len(ids):
+        raise ValueError("each discrepancy can be decided once per batch")
+    for x in decisions:
+        if not x.confirm and not (x.reason or "").strip():
+            raise ValueError("dismissing a discrepancy needs a reason")
+    out = Decided()
+    if not decisions:
+        return out
+    found = _load_open(session, scope, ids)
+    to_confirm = [found[int(x.discrepancy_id)] for x in decisions if x.confirm]
+    taken, tracked = _lock_targets(session, to_confirm)
+    entries: list[dict] = []
+    with aggregates.track(session, tracked) if tracked else nullcontext():
+        for x in decisions:
+            d = found[int(x.discrepancy_id)]
+            now = x.now or now_local()
+            reason = x.reason
+            if x.confirm:
+                try:
+                    changes = _apply(session, d, actor, now, taken)
+                except StaleDiscrepancy as exc:
+                    if x.stale_reason is None:
+                        out.stale.append((d.id, str(exc)))
+                        continue
+                    reason = x.stale_reason
+                else:
+                    d.status = DiscrepancyStatus.CONFIRMED
+                    d.decided_by = actor
+                    d.decided_at = now
+                    d.reason = reason or None
+                    out.confirmed.append(d.id)
+                    out.changes[d.id] = changes
+                    entries.append(
+                        {
+                            "action": "registry.correct",
+                            "target": f"{d.target_table}:{d.target_id}",
+                            "detail": {
+                                "discrepancy": d.id,
+                                "type": d.type.value,
+                                "changes": [
+                                    {"field": c.field, "old": c.old_value, "new": c.new_value}
+                                    for c in changes
+                                ],
+                            },
+                        }
+                    )
+                    continue
+            d.status = DiscrepancyStatus.DISMISSED
+            d.decided_by = actor
+            d.decided_at = now
+            d.reason = reason.strip()
+            out.dismissed.append(d.id)
+            entries.append(
+                {
+                    "action": "discrepancy.dismiss",
+                    "target": f"discrepancy:{d.id}",
+                    "detail": {"type": d.type.value, "house": d.house_id, "reason": d.reason},
+                }
+            )
+        session.flush()
+    audit.log_many(session, actor=actor, entries=entries)
+    if entries:
+        db.bump_data_version(session)
+    return out
+
+
 def confirm(
     session: Session,
     scope: Scope,
@@ -184,7 +369,8 @@ def confirm(
     """Confirm an open discrepancy: apply exactly its registry correction (caller commits).
 
     The old values are kept in ``registry_changes``; the confirmation is audited as
-    ``registry.correct`` in the same transaction and the data version is bumped.
+    ``registry.correct`` in the same transaction, the aggregates of the corrected record
+    follow it and the data version is bumped (``decide`` with one decision).
 
     Raises
     ------
@@ -196,34 +382,15 @@ def confirm(
     """
     if not actor:
         raise ValueError("confirming needs the confirming user")
-    now = now or now_local()
-    d = _get_open(session, scope, discrepancy_id)
-    changes = _apply(session, d, actor, now)
-    d.status = DiscrepancyStatus.CONFIRMED
-    d.decided_by = actor
-    d.decided_at = now
-    d.reason = reason or None
-    session.flush()
-    audit.log(
+    done = decide(
         session,
+        scope,
+        [Decision(int(discrepancy_id), True, reason=reason, now=now)],
         actor=actor,
-        action="registry.correct",
-        target=f"{d.target_table}:{d.target_id}",
-        detail={
-            "discrepancy": d.id,
-            "type": d.type.value,
-            "changes": [
-                {"field": c.field, "old": c.old_value, "new": c.new_value} for c in changes
-            ],
-        },
     )
-    # The dashboards read the aggregates: refresh the communities this correction touched.
-    touched = {d.community_id} | {
-        v for c in changes if c.field == "community_id" for v in (c.old_value, c.new_value)
-    }
-    aggregates.rebuild(session, communities=touched, tables=[d.target_table])
-    db.bump_data_version(session)
-    return changes
+    if done.stale:
+        raise StaleDiscrepancy(done.stale[0][1])
+    return done.changes[int(discrepancy_id)]
 
 
 def dismiss(
@@ -238,23 +405,13 @@ def dismiss(
     """Dismiss an open discrepancy with a reason; the registry is not touched (caller commits)."""
     if not actor:
         raise ValueError("dismissing needs the dismissing user")
-    if not (reason or "").strip():
-        raise ValueError("dismissing a discrepancy needs a reason")
-    d = _get_open(session, scope, discrepancy_id)
-    d.status = DiscrepancyStatus.DISMISSED
-    d.decided_by = actor
-    d.decided_at = now or now_local()
-    d.reason = reason.strip()
-    session.flush()
-    audit.log(
+    decide(
         session,
+        scope,
+        [Decision(int(discrepancy_id), False, reason=reason, now=now)],
         actor=actor,
-        action="discrepancy.dismiss",
-        target=f"discrepancy:{d.id}",
-        detail={"type": d.type.value, "house": d.house_id, "reason": d.reason},
     )
-    db.bump_data_version(session)
-    return d
+    return session.get(Discrepancy, int(discrepancy_id))
 
 
 def discrepancy_queue(

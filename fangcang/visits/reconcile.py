@@ -161,12 +161,15 @@ def _reconcile_batch(
     for c in people_where(session, Person.house_id, house_ids):
         registered.setdefault(c.house_id, []).append(c)
 
-    observed_of = {
-        r.id: Observed(r.name, r.id_number, r.phone, r.birth_date)
-        for rs in residents.values()
-        for r in rs
-    }
-    lookup = RegistryLookup.load(session, list(observed_of.values()))
+    observed_of = {}
+    seen_at = []  # the visited house of each observed person, in observed_of's order
+    for v in visits:
+        for r in residents.get(v.id, ()):
+            observed_of[r.id] = Observed(r.name, r.id_number, r.phone, r.birth_date)
+            seen_at.append(v.house_id)
+    lookup = RegistryLookup.load(
+        session, list(observed_of.values()), houses=seen_at, registered=registered
+    )
     matched_ids = set()
     matches = {}
     match_rows = []
@@ -298,6 +301,6 @@ def _reconcile_batch(
         )
         result.by_type[DiscrepancyType(f.type)] += 1
     session.flush()
-    if rows:
-        session.execute(insert(Discrepancy), rows)
+    if rows:  # Core executemany: the ORM's bulk insert splits rows by which values are None
+        session.execute(insert(Discrepancy.__table__), rows)
     result.created += len(rows)
