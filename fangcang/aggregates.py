@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 from .models import (
     AggFactor,
     AggIncidentDay,
+    AggIncidentDistrictMonth,
     AggIncidentHour,
     AggIncidentMonth,
     AggPopulation,
@@ -80,7 +81,15 @@ PRIMARY_KEYS: dict[str, str] = {
     "incidents": "incident_id",
 }
 
-TABLES = [AggIncidentDay, AggIncidentMonth, AggIncidentHour, AggFactor, AggPopulation, AggRecords]
+TABLES = [
+    AggIncidentDay,
+    AggIncidentMonth,
+    AggIncidentDistrictMonth,
+    AggIncidentHour,
+    AggFactor,
+    AggPopulation,
+    AggRecords,
+]
 
 #: A change touching more than this share of a table's rows refreshes that table's aggregates
 #: in full (one grouped scan beats subtracting and re-adding most of the table).
@@ -97,6 +106,9 @@ class _Agg:
     latest: str | None = None
     #: keys that may be NULL (compared null-safely; the table has a surrogate id instead)
     nullable_keys: bool = False
+    #: a district-wide table without community_id: this community-level aggregate summed over
+    #: its communities (a rebuild limited to some communities re-sums it, see ``rollup``)
+    rollup_of: str | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -115,6 +127,12 @@ AGGS: dict[str, _Agg] = {
             "agg_incident_month",
             ("community_id", "month", "category", "subtype"),
             ("n", "n_alcohol", "loss_yuan"),
+        ),  # fmt: skip
+        _Agg(
+            "agg_incident_district_month",
+            ("month", "category", "subtype"),
+            ("n", "n_alcohol", "loss_yuan"),
+            rollup_of="agg_incident_month",
         ),  # fmt: skip
         _Agg("agg_incident_hour", ("community_id", "month", "dow", "hour", "category")),
         _Agg(
@@ -259,6 +277,13 @@ def _sources(dialect: str) -> dict[str, _Source]:
                 "",
             ),
             (
+                "agg_incident_district_month",
+                f"""SELECT {d["month"]}, category, subtype, count(*),
+                       sum(CASE WHEN alcohol_related THEN 1 ELSE 0 END), sum(loss_yuan)
+                FROM {{src}} GROUP BY {d["month"]}, category, subtype""",
+                "",
+            ),
+            (
                 "agg_incident_hour",
                 f"""SELECT community_id, {d["month"]}, {d["dow"]}, {d["hour"]}, category,
                        count(*)
@@ -295,7 +320,11 @@ def _plan(
         if tables is not None and table not in tables:
             continue
         sql: list[str] = []
-        for agg, _, owner in source.parts:
+        # Limited to some communities, a district-wide table (no community_id) is re-summed
+        # from its community-level table once that is rebuilt (``rollup``).
+        parts = [p for p in source.parts if not (cond and AGGS[p[0]].rollup_of)]
+        rolled = [p[0] for p in source.parts if p not in parts]
+        for agg, _, owner in parts:
             clause = " AND ".join(c for c in (owner, cond) if c)
             sql.append(f"DELETE FROM {agg}" + (f" WHERE {clause}" if clause else ""))
         src = f"{table} {where}".strip()
@@ -303,13 +332,36 @@ def _plan(
         if source.group:
             sql.append(f"DROP TABLE IF EXISTS {g}")
             sql.append(f"CREATE TEMP TABLE {g} AS " + source.group.format(src=src))
-        for agg, select, _ in source.parts:
+        for agg, select, _ in parts:
             cols = ", ".join(AGGS[agg].columns)
             sql.append(f"INSERT INTO {agg} ({cols}) " + select.format(src=src, g=g))
         if source.group:
             sql.append(f"DROP TABLE {g}")
+        for agg in rolled:
+            sql += _rollup_sql(AGGS[agg])
         steps.append((table, sql))
     return steps
+
+
+def _rollup_sql(a: _Agg) -> list[str]:
+    """Replace district-wide table ``a`` by its community-level table summed over communities."""
+    keys = ", ".join(a.keys)
+    sums = ", ".join(f"sum({c})" for c in a.sums)
+    return [
+        f"DELETE FROM {a.table}",
+        f"INSERT INTO {a.table} ({', '.join(a.columns)}) "
+        f"SELECT {keys}, {sums} FROM {a.rollup_of} GROUP BY {keys}",
+    ]
+
+
+def rollup(session: Session) -> None:
+    """Re-sum every district-wide aggregate from its community-level table (caller's
+    transaction): after a rebuild limited to some communities, or where community-level rows
+    were written directly (tests' fixtures)."""
+    for a in AGGS.values():
+        if a.rollup_of:
+            for sql in _rollup_sql(a):
+                _run(session, sql)
 
 
 def _run(session: Session, sql: str, params: dict | None = None) -> None:

@@ -16,11 +16,13 @@ turned into SQL (``sum_column``) or into a filter on a counted frame (``metric_m
 
 Which table answers
 -------------------
-Everything reads the pre-aggregated tables (never the incident records): ``agg_incident_month``
-(community x month x category x subtype) for whole months and ``agg_incident_day`` only for the
-days of a partly covered month at either end of a date range (``counts``). The span of the data
-(``latest_data_day``, ``data_span``) reads ``agg_incident_day`` (a min/max on its day index).
-The scope is applied in SQL.
+Everything reads the pre-aggregated tables (never the incident records), the smallest that
+answers: whole months summed over the whole district from ``agg_incident_district_month``
+(month x category x subtype, ~30 rows a month), whole months per community or in a narrower
+scope from ``agg_incident_month`` (community x month x category x subtype, ~2,800 rows a month
+at full size), and ``agg_incident_day`` only for the days of a partly covered month at either
+end of a date range (``counts``). The span of the data (``latest_data_day``, ``data_span``)
+reads ``agg_incident_day`` (a min/max on its day index). The scope is applied in SQL.
 
 Size: 571 lines, over the house limit of ~500 on purpose: this is the one place every count of
 incidents is made; split, a metric's SQL and its frame filter or a count and its year-earlier
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import String, case, func, select, type_coerce
+from sqlalchemy import String, case, func, select, true, type_coerce
 from sqlalchemy.orm import Session
 
 from .access import Scope
@@ -42,6 +44,7 @@ from .i18n import enum_label, t
 from .models import (
     CRIME_CATEGORIES,
     AggIncidentDay,
+    AggIncidentDistrictMonth,
     AggIncidentMonth,
     Community,
     IncidentCategory,
@@ -99,9 +102,26 @@ def label(key: str, lang: str = "zh") -> str:
     return t(METRIC_KEYS[key], lang)
 
 
+def month_table(scope: Scope, *, by_community: bool = False, community_ids=None):
+    """The month table that answers: ``AggIncidentDistrictMonth`` for sums over the whole
+    district, else ``AggIncidentMonth`` (per community, a narrower scope, or some communities)."""
+    if scope.is_district and not by_community and community_ids is None:
+        return AggIncidentDistrictMonth
+    return AggIncidentMonth
+
+
+def _in_scope(model, scope: Scope):
+    """``scope``'s WHERE clause on ``model`` (the district table holds only the whole district)."""
+    if model is AggIncidentDistrictMonth:
+        if not scope.is_district:
+            raise ValueError("the district table answers only for the whole district")
+        return true()
+    return scope.clause(model.community_id)
+
+
 def sum_column(model, key: str):
-    """SQL ``sum`` of metric ``key`` over rows of ``model`` (``AggIncidentDay`` or
-    ``AggIncidentMonth``); NULL over no rows."""
+    """SQL ``sum`` of metric ``key`` over rows of ``model`` (``AggIncidentDay``,
+    ``AggIncidentMonth`` or ``AggIncidentDistrictMonth``); NULL over no rows."""
     spec = _SPECS[check_keys([key])[0]]
     value = getattr(model, spec.column)
     conditions = []
@@ -199,9 +219,11 @@ def data_span(session: Session) -> tuple[Month, Month] | None:
 # ---------------------------------------------------------------------------------------------
 # Date ranges
 # ---------------------------------------------------------------------------------------------
-def range_parts(start: date, end: date) -> list[tuple[type, object, date, date]]:
+def range_parts(
+    start: date, end: date, month_model=AggIncidentMonth
+) -> list[tuple[type, object, date, date]]:
     """(model, date column, from, to exclusive) covering ``start .. end``: whole months from
-    the month table, the partial months at either end from the day table."""
+    ``month_model`` (``month_table``), the partial months at either end from the day table."""
     stop = end + timedelta(days=1)
     whole_first = (
         Month.of(start).first_day if start.day == 1 else Month.of(start).shift(1).first_day
@@ -209,7 +231,7 @@ def range_parts(start: date, end: date) -> list[tuple[type, object, date, date]]
     whole_stop = Month.of(stop).first_day
     if whole_first >= whole_stop:
         return [(AggIncidentDay, AggIncidentDay.day, start, stop)]
-    out = [(AggIncidentMonth, AggIncidentMonth.month, whole_first, whole_stop)]
+    out = [(month_model, month_model.month, whole_first, whole_stop)]
     if start < whole_first:
         out.append((AggIncidentDay, AggIncidentDay.day, start, whole_first))
     if whole_stop < stop:
@@ -228,9 +250,10 @@ def counts(
 ) -> dict[str, int] | pd.DataFrame:
     """Incidents on the days ``start .. end`` (both inclusive), for each metric.
 
-    Whole months are summed from ``agg_incident_month`` and only the partly covered months at
-    either end from ``agg_incident_day`` (a year to date reads ~12 month rows per community and
-    category instead of ~330 day rows).
+    Whole months are summed from the month tables (``month_table``: the district table for a
+    district-wide sum) and only the partly covered months at either end from
+    ``agg_incident_day`` (a year to date reads ~12 month rows per category instead of ~330 day
+    rows per community).
 
     Parameters
     ----------
@@ -262,11 +285,12 @@ def counts(
     total = dict.fromkeys(keys, 0)
     per: dict[str, list[int]] = {}
     if end >= start:
-        for model, column, lo, hi in range_parts(start, end):
+        months = month_table(scope, by_community=by_community)
+        for model, column, lo, hi in range_parts(start, end, months):
             group = [model.community_id] if by_community else []
             stmt = (
                 select(*group, *[sum_column(model, k) for k in keys])
-                .where(column >= lo, column < hi, scope.clause(model.community_id))
+                .where(column >= lo, column < hi, _in_scope(model, scope))
                 .group_by(*group)
             )
             for row in session.execute(stmt):
@@ -360,14 +384,15 @@ def by_month(
     keys = check_keys(keys)
     if last < first:
         raise ValueError(f"month range ends ({last}) before it starts ({first})")
-    m = AggIncidentMonth
-    group = [m.community_id, m.month] if by_community else [m.month]
+    m = month_table(scope, by_community=by_community)
+    # month first: the order of the covering index, no sort for the grouping
+    group = [m.month, m.community_id] if by_community else [m.month]
     rows = session.execute(
         select(*group, *[sum_column(m, k) for k in keys])
-        .where(m.month >= first.first_day, m.month <= last.first_day, scope.clause(m.community_id))
+        .where(m.month >= first.first_day, m.month <= last.first_day, _in_scope(m, scope))
         .group_by(*group)
     ).all()
-    lead = ["community_id", "month"] if by_community else ["month"]
+    lead = ["month", "community_id"] if by_community else ["month"]
     df = pd.DataFrame([tuple(r) for r in rows], columns=[*lead, *keys])
     df["month"] = [str(Month.of(d)) for d in df["month"]]
     df[list(keys)] = df[list(keys)].fillna(0).astype("int64")
@@ -395,28 +420,19 @@ def district_monthly(
 
 
 def _counts_query(
-    session: Session, scope: Scope, first: Month, last: Month, keys: list, community_ids
+    session: Session, m, scope: Scope, first: Month, last: Month, keys: list, community_ids
 ):
+    """Sums of month table ``m`` grouped by ``keys`` (expressions on ``m``), category, subtype."""
     # Category read as plain text: converting tens of thousands of values to the enum costs
     # more than the query.
-    category = type_coerce(AggIncidentMonth.category, String).label("category")
+    category = type_coerce(m.category, String).label("category")
     stmt = (
-        select(
-            *keys,
-            category,
-            AggIncidentMonth.subtype,
-            func.sum(AggIncidentMonth.n),
-            func.sum(AggIncidentMonth.n_alcohol),
-        )
-        .where(
-            AggIncidentMonth.month >= first.first_day,
-            AggIncidentMonth.month <= last.first_day,
-            scope.clause(AggIncidentMonth.community_id),
-        )
-        .group_by(*keys, category, AggIncidentMonth.subtype)
+        select(*keys, category, m.subtype, func.sum(m.n), func.sum(m.n_alcohol))
+        .where(m.month >= first.first_day, m.month <= last.first_day, _in_scope(m, scope))
+        .group_by(*keys, category, m.subtype)
     )
     if community_ids is not None:
-        stmt = stmt.where(AggIncidentMonth.community_id.in_(sorted(community_ids)))
+        stmt = stmt.where(m.community_id.in_(sorted(community_ids)))
     return session.execute(stmt).all()
 
 
@@ -444,8 +460,9 @@ def monthly_counts(
     """
     if last < first:
         raise ValueError(f"month range ends ({last}) before it starts ({first})")
-    month = month_key(session, AggIncidentMonth.month).label("month")
-    rows = _counts_query(session, scope, first, last, [month], community_ids)
+    m = month_table(scope, community_ids=community_ids)
+    month = month_key(session, m.month).label("month")
+    rows = _counts_query(session, m, scope, first, last, [month], community_ids)
     return _frame(rows, ["month", "category", "subtype", "n", "n_alcohol"])
 
 
@@ -471,6 +488,7 @@ def window_counts(
     )
     rows = _counts_query(
         session,
+        AggIncidentMonth,
         scope,
         first.shift(-12),
         last,
@@ -482,6 +500,7 @@ def window_counts(
     if last.shift(-12) < first.shift(-1):
         gap = _counts_query(
             session,
+            AggIncidentMonth,
             scope,
             last.shift(-11),
             first.shift(-1),

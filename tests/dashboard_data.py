@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+from fangcang import aggregates
 from fangcang.models import (
     AggFactor,
     AggIncidentDay,
@@ -299,6 +300,7 @@ def build(session, factory, n: int = 8, with_runs: bool = True) -> dict:
             )
         )
     s.flush()
+    aggregates.rollup(s)  # the district-wide month table from the month rows above
     if with_runs:
         add_run(s, PERIOD, {cid: LEVELS[i % 4] for i, cid in enumerate(ids)})
         add_run(s, PERIOD.shift(-1), {cid: "green" for cid in ids})

@@ -1,6 +1,7 @@
-"""Test helper: keep ``agg_incident_month`` in step with ``agg_incident_day`` for tests that
-write day aggregate rows directly (``fangcang.incidents`` reads whole months from the month
-table, as the importer's aggregates keep both)."""
+"""Test helper: keep ``agg_incident_month`` (and the district-wide month table summed from it)
+in step with ``agg_incident_day`` for tests that write day aggregate rows directly
+(``fangcang.incidents`` reads whole months from the month tables, as the importer's aggregates
+keep all three)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from collections import defaultdict
 
 from sqlalchemy import delete, select
 
+from fangcang import aggregates
 from fangcang.models import AggIncidentDay, AggIncidentMonth
 
 
 def months_from_days(session) -> None:
-    """Replace every ``agg_incident_month`` row by the sums of ``agg_incident_day``."""
+    """Replace every ``agg_incident_month`` row by the sums of ``agg_incident_day``, and the
+    district-wide month table by their sum over communities (``aggregates.rollup``)."""
     session.flush()
     session.execute(delete(AggIncidentMonth))
     sums: dict[tuple, list] = defaultdict(lambda: [0, 0, 0.0])
@@ -28,3 +31,4 @@ def months_from_days(session) -> None:
         for (cid, m, cat, sub), (n, a, loss) in sums.items()
     )
     session.flush()
+    aggregates.rollup(session)

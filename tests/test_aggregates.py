@@ -9,7 +9,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 
 from fangcang import aggregates
 from fangcang.importer import import_bundle
@@ -427,3 +427,43 @@ def test_cli_rebuild_aggregates(sqlite_engine, capsys):
     assert "agg_incident_month 1" in capsys.readouterr().out
     with Session(sqlite_engine) as s:
         assert _rows(s, AggIncidentMonth, "month", "n") == [(date(2026, 3, 1), 1)]
+
+
+def test_district_month_table_is_the_month_table_summed_over_communities(session, factory):
+    """agg_incident_district_month after a full rebuild, a rebuild of some communities and
+    ``rollup`` equals agg_incident_month summed over communities."""
+    from fangcang.models import AggIncidentDistrictMonth
+
+    rng = np.random.default_rng(11)
+    _random_records(factory, rng)
+
+    def summed() -> list:
+        m = AggIncidentMonth
+        rows = session.execute(
+            select(
+                m.month,
+                m.category,
+                m.subtype,
+                func.sum(m.n),
+                func.sum(m.n_alcohol),
+                func.sum(m.loss_yuan),
+            ).group_by(m.month, m.category, m.subtype)
+        ).all()
+        return sorted(tuple(str(v) for v in r) for r in rows)
+
+    def district() -> list:
+        d = AggIncidentDistrictMonth
+        rows = session.execute(
+            select(d.month, d.category, d.subtype, d.n, d.n_alcohol, d.loss_yuan)
+        ).all()
+        return sorted(tuple(str(v) for v in r) for r in rows)
+
+    aggregates.rebuild(session)
+    assert district() == summed() and len(district()) > 5
+    changed = sorted(session.scalars(select(Community.community_id)))[0]
+    session.execute(text("DELETE FROM incidents WHERE community_id = :c"), {"c": changed})
+    aggregates.rebuild(session, communities=[changed], tables=["incidents"])
+    assert district() == summed()
+    session.execute(delete(AggIncidentDistrictMonth))
+    aggregates.rollup(session)
+    assert district() == summed()

@@ -130,3 +130,30 @@ def test_no_data(session):
     assert incidents.data_span(session) is None
     ytd = incidents.year_to_date(session, Scope.district())
     assert ytd.as_of is None and ytd.change.now == 0
+
+
+def test_the_district_table_answers_as_the_community_table_does(session, records):
+    """District-wide sums read agg_incident_district_month; the same question asked for every
+    community by name reads agg_incident_month: the answers are equal (and equal the records)."""
+    every = Scope.of(["CA", "CB"])
+    assert incidents.month_table(Scope.district()).__tablename__ == "agg_incident_district_month"
+    assert incidents.month_table(every).__tablename__ == "agg_incident_month"
+    assert incidents.month_table(Scope.district(), by_community=True).__tablename__ == (
+        "agg_incident_month"
+    )
+    a, b = date(2025, 2, 11), date(2026, 4, 30)
+    assert incidents.counts(session, Scope.district(), KEYS, a, b) == incidents.counts(
+        session, every, KEYS, a, b
+    )
+    first, last = Month(2025, 1), Month(2026, 5)
+    district = incidents.by_month(session, Scope.district(), first, last, KEYS)
+    assert district.equals(incidents.by_month(session, every, first, last, KEYS))
+
+    def counted(scope, ids=None):
+        df = incidents.monthly_counts(session, scope, first, last, ids)
+        return df.sort_values(["month", "category", "subtype"], ignore_index=True)
+
+    assert counted(Scope.district()).equals(counted(every))
+    assert counted(Scope.district()).equals(counted(Scope.district(), ["CA", "CB"]))
+    in_months = _by_hand(records, first.first_day, last.last_day)["total"]
+    assert counted(Scope.district())["n"].sum() == in_months

@@ -402,6 +402,26 @@ class AggIncidentMonth(Base):
     )
 
 
+class AggIncidentDistrictMonth(Base):
+    """Incidents counted by month (first day) x category x subtype over the whole district.
+
+    ``agg_incident_month`` summed over its communities: the grain of the district-wide monthly
+    views (overview, trends, bulletins, effect), about 30 rows per month instead of ~2,800
+    (bench/bench_incidents.py).
+    """
+
+    __tablename__ = "agg_incident_district_month"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of the month
+    category: Mapped[IncidentCategory] = mapped_column(
+        enum_type(IncidentCategory), primary_key=True
+    )
+    subtype: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, nullable=False)
+    n_alcohol: Mapped[int] = mapped_column(Integer, nullable=False)
+    loss_yuan: Mapped[float] = mapped_column(Float, nullable=False)
+
+
 class AggIncidentHour(Base):
     """Incidents counted by community x month x day-of-week (0 = Monday) x hour x category."""
 
