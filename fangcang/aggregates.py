@@ -45,11 +45,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
+from .metrics import METRIC_COLUMNS, record_sql
 from .models import (
     AggFactor,
     AggIncidentDay,
     AggIncidentDistrictMonth,
     AggIncidentHour,
+    AggIncidentMetricDay,
+    AggIncidentMetricMonth,
     AggIncidentMonth,
     AggPopulation,
     AggRecords,
@@ -85,6 +88,8 @@ TABLES = [
     AggIncidentDay,
     AggIncidentMonth,
     AggIncidentDistrictMonth,
+    AggIncidentMetricDay,
+    AggIncidentMetricMonth,
     AggIncidentHour,
     AggFactor,
     AggPopulation,
@@ -133,6 +138,12 @@ AGGS: dict[str, _Agg] = {
             ("month", "category", "subtype"),
             ("n", "n_alcohol", "loss_yuan"),
             rollup_of="agg_incident_month",
+        ),  # fmt: skip
+        _Agg("agg_incident_metric_day", ("community_id", "day"), tuple(METRIC_COLUMNS.values())),
+        _Agg(
+            "agg_incident_metric_month",
+            ("community_id", "month"),
+            tuple(METRIC_COLUMNS.values()),
         ),  # fmt: skip
         _Agg("agg_incident_hour", ("community_id", "month", "dow", "hour", "category")),
         _Agg(
@@ -259,6 +270,8 @@ def _sources(dialect: str) -> dict[str, _Source]:
                 )
             )
         out[table] = src
+    # one column per headline metric (fangcang.metrics), in METRIC_COLUMNS order
+    metric_sums = ", ".join(f"sum({record_sql(m)})" for m in METRIC_COLUMNS)
     out["incidents"] = _Source(
         "incidents",
         parts=[
@@ -283,6 +296,15 @@ def _sources(dialect: str) -> dict[str, _Source]:
                 FROM {{src}} GROUP BY {d["month"]}, category, subtype""",
                 "",
             ),
+            *[
+                (
+                    f"agg_incident_metric_{grain}",
+                    f"SELECT community_id, {d[grain]}, {metric_sums} FROM {{src}} "
+                    f"GROUP BY community_id, {d[grain]}",
+                    "",
+                )
+                for grain in ("day", "month")
+            ],
             (
                 "agg_incident_hour",
                 f"""SELECT community_id, {d["month"]}, {d["dow"]}, {d["hour"]}, category,

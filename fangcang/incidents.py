@@ -5,24 +5,25 @@ year-to-date headline.
 Metrics
 -------
 ``METRICS`` are the headline metrics shown everywhere (overview, trends, effect, bulletins):
-
-- ``total``: every incident (110 警情总量);
-- ``crime``: criminal + public-order incidents (``models.CRIME_CATEGORIES``, 刑事治安警情);
-- ``assault`` and ``telecom_fraud``: incidents of that subtype;
-- ``alcohol``: alcohol-related incidents (counted with the aggregates' ``n_alcohol``).
-
-``category.<value>`` counts one ``IncidentCategory``. Each key is defined once (``_SPECS``) and
-turned into SQL (``sum_column``) or into a filter on a counted frame (``metric_mask``).
+``total``, ``crime``, ``assault``, ``telecom_fraud``, ``alcohol``; ``category.<value>`` counts
+one ``IncidentCategory``. Each key is defined once (``fangcang.metrics``) and turned into SQL
+here (``sum_column``) or into a filter on a counted frame (``metric_mask``).
 
 Which table answers
 -------------------
 Everything reads the pre-aggregated tables (never the incident records), the smallest that
-answers: whole months summed over the whole district from ``agg_incident_district_month``
-(month x category x subtype, ~30 rows a month), whole months per community or in a narrower
-scope from ``agg_incident_month`` (community x month x category x subtype, ~2,800 rows a month
-at full size), and ``agg_incident_day`` only for the days of a partly covered month at either
-end of a date range (``counts``). The span of the data (``latest_data_day``, ``data_span``)
-reads ``agg_incident_day`` (a min/max on its day index). The scope is applied in SQL.
+answers (``tables_for``); whole months from a month table, only the days of a partly covered
+month at either end of a date range from a day table (``counts``):
+
+- summed over the whole district: ``agg_incident_district_month`` (month x category x subtype,
+  ~30 rows a month at full size);
+- per community or in a narrower scope, headline metrics only: ``agg_incident_metric_month``
+  / ``_day`` (community x month / day, one column per metric, ~120 rows a month / day);
+- otherwise (a category per community): ``agg_incident_month`` (community x month x category
+  x subtype, ~2,800 rows a month) and ``agg_incident_day``.
+
+The span of the data (``latest_data_day``, ``data_span``) reads ``agg_incident_day`` (a
+min/max on its day index). The scope is applied in SQL.
 
 Size: 571 lines, over the house limit of ~500 on purpose: this is the one place every count of
 incidents is made; split, a metric's SQL and its frame filter or a count and its year-earlier
@@ -41,20 +42,19 @@ from sqlalchemy.orm import Session
 
 from .access import Scope
 from .i18n import enum_label, t
+from .metrics import METRIC_COLUMNS, METRICS, SPECS
 from .models import (
-    CRIME_CATEGORIES,
     AggIncidentDay,
     AggIncidentDistrictMonth,
+    AggIncidentMetricDay,
+    AggIncidentMetricMonth,
     AggIncidentMonth,
     Community,
     IncidentCategory,
-    IncidentSubtype,
 )
 from .stats import Change, compare_counts
 from .timeutil import Month, month_range, now_local
 
-#: The headline metrics, in display order (i18n key ``metric.<key>``).
-METRICS: tuple[str, ...] = ("total", "crime", "assault", "telecom_fraud", "alcohol")
 #: One key per incident category.
 CATEGORY_KEYS: tuple[str, ...] = tuple(f"category.{c.value}" for c in IncidentCategory)
 #: Every countable key: the headline metrics, then each category.
@@ -62,23 +62,8 @@ ALL_KEYS: tuple[str, ...] = (*METRICS, *CATEGORY_KEYS)
 #: Metric key -> i18n key of its label.
 METRIC_KEYS: dict[str, str] = {m: f"metric.{m}" for m in METRICS}
 
-
-@dataclass(frozen=True)
-class _Spec:
-    categories: frozenset[str] | None  # None: every category
-    subtype: str | None  # None: every subtype
-    column: str  # "n" or "n_alcohol"
-
-
-_CRIME = frozenset(c.value for c in CRIME_CATEGORIES)
-_SPECS: dict[str, _Spec] = {
-    "total": _Spec(None, None, "n"),
-    "crime": _Spec(_CRIME, None, "n"),
-    "assault": _Spec(None, IncidentSubtype.ASSAULT.value, "n"),
-    "telecom_fraud": _Spec(None, IncidentSubtype.TELECOM_FRAUD.value, "n"),
-    "alcohol": _Spec(None, None, "n_alcohol"),
-    **{f"category.{c.value}": _Spec(frozenset({c.value}), None, "n") for c in IncidentCategory},
-}
+_SPECS = SPECS  # the one definition of every key (fangcang.metrics)
+_METRIC_TABLES = (AggIncidentMetricDay, AggIncidentMetricMonth)
 
 
 def check_keys(keys: Sequence[str]) -> tuple[str, ...]:
@@ -102,12 +87,24 @@ def label(key: str, lang: str = "zh") -> str:
     return t(METRIC_KEYS[key], lang)
 
 
+def tables_for(
+    scope: Scope, keys: Sequence[str] = (), *, by_community: bool = False, community_ids=None
+) -> tuple[type, type]:
+    """(month table, day table) that answer ``keys`` in ``scope`` (see the module docstring):
+    the district table for sums over the whole district, the per-metric tables for headline
+    metrics per community or in a narrower scope, else the category x subtype tables."""
+    district = scope.is_district and not by_community and community_ids is None
+    if keys and all(k in METRIC_COLUMNS for k in keys):
+        return (AggIncidentDistrictMonth if district else AggIncidentMetricMonth), (
+            AggIncidentMetricDay
+        )
+    return (AggIncidentDistrictMonth if district else AggIncidentMonth), AggIncidentDay
+
+
 def month_table(scope: Scope, *, by_community: bool = False, community_ids=None):
-    """The month table that answers: ``AggIncidentDistrictMonth`` for sums over the whole
-    district, else ``AggIncidentMonth`` (per community, a narrower scope, or some communities)."""
-    if scope.is_district and not by_community and community_ids is None:
-        return AggIncidentDistrictMonth
-    return AggIncidentMonth
+    """The category x subtype month table that answers (``AggIncidentDistrictMonth`` for sums
+    over the whole district, else ``AggIncidentMonth``)."""
+    return tables_for(scope, by_community=by_community, community_ids=community_ids)[0]
 
 
 def _in_scope(model, scope: Scope):
@@ -120,9 +117,14 @@ def _in_scope(model, scope: Scope):
 
 
 def sum_column(model, key: str):
-    """SQL ``sum`` of metric ``key`` over rows of ``model`` (``AggIncidentDay``,
-    ``AggIncidentMonth`` or ``AggIncidentDistrictMonth``); NULL over no rows."""
-    spec = _SPECS[check_keys([key])[0]]
+    """SQL ``sum`` of metric ``key`` over rows of ``model`` (an incident aggregate: a category
+    x subtype table, or for a headline metric a per-metric table); NULL over no rows."""
+    key = check_keys([key])[0]
+    if model in _METRIC_TABLES:
+        if key not in METRIC_COLUMNS:
+            raise ValueError(f"{model.__tablename__} holds only the headline metrics, not {key}")
+        return func.sum(getattr(model, METRIC_COLUMNS[key]))
+    spec = _SPECS[key]
     value = getattr(model, spec.column)
     conditions = []
     if spec.categories is not None:
@@ -220,22 +222,22 @@ def data_span(session: Session) -> tuple[Month, Month] | None:
 # Date ranges
 # ---------------------------------------------------------------------------------------------
 def range_parts(
-    start: date, end: date, month_model=AggIncidentMonth
+    start: date, end: date, month_model=AggIncidentMonth, day_model=AggIncidentDay
 ) -> list[tuple[type, object, date, date]]:
     """(model, date column, from, to exclusive) covering ``start .. end``: whole months from
-    ``month_model`` (``month_table``), the partial months at either end from the day table."""
+    ``month_model``, the partial months at either end from ``day_model`` (``tables_for``)."""
     stop = end + timedelta(days=1)
     whole_first = (
         Month.of(start).first_day if start.day == 1 else Month.of(start).shift(1).first_day
     )
     whole_stop = Month.of(stop).first_day
     if whole_first >= whole_stop:
-        return [(AggIncidentDay, AggIncidentDay.day, start, stop)]
+        return [(day_model, day_model.day, start, stop)]
     out = [(month_model, month_model.month, whole_first, whole_stop)]
     if start < whole_first:
-        out.append((AggIncidentDay, AggIncidentDay.day, start, whole_first))
+        out.append((day_model, day_model.day, start, whole_first))
     if whole_stop < stop:
-        out.append((AggIncidentDay, AggIncidentDay.day, whole_stop, stop))
+        out.append((day_model, day_model.day, whole_stop, stop))
     return out
 
 
@@ -285,8 +287,8 @@ def counts(
     total = dict.fromkeys(keys, 0)
     per: dict[str, list[int]] = {}
     if end >= start:
-        months = month_table(scope, by_community=by_community)
-        for model, column, lo, hi in range_parts(start, end, months):
+        months, days = tables_for(scope, keys, by_community=by_community)
+        for model, column, lo, hi in range_parts(start, end, months, days):
             group = [model.community_id] if by_community else []
             stmt = (
                 select(*group, *[sum_column(model, k) for k in keys])
@@ -384,7 +386,7 @@ def by_month(
     keys = check_keys(keys)
     if last < first:
         raise ValueError(f"month range ends ({last}) before it starts ({first})")
-    m = month_table(scope, by_community=by_community)
+    m = tables_for(scope, keys, by_community=by_community)[0]
     # month first: the order of the covering index, no sort for the grouping
     group = [m.month, m.community_id] if by_community else [m.month]
     rows = session.execute(

@@ -467,3 +467,29 @@ def test_district_month_table_is_the_month_table_summed_over_communities(session
     session.execute(delete(AggIncidentDistrictMonth))
     aggregates.rollup(session)
     assert district() == summed()
+
+
+def test_metric_tables_are_the_category_tables_summed_per_metric(session, factory):
+    """agg_incident_metric_day / _month hold, per community and day / month, each headline
+    metric as fangcang.incidents sums it from the category x subtype tables."""
+    from fangcang import incidents
+    from fangcang.metrics import METRIC_COLUMNS
+    from fangcang.models import AggIncidentMetricDay, AggIncidentMetricMonth
+
+    rng = np.random.default_rng(12)
+    _random_records(factory, rng)
+    aggregates.rebuild(session)
+    for wide, narrow, grain in (
+        (AggIncidentMetricDay, AggIncidentDay, "day"),
+        (AggIncidentMetricMonth, AggIncidentMonth, "month"),
+    ):
+        keys = [narrow.community_id, getattr(narrow, grain)]
+        expected = session.execute(
+            select(*keys, *[incidents.sum_column(narrow, m) for m in METRIC_COLUMNS]).group_by(
+                *keys
+            )
+        ).all()
+        cols = [wide.community_id, getattr(wide, grain)]
+        cols += [getattr(wide, c) for c in METRIC_COLUMNS.values()]
+        got = session.execute(select(*cols)).all()
+        assert sorted(map(tuple, got)) == sorted(map(tuple, expected)) and len(got) > 10

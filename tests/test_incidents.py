@@ -157,3 +157,31 @@ def test_the_district_table_answers_as_the_community_table_does(session, records
     assert counted(Scope.district()).equals(counted(Scope.district(), ["CA", "CB"]))
     in_months = _by_hand(records, first.first_day, last.last_day)["total"]
     assert counted(Scope.district())["n"].sum() == in_months
+
+
+def test_the_metric_tables_answer_as_the_category_tables_do(session, records):
+    """Headline metrics per community (or in a narrower scope) read the per-metric tables; with
+    a category key among them the category x subtype tables answer: the same numbers."""
+    metrics = list(incidents.METRICS)
+    assert incidents.tables_for(Scope.district(), metrics, by_community=True)[0].__tablename__ == (
+        "agg_incident_metric_month"
+    )
+    assert incidents.tables_for(Scope.district(), KEYS, by_community=True)[0].__tablename__ == (
+        "agg_incident_month"
+    )
+    rng = np.random.default_rng(8)
+    for _ in range(12):
+        a = date(2025, 1, 1) + timedelta(days=int(rng.integers(0, 480)))
+        b = a + timedelta(days=int(rng.integers(0, 200)))
+        wide = incidents.counts(session, Scope.district(), metrics, a, b, by_community=True)
+        mixed = incidents.counts(session, Scope.district(), KEYS, a, b, by_community=True)
+        assert wide.equals(mixed[metrics]), (a, b)
+        assert incidents.counts(session, Scope.of(["CB"]), metrics, a, b) == {
+            k: int(mixed.loc["CB", k]) for k in metrics
+        }
+    first, last = Month(2025, 1), Month(2026, 5)
+    wide = incidents.by_month(session, Scope.district(), first, last, metrics, by_community=True)
+    mixed = incidents.by_month(session, Scope.district(), first, last, KEYS, by_community=True)
+    assert wide.equals(mixed[wide.columns.tolist()])
+    with pytest.raises(ValueError, match="only the headline metrics"):
+        incidents.sum_column(incidents.AggIncidentMetricDay, "category.dispute")

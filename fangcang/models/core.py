@@ -422,6 +422,63 @@ class AggIncidentDistrictMonth(Base):
     loss_yuan: Mapped[float] = mapped_column(Float, nullable=False)
 
 
+class _MetricCounts:
+    """One column per headline metric (``fangcang.metrics.METRIC_COLUMNS``)."""
+
+    n: Mapped[int] = mapped_column(Integer, nullable=False)  # total
+    n_crime: Mapped[int] = mapped_column(Integer, nullable=False)
+    n_assault: Mapped[int] = mapped_column(Integer, nullable=False)
+    n_telecom_fraud: Mapped[int] = mapped_column(Integer, nullable=False)
+    n_alcohol: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class AggIncidentMetricDay(_MetricCounts, Base):
+    """The headline metrics by community x local day: what the per-community day windows
+    (7/28 days, the ends of a date range) read, ~120 rows a day with no category to test
+    (bench/bench_incidents.py)."""
+
+    __tablename__ = "agg_incident_metric_day"
+
+    community_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+    __table_args__ = (
+        Index(
+            "ix_agg_incident_metric_day_cover",
+            "day",
+            "community_id",
+            "n",
+            "n_crime",
+            "n_assault",
+            "n_telecom_fraud",
+            "n_alcohol",
+        ),
+    )
+
+
+class AggIncidentMetricMonth(_MetricCounts, Base):
+    """The headline metrics by community x month (first day): what the per-community monthly
+    views (effect, warning inputs, the map's periods) read, ~120 rows a month."""
+
+    __tablename__ = "agg_incident_metric_month"
+
+    community_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+
+    __table_args__ = (
+        Index(
+            "ix_agg_incident_metric_month_cover",
+            "month",
+            "community_id",
+            "n",
+            "n_crime",
+            "n_assault",
+            "n_telecom_fraud",
+            "n_alcohol",
+        ),
+    )
+
+
 class AggIncidentHour(Base):
     """Incidents counted by community x month x day-of-week (0 = Monday) x hour x category."""
 
