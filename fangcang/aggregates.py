@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-from .metrics import METRIC_COLUMNS, record_sql
+from .metrics import METRIC_COLUMNS, aggregate_sql, record_sql
 from .models import (
     AggFactor,
     AggIncidentDay,
@@ -111,9 +111,14 @@ class _Agg:
     latest: str | None = None
     #: keys that may be NULL (compared null-safely; the table has a surrogate id instead)
     nullable_keys: bool = False
-    #: a district-wide table without community_id: this community-level aggregate summed over
-    #: its communities (a rebuild limited to some communities re-sums it, see ``rollup``)
-    rollup_of: str | None = None
+    #: the category x subtype aggregate this one can be derived from (``derive``): summed over
+    #: communities (a district-wide table, no community_id: a rebuild limited to some
+    #: communities re-derives it) or per headline metric (``fangcang.metrics``)
+    derived_from: str | None = None
+
+    @property
+    def district_wide(self) -> bool:
+        return "community_id" not in self.keys
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -137,13 +142,19 @@ AGGS: dict[str, _Agg] = {
             "agg_incident_district_month",
             ("month", "category", "subtype"),
             ("n", "n_alcohol", "loss_yuan"),
-            rollup_of="agg_incident_month",
+            derived_from="agg_incident_month",
         ),  # fmt: skip
-        _Agg("agg_incident_metric_day", ("community_id", "day"), tuple(METRIC_COLUMNS.values())),
+        _Agg(
+            "agg_incident_metric_day",
+            ("community_id", "day"),
+            tuple(METRIC_COLUMNS.values()),
+            derived_from="agg_incident_day",
+        ),  # fmt: skip
         _Agg(
             "agg_incident_metric_month",
             ("community_id", "month"),
             tuple(METRIC_COLUMNS.values()),
+            derived_from="agg_incident_month",
         ),  # fmt: skip
         _Agg("agg_incident_hour", ("community_id", "month", "dow", "hour", "category")),
         _Agg(
@@ -343,8 +354,8 @@ def _plan(
             continue
         sql: list[str] = []
         # Limited to some communities, a district-wide table (no community_id) is re-summed
-        # from its community-level table once that is rebuilt (``rollup``).
-        parts = [p for p in source.parts if not (cond and AGGS[p[0]].rollup_of)]
+        # from its community-level table once that is rebuilt (``derive``).
+        parts = [p for p in source.parts if not (cond and AGGS[p[0]].district_wide)]
         rolled = [p[0] for p in source.parts if p not in parts]
         for agg, _, owner in parts:
             clause = " AND ".join(c for c in (owner, cond) if c)
@@ -360,29 +371,33 @@ def _plan(
         if source.group:
             sql.append(f"DROP TABLE {g}")
         for agg in rolled:
-            sql += _rollup_sql(AGGS[agg])
+            sql += _derive_sql(AGGS[agg])
         steps.append((table, sql))
     return steps
 
 
-def _rollup_sql(a: _Agg) -> list[str]:
-    """Replace district-wide table ``a`` by its community-level table summed over communities."""
+def _derive_sql(a: _Agg) -> list[str]:
+    """Replace aggregate ``a`` by the category x subtype aggregate it derives from, summed over
+    communities (a district-wide table) or per headline metric (the per-metric tables)."""
     keys = ", ".join(a.keys)
-    sums = ", ".join(f"sum({c})" for c in a.sums)
+    if a.table.startswith("agg_incident_metric_"):
+        sums = ", ".join(f"sum({aggregate_sql(m)})" for m in METRIC_COLUMNS)
+    else:
+        sums = ", ".join(f"sum({c})" for c in a.sums)
     return [
         f"DELETE FROM {a.table}",
         f"INSERT INTO {a.table} ({', '.join(a.columns)}) "
-        f"SELECT {keys}, {sums} FROM {a.rollup_of} GROUP BY {keys}",
+        f"SELECT {keys}, {sums} FROM {a.derived_from} GROUP BY {keys}",
     ]
 
 
-def rollup(session: Session) -> None:
-    """Re-sum every district-wide aggregate from its community-level table (caller's
-    transaction): after a rebuild limited to some communities, or where community-level rows
-    were written directly (tests' fixtures)."""
+def derive(session: Session) -> None:
+    """Re-derive the district-wide and per-metric incident aggregates from ``agg_incident_day``
+    and ``agg_incident_month`` (caller's transaction): for rows of those written directly
+    (tests' fixtures); the import paths keep every table from the records."""
     for a in AGGS.values():
-        if a.rollup_of:
-            for sql in _rollup_sql(a):
+        if a.derived_from:
+            for sql in _derive_sql(a):
                 _run(session, sql)
 
 

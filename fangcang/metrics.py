@@ -48,10 +48,7 @@ SPECS: dict[str, Spec] = {
 METRIC_COLUMNS: dict[str, str] = {m: "n" if m == "total" else f"n_{m}" for m in METRICS}
 
 
-def record_sql(key: str) -> str:
-    """SQL counting one incident record towards headline metric ``key`` (1 or 0), on the
-    columns of ``incidents``; only enum values from the code are formatted in."""
-    spec = SPECS[key]
+def _conditions(spec: Spec) -> list[str]:
     conditions = []
     if spec.categories is not None:
         conditions.append(
@@ -59,8 +56,25 @@ def record_sql(key: str) -> str:
         )
     if spec.subtype is not None:
         conditions.append(f"subtype = '{spec.subtype}'")
+    return conditions
+
+
+def record_sql(key: str) -> str:
+    """SQL counting one incident record towards metric ``key`` (1 or 0), on the columns of
+    ``incidents``; only enum values from the code are formatted in."""
+    spec = SPECS[key]
+    conditions = _conditions(spec)
     if spec.column == "n_alcohol":
         conditions.append("alcohol_related")
     if not conditions:
         return "1"
     return f"CASE WHEN {' AND '.join(conditions)} THEN 1 ELSE 0 END"
+
+
+def aggregate_sql(key: str) -> str:
+    """SQL of one category x subtype aggregate row's count towards metric ``key``."""
+    spec = SPECS[key]
+    conditions = _conditions(spec)
+    if not conditions:
+        return spec.column
+    return f"CASE WHEN {' AND '.join(conditions)} THEN {spec.column} ELSE 0 END"

@@ -300,7 +300,7 @@ def build(session, factory, n: int = 8, with_runs: bool = True) -> dict:
             )
         )
     s.flush()
-    aggregates.rollup(s)  # the district-wide month table from the month rows above
+    aggregates.derive(s)  # the district-wide and per-metric tables from the rows above
     if with_runs:
         add_run(s, PERIOD, {cid: LEVELS[i % 4] for i, cid in enumerate(ids)})
         add_run(s, PERIOD.shift(-1), {cid: "green" for cid in ids})

@@ -1,7 +1,7 @@
-"""Test helper: keep ``agg_incident_month`` (and the district-wide month table summed from it)
-in step with ``agg_incident_day`` for tests that write day aggregate rows directly
-(``fangcang.incidents`` reads whole months from the month tables, as the importer's aggregates
-keep all three)."""
+"""Test helper: keep ``agg_incident_month`` (and the district-wide and per-metric tables derived
+from the day and month tables) in step with ``agg_incident_day`` for tests that write day
+aggregate rows directly (``fangcang.incidents`` reads the smallest table that answers, as the
+importer's aggregates keep them all)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from fangcang.models import AggIncidentDay, AggIncidentMonth
 
 def months_from_days(session) -> None:
     """Replace every ``agg_incident_month`` row by the sums of ``agg_incident_day``, and the
-    district-wide month table by their sum over communities (``aggregates.rollup``)."""
+    district-wide and per-metric tables by those derived from them (``aggregates.derive``)."""
     session.flush()
     session.execute(delete(AggIncidentMonth))
     sums: dict[tuple, list] = defaultdict(lambda: [0, 0, 0.0])
@@ -31,4 +31,4 @@ def months_from_days(session) -> None:
         for (cid, m, cat, sub), (n, a, loss) in sums.items()
     )
     session.flush()
-    aggregates.rollup(session)
+    aggregates.derive(session)

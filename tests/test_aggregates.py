@@ -431,7 +431,7 @@ def test_cli_rebuild_aggregates(sqlite_engine, capsys):
 
 def test_district_month_table_is_the_month_table_summed_over_communities(session, factory):
     """agg_incident_district_month after a full rebuild, a rebuild of some communities and
-    ``rollup`` equals agg_incident_month summed over communities."""
+    ``derive`` equals agg_incident_month summed over communities."""
     from fangcang.models import AggIncidentDistrictMonth
 
     rng = np.random.default_rng(11)
@@ -465,7 +465,7 @@ def test_district_month_table_is_the_month_table_summed_over_communities(session
     aggregates.rebuild(session, communities=[changed], tables=["incidents"])
     assert district() == summed()
     session.execute(delete(AggIncidentDistrictMonth))
-    aggregates.rollup(session)
+    aggregates.derive(session)
     assert district() == summed()
 
 
@@ -493,3 +493,9 @@ def test_metric_tables_are_the_category_tables_summed_per_metric(session, factor
         cols += [getattr(wide, c) for c in METRIC_COLUMNS.values()]
         got = session.execute(select(*cols)).all()
         assert sorted(map(tuple, got)) == sorted(map(tuple, expected)) and len(got) > 10
+    # derived from the category x subtype tables (tests' fixtures): the same rows
+    full = _snapshot(session)
+    session.execute(delete(AggIncidentMetricDay))
+    session.execute(delete(AggIncidentMetricMonth))
+    aggregates.derive(session)
+    assert _snapshot(session) == full
