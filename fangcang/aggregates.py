@@ -49,6 +49,7 @@ from .metrics import METRIC_COLUMNS, aggregate_sql, record_sql
 from .models import (
     AggFactor,
     AggIncidentDay,
+    AggIncidentDistrictHour,
     AggIncidentDistrictMonth,
     AggIncidentHour,
     AggIncidentMetricDay,
@@ -91,6 +92,7 @@ TABLES = [
     AggIncidentMetricDay,
     AggIncidentMetricMonth,
     AggIncidentHour,
+    AggIncidentDistrictHour,
     AggFactor,
     AggPopulation,
     AggRecords,
@@ -157,6 +159,11 @@ AGGS: dict[str, _Agg] = {
             derived_from="agg_incident_month",
         ),  # fmt: skip
         _Agg("agg_incident_hour", ("community_id", "month", "dow", "hour", "category")),
+        _Agg(
+            "agg_incident_district_hour",
+            ("month", "dow", "hour", "category"),
+            derived_from="agg_incident_hour",
+        ),  # fmt: skip
         _Agg(
             "agg_factor",
             ("community_id", "kind", "checked_on", "interval_days"),
@@ -322,6 +329,12 @@ def _sources(dialect: str) -> dict[str, _Source]:
                        count(*)
                 FROM {{src}}
                 GROUP BY community_id, {d["month"]}, {d["dow"]}, {d["hour"]}, category""",
+                "",
+            ),
+            (
+                "agg_incident_district_hour",
+                f"""SELECT {d["month"]}, {d["dow"]}, {d["hour"]}, category, count(*)
+                FROM {{src}} GROUP BY {d["month"]}, {d["dow"]}, {d["hour"]}, category""",
                 "",
             ),
         ],

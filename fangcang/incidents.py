@@ -107,7 +107,7 @@ def month_table(scope: Scope, *, by_community: bool = False, community_ids=None)
     return tables_for(scope, by_community=by_community, community_ids=community_ids)[0]
 
 
-def _in_scope(model, scope: Scope):
+def in_scope(model, scope: Scope):
     """``scope``'s WHERE clause on ``model`` (the district table holds only the whole district)."""
     if model is AggIncidentDistrictMonth:
         if not scope.is_district:
@@ -192,8 +192,13 @@ def latest_data_month(session: Session) -> Month | None:
 
 def data_days(session: Session) -> tuple[date, date] | None:
     """The first and last day with incident data in the aggregates; None when there is none."""
+    # two scalar subqueries: each is one step along the day index (min and max in one SELECT
+    # make SQLite scan the whole table)
     first, last = session.execute(
-        select(func.min(AggIncidentDay.day), func.max(AggIncidentDay.day))
+        select(
+            select(func.min(AggIncidentDay.day)).scalar_subquery(),
+            select(func.max(AggIncidentDay.day)).scalar_subquery(),
+        )
     ).one()
     return None if last is None else (first, last)
 
@@ -292,7 +297,7 @@ def counts(
             group = [model.community_id] if by_community else []
             stmt = (
                 select(*group, *[sum_column(model, k) for k in keys])
-                .where(column >= lo, column < hi, _in_scope(model, scope))
+                .where(column >= lo, column < hi, in_scope(model, scope))
                 .group_by(*group)
             )
             for row in session.execute(stmt):
@@ -391,7 +396,7 @@ def by_month(
     group = [m.month, m.community_id] if by_community else [m.month]
     rows = session.execute(
         select(*group, *[sum_column(m, k) for k in keys])
-        .where(m.month >= first.first_day, m.month <= last.first_day, _in_scope(m, scope))
+        .where(m.month >= first.first_day, m.month <= last.first_day, in_scope(m, scope))
         .group_by(*group)
     ).all()
     lead = ["month", "community_id"] if by_community else ["month"]
@@ -430,7 +435,7 @@ def _counts_query(
     category = type_coerce(m.category, String).label("category")
     stmt = (
         select(*keys, category, m.subtype, func.sum(m.n), func.sum(m.n_alcohol))
-        .where(m.month >= first.first_day, m.month <= last.first_day, _in_scope(m, scope))
+        .where(m.month >= first.first_day, m.month <= last.first_day, in_scope(m, scope))
         .group_by(*keys, category, m.subtype)
     )
     if community_ids is not None:

@@ -362,42 +362,56 @@ def range_counts(
     scope: Scope,
     window: Window,
     community_ids: list[str] | None = None,
+    *,
+    by_community: bool = True,
 ) -> pd.DataFrame:
-    """Incidents on the days of ``window`` by community x category x subtype.
+    """Incidents on the days of ``window`` by [community x] category x subtype.
 
-    Whole months are summed from ``agg_incident_month``, the partial months at either end from
-    ``agg_incident_day``. (Thin counting helper until ``fangcang.incidents`` provides the one
-    date-range count; the metric definitions stay in ``fangcang.trends``.)
+    Whole months are summed from the month tables, the partial months at either end from
+    ``agg_incident_day`` (``incidents.tables_for``: summed over the whole district, the
+    district table).
 
     Returns
     -------
     DataFrame
-        community_id, category, subtype, n, n_alcohol.
+        [community_id,] category, subtype, n, n_alcohol.
     """
-    parts = incidents.range_parts(window.first, window.last)
+    months, days = incidents.tables_for(
+        scope, by_community=by_community, community_ids=community_ids
+    )
+    parts = incidents.range_parts(window.first, window.last, months, days)
     rows = []
     for model, column, lo, hi in parts:
         if hi <= lo:
             continue
         category = type_coerce(model.category, String).label("category")
+        group = [model.community_id] if by_community else []
         stmt = (
             select(
-                model.community_id,
+                *group,
                 category,
                 model.subtype,
                 func.sum(model.n),
                 func.sum(model.n_alcohol),
             )
-            .where(column >= lo, column < hi, scope.clause(model.community_id))
-            .group_by(model.community_id, category, model.subtype)
+            .where(column >= lo, column < hi, incidents.in_scope(model, scope))
+            .group_by(*group, category, model.subtype)
         )
         if community_ids is not None:
             stmt = stmt.where(model.community_id.in_(sorted(community_ids)))
         rows += session.execute(stmt).all()
-    cols = ["community_id", "category", "subtype", "n", "n_alcohol"]
+    cols = ["community_id"] if by_community else []
+    cols += ["category", "subtype", "n", "n_alcohol"]
     df = pd.DataFrame(rows, columns=cols)
     df[["n", "n_alcohol"]] = df[["n", "n_alcohol"]].astype("int64")
-    return df.groupby(cols[:3], as_index=False)[["n", "n_alcohol"]].sum()
+    return df.groupby(cols[:-2], as_index=False)[["n", "n_alcohol"]].sum()
+
+
+def _narrowed(scope: Scope, community_ids: list[str] | None) -> Scope:
+    """``scope`` limited to ``community_ids`` (None: the scope itself)."""
+    if community_ids is None:
+        return scope
+    return Scope.of([c for c in community_ids if scope.allows(c)], scope.label)
 
 
 def _metric_frame(counts: pd.DataFrame, metric: str, category: str | None) -> pd.Series:
@@ -457,18 +471,24 @@ def comparison(
         or ``unavailable``).
     """
     metrics = metrics or incidents.METRICS
-    now = range_counts(session, scope, periods.current, community_ids)
-    other = {
-        b.key: range_counts(session, scope, b.window, community_ids)
-        for b in periods.bases
-        if b.available
-    }
+    windows = {"": periods.current, **{b.key: b.window for b in periods.bases if b.available}}
+    if category is None:  # headline metrics: the smallest tables (incidents.counts)
+        where = _narrowed(scope, community_ids)
+        got = {
+            k: incidents.counts(session, where, metrics, w.first, w.last)
+            for k, w in windows.items()
+        }
+    else:
+        got = {}
+        for k, w in windows.items():
+            frame = range_counts(session, scope, w, community_ids, by_community=False)
+            got[k] = {m: int(_metric_frame(frame, m, category).sum()) for m in metrics}
     rows = []
     for metric in metrics:
-        n = int(_metric_frame(now, metric, category).sum())
+        n = got[""][metric]
         row = {"metric": metric, "n": n}
         for b in periods.bases:
-            before = int(_metric_frame(other[b.key], metric, category).sum()) if b.available else 0
+            before = got[b.key][metric] if b.available else 0
             row.update(_compared(n, before, b))
         rows.append(row)
     return pd.DataFrame(rows)
@@ -502,21 +522,30 @@ def by_unit(
     """
     ids = None if key == "category" else sorted(set(units["community_id"]))
 
-    def grouped(counts: pd.DataFrame) -> pd.Series:
-        rows = counts[incidents.metric_mask(counts, metric)].copy()
-        if category:
-            rows = rows[rows["category"] == category]
-        rows["v"] = rows["n_alcohol"] if metric == "alcohol" else rows["n"]
+    def grouped(window: Window) -> pd.Series:
+        if category is None and key != "category":
+            # one headline metric per community: the per-metric tables (incidents.counts)
+            per = incidents.counts(
+                session,
+                _narrowed(scope, ids),
+                [metric],
+                window.first,
+                window.last,
+                by_community=True,
+            )
+            rows = per.rename(columns={metric: "v"}).reset_index()
+        else:
+            counts = range_counts(session, scope, window, ids, by_community=key != "category")
+            rows = counts[incidents.metric_mask(counts, metric)].copy()
+            if category:
+                rows = rows[rows["category"] == category]
+            rows["v"] = rows["n_alcohol"] if metric == "alcohol" else rows["n"]
         if key not in ("category", "community_id"):
             rows = rows.merge(units[["community_id", key]], on="community_id")
         return rows.groupby(key)["v"].sum()
 
-    now = grouped(range_counts(session, scope, periods.current, ids))
-    other = {
-        b.key: grouped(range_counts(session, scope, b.window, ids))
-        for b in periods.bases
-        if b.available
-    }
+    now = grouped(periods.current)
+    other = {b.key: grouped(b.window) for b in periods.bases if b.available}
     rows = []
     for k, name in units[[key, "name"]].drop_duplicates(key).itertuples(index=False):
         n = int(now.get(k, 0))

@@ -24,7 +24,7 @@ from .incidents import (
     monthly_counts,
     window_counts,
 )
-from .models import AggIncidentHour, IncidentCategory
+from .models import AggIncidentDistrictHour, AggIncidentHour, IncidentCategory
 from .stats import compare_counts
 from .timeutil import Month, month_range
 
@@ -47,20 +47,21 @@ def dow_hour(
     category: str | None = None,
     community_ids: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Incidents by day of week (rows 0 = Monday .. 6) x hour (columns 0..23)."""
+    """Incidents by day of week (rows 0 = Monday .. 6) x hour (columns 0..23), from
+    ``agg_incident_district_hour`` over the whole district, else ``agg_incident_hour``."""
+    district = scope.is_district and community_ids is None
+    h = AggIncidentDistrictHour if district else AggIncidentHour
     stmt = (
-        select(AggIncidentHour.dow, AggIncidentHour.hour, func.sum(AggIncidentHour.n))
-        .where(
-            AggIncidentHour.month >= first.first_day,
-            AggIncidentHour.month <= last.first_day,
-            scope.clause(AggIncidentHour.community_id),
-        )
-        .group_by(AggIncidentHour.dow, AggIncidentHour.hour)
+        select(h.dow, h.hour, func.sum(h.n))
+        .where(h.month >= first.first_day, h.month <= last.first_day)
+        .group_by(h.dow, h.hour)
     )
+    if not district:
+        stmt = stmt.where(scope.clause(h.community_id))
     if category:
-        stmt = stmt.where(AggIncidentHour.category == IncidentCategory(category))
+        stmt = stmt.where(h.category == IncidentCategory(category))
     if community_ids is not None:
-        stmt = stmt.where(AggIncidentHour.community_id.in_(sorted(community_ids)))
+        stmt = stmt.where(h.community_id.in_(sorted(community_ids)))
     grid = pd.DataFrame(0, index=range(7), columns=range(24), dtype="int64")
     for dow, hour, n in session.execute(stmt):
         grid.at[int(dow), int(hour)] = int(n)
@@ -107,6 +108,8 @@ class TrendView:
     metric: str
     monthly: pd.DataFrame  # month, category, n (this window)
     monthly_total: pd.DataFrame  # month_index (1..12), month, n, n_before
+    # the yoy tables per unit (empty unless ``units=True``; the trends page shows the chosen
+    # period per unit instead, ``periods.by_unit``)
     by_sub_district: pd.DataFrame  # yoy table (district level only, else empty)
     by_station: pd.DataFrame  # yoy table
     by_community: pd.DataFrame  # yoy table (sub-district level), else empty
@@ -125,6 +128,7 @@ def trend_view(
     community_id: str | None = None,
     metric: str = "total",
     category: str | None = None,
+    units: bool = True,
 ) -> TrendView:
     """Trends for the ``months`` ending with ``period`` against the same months a year earlier.
 
@@ -138,6 +142,10 @@ def trend_view(
         One of ``METRICS``: which incidents are counted.
     category : str, optional
         Further restrict to one incident category.
+    units : bool
+        Compute the year-on-year tables per sub-district, station, community and category
+        (a per-community count of both windows and an exact test per unit); without them the
+        total comes from the monthly counts (the same incidents).
     """
     if months < 1 or months > 12:
         raise ValueError(
@@ -174,10 +182,6 @@ def trend_view(
     this = {str(m) for m in month_range(first, period)}
     now_m = counts[counts["month"].isin(this)]
     before_m = counts[~counts["month"].isin(this)]
-    windows = pick(window_counts(session, scope, first, period, ids))
-    now = windows[windows["window"] == "now"].merge(meta, on="community_id")
-    before = windows[windows["window"] == "before"].merge(meta, on="community_id")
-
     monthly = now_m.groupby(["month", "category"], as_index=False)["n"].sum()
     a = now_m.groupby("month")["n"].sum()
     b = before_m.groupby("month")["n"].sum()
@@ -193,25 +197,31 @@ def trend_view(
         )
     monthly_total = pd.DataFrame(rows)
 
-    cats = pd.DataFrame(
-        {
-            "category": [c.value for c in IncidentCategory],
-            "name": [c.value for c in IncidentCategory],
-        }
-    )
-    by_category = yoy_table(now, before, "category", cats)
-    by_category = by_category[(by_category["n"] > 0) | (by_category["n_before"] > 0)]
-    sd_names = meta[["sub_district_code", "sub_district"]].rename(columns={"sub_district": "name"})
-    st_names = meta[["station_id", "station"]].rename(columns={"station": "name"})
     empty = pd.DataFrame(columns=["name", "n", "n_before", "pct", "z", "significant"])
-    by_sub = yoy_table(now, before, "sub_district_code", sd_names) if level == "district" else empty
-    by_station = yoy_table(now, before, "station_id", st_names)
-    by_comm = (
-        yoy_table(now, before, "community_id", meta[["community_id", "name"]])
-        if level == "sub_district"
-        else empty
-    )
-    total = compare_counts(int(now["n"].sum()), int(before["n"].sum()))
+    by_sub = by_station = by_comm = by_category = empty
+    if units:
+        windows = pick(window_counts(session, scope, first, period, ids))
+        now = windows[windows["window"] == "now"].merge(meta, on="community_id")
+        before = windows[windows["window"] == "before"].merge(meta, on="community_id")
+        cats = pd.DataFrame(
+            {
+                "category": [c.value for c in IncidentCategory],
+                "name": [c.value for c in IncidentCategory],
+            }
+        )
+        by_category = yoy_table(now, before, "category", cats)
+        by_category = by_category[(by_category["n"] > 0) | (by_category["n_before"] > 0)]
+        sd_names = meta[["sub_district_code", "sub_district"]].rename(
+            columns={"sub_district": "name"}
+        )
+        st_names = meta[["station_id", "station"]].rename(columns={"station": "name"})
+        if level == "district":
+            by_sub = yoy_table(now, before, "sub_district_code", sd_names)
+        by_station = yoy_table(now, before, "station_id", st_names)
+        if level == "sub_district":
+            by_comm = yoy_table(now, before, "community_id", meta[["community_id", "name"]])
+    # the window and the same months a year earlier, from the monthly counts
+    total = compare_counts(int(monthly_total["n"].sum()), int(monthly_total["n_before"].sum()))
     grid = dow_hour(session, scope, first, period, category, ids)
     return TrendView(
         level=level,

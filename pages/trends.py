@@ -43,6 +43,7 @@ v = state.load(
     community_id=f.community,
     metric=metric,
     category=category,
+    units=False,  # the tables per unit below are the chosen period's (periods.by_unit)
 )
 area = escape_markdown(v.title) if v.title else filters.where_text(f, viewer)
 st.title(t("trends.title"))

@@ -499,3 +499,15 @@ def test_metric_tables_are_the_category_tables_summed_per_metric(session, factor
     session.execute(delete(AggIncidentMetricMonth))
     aggregates.derive(session)
     assert _snapshot(session) == full
+
+
+def test_district_hour_table_is_the_hour_table_summed_over_communities(session, factory):
+    from fangcang.models import AggIncidentDistrictHour
+
+    _random_records(factory, np.random.default_rng(13))
+    aggregates.rebuild(session)
+    h, d = AggIncidentHour, AggIncidentDistrictHour
+    keys = [h.month, h.dow, h.hour, h.category]
+    summed = session.execute(select(*keys, func.sum(h.n)).group_by(*keys)).all()
+    got = session.execute(select(d.month, d.dow, d.hour, d.category, d.n)).all()
+    assert sorted(map(tuple, got)) == sorted(map(tuple, summed)) and len(got) > 20

@@ -74,3 +74,21 @@ def test_short_window_compares_same_months(session, district):
     assert list(v.monthly_total["n_before"]) == [40, 40, 40]
     with pytest.raises(ValueError, match="months"):
         trends.trend_view(session, Scope.district(), dd.PERIOD, months=13)
+
+
+def test_without_unit_tables_the_figures_are_the_same(session, district):
+    """The trends page asks for no per-unit yoy tables (it shows periods.by_unit): the total,
+    the monthly series and the day-of-week grid are those of the full view."""
+    for kw in (
+        {},
+        {"months": 3},
+        {"metric": "crime"},
+        {"category": "other"},
+        {"sub_district": "SDA"},
+    ):
+        full = trends.trend_view(session, Scope.district(), dd.PERIOD, **kw)
+        lean = trends.trend_view(session, Scope.district(), dd.PERIOD, units=False, **kw)
+        assert lean.total == full.total, kw
+        assert lean.monthly_total.equals(full.monthly_total) and lean.monthly.equals(full.monthly)
+        assert lean.dow_hour.equals(full.dow_hour)
+        assert lean.by_station.empty and lean.by_category.empty and not full.by_station.empty

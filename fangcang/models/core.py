@@ -494,6 +494,22 @@ class AggIncidentHour(Base):
     n: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
+class AggIncidentDistrictHour(Base):
+    """Incidents counted by month x day-of-week (0 = Monday) x hour x category over the whole
+    district: ``agg_incident_hour`` summed over its communities (the district's hour-of-week
+    grid reads ~14,000 rows a year instead of ~170,000)."""
+
+    __tablename__ = "agg_incident_district_hour"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of the month
+    dow: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[IncidentCategory] = mapped_column(
+        enum_type(IncidentCategory), primary_key=True
+    )
+    n: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class AggFactor(Base):
     """Public-order factors counted by community x kind x last check day x interval.
 

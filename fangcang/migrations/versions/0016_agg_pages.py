@@ -2,12 +2,14 @@
 
 - ``agg_incident_district_month``: month x category x subtype over the whole district (the
   district-wide monthly views; ~30 rows a month instead of ~2,800 community rows);
+- ``agg_incident_district_hour``: month x day-of-week x hour x category over the whole
+  district (the hour-of-week grid of the trends page);
 - ``agg_incident_metric_day`` / ``agg_incident_metric_month``: community x day / month with one
   column per headline metric (the per-community views; no category or subtype to test).
 
 bench/bench_incidents.py measures them against DuckDB on the raw incidents. An existing
-database fills the district table from ``agg_incident_month`` and the metric tables from the
-incidents (``fangcang.metrics`` defines the metrics; the SQL below is that definition as of
+database fills the district tables from ``agg_incident_month`` / ``agg_incident_hour`` and the
+metric tables from the incidents (``fangcang.metrics`` defines the metrics; the SQL below is that definition as of
 this revision).
 
 Revision ID: 0016
@@ -85,6 +87,22 @@ def upgrade() -> None:
         "SELECT month, category, subtype, sum(n), sum(n_alcohol), sum(loss_yuan) "
         "FROM agg_incident_month GROUP BY month, category, subtype"
     )
+    op.create_table(
+        "agg_incident_district_hour",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("dow", sa.Integer(), nullable=False),
+        sa.Column("hour", sa.Integer(), nullable=False),
+        sa.Column("category", _CATEGORY, nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "month", "dow", "hour", "category", name=op.f("pk_agg_incident_district_hour")
+        ),
+    )
+    op.execute(
+        "INSERT INTO agg_incident_district_hour (month, dow, hour, category, n) "
+        "SELECT month, dow, hour, category, sum(n) FROM agg_incident_hour "
+        "GROUP BY month, dow, hour, category"
+    )
     if op.get_bind().dialect.name == "sqlite":
         day, month = "date(occurred_at)", "date(occurred_at, 'start of month')"
     else:
@@ -98,4 +116,5 @@ def downgrade() -> None:
     for name in ("agg_incident_metric_month", "agg_incident_metric_day"):
         op.drop_index(f"ix_{name}_cover", table_name=name)
         op.drop_table(name)
+    op.drop_table("agg_incident_district_hour")
     op.drop_table("agg_incident_district_month")
