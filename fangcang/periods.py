@@ -522,6 +522,8 @@ def by_unit(
     """
     ids = None if key == "category" else sorted(set(units["community_id"]))
 
+    unit_of = dict(zip(units["community_id"], units[key], strict=True)) if ids else {}
+
     def grouped(window: Window) -> pd.Series:
         if category is None and key != "category":
             # one headline metric per community: the per-metric tables (incidents.counts)
@@ -540,8 +542,8 @@ def by_unit(
             if category:
                 rows = rows[rows["category"] == category]
             rows["v"] = rows["n_alcohol"] if metric == "alcohol" else rows["n"]
-        if key not in ("category", "community_id"):
-            rows = rows.merge(units[["community_id", key]], on="community_id")
+        if key not in ("category", "community_id"):  # the unit of each community
+            rows = rows.assign(**{key: rows["community_id"].map(unit_of)}).dropna(subset=[key])
         return rows.groupby(key)["v"].sum()
 
     now = grouped(periods.current)
