@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 from ..models import DiscrepancyType, HouseUse, ResidenceType
@@ -65,11 +66,12 @@ class HouseContext:
     # id_number -> records of that person registered at other houses
     elsewhere: dict[str, tuple[Candidate, ...]] = field(default_factory=dict)
 
-    @property
+    # Cached: several checks read these for the same visit (the context never changes).
+    @cached_property
     def seen_person_ids(self) -> set[str]:
         return {s.match.person_id for s in self.seen if s.match.found}
 
-    @property
+    @cached_property
     def seen_id_numbers(self) -> set[str]:
         ids = {normalize_id(s.observed.id_number) for s in self.seen}
         ids |= {s.person.id_number for s in self.seen if s.person and s.person.id_number}
@@ -103,6 +105,10 @@ class HouseContext:
         another house: the same ID number and the same name (fuzzy, as for a birth-date
         match). The same ID number under another name is a conflict between two people's
         records, not one person registered twice (the data hub reports it)."""
+        return list(self._duplicate_pairs)
+
+    @cached_property
+    def _duplicate_pairs(self) -> list[tuple[Candidate, Candidate]]:
         pairs = []
         for p in self.registered:
             for other in self.elsewhere.get(p.id_number or "", ()):

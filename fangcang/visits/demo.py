@@ -189,9 +189,28 @@ def demo_extend(ctx) -> dict:
             select(func.count()).select_from(Person).where(Person.person_id.like("DUP%"))
         )
         visits, residents, dup_people = [], [], []
+        ids: list[int] = []
+        n_seen = 0
+
+        def write() -> None:
+            # Written in chunks as they are made (memory stays flat), visits before their
+            # residents; Core executemany (the ORM's bulk insert splits rows by which values
+            # are None).
+            nonlocal n_seen
+            if visits:
+                s.execute(insert(Visit.__table__), visits)
+                ids.extend(v["id"] for v in visits)
+            if residents:
+                s.execute(insert(VisitResident.__table__), residents)
+                n_seen += len(residents)
+            visits.clear()
+            residents.clear()
+
         dup_count: Counter = Counter()
         span = (as_of - first).days + 1
         for h in chosen:
+            if len(visits) >= 20000:
+                write()
             regs = sorted(by_house.get(h.house_id, []), key=lambda c: c.person_id)
             day = first + timedelta(days=int(rng.integers(0, span)))
             at = datetime(
@@ -307,11 +326,8 @@ def demo_extend(ctx) -> dict:
             visit_id += 1
 
         progress(0.3, "visits: writing")
-        # Core executemany (the ORM's bulk insert splits rows by which values are None).
-        for i in range(0, len(visits), 20000):
-            s.execute(insert(Visit.__table__), visits[i : i + 20000])
-        for i in range(0, len(residents), 20000):
-            s.execute(insert(VisitResident.__table__), residents[i : i + 20000])
+        write()
+        del by_house, houses, chosen, spare, spare_people, plan  # not needed from here on
         _fix_sequence(s, "visits")
         _fix_sequence(s, "visit_residents")
         if dup_people:
@@ -326,7 +342,6 @@ def demo_extend(ctx) -> dict:
         s.commit()
 
         progress(0.45, "visits: reconciling")
-        ids = [v["id"] for v in visits]
         t0 = time.perf_counter()
         result = reconcile(
             s,
@@ -363,8 +378,8 @@ def demo_extend(ctx) -> dict:
         )
     progress(1.0, "visits: done")
     return {
-        "visits": len(visits),
-        "people_seen": len(residents),
+        "visits": len(ids),
+        "people_seen": n_seen,
         "planted": {k.value: v for k, v in planted.items()},
         "duplicate_records_added": len(dup_people),
         "discrepancies": result.created,

@@ -223,10 +223,11 @@ def _load_open(session: Session, scope: Scope, ids: list[int]) -> dict[int, Disc
     return found
 
 
-def _lock_targets(session: Session, ds: list[Discrepancy]) -> tuple[set[str], dict[str, set]]:
+def _lock_targets(session: Session, ds: list[Discrepancy]) -> tuple[list, set[str], dict[str, set]]:
     """Load (and lock) the registry rows the confirmations ``ds`` read or change, in a few
     set queries, into the session; return the ID numbers of the new persons that are already
-    in the registry and the records to track for the aggregates (``aggregates.track``)."""
+    in the registry and the records to track for the aggregates (``aggregates.track``). The
+    loaded rows are returned too: the caller holds them while it applies the corrections."""
     house_ids = {d.target_id for d in ds if d.target_table == "houses" and d.target_id}
     person_ids = {d.target_id for d in ds if d.target_table == "people" and d.field == "house_id"}
     person_ids.discard(None)
@@ -244,14 +245,17 @@ def _lock_targets(session: Session, ds: list[Discrepancy]) -> tuple[set[str], di
             if record.get("id_number"):
                 new_ids.add(record["id_number"])
             new_people.add(f"V{d.id:08d}")
+    rows: list = []  # held: the identity map keeps only weak references
     for model, key, values in (
         (House, House.house_id, sorted(house_ids)),
         (Person, Person.person_id, sorted(person_ids)),
     ):
         for i in range(0, len(values), _IN_CHUNK):
-            session.scalars(
-                select(model).where(key.in_(values[i : i + _IN_CHUNK])).with_for_update()
-            ).all()
+            rows.extend(
+                session.scalars(
+                    select(model).where(key.in_(values[i : i + _IN_CHUNK])).with_for_update()
+                )
+            )
     taken: set[str] = set()
     values = sorted(new_ids)
     for i in range(0, len(values), _IN_CHUNK):
@@ -266,7 +270,7 @@ def _lock_targets(session: Session, ds: list[Discrepancy]) -> tuple[set[str], di
         track["houses"] = changed_houses
     if person_ids or new_people:
         track["people"] = person_ids | new_people
-    return taken, track
+    return rows, taken, track
 
 
 def decide(session: Session, scope: Scope, decisions: Sequence[Decision], *, actor: str) -> Decided:
@@ -301,7 +305,7 @@ def decide(session: Session, scope: Scope, decisions: Sequence[Decision], *, act
         return out
     found = _load_open(session, scope, ids)
     to_confirm = [found[int(x.discrepancy_id)] for x in decisions if x.confirm]
-    taken, tracked = _lock_targets(session, to_confirm)
+    _held, taken, tracked = _lock_targets(session, to_confirm)
     entries: list[dict] = []
     with aggregates.track(session, tracked) if tracked else nullcontext():
         for x in decisions:

@@ -179,26 +179,17 @@ def _reconcile_batch(
             matches[r.id] = m
             if m.found:
                 matched_ids.add(m.person_id)
-            match_rows.append(
-                {
-                    "_id": r.id,
-                    "_person": m.person_id,
-                    "_method": m.method.value,
-                    "_confidence": m.confidence,
-                }
-            )
-    if match_rows:  # one executemany (Core: no ORM bookkeeping per row)
-        t = VisitResident.__table__
-        session.execute(
-            update(t)
-            .where(t.c.id == bindparam("_id"))
-            .values(
-                matched_person_id=bindparam("_person"),
-                match_method=bindparam("_method"),
-                match_confidence=bindparam("_confidence"),
-            ),
-            match_rows,
+            match_rows.append((m.person_id, m.method.value, m.confidence, r.id))
+    if match_rows:
+        # One executemany of plain tuples on the driver (strings and floats only): SQLAlchemy's
+        # per-row parameter processing would cost more than the update itself.
+        conn = session.connection()
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = (
+            f"UPDATE visit_residents SET matched_person_id = {mark}, match_method = {mark}, "  # noqa: S608 (placeholders only)
+            f"match_confidence = {mark} WHERE id = {mark}"
         )
+        conn.exec_driver_sql(sql, match_rows)
     # The matched records themselves (to know where they are registered); most are
     # registered at the visited houses and already loaded.
     people = {c.person_id: c for lst in registered.values() for c in lst}
@@ -209,15 +200,14 @@ def _reconcile_batch(
     reg_ids = {c.id_number for lst in registered.values() for c in lst if c.id_number}
     id_values = sorted(reg_ids | {i[:-1] + "x" for i in reg_ids if i.endswith("X")})
     doubled = set()
+    twice = (
+        select(Person.id_number)
+        .where(Person.id_number.in_(bindparam("ids", expanding=True)))
+        .group_by(Person.id_number)
+        .having(func.count() > 1)
+    )
     for i in range(0, len(id_values), 500):
-        doubled.update(
-            session.scalars(
-                select(Person.id_number)
-                .where(Person.id_number.in_(id_values[i : i + 500]))
-                .group_by(Person.id_number)
-                .having(func.count() > 1)
-            )
-        )
+        doubled.update(session.scalars(twice, {"ids": id_values[i : i + 500]}))
     elsewhere_all: dict[str, list] = {}
     for c in people_where(session, Person.id_number, doubled):
         if c.house_id:
