@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.stats import binomtest, norm
+import numpy as np
+from scipy.stats import binom, binomtest, norm
 
 #: Two-sided level at which a change is reported as unlikely to be noise.
 ALPHA = 0.05
@@ -75,6 +76,114 @@ def poisson_p_value(
     if total == 0:
         return 1.0
     return float(binomtest(now, total, p0, alternative=alternative).pvalue)
+
+
+def poisson_p_values(now, before, exposure_ratio=1.0, alternative: str = "two-sided"):
+    """``poisson_p_value`` for arrays of counts, element by element, in a few vector calls.
+
+    The same binomial terms (scipy ``binom``) and, for the two-sided p, the same search for
+    the other tail with the same relative tolerance as scipy's ``binomtest``, vectorised: every
+    value equals the scalar function's exactly (tests compare them), at about a hundredth of
+    the cost for a district's communities.
+
+    Parameters
+    ----------
+    now, before : array-like of int, one shape
+        Non-negative counts.
+    exposure_ratio : float or array-like of float (broadcast to that shape)
+        Positive, finite.
+    alternative : {"two-sided", "greater", "less"}
+
+    Returns
+    -------
+    numpy.ndarray of float, the shape of ``now``; 1.0 where both counts are zero.
+
+    Raises
+    ------
+    ValueError
+        As ``poisson_p_value``.
+    """
+    k = np.asarray(now, dtype=np.int64)
+    before = np.asarray(before, dtype=np.int64)
+    if k.shape != before.shape:
+        raise ValueError(f"now and before differ in shape: {k.shape} and {before.shape}")
+    if (k < 0).any() or (before < 0).any():
+        raise ValueError("counts must be non-negative")
+    ratio = np.broadcast_to(np.asarray(exposure_ratio, dtype=float), k.shape)
+    if not (np.isfinite(ratio) & (ratio > 0)).all():
+        raise ValueError(f"exposure_ratio must be positive, got {exposure_ratio}")
+    if alternative not in ("two-sided", "greater", "less"):
+        raise ValueError(f"alternative must be two-sided, greater or less, got {alternative!r}")
+    out = np.ones(k.shape)
+    live = (k + before) > 0
+    k, n, p = k[live], (k + before)[live], (ratio / (1.0 + ratio))[live]
+    if alternative == "less":
+        out[live] = binom.cdf(k, n, p)
+    elif alternative == "greater":
+        out[live] = binom.sf(k - 1, n, p)
+    else:
+        out[live] = _two_sided(k, n, p)
+    return out
+
+
+def _two_sided(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """scipy ``binomtest`` (two-sided) for arrays: the outcomes no more likely than ``k``."""
+    d = binom.pmf(k, n, p)
+    rerr = 1 + 1e-7
+    pn = p * n
+    pval = np.ones(len(k))
+    low = k < pn  # the other tail lies above the mode
+    if low.any():
+        i = np.flatnonzero(low)
+        ix = _search(-d[i] * rerr, np.ceil(pn[i]), n[i].astype(float), n[i], p[i], -1.0)
+        y = n[i] - ix + (d[i] * rerr == binom.pmf(ix, n[i], p[i]))
+        pval[i] = binom.cdf(k[i], n[i], p[i]) + binom.sf(n[i] - y, n[i], p[i])
+    high = k > pn  # (k == p n: 1.0)
+    if high.any():
+        i = np.flatnonzero(high)
+        ix = _search(d[i] * rerr, np.zeros(len(i)), np.floor(pn[i]), n[i], p[i], 1.0)
+        pval[i] = binom.cdf(ix, n[i], p[i]) + binom.sf(k[i] - 1, n[i], p[i])
+    return np.minimum(1.0, pval)
+
+
+def _search(d, lo, hi, n, p, sign: float) -> np.ndarray:
+    """scipy's ``_binary_search_for_binom_tst`` on ``a(x) = sign * pmf(x; n, p)``, element
+    by element: the last x in [lo, hi] with a(x) <= d (lo - 1 when none)."""
+    lo, hi = lo.astype(float), hi.astype(float)
+    done = np.full(len(lo), np.nan)
+    active = lo < hi
+    while active.any():
+        i = np.flatnonzero(active)
+        mid = lo[i] + (hi[i] - lo[i]) // 2
+        val = sign * binom.pmf(mid, n[i], p[i])
+        below, above = val < d[i], val > d[i]
+        lo[i[below]] = mid[below] + 1
+        hi[i[above]] = mid[above] - 1
+        hit = ~below & ~above
+        done[i[hit]] = mid[hit]
+        active[i[hit]] = False
+        active &= lo < hi
+    rest = np.isnan(done)
+    at_lo = sign * binom.pmf(lo[rest], n[rest], p[rest])
+    done[rest] = np.where(at_lo <= d[rest], lo[rest], lo[rest] - 1)
+    return done
+
+
+def exact_tests(now, before, exposure_ratio=1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(two-sided p, z) of each pair of counts: ``poisson_p_values`` and, from the same p,
+    the z of ``exact_z``, element by element (equal to the scalar functions exactly)."""
+    now = np.asarray(now, dtype=np.int64)
+    before = np.asarray(before, dtype=np.int64)
+    p = poisson_p_values(now, before, exposure_ratio)
+    share = np.broadcast_to(np.asarray(exposure_ratio, dtype=float), now.shape)
+    share = share / (1.0 + share)
+    diff = now - share * (now + before)
+    direction = (diff > 1e-12).astype(int) - (diff < -1e-12)
+    z = np.zeros(p.shape)
+    live = (direction != 0) & (p < 1.0)
+    mag = np.minimum(norm.isf(np.maximum(p[live], 1e-300) / 2.0), 40.0)
+    z[live] = np.copysign(mag, direction[live])
+    return p, z
 
 
 def z_of_p(p: float, direction: int) -> float:

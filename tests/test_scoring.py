@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -56,7 +56,7 @@ from fangcang.models import (
 )
 from fangcang.scoring import explain, store
 from fangcang.scoring.config import ScoringConfig, load_config
-from fangcang.scoring.inputs import Inputs
+from fangcang.scoring.inputs import Inputs, read_inputs, read_inputs_for
 from fangcang.scoring.model import derive, eb_ratio, excess_p, gate, persist, points
 from fangcang.timeutil import Month, now_local
 
@@ -287,6 +287,77 @@ def test_check_history_answers_a_past_day(session, district):
     assert out.tolist() == [7, 0]
     # On 2025-10-31 nothing had been checked yet.
     assert checks.control_at(session, ["A"], date(2025, 10, 31), intervals)[1].tolist() == [10]
+
+
+def _control_by_definition(events, ids, day, intervals, total):
+    """Factors not in control at ``day``, straight from the definition (docs/scoring.md)."""
+    covered = {
+        (cid, kind, rid)
+        for kind, rid, cid, on, interval in events
+        if on <= day <= on + timedelta(days=(interval or intervals[FactorKind(kind)]) - 1)
+    }
+    n_in = [sum(1 for c, _, _ in covered if c == cid) for cid in ids]
+    return [t - min(n, t) for t, n in zip(total, n_in, strict=True)]
+
+
+def test_control_at_days_follows_the_definition(session, factory):
+    """Many days in one read give what the definition gives day by day: a factor counted once
+    however many of its checks cover the day, its own interval or its kind's default, an older
+    check with a longer interval still covering, a record in two communities counted in each,
+    a community outside ``ids`` ignored, in-control counts capped at the registry's."""
+    intervals = load_config().factor_intervals
+    rng = np.random.default_rng(3)
+    kinds = [FactorKind.KEY_PERSON, FactorKind.RENTAL_HOUSE, FactorKind.VENUE]
+    events = set()
+    for _ in range(600):
+        kind = kinds[int(rng.integers(0, 3))]
+        rid = f"R{int(rng.integers(0, 60))}"
+        cid = "ABCDX"[int(rng.integers(0, 5))]
+        on = date(2025, 1, 1) + timedelta(days=int(rng.integers(0, 500)))
+        interval = [0, 0, 30, 45, 200][int(rng.integers(0, 5))]
+        events.add((kind.value, rid, cid, on, interval))
+    events = list({(k, r, on): (k, r, c, on, i) for k, r, c, on, i in events}.values())
+    session.add_all(
+        FactorCheck(kind=k, record_id=r, community_id=c, checked_on=on, interval_days=i, source="t")
+        for k, r, c, on, i in events
+    )
+    registry = {"A": 200, "B": 200, "C": 200, "D": 3}  # D: capped
+    session.add_all(
+        AggFactor(community_id=c, kind=FactorKind.VENUE, checked_on=None, interval_days=0, n=n)
+        for c, n in registry.items()
+    )
+    session.flush()
+    ids = ["A", "B", "C", "D", "E"]
+    total = [registry.get(c, 0) for c in ids]
+    days = [date(2026, 3, 31), date(2025, 6, 30), date(2025, 1, 1), date(2025, 6, 30)]
+    days += [date(2025, 1, 1) + timedelta(days=int(d)) for d in rng.integers(0, 560, 20)]
+    got_total, got = checks.control_at_days(session, ids, days, intervals, chunk=97)
+    assert got_total.tolist() == total
+    assert got.shape == (len(days), len(ids))
+    for i, day in enumerate(days):
+        want = _control_by_definition(events, ids, day, intervals, total)
+        assert got[i].tolist() == want, day
+        assert checks.control_at(session, ids, day, intervals)[1].tolist() == want
+    assert checks.control_at_days(session, ids, [], intervals)[1].shape == (0, 5)
+
+
+def test_inputs_of_several_months_equal_month_by_month(session, district):
+    config = load_config()
+    months = [Month(2025, 3), Month(2026, 2), JAN, Month(2025, 12)]
+    together = read_inputs_for(session, months, config)
+    assert list(together) == months
+    for m in months:
+        alone = read_inputs(session, m, config)
+        for name, value in vars(alone).items():
+            other = getattr(together[m], name)
+            if isinstance(value, np.ndarray):
+                assert other.tolist() == value.tolist(), (m, name)
+            else:
+                assert other == value, (m, name)
+    # Passed on to the model, they give the same frame as reading month by month.
+    a = scoring.compute(session, JAN, inputs=together)
+    b = scoring.compute(session, JAN)
+    pd.testing.assert_frame_equal(a, b)
 
 
 def test_record_last_checks_is_idempotent(session, factory):

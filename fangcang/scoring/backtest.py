@@ -20,8 +20,8 @@ For each assessment month M (docs/scoring.md, "Back-test"):
 from __future__ import annotations
 
 import enum
-import inspect
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ from ..incidents import data_span
 from ..models import BacktestMethod, Community, WarningBacktest
 from ..timeutil import Month, now_local
 from .config import ScoringConfig, load_config
-from .inputs import population
+from .inputs import Inputs, population
 from .model import compute
 from .monthly import crime_by_month, months_without_data
 
@@ -201,11 +201,17 @@ def month_figures(
 # ---------------------------------------------------------------------------------------------
 # The back-test
 # ---------------------------------------------------------------------------------------------
-def _scores(session: Session, period: Month, config: ScoringConfig, ids: list[str]) -> np.ndarray:
+def _scores(
+    session: Session,
+    period: Month,
+    config: ScoringConfig,
+    ids: list[str],
+    inputs: Mapping[Month, Inputs] | None = None,
+) -> np.ndarray:
     # Stability and the persistence of levels do not change the score the ranking uses.
-    params = inspect.signature(compute).parameters
-    kwargs = {k: False for k in ("with_stability", "persistence") if k in params}
-    df = compute(session, period, config=config, **kwargs)
+    df = compute(
+        session, period, config=config, with_stability=False, persistence=False, inputs=inputs
+    )
     by_id = dict(zip(df["community_id"], df["score"], strict=True))
     return np.array([float(by_id.get(c, np.nan)) for c in ids])
 
@@ -224,6 +230,7 @@ def backtest(
     until: Month | None = None,
     store: bool = False,
     share: float = SHARE,
+    inputs: Mapping[Month, Inputs] | None = None,
 ) -> pd.DataFrame:
     """Back-test the last ``months`` assessment months whose next quarter is in the data.
 
@@ -241,6 +248,9 @@ def backtest(
         and configuration); the caller commits.
     share : float
         Share of area / residents at which PAI is read (default ``SHARE``).
+    inputs : mapping, optional
+        {month: Inputs} read beforehand for the district's communities
+        (``inputs.read_inputs_for``); months missing from it are read (see ``compute``).
 
     Returns
     -------
@@ -293,7 +303,12 @@ def backtest(
         if reason is None:
             row.update(
                 month_figures(
-                    _scores(session, m, config, ids), last12, next_q, residents, areas, share
+                    _scores(session, m, config, ids, inputs),
+                    last12,
+                    next_q,
+                    residents,
+                    areas,
+                    share,
                 )
             )
         rows.append(row)

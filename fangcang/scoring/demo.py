@@ -13,6 +13,7 @@ kept in the database (meta ``demo_truth``) so the warning's precision can be mea
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 
@@ -26,6 +27,7 @@ from ..models import FactorKind, Place
 from ..timeutil import Month
 from .backtest import backtest
 from .config import load_config
+from .inputs import read_inputs_for
 from .store import run
 
 log = logging.getLogger(__name__)
@@ -135,17 +137,35 @@ def generate_check_history(
         out_idx.append(alive)
         out_day.append(t[alive].copy())
     idx = np.concatenate(out_idx)
-    days = np.concatenate(out_day).astype("datetime64[D]").astype(object)
-    kinds = df["kind"].to_numpy()[idx]
-    rids = df["record_id"].to_numpy()[idx]
-    comms = df["community"].to_numpy()[idx]
-    ivs = df["iv"].to_numpy()[idx]
-
-    rows = (
-        (str(k), str(r), str(c), d, int(i), "demo")
-        for k, r, c, d, i in zip(kinds, rids, comms, days, ivs, strict=True)
+    days = np.concatenate(out_day).astype("datetime64[D]")
+    # By kind, record and day: the order the unique index (kind, record_id, checked_on) is
+    # appended to fastest.
+    key = df["kind"].astype(str) + "\x00" + df["record_id"].astype(str)
+    rank = np.argsort(np.argsort(key.to_numpy(), kind="stable"), kind="stable")
+    order = np.lexsort((days, rank[idx]))
+    idx, days = idx[order], days[order]
+    columns = (
+        df["kind"].astype(str).to_numpy()[idx],
+        df["record_id"].astype(str).to_numpy()[idx],
+        df["community"].astype(str).to_numpy()[idx],
+        days,
+        df["iv"].astype(np.int64).to_numpy()[idx],
     )
-    return checks.add_checks(session, rows)
+
+    def rows(step: int = 50_000):
+        # Python objects for one slice at a time (two million rows at once cost ~0.5 GB).
+        for a in range(0, len(idx), step):
+            kind, record, community, day, interval = (col[a : a + step] for col in columns)
+            yield from zip(
+                kind.tolist(),
+                record.tolist(),
+                community.tolist(),
+                np.datetime_as_string(day, unit="D").tolist(),
+                interval.tolist(),
+                itertools.repeat("demo"),
+            )
+
+    return checks.add_checks(session, rows())
 
 
 def demo_extend(ctx) -> dict:
@@ -165,12 +185,17 @@ def demo_extend(ctx) -> dict:
         db.set_meta(session, TRUTH_KEY, json.dumps(_truth(session, geo, prof, ctx.scale, months)))
         session.commit()
         ctx.progress(0.1, "check history")
+        # Every month's counts in one read of the aggregates and of the check history (the
+        # first month's persistence looks at the month before it).
+        inputs = read_inputs_for(session, [months[0].shift(-1), *months], config)
         for i, m in enumerate(months):
-            run(session, m, config, actor="demo")
+            run(session, m, config, actor="demo", inputs=inputs)
             ctx.progress(0.1 + 0.85 * (i + 1) / len(months), f"warning {m}")
         session.commit()
         try:
-            bt = backtest(session, months=12, config=config, until=ctx.until, store=True)
+            bt = backtest(
+                session, months=12, config=config, until=ctx.until, store=True, inputs=inputs
+            )
             session.commit()
         except (ValueError, KeyError) as exc:  # the back-test is reworked separately
             log.warning("demo back-test skipped: %s", exc)

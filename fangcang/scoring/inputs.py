@@ -6,6 +6,7 @@ district's communities, so district rates are always the whole district's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -22,7 +23,7 @@ from ..models import (
     FactorKind,
     ResidenceType,
 )
-from ..timeutil import Month, window
+from ..timeutil import Month, month_range, window
 from .config import ScoringConfig
 
 
@@ -72,22 +73,6 @@ class Inputs:
 def community_ids(session: Session) -> list[str]:
     """Every community of the district, sorted by id."""
     return list(session.scalars(select(Community.community_id).order_by(Community.community_id)))
-
-
-def incident_counts(
-    session: Session, ids: list[str], first: Month, last: Month
-) -> tuple[np.ndarray, np.ndarray]:
-    """All and criminal + public-order incidents per community from ``first`` to ``last``
-    (``incidents.counts``; aggregates of a community not in ``ids`` are ignored)."""
-    df = incidents.counts(
-        session,
-        Scope.district(),
-        ["total", "crime"],
-        first.first_day,
-        last.last_day,
-        by_community=True,
-    ).reindex(ids, fill_value=0)
-    return df["total"].to_numpy(dtype=np.int64), df["crime"].to_numpy(dtype=np.int64)
 
 
 def population(session: Session, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -163,41 +148,96 @@ def read_inputs(
     config: ScoringConfig,
     ids: list[str] | None = None,
 ) -> Inputs:
-    """All counts for one assessment month (window lengths from ``config``).
+    """All counts for one assessment month (window lengths from ``config``): one month of
+    ``read_inputs_for``."""
+    return read_inputs_for(session, [period], config, ids)[period]
 
-    Control at the month's last day comes from the check history (``fangcang.checks``) when
-    there is one, else from the records' last-check dates (``factor_control``).
+
+def read_inputs_for(
+    session: Session,
+    periods: Sequence[Month],
+    config: ScoringConfig,
+    ids: list[str] | None = None,
+) -> dict[Month, Inputs]:
+    """All counts for several assessment months, each aggregate table read once.
+
+    Incidents come per community and month from the month table (``incidents.by_month``)
+    and are summed over each month's windows (the window, the trend window and the same
+    months a year earlier: whole months, as ``incidents.counts`` reads them). Control at each
+    month's last day comes from the check history (``checks.control_at_days``) when there is
+    one, else from the records' last-check dates (``factor_control``).
+
+    Returns
+    -------
+    dict
+        ``{period: Inputs}`` for every month of ``periods``.
     """
     ids = community_ids(session) if ids is None else ids
-    w = Windows.of(period, config.window_months)
-    total, crime = incident_counts(session, ids, w.first, w.last)
-    t = Windows.of(period, config.trend_months)
-    _, recent = incident_counts(session, ids, t.first, t.last)
-    yb_first, yb_last = t.year_before
-    _, before = incident_counts(session, ids, yb_first, yb_last)
+    periods = list(dict.fromkeys(periods))
+    if not periods:
+        return {}
+    wins = {m: Windows.of(m, config.window_months) for m in periods}
+    trends = {m: Windows.of(m, config.trend_months) for m in periods}
+    lo = min(min(w.first for w in wins.values()), min(t.year_before[0] for t in trends.values()))
+    hi = max(periods)
+    total_m, crime_m = _monthly(session, ids, lo, hi)
+
+    def window_sum(matrix: np.ndarray, first: Month, last: Month) -> np.ndarray:
+        a = (first.year - lo.year) * 12 + first.month - lo.month
+        b = (last.year - lo.year) * 12 + last.month - lo.month
+        return matrix[:, a : b + 1].sum(axis=1)
+
     start = incidents.first_data_day(session)
-    available = start is not None and start <= yb_first.first_day
-    covered = 0
-    if start is not None:
-        first = max(w.first, Month.of(start))
-        covered = max(0, (period.year - first.year) * 12 + period.month - first.month + 1)
     residents, floating = population(session, ids)
+    days = [wins[m].control_day for m in periods]
     if checks.has_history(session):
-        factors, factors_out = checks.control_at(
-            session, ids, w.control_day, config.factor_intervals
-        )
+        factors, out = checks.control_at_days(session, ids, days, config.factor_intervals)
+        control = {m: (factors, out[i]) for i, m in enumerate(periods)}
     else:
-        factors, factors_out = factor_control(session, ids, w.control_day, config)
-    return Inputs(
-        community_ids=ids,
-        residents=residents,
-        floating=floating,
-        incidents=total,
-        crime=crime,
-        crime_recent=recent,
-        crime_year_before=before,
-        factors=factors,
-        factors_out=factors_out,
-        trend_available=bool(available),
-        months_covered=covered,
+        control = {m: factor_control(session, ids, wins[m].control_day, config) for m in periods}
+    result = {}
+    for m in periods:
+        w, t = wins[m], trends[m]
+        yb_first, yb_last = t.year_before
+        available = start is not None and start <= yb_first.first_day
+        covered = 0
+        if start is not None:
+            first = max(w.first, Month.of(start))
+            covered = max(0, (m.year - first.year) * 12 + m.month - first.month + 1)
+        result[m] = Inputs(
+            community_ids=ids,
+            residents=residents,
+            floating=floating,
+            incidents=window_sum(total_m, w.first, w.last),
+            crime=window_sum(crime_m, w.first, w.last),
+            crime_recent=window_sum(crime_m, t.first, t.last),
+            crime_year_before=window_sum(crime_m, yb_first, yb_last),
+            factors=control[m][0],
+            factors_out=control[m][1],
+            trend_available=bool(available),
+            months_covered=covered,
+        )
+    return result
+
+
+def _monthly(
+    session: Session, ids: list[str], first: Month, last: Month
+) -> tuple[np.ndarray, np.ndarray]:
+    """(all, criminal + public-order) incidents per community and month, ``first .. last``:
+    int arrays of shape (len(ids), months); communities not in ``ids`` are ignored."""
+    months = [str(m) for m in month_range(first, last)]
+    df = incidents.by_month(
+        session, Scope.district(), first, last, ["total", "crime"], by_community=True
     )
+    row_of = {c: i for i, c in enumerate(ids)}
+    col_of = {m: j for j, m in enumerate(months)}
+    total = np.zeros((len(ids), len(months)), dtype=np.int64)
+    crime = np.zeros((len(ids), len(months)), dtype=np.int64)
+    for cid, month, n_all, n_crime in zip(
+        df["community_id"], df["month"], df["total"], df["crime"], strict=True
+    ):
+        i = row_of.get(cid)
+        if i is not None:
+            total[i, col_of[month]] = int(n_all)
+            crime[i, col_of[month]] = int(n_crime)
+    return total, crime

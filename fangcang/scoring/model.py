@@ -16,7 +16,7 @@ values returning one ratio per community.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,7 +97,7 @@ def eb_ratio(observed: np.ndarray, residents: np.ndarray) -> Shrunk:
 def excess_p(observed: np.ndarray, residents: np.ndarray) -> np.ndarray:
     """One-sided exact p that each community's rate exceeds the rest of the district's.
 
-    Conditional test of two Poisson rates (``stats.poisson_p_value``, alternative "greater"):
+    Conditional test of two Poisson rates (``stats.poisson_p_values``, alternative "greater"):
     given O_i + O_rest, O_i is Binomial with p0 = residents_i / all residents under equal
     rates. 1.0 for a community without residents or alone in the district.
     """
@@ -105,12 +105,11 @@ def excess_p(observed: np.ndarray, residents: np.ndarray) -> np.ndarray:
     pop = np.asarray(residents, dtype=float)
     total_o, total_pop = int(o.sum()), float(pop.sum())
     out = np.ones(len(o))
-    for i in range(len(o)):
-        rest = total_pop - pop[i]
-        if pop[i] <= 0 or rest <= 0:
-            continue
-        out[i] = stats.poisson_p_value(
-            int(o[i]), total_o - int(o[i]), pop[i] / rest, alternative="greater"
+    rest = total_pop - pop
+    live = (pop > 0) & (rest > 0)
+    if live.any():
+        out[live] = stats.poisson_p_values(
+            o[live], total_o - o[live], pop[live] / rest[live], alternative="greater"
         )
     return out
 
@@ -225,15 +224,11 @@ def derive(inputs: Inputs, config: ScoringConfig) -> Derived:
     mark = np.full(n, "na", dtype=object)
     if inputs.trend_available and d_now > 0 and d_before > 0:
         rho = d_now / d_before
-        for i in range(n):
-            a, b = int(now[i]), int(before[i])
-            ratio[i] = ((a + 0.5) / (b + 0.5)) / rho
-            p[i] = stats.poisson_p_value(a, b, rho)
-            z[i] = stats.exact_z(a, b, rho)
-            if p[i] < config.trend_alpha:
-                mark[i] = "up" if z[i] > 0 else "down"
-            else:
-                mark[i] = "flat"
+        a, b = np.asarray(now, dtype=np.int64), np.asarray(before, dtype=np.int64)
+        ratio = ((a + 0.5) / (b + 0.5)) / rho
+        p, z = stats.exact_tests(a, b, rho)
+        mark = np.where(p < config.trend_alpha, np.where(z > 0, "up", "down"), "flat")
+        mark = mark.astype(object)
     return Derived(
         inputs=inputs,
         crime=crime,
@@ -332,7 +327,11 @@ def persist(
 
 
 def _previous_levels(
-    session: Session, period: Month, config: ScoringConfig, ids: list[str]
+    session: Session,
+    period: Month,
+    config: ScoringConfig,
+    ids: list[str],
+    inputs: Mapping[Month, Inputs] | None = None,
 ) -> dict[str, tuple[WarningLevel, WarningLevel]] | None:
     """{community: (level in force, raw level)} of the month before ``period``.
 
@@ -346,10 +345,14 @@ def _previous_levels(
     stored = store.persistence_state(session, prev)
     if stored is not None:
         return stored
-    inputs = read_inputs(session, prev, config, ids)
-    if int(inputs.incidents.sum()) == 0:
+    inputs = dict(inputs or {})
+    if prev not in inputs or inputs[prev].community_ids != ids:
+        inputs[prev] = read_inputs(session, prev, config, ids)
+    if int(inputs[prev].incidents.sum()) == 0:
         return None
-    df = compute(session, prev, config, with_stability=False, persistence=False, ids=ids)
+    df = compute(
+        session, prev, config, with_stability=False, persistence=False, ids=ids, inputs=inputs
+    )
     return {
         r.community_id: (WarningLevel(r.raw_level), WarningLevel(r.raw_level))
         for r in df.itertuples(index=False)
@@ -368,6 +371,7 @@ def compute(
     persistence: bool = True,
     previous: dict[str, tuple[WarningLevel, WarningLevel]] | None = None,
     ids: list[str] | None = None,
+    inputs: Mapping[Month, Inputs] | None = None,
 ) -> pd.DataFrame:
     """Score every community of the district for one month (nothing is saved).
 
@@ -387,6 +391,11 @@ def compute(
     previous : dict, optional
         {community: (level in force, raw level)} of M - 1; default: the stored model-2 run of
         M - 1, else M - 1 computed on the fly (see ``_previous_levels``).
+    ids : list of str, optional
+        The district's community ids (default: ``community_ids``).
+    inputs : mapping, optional
+        {month: Inputs} already read for these ``ids`` (``read_inputs_for``: several months
+        in one read); a month missing from it is read.
 
     Returns
     -------
@@ -414,7 +423,12 @@ def compute(
     config = config or load_config()
     scope = scope or Scope.district()
     ids = community_ids(session) if ids is None else ids
-    inputs = read_inputs(session, period, config, ids)
+    known = inputs or {}
+    given = known.get(period)
+    if given is not None and given.community_ids == ids:
+        inputs = given
+    else:
+        inputs = read_inputs(session, period, config, ids)
     d = derive(inputs, config)
     ratios, pts = point_matrix(d, config)
     score = _score(pts, config)
@@ -424,7 +438,11 @@ def compute(
     raw_levels = [_LEVELS[r] for r in raw_rank]
 
     if persistence:
-        prev = previous if previous is not None else _previous_levels(session, period, config, ids)
+        prev = (
+            previous
+            if previous is not None
+            else _previous_levels(session, period, config, ids, known)
+        )
     else:
         prev = None
     level, pending = [], []
