@@ -303,8 +303,11 @@ def test_build_small_loads_everything_through_the_importer(engine, monkeypatch, 
 
 
 def test_big_files_are_imported_in_parts(engine, monkeypatch, tmp_path):
-    """An empty database gets the bundle in stages and big files in parts (memory): the
-    same records and aggregates as one import."""
+    """An empty database gets the bundle in parts (memory) of one first load: the same
+    records as the bundle, one import log, aggregates as a full rebuild makes them, and the
+    per-phase peak memory reported."""
+    from fangcang import aggregates
+
     monkeypatch.setattr(demo, "EXTENSIONS", [])
     monkeypatch.setattr(builder, "PART_BYTES", 1)
     monkeypatch.setattr(builder, "PART_ROWS", 700)
@@ -312,13 +315,32 @@ def test_big_files_are_imported_in_parts(engine, monkeypatch, tmp_path):
     imp = result["import"]
     files = result["bundle"]["files"]
     assert imp.ok and imp.counts["people"] == files["people.csv"] > 700
+    assert imp.aggregates["people"] == "full"
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(Person)) == files["people.csv"]
-        logs = s.scalar(text("SELECT count(*) FROM import_log WHERE channel = 'demo'"))
-        assert logs > len(builder.STAGES)  # stages, and parts of the big files
-        agg = s.scalar(text("SELECT sum(n) FROM agg_records WHERE kind = 'people'"))
-        assert agg == files["people.csv"]
+        logs = s.execute(text("SELECT files FROM import_log WHERE channel = 'demo'")).all()
+        assert len(logs) == 1 and json.loads(logs[0][0]) == files
+        before = _aggregate_rows(s)
+        aggregates.rebuild(s)
+        assert _aggregate_rows(s) == before
+        assert s.scalar(text("SELECT sum(n) FROM agg_records WHERE kind = 'people'")) == (
+            files["people.csv"]
+        )
     assert not (tmp_path / "b" / "parts").exists()
+    peaks = result["peak_rss_mb"]
+    assert {"generate", "import", "import: load", "extensions"} <= set(peaks)
+    assert all(v > 0 for v in peaks.values())
+
+
+def _aggregate_rows(s: Session) -> dict[str, list]:
+    from fangcang import aggregates
+
+    out = {}
+    for name, agg in aggregates.AGGS.items():
+        cols = ", ".join(agg.columns)
+        rows = s.execute(text(f"SELECT {cols} FROM {name}")).all()  # noqa: S608
+        out[name] = sorted(tuple(str(v) for v in r) for r in rows)
+    return out
 
 
 def test_build_fails_clearly_and_changes_nothing_when_a_row_is_rejected(

@@ -76,6 +76,9 @@ def _run(args) -> int:
         print(f"  extension {entry}: {shown or 'done'}")
     seconds = ", ".join(f"{k} {v:.1f}s" for k, v in result["seconds"].items())
     print(f"time: {wall:.1f}s ({seconds}); peak memory {peak_mb:,.0f} MB")
+    phases = result.get("peak_rss_mb", {})
+    if phases:
+        print("peak memory per phase: " + ", ".join(f"{k} {v:,} MB" for k, v in phases.items()))
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database:
         path = Path(url.database)
@@ -87,6 +90,7 @@ def _run(args) -> int:
                 {
                     "wall_seconds": round(wall, 2),
                     "peak_mb": round(peak_mb),
+                    "peak_rss_mb": result.get("peak_rss_mb", {}),
                     "bundle": bundle,
                     "seconds": result["seconds"],
                     "import_timings": getattr(result["import"], "timings", {}),

@@ -16,13 +16,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, delete, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from .. import db
@@ -31,6 +32,7 @@ from . import DemoContext, idcard, names
 from .bundle import to_arrow, write_csv, write_geojson
 from .geography import build_geography, relocate
 from .incidents import make_incidents
+from .peak import PeakRSS
 from .people import make_houses, make_people
 from .places import make_events, make_objects, make_places
 from .story import SCALES, community_profile
@@ -200,6 +202,9 @@ def write_bundle(
         step("houses and people", 0.35)
         places = make_places(geo, prof, spec, end, rngs[3])
         write("places.csv", places)
+        # Memory: people (the widest table) written and freed before objects (the longest)
+        # are made; the places are made while people are written.
+        pending["people.csv"].result()
         write("objects.csv", make_objects(geo, prof, houses, spec, end, rngs[4]))
         step("places and objects", 0.65)
         write("events.csv", make_events(geo, prof, houses, spec, months, end, rngs[5]))
@@ -257,7 +262,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
 #: CSV files larger than this are imported in parts of ``PART_ROWS`` rows (people, objects,
 #: events at full size): validation holds one part in memory, not 1.2 million rows.
 PART_BYTES = 40_000_000
-PART_ROWS = 300_000
+PART_ROWS = 200_000
 #: The record files that may be split (the reference files come whole, first).
 SPLITTABLE = {
     "houses.csv",
@@ -269,29 +274,25 @@ SPLITTABLE = {
 }
 
 
-def _bundle_name(path: Path) -> str:
-    """``people.part3.csv`` -> ``people.csv`` (the name the importer recognises)."""
-    stem = path.name.split(".", 1)[0]
-    return stem + path.suffix
-
-
-def _split_csv(path: Path, out: Path, rows: int) -> list[Path]:
+def _split_csv(path: Path, folders: list[Path], rows: int) -> int:
     """Split a demo CSV (one record per line: the generator writes no line breaks inside
-    values) into parts of ``rows`` records, each with the header line."""
-    out.mkdir(parents=True, exist_ok=True)
-    parts: list[Path] = []
+    values) into parts of ``rows`` records, each with the header line, written under its own
+    name into ``folders[0]``, ``folders[1]``, ... (created; more appended as needed)."""
+    n = 0
     with path.open("rb") as f:
         header = f.readline()
         while True:
             lines = list(itertools.islice(f, rows))
             if not lines:
                 break
-            part = out / f"{path.stem}.part{len(parts)}{path.suffix}"
-            with part.open("wb") as w:
+            if n == len(folders):
+                folders.append(folders[0].with_name(f"{folders[0].name}.{n}"))
+            folders[n].mkdir(parents=True, exist_ok=True)
+            with (folders[n] / path.name).open("wb") as w:
                 w.write(header)
                 w.writelines(lines)
-            parts.append(part)
-    return parts
+            n += 1
+    return n
 
 
 def _is_empty(engine: Engine) -> bool:
@@ -301,99 +302,65 @@ def _is_empty(engine: Engine) -> bool:
         return not session.scalar(select(func.count()).select_from(Community))
 
 
-def _wipe(engine: Engine) -> None:
-    """Remove what earlier stages loaded into the (formerly empty) database: the demo must
-    load completely or leave nothing. Import log and audit rows stay (what happened)."""
-    from .. import aggregates
-    from ..models import Community, Officer, Station, SubDistrict
+def _parts(folder: Path, present: list[str], out: Path) -> list[Path]:
+    """The bundle as part folders for ``import_first``: the reference files and every file
+    under ``PART_BYTES`` in ``STAGES`` order, big record files split into ``PART_ROWS`` rows;
+    part k of each big file of a stage shares a folder (hard links, no copies, for whole
+    files)."""
+    parts: list[Path] = []
+    for stage in STAGES:
+        files = [folder / f for f in stage if f in present]
+        if not files:
+            continue
+        first = len(parts)
+        folders = [out / f"part-{first}"]
+        for path in files:
+            if path.name in SPLITTABLE and path.stat().st_size >= PART_BYTES:
+                _split_csv(path, folders, PART_ROWS)
+                continue
+            folders[0].mkdir(parents=True, exist_ok=True)
+            target = folders[0] / path.name
+            target.unlink(missing_ok=True)
+            try:
+                os.link(path, target)
+            except OSError:  # no hard links here: copy
+                shutil.copyfile(path, target)
+        parts.extend(folders)
+    return parts
 
-    with Session(engine) as session:
-        for model in aggregates.TABLES:
-            session.execute(delete(model))
-        for table in aggregates.RECORD_TABLES.values():
-            session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (names from the code)
-        for model in (Community, Officer, Station, SubDistrict):
-            session.execute(delete(model))
-        db.bump_data_version(session)
-        session.commit()
 
-
-def _import(engine: Engine, folder: Path, import_bundle, progress: Progress):
-    """Import the bundle: into an empty database in ``STAGES`` (each its own transaction; a
-    rejected row anywhere wipes the earlier stages), else in one transaction. Returns one
-    ``ImportResult`` with the stages' counts and timings added up."""
+def _import(engine: Engine, folder: Path, import_bundle, progress: Progress, phase=None):
+    """Import the bundle: into an empty database in parts of one transaction
+    (``fangcang.importer.first.import_first``), else with ``import_bundle`` in one
+    transaction. Returns the ``ImportResult``."""
     present = [f for f in FILES if (folder / f).exists()]
-    stages: list[list[Path]] = [[folder / f for f in stage if f in present] for stage in STAGES]
-    stages = [s for s in stages if s]
-    parts_dir = folder / "parts"
-    if not _is_empty(engine) or len(stages) < 2:
-        stages = [[folder / f for f in present]]
-    else:  # big files in parts of PART_ROWS rows, each part a stage of its own
-        split: list[list[Path]] = []
-        for stage in stages:
-            small = [f for f in stage if f.name not in SPLITTABLE or f.stat().st_size < PART_BYTES]
-            if small:
-                split.append(small)
-            for f in stage:
-                if f not in small:
-                    split.extend([p] for p in _split_csv(f, parts_dir, PART_ROWS))
-        stages = split
-    total = sum(f.stat().st_size for stage in stages for f in stage) or 1
-    done = 0
-    results = []
-    for i, stage in enumerate(stages):
-        size = sum(f.stat().st_size for f in stage)
-        sub = folder / f"stage-{i}" if len(stages) > 1 else folder
-        if sub != folder:
-            sub.mkdir(exist_ok=True)
-            for path in stage:
-                target = sub / _bundle_name(path)
-                target.unlink(missing_ok=True)
-                try:
-                    os.link(path, target)
-                except OSError:  # no hard links here: copy
-                    shutil.copyfile(path, target)
-        lo, hi = done / total, (done + size) / total
-        try:
-            result = import_bundle(
-                engine,
-                sub,
-                actor="demo",
-                channel="demo",
-                partial=False,
-                progress=lambda f, m, lo=lo, hi=hi: progress(lo + (hi - lo) * f, m),
-                # One transaction per part: staging would copy the growing tables part after
-                # part (fangcang.importer.staged); a first start has its own progress page.
-                stage=False,
-            )
-        finally:
-            if sub != folder:
-                shutil.rmtree(sub, ignore_errors=True)
-        results.append(result)
-        done += size
-        if not result.ok or result.rejected:
-            if i:
-                _wipe(engine)
-            break
-    shutil.rmtree(parts_dir, ignore_errors=True)
-    merged = results[-1]
-    if len(results) > 1:
-        merged = dataclasses.replace(merged, folder=folder)
-        for field_name in ("files", "counts", "inserted", "updated", "unchanged"):
-            combined: dict = {}
-            for r in results:  # a file in parts: its rows added up
-                for k, v in getattr(r, field_name).items():
-                    combined[k] = combined.get(k, 0) + v
-            setattr(merged, field_name, combined)
-        merged.aggregates = {k: v for r in results for k, v in r.aggregates.items()}
-        timings: dict[str, float] = {}
-        for r in results:
-            for k, v in r.timings.items():
-                timings[k] = round(timings.get(k, 0.0) + v, 3)
-        merged.timings = timings
-        merged.rejected = sum(r.rejected for r in results)
-        merged.duration_s = round(sum(r.duration_s for r in results), 3)
-    return merged
+    if not _is_empty(engine):
+        return import_bundle(
+            engine,
+            folder,
+            actor="demo",
+            channel="demo",
+            partial=False,
+            progress=progress,
+            stage=False,
+        )
+    from ..importer.first import import_first
+
+    out = folder / "parts"
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        parts = _parts(folder, present, out)
+        return import_first(
+            engine,
+            parts,
+            folder=folder,
+            actor="demo",
+            channel="demo",
+            progress=progress,
+            phase=phase,
+        )
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def run_extensions(
@@ -473,44 +440,57 @@ def build(
     until = _check_until(until or last_complete_month())
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    db.upgrade(engine)
     import_bundle = _importer()
 
     def part(lo: float, hi: float, prefix: str) -> Progress:
         return lambda f, m: progress(lo + (hi - lo) * min(max(f, 0.0), 1.0), f"{prefix}: {m}")
 
-    with tempfile.TemporaryDirectory(prefix="fangcang-demo-") as tmp:
-        folder = Path(out) if out else Path(tmp)
-        bundle = write_bundle(
-            folder, scale=scale, seed=seed, until=until, progress=part(0.0, 0.1, "generate")
-        )
-        seconds["generate"] = round(time.perf_counter() - t0, 2)
-        t1 = time.perf_counter()
-        result = _import(engine, folder, import_bundle, part(0.1, 0.6, "import"))
-        seconds["import"] = round(time.perf_counter() - t1, 2)
-    if not result.ok or result.rejected:
-        raise RuntimeError(
-            f"the importer rejected the demo bundle ({result.rejected} rows): "
-            f"{(result.report or '')[:2000]}"
-        )
-    with Session(engine) as session:
-        db.set_meta(session, "demo", "lucheng")
-        db.set_meta(session, "demo_scale", scale)
-        db.set_meta(session, "demo_seed", str(seed))
-        db.set_meta(session, "demo_until", str(until))
-        db.set_meta(session, BUILD_META, "filling")
-        db.set_meta(session, DONE_META, "")
-        db.bump_data_version(session)
-        session.commit()
-    t2 = time.perf_counter()
-    ctx = DemoContext(engine, scale, seed, until, part(0.6, 1.0, "extensions"))
-    ext_seconds: dict[str, float] = {}
-    ext = _run_recorded(ctx, list(EXTENSIONS), ext_seconds, ready)
-    seconds["extensions"] = round(time.perf_counter() - t2, 2)
-    if engine.dialect.name == "sqlite":
-        # Fold the write-ahead log into the file: the build wrote gigabytes through it.
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    with PeakRSS() as rss:
+
+        def sub_phase(name: str):
+            return rss.phase(f"import: {name}")
+
+        with tempfile.TemporaryDirectory(prefix="fangcang-demo-") as tmp:
+            with rss.phase("generate"):
+                db.upgrade(engine)
+                folder = Path(out) if out else Path(tmp)
+                bundle = write_bundle(
+                    folder, scale=scale, seed=seed, until=until, progress=part(0.0, 0.1, "generate")
+                )
+                pa.default_memory_pool().release_unused()  # Arrow keeps freed memory otherwise
+            seconds["generate"] = round(time.perf_counter() - t0, 2)
+            t1 = time.perf_counter()
+            with rss.phase("import"):
+                result = _import(
+                    engine, folder, import_bundle, part(0.1, 0.6, "import"), phase=sub_phase
+                )
+            seconds["import"] = round(time.perf_counter() - t1, 2)
+        if not result.ok or result.rejected:
+            raise RuntimeError(
+                f"the importer rejected the demo bundle ({result.rejected} rows): "
+                f"{(result.report or '')[:2000]}"
+            )
+        with Session(engine) as session:
+            db.set_meta(session, "demo", "lucheng")
+            db.set_meta(session, "demo_scale", scale)
+            db.set_meta(session, "demo_seed", str(seed))
+            db.set_meta(session, "demo_until", str(until))
+            db.set_meta(session, BUILD_META, "filling")
+            db.set_meta(session, DONE_META, "")
+            db.bump_data_version(session)
+            session.commit()
+        t2 = time.perf_counter()
+        ctx = DemoContext(engine, scale, seed, until, part(0.6, 1.0, "extensions"))
+        ext_seconds: dict[str, float] = {}
+        with rss.phase("extensions"):
+            ext = _run_recorded(ctx, list(EXTENSIONS), ext_seconds, ready, rss.phase)
+        seconds["extensions"] = round(time.perf_counter() - t2, 2)
+        if engine.dialect.name == "sqlite":
+            # Fold the write-ahead log into the file: the build wrote gigabytes through it.
+            t3 = time.perf_counter()
+            with rss.phase("checkpoint"), engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            seconds["checkpoint"] = round(time.perf_counter() - t3, 2)
     seconds["total"] = round(time.perf_counter() - t0, 2)
     progress(1.0, "done")
     return {
@@ -519,6 +499,7 @@ def build(
         "extensions": ext,
         "seconds": seconds,
         "extension_seconds": ext_seconds,
+        "peak_rss_mb": rss.rounded(),
         "until": str(until),
     }
 
@@ -528,9 +509,11 @@ def _run_recorded(
     extensions: list[str],
     seconds: dict[str, float],
     ready: Callable[[], None] | None,
+    phase=None,
 ) -> dict[str, dict]:
     """Run the extensions (accounts first), record each one done, call ``ready`` after the
-    accounts, and mark the build ``done`` at the end."""
+    accounts, and mark the build ``done`` at the end (``phase(entry)``: a context manager
+    around each, e.g. ``PeakRSS.phase``)."""
     order = [e for e in extensions if e == ACCOUNTS_EXTENSION] + [
         e for e in extensions if e != ACCOUNTS_EXTENSION
     ]
@@ -544,7 +527,8 @@ def _run_recorded(
         def sub(f: float, m: str, lo=i / n, hi=(i + 1) / n) -> None:
             ctx.progress(lo + (hi - lo) * min(max(f, 0.0), 1.0), m)
 
-        out.update(run_extensions(dataclasses.replace(ctx, progress=sub), [entry], seconds))
+        with phase(entry) if phase else nullcontext():
+            out.update(run_extensions(dataclasses.replace(ctx, progress=sub), [entry], seconds))
         done.append(entry)
         with Session(ctx.engine) as session:
             db.set_meta(session, DONE_META, "\n".join(done))

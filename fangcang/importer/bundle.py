@@ -37,7 +37,7 @@ from ..models import (
 from ..timeutil import now_local
 from . import kinds as K
 from . import rejected, staged
-from .load import LoadCounts, upsert
+from .load import LoadCounts, append, upsert
 from .reader import write_errors
 from .report import BundleError, BundleReport, ImportResult, Progress, _result_text, _write_rejected
 from .validate import _noop, _options, _validate, stable_station_id, validate_bundle
@@ -115,9 +115,12 @@ def _load(
     progress: Progress,
     result: ImportResult,
     skip: Collection[str] = (),
+    first: bool = False,
 ):
     """Load the accepted rows in ``session``'s transaction, parents first; ``skip``: record
-    kinds loaded by a staged load instead (``fangcang.importer.staged``)."""
+    kinds loaded by a staged load instead (``fangcang.importer.staged``); ``first``: a first
+    load into empty record tables (``fangcang.importer.first``): their rows appended, their
+    aggregates left to the caller (computed once at the end)."""
     frames = {k: v for k, v in _accepted_frames(report).items() if k not in skip}
     tables = {m.__tablename__: m.__table__ for m in (SubDistrict, Station, Officer, Community)}
     total = sum(len(f) for f in frames.values()) + 1
@@ -129,14 +132,17 @@ def _load(
             return
         base = done
         t0 = time.perf_counter()
-        counts: LoadCounts = upsert(
-            session,
-            table,
-            frame,
-            on_conflict=mode,
-            progress=lambda n: progress((base + n) / total, f"loading {name}: {n:,} rows"),
+
+        def step(n: int) -> None:
+            progress((base + n) / total, f"loading {name}: {n:,} rows")
+
+        counts: LoadCounts = (
+            append(session, table, frame, progress=step)
+            if mode == "append"
+            else upsert(session, table, frame, on_conflict=mode, progress=step)
         )
-        result.timings[f"load_{name}"] = round(time.perf_counter() - t0, 3)
+        key = f"load_{name}"
+        result.timings[key] = round(result.timings.get(key, 0.0) + time.perf_counter() - t0, 3)
         if name in report.tables:
             done += len(frame)
             result.counts[name] = result.counts.get(name, 0) + len(frame)
@@ -159,6 +165,9 @@ def _load(
         if kind.basic:
             frame = frames.get(kind.name)
             if frame is None or frame.empty:
+                continue
+            if first:
+                run(kind.name, kind.model.__table__, frame, "append")
                 continue
             pk = aggregates.PRIMARY_KEYS[kind.model.__tablename__]
             with aggregates.track(session, {kind.model.__tablename__: frame[pk]}) as tracked:

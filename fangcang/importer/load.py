@@ -22,6 +22,9 @@ from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Table, text
 from sqlalchemy.orm import Session
 
 CHUNK = 200_000
+#: Rows per ``executemany`` / COPY batch of ``append`` (its driver values are made per batch:
+#: a smaller batch holds less memory at the same speed).
+APPEND_CHUNK = 50_000
 #: Rows above which an empty SQLite table gets its secondary indexes rebuilt after the load.
 INDEX_REBUILD_ROWS = 50_000
 
@@ -146,20 +149,7 @@ def upsert(
     changed = 0
     # Filling an empty table: build its secondary indexes once at the end (a sort) instead of
     # maintaining them row by row (random B-tree inserts). DDL is transactional on both.
-    rebuild = list(table.indexes) if not before and n >= INDEX_REBUILD_ROWS else []
-    drop = [ix.name for ix in rebuild]
-    if rebuild and dialect == "sqlite":  # a staged load may have left them under other names
-        drop = list(
-            session.execute(
-                text(
-                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t "
-                    "AND sql IS NOT NULL"
-                ),
-                {"t": table.name},
-            ).scalars()
-        )
-    for name in drop:
-        session.execute(text(f'DROP INDEX IF EXISTS "{name}"'))
+    rebuild = drop_indexes(session, table) if not before and n >= INDEX_REBUILD_ROWS else []
     if dialect == "sqlite":
         marks = ", ".join("?" for _ in columns)
         sql = f'INSERT INTO "{table.name}" ({col_sql}) VALUES ({marks})'  # noqa: S608
@@ -206,12 +196,7 @@ def upsert(
                 cur.execute(f'DROP TABLE "{target}"')
             else:
                 changed = n
-            if rebuild:
-                cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    for ix in rebuild:  # same name, columns and uniqueness as the model (and the migration)
-        cols = ", ".join(f'"{c.name}"' for c in ix.columns)
-        unique = "UNIQUE " if ix.unique else ""
-        session.execute(text(f'CREATE {unique}INDEX "{ix.name}" ON "{table.name}" ({cols})'))
+    create_indexes(session, table, rebuild)
     if dialect == "postgresql" and n >= INDEX_REBUILD_ROWS:
         session.execute(text(f'ANALYZE "{table.name}"'))  # fresh statistics for the aggregates
 
@@ -220,3 +205,87 @@ def upsert(
     after = _count(session, table)
     inserted = after - before
     return LoadCounts(inserted=inserted, updated=changed - inserted, unchanged=n - changed)
+
+
+def drop_indexes(session: Session, table: Table) -> list:
+    """Drop ``table``'s secondary indexes (to fill it faster); returns the model's indexes for
+    ``create_indexes``. On SQLite every named index of the table goes (a staged load may have
+    left them under other names); primary keys stay."""
+    indexes = list(table.indexes)
+    names = [ix.name for ix in indexes]
+    if session.get_bind().dialect.name == "sqlite":
+        names = list(
+            session.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t "
+                    "AND sql IS NOT NULL"
+                ),
+                {"t": table.name},
+            ).scalars()
+        )
+    for name in names:
+        session.execute(text(f'DROP INDEX IF EXISTS "{name}"'))
+    return indexes
+
+
+def create_indexes(session: Session, table: Table, indexes: list) -> None:
+    """Create ``indexes`` (from ``drop_indexes``) with the model's names, columns and
+    uniqueness (as the migrations do)."""
+    if not indexes:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    for ix in indexes:
+        cols = ", ".join(f'"{c.name}"' for c in ix.columns)
+        unique = "UNIQUE " if ix.unique else ""
+        session.execute(text(f'CREATE {unique}INDEX "{ix.name}" ON "{table.name}" ({cols})'))
+
+
+def append(
+    session: Session,
+    table: Table,
+    frame: pd.DataFrame,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> LoadCounts:
+    """Append ``frame``'s rows to ``table`` with plain INSERT (SQLite ``executemany``) or
+    ``COPY`` (PostgreSQL), inside the caller's transaction: for a first load into empty
+    tables (``fangcang.importer.first``). A key already stored is a database error (the
+    caller rolls back); nothing is counted or compared.
+    """
+    if frame.empty:
+        return LoadCounts()
+    columns = [c.name for c in table.columns if c.name in frame.columns]
+    conn = session.connection()
+    dialect = conn.dialect.name
+    raw = conn.connection.driver_connection
+    col_sql = ", ".join(f'"{c}"' for c in columns)
+    n = len(frame)
+    gc.disable()
+    try:
+        if dialect == "sqlite":
+            marks = ", ".join("?" for _ in columns)
+            sql = f'INSERT INTO "{table.name}" ({col_sql}) VALUES ({marks})'  # noqa: S608
+            cur = raw.cursor()
+            try:
+                for start in range(0, n, APPEND_CHUNK):
+                    part = frame.iloc[start : start + APPEND_CHUNK]
+                    cur.executemany(sql, _rows(part, table, columns, dialect))
+                    if progress:
+                        progress(min(start + APPEND_CHUNK, n))
+            finally:
+                cur.close()
+        elif dialect == "postgresql":
+            with raw.cursor() as cur:
+                with cur.copy(f'COPY "{table.name}" ({col_sql}) FROM STDIN') as copy:
+                    for start in range(0, n, APPEND_CHUNK):
+                        part = frame.iloc[start : start + APPEND_CHUNK]
+                        for row in _rows(part, table, columns, dialect):
+                            copy.write_row(row)
+                        if progress:
+                            progress(min(start + APPEND_CHUNK, n))
+        else:
+            raise ValueError(f"bulk load supports sqlite and postgresql, not {dialect}")
+    finally:
+        gc.enable()
+    return LoadCounts(inserted=n)

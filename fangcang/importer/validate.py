@@ -304,7 +304,11 @@ def _validate(
     progress: Progress,
     default_source: str = "",
     options: BundleOptions | None = None,
+    refs: _Refs | None = None,
 ) -> BundleReport:
+    """Validate the bundle in ``folder`` (see ``validate_bundle``); ``refs``: what exists
+    already, when the caller has it (then ``session`` is not used: a first load validates
+    its next part in a thread while the current one is written)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"bundle folder not found: {folder}")
@@ -333,7 +337,7 @@ def _validate(
             )
         )
         return report
-    refs = _load_refs(session)
+    refs = refs if refs is not None else _load_refs(session)
     sizes = {k: p.stat().st_size for k, p in files.items()}
     total = sum(sizes.values()) or 1
     done = 0

@@ -1,0 +1,92 @@
+"""Peak resident memory (RSS) of this process per phase of a build, sampled by a thread.
+
+``resource.getrusage`` only gives the peak of the whole process so far; the demo build wants
+to know which phase (generate, import, each extension) sets it. A daemon thread reads the
+current RSS (``/proc/self/statm`` on Linux) every ``interval`` seconds and keeps the highest
+value seen since the current phase began. Where ``/proc`` is missing the process peak so far
+(``ru_maxrss``) is used instead, so the figures are upper bounds there.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import threading
+from contextlib import contextmanager
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_STATM = "/proc/self/statm"
+
+
+def current_rss_mb() -> float:
+    """Resident memory of this process now, in MiB (the peak so far where /proc is missing)."""
+    try:
+        with open(_STATM, "rb") as f:
+            return int(f.read().split()[1]) * _PAGE / 2**20
+    except OSError:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+class PeakRSS:
+    """Sample RSS in the background and record each phase's peak (MiB).
+
+    Usage::
+
+        with PeakRSS() as rss:
+            with rss.phase("generate"):
+                ...
+        rss.peaks  # {"generate": 812.4, ...}
+
+    Phases may nest (an extension inside ``extensions``): a sample counts for every phase
+    open at the time.
+    """
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.peaks: dict[str, float] = {}
+        self._open: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def sample(self) -> None:
+        """Take one sample now (also called at each phase's start and end)."""
+        mb = current_rss_mb()
+        with self._lock:
+            for name in self._open:
+                if mb > self.peaks.get(name, 0.0):
+                    self.peaks[name] = mb
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def __enter__(self) -> PeakRSS:
+        self._thread = threading.Thread(target=self._run, name="peak-rss", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    @contextmanager
+    def phase(self, name: str):
+        """Record the peak RSS while the block runs under ``name``."""
+        with self._lock:
+            self._open.append(name)
+            self.peaks.setdefault(name, 0.0)
+        self.sample()
+        try:
+            yield
+        finally:
+            self.sample()
+            with self._lock:
+                self._open.remove(name)
+
+    def rounded(self) -> dict[str, int]:
+        """The peaks in whole MiB, in the order the phases began."""
+        return {k: round(v) for k, v in self.peaks.items()}
