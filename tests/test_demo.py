@@ -323,8 +323,9 @@ def test_big_files_are_imported_in_parts(engine, monkeypatch, tmp_path):
         before = _aggregate_rows(s)
         aggregates.rebuild(s)
         assert _aggregate_rows(s) == before
-        assert s.scalar(text("SELECT sum(n) FROM agg_records WHERE kind = 'people'")) == (
-            files["people.csv"]
+        assert (
+            s.scalar(text("SELECT sum(n) FROM agg_records WHERE kind = 'people'"))
+            == (files["people.csv"])
         )
     assert not (tmp_path / "b" / "parts").exists()
     peaks = result["peak_rss_mb"]
