@@ -4,7 +4,8 @@
     .venv/bin/python bench/bench_demo.py --build --db sqlite:////tmp/demo.db [--scale full]
     .venv/bin/python bench/bench_demo.py --build --no-extensions ...
 
-Prints seconds per step, peak memory (this process's max RSS), record counts, the database size
+Prints seconds per step, peak memory (this process's max RSS, and per phase: ``peak_rss_mb``),
+process CPU seconds, record counts, the database size
 and the story's figures measured on the built database (last 12 months vs the 12 before;
 沿江社区 six months after focused work vs the six before). The target (issue 2): the full build,
 import and extensions included, within 3 minutes on a 2-core machine.
@@ -26,6 +27,7 @@ import pandas as pd  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 from fangcang import db, demo  # noqa: E402
+from fangcang.demo import builder  # noqa: E402
 from fangcang.models import Base  # noqa: E402
 from fangcang.timeutil import Month, last_complete_month  # noqa: E402
 
@@ -79,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build", action="store_true", help="build into --db (else generate only)")
     ap.add_argument("--db", help="database URL for --build (use an empty one)")
     ap.add_argument("--no-extensions", action="store_true", help="skip the registered extensions")
+    ap.add_argument(
+        "--accounts-only",
+        action="store_true",
+        help="run only the accounts extension (times generate + import + the final checkpoint)",
+    )
     ap.add_argument("--json", help="write the figures to this file too")
     args = ap.parse_args(argv)
     until = Month.parse(args.until) if args.until else last_complete_month()
@@ -101,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             ap.error("--build needs --db URL (an empty database)")
         if args.no_extensions:
             demo.EXTENSIONS[:] = []
+        elif args.accounts_only:
+            demo.EXTENSIONS[:] = [e for e in demo.EXTENSIONS if e == builder.ACCOUNTS_EXTENSION]
         engine = db.make_engine(args.db)
         result = demo.build(engine, scale=args.scale, seed=args.seed, until=until)
         out.update(
@@ -110,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             extension_seconds=result.get("extension_seconds", {}),
             records=result["bundle"]["records"],
             peak_mb=round(peak_mb()),
+            peak_rss_mb=result.get("peak_rss_mb", {}),
+            cpu_seconds=round(time.process_time(), 2),
             extensions=result["extensions"],
         )
         with engine.connect() as conn:
