@@ -11,15 +11,16 @@ whole process, ``time.process_time``, where the machine is shared):
 
 1. *start* (a fresh server process, reported apart, not part of any page time):
    ``import_s`` imports of Streamlit, AppTest and fangcang's access module; ``signin_s`` the
-   first run of app.py (the sign-in page), which starts the background import of the pages'
-   modules (``ui.state.warm_up``: pandas, plotly, scipy, geopandas, folium ...);
-   ``warm_up_s`` how long that import took (``warm_wait_s``: how much of it was still to wait
-   for after the sign-in page; a user types a password meanwhile).
-2. ``landing_s``: the first run signed in (the landing page, as after a sign-in).
+   first run of app.py (the sign-in page). (``warm_up_s`` / ``warm_wait_s``: a background
+   import of the pages' modules at start, if ``ui.state`` has one: ``WARMED``. Tried and
+   removed: it left the sign-in cookie unset under serve.py; the columns stay empty.)
+2. ``landing_s``: the first run signed in (the landing page, as after a sign-in): it imports
+   the modules the pages share (pandas, plotly, scipy, geopandas, fangcang's views ...).
 3. *cold* (``cold_s``, ``cold_cpu_s``): the page's first run with every Streamlit cache
    emptied (``st.cache_data`` and ``st.cache_resource``: as after a new data version or a
-   restart), its modules already imported (step 1): the sidebar's periods and filters, every
-   data call, the charts and tables. It does not include the imports of step 1.
+   restart): the sidebar's periods and filters, every data call, the charts and tables, and
+   the imports of modules only this page needs (those the landing page imported are not
+   counted again).
 4. *warm* (``warm_s``): median of ``--runs`` reruns (same session, caches filled).
 
 The fangcang calls behind the map are timed directly and the map's HTML is measured

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import threading
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,59 +21,15 @@ def _engine_for(url: str) -> Engine:
     return db.make_engine(url)
 
 
-log = logging.getLogger(__name__)
-
-#: What the dashboard pages import (pages/*.py and the fangcang modules behind them: pandas,
-#: plotly, scipy, geopandas, folium ...). A fresh server process imports them once in the
-#: background (``warm_up``) while the first visitor signs in, instead of inside the first page
-#: run: several seconds on a shared 2-core machine (bench/bench_pages.py reports them apart).
-PAGE_MODULES: tuple[str, ...] = (
-    "ui.charts",
-    "ui.chips",
-    "ui.columns",
-    "ui.filters",
-    "ui.periods",
-    "fangcang.views.overview",
-    "fangcang.views.warning",
-    "fangcang.trends",
-    "fangcang.periods",
-    "fangcang.maps",
-    "fangcang.community",
-    "fangcang.effect",
-    "fangcang.tasks",
-    "streamlit_folium",
-)
-#: Set when ``warm_up`` has imported ``PAGE_MODULES`` (or given up on one: logged).
-WARMED = threading.Event()
-WARM_UP_SECONDS: dict[str, float] = {}
-
-
-def warm_up() -> None:
-    """Import ``PAGE_MODULES`` (the server's background thread; a page that runs meanwhile
-    imports what it needs itself: imports are thread-safe)."""
-    started = time.perf_counter()
-    try:
-        for name in PAGE_MODULES:
-            try:
-                importlib.import_module(name)
-            except Exception as exc:  # a page reports its own import error when it runs
-                log.warning("warm-up could not import %s: %s", name, exc)
-    finally:
-        WARM_UP_SECONDS["imports"] = round(time.perf_counter() - started, 3)
-        WARMED.set()
-
-
 @st.cache_resource(show_spinner=False)
 def startup() -> bool:
-    """Once per server process: sweep temporary files a previous process left behind; import
-    the pages' modules in the background (``warm_up``)."""
+    """Once per server process: sweep temporary files a previous process left behind."""
     from fangcang import tempfiles
 
-    threading.Thread(target=warm_up, name="page-imports", daemon=True).start()
     try:
         tempfiles.sweep()
     except OSError as exc:  # never keep the app from starting; say why in the log
-        log.warning("temp sweep failed: %s", exc)
+        logging.getLogger(__name__).warning("temp sweep failed: %s", exc)
     return True
 
 
