@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import MetaData, String, case, cast, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
@@ -229,12 +230,14 @@ def add_checks(
                     for r in batch:
                         copy.write_row(r)
             else:
-                cur.executemany(
-                    f"INSERT INTO factor_checks ({cols}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
-                    [
+                if not all(isinstance(r[3], str) for r in batch):
+                    batch[:] = [
                         (k, rid, c, d if isinstance(d, str) else d.isoformat(), i, src)
                         for k, rid, c, d, i, src in batch
-                    ],
+                    ]
+                cur.executemany(
+                    f"INSERT INTO factor_checks ({cols}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
+                    batch,
                 )
         finally:
             cur.close()
@@ -323,8 +326,12 @@ def _covered(cid, factor, checked, length, communities, n_ids, factor_codes, wan
     if any(n is None for n in length):
         bad = sorted({f.split("|")[0] for f, n in zip(factor, length, strict=True) if n is None})
         raise ValueError(f"no default check interval for factor kind(s) {bad}")
-    com = np.array([communities.get(c, -1) for c in cid], dtype=np.int64)
-    fac = np.array([factor_codes.setdefault(f, len(factor_codes)) for f in factor], dtype=np.int64)
+    # Codes through each chunk's distinct values (a dict look-up per value, not per row).
+    local, names = pd.factorize(np.asarray(cid, dtype=object), use_na_sentinel=False)
+    com = np.array([communities.get(c, -1) for c in names], dtype=np.int64)[local]
+    local, names = pd.factorize(np.asarray(factor, dtype=object), use_na_sentinel=False)
+    fac = np.array([factor_codes.setdefault(f, len(factor_codes)) for f in names], dtype=np.int64)
+    fac = fac[local]
     c = np.array(checked, dtype="datetime64[D]")
     end = c + np.array(length, dtype=np.int64) - 1
     lo = np.searchsorted(wanted, c, side="left")  # first wanted day >= c
