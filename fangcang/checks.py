@@ -203,7 +203,7 @@ _COLUMNS = ("kind", "record_id", "community_id", "checked_on", "interval_days", 
 
 
 def add_checks(
-    session: Session, rows: Iterable[tuple], chunk: int = 50_000, cache_mb: int = 128
+    session: Session, rows: Iterable[tuple], chunk: int = 50_000, cache_mb: int = 32
 ) -> int:
     """Bulk-add check events for generated history: tuples of (kind value, record id,
     community id, day, interval days, source), the day a ``datetime.date`` or its ISO text
