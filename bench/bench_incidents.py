@@ -77,37 +77,20 @@ def cases(last: date):
 
     ytd0, ly0 = date(last.year, 1, 1), date(last.year - 1, 1, 1)
     ly_last = inc.same_day_last_year(last)
-    # warning inputs of the newest assessment month: W, the trend window and its year before
+    # warning inputs of the newest assessment month (scoring.inputs.read_inputs_for): all and
+    # criminal + public-order incidents per community and month from the first month of the
+    # window or of the trend window's year before, summed per window afterwards
     cfg = load_config()
     w = scoring_inputs.Windows.of(m_last, cfg.window_months)
-    tw = scoring_inputs.Windows.of(m_last, cfg.trend_months)
-    yb = tw.year_before
-    spans = [(w.first, w.last), (tw.first, tw.last), yb]
-
-    def warning_inputs(s):
-        ids = scoring_inputs.community_ids(s)
-        return ids, [scoring_inputs.incident_counts(s, ids, a, b) for a, b in spans]
-
-    def warning_got(got):
-        ids, parts = got
-        out = {}
-        for j, (tot, crime) in enumerate(parts):
-            for i, c in enumerate(ids):
-                if tot[i] or crime[i]:
-                    out[(j, c)] = (int(tot[i]), int(crime[i]))
-        return out
-
-    def warning_ref(f):
-        return {
-            (int(r["w"]), r["community_id"]): (int(r["total"]), int(r["crime"]))
-            for _, r in f.iterrows()
-            if r["total"] or r["crime"]
-        }
-
-    warning_sql = " UNION ALL ".join(
-        f"SELECT {j} AS w, community_id, count(*) AS total, {METRIC_SQL['crime']} AS crime "
-        f"FROM inc WHERE {_between(a.first_day, b.last_day)} GROUP BY community_id"
-        for j, (a, b) in enumerate(spans)
+    yb_first = scoring_inputs.Windows.of(m_last, cfg.trend_months).year_before[0]
+    w_first = min(w.first, yb_first)
+    n_w = (m_last.year - w_first.year) * 12 + m_last.month - w_first.month + 1
+    two = ["total", "crime"]
+    crime_sql = METRIC_SQL["crime"]
+    warning_sql = (
+        f"SELECT community_id, strftime(occurred_at, '%Y-%m') AS month, count(*) AS total, "
+        f"{crime_sql} AS crime FROM inc "
+        f"WHERE {_between(w_first.first_day, m_last.last_day)} GROUP BY 1, 2"
     )
 
     def rows(frame, lead, cols):
@@ -163,11 +146,11 @@ def cases(last: date):
             lambda f: rows(f, ["community_id", "month"], keys),
         ),
         (
-            "warning inputs: 12 + 3 + 3 months by community",
-            warning_inputs,
-            warning_got,
+            f"warning inputs: {n_w} months x community, 2 metrics",
+            lambda s: inc.by_month(s, scope, w_first, m_last, two, by_community=True),
+            lambda got: rows(got, ["community_id", "month"], two),
             warning_sql,
-            warning_ref,
+            lambda f: rows(f, ["community_id", "month"], two),
         ),
         (
             "trends: 12 months x category x subtype",
