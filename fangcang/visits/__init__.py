@@ -6,7 +6,8 @@ Public API
 - ``record_visit(session, scope, *, house_id, visited_at, recorded_by, ...)``
 - ``reconcile(session, scope, *, visit_ids=None)``
 - ``confirm(session, scope, discrepancy_id, *, actor)`` /
-  ``dismiss(session, scope, discrepancy_id, *, actor, reason)``
+  ``dismiss(session, scope, discrepancy_id, *, actor, reason)`` /
+  ``decide(session, scope, [Decision, ...], *, actor)`` (many at once, the same rules)
 - ``discrepancy_queue(session, scope, ...)``, ``registry_changes(session, scope)``
 - ``visit_measures(session, scope, as_of, level="community")``
 - ``match_people(session, observed)``; ``CHECKS`` (the registered reconciliation checks)
@@ -17,12 +18,23 @@ Public API
 from .checks import CHECKS, Finding, HouseContext
 from .matching import Match, Observed, id_number_valid, match_people
 from .measures import visit_measures
-from .queue import StaleDiscrepancy, confirm, discrepancy_queue, dismiss, registry_changes
+from .queue import (
+    Decided,
+    Decision,
+    StaleDiscrepancy,
+    confirm,
+    decide,
+    discrepancy_queue,
+    dismiss,
+    registry_changes,
+)
 from .reconcile import ReconcileResult, reconcile
 from .record import record_visit
 
 __all__ = [
     "CHECKS",
+    "Decided",
+    "Decision",
     "Finding",
     "HouseContext",
     "Match",
@@ -30,6 +42,7 @@ __all__ = [
     "ReconcileResult",
     "StaleDiscrepancy",
     "confirm",
+    "decide",
     "demo_extend",
     "discrepancy_queue",
     "dismiss",
