@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -48,8 +49,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from fangcang import db
-from fangcang.demo.builder import write_bundle
+from fangcang.demo.builder import FILES, _parts, write_bundle
 from fangcang.importer import import_bundle
+from fangcang.importer.first import import_first
 from fangcang.timeutil import last_complete_month
 
 DEFAULT_PG = "postgresql+psycopg://fangcang:fangcang@127.0.0.1:5432/fangcang_city"
@@ -213,6 +215,99 @@ def import_district(engine, bundle: Path, cpu: ServerCpu, out: Path, index: int)
         cpu.sample()
     shutil.rmtree(bundle / "parts", ignore_errors=True)
     return {"rows": counts, "timings": timings}
+
+
+def first_load(engine, args, cpu: ServerCpu, out: Path, until, work: Path) -> int:
+    """All districts as ONE first load (``fangcang.importer.first.import_first``): each
+    district's bundle generated and cut into parts (``demo.builder._parts``, as the demo's own
+    first load), the parts of every district in district order loaded in one transaction into
+    the empty database; each part's files are deleted as soon as it is loaded. Returns the
+    number of districts loaded (0 if the load failed)."""
+    parts: list[Path] = []
+    gen = {"wall_s": 0.0, "cpu_s": 0.0, "records": 0}
+    for i in range(args.first, args.districts):
+        folder = work / f"district-{i}"
+        shutil.rmtree(folder, ignore_errors=True)
+        t0, c0 = time.perf_counter(), time.process_time()
+        bundle = write_bundle(folder, scale=args.scale, seed=20261129 + i, until=until, district=i)
+        present = [f for f in FILES if (folder / f).exists()]
+        mine = _parts(folder, present, folder / "parts")
+        for f in present:  # the parts hold links or copies: the whole files can go
+            (folder / f).unlink()
+        parts += mine
+        wall, own = time.perf_counter() - t0, time.process_time() - c0
+        gen["wall_s"] += wall
+        gen["cpu_s"] += own
+        gen["records"] += bundle["records"]
+        _emit(
+            out,
+            {
+                "step": "generate",
+                "district": i,
+                "records": bundle["records"],
+                "parts": len(mine),
+                "wall_s": round(wall, 2),
+                "cpu_s": round(own, 2),
+                "disk_free_gb": round(shutil.disk_usage(work).free / 1024**3, 1),
+            },
+        )
+    loaded = {"n": 0}
+    t_start, c_start, s_start = time.perf_counter(), time.process_time(), cpu.sample()
+    state = {"t": t_start, "c": c_start}
+
+    @contextmanager
+    def phase(name: str):
+        yield
+        if name != "load":
+            return
+        k = loaded["n"]
+        loaded["n"] += 1
+        shutil.rmtree(parts[k], ignore_errors=True)
+        now, c = time.perf_counter(), time.process_time()
+        _emit(
+            out,
+            {
+                "step": "first_part",
+                "part": k,
+                "of": len(parts),
+                "name": f"{parts[k].parent.parent.name}/{parts[k].name}",
+                "files": sorted({f.split(".")[0] for f in present_files[k]}),
+                "wall_s": round(now - state["t"], 2),
+                "cpu_s": round(c - state["c"], 2),
+                "elapsed_s": round(now - t_start, 1),
+                "server_cpu_s": round(cpu.sample() - s_start, 1),
+            },
+        )
+        state["t"], state["c"] = time.perf_counter(), time.process_time()
+
+    present_files = [sorted(p.name for p in part.iterdir()) for part in parts]
+    before = sizes(engine)["db_bytes"]
+    result = import_first(engine, parts, folder=work, actor="bench", channel="bench", phase=phase)
+    wall, own = time.perf_counter() - t_start, time.process_time() - c_start
+    server = cpu.sample() - s_start
+    after = sizes(engine)
+    n = args.districts - args.first
+    _emit(
+        out,
+        {
+            "step": "first_load",
+            "districts": n,
+            "status": result.status.value,
+            "records": gen["records"],
+            "generate_wall_s": round(gen["wall_s"], 2),
+            "generate_cpu_s": round(gen["cpu_s"], 2),
+            "import_wall_s": round(wall, 2),
+            "import_cpu_s": round(own, 2),
+            "server_cpu_s": round(server, 2),
+            "db_growth_bytes": after["db_bytes"] - before,
+            "rows": result.counts,
+            "rejected": result.rejected,
+            "timings": result.timings,
+            "sizes": after,
+            "report": (result.report or "")[-3000:] if not result.ok else "",
+        },
+    )
+    return n if result.ok and not result.rejected else 0
 
 
 def score(url: str, period: str) -> dict:
@@ -434,8 +529,10 @@ def checkpoint(url: str, engine, args, n: int, out: Path) -> None:
     period = str(last_complete_month())
     with engine.connect() as conn:  # fresh statistics for the planner before timing
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    _emit(out, {"step": "sizes", "districts": n, "sizes": sizes(engine)})
     _emit(out, {"step": "score", "districts": n, **score(url, period)})
-    _emit(out, {"step": "pages", "districts": n, "pages": pages(url, args.runs)})
+    names = tuple(x for x in args.pages.split(",") if x)
+    _emit(out, {"step": "pages", "districts": n, "pages": pages(url, args.runs, names)})
     _emit(out, {"step": "queries", "districts": n, "queries": queries(engine, args.runs)})
     _emit(out, {"step": "raw_queries", "districts": n, "queries": raw_queries(engine, args.runs)})
 
@@ -444,11 +541,13 @@ def summary(path: Path) -> str:
     """Markdown tables of a run's JSON lines (several runs appended: resumed with --first)."""
     recs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     gb = 1024**3
-    lines = [
-        "| district | records | cumulative | generate s | import wall s | CPU s (client + PG) "
-        "| DB growth GB | DB size GB | load (1-min) |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    lines = []
+    if any(r["step"] == "district" for r in recs):
+        lines += [
+            "| district | records | cumulative | generate s | import wall s | CPU s (client + PG) "
+            "| DB growth GB | DB size GB | load (1-min) |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
     cum = 0
     for r in (r for r in recs if r["step"] == "district"):
         cum += r["records"]
@@ -459,7 +558,45 @@ def summary(path: Path) -> str:
             f"| {r['db_growth_bytes'] / gb:.2f} | {r['sizes']['db_bytes'] / gb:.2f} "
             f"| {r['load'][0]:.1f} |"
         )
-    last = [r for r in recs if r["step"] == "district"][-1:]
+    parts = [r for r in recs if r["step"] == "first_part"]
+    if parts:  # a first load: each district's parts (validation + COPY, one transaction)
+        lines += [
+            "",
+            "First load, per district's parts (validate + append; wall s, CPU s client + PG):",
+            "",
+        ]
+        lines += ["| district | parts | wall s | CPU s (client + PG) | load (1-min) at end |"]
+        lines += ["|---|---|---|---|---|"]
+        by: dict[str, list[dict]] = {}
+        for r in parts:
+            by.setdefault(r["name"].split("/")[0], []).append(r)
+        server = 0.0
+        for name, rs in by.items():
+            pg = rs[-1]["server_cpu_s"] - server
+            server = rs[-1]["server_cpu_s"]
+            lines.append(
+                f"| {int(name.split('-')[1]) + 1} | {len(rs)} | {sum(r['wall_s'] for r in rs):.0f} "
+                f"| {sum(r['cpu_s'] for r in rs):.0f} + {pg:.0f} | {rs[-1]['load'][0]:.1f} |"
+            )
+    for r in (r for r in recs if r["step"] == "first_load"):
+        gen = [g for g in recs if g["step"] == "generate"]
+        lines += [
+            "",
+            f"First load of {r['districts']} districts ({r['status']}): {r['records']:,} records; "
+            f"generate {r['generate_wall_s']:.0f} s wall, {r['generate_cpu_s']:.0f} s CPU "
+            f"({len(gen)} bundles); import {r['import_wall_s']:.0f} s wall, "
+            f"{r['import_cpu_s']:.0f} s client CPU + {r['server_cpu_s']:.0f} s PostgreSQL CPU; "
+            f"database {r['sizes']['db_bytes'] / gb:.2f} GB; load (1-min) {r['load'][0]:.1f} "
+            "at the end.",
+            "",
+            "Steps (wall s): "
+            + ", ".join(
+                f"{k} {v:.0f}"
+                for k, v in r["timings"].items()
+                if not k.startswith(("load_", "aggregates_"))
+            ),
+        ]
+    last = [r for r in recs if r["step"] in ("district", "first_load", "sizes")][-1:]
     if last:
         lines += ["", "Largest tables at the end (GB, estimated rows):", ""]
         for name, t in list(last[0]["sizes"]["tables"].items())[:10]:
@@ -533,6 +670,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--summary", type=Path, metavar="JSONL", help="print a run's tables and stop")
     p.add_argument("--partition-test", action="store_true", help="only the partitioning comparison")
     p.add_argument("--smoke", action="store_true", help="2 small districts, fangcang_city_smoke")
+    p.add_argument("--pages", default=",".join(PAGES), help="pages timed at a checkpoint")
+    p.add_argument(
+        "--checkpoint-only",
+        action="store_true",
+        help="only the checkpoint (score, pages, queries) on the database as it is, labelled "
+        "--districts",
+    )
+    p.add_argument(
+        "--first-load",
+        action="store_true",
+        help="all districts as ONE first load into the empty database (import_first), then "
+        "one checkpoint",
+    )
     args = p.parse_args(argv)
     if args.smoke:
         args.districts, args.scale, args.pages_at, args.runs, args.fresh = 2, "small", "2", 1, True
@@ -549,6 +699,12 @@ def main(argv: list[str] | None = None) -> int:
         engine.dispose()
         return 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.checkpoint_only:
+        engine = db.make_engine(args.pg)
+        _emit(args.out, {"step": "sizes", "districts": args.districts, "sizes": sizes(engine)})
+        checkpoint(args.pg, engine, args, args.districts, args.out)
+        engine.dispose()
+        return 0
     create_database(args.pg, args.fresh)
     engine = bulk_engine(args.pg)
     db.upgrade(engine)
@@ -558,6 +714,17 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="fangcang-city-"))
     total = {"wall_s": 0.0, "cpu_s": 0.0, "server_cpu_s": 0.0}
     last_s, built = 0.0, 0
+    if args.first_load:
+        built = first_load(engine, args, cpu, args.out, until, work)
+        if built:
+            checkpoint(args.pg, engine, args, built, args.out)
+        if args.smoke:
+            _emit(args.out, {"step": "partition_test", **partition_test(engine, args.runs)})
+        engine.dispose()
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+        _emit(args.out, {"step": "done"})
+        return 0 if built else 1
     for i in range(args.first, args.districts):
         if args.stop_by and _past(args.stop_by, last_s):
             _emit(args.out, {"step": "stopped", "before_district": i, "stop_by": args.stop_by})

@@ -101,6 +101,32 @@ def test_first_load_in_parts_equals_the_ordinary_import(engine, bundle, tmp_path
     assert {ix.name for ix in Base.metadata.tables["people"].indexes} <= names
 
 
+def test_several_districts_with_their_own_reference_files_load_as_one_first_load(
+    engine, bundle, tmp_path, monkeypatch
+):
+    """A city's first load (bench/bench_city.py --first-load): each district's parts, its
+    divisions, stations, officers and communities in its own first part, one after the other
+    in one first load, give what the ordinary importer gives for the districts in turn."""
+    other = tmp_path / "district1"
+    builder.write_bundle(other, scale="small", seed=8, until=UNTIL, district=1)
+    counts: dict[str, int] = {}
+    for folder in (bundle, other):
+        ordinary = import_bundle(engine, folder, actor="t", channel="test", stage=False)
+        assert ordinary.ok and not ordinary.rejected
+        for name, n in ordinary.counts.items():
+            counts[name] = counts.get(name, 0) + n
+    expected = _snapshot(engine)
+    _wipe(engine)
+
+    parts = _parts(bundle, tmp_path / "parts0", monkeypatch)
+    parts += _parts(other, tmp_path / "parts1", monkeypatch)
+    result = import_first(engine, parts, folder=tmp_path, actor="t", channel="test")
+    assert result.ok, result.report
+    assert result.counts == counts
+    assert _count(engine, "communities") == len(expected["communities"]) > 120
+    assert _snapshot(engine) == expected
+
+
 def test_a_rejected_row_in_a_later_part_leaves_the_database_empty(
     engine, bundle, tmp_path, monkeypatch
 ):
