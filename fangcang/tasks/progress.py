@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ..access import Role, Scope, Viewer
@@ -325,7 +325,33 @@ def completion_by_community(
         on_time_rate, overdue; one row per community in scope (items 0 when none).
     """
     scope = scope or Scope.district()
-    facts = item_facts(session, scope, start, end, now=now)
+    _check_period(start, end)
+    now = now or now_local()
+    # One grouped query (the items item_facts would list, same joins), not a frame of every
+    # item: the overview's cold run spent ~0.2 s building and grouping that frame.
+    done = TaskItem.state.in_(list(DONE_STATES))
+    q = (
+        select(
+            TaskItem.community_id,
+            func.count(),
+            func.sum(case((done, 1), else_=0)),
+            func.sum(case((done & (TaskItem.fed_back_at <= TaskItem.deadline), 1), else_=0)),
+            func.sum(
+                case((TaskItem.state.in_(list(OPEN_STATES)) & (TaskItem.deadline < now), 1), else_=0)
+            ),
+        )
+        .join(Community, Community.community_id == TaskItem.community_id)
+        .join(Station, Station.station_id == Community.station_id)
+        .join(SubDistrict, SubDistrict.code == Community.sub_district_code)
+        .join(Officer, Officer.officer_id == TaskItem.officer_id)
+        .where(TaskItem.dispatched_at >= start, TaskItem.dispatched_at < end)
+        .where(scope.clause(TaskItem.community_id))
+        .group_by(TaskItem.community_id)
+    )
+    agg = pd.DataFrame(
+        [tuple(r) for r in session.execute(q)],
+        columns=["community_id", "items", "completed", "on_time", "overdue"],
+    )
     comm = pd.DataFrame(
         session.execute(
             select(Community.community_id, Community.name)
@@ -343,11 +369,22 @@ def completion_by_community(
         "on_time_rate",
         "overdue",
     ]
-    if facts.empty:
+    if agg.empty:
         out = comm.assign(
             items=0, completed=0, completion_rate=np.nan, on_time_rate=np.nan, overdue=0
         )
         return out[cols]
+    agg = agg.set_index("community_id").astype(int)
+    items, completed = agg["items"], agg["completed"]
+    agg["completion_rate"] = np.where(items > 0, completed / items.where(items > 0, 1), np.nan)
+    agg["on_time_rate"] = np.where(
+        completed > 0, agg["on_time"] / completed.where(completed > 0, 1), np.nan
+    )
+    agg = agg[["items", "completed", "completion_rate", "on_time_rate", "overdue"]]
+    out = comm.merge(agg, left_on="community_id", right_index=True, how="left")
+    for col in ("items", "completed", "overdue"):
+        out[col] = out[col].fillna(0).astype(int)
+    return out[cols]
     agg = _summarise(facts.groupby("community_id"))[
         ["items", "completed", "completion_rate", "on_time_rate", "overdue"]
     ]
