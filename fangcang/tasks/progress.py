@@ -337,7 +337,9 @@ def completion_by_community(
             func.sum(case((done, 1), else_=0)),
             func.sum(case((done & (TaskItem.fed_back_at <= TaskItem.deadline), 1), else_=0)),
             func.sum(
-                case((TaskItem.state.in_(list(OPEN_STATES)) & (TaskItem.deadline < now), 1), else_=0)
+                case(
+                    (TaskItem.state.in_(list(OPEN_STATES)) & (TaskItem.deadline < now), 1), else_=0
+                )
             ),
         )
         .join(Community, Community.community_id == TaskItem.community_id)
@@ -381,13 +383,6 @@ def completion_by_community(
         completed > 0, agg["on_time"] / completed.where(completed > 0, 1), np.nan
     )
     agg = agg[["items", "completed", "completion_rate", "on_time_rate", "overdue"]]
-    out = comm.merge(agg, left_on="community_id", right_index=True, how="left")
-    for col in ("items", "completed", "overdue"):
-        out[col] = out[col].fillna(0).astype(int)
-    return out[cols]
-    agg = _summarise(facts.groupby("community_id"))[
-        ["items", "completed", "completion_rate", "on_time_rate", "overdue"]
-    ]
     out = comm.merge(agg, left_on="community_id", right_index=True, how="left")
     for col in ("items", "completed", "overdue"):
         out[col] = out[col].fillna(0).astype(int)
