@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from . import incidents
 from .access import Scope
-from .stats import compare_counts
+from .stats import ALPHA, Change, exact_tests
 from .timeutil import Month, now_local
 
 BASES: tuple[str, ...] = ("year_before", "previous")
@@ -428,27 +428,45 @@ def verdict(change) -> str:
     return "up" if change.direction > 0 else "down"
 
 
-def _compared(n: int, before: int, basis: Basis) -> dict:
+def _compared(ns: list[int], befores: list[int], basis: Basis) -> list[dict]:
+    """The per-basis columns of each pair (``ns[i]`` against ``befores[i]``): the exact tests
+    of all pairs in one vectorised call (``stats.exact_tests``, equal to ``compare_counts``
+    value for value)."""
     if not basis.available:
-        return {
-            f"n_{basis.key}": None,
-            f"change_{basis.key}": None,
-            f"pct_{basis.key}": None,
-            f"z_{basis.key}": None,
-            f"significant_{basis.key}": False,
-            f"verdict_{basis.key}": "unavailable",
-        }
-    c = compare_counts(n, before, basis.exposure_ratio)
-    # the % change of a shorter or longer window is the change of the daily rate
-    rate_before = before * basis.exposure_ratio
-    return {
-        f"n_{basis.key}": before,
-        f"change_{basis.key}": n - before,
-        f"pct_{basis.key}": None if rate_before == 0 else 100.0 * (n - rate_before) / rate_before,
-        f"z_{basis.key}": c.z,
-        f"significant_{basis.key}": c.significant,
-        f"verdict_{basis.key}": verdict(c),
-    }
+        return [
+            {
+                f"n_{basis.key}": None,
+                f"change_{basis.key}": None,
+                f"pct_{basis.key}": None,
+                f"z_{basis.key}": None,
+                f"significant_{basis.key}": False,
+                f"verdict_{basis.key}": "unavailable",
+            }
+            for _ in ns
+        ]
+    ns = [int(n) for n in ns]
+    befores = [int(v) for v in befores]
+    if not ns:
+        return []
+    p, z = exact_tests(ns, befores, basis.exposure_ratio)
+    out = []
+    for n, before, p_i, z_i in zip(ns, befores, p.tolist(), z.tolist(), strict=True):
+        c = Change(now=n, before=before, pct=None, z=z_i, p_value=p_i, significant=p_i < ALPHA)
+        # the % change of a shorter or longer window is the change of the daily rate
+        rate_before = before * basis.exposure_ratio
+        out.append(
+            {
+                f"n_{basis.key}": before,
+                f"change_{basis.key}": n - before,
+                f"pct_{basis.key}": None
+                if rate_before == 0
+                else 100.0 * (n - rate_before) / rate_before,
+                f"z_{basis.key}": c.z,
+                f"significant_{basis.key}": c.significant,
+                f"verdict_{basis.key}": verdict(c),
+            }
+        )
+    return out
 
 
 def comparison(
@@ -483,14 +501,12 @@ def comparison(
         for k, w in windows.items():
             frame = range_counts(session, scope, w, community_ids, by_community=False)
             got[k] = {m: int(_metric_frame(frame, m, category).sum()) for m in metrics}
-    rows = []
-    for metric in metrics:
-        n = got[""][metric]
-        row = {"metric": metric, "n": n}
-        for b in periods.bases:
-            before = got[b.key][metric] if b.available else 0
-            row.update(_compared(n, before, b))
-        rows.append(row)
+    rows = [{"metric": metric, "n": got[""][metric]} for metric in metrics]
+    ns = [row["n"] for row in rows]
+    for b in periods.bases:
+        befores = [got[b.key][metric] if b.available else 0 for metric in metrics]
+        for row, cols in zip(rows, _compared(ns, befores, b), strict=True):
+            row.update(cols)
     return pd.DataFrame(rows)
 
 
@@ -520,6 +536,22 @@ def by_unit(
     DataFrame
         key, name, n and the per-basis columns of :func:`comparison`, most incidents first.
     """
+    return _by_unit(session, scope, periods, units, key, metric=metric, category=category, memo={})
+
+
+def _by_unit(
+    session: Session,
+    scope: Scope,
+    periods: Periods,
+    units: pd.DataFrame,
+    key: str,
+    *,
+    metric: str = "total",
+    category: str | None = None,
+    memo: dict,
+) -> pd.DataFrame:
+    """``by_unit`` with ``memo``: the per-community counts read so far, by window and
+    communities (shared by ``by_units``)."""
     ids = None if key == "category" else sorted(set(units["community_id"]))
 
     unit_of = dict(zip(units["community_id"], units[key], strict=True)) if ids else {}
@@ -527,15 +559,17 @@ def by_unit(
     def grouped(window: Window) -> pd.Series:
         if category is None and key != "category":
             # one headline metric per community: the per-metric tables (incidents.counts)
-            per = incidents.counts(
-                session,
-                _narrowed(scope, ids),
-                [metric],
-                window.first,
-                window.last,
-                by_community=True,
-            )
-            rows = per.rename(columns={metric: "v"}).reset_index()
+            memo_key = (window.first, window.last, tuple(ids) if ids else None)
+            if memo_key not in memo:  # by_units: read once for every unit kind
+                memo[memo_key] = incidents.counts(
+                    session,
+                    _narrowed(scope, ids),
+                    [metric],
+                    window.first,
+                    window.last,
+                    by_community=True,
+                )
+            rows = memo[memo_key].rename(columns={metric: "v"}).reset_index()
         else:
             counts = range_counts(session, scope, window, ids, by_community=key != "category")
             rows = counts[incidents.metric_mask(counts, metric)].copy()
@@ -548,15 +582,43 @@ def by_unit(
 
     now = grouped(periods.current)
     other = {b.key: grouped(b.window) for b in periods.bases if b.available}
-    rows = []
-    for k, name in units[[key, "name"]].drop_duplicates(key).itertuples(index=False):
-        n = int(now.get(k, 0))
-        row = {key: k, "name": name, "n": n}
-        for b in periods.bases:
-            before = int(other[b.key].get(k, 0)) if b.available else 0
-            row.update(_compared(n, before, b))
-        rows.append(row)
+    rows = [
+        {key: k, "name": name, "n": int(now.get(k, 0))}
+        for k, name in units[[key, "name"]].drop_duplicates(key).itertuples(index=False)
+    ]
+    ns = [row["n"] for row in rows]
+    for b in periods.bases:
+        befores = [int(other[b.key].get(row[key], 0)) if b.available else 0 for row in rows]
+        for row, cols in zip(rows, _compared(ns, befores, b), strict=True):
+            row.update(cols)
     out = pd.DataFrame(rows)
     if out.empty:
         return out
     return out.sort_values(["n", "name"], ascending=[False, True]).reset_index(drop=True)
+
+
+def by_units(
+    session: Session,
+    scope: Scope,
+    periods: Periods,
+    tables: dict[str, pd.DataFrame],
+    *,
+    metric: str = "total",
+    category: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """:func:`by_unit` for several unit kinds at once (``{key: units}``, each as ``by_unit``'s
+    ``units`` and ``key``), reading the per-community counts of each window once for all of
+    them (a page's sub-district and station tables share them).
+
+    Returns
+    -------
+    dict
+        ``{key: by_unit(...)}`` in the order of ``tables``.
+    """
+    memo: dict = {}
+    return {
+        key: _by_unit(
+            session, scope, periods, units, key, metric=metric, category=category, memo=memo
+        )
+        for key, units in tables.items()
+    }

@@ -98,11 +98,9 @@ def _units(key: str, name: str) -> pd.DataFrame:
     return meta[["community_id", key, name]].rename(columns={name: "name"})
 
 
-def _table(units: pd.DataFrame, key: str, name_col: str, pick: str | None = None) -> None:
-    """The chosen period per unit; ``pick``: the filter a click on a row sets."""
-    df = state.load(
-        periods.by_unit, viewer.scope, f.span, units, key, metric=metric, category=category
-    )
+def _table(df: pd.DataFrame, key: str, name_col: str, pick: str | None = None) -> None:
+    """The chosen period per unit (a ``periods.by_unit`` frame); ``pick``: the filter a click
+    on a row sets."""
     if df.empty:  # say so in the user's language (not Streamlit's "empty" placeholder)
         st.caption(t("period.no_units", what=name_col))
         return
@@ -135,19 +133,33 @@ elif v.level == "sub_district":
     tabs["community"] = t("period.by.community")
 tabs["station"] = t("period.by.station")
 tabs["category"] = t("period.by.category")
+units = {
+    "sub_district": ("sub_district_code", _units("sub_district_code", "sub_district")),
+    "community": ("community_id", meta[["community_id", "name"]]),
+    "station": ("station_id", _units("station_id", "station")),
+    "category": ("category", cats),
+}
+# one call for every tab: the tabs share the per-community counts of each window
+tables = state.load(
+    periods.by_units,
+    viewer.scope,
+    f.span,
+    {units[kind][0]: units[kind][1] for kind in tabs},
+    metric=metric,
+    category=category,
+)
 st.caption(t("chips.hint_trends"))
 for (kind, _label), tab in zip(tabs.items(), st.tabs(list(tabs.values())), strict=True):
     with tab:
+        key = units[kind][0]
         if kind == "sub_district":
-            units = _units("sub_district_code", "sub_district")
-            _table(units, "sub_district_code", t("dash.sub_district"), "street")
+            _table(tables[key], key, t("dash.sub_district"), "street")
         elif kind == "community":
-            units = meta[["community_id", "name"]]
-            _table(units, "community_id", t("dash.community"), "community")
+            _table(tables[key], key, t("dash.community"), "community")
         elif kind == "station":
-            _table(_units("station_id", "station"), "station_id", t("dash.station"))
+            _table(tables[key], key, t("dash.station"))
         else:
-            _table(cats, "category", t("dash.category"), None if category else "category")
+            _table(tables[key], key, t("dash.category"), None if category else "category")
 
 charts.show(charts.dow_hour(v.dow_hour, t("trends.dow_hour"), height=330), key="dh")
 if metric != "total":

@@ -209,9 +209,9 @@ def unit_table(
         out[change] = df[f"change_{key}"]
         out[judged] = [
             t("period.unavailable")
-            if r[f"verdict_{key}"] == "unavailable"
-            else f"{_pct(r[f'pct_{key}'])} · {verdict(r, key)}"
-            for _, r in df.iterrows()
+            if v == "unavailable"
+            else f"{_pct(pct)} · {verdict({f'verdict_{key}': v}, key)}"
+            for pct, v in zip(df[f"pct_{key}"], df[f"verdict_{key}"], strict=True)
         ]
         config[label] = COUNT
         config[change] = COUNT

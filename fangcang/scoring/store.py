@@ -222,9 +222,10 @@ def _latest_run_ids(session: Session):
     )
 
 
-def _record(res: WarningResult, lang: str | None) -> dict:
-    """One stored result as a flat dict (both model versions; model-2 fields None for
-    model-1 rows and the other way round)."""
+def _record(res, lang: str | None) -> dict:
+    """One stored result (a row of ``_result_select``: the columns of ``warning_results`` by
+    name) as a flat dict (both model versions; model-2 fields None for model-1 rows and the
+    other way round)."""
     explanation = json.loads(res.explanation) if res.explanation else {}
     pts = json.loads(res.points) if res.points else {}
     reason = ""
@@ -269,32 +270,34 @@ def _frame(session: Session, stmt, lang: str | None = None) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     records = []
-    for res, name, sd_code, sd_name, st_id, st_name, period, version in rows:
+    for res in rows:
         rec = _record(res, lang)
         rec.update(
-            name=name,
-            sub_district_code=sd_code,
-            sub_district=sd_name,
-            station_id=st_id,
-            station=st_name,
-            period=period,
-            model_version=int(version or 1),
+            name=res.c_name,
+            sub_district_code=res.c_sd_code,
+            sub_district=res.c_sd_name,
+            station_id=res.c_st_id,
+            station=res.c_st_name,
+            period=res.c_period,
+            model_version=int(res.c_version or 1),
         )
         records.append(rec)
     return pd.DataFrame.from_records(records, columns=RESULT_COLUMNS)
 
 
 def _result_select(scope: Scope):
+    # Plain columns, not WarningResult entities: the rows are read once into a frame, and
+    # building ORM objects cost about half of a page's reading of them.
     return (
         select(
-            WarningResult,
-            Community.name,
-            Community.sub_district_code,
-            SubDistrict.name,
-            Community.station_id,
-            Station.name,
-            WarningRun.period,
-            WarningRun.model_version,
+            *WarningResult.__table__.c,
+            Community.name.label("c_name"),
+            Community.sub_district_code.label("c_sd_code"),
+            SubDistrict.name.label("c_sd_name"),
+            Community.station_id.label("c_st_id"),
+            Station.name.label("c_st_name"),
+            WarningRun.period.label("c_period"),
+            WarningRun.model_version.label("c_version"),
         )
         .join(WarningRun, WarningRun.id == WarningResult.run_id)
         .outerjoin(Community, Community.community_id == WarningResult.community_id)
