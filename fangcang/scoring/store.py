@@ -222,11 +222,11 @@ def _latest_run_ids(session: Session):
     )
 
 
-def _record(res, lang: str | None) -> dict:
+def _record(res, lang: str | None, explanations: bool = True) -> dict:
     """One stored result (a row of ``_result_select``: the columns of ``warning_results`` by
     name) as a flat dict (both model versions; model-2 fields None for model-1 rows and the
     other way round)."""
-    explanation = json.loads(res.explanation) if res.explanation else {}
+    explanation = json.loads(res.explanation) if explanations and res.explanation else {}
     pts = json.loads(res.points) if res.points else {}
     reason = ""
     if lang and explanation:
@@ -265,13 +265,15 @@ def _record(res, lang: str | None) -> dict:
     return rec
 
 
-def _frame(session: Session, stmt, lang: str | None = None) -> pd.DataFrame:
+def _frame(
+    session: Session, stmt, lang: str | None = None, explanations: bool = True
+) -> pd.DataFrame:
     rows = session.execute(stmt).all()
     if not rows:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     records = []
     for res in rows:
-        rec = _record(res, lang)
+        rec = _record(res, lang, explanations)
         rec.update(
             name=res.c_name,
             sub_district_code=res.c_sd_code,
@@ -308,7 +310,12 @@ def _result_select(scope: Scope):
 
 
 def results(
-    session: Session, period: Month, scope: Scope | None = None, lang: str | None = None
+    session: Session,
+    period: Month,
+    scope: Scope | None = None,
+    lang: str | None = None,
+    *,
+    explanations: bool = True,
 ) -> pd.DataFrame:
     """The stored results of ``period`` (latest version) within ``scope``, highest score first.
 
@@ -319,6 +326,9 @@ def results(
     ----------
     lang : {"zh", "en"}, optional
         Fill ``reason`` (the top reasons in one line) in that language; "" without it.
+    explanations : bool
+        False: leave the stored explanations unread (``explanation`` ``{}``, ``reason`` "")
+        for a caller that needs only levels and scores (decoding them is most of the read).
 
     Returns
     -------
@@ -335,7 +345,7 @@ def results(
     if wr is None:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     stmt = _result_select(scope).where(WarningResult.run_id == wr.id)
-    df = _frame(session, stmt, lang)
+    df = _frame(session, stmt, lang, explanations)
     return df.sort_values(
         ["score", "community_id"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)

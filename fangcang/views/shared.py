@@ -91,8 +91,10 @@ def warning_frame(
     """Stored warning results of ``period`` in ``scope`` (``store.results``) with a one-line
     reason in ``lang``; ``ind_<indicator>`` is the indicator's ratio to the district (model 2;
     NaN for model-1 runs). Empty (same columns) when the month has no run. Highest score first.
+    ``reasons=False`` (a previous month's levels and scores): no reason and no explanation
+    (``{}``; the stored explanations are not decoded).
     """
-    df = store.results(session, period, scope, lang if reasons else None)
+    df = store.results(session, period, scope, lang if reasons else None, explanations=reasons)
     if df.empty:
         return pd.DataFrame(columns=WARNING_COLUMNS)
     for k in INDICATORS:
