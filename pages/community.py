@@ -8,7 +8,7 @@ from fangcang import community, palette
 from fangcang.i18n import fmt_int
 from fangcang.timeutil import Month
 from fangcang.websafe import escape, escape_markdown
-from ui import audit_view, charts, chips, columns, filters, guard, state
+from ui import audit_view, charts, chips, columns, filters, firststart, guard, state
 from ui import periods as period_ui
 from ui.state import t
 
@@ -79,7 +79,7 @@ with left:
         for line in p.warning["sentences"]:
             st.markdown(f"- {escape_markdown(line)}")
     else:
-        st.info(t("dash.no_warning_run", period=str(p.period)))
+        st.info(firststart.no_warning_run(str(p.period)))
 with right:
     st.subheader(t("community.history"))
     if p.history.empty:

@@ -10,7 +10,7 @@ from fangcang.models import IncidentCategory
 from fangcang.timeutil import Month
 from fangcang.views.shared import INDICATORS
 from fangcang.websafe import escape, escape_markdown
-from ui import chips, filters, guard, state
+from ui import chips, filters, firststart, guard, state
 from ui import periods as period_ui
 from ui.state import t
 
@@ -107,7 +107,7 @@ if view.communities.empty:
     st.info(filters.empty_text(f, viewer))
     st.stop()
 if colour_by in ("level", "score", "indicator") and not view.has_levels:
-    st.info(t("dash.no_warning_run", period=str(f.period)))
+    st.info(firststart.no_warning_run(str(f.period)))
 elif colour_by in ("task_completion", "visit_coverage") and view.communities["value"].isna().all():
     st.info(t("map.unavailable", what=t(f"map.colour_by.{colour_by}")))
 

@@ -8,7 +8,7 @@ from fangcang.i18n import catalogue, fmt_int, fmt_pct
 from fangcang.palette import LEVEL_COLOURS
 from fangcang.timeutil import Month
 from fangcang.views import overview
-from ui import charts, columns, filters, guard, state
+from ui import charts, columns, filters, firststart, guard, state
 from ui import periods as period_ui
 from ui.state import t
 
@@ -47,7 +47,7 @@ with left:
     if data.has_warning:
         charts.show(charts.level_bars(data.levels, data.levels_before, height=280), key="levels")
     else:
-        st.info(t("dash.no_warning_run", period=str(f.period)))
+        st.info(firststart.no_warning_run(str(f.period)))
 with right:
     st.subheader(t("overview.trend"))
     m = data.monthly

@@ -11,7 +11,7 @@ from fangcang.scoring import load_config, store
 from fangcang.timeutil import Month
 from fangcang.views import warning as view
 from fangcang.views.shared import INDICATORS
-from ui import chips, export, filters, guard, state, warning_analytics
+from ui import chips, export, filters, firststart, guard, state, warning_analytics
 from ui.state import t
 
 viewer = guard.page("warning")
@@ -46,7 +46,7 @@ chips.show(chips.for_filters(f, viewer), key="warning_chips")
 if not f.is_month:  # a level is a monthly decision: say which month, do not pretend
     st.info(t("period.warning_page", month=str(f.period), window=str(f.span.current)))
 if page.total == 0:
-    st.info(t("dash.no_warning_run", period=str(f.period)))
+    st.info(firststart.no_warning_run(str(f.period)))
     st.stop()
 if len(page.table) < page.total:
     st.caption(

@@ -215,3 +215,13 @@ def _filling_sidebar(job: Job) -> None:
 
     with st.sidebar:
         live()
+
+
+def no_warning_run(period: str) -> str:
+    """The message for a month without a warning run: while the demo is still filling in
+    (meta ``demo_build`` = ``filling``) the runs are being computed, so say that instead of
+    pointing a user at the ``score`` command."""
+    from fangcang.demo import builder
+
+    filling = builder.build_state(state.engine()) == "filling"
+    return state.t("dash.warning_run_filling" if filling else "dash.no_warning_run", period=period)

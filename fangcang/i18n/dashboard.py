@@ -37,6 +37,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{period} 尚无预警评估结果（运行 python -m fangcang score）。",
         "No warning run for {period} yet (run python -m fangcang score).",
     ),
+    "dash.warning_run_filling": (
+        "演示数据仍在补充中：{period} 的预警评估正在计算，完成后自动显示（见侧边栏进度）。",
+        "The demo is still filling in: the warning run for {period} is being computed and"
+        " appears here when it is done (progress in the sidebar).",
+    ),
     "dash.filters": ("筛选", "Filters"),
     "dash.share_link": ("当前视图链接：", "Link to this view: "),
     "dash.community": ("社区", "Community"),
