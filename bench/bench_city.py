@@ -227,18 +227,24 @@ def first_load(engine, args, cpu: ServerCpu, out: Path, until, work: Path) -> in
     gen = {"wall_s": 0.0, "cpu_s": 0.0, "records": 0}
     for i in range(args.first, args.districts):
         folder = work / f"district-{i}"
-        shutil.rmtree(folder, ignore_errors=True)
         t0, c0 = time.perf_counter(), time.process_time()
-        bundle = write_bundle(folder, scale=args.scale, seed=20261129 + i, until=until, district=i)
-        present = [f for f in FILES if (folder / f).exists()]
-        mine = _parts(folder, present, folder / "parts")
-        for f in present:  # the parts hold links or copies: the whole files can go
-            (folder / f).unlink()
+        if args.reuse and (folder / "parts").is_dir():  # parts left by a stopped run
+            mine = sorted((folder / "parts").iterdir(), key=_part_order)
+            bundle = {"records": None}
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            bundle = write_bundle(
+                folder, scale=args.scale, seed=20261129 + i, until=until, district=i
+            )
+            present = [f for f in FILES if (folder / f).exists()]
+            mine = _parts(folder, present, folder / "parts")
+            for f in present:  # the parts hold links or copies: the whole files can go
+                (folder / f).unlink()
         parts += mine
         wall, own = time.perf_counter() - t0, time.process_time() - c0
         gen["wall_s"] += wall
         gen["cpu_s"] += own
-        gen["records"] += bundle["records"]
+        gen["records"] += bundle["records"] or 0
         _emit(
             out,
             {
@@ -293,7 +299,7 @@ def first_load(engine, args, cpu: ServerCpu, out: Path, until, work: Path) -> in
             "step": "first_load",
             "districts": n,
             "status": result.status.value,
-            "records": gen["records"],
+            "records": gen["records"] or sum(result.counts.values()),
             "generate_wall_s": round(gen["wall_s"], 2),
             "generate_cpu_s": round(gen["cpu_s"], 2),
             "import_wall_s": round(wall, 2),
@@ -308,6 +314,12 @@ def first_load(engine, args, cpu: ServerCpu, out: Path, until, work: Path) -> in
         },
     )
     return n if result.ok and not result.rejected else 0
+
+
+def _part_order(path: Path) -> tuple[int, int]:
+    """``part-9.3`` -> (9, 3): the order ``demo.builder._parts`` made them in."""
+    first, _, sub = path.name.removeprefix("part-").partition(".")
+    return int(first), int(sub or 0)
 
 
 def score(url: str, period: str) -> dict:
@@ -670,6 +682,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--summary", type=Path, metavar="JSONL", help="print a run's tables and stop")
     p.add_argument("--partition-test", action="store_true", help="only the partitioning comparison")
     p.add_argument("--smoke", action="store_true", help="2 small districts, fangcang_city_smoke")
+    p.add_argument(
+        "--reuse", action="store_true", help="--first-load: use a district's parts left on disk"
+    )
     p.add_argument("--pages", default=",".join(PAGES), help="pages timed at a checkpoint")
     p.add_argument(
         "--checkpoint-only",
