@@ -72,6 +72,20 @@ def _rows(frame: pd.DataFrame, table: Table, columns: list[str], dialect: str):
     return zip(*cols, strict=True)
 
 
+def _copy(
+    cur, target: str, col_sql: str, frame: pd.DataFrame, table: Table, columns, chunk, progress
+):
+    """PostgreSQL ``COPY target FROM STDIN`` of ``frame``'s rows, ``chunk`` rows converted at a
+    time; ``progress(rows_done)`` after each chunk."""
+    n = len(frame)
+    with cur.copy(f'COPY "{target}" ({col_sql}) FROM STDIN') as copy:
+        for start in range(0, n, chunk):
+            for row in _rows(frame.iloc[start : start + chunk], table, columns, "postgresql"):
+                copy.write_row(row)
+            if progress:
+                progress(min(start + chunk, n))
+
+
 def conflict_clause(
     table: Table, columns: list[str], on_conflict: str, target: str | None = None
 ) -> str:
@@ -178,13 +192,7 @@ def upsert(
                 )
             gc.disable()
             try:
-                with cur.copy(f'COPY "{target}" ({col_sql}) FROM STDIN') as copy:
-                    for start in range(0, n, CHUNK):
-                        part = frame.iloc[start : start + CHUNK]
-                        for row in _rows(part, table, columns, dialect):
-                            copy.write_row(row)
-                        if progress:
-                            progress(min(start + CHUNK, n))
+                _copy(cur, target, col_sql, frame, table, columns, CHUNK, progress)
             finally:
                 gc.enable()
             if before:
@@ -277,13 +285,7 @@ def append(
                 cur.close()
         elif dialect == "postgresql":
             with raw.cursor() as cur:
-                with cur.copy(f'COPY "{table.name}" ({col_sql}) FROM STDIN') as copy:
-                    for start in range(0, n, APPEND_CHUNK):
-                        part = frame.iloc[start : start + APPEND_CHUNK]
-                        for row in _rows(part, table, columns, dialect):
-                            copy.write_row(row)
-                        if progress:
-                            progress(min(start + APPEND_CHUNK, n))
+                _copy(cur, table.name, col_sql, frame, table, columns, APPEND_CHUNK, progress)
         else:
             raise ValueError(f"bulk load supports sqlite and postgresql, not {dialect}")
     finally:
