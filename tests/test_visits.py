@@ -604,14 +604,13 @@ def test_import_visits_csv_with_errors_changes_nothing(session, home, tmp_path):
 # --------------------------------------------------------------------------------------------
 # Demo extension
 # --------------------------------------------------------------------------------------------
-def test_demo_extend_plants_every_type_and_decides_some(engine, session, factory):
+@pytest.fixture
+def demo_registry(session, factory):
+    """A registry of 1,200 houses in three communities for the visits demo."""
     import numpy as np
     from sqlalchemy import insert
 
-    from fangcang.demo import DemoContext
-    from fangcang.models import Gender, ResidenceType, Visit
-    from fangcang.timeutil import Month
-    from fangcang.visits import demo_extend
+    from fangcang.models import Gender, ResidenceType
 
     rng = np.random.default_rng(1)
     comms = [factory.community(community_id=f"C{i}") for i in range(3)]
@@ -653,6 +652,13 @@ def test_demo_extend_plants_every_type_and_decides_some(engine, session, factory
     session.execute(insert(Person), people)
     session.commit()
 
+
+def test_demo_extend_plants_every_type_and_decides_some(engine, session, demo_registry):
+    from fangcang.demo import DemoContext
+    from fangcang.models import Visit
+    from fangcang.timeutil import Month
+    from fangcang.visits import demo_extend
+
     out = demo_extend(DemoContext(engine=engine, scale="small", seed=7, until=Month(2026, 10)))
     session.expire_all()
     assert out["visits"] == 300
@@ -668,6 +674,74 @@ def test_demo_extend_plants_every_type_and_decides_some(engine, session, factory
     # Every discrepancy was found on the day of its visit.
     d = session.scalars(select(Discrepancy)).first()
     assert d.created_at == session.get(Visit, d.visit_id).visited_at
+
+
+def _all_rows(session) -> dict:
+    from fangcang.models import Base
+
+    return {
+        t.name: sorted(map(repr, session.execute(t.select()).all()))
+        for t in Base.metadata.sorted_tables
+    }
+
+
+class _Stopped(Exception):
+    """The server stopped here."""
+
+
+@pytest.mark.parametrize("stop_at", ["reconcile", "_decide"])
+def test_demo_extend_rerun_after_an_interruption_gives_one_set(
+    engine, session, demo_registry, monkeypatch, stop_at
+):
+    """A build stopped between writing the visits and reconciling them (or between
+    reconciling and deciding) leaves nothing; the rerun ``builder.finish_extensions`` makes
+    writes exactly one set, and a rerun after a completed run writes nothing."""
+    from fangcang.demo import DemoContext
+    from fangcang.models import Person, Visit
+    from fangcang.timeutil import Month
+    from fangcang.visits import demo as visits_demo
+    from fangcang.visits import demo_extend
+
+    ctx = DemoContext(engine=engine, scale="small", seed=7, until=Month(2026, 10))
+    before = _all_rows(session)
+    session.rollback()
+    real = getattr(visits_demo, stop_at)
+    calls = []
+
+    def stop(s, *args, **kwargs):
+        # The step before has run in this transaction: its rows are there, uncommitted.
+        calls.append(s.scalar(select(func.count()).select_from(Visit)))
+        raise _Stopped
+
+    monkeypatch.setattr(visits_demo, stop_at, stop)
+    with pytest.raises(_Stopped):
+        demo_extend(ctx)
+    assert calls == [300]
+    session.expire_all()
+    assert _all_rows(session) == before  # nothing of the stopped run is left
+    session.rollback()
+
+    monkeypatch.setattr(visits_demo, stop_at, real)
+    out = demo_extend(ctx)
+    session.expire_all()
+    assert out["visits"] == 300
+    assert session.scalar(select(func.count()).select_from(Visit)) == 300
+    houses = session.scalars(select(Visit.house_id)).all()
+    assert len(set(houses)) == 300  # each chosen house visited once
+    dups = session.scalar(
+        select(func.count()).select_from(Person).where(Person.person_id.like("DUP%"))
+    )
+    assert dups == out["duplicate_records_added"] > 0
+    n = session.scalar(select(func.count()).select_from(Discrepancy))
+    assert n == out["discrepancies"]
+    assert sum(out["decided"].values()) > 0
+    after = _all_rows(session)
+    session.rollback()
+
+    again = demo_extend(ctx)  # completed, but not yet recorded done by the builder
+    assert again == {"visits": 300, "already_built": True}
+    session.expire_all()
+    assert _all_rows(session) == after
 
 
 def test_data_contract_documents_visits_csv():

@@ -57,6 +57,8 @@ PLANTED = [
 MAX_DECISIONS = {"small": 400, "full": 1500}
 DUPLICATE_SOURCE = "人社局"
 DEMO_ACTOR = "demo"
+#: ``visits.source`` of the demo's visits (how a rerun knows the extension already ran).
+DEMO_SOURCE = "demo"
 DISMISS_REASONS = [
     "核实为临时探亲，实际居住情况与登记一致",
     "租客短期外出，登记信息无误",
@@ -158,7 +160,20 @@ def demo_extend(ctx) -> dict:
     as_of = ctx.until.last_day
     first = as_of - timedelta(days=364)
     progress = ctx.progress
+    # One transaction for the whole extension: a build stopped part-way (a server stopped
+    # between writing the visits and reconciling them) leaves nothing behind, and the rerun
+    # that ``builder.finish_extensions`` makes starts from the same registry. A rerun after a
+    # completed run (stopped before the build recorded it done) finds the demo's visits and
+    # writes nothing.
     with Session(ctx.engine, expire_on_commit=False) as s:
+        done = s.scalar(
+            select(func.count())
+            .select_from(Visit)
+            .where(Visit.source == DEMO_SOURCE, Visit.recorded_by == DEMO_ACTOR)
+        )
+        if done:
+            progress(1.0, "visits: already built")
+            return {"visits": int(done), "already_built": True}
         houses = s.execute(
             select(
                 House.house_id, House.community_id, House.use, House.registered_residents
@@ -289,7 +304,7 @@ def demo_extend(ctx) -> dict:
                         "observed_use": None,
                         "observed_count": None,
                         "notes": "无人在家",
-                        "source": "demo",
+                        "source": DEMO_SOURCE,
                         "recorded_by": DEMO_ACTOR,
                         "created_at": at,
                     }
@@ -306,7 +321,7 @@ def demo_extend(ctx) -> dict:
                     "observed_use": use,
                     "observed_count": count,
                     "notes": "",
-                    "source": "demo",
+                    "source": DEMO_SOURCE,
                     "recorded_by": DEMO_ACTOR,
                     "created_at": at,
                 }
@@ -339,7 +354,6 @@ def demo_extend(ctx) -> dict:
                     .where(House.house_id == house_id)
                     .values(registered_residents=House.registered_residents + n)
                 )
-        s.commit()
 
         progress(0.45, "visits: reconciling")
         t0 = time.perf_counter()
@@ -354,14 +368,13 @@ def demo_extend(ctx) -> dict:
         # Each discrepancy was found the day of its visit.
         s.execute(
             update(Discrepancy)
-            .where(Discrepancy.visit_id.in_(select(Visit.id).where(Visit.source == "demo")))
+            .where(Discrepancy.visit_id.in_(select(Visit.id).where(Visit.source == DEMO_SOURCE)))
             .values(
                 created_at=select(Visit.visited_at)
                 .where(Visit.id == Discrepancy.visit_id)
                 .scalar_subquery()
             )
         )
-        s.commit()
 
         progress(0.85, "visits: deciding older discrepancies")
         decided = _decide(s, rng, as_of, MAX_DECISIONS.get(ctx.scale, 400))
