@@ -1,10 +1,12 @@
 """One map (一图): communities coloured by level / score / indicator / tasks / visits, layers,
-search, and the details of the clicked community beside the map."""
+search, and the details of the clicked community beside the map. Where the area spans several
+districts (a city database, ``fangcang.divisions``), the whole city by sub-district instead
+(``maps.area_data``), until a district or sub-district is chosen."""
 
 import streamlit as st
 from streamlit_folium import st_folium
 
-from fangcang import community, maps, offline
+from fangcang import community, divisions, maps, offline
 from fangcang.i18n import enum_label
 from fangcang.models import IncidentCategory
 from fangcang.timeutil import Month
@@ -24,9 +26,109 @@ def _assets() -> str:
 
 _assets()
 version = state.data_version()
-f = filters.sidebar(viewer, street=True, station=True, levels=True, min_score=True, spans=True)
+f = filters.sidebar(
+    viewer, district=True, street=True, station=True, levels=True, min_score=True, spans=True
+)
 meta = filters.community_meta(version, viewer.scope)
 scope = f.scope(viewer.scope, meta)
+
+
+def _district_chip(items: list) -> list:
+    if f.district:
+        name = divisions.district_name(f.district, state.lang())
+        items.insert(0, chips.Chip("district", t("map.district"), name, _clear_district))
+    return items
+
+
+def _clear_district() -> None:
+    filters.set_filter("district", None)
+    filters.set_filter("street", None)
+    filters.set_filter("station", None)
+
+
+def _open_area(district: str, street: str | None) -> None:
+    filters.set_filter("district", district)
+    filters.set_filter("street", street)
+    filters.set_filter("station", None)
+    st.session_state.pop("map_area", None)
+
+
+def _city_view() -> None:
+    """The whole city by sub-district (the area spans several districts)."""
+    st.title(t("map.city.title"))
+    chips.show(_district_chip(chips.for_filters(f, viewer)), key="map_chips")
+    data = state.load(maps.area_data, scope, Month.parse(str(f.period)), state.lang())
+    view = maps.area_view(data, lang=state.lang(), selected=st.session_state.get("map_area"))
+    if view.areas.empty:
+        st.info(filters.empty_text(f, viewer))
+        st.stop()
+    st.caption(
+        t(
+            "map.city.caption",
+            districts=view.areas["district_code"].nunique(),
+            areas=len(view.areas),
+            communities=int(view.areas["communities"].sum()),
+        )
+    )
+    if f.levels or f.min_score:
+        st.caption(t("map.city.filters_later"))
+    if not view.has_levels:
+        st.info(firststart.no_warning_run(str(f.period)))
+    left, right = st.columns([3.3, 1])
+    with left:
+        out = st_folium(
+            view.map,
+            height=620,
+            width="stretch",
+            returned_objects=["last_active_drawing"],
+            key="fangcang_city_map",
+        )
+    props = ((out or {}).get("last_active_drawing") or {}).get("properties", {})
+    if props.get("code") and props["code"] != st.session_state.get("map_area_clicked"):
+        st.session_state["map_area_clicked"] = props["code"]
+        st.session_state["map_area"] = props["code"]
+    with right:
+        st.subheader(t("map.city.details"))
+        rows = view.areas[view.areas["code"] == st.session_state.get("map_area")]
+        if rows.empty:
+            st.caption(t("map.city.click_hint"))
+            return
+        r = rows.iloc[0]
+        badges = "".join(
+            f"<span style='background:{maps.palette.level_colour(lv)};color:white;"
+            f"padding:2px 9px;border-radius:11px;margin:0 6px 4px 0;display:inline-block;"
+            f"font-weight:600'>{escape(t(f'warning_level.{lv}'))} {int(r[lv])}</span>"
+            for lv in maps.AREA_LEVELS
+        )
+        share = "—" if r["share"] != r["share"] else f"{100 * float(r['share']):.0f}%"
+        st.markdown(
+            f"<div style='font-size:1.35rem;font-weight:600'>{escape(str(r['name']))}</div>"
+            f"<div style='color:#555'>{escape(str(r['district']))} · "
+            f"{escape(t('map.city.tip_counts', n=int(r['communities'])))}</div>"
+            f"<div style='margin:8px 0'>{badges}</div>"
+            f"<div>{escape(t('map.city.share'))}: <b>{share}</b></div>",
+            unsafe_allow_html=True,
+        )
+        st.button(
+            t("map.city.open_sub_district"),
+            icon=":material/zoom_in:",
+            on_click=_open_area,
+            args=(r["district_code"], r["code"]),
+            key="map_open_area",
+        )
+        st.button(
+            t("map.city.open_district", district=r["district"]),
+            icon=":material/map:",
+            on_click=_open_area,
+            args=(r["district_code"], None),
+            key="map_open_district",
+        )
+
+
+if not f.district and not f.street and not f.station:
+    if maps.spans_districts(meta["sub_district_code"]):
+        _city_view()
+        st.stop()
 
 st.title(t("map.title"))
 _chip_slot = st.container()
@@ -140,7 +242,7 @@ def _clear_selected() -> None:
 
 
 # The clicked (or searched) community is the page's cross-filter: a chip shows and clears it.
-_items = chips.for_filters(f, viewer)
+_items = _district_chip(chips.for_filters(f, viewer))
 _sel = st.session_state.get("map_selected")
 _hit = meta.loc[meta["community_id"] == _sel, "name"]
 if _sel and not _hit.empty:

@@ -6,7 +6,8 @@ chose earlier in the session, then the defaults; every change is written back to
 
 Parameters: ``period`` (YYYY-MM), ``span`` (a review-meeting period other than a month: ``7d``,
 ``28d``, ``ytd``, ``YYYY-Qn``, ``YYYY-MM-DD..YYYY-MM-DD``; see ``fangcang.periods``),
-``street`` (sub-district name or code), ``station`` (station name or id), ``level`` (comma-separated: red,yellow,blue,green), ``score`` (minimum score),
+``district`` (区县, name or code: the map of a database with several districts,
+``fangcang.divisions``), ``street`` (sub-district name or code), ``station`` (station name or id), ``level`` (comma-separated: red,yellow,blue,green), ``score`` (minimum score),
 ``community`` (community id), plus page-specific ones through :func:`url_choice`.
 """
 
@@ -18,7 +19,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from fangcang import periods, trends
+from fangcang import divisions, periods, trends
 from fangcang.access import Scope, Viewer
 from fangcang.palette import LEVELS
 from fangcang.periods import PeriodChoice, PeriodKind, Periods
@@ -36,6 +37,7 @@ _PENDING = "dash_pending"  # {filter name: value} chosen outside the sidebar (cl
 @dataclass
 class Filters:
     period: Month  # the month of warning levels (levels are monthly decisions)
+    district: str | None = None  # district code (fangcang.divisions); None = all
     street: str | None = None  # sub-district code
     station: str | None = None  # station id
     levels: list[str] = field(default_factory=list)  # empty = all
@@ -48,10 +50,14 @@ class Filters:
         return self.span is None or self.span.choice.kind is PeriodKind.MONTH
 
     def scope(self, viewer_scope: Scope, meta: pd.DataFrame) -> Scope:
-        """The viewer's scope narrowed to the chosen sub-district / station."""
-        if not self.street and not self.station:
+        """The viewer's scope narrowed to the chosen district / sub-district / station."""
+        if not self.district and not self.street and not self.station:
             return viewer_scope
         keep = meta
+        if self.district:
+            keep = keep[
+                divisions.district_codes(keep["sub_district_code"]).to_numpy() == self.district
+            ]
         if self.street:
             keep = keep[keep["sub_district_code"] == self.street]
         if self.station:
@@ -181,6 +187,7 @@ def url_multi(
 def sidebar(
     viewer: Viewer,
     *,
+    district: bool = False,
     street: bool = False,
     station: bool = False,
     levels: bool = False,
@@ -191,13 +198,21 @@ def sidebar(
     """Draw the chosen filters in the sidebar (period always) and return them.
 
     ``spans``: offer the review-meeting periods (last 7/28 days, quarter, year to date, custom
-    range) besides months, and show the data-as-of day."""
+    range) besides months, and show the data-as-of day. ``district``: a district (区县) choice
+    when the viewer's communities lie in more than one (default: all of them, the whole city);
+    the sub-districts and stations offered are then those of the chosen district."""
     version = state.data_version()
     periods_list = _periods(version)
     meta = community_meta(version, viewer.scope)
     st.sidebar.markdown(f"**{t('dash.filters')}**")
 
     out = _period(periods_list, spans)
+    if district:
+        out.district = _district(meta)
+        if out.district:
+            meta = meta[
+                divisions.district_codes(meta["sub_district_code"]).to_numpy() == out.district
+            ]
     if street:
         names = dict(
             meta[["sub_district_code", "sub_district"]]
@@ -256,6 +271,24 @@ def sidebar(
         _write("community", cid, "")
         out.community = cid or None
     return out
+
+
+def _district(meta: pd.DataFrame) -> str | None:
+    """The district choice (only when ``meta``'s communities lie in several districts)."""
+    present = sorted(set(divisions.district_codes(meta["sub_district_code"])))
+    if len(present) < 2:
+        return None
+    names = {c: divisions.district_name(c, state.lang()) for c in present}
+    opts = ["", *present]
+    key = _key("district")
+    _bind("district", key, lambda raw: _match(raw, names), "")
+    if st.session_state[key] not in opts:
+        st.session_state[key] = ""
+    code = st.sidebar.selectbox(
+        t("map.district"), opts, key=key, format_func=lambda c: names.get(c, t("map.city.all"))
+    )
+    _write("district", code, "", lambda c: names.get(c, c))
+    return code or None
 
 
 def _month_widget(months: list[str]) -> Month:
@@ -410,6 +443,8 @@ def where_text(f: Filters, viewer: Viewer) -> str:
         hit = meta.loc[meta["community_id"] == f.community, "name"]
         return escape_markdown(hit.iloc[0] if not hit.empty else f.community)
     parts = []
+    if f.district and not f.street:
+        parts.append(escape_markdown(divisions.district_name(f.district, state.lang())))
     if f.street:
         hit = meta.loc[meta["sub_district_code"] == f.street, "sub_district"]
         parts.append(escape_markdown(hit.iloc[0] if not hit.empty else f.street))

@@ -3,6 +3,7 @@
 STRINGS: dict[str, tuple[str, str]] = {
     "app.title": ("基础数字方舱", "Fangcang community policing"),
     "app.district": ("鹿城区", "Lucheng District"),
+    "division.district_code": ("区县 {code}", "District {code}"),
     "app.language": ("语言 / Language", "Language / 语言"),
     "app.building_demo": (
         "首次启动：正在生成鹿城区演示数据…",

@@ -167,6 +167,33 @@ STRINGS: dict[str, tuple[str, str]] = {
         "No warning result for this community this month.",
     ),
     "map.unavailable": ("{what}暂无数据。", "No {what} data yet."),
+    "map.layer.districts": ("区县边界", "District boundaries"),
+    "map.district": ("区县", "District"),
+    "map.city.all": ("全市（按街道汇总）", "Whole city (by sub-district)"),
+    "map.city.title": ("一图 · 全市态势", "Map of the city"),
+    "map.city.caption": (
+        "全市 {districts} 个区县、{areas} 个街道、{communities} 个社区：每个街道按本月红、黄社区占比着色。"
+        "在左侧选择区县或街道，或点击地图上的街道，查看其社区及图层。",
+        "{districts} districts, {areas} sub-districts, {communities} communities: each "
+        "sub-district coloured by its share of red or yellow communities this month. Choose a "
+        "district or sub-district on the left, or click one on the map, for its communities "
+        "and layers.",
+    ),
+    "map.city.share": ("红、黄社区占比", "Share of red or yellow communities"),
+    "map.city.share_none": ("无红、黄社区", "None red or yellow"),
+    "map.city.legend_note": ("括号内为街道数", "Sub-districts in brackets"),
+    "map.city.tip_counts": ("社区 {n} 个：", "{n} communities:"),
+    "map.city.details": ("街道详情", "Sub-district"),
+    "map.city.click_hint": (
+        "点击地图上的街道查看各等级社区数。",
+        "Click a sub-district on the map for its communities per level.",
+    ),
+    "map.city.open_sub_district": ("查看该街道的社区", "Show its communities"),
+    "map.city.open_district": ("查看{district}全部社区", "Show all communities of {district}"),
+    "map.city.filters_later": (
+        "预警等级和得分筛选在选择区县或街道后作用于社区。",
+        "The level and score filters apply to communities once a district or sub-district is chosen.",
+    ),
     # community
     "community.title": ("社区详情", "Community"),
     "community.caption": (

@@ -19,12 +19,23 @@ streamlit-folium load d3 from the internet. Leaflet is served locally (``fangcan
 tiles come from ``FANGCANG_TILE_URL`` (none by default: a plain background).
 
 Modules: ``data`` (frames from the database), ``colours`` (the colour-mode registry),
-``render`` (the ``folium.Map``). This package re-exports their public names.
+``render`` (the ``folium.Map``), ``areas`` (the city view: sub-districts aggregated inside
+their districts, for an area that spans several districts: ``fangcang.divisions``). This package re-exports their public names.
 """
 
 from __future__ import annotations
 
 from .. import palette
+from .areas import (
+    AREA_LEVELS,
+    AreaData,
+    AreaView,
+    area_data,
+    area_view,
+    build_area_map,
+    share_fills,
+    spans_districts,
+)
 from .colours import (
     COLOUR_MODES,
     ColourMode,
@@ -58,6 +69,14 @@ from .render import (
 )
 
 __all__ = [
+    "AREA_LEVELS",
+    "AreaData",
+    "AreaView",
+    "area_data",
+    "area_view",
+    "build_area_map",
+    "share_fills",
+    "spans_districts",
     "COLOUR_MODES",
     "HEAT_GRID_DEG",
     "INCIDENT_MODES",
