@@ -104,7 +104,7 @@ def _city_view() -> None:
         st.markdown(
             f"<div style='font-size:1.35rem;font-weight:600'>{escape(str(r['name']))}</div>"
             f"<div style='color:#555'>{escape(str(r['district']))} · "
-            f"{escape(t('map.city.tip_counts', n=int(r['communities'])))}</div>"
+            f"{escape(t('map.city.n_communities', n=int(r['communities'])))}</div>"
             f"<div style='margin:8px 0'>{badges}</div>"
             f"<div>{escape(t('map.city.share'))}: <b>{share}</b></div>",
             unsafe_allow_html=True,

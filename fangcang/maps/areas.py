@@ -194,8 +194,12 @@ def _area_tip(row: dict, lang: str) -> str:
     lines = [
         f"<b>{html.escape(str(row['name']))}</b> "
         f"<span style='color:#666'>{html.escape(str(row['district']))}</span>",
-        html.escape(t("map.city.tip_counts", lang, n=fmt_int(row["communities"], lang)))
-        + f" {per_level}",
+        t(
+            "map.city.tip_counts",
+            lang,
+            n=html.escape(fmt_int(row["communities"], lang)),
+            levels=per_level,
+        ),
         f"{html.escape(t('map.city.share', lang))}: {share_text}",
     ]
     return "<br>".join(lines)
