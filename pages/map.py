@@ -106,7 +106,7 @@ def _city_view() -> None:
             f"<div style='color:#555'>{escape(str(r['district']))} · "
             f"{escape(t('map.city.n_communities', n=int(r['communities'])))}</div>"
             f"<div style='margin:8px 0'>{badges}</div>"
-            f"<div>{escape(t('map.city.share'))}: <b>{share}</b></div>",
+            f"<div>{escape(t('map.city.share_value', share=share))}</div>",
             unsafe_allow_html=True,
         )
         st.button(

@@ -118,7 +118,7 @@ def test_city_map_html_is_offline_coloured_by_share_and_escaped(session, city):
     assert feats["330303024"]["district_code"] == "330303"
     tip = feats["330303024"]["tip"]
     assert "&lt;b&gt;海滨&lt;/b&gt;街道" in tip and "<b>海滨</b>" not in tip
-    assert "社区 2 个：红 0 · 黄 1 · 蓝 0 · 绿 0" in tip
+    assert "社区 2 个：红 0 · 黄 1 · 蓝 0 · 绿 0<br>红、黄社区占比：100%" in tip
     for name in ("龙湾区", "鹿城区"):  # district names drawn (in the labels' script data)
         assert json.dumps(name) in html
     assert "红、黄社区占比" in html and "fangcang-legend" in html

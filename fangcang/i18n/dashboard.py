@@ -183,6 +183,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "map.city.share_none": ("无红、黄社区", "None red or yellow"),
     "map.city.legend_note": ("括号内为街道数", "Sub-districts in brackets"),
     "map.city.tip_counts": ("社区 {n} 个：{levels}", "{n} communities: {levels}"),
+    "map.city.share_value": (
+        "红、黄社区占比：{share}",
+        "Share of red or yellow communities: {share}",
+    ),
     "map.city.n_communities": ("社区 {n} 个", "{n} communities"),
     "map.city.details": ("街道详情", "Sub-district"),
     "map.city.click_hint": (

@@ -200,7 +200,7 @@ def _area_tip(row: dict, lang: str) -> str:
             n=html.escape(fmt_int(row["communities"], lang)),
             levels=per_level,
         ),
-        f"{html.escape(t('map.city.share', lang))}: {share_text}",
+        html.escape(t("map.city.share_value", lang, share=share_text)),
     ]
     return "<br>".join(lines)
 
@@ -220,7 +220,8 @@ def build_area_map(
     settings = get_settings()
     tile_url = tile_url if tile_url is not None else settings.tile_url
     attribution = tile_attribution if tile_attribution is not None else settings.tile_attribution
-    m = folium.Map(location=[28.0, 120.65], zoom_start=9, tiles=None, maxZoom=18)
+    # quarter zoom steps: a city fills the frame (whole steps left it at half the width)
+    m = folium.Map(location=[28.0, 120.65], zoom_start=9, tiles=None, maxZoom=18, zoomSnap=0.25)
     if tile_url:
         folium.TileLayer(
             tiles=tile_url, attr=attribution or tile_url, name=t("map.layer.tiles", lang)
@@ -252,8 +253,9 @@ def build_area_map(
         style_function=lambda f: {
             "fillColor": f["properties"]["fill"],
             "fillOpacity": 0.7,
-            "color": palette.BOUNDARY if f["id"] == selected else "#ffffff",
-            "weight": 4 if f["id"] == selected else 1,
+            # grey outlines: white ones vanish on the pale classes
+            "color": palette.BOUNDARY if f["id"] == selected else "#8a94a0",
+            "weight": 4 if f["id"] == selected else 0.8,
         },
         highlight_function=lambda f: {"weight": 3, "color": palette.BOUNDARY, "fillOpacity": 0.85},
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
