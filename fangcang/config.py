@@ -90,6 +90,28 @@ def log_level() -> str:
     return raw.upper()
 
 
+#: Sizes of the demo district a first start may build (``fangcang.demo.story.SCALES``).
+DEMO_SCALES = ("small", "medium", "full")
+
+
+def demo_scale() -> str:
+    """The size of the demo district the server builds into an empty database on first start,
+    from ``FANGCANG_DEMO_SCALE`` (default ``full``; ``small`` builds in seconds, for trials and
+    tests).
+
+    Raises
+    ------
+    ValueError
+        Naming the variable when the value is not one of ``DEMO_SCALES``.
+    """
+    raw = _env("FANGCANG_DEMO_SCALE", "full").strip().lower()
+    if raw not in DEMO_SCALES:
+        raise ValueError(
+            f"FANGCANG_DEMO_SCALE must be one of {', '.join(DEMO_SCALES)}, got {raw!r}"
+        )
+    return raw
+
+
 def get_settings() -> Settings:
     """Read the settings from the environment (cheap; call it where needed, never cache).
 

@@ -63,3 +63,16 @@ def test_log_level(monkeypatch):
         ValueError, match="^FANGCANG_LOG_LEVEL must be one of DEBUG, INFO.*'verbose'"
     ):
         config.log_level()
+
+
+def test_demo_scale(monkeypatch):
+    from fangcang.demo.story import SCALES
+
+    assert set(config.DEMO_SCALES) == set(SCALES)
+    monkeypatch.delenv("FANGCANG_DEMO_SCALE", raising=False)
+    assert config.demo_scale() == "full"
+    monkeypatch.setenv("FANGCANG_DEMO_SCALE", " Small ")
+    assert config.demo_scale() == "small"
+    monkeypatch.setenv("FANGCANG_DEMO_SCALE", "tiny")
+    with pytest.raises(ValueError, match="^FANGCANG_DEMO_SCALE must be one of small, medium, full"):
+        config.demo_scale()

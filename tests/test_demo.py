@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import filecmp
 import json
-import threading
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -438,79 +436,6 @@ def factory_on_sqlite(sqlite_engine):
     with Session(sqlite_engine) as s:
         Factory(s).community()
         s.commit()
-
-
-# ---------------------------------------------------------------------------------------------
-# First start of the app: an empty database gets the demo district, once
-# ---------------------------------------------------------------------------------------------
-FILL_GATE = threading.Event()
-
-
-def slow_fill(ctx) -> dict:
-    """A demo extension that runs until the test lets it finish (the filling phase)."""
-    ctx.progress(0.5, "visits: working")
-    FILL_GATE.wait(240)
-    return {"filled": 1}
-
-
-def _wait(predicate, seconds: float = 300, what: str = "") -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
-
-
-def test_first_start_builds_in_the_background_and_opens_before_filling(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    url = f"sqlite:///{tmp_path / 'first.db'}"
-    monkeypatch.setenv("FANGCANG_DB_URL", url)
-    monkeypatch.setattr(demo, "EXTENSIONS", ["fangcang.auth:demo_extend", f"{__name__}:slow_fill"])
-    FILL_GATE.clear()
-    real_build = demo.build
-    calls = []
-
-    def small_build(engine, *, scale, progress=None, ready=None, **kw):
-        calls.append(scale)
-        return real_build(engine, scale="small", until=UNTIL, progress=progress, ready=ready)
-
-    monkeypatch.setattr(demo, "build", small_build)
-    app = str(Path(__file__).resolve().parent.parent / "app.py")
-    at = AppTest.from_file(app, default_timeout=120)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    # The build runs in a server thread: this run returns at once with the progress page.
-    assert [t.value for t in at.title] == ["首次启动：正在生成鹿城区演示数据…"]
-    second = AppTest.from_file(app, default_timeout=120)  # a second visitor meanwhile
-    second.run()
-    assert [t.value for t in second.title] == ["首次启动：正在生成鹿城区演示数据…"]
-    assert calls == ["full"]  # one build, the full district asked for
-
-    def sign_in_shown() -> bool:
-        at.run()
-        return any(b.label == "登录" for b in at.button)
-
-    _wait(sign_in_shown, what="the sign-in page")
-    engine = db.make_engine(url)
-    with Session(engine) as s:
-        assert s.scalar(select(func.count()).select_from(Community)) == 120
-        assert db.get_meta(s, "demo") == "lucheng"
-        assert db.get_meta(s, builder.BUILD_META) == "filling"  # usable before the rest
-    bars = [p.text for p in at.sidebar.get("progress")]
-    assert bars and bars[0].startswith("演示数据补充中 · 补充其他演示数据"), bars
-    FILL_GATE.set()
-
-    def finished() -> bool:
-        with Session(engine) as s:
-            return db.get_meta(s, builder.BUILD_META) == "done"
-
-    _wait(finished, what="the filling extensions")
-    engine.dispose()
-    at3 = AppTest.from_file(app, default_timeout=120)
-    at3.run()
-    assert not at3.exception
-    assert any(b.label == "登录" for b in at3.button)
-    assert calls == ["full"]  # a filled database is not built again
 
 
 def test_an_interrupted_build_finishes_its_extensions(engine, monkeypatch):

@@ -1,31 +1,42 @@
 """First start: migrate the configured database and, when it is empty, build the demo district.
 
-The build runs in a background thread owned by the server process, not by a browser session:
+The build runs in a child process of the server (``fangcang.demo.background``: low priority,
+one per database, its progress in a small status file), not in a thread of the server: the
+server's own page runs stay responsive while the demo is built. The first visit starts it;
 closing the tab does not stop it, and every visitor sees the same progress (in their own UI
-language). The dashboard opens as soon as the base records and the demo accounts are in; the
-warning runs, tasks, bulletins and visits fill in behind it, with a progress bar in the
-sidebar. A server restarted while filling finishes the remaining steps in the background
-(``fangcang.demo.builder.finish_extensions``). A failed build shows its error (the base
-import is transactional: nothing half-imported is left, and the next start tries again).
+language), with the elapsed time counted from the recorded start. The dashboard opens as soon
+as the base records and the demo accounts are in; the warning runs, tasks, bulletins and
+visits fill in behind it, with a progress bar in the sidebar. A server restarted while filling
+finishes the remaining steps in a child of its own (``builder.finish_extensions``); a child
+that died is detected (its lock is free) and started again, up to ``RESTARTS`` times per
+server process. A failed build shows its reason and log reference (the base import is
+transactional: nothing half-imported is left, and the next start tries again).
+
+Size of the demo: ``FANGCANG_DEMO_SCALE`` (``fangcang.config.demo_scale``, default ``full``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import threading
-import time
 from dataclasses import dataclass, field
 
 import streamlit as st
 from sqlalchemy import func, inspect, select
 
-from fangcang import db
+from fangcang import config, db
+from fangcang.demo import background
 
 from . import state
 
 log = logging.getLogger(__name__)
 
-#: Progress phases: the builder's message prefix or extension module -> i18n key.
+#: How many times one server process starts a child again after one died without a word.
+RESTARTS = 2
+
+#: Progress phases: the build's step (``Status.step``) or its extension module -> i18n key.
 _PHASES = {
     "generate": "demo.phase.generate",
     "import": "demo.phase.import",
@@ -37,76 +48,99 @@ _PHASES = {
 }
 
 
-@dataclass
-class Job:
-    """The server process's demo build (one per database), shared by every session."""
+def phase_key(status: background.Status) -> str:
+    """The i18n key of the phase ``status`` is in."""
+    step = status.step
+    return _PHASES.get(step, _PHASES.get(step.split(":", 1)[0], "demo.phase.more"))
 
-    state: str = "idle"  # idle, building, filling, done, failed
-    fraction: float = 0.0
-    phase: str = "demo.phase.generate"
-    error: str = ""
-    started: float = 0.0
+
+@dataclass
+class Supervisor:
+    """This server process's view of the demo build of one database (shared by sessions)."""
+
+    url: str
+    ready: bool = False  # the dashboard can be used (sign-in opens)
+    filling: bool = False  # a child fills in the rest: sidebar progress
+    upgraded: bool = False
+    starts: int = 0  # children this process started
+    children: list = field(default_factory=list)  # their subprocess.Popen objects
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
-    def usable(self) -> bool:
-        """The base records and the accounts are in: pages can be used."""
-        return self.state in ("filling", "done")
+    def check(self, engine) -> background.Status:
+        """Read the build's status; start a child when work is left and none runs (a first
+        build, the extensions of an interrupted one, or again after a child died). Updates
+        ``ready`` and ``filling``."""
+        with self.lock:  # one session at a time decides (and starts) for this process
+            status = background.status(self.url)
+            if status.running:
+                self.ready = self.ready or (status.usable and _accounts_in(engine))
+                self.filling = self.ready
+                return status
+            if status.state == "failed" and status.server_pid == os.getpid():
+                self.filling = self.ready  # shown (sidebar or progress page); next start retries
+                return status
+            if status.dead and status.server_pid == os.getpid() and self.starts > RESTARTS:
+                return status  # died again and again: shown as stopped
+            kind = self._work_left(engine)
+            if kind is None:
+                self.ready, self.filling = True, False
+                return status
+            if kind == "finish":
+                self.ready = _accounts_in(engine)
+            if status.dead:
+                log.warning(
+                    "the demo build process %d ended without finishing (%s): starting again",
+                    status.pid,
+                    status.state,
+                )
+            self._start(kind)
+            status = background.status(self.url)
+            self.filling = self.ready
+            return status
 
-    def progress(self, fraction: float, message: str) -> None:
-        self.fraction = min(max(fraction, self.fraction), 1.0)  # never backwards
-        head = message.split(":", 1)[0].strip()
-        if head == "extensions":
-            from fangcang import demo
-
-            entry = message.split(":", 1)[1].strip()
-            if entry in demo.EXTENSIONS:  # an extension starts ("module:function")
-                self.phase = _PHASES.get(entry.split(":", 1)[0], "demo.phase.more")
-        elif head in _PHASES:
-            self.phase = _PHASES[head]
-
-    def start(self, engine, finish_only: bool = False) -> None:
-        """Start the build (or, ``finish_only``, the unfinished extensions) in a thread."""
-        with self.lock:
-            if self.state in ("building", "filling"):
-                return
-            self.state = "filling" if finish_only else "building"
-            self.fraction, self.error, self.started = 0.0, "", time.perf_counter()
-            if finish_only:
-                self.phase = "demo.phase.more"
-        thread = threading.Thread(
-            target=self._run, args=(engine, finish_only), name="demo-build", daemon=True
-        )
-        thread.start()
-
-    def _ready(self) -> None:
-        self.state = "filling"
-
-    def _run(self, engine, finish_only: bool) -> None:
-        from fangcang import demo
+    def _work_left(self, engine) -> str | None:
+        if _needs_demo(engine):
+            return "build"
+        if not self.upgraded:
+            db.upgrade(engine)
+            self.upgraded = True
         from fangcang.demo import builder
 
+        with state.session() as s:
+            demo = db.get_meta(s, "demo")
+        if demo and builder.build_state(engine) == "filling":  # stopped while filling
+            return "finish"
+        return None
+
+    def _start(self, kind: str) -> None:
+        self.starts += 1
+        child = background.start(self.url, kind, scale=config.demo_scale())
+        if child is not None:
+            self.children.append(child)
+            # Reap the child when it ends and log how it ended (a thread that only waits).
+            threading.Thread(
+                target=self._reap, args=(child,), name="demo-build-reaper", daemon=True
+            ).start()
+
+    @staticmethod
+    def _reap(child) -> None:
+        code = child.wait()
+        if code:
+            log.warning("the demo build process %d ended with exit code %s", child.pid, code)
+
+    def exit_code(self) -> int | None:
+        """The exit code of the last child this process started (None: still running)."""
+        if not self.children:
+            return None
         try:
-            if finish_only:
-                builder.finish_extensions(engine, progress=self.progress)
-            else:
-                demo.build(engine, scale="full", progress=self.progress, ready=self._ready)
-            self.fraction, self.state = 1.0, "done"
-        except Exception as exc:  # shown to every visitor; logged with its traceback
-            log.exception("the demo build failed")
-            self.error, self.state = str(exc)[:500], "failed"
+            return self.children[-1].wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            return None
 
 
 @st.cache_resource(show_spinner=False)
-def _job(url: str) -> Job:
-    return Job()
-
-
-@st.cache_resource(show_spinner=False)
-def _process_state(url: str) -> dict:
-    # Once a process has seen the database migrated and filled, later runs skip every check:
-    # migrations and the emptiness test stay off the hot path of each page view.
-    return {"ready": False}
+def _supervisor(url: str) -> Supervisor:
+    return Supervisor(url)
 
 
 def _needs_demo(engine) -> bool:
@@ -122,69 +156,78 @@ def _empty(engine) -> bool:
         return not s.scalar(select(func.count()).select_from(Community))
 
 
+def _accounts_in(engine) -> bool:
+    """The demo build in this database has reached its ``ready`` point (read from the
+    database: the status file only says when to look)."""
+    from fangcang.demo import builder
+
+    try:
+        if builder.build_state(engine) not in ("filling", "done"):
+            return False
+        return builder.accounts_in(engine)
+    except Exception as exc:  # the meta table is not there yet (the child is migrating)
+        log.debug("build state not readable yet: %s", exc)
+        return False
+
+
 def _url(engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
 def ensure_database() -> None:
-    """Migrate the configured database; fill an empty one with the full-size demo district.
+    """Migrate the configured database; fill an empty one with the demo district.
 
     Returns when pages can be used; otherwise shows the build's progress and stops the run.
     """
     engine = state.engine()
-    url = _url(engine)
-    done = _process_state(url)
-    job = _job(url)
-    if done["ready"]:
-        _filling_sidebar(job)
+    sup = _supervisor(_url(engine))
+    if not sup.ready:
+        sup.check(engine)
+    if sup.ready:
+        if sup.filling:  # otherwise (the hot path of every page view) nothing is read
+            _filling_sidebar(sup)
         return
-    if job.state == "idle":
-        if _needs_demo(engine):
-            job.start(engine)
-        else:
-            db.upgrade(engine)
-            from fangcang.demo import builder
-
-            if builder.build_state(engine) == "filling":  # stopped while filling: finish
-                job.start(engine, finish_only=True)
-            done["ready"] = True
-            _filling_sidebar(job)
-            return
-    if not job.usable:
-        # A hidden one-page navigation while building: otherwise Streamlit's legacy multipage
-        # mode lists the files in pages/ in the sidebar before sign-in.
-        st.navigation(
-            [st.Page(_progress_page, title=state.t("app.building_demo"), url_path="setup")],
-            position="hidden",
-        ).run()
-        st.stop()
-    done["ready"] = True
-    _filling_sidebar(job)
+    # A hidden one-page navigation while building: otherwise Streamlit's legacy multipage
+    # mode lists the files in pages/ in the sidebar before sign-in.
+    st.navigation(
+        [st.Page(_progress_page, title=state.t("app.building_demo"), url_path="setup")],
+        position="hidden",
+    ).run()
+    st.stop()
 
 
-def _elapsed(job: Job) -> str:
-    return f"{time.perf_counter() - job.started:.0f}"
+def _failure(status: background.Status, sup: Supervisor) -> str | None:
+    """The message for a build that cannot go on, or None."""
+    if status.state == "failed":
+        return state.t("demo.build_failed", error=status.error, ref=status.ref)
+    if status.dead and sup.starts > RESTARTS:
+        code = sup.exit_code()
+        return state.t("demo.build_stopped", code="?" if code is None else code)
+    return None
 
 
 def _progress_page() -> None:
-    job = _job(_url(state.engine()))
+    engine = state.engine()
+    sup = _supervisor(_url(engine))
     st.title(state.t("app.building_demo"))
     st.caption(state.t("demo.build_intro"))
 
     @st.fragment(run_every=1.0)
     def live() -> None:
-        if job.state == "failed":
-            st.error(state.t("demo.build_failed", error=job.error))
+        status = sup.check(engine)
+        failure = _failure(status, sup)
+        if failure:
+            st.error(failure)
             return
-        if job.usable:
+        if sup.ready:
             st.rerun(scope="app")  # the base is in: on to the sign-in page
         st.progress(
-            job.fraction,
+            status.fraction,
             text=state.t(
                 "demo.build_progress",
-                phase=state.t(job.phase),
-                percent=f"{job.fraction * 100:.0f}",
-                seconds=_elapsed(job),
+                phase=state.t(phase_key(status)),
+                percent=f"{status.fraction * 100:.0f}",
+                seconds=f"{status.elapsed():.0f}",
             ),
         )
         st.caption(state.t("demo.build_background"))
@@ -192,24 +235,27 @@ def _progress_page() -> None:
     live()
 
 
-def _filling_sidebar(job: Job) -> None:
+def _filling_sidebar(sup: Supervisor) -> None:
     """While the demo fills in behind a usable dashboard: its progress in the sidebar."""
-    if job.state not in ("filling", "failed") or not job.started:
-        return
+    engine = state.engine()
 
     @st.fragment(run_every=2.0)
     def live() -> None:
-        if job.state == "done":
-            st.rerun(scope="app")  # fresh data everywhere (the data version moved)
-        if job.state == "failed":
-            st.warning(state.t("demo.build_failed", error=job.error))
+        status = background.status(sup.url)
+        if not status.running:
+            status = sup.check(engine)  # done, failed, or a child to start again
+        failure = _failure(status, sup)
+        if failure:
+            st.warning(failure)
             return
+        if not sup.filling:
+            st.rerun(scope="app")  # fresh data everywhere (the data version moved)
         st.progress(
-            job.fraction,
+            status.fraction,
             text=state.t(
                 "demo.filling",
-                phase=state.t(job.phase),
-                percent=f"{job.fraction * 100:.0f}",
+                phase=state.t(phase_key(status)),
+                percent=f"{status.fraction * 100:.0f}",
             ),
         )
 

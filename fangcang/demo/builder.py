@@ -551,11 +551,25 @@ def build_state(engine: Engine) -> str | None:
         return db.get_meta(session, BUILD_META)
 
 
-def finish_extensions(engine: Engine, progress: Progress | None = None) -> dict[str, dict]:
+def accounts_in(engine: Engine) -> bool:
+    """Whether people can sign in: the build is ``done``, or ``filling`` with the accounts
+    extension recorded done; True for a database that is not a demo built here."""
+    with Session(engine) as session:
+        state = db.get_meta(session, BUILD_META)
+        if state != "filling":
+            return True
+        done = (db.get_meta(session, DONE_META) or "").splitlines()
+    return ACCOUNTS_EXTENSION in done
+
+
+def finish_extensions(
+    engine: Engine, progress: Progress | None = None, ready: Callable[[], None] | None = None
+) -> dict[str, dict]:
     """Run the extensions an interrupted build did not finish (server stopped while filling).
 
     An extension stopped half-way may have committed part of its work; it runs again from
-    the start (the demo's extensions write demo rows only).
+    the start (the demo's extensions write demo rows only). ``ready()`` is called once the
+    accounts are in (at once when the interrupted build had created them).
     """
     from . import EXTENSIONS
 
@@ -565,6 +579,8 @@ def finish_extensions(engine: Engine, progress: Progress | None = None) -> dict[
         until = Month.parse(db.get_meta(session, "demo_until") or str(last_complete_month()))
         done = [e for e in (db.get_meta(session, DONE_META) or "").splitlines() if e]
     todo = [e for e in EXTENSIONS if e not in done]
+    if ready is not None and ACCOUNTS_EXTENSION not in todo:
+        ready()
     ctx = DemoContext(engine, scale, seed, until, progress or _quiet)
     seconds: dict[str, float] = {}
     out: dict[str, dict] = {}
@@ -582,6 +598,8 @@ def finish_extensions(engine: Engine, progress: Progress | None = None) -> dict[
                 db.set_meta(session, BUILD_META, "done")
             db.bump_data_version(session)
             session.commit()
+        if entry == ACCOUNTS_EXTENSION and ready is not None:
+            ready()
     if not todo:
         with Session(engine) as session:
             db.set_meta(session, BUILD_META, "done")

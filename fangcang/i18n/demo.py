@@ -14,9 +14,9 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{phase}: {percent}% ({seconds} s so far)",
     ),
     "demo.build_background": (
-        "生成在服务器上进行：关闭此页面不会中断，其他访问者看到同样的进度。",
-        "The build runs on the server: closing this tab does not stop it, and other visitors "
-        "see the same progress.",
+        "生成在服务器的后台进程中进行：关闭此页面不会中断，其他访问者看到同样的进度。",
+        "The build runs in a background process on the server: closing this tab does not "
+        "stop it, and other visitors see the same progress.",
     ),
     "demo.filling": (
         "演示数据补充中 · {phase} {percent}%",
@@ -39,8 +39,15 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Demo district built: {records} records in {seconds} s.",
     ),
     "demo.build_failed": (
-        "演示数据生成失败：{error}",
-        "Building the demo district failed: {error}",
+        "演示数据生成失败：{error}（日志编号 {ref}）。服务器重新启动后将再次尝试。",
+        "Building the demo district failed: {error} (log reference {ref}). The next server "
+        "start tries again.",
+    ),
+    "demo.build_stopped": (
+        "演示数据生成进程意外退出（退出码 {code}），已多次重试。详情见服务器日志；"
+        "服务器重新启动后将再次尝试。",
+        "The demo build process stopped unexpectedly (exit code {code}) and was restarted "
+        "without success. The server log has the details; the next server start tries again.",
     ),
     # Incident subtypes the demo uses (besides the reserved ones in core).
     "incident_subtype.burglary": ("入室盗窃", "Burglary"),
