@@ -167,13 +167,16 @@ def test_reporter_steps_and_fraction(tmp_path):
     data = json.loads(path.read_text())
     assert data["step"] == "fangcang.scoring:demo_extend"
     r.progress(0.7, "fangcang.tasks:demo_extend")  # finish_extensions names the entry alone
-    r.ready()
+    r.ready()  # (in the real build, after the accounts: see below)
     data = json.loads(path.read_text())
     assert (data["state"], data["step"], data["fraction"]) == (
         "filling",
         "fangcang.tasks:demo_extend",
         0.7,
     )
+    r.progress(0.72, f"extensions: {builder.ACCOUNTS_EXTENSION}")
+    r.ready()  # the accounts are done: "further demo data" until the next extension starts
+    assert json.loads(path.read_text())["step"] == ""
 
 
 def test_finish_extensions_is_ready_once_the_accounts_are_in(engine, monkeypatch):

@@ -281,7 +281,14 @@ class Reporter:
             self._save(force)
 
     def ready(self) -> None:
-        self.update(state="filling")
+        """The base records and the accounts are in: the dashboard may open."""
+        from .builder import ACCOUNTS_EXTENSION
+
+        with self._lock:
+            if self.data.get("step") == ACCOUNTS_EXTENSION:  # done: "further data" until next
+                self.data["step"] = ""
+            self.data["state"] = "filling"
+            self._save(True)
 
 
 def build_demo(engine, *, scale: str, progress, ready) -> dict:
