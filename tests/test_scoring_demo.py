@@ -8,7 +8,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, insert, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from fangcang import checks
 from fangcang.models import FactorCheck, FactorKind, HouseUse, PlaceKind, PlaceSubtype
@@ -100,6 +102,13 @@ def test_set_wise_history_equals_the_row_by_row_one(session, factory):
     )
     first, focus = Month(2024, 11), Month(2026, 5)
     old = _old_rows(session, geo, prof, first, focus, seed=42)
+    indexes = sorted(
+        inspect(session.connection()).get_indexes("factor_checks"), key=lambda ix: ix["name"]
+    )
+    assert {ix["name"] for ix in indexes} >= {
+        "ix_factor_checks_community_id",
+        "ix_factor_checks_checked_on",
+    }
     added = generate_check_history(session, geo, prof, first, focus, seed=42)
     stored = session.execute(
         select(
@@ -116,3 +125,18 @@ def test_set_wise_history_equals_the_row_by_row_one(session, factory):
     assert sorted(stored) == sorted(old)  # the same events ...
     order = [(k, r, d) for k, r, _, d, _, _ in stored]
     assert order == sorted(order)  # ... stored in the unique index's order
+    # The indexes dropped for the load are back, as they were (names, columns, uniqueness).
+    after = inspect(session.connection()).get_indexes("factor_checks")
+    assert sorted(after, key=lambda ix: ix["name"]) == indexes
+    k, r, c, d, i, s = old[0]
+    with pytest.raises(IntegrityError):  # the unique constraint is in force
+        session.execute(
+            insert(FactorCheck).values(
+                kind=FactorKind(k),
+                record_id=r,
+                community_id=c,
+                checked_on=d,
+                interval_days=i,
+                source=s,
+            )
+        )
