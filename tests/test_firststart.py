@@ -241,10 +241,13 @@ def test_first_start_builds_in_a_child_and_opens_before_filling(
     assert not at.exception, [e.value for e in at.exception]
     # The build runs in a child process: this run returns at once with the progress page.
     assert _titles(at) == ["首次启动：正在生成鹿城区演示数据…"]
+    # The size said is the scale being built (FANGCANG_DEMO_SCALE=small here).
+    assert "小规模试用数据，约1.3万条记录" in at.caption[0].value, at.caption[0].value
     second = AppTest.from_file(APP, default_timeout=120)  # a second visitor meanwhile
     second.session_state["lang"] = "en"
     second.run()
     assert _titles(second) == ["First start: building the Lucheng demo district ..."]
+    assert "about 13,000 records" in second.caption[0].value
     bar = second.get("progress")[0]
     assert "s so far" in bar.proto.text, bar.proto.text
 

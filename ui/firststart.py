@@ -206,11 +206,20 @@ def _failure(status: background.Status, sup: Supervisor) -> str | None:
     return None
 
 
+#: The label of each demo scale's size (the records each builds: fangcang.demo.story.SCALES).
+_SIZES = {
+    "small": "demo.size.small",
+    "medium": "demo.size.medium",
+    "full": "demo.size.full",
+}
+
+
 def _progress_page() -> None:
     engine = state.engine()
     sup = _supervisor(_url(engine))
     st.title(state.t("app.building_demo"))
-    st.caption(state.t("demo.build_intro"))
+    size = _SIZES.get(config.demo_scale(), "demo.size.full")
+    st.caption(state.t("demo.build_intro", size=state.t(size)))
 
     @st.fragment(run_every=1.0)
     def live() -> None:

@@ -3,12 +3,19 @@
 
 STRINGS: dict[str, tuple[str, str]] = {
     "demo.build_intro": (
-        "数据库为空：正在生成鹿城区演示数据（约380万条记录）。基础数据导入后即打开登录页，"
+        "数据库为空：正在生成鹿城区演示数据（{size}）。基础数据导入后即打开登录页，"
         "预警、任务、通报和走访数据随后在后台补充。",
-        "The database is empty: building the Lucheng demo district (about 3.8 million "
-        "records). The sign-in page opens once the base records are in; warnings, tasks, "
-        "bulletins and visits then fill in in the background.",
+        "The database is empty: building the Lucheng demo district ({size}). The sign-in "
+        "page opens once the base records are in; warnings, tasks, bulletins and visits then "
+        "fill in in the background.",
     ),
+    # The demo's size by FANGCANG_DEMO_SCALE (fangcang.demo.story.SCALES).
+    "demo.size.small": ("小规模试用数据，约1.3万条记录", "a small trial set, about 13,000 records"),
+    "demo.size.medium": (
+        "十分之一规模，约38万条记录",
+        "one tenth of the real size, about 380,000 records",
+    ),
+    "demo.size.full": ("全量，约380万条记录", "full size, about 3.8 million records"),
     "demo.build_progress": (
         "{phase}：{percent}%（已用 {seconds} 秒）",
         "{phase}: {percent}% ({seconds} s so far)",
