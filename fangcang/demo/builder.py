@@ -250,9 +250,12 @@ def _importer():
 
 
 #: Bundle files imported together into an empty database, in order: one stage's tables in
-#: memory at a time (the whole bundle validated at once held about 2 GB at full size).
+#: memory at a time (the whole bundle validated at once held about 2 GB at full size). The
+#: reference files come alone (the first load checks and writes them itself; the record parts
+#: after them go to its worker process).
 STAGES: tuple[tuple[str, ...], ...] = (
-    ("sub_districts.csv", "stations.csv", "officers.csv", "communities.geojson", "houses.csv"),
+    ("sub_districts.csv", "stations.csv", "officers.csv", "communities.geojson"),
+    ("houses.csv",),
     ("people.csv",),
     ("places.csv", "objects.csv"),
     ("events.csv", "incidents.csv"),

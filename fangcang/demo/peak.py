@@ -1,10 +1,13 @@
-"""Peak resident memory (RSS) of this process per phase of a build, sampled by a thread.
+"""Peak resident memory (RSS) of this process and its child processes per phase of a build,
+sampled by a thread.
 
 ``resource.getrusage`` only gives the peak of the whole process so far; the demo build wants
 to know which phase (generate, import, each extension) sets it. A daemon thread reads the
 current RSS (``/proc/self/statm`` on Linux) every ``interval`` seconds and keeps the highest
-value seen since the current phase began. Where ``/proc`` is missing the process peak so far
-(``ru_maxrss``) is used instead, so the figures are upper bounds there.
+value seen since the current phase began. The RSS of the process's children (a first load's
+worker processes, ``fangcang.importer.first``) is added in: what the build holds on the
+machine at that moment. Where ``/proc`` is missing the process peak so far (``ru_maxrss``) is
+used instead, so the figures are upper bounds there (and children are not seen).
 """
 
 from __future__ import annotations
@@ -16,17 +19,47 @@ import threading
 from contextlib import contextmanager
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-_STATM = "/proc/self/statm"
 
 
-def current_rss_mb() -> float:
-    """Resident memory of this process now, in MiB (the peak so far where /proc is missing)."""
+def _children(pid: int | str) -> list[str]:
+    """Child process ids of ``pid`` (Linux ``/proc/PID/task/*/children``)."""
+    out: list[str] = []
     try:
-        with open(_STATM, "rb") as f:
-            return int(f.read().split()[1]) * _PAGE / 2**20
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as f:
+                out.extend(f.read().decode().split())
+        except OSError:  # the thread ended meanwhile
+            continue
+    return out
+
+
+def _statm_mb(pid: int | str) -> float:
+    with open(f"/proc/{pid}/statm", "rb") as f:
+        return int(f.read().split()[1]) * _PAGE / 2**20
+
+
+def current_rss_mb(children: bool = False) -> float:
+    """Resident memory of this process now, in MiB (the peak so far where /proc is missing);
+    ``children``: plus that of its child processes, theirs included."""
+    try:
+        mb = _statm_mb("self")
     except OSError:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+    if children:
+        todo = _children(os.getpid())
+        while todo:
+            pid = todo.pop()
+            try:
+                mb += _statm_mb(pid)
+            except OSError:  # ended meanwhile
+                continue
+            todo.extend(_children(pid))
+    return mb
 
 
 class PeakRSS:
@@ -53,7 +86,7 @@ class PeakRSS:
 
     def sample(self) -> None:
         """Take one sample now (also called at each phase's start and end)."""
-        mb = current_rss_mb()
+        mb = current_rss_mb(children=True)
         with self._lock:
             for name in self._open:
                 if mb > self.peaks.get(name, 0.0):
