@@ -5,15 +5,18 @@ nothing (SQLite, and PostgreSQL when configured)."""
 from __future__ import annotations
 
 import json
+import sqlite3
+import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from fangcang import aggregates, demo
 from fangcang.demo import builder
-from fangcang.importer import import_bundle
+from fangcang.importer import import_bundle, load
 from fangcang.importer.first import import_first
 from fangcang.models import Base
 from fangcang.timeutil import Month
@@ -172,3 +175,51 @@ def test_first_load_refuses_a_database_that_holds_records(engine, bundle, tmp_pa
         import_first(engine, parts, folder=bundle)
     with pytest.raises(ValueError, match="at least one part"):
         import_first(engine, [])
+
+
+def _quoted(path: Path, table: str) -> list[tuple]:
+    with sqlite3.connect(path) as con:
+        cols = [r[1] for r in con.execute(f'PRAGMA table_info("{table}")')]
+        sql = f"SELECT {', '.join(f'quote({c})' for c in cols)} FROM {table} ORDER BY rowid"  # noqa: S608
+        return con.execute(sql).fetchall()
+
+
+def test_scratch_rows_are_the_values_the_loader_would_insert(tmp_path, monkeypatch, caplog):
+    """The worker's scratch rows (Arrow + ADBC, or executemany without ADBC) hold exactly what
+    the loader's own executemany stores: text times, 0/1 booleans, NULL for missing, REAL."""
+    table = Base.metadata.tables["incidents"]
+    frame = pd.DataFrame(
+        {
+            "incident_id": ["JQ1", "JQ2", "JQ3"],
+            "occurred_at": pd.to_datetime(
+                ["2026-10-01 10:00:00", "2025-01-31 23:59:59.500", None], format="ISO8601"
+            ),
+            "category": ["criminal", "public_order", "traffic"],
+            "subtype": ["assault", None, "其他"],
+            "lon": [120.66, float("nan"), 120.7],
+            "lat": [28.03, 28.0, float("nan")],
+            "community_id": ["330302006001", "330302006002", None],
+            "loss_yuan": [0.0, 1500.25, float("nan")],
+            "alcohol_related": [True, False, True],
+            "source": ["110", "110", ""],
+            "updated_at": pd.to_datetime(["2026-10-01 11:00:00"] * 3),
+        }
+    )
+    columns = list(frame.columns)
+    expected = tmp_path / "expected.db"
+    with sqlite3.connect(expected) as con:
+        con.execute(load._scratch_ddl(table, columns))
+        marks = ", ".join("?" for _ in columns)
+        con.executemany(
+            f"INSERT INTO incidents VALUES ({marks})",  # noqa: S608
+            list(load._rows(frame, table, columns, "sqlite")),
+        )
+    caplog.set_level("INFO", logger="fangcang.importer.load")
+    assert load.write_scratch(tmp_path / "adbc.db", table, frame) == 3
+    assert "through executemany" not in caplog.text  # the Arrow route was taken
+    assert _quoted(tmp_path / "adbc.db", "incidents") == _quoted(expected, "incidents")
+    monkeypatch.setitem(sys.modules, "adbc_driver_sqlite.dbapi", None)  # not installed
+    assert load.write_scratch(tmp_path / "plain.db", table, frame) == 3
+    assert "through executemany" in caplog.text
+    assert _quoted(tmp_path / "plain.db", "incidents") == _quoted(expected, "incidents")
+    assert _quoted(expected, "incidents")[1][1] == "'2025-01-31 23:59:59.500000'"

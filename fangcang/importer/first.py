@@ -9,10 +9,9 @@ what it touched. Into empty tables none of that is needed, so ``import_first``:
   checks, references resolved against what the earlier parts loaded in this transaction);
 - appends the rows with plain INSERT (SQLite) or ``COPY`` (PostgreSQL), with the record
   tables' secondary indexes dropped at the start and built once at the end. On SQLite a
-  worker process (``WORKERS``, started with ``spawn``: a script calling this needs the
-  ``if __name__ == "__main__"`` guard) validates the record parts and writes each kind's rows
-  into a scratch SQLite file (``load.write_scratch``: Arrow and ADBC's bulk ingest, no Python
-  row tuples), while this process copies the finished files in (``ATTACH`` and one
+  worker process (``WORKERS``, a fresh interpreter: ``_start_pool``) validates the record
+  parts and writes each kind's rows into a scratch SQLite file (``load.write_scratch``: Arrow
+  and ADBC's bulk ingest, no Python row tuples), while this process copies the finished files in (``ATTACH`` and one
   ``INSERT ... SELECT`` each, ``load.copy_scratch``) and builds indexes and aggregates: the
   two cores work at once. Parts that bring divisions, stations, officers or communities are
   checked and written here (what follows them is checked against them);
@@ -33,8 +32,10 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
+import sys
 import tempfile
 import time
+import types
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
@@ -194,7 +195,7 @@ def import_first(
             sqlite = isinstance(raw, sqlite3.Connection)
             pool = None
             if sqlite and workers > 0:
-                pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+                pool = _start_pool(workers)
                 scratch_dir = Path(tempfile.mkdtemp(prefix="fangcang-first-load-"))
             ahead_of: dict[int, Future] = {}  # part index -> its worker task
             segments: dict[int, list[tuple[str, Path]]] = {}  # part index -> scratch files done
@@ -348,6 +349,27 @@ def import_first(
         result.timings,
     )
     return result
+
+
+def _start_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` fresh interpreters (spawn), started now.
+
+    A spawned process first re-runs the parent's ``__main__`` module unless it is a
+    package's ``__main__``; under Streamlit that is the app script (the demo builds from a
+    server thread), which must not run in a worker. So the processes start while
+    ``__main__`` is a placeholder without a file (the parent's own one is put back at once).
+    """
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    saved = sys.modules.get("__main__")
+    placeholder = types.ModuleType("__main__")
+    sys.modules["__main__"] = placeholder
+    try:
+        for _ in range(workers):  # each submit with no idle worker starts one
+            pool.submit(int)
+    finally:
+        if sys.modules.get("__main__") is placeholder and saved is not None:
+            sys.modules["__main__"] = saved
+    return pool
 
 
 #: Record kind by name.
