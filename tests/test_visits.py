@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from datetime import date, datetime
 
@@ -674,6 +675,63 @@ def test_demo_extend_plants_every_type_and_decides_some(engine, session, demo_re
     # Every discrepancy was found on the day of its visit.
     d = session.scalars(select(Discrepancy)).first()
     assert d.created_at == session.get(Visit, d.visit_id).visited_at
+
+
+def test_reconcile_in_batches_with_one_pass_birth_candidates_finds_the_same(
+    engine, session, demo_registry, monkeypatch
+):
+    """Many visits (several batches, birth-date candidates loaded once by a pass over the
+    people table) give the same matches and discrepancies as a single batch searching the
+    birth-date index."""
+    from fangcang.demo import DemoContext
+    from fangcang.models import Visit
+    from fangcang.timeutil import Month
+    from fangcang.visits import demo as visits_demo
+    from fangcang.visits import demo_extend, matching
+
+    reconcile_module = importlib.import_module("fangcang.visits.reconcile")
+
+    monkeypatch.setitem(visits_demo.MAX_DECISIONS, "small", 0)
+    demo_extend(DemoContext(engine=engine, scale="small", seed=7, until=Month(2026, 10)))
+
+    def found():
+        session.expire_all()
+        matches = session.execute(
+            select(
+                VisitResident.id,
+                VisitResident.matched_person_id,
+                VisitResident.match_method,
+                VisitResident.match_confidence,
+            ).order_by(VisitResident.id)
+        ).all()
+        cols = [c for c in Discrepancy.__table__.columns if c.name not in ("id", "created_at")]
+        queued = sorted(map(tuple, session.execute(select(*cols)).all()), key=repr)
+        return matches, queued
+
+    one_batch = found()
+    assert any(m[2] is MatchMethod.NAME_BIRTH for m in one_batch[0])
+    session.execute(
+        VisitResident.__table__.update().values(
+            matched_person_id=None, match_method=MatchMethod.NONE, match_confidence=None
+        )
+    )
+    session.execute(Discrepancy.__table__.delete())
+    session.commit()
+    monkeypatch.setattr(reconcile_module, "BATCH", 40)
+    monkeypatch.setattr(matching, "SCAN_PAIRS", 1)
+    monkeypatch.setattr(reconcile_module, "SCAN_PAIRS", 1)
+    passes = []
+    real = matching.people_by_birth_initial
+    monkeypatch.setattr(
+        reconcile_module,
+        "people_by_birth_initial",
+        lambda s, pairs: passes.append(len(pairs)) or real(s, pairs),
+    )
+    ids = session.scalars(select(Visit.id)).all()
+    reconcile(session, D, visit_ids=ids, now=WHEN)
+    session.commit()
+    assert len(passes) == 1 and passes[0] > 10
+    assert found() == one_batch
 
 
 def _all_rows(session) -> dict:

@@ -34,7 +34,15 @@ from ..models import (
 )
 from ..timeutil import now_local
 from .checks import CHECKS, Check, Finding, HouseContext, SeenResident, run_checks
-from .matching import Observed, RegistryLookup, normalize_id, people_where
+from .matching import (
+    SCAN_PAIRS,
+    Observed,
+    RegistryLookup,
+    normalize_id,
+    normalize_name,
+    people_by_birth_initial,
+    people_where,
+)
 
 BATCH = 2000
 
@@ -105,15 +113,36 @@ def reconcile(
         visit_ids = latest_visit_ids(session, scope)
     visit_ids = sorted(set(int(v) for v in visit_ids))
     result = ReconcileResult()
+    births = _birth_candidates(session, visit_ids) if len(visit_ids) > BATCH else None
     for i in range(0, len(visit_ids), BATCH):
         chunk = visit_ids[i : i + BATCH]
-        _reconcile_batch(session, scope, chunk, checks or CHECKS, now, result)
+        _reconcile_batch(session, scope, chunk, checks or CHECKS, now, result, births)
         if progress:
             progress(min(1.0, (i + len(chunk)) / len(visit_ids)), "reconcile")
     if result.visits:
         db.bump_data_version(session)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _birth_candidates(session: Session, visit_ids: list[int]) -> dict[tuple, list] | None:
+    """Birth-date candidates for the people seen without an ID number on ``visit_ids``, all
+    batches at once (``matching.people_by_birth_initial``), or None when they are few enough
+    for each batch to search the index itself. Those seen with an ID number that turns out to
+    be unknown are left to their batch."""
+    pairs = set()
+    q = select(VisitResident.name, VisitResident.id_number, VisitResident.birth_date).where(
+        VisitResident.visit_id.in_(bindparam("ids", expanding=True)),
+        VisitResident.birth_date.is_not(None),
+    )
+    for i in range(0, len(visit_ids), 500):
+        for name, id_number, birth in session.execute(q, {"ids": visit_ids[i : i + 500]}):
+            initial = normalize_name(name)[:1] if name else ""
+            if normalize_id(id_number) is None and initial:
+                pairs.add((birth, initial))
+    if len(pairs) < SCAN_PAIRS:
+        return None
+    return people_by_birth_initial(session, pairs)
 
 
 def _reconcile_batch(
@@ -123,6 +152,7 @@ def _reconcile_batch(
     checks: list[Check],
     now: datetime,
     result: ReconcileResult,
+    births: dict[tuple, list] | None = None,
 ) -> None:
     # Plain rows, not ORM objects: a batch is thousands of visits and the ORM's per-object
     # bookkeeping would dominate the time.
@@ -168,7 +198,11 @@ def _reconcile_batch(
             observed_of[r.id] = Observed(r.name, r.id_number, r.phone, r.birth_date)
             seen_at.append(v.house_id)
     lookup = RegistryLookup.load(
-        session, list(observed_of.values()), houses=seen_at, registered=registered
+        session,
+        list(observed_of.values()),
+        houses=seen_at,
+        registered=registered,
+        births=births,
     )
     matched_ids = set()
     matches = {}
