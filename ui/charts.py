@@ -44,6 +44,45 @@ def _layout(
     return fig
 
 
+def _layout_spec(
+    title: str | None = None,
+    height: int = 320,
+    big: bool = False,
+    *,
+    xaxis: dict | None = None,
+    yaxis: dict | None = None,
+    **extra,
+) -> dict:
+    """The layout ``_layout`` gives a figure, as a plain dict (for figures built in one
+    validated ``go.Figure(data=..., layout=...)`` call: a few times cheaper than adding traces
+    and updating the layout step by step, the same figure). ``xaxis`` / ``yaxis`` are merged
+    over the house axes; ``extra`` over the rest of the layout."""
+    tickfont = {"size": 18} if big else None
+    layout = {
+        "title": {"text": title, "font": {"size": 22 if big else 15}} if title else None,
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        "font": {"family": _FONT, "size": 18 if big else 13},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
+        "plot_bgcolor": "white",
+        "hovermode": "x unified",
+        "xaxis": {"showgrid": False, "automargin": True, "tickfont": tickfont, **(xaxis or {})},
+        "yaxis": {
+            "gridcolor": "#e6e9ee",
+            "rangemode": "tozero",
+            "automargin": True,
+            "tickfont": tickfont,
+            **(yaxis or {}),
+        },
+    }
+    layout.update(extra)
+    return layout
+
+
+#: A count axis: thousands separators on ticks and hover values (1,234); ``counts_axis``.
+_COUNTS = {"tickformat": ",", "hoverformat": ","}
+
+
 def counts_axis(fig: go.Figure) -> go.Figure:
     """Thousands separators on a count axis: ticks and hover values (1,234)."""
     fig.update_yaxes(tickformat=",", hoverformat=",")
@@ -76,24 +115,22 @@ def this_vs_last(
             None if m.shift(-12) < first else v for m, v in zip(months, df[last], strict=True)
         ]
         df[[this, last]] = df[[this, last]].astype("float64")  # None -> NaN: a gap
-    fig = go.Figure()
-    fig.add_scatter(
-        x=x,
-        y=df[last],
-        name=t("dash.last_year"),
-        mode="lines+markers",
-        line={"color": palette.LAST_YEAR, "dash": "dash", "width": 2},
+    lines = (
+        (last, t("dash.last_year"), {"color": palette.LAST_YEAR, "dash": "dash", "width": 2}),
+        (this, t("dash.this_year"), {"color": palette.THIS_YEAR, "width": 3}),
     )
-    fig.add_scatter(
-        x=x,
-        y=df[this],
-        name=t("dash.this_year"),
-        mode="lines+markers",
-        line={"color": palette.THIS_YEAR, "width": 3},
+    data = [
+        {"type": "scatter", "x": x, "y": df[col], "name": name, "mode": "lines+markers", "line": ln}
+        for col, name, ln in lines
+    ]
+    # category x axis: YYYY-MM must not become English date ticks
+    layout = _layout_spec(
+        title,
+        **kw,
+        xaxis={"type": "category"},
+        yaxis={"title": {"text": t("dash.count")}, **_COUNTS},
     )
-    fig.update_yaxes(title=t("dash.count"))
-    fig.update_xaxes(type="category")  # YYYY-MM must not become English date ticks
-    return counts_axis(_layout(fig, title, **kw))
+    return go.Figure(data=data, layout=layout)
 
 
 def category_label(value: str) -> str:
@@ -102,26 +139,32 @@ def category_label(value: str) -> str:
 
 def stacked_categories(df: pd.DataFrame, title: str | None = None, **kw) -> go.Figure:
     """Stacked bars of ``n`` per ``month`` and ``category``."""
-    fig = go.Figure()
+    data = []
+    by_category = dict(tuple(df.groupby("category", sort=False))) if len(df) else {}
     for cat in palette.CATEGORY_COLOURS:
-        part = df[df["category"] == cat]
-        if part.empty:
+        part = by_category.get(cat)
+        if part is None or part.empty:
             continue
-        fig.add_bar(
-            x=part["month"],
-            y=part["n"],
-            name=category_label(cat),
-            marker_color=palette.CATEGORY_COLOURS[cat],
-            meta=cat,  # which category a clicked bar is (cross-filtering)
+        data.append(
+            {
+                "type": "bar",
+                "x": part["month"],
+                "y": part["n"],
+                "name": category_label(cat),
+                "marker": {"color": palette.CATEGORY_COLOURS[cat]},
+                "meta": cat,  # which category a clicked bar is (cross-filtering)
+            }
         )
-    fig.update_xaxes(type="category", categoryorder="category ascending")  # YYYY-MM sorts by time
-    fig = _layout(fig, title, **kw)
     # many categories: the legend goes below the bars so it never covers the title
-    fig.update_layout(
+    layout = _layout_spec(
+        title,
+        **kw,
+        xaxis={"type": "category", "categoryorder": "category ascending"},  # YYYY-MM by time
+        yaxis=_COUNTS,
         barmode="stack",
-        legend={"orientation": "h", "y": -0.25, "x": 0, "xanchor": "left", "yanchor": "top"},
     )
-    return counts_axis(fig)
+    layout["legend"] = {"orientation": "h", "y": -0.25, "x": 0, "xanchor": "left", "yanchor": "top"}
+    return go.Figure(data=data, layout=layout)
 
 
 def level_bars(
@@ -131,44 +174,53 @@ def level_bars(
     levels = list(reversed(palette.LEVELS))
     labels = [t(f"warning_level.{lv}") for lv in levels]
     colours = [palette.LEVEL_COLOURS[lv] for lv in levels]
-    fig = go.Figure()
+    data = []
     if before is not None:
-        fig.add_bar(
-            x=labels,
-            y=[before.get(lv, 0) for lv in levels],
-            name=t("dash.before"),
-            marker={"color": "rgba(0,0,0,0)", "line": {"color": colours, "width": 2}},
+        data.append(
+            {
+                "type": "bar",
+                "x": labels,
+                "y": [before.get(lv, 0) for lv in levels],
+                "name": t("dash.before"),
+                "marker": {"color": "rgba(0,0,0,0)", "line": {"color": colours, "width": 2}},
+            }
         )
-    fig.add_bar(
-        x=labels,
-        y=[counts.get(lv, 0) for lv in levels],
-        name=t("dash.now"),
-        marker_color=colours,
-        text=[counts.get(lv, 0) for lv in levels],
-        textposition="outside",
+    data.append(
+        {
+            "type": "bar",
+            "x": labels,
+            "y": [counts.get(lv, 0) for lv in levels],
+            "name": t("dash.now"),
+            "marker": {"color": colours},
+            "text": [counts.get(lv, 0) for lv in levels],
+            "textposition": "outside",
+        }
     )
-    fig.update_layout(barmode="group", hovermode="closest")
-    return counts_axis(_layout(fig, title, **kw))
+    # (the house layout's "x unified" hover wins over "closest", as it always has)
+    layout = _layout_spec(title, **kw, yaxis=_COUNTS, barmode="group")
+    return go.Figure(data=data, layout=layout)
 
 
 def dow_hour(grid: pd.DataFrame, title: str | None = None, **kw) -> go.Figure:
     """Heat map of a 7 x 24 grid (rows Monday..Sunday)."""
-    fig = go.Figure(
-        go.Heatmap(
-            z=grid.values,
-            x=[f"{h:02d}" for h in grid.columns],
-            y=[t(f"dow.{d}") for d in grid.index],
-            colorscale=[
-                [i / (len(palette.SEQUENTIAL) - 1), c] for i, c in enumerate(palette.SEQUENTIAL)
-            ],
-            hovertemplate="%{y} %{x}:00 — %{z:,}<extra></extra>",
-            colorbar={"title": t("dash.count"), "tickformat": ","},
-        )
-    )
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title=t("trends.hour"))
-    fig.update_layout(hovermode="closest")
-    return _layout(fig, title, **kw)
+    heat = {
+        "type": "heatmap",
+        "z": grid.values,
+        "x": [f"{h:02d}" for h in grid.columns],
+        "y": [t(f"dow.{d}") for d in grid.index],
+        "colorscale": [
+            [i / (len(palette.SEQUENTIAL) - 1), c] for i, c in enumerate(palette.SEQUENTIAL)
+        ],
+        "hovertemplate": "%{y} %{x}:00 — %{z:,}<extra></extra>",
+        "colorbar": {"title": {"text": t("dash.count")}, "tickformat": ","},
+    }
+    layout = _layout_spec(
+        title,
+        **kw,
+        xaxis={"title": {"text": t("trends.hour")}},
+        yaxis={"autorange": "reversed"},
+    )  # (the house layout's "x unified" hover, as it always had)
+    return go.Figure(data=[heat], layout=layout)
 
 
 def level_history(df: pd.DataFrame, title: str | None = None, **kw) -> go.Figure:
