@@ -35,6 +35,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
@@ -402,9 +403,16 @@ def range_counts(
         rows += session.execute(stmt).all()
     cols = ["community_id"] if by_community else []
     cols += ["category", "subtype", "n", "n_alcohol"]
-    df = pd.DataFrame(rows, columns=cols)
+    # the parts' sums added per group key (a dict: a pandas groupby of a few hundred rows
+    # costs more than the query), keys in sorted order as a groupby gives them
+    sums: dict[tuple, list[int]] = {}
+    for *group_key, n, n_alcohol in rows:
+        acc = sums.setdefault(tuple(group_key), [0, 0])
+        acc[0] += int(n or 0)
+        acc[1] += int(n_alcohol or 0)
+    df = pd.DataFrame([(*k, *v) for k, v in sorted(sums.items())], columns=cols)
     df[["n", "n_alcohol"]] = df[["n", "n_alcohol"]].astype("int64")
-    return df.groupby(cols[:-2], as_index=False)[["n", "n_alcohol"]].sum()
+    return df
 
 
 def _narrowed(scope: Scope, community_ids: list[str] | None) -> Scope:
@@ -432,40 +440,59 @@ def _compared(ns: list[int], befores: list[int], basis: Basis) -> list[dict]:
     """The per-basis columns of each pair (``ns[i]`` against ``befores[i]``): the exact tests
     of all pairs in one vectorised call (``stats.exact_tests``, equal to ``compare_counts``
     value for value)."""
-    if not basis.available:
-        return [
-            {
-                f"n_{basis.key}": None,
-                f"change_{basis.key}": None,
-                f"pct_{basis.key}": None,
-                f"z_{basis.key}": None,
-                f"significant_{basis.key}": False,
-                f"verdict_{basis.key}": "unavailable",
-            }
-            for _ in ns
-        ]
-    ns = [int(n) for n in ns]
-    befores = [int(v) for v in befores]
-    if not ns:
-        return []
-    p, z = exact_tests(ns, befores, basis.exposure_ratio)
-    out = []
-    for n, before, p_i, z_i in zip(ns, befores, p.tolist(), z.tolist(), strict=True):
-        c = Change(now=n, before=before, pct=None, z=z_i, p_value=p_i, significant=p_i < ALPHA)
-        # the % change of a shorter or longer window is the change of the daily rate
-        rate_before = before * basis.exposure_ratio
-        out.append(
-            {
-                f"n_{basis.key}": before,
-                f"change_{basis.key}": n - before,
-                f"pct_{basis.key}": None
-                if rate_before == 0
-                else 100.0 * (n - rate_before) / rate_before,
-                f"z_{basis.key}": c.z,
-                f"significant_{basis.key}": c.significant,
-                f"verdict_{basis.key}": verdict(c),
-            }
-        )
+    return _compared_all([(ns, befores, basis)])[0]
+
+
+def _compared_all(groups: list[tuple[list[int], list[int], Basis]]) -> list[list[dict]]:
+    """``_compared`` of several groups of pairs (each with its own basis), the exact tests of
+    every pair in ONE vectorised call (scipy's per-call overhead, not the pairs, is most of the
+    cost of a few hundred pairs; each p and z is computed element by element, so equal to the
+    group's own call)."""
+    live = [(ns, befores, basis) for ns, befores, basis in groups if basis.available and ns]
+    if live:
+        now = [int(n) for ns, _, _ in live for n in ns]
+        before = [int(v) for _, befores, _ in live for v in befores]
+        ratio = [basis.exposure_ratio for ns, _, basis in live for _ in ns]
+        p_all, z_all = exact_tests(now, before, np.asarray(ratio, dtype=float))
+        p_all, z_all = p_all.tolist(), z_all.tolist()
+    out, at = [], 0
+    for ns, befores, basis in groups:
+        if not basis.available:
+            out.append(
+                [
+                    {
+                        f"n_{basis.key}": None,
+                        f"change_{basis.key}": None,
+                        f"pct_{basis.key}": None,
+                        f"z_{basis.key}": None,
+                        f"significant_{basis.key}": False,
+                        f"verdict_{basis.key}": "unavailable",
+                    }
+                    for _ in ns
+                ]
+            )
+            continue
+        rows = []
+        for n, before in zip(ns, befores, strict=True):
+            n, before = int(n), int(before)
+            p_i, z_i = p_all[at], z_all[at]
+            at += 1
+            c = Change(now=n, before=before, pct=None, z=z_i, p_value=p_i, significant=p_i < ALPHA)
+            # the % change of a shorter or longer window is the change of the daily rate
+            rate_before = before * basis.exposure_ratio
+            rows.append(
+                {
+                    f"n_{basis.key}": before,
+                    f"change_{basis.key}": n - before,
+                    f"pct_{basis.key}": None
+                    if rate_before == 0
+                    else 100.0 * (n - rate_before) / rate_before,
+                    f"z_{basis.key}": c.z,
+                    f"significant_{basis.key}": c.significant,
+                    f"verdict_{basis.key}": verdict(c),
+                }
+            )
+        out.append(rows)
     return out
 
 
@@ -503,9 +530,12 @@ def comparison(
             got[k] = {m: int(_metric_frame(frame, m, category).sum()) for m in metrics}
     rows = [{"metric": metric, "n": got[""][metric]} for metric in metrics]
     ns = [row["n"] for row in rows]
-    for b in periods.bases:
-        befores = [got[b.key][metric] if b.available else 0 for metric in metrics]
-        for row, cols in zip(rows, _compared(ns, befores, b), strict=True):
+    groups = [
+        (ns, [got[b.key][metric] if b.available else 0 for metric in metrics], b)
+        for b in periods.bases
+    ]
+    for columns in _compared_all(groups):
+        for row, cols in zip(rows, columns, strict=True):
             row.update(cols)
     return pd.DataFrame(rows)
 
@@ -536,10 +566,13 @@ def by_unit(
     DataFrame
         key, name, n and the per-basis columns of :func:`comparison`, most incidents first.
     """
-    return _by_unit(session, scope, periods, units, key, metric=metric, category=category, memo={})
+    rows, befores = _unit_counts(
+        session, scope, periods, units, key, metric=metric, category=category, memo={}
+    )
+    return _unit_frame(periods, rows, befores, key)
 
 
-def _by_unit(
+def _unit_counts(
     session: Session,
     scope: Scope,
     periods: Periods,
@@ -549,19 +582,21 @@ def _by_unit(
     metric: str = "total",
     category: str | None = None,
     memo: dict,
-) -> pd.DataFrame:
-    """``by_unit`` with ``memo``: the per-community counts read so far, by window and
-    communities (shared by ``by_units``)."""
+) -> tuple[list[dict], dict[str, list[int]]]:
+    """The counts of ``by_unit``: rows ``{key, name, n}`` (one per unit, in ``units``' order)
+    and each available basis's counts per row. ``memo``: the per-community counts read so far,
+    by window and communities (shared by ``by_units``)."""
     ids = None if key == "category" else sorted(set(units["community_id"]))
 
     unit_of = dict(zip(units["community_id"], units[key], strict=True)) if ids else {}
 
-    def grouped(window: Window) -> pd.Series:
+    def grouped(window: Window) -> dict:
+        """{unit: count} of ``window`` (units without incidents left out)."""
         if category is None and key != "category":
             # one headline metric per community: the per-metric tables (incidents.counts)
-            memo_key = (window.first, window.last, tuple(ids) if ids else None)
+            memo_key = (window.first, window.last, tuple(ids) if ids else None, metric)
             if memo_key not in memo:  # by_units: read once for every unit kind
-                memo[memo_key] = incidents.counts(
+                frame = incidents.counts(
                     session,
                     _narrowed(scope, ids),
                     [metric],
@@ -569,16 +604,24 @@ def _by_unit(
                     window.last,
                     by_community=True,
                 )
-            rows = memo[memo_key].rename(columns={metric: "v"}).reset_index()
+                memo[memo_key] = dict(zip(frame.index, frame[metric].tolist(), strict=True))
+            per = memo[memo_key].items()
         else:
             counts = range_counts(session, scope, window, ids, by_community=key != "category")
-            rows = counts[incidents.metric_mask(counts, metric)].copy()
+            rows = counts[incidents.metric_mask(counts, metric)]
             if category:
                 rows = rows[rows["category"] == category]
-            rows["v"] = rows["n_alcohol"] if metric == "alcohol" else rows["n"]
-        if key not in ("category", "community_id"):  # the unit of each community
-            rows = rows.assign(**{key: rows["community_id"].map(unit_of)}).dropna(subset=[key])
-        return rows.groupby(key)["v"].sum()
+            v = rows["n_alcohol"] if metric == "alcohol" else rows["n"]
+            unit = rows["category"] if key == "category" else rows["community_id"]
+            per = zip(unit.tolist(), v.tolist(), strict=True)
+        out: dict = {}
+        for k, v in per:
+            if key not in ("category", "community_id"):  # the unit of each community
+                k = unit_of.get(k)
+                if k is None or k != k:  # no unit (None / NaN): left out
+                    continue
+            out[k] = out.get(k, 0) + v
+        return out
 
     now = grouped(periods.current)
     other = {b.key: grouped(b.window) for b in periods.bases if b.available}
@@ -586,15 +629,34 @@ def _by_unit(
         {key: k, "name": name, "n": int(now.get(k, 0))}
         for k, name in units[[key, "name"]].drop_duplicates(key).itertuples(index=False)
     ]
+    befores = {
+        b.key: [int(other[b.key].get(row[key], 0)) if b.available else 0 for row in rows]
+        for b in periods.bases
+    }
+    return rows, befores
+
+
+def _unit_frame(
+    periods: Periods, rows: list[dict], befores: dict[str, list[int]], key: str, columns=None
+) -> pd.DataFrame:
+    """``by_unit``'s frame from ``_unit_counts``; ``columns``: the per-basis columns already
+    computed (``_compared_all``), else computed here."""
     ns = [row["n"] for row in rows]
-    for b in periods.bases:
-        befores = [int(other[b.key].get(row[key], 0)) if b.available else 0 for row in rows]
-        for row, cols in zip(rows, _compared(ns, befores, b), strict=True):
+    if columns is None:
+        columns = _compared_all([(ns, befores[b.key], b) for b in periods.bases])
+    for cols_of_basis in columns:
+        for row, cols in zip(rows, cols_of_basis, strict=True):
             row.update(cols)
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return out
-    return out.sort_values(["n", "name"], ascending=[False, True]).reset_index(drop=True)
+    if not rows:
+        return pd.DataFrame(rows)
+    # most incidents first, then by name (a stable sort, names missing last, as pandas'
+    # sort_values on n descending and name ascending)
+    rows = sorted(rows, key=lambda r: (-r["n"], _missing(r["name"]), r["name"] or ""))
+    return pd.DataFrame(rows)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def by_units(
@@ -616,9 +678,21 @@ def by_units(
         ``{key: by_unit(...)}`` in the order of ``tables``.
     """
     memo: dict = {}
-    return {
-        key: _by_unit(
+    counted = {
+        key: _unit_counts(
             session, scope, periods, units, key, metric=metric, category=category, memo=memo
         )
         for key, units in tables.items()
+    }
+    # every table's exact tests in one vectorised call
+    groups = [
+        ([row["n"] for row in rows], befores[b.key], b)
+        for rows, befores in counted.values()
+        for b in periods.bases
+    ]
+    done = _compared_all(groups)
+    nb = len(periods.bases)
+    return {
+        key: _unit_frame(periods, rows, befores, key, done[i * nb : (i + 1) * nb])
+        for i, (key, (rows, befores)) in enumerate(counted.items())
     }

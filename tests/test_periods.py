@@ -297,3 +297,69 @@ def test_year_to_date_is_compared_with_the_year_before_only(session, district):
     units = pd.DataFrame({"community_id": [c.community_id for c in district], "name": ["A", "B"]})
     df = periods.by_unit(session, Scope.district(), p, units, "community_id")
     assert set(df["verdict_previous"]) == {"unavailable"}
+
+
+def test_by_units_equals_by_unit_per_table(session, district, factory):
+    """by_units reads each window's per-community counts once and runs every table's exact
+    tests in one vectorised call: each table equals its own by_unit, value for value (also
+    for a community without a unit, left out, and names that tie)."""
+    a, b = district
+    c = factory.community()  # no incidents, no station below
+    units = pd.DataFrame(
+        {
+            "community_id": [a.community_id, b.community_id, c.community_id],
+            "name": ["A", "B", "C"],
+            "station_id": ["S1", "S1", None],
+            "station": ["站", "站", None],
+        }
+    )
+    tables = {
+        "community_id": units[["community_id", "name"]],
+        "station_id": units[["community_id", "station_id", "station"]].rename(
+            columns={"station": "name"}
+        ),
+        "category": pd.DataFrame(
+            {"category": [c.value for c in IncidentCategory], "name": "same name"}
+        ),
+    }
+    for choice in (PeriodChoice(PeriodKind.DAYS_28), PeriodChoice(PeriodKind.YTD)):
+        p = resolve(choice, date(2026, 11, 28), date(2025, 11, 20), TODAY)
+        for metric, category in (("total", None), ("assault", None), ("total", "dispute")):
+            got = periods.by_units(
+                session, Scope.district(), p, tables, metric=metric, category=category
+            )
+            assert list(got) == list(tables)
+            for key, table in tables.items():
+                one = periods.by_unit(
+                    session, Scope.district(), p, table, key, metric=metric, category=category
+                )
+                pd.testing.assert_frame_equal(got[key], one, check_exact=True)
+            # the station sums its communities (C, without a station, counts towards none)
+            s1 = got["station_id"].set_index("station_id").loc["S1", "n"]
+            assert s1 == got["community_id"]["n"].sum()
+    # names that tie keep the categories' order among equal counts (a stable sort)
+    cat = got["category"]
+    zeros = cat[cat["n"] == 0]["category"].tolist()
+    order = [c.value for c in IncidentCategory]
+    assert zeros == sorted(zeros, key=order.index)
+
+
+def test_compared_all_equals_each_group_alone():
+    p = resolve(PeriodChoice(PeriodKind.DAYS_28), date(2026, 11, 28), date(2025, 11, 20), TODAY)
+    q = resolve(PeriodChoice(PeriodKind.YTD), date(2026, 11, 28), date(2020, 1, 1), TODAY)
+    groups = [
+        ([15, 7, 0, 300], [3, 0, 0, 250], p.basis("previous")),
+        ([15, 7, 0, 300], [0, 0, 0, 0], p.basis("year_before")),  # unavailable
+        ([1, 2000], [40, 1900], q.basis("year_before")),
+        ([], [], q.basis("year_before")),
+        ([5], [0], q.basis("previous")),  # the year to date has none
+    ]
+    together = periods._compared_all(groups)
+    assert together == [periods._compared(*g) for g in groups]
+    for (ns, befores, basis), rows in zip(groups, together, strict=True):
+        if not basis.available:
+            continue
+        for n, before, row in zip(ns, befores, rows, strict=True):
+            c = compare_counts(n, before, basis.exposure_ratio)
+            assert row[f"z_{basis.key}"] == c.z
+            assert row[f"significant_{basis.key}"] == c.significant
