@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import geo
 from .access import Scope
+from .i18n import enum_label
 from .incidents import (
     METRICS,
     metric_mask,
@@ -25,6 +27,7 @@ from .incidents import (
     window_counts,
 )
 from .models import AggIncidentDistrictHour, AggIncidentHour, IncidentCategory
+from .periods import Periods, by_units
 from .stats import compare_counts
 from .timeutil import Month, month_range
 
@@ -62,10 +65,74 @@ def dow_hour(
         stmt = stmt.where(h.category == IncidentCategory(category))
     if community_ids is not None:
         stmt = stmt.where(h.community_id.in_(sorted(community_ids)))
-    grid = pd.DataFrame(0, index=range(7), columns=range(24), dtype="int64")
+    cells = np.zeros((7, 24), dtype="int64")
     for dow, hour, n in session.execute(stmt):
-        grid.at[int(dow), int(hour)] = int(n)
-    return grid
+        cells[int(dow), int(hour)] = int(n)
+    return pd.DataFrame(cells, index=range(7), columns=range(24))
+
+
+#: The units the trends page tables the chosen period by (``unit_tables``): kind -> the key
+#: column of its table.
+UNIT_KEYS: dict[str, str] = {
+    "sub_district": "sub_district_code",
+    "community": "community_id",
+    "station": "station_id",
+    "category": "category",
+}
+
+
+def unit_tables(
+    session: Session,
+    scope: Scope,
+    span: Periods,
+    kinds: tuple[str, ...],
+    *,
+    lang: str = "zh",
+    metric: str = "total",
+    category: str | None = None,
+    sub_district: str | None = None,
+    community_id: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The chosen period against the year before and the previous period per unit, for each
+    of ``kinds`` (``UNIT_KEYS``): ``periods.by_units`` over the communities of the drill-down
+    (``community_id``, else ``sub_district``, else the whole ``scope``, as ``trend_view``),
+    categories named in ``lang``.
+
+    Returns
+    -------
+    dict
+        ``{UNIT_KEYS[kind]: frame}`` in the order of ``kinds``, each frame as
+        ``periods.by_unit`` returns it (key, name, n and the per-basis columns).
+
+    Raises
+    ------
+    ValueError
+        An unknown kind (naming it).
+    """
+    unknown = [k for k in kinds if k not in UNIT_KEYS]
+    if unknown:
+        raise ValueError(f"unknown unit kind(s) {unknown}; known: {list(UNIT_KEYS)}")
+    meta = community_meta(session, scope)
+    if community_id:
+        meta = meta[meta["community_id"] == community_id]
+    elif sub_district:
+        meta = meta[meta["sub_district_code"] == sub_district]
+    units: dict[str, pd.DataFrame] = {}
+    for kind in kinds:
+        key = UNIT_KEYS[kind]
+        if kind == "category":
+            units[key] = pd.DataFrame(
+                {
+                    "category": [c.value for c in IncidentCategory],
+                    "name": [enum_label(c, lang) for c in IncidentCategory],
+                }
+            )
+        elif kind == "community":
+            units[key] = meta[["community_id", "name"]]
+        else:
+            name = "sub_district" if kind == "sub_district" else "station"
+            units[key] = meta[["community_id", key, name]].rename(columns={name: "name"})
+    return by_units(session, scope, span, units, metric=metric, category=category)
 
 
 def yoy_table(
@@ -116,6 +183,7 @@ class TrendView:
     by_category: pd.DataFrame  # category, n, n_before, pct, z, significant
     dow_hour: pd.DataFrame  # 7 x 24
     total: dict  # n, n_before, pct, z, significant
+    community_ids: list[str] | None = None  # the drilled-to communities (None: the scope)
 
 
 def trend_view(
@@ -180,11 +248,24 @@ def trend_view(
 
     counts = pick(monthly_counts(session, scope, first.shift(-12), period, ids))
     this = {str(m) for m in month_range(first, period)}
-    now_m = counts[counts["month"].isin(this)]
-    before_m = counts[~counts["month"].isin(this)]
-    monthly = now_m.groupby(["month", "category"], as_index=False)["n"].sum()
-    a = now_m.groupby("month")["n"].sum()
-    b = before_m.groupby("month")["n"].sum()
+    # sums per month (and category) with a dict: a few hundred rows, where three pandas
+    # groupbys cost more than the query
+    a: dict[str, int] = {}
+    b: dict[str, int] = {}
+    by_cat: dict[tuple[str, str], int] = {}
+    for month, cat, n in zip(
+        counts["month"], counts["category"], counts["n"].tolist(), strict=True
+    ):
+        if month in this:
+            a[month] = a.get(month, 0) + n
+            by_cat[month, cat] = by_cat.get((month, cat), 0) + n
+        else:
+            b[month] = b.get(month, 0) + n
+    monthly = pd.DataFrame(
+        [(m, c, n) for (m, c), n in sorted(by_cat.items())], columns=["month", "category", "n"]
+    ).astype({"n": "int64"})
+    if monthly.empty:  # the columns' types of an empty grouping, as before
+        monthly = counts.iloc[:0].groupby(["month", "category"], as_index=False)["n"].sum()
     rows = []
     for i, m in enumerate(month_range(first, period), start=1):
         rows.append(
@@ -243,4 +324,5 @@ def trend_view(
             "z": total.z,
             "significant": total.significant,
         },
+        community_ids=ids,
     )

@@ -4,7 +4,7 @@ drill-down district -> sub-district -> community."""
 import pandas as pd
 import streamlit as st
 
-from fangcang import incidents, periods, trends
+from fangcang import incidents, trends
 from fangcang.models import IncidentCategory
 from fangcang.timeutil import Month
 from fangcang.websafe import escape_markdown
@@ -56,13 +56,9 @@ if v.total["n"] == 0 and v.total["n_before"] == 0:
     st.stop()
 
 # The chosen period against the year before and the previous period (CompStat).
-meta = filters.community_meta(state.data_version(), viewer.scope)
-if f.community:
-    meta = meta[meta["community_id"] == f.community]
-elif f.street:
-    meta = meta[meta["sub_district_code"] == f.street]
-ids = None if v.level == "district" else list(meta["community_id"])
-cmp = period_ui.load(f, viewer.scope, metrics=[metric], category=category, community_ids=ids)
+cmp = period_ui.load(
+    f, viewer.scope, metrics=[metric], category=category, community_ids=v.community_ids
+)
 st.subheader(f"{t('period.comparison')} · {what}")
 period_ui.single(cmp.iloc[0], f.span)
 st.caption(period_ui.windows_caption(f.span))
@@ -94,10 +90,6 @@ with right:
         st.rerun()
 
 
-def _units(key: str, name: str) -> pd.DataFrame:
-    return meta[["community_id", key, name]].rename(columns={name: "name"})
-
-
 def _table(df: pd.DataFrame, key: str, name_col: str, pick: str | None = None) -> None:
     """The chosen period per unit (a ``periods.by_unit`` frame); ``pick``: the filter a click
     on a row sets."""
@@ -120,12 +112,6 @@ def _table(df: pd.DataFrame, key: str, name_col: str, pick: str | None = None) -
         st.rerun()
 
 
-cats = pd.DataFrame(
-    {
-        "category": [c.value for c in IncidentCategory],
-        "name": [charts.category_label(c.value) for c in IncidentCategory],
-    }
-)
 tabs = {}
 if v.level == "district":
     tabs["sub_district"] = t("period.by.sub_district")
@@ -133,25 +119,22 @@ elif v.level == "sub_district":
     tabs["community"] = t("period.by.community")
 tabs["station"] = t("period.by.station")
 tabs["category"] = t("period.by.category")
-units = {
-    "sub_district": ("sub_district_code", _units("sub_district_code", "sub_district")),
-    "community": ("community_id", meta[["community_id", "name"]]),
-    "station": ("station_id", _units("station_id", "station")),
-    "category": ("category", cats),
-}
 # one call for every tab: the tabs share the per-community counts of each window
 tables = state.load(
-    periods.by_units,
+    trends.unit_tables,
     viewer.scope,
     f.span,
-    {units[kind][0]: units[kind][1] for kind in tabs},
+    tuple(tabs),
+    lang=state.lang(),
     metric=metric,
     category=category,
+    sub_district=f.street,
+    community_id=f.community,
 )
 st.caption(t("chips.hint_trends"))
 for (kind, _label), tab in zip(tabs.items(), st.tabs(list(tabs.values())), strict=True):
     with tab:
-        key = units[kind][0]
+        key = trends.UNIT_KEYS[kind]
         if kind == "sub_district":
             _table(tables[key], key, t("dash.sub_district"), "street")
         elif kind == "community":

@@ -92,3 +92,75 @@ def test_without_unit_tables_the_figures_are_the_same(session, district):
         assert lean.monthly_total.equals(full.monthly_total) and lean.monthly.equals(full.monthly)
         assert lean.dow_hour.equals(full.dow_hour)
         assert lean.by_station.empty and lean.by_category.empty and not full.by_station.empty
+
+
+def test_unit_tables_are_by_units_of_the_drill(session, district):
+    """unit_tables builds the units of each kind from the communities of the drill-down (as
+    the trends page did) and equals periods.by_units on them."""
+    import pandas as pd
+
+    from fangcang import periods
+    from fangcang.i18n import enum_label
+    from fangcang.models import IncidentCategory
+    from fangcang.periods import PeriodChoice
+
+    first, as_of = periods.data_span(session)
+    span = periods.resolve(PeriodChoice.of_month(dd.PERIOD), as_of, first)
+    meta = trends.community_meta(session, Scope.district())
+    for drill, kinds, metric, category in (
+        ({}, ("sub_district", "station", "category"), "total", None),
+        ({"sub_district": "SDA"}, ("community", "station", "category"), "crime", None),
+        ({"community_id": "C002"}, ("station", "category"), "total", "other"),
+    ):
+        got = trends.unit_tables(
+            session,
+            Scope.district(),
+            span,
+            kinds,
+            lang="en",
+            metric=metric,
+            category=category,
+            **drill,
+        )
+        m = meta
+        if "community_id" in drill:
+            m = m[m["community_id"] == drill["community_id"]]
+        elif "sub_district" in drill:
+            m = m[m["sub_district_code"] == drill["sub_district"]]
+        units = {
+            "sub_district": m[["community_id", "sub_district_code", "sub_district"]].rename(
+                columns={"sub_district": "name"}
+            ),
+            "community": m[["community_id", "name"]],
+            "station": m[["community_id", "station_id", "station"]].rename(
+                columns={"station": "name"}
+            ),
+            "category": pd.DataFrame(
+                {
+                    "category": [c.value for c in IncidentCategory],
+                    "name": [enum_label(c, "en") for c in IncidentCategory],
+                }
+            ),
+        }
+        want = periods.by_units(
+            session,
+            Scope.district(),
+            span,
+            {trends.UNIT_KEYS[k]: units[k] for k in kinds},
+            metric=metric,
+            category=category,
+        )
+        assert list(got) == [trends.UNIT_KEYS[k] for k in kinds]
+        for key in got:
+            pd.testing.assert_frame_equal(got[key], want[key], check_exact=True)
+    assert set(got["station_id"]["name"]) <= set(meta["station"])
+    with pytest.raises(ValueError, match="unknown unit kind"):
+        trends.unit_tables(session, Scope.district(), span, ("street",))
+
+
+def test_view_names_the_communities_it_counts(session, district):
+    assert trends.trend_view(session, Scope.district(), dd.PERIOD).community_ids is None
+    v = trends.trend_view(session, Scope.district(), dd.PERIOD, sub_district="SDA")
+    assert v.community_ids == sorted(v.community_ids) and len(v.community_ids) == 4
+    c = trends.trend_view(session, Scope.district(), dd.PERIOD, community_id="C002")
+    assert c.community_ids == ["C002"]

@@ -197,7 +197,7 @@ def unit_table(
     """A ``periods.by_unit`` frame for st.dataframe: name, this period, and per comparison the
     count, change and "% · verdict"; with column_config giving thousands separators. A
     comparison the period does not make (the year to date's previous period) has no columns."""
-    out = pd.DataFrame({name_col: df["name"], t("period.n"): df["n"]})
+    columns = {name_col: df["name"], t("period.n"): df["n"]}
     config = {t("period.n"): COUNT}
     for key in BASES:
         if p is not None and p.basis(key).reason == "not_compared":
@@ -205,14 +205,17 @@ def unit_table(
         label = t(f"period.col.{key}")
         change = f"{label} {t('period.col.change')}"
         judged = t(f"period.{key}")
-        out[label] = df[f"n_{key}"]
-        out[change] = df[f"change_{key}"]
-        out[judged] = [
-            t("period.unavailable")
-            if v == "unavailable"
-            else f"{_pct(pct)} · {verdict({f'verdict_{key}': v}, key)}"
-            for pct, v in zip(df[f"pct_{key}"], df[f"verdict_{key}"], strict=True)
-        ]
+        columns[label] = df[f"n_{key}"]
+        columns[change] = df[f"change_{key}"]
+        columns[judged] = pd.Series(
+            [
+                t("period.unavailable")
+                if v == "unavailable"
+                else f"{_pct(pct)} · {verdict({f'verdict_{key}': v}, key)}"
+                for pct, v in zip(df[f"pct_{key}"].tolist(), df[f"verdict_{key}"], strict=True)
+            ],
+            index=df.index,
+        )
         config[label] = COUNT
         config[change] = COUNT
-    return out, config
+    return pd.DataFrame(columns), config  # built at once (not a column at a time)
