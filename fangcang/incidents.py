@@ -52,7 +52,7 @@ from .models import (
     Community,
     IncidentCategory,
 )
-from .stats import Change, compare_counts
+from .stats import Change, compare_counts, compare_many
 from .timeutil import Month, month_range, now_local
 
 #: One key per incident category.
@@ -389,16 +389,7 @@ def by_month(
         pairs with incidents, sorted.
     """
     keys = check_keys(keys)
-    if last < first:
-        raise ValueError(f"month range ends ({last}) before it starts ({first})")
-    m = tables_for(scope, keys, by_community=by_community)[0]
-    # month first: the order of the covering index, no sort for the grouping
-    group = [m.month, m.community_id] if by_community else [m.month]
-    rows = session.execute(
-        select(*group, *[sum_column(m, k) for k in keys])
-        .where(m.month >= first.first_day, m.month <= last.first_day, in_scope(m, scope))
-        .group_by(*group)
-    ).all()
+    rows = _by_month_rows(session, scope, first, last, keys, by_community)
     lead = ["month", "community_id"] if by_community else ["month"]
     df = pd.DataFrame([tuple(r) for r in rows], columns=[*lead, *keys])
     df["month"] = [str(Month.of(d)) for d in df["month"]]
@@ -413,17 +404,39 @@ def by_month(
     return out
 
 
+def _by_month_rows(
+    session: Session,
+    scope: Scope,
+    first: Month,
+    last: Month,
+    keys: tuple[str, ...],
+    by_community: bool = False,
+) -> list:
+    """The rows of ``by_month``: (month's first day, [community_id,] one sum per key)."""
+    if last < first:
+        raise ValueError(f"month range ends ({last}) before it starts ({first})")
+    m = tables_for(scope, keys, by_community=by_community)[0]
+    # month first: the order of the covering index, no sort for the grouping
+    group = [m.month, m.community_id] if by_community else [m.month]
+    return session.execute(
+        select(*group, *[sum_column(m, k) for k in keys])
+        .where(m.month >= first.first_day, m.month <= last.first_day, in_scope(m, scope))
+        .group_by(*group)
+    ).all()
+
+
 def district_monthly(
     session: Session, first: Month, last: Month, scope: Scope | None = None
 ) -> dict[str, dict[str, int]]:
     """Counts per month for ``first .. last`` summed over ``scope`` (default: the district):
-    ``{YYYY-MM: {key: n}}`` for every key of ``ALL_KEYS``, zeros included. Callers that need
-    several windows (a bulletin: month, year to date, trend) slice this instead of querying
-    again."""
-    df = by_month(session, scope or Scope.district(), first, last, ALL_KEYS)
-    return {
-        row["month"]: {k: int(row[k]) for k in ALL_KEYS} for row in df.to_dict(orient="records")
-    }
+    ``{YYYY-MM: {key: n}}`` for every key of ``ALL_KEYS``, zeros included (``by_month``'s
+    figures, read into dicts without a frame). Callers that need several windows (a bulletin:
+    month, year to date, trend) slice this instead of querying again."""
+    rows = _by_month_rows(session, scope or Scope.district(), first, last, ALL_KEYS)
+    out = {str(m): dict.fromkeys(ALL_KEYS, 0) for m in month_range(first, last)}
+    for day, *values in rows:
+        out[str(Month.of(day))] = {k: int(v or 0) for k, v in zip(ALL_KEYS, values, strict=True)}
+    return out
 
 
 def _counts_query(
@@ -553,29 +566,43 @@ def yoy_from_monthly(
     """Year-on-year rows (exact Poisson test, ``stats.compare_counts``) from
     ``district_monthly`` output that covers ``period_start - 12 .. period_end`` (a ``KeyError``
     names a missing month)."""
-    if period_end < period_start:
-        raise ValueError(f"period ends ({period_end}) before it starts ({period_start})")
-    months = month_range(period_start, period_end)
+    return yoy_spans(monthly, [(period_start, period_end)], keys)[0]
 
-    def total(key: str, shift: int) -> int:
+
+def yoy_spans(
+    monthly: dict[str, dict[str, int]],
+    spans: Sequence[tuple[Month, Month]],
+    keys: Sequence[str] = ALL_KEYS,
+) -> list[list[YoYRow]]:
+    """``yoy_from_monthly`` of several spans ``(start, end)`` at once: every exact test in one
+    vectorised call (``stats.compare_many``, equal to ``compare_counts`` pair by pair)."""
+    keys = check_keys(keys)
+    for start, end in spans:
+        if end < start:
+            raise ValueError(f"period ends ({end}) before it starts ({start})")
+
+    def total(months: list[Month], key: str, shift: int) -> int:
         return sum(monthly[str(m.shift(shift))][key] for m in months)
 
-    rows = []
-    for key in check_keys(keys):
-        ch = compare_counts(total(key, 0), total(key, -12))
-        rows.append(
-            YoYRow(
-                key=key,
-                now=ch.now,
-                last_year=ch.before,
-                pct=ch.pct,
-                z=ch.z,
-                p_value=ch.p_value,
-                significant=ch.significant,
-                zero_last_year=ch.before == 0,
-            )
+    ranges = [month_range(start, end) for start, end in spans]
+    changes = compare_many(
+        [total(months, k, 0) for months in ranges for k in keys],
+        [total(months, k, -12) for months in ranges for k in keys],
+    )
+    rows = [
+        YoYRow(
+            key=key,
+            now=ch.now,
+            last_year=ch.before,
+            pct=ch.pct,
+            z=ch.z,
+            p_value=ch.p_value,
+            significant=ch.significant,
+            zero_last_year=ch.before == 0,
         )
-    return rows
+        for key, ch in zip(keys * len(ranges), changes, strict=True)
+    ]
+    return [rows[i * len(keys) : (i + 1) * len(keys)] for i in range(len(ranges))]
 
 
 def district_yoy(

@@ -243,3 +243,26 @@ def compare_counts(now: int, before: int, exposure_ratio: float = 1.0) -> Change
         p_value=p,
         significant=p < ALPHA,
     )
+
+
+def compare_many(now, before, exposure_ratio: float = 1.0) -> list[Change]:
+    """``compare_counts`` of each pair ``(now[i], before[i])``, the exact tests of all pairs in
+    one vectorised call (``exact_tests``: every p and z equal to the scalar test's; a page's
+    ten headline comparisons cost one call instead of ten ``binomtest`` runs).
+
+    Raises
+    ------
+    ValueError
+        Negative counts, counts of different lengths or a non-positive exposure ratio.
+    """
+    now = [int(n) for n in now]
+    before = [int(b) for b in before]
+    if len(now) != len(before):
+        raise ValueError(f"now and before differ in length: {len(now)} and {len(before)}")
+    if not now:
+        return []
+    p, z = exact_tests(now, before, exposure_ratio)
+    return [
+        Change(now=n, before=b, pct=pct_change(n, b), z=z_i, p_value=p_i, significant=p_i < ALPHA)
+        for n, b, p_i, z_i in zip(now, before, p.tolist(), z.tolist(), strict=True)
+    ]

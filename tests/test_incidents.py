@@ -185,3 +185,31 @@ def test_the_metric_tables_answer_as_the_category_tables_do(session, records):
     assert wide.equals(mixed[wide.columns.tolist()])
     with pytest.raises(ValueError, match="only the headline metrics"):
         incidents.sum_column(incidents.AggIncidentMetricDay, "category.dispute")
+
+
+def test_district_monthly_and_yoy_spans_equal_by_month_and_compare_counts(session, records):
+    from fangcang.stats import compare_counts
+
+    first, last = Month(2025, 1), Month(2026, 5)
+    for scope in (Scope.district(), Scope.of(["CA"])):
+        monthly = incidents.district_monthly(session, first, last, scope)
+        df = incidents.by_month(session, scope, first, last, incidents.ALL_KEYS)
+        assert monthly == {
+            row["month"]: {k: int(row[k]) for k in incidents.ALL_KEYS}
+            for row in df.to_dict(orient="records")
+        }  # every month (zeros included), every key
+        spans = [(Month(2026, 5), Month(2026, 5)), (Month(2026, 1), Month(2026, 5))]
+        both = incidents.yoy_spans(monthly, spans)
+        for (start, end), rows in zip(spans, both, strict=True):
+            assert rows == incidents.yoy_from_monthly(monthly, start, end)
+            for r in rows:
+                c = compare_counts(r.now, r.last_year)
+                assert (r.pct, r.z, r.p_value, r.significant) == (
+                    c.pct,
+                    c.z,
+                    c.p_value,
+                    c.significant,
+                )
+                assert r.zero_last_year == (r.last_year == 0)
+    with pytest.raises(ValueError, match="before it starts"):
+        incidents.yoy_spans(monthly, [(Month(2026, 5), Month(2026, 1))])

@@ -55,3 +55,20 @@ def test_vector_p_values_reject_what_the_scalar_rejects():
         stats.poisson_p_values([1], [2], 1.0, "bigger")
     with pytest.raises(ValueError, match="shape"):
         stats.poisson_p_values([1, 2], [2])
+
+
+def test_compare_many_equals_compare_counts_pair_by_pair():
+    now, before, _ = _pairs()
+    got = stats.compare_many(now[:300], before[:300])
+    assert got == [
+        stats.compare_counts(int(a), int(b)) for a, b in zip(now[:300], before[:300], strict=True)
+    ]  # every field exactly (frozen dataclasses compare field by field)
+    assert stats.compare_many([12, 0], [4, 0], 0.5) == [
+        stats.compare_counts(12, 4, 0.5),
+        stats.compare_counts(0, 0, 0.5),
+    ]
+    assert stats.compare_many([], []) == []
+    with pytest.raises(ValueError, match="length"):
+        stats.compare_many([1, 2], [1])
+    with pytest.raises(ValueError, match="non-negative"):
+        stats.compare_many([-1], [1])
