@@ -92,3 +92,18 @@ def test_latest_run_version_wins(session, district):
         store.count_levels(shared.warning_frame(session, Scope.district(), dd.PERIOD))["blue"] == 8
     )
     assert shared.default_period(session) == dd.PERIOD
+
+
+def test_level_scores_are_the_results_levels_and_scores(session, district):
+    for scope in (Scope.district(), Scope.of(["C001", "C004", "C007"])):
+        for period in (dd.PERIOD, dd.PERIOD.shift(-1)):
+            full = store.results(session, period, scope)
+            lean = store.level_scores(session, period, scope)
+            assert list(lean.columns) == ["community_id", "level", "score"]
+            assert lean.values.tolist() == full[["community_id", "level", "score"]].values.tolist()
+        # level changes against last month's lean frame equal those of the full results
+        now = store.results(session, dd.PERIOD, scope)
+        lean = store.level_scores(session, dd.PERIOD.shift(-1), scope)
+        got = store.level_changes(session, dd.PERIOD, scope, now=now, before=lean)
+        assert not got.empty and got.equals(store.level_changes(session, dd.PERIOD, scope))
+    assert store.level_scores(session, Month(2020, 1)).empty

@@ -15,6 +15,7 @@ from fangcang.tasks import (
     accept,
     community_tasks,
     completion_by_community,
+    completion_totals,
     dispatch_cycle,
     evaluate,
     feedback,
@@ -207,3 +208,17 @@ def test_urgent_items_leave_the_live_board_when_handled_or_old(session, case):
     assert urgent_history(session, Scope.district(), now=later + timedelta(days=31)).empty
     with pytest.raises(ValueError):
         urgent_history(session, Scope.district(), days=0)
+
+
+def test_completion_totals_sum_completion_by_community(session, case):
+    for scope in (Scope.district(), Scope.of(["C01", "C03"]), Scope.of(["C04"])):
+        per = completion_by_community(session, START, END, scope, now=LATER)
+        got = completion_totals(session, START, END, scope, now=LATER)
+        assert got == {
+            "items": int(per["items"].sum()),
+            "completed": int(per["completed"].sum()),
+            "overdue": int(per["overdue"].sum()),
+        }
+    assert got["items"] > 0
+    none = completion_totals(session, datetime(2026, 9, 1), datetime(2026, 10, 1), now=LATER)
+    assert none == {"items": 0, "completed": 0, "overdue": 0}

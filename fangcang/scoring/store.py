@@ -351,6 +351,29 @@ def results(
     ).reset_index(drop=True)
 
 
+def level_scores(session: Session, period: Month, scope: Scope | None = None) -> pd.DataFrame:
+    """The levels and scores of ``period``'s stored results (latest version) within ``scope``:
+    community_id, level (WarningLevel value), score; highest score first, as ``results``
+    orders them. For a caller that compares levels (a previous month's): a few columns read
+    directly, no result records built. Empty (these columns) when the month has no run."""
+    cols = ["community_id", "level", "score"]
+    scope = scope or Scope.district()
+    wr = latest_run(session, period)
+    if wr is None:
+        return pd.DataFrame(columns=cols)
+    rows = session.execute(
+        select(WarningResult.community_id, WarningResult.level, WarningResult.score).where(
+            WarningResult.run_id == wr.id, scope.clause(WarningResult.community_id)
+        )
+    ).all()
+    df = pd.DataFrame(
+        [(cid, WarningLevel(lv).value, float(score)) for cid, lv, score in rows], columns=cols
+    )
+    return df.sort_values(
+        ["score", "community_id"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
+
+
 def level_changes(
     session: Session,
     period: Month,
@@ -387,11 +410,16 @@ def level_changes(
     before = results(session, period.shift(-1), scope) if before is None else before
     if now.empty or before.empty:
         return pd.DataFrame(columns=cols)
-    prev = before.set_index("community_id")
+    # last month's level and score by community (dicts: a pandas lookup per row cost more
+    # than the rest of the comparison)
+    prev_level = dict(zip(before["community_id"], before["level"], strict=True))
+    prev_score = dict(zip(before["community_id"], before["score"].tolist(), strict=True))
     rows = []
-    for r in now.itertuples(index=False):
+    for r in now[["community_id", "name", "sub_district", "station", "level", "score"]].itertuples(
+        index=False
+    ):
         lvl = WarningLevel(r.level)
-        if r.community_id not in prev.index:
+        if r.community_id not in prev_level:
             rows.append(
                 (
                     r.community_id,
@@ -406,7 +434,7 @@ def level_changes(
                 )
             )
             continue
-        old = WarningLevel(prev.at[r.community_id, "level"])
+        old = WarningLevel(prev_level[r.community_id])
         if old == lvl:
             continue
         if lvl is WarningLevel.RED:
@@ -423,7 +451,7 @@ def level_changes(
                 r.station,
                 old.value,
                 lvl.value,
-                float(prev.at[r.community_id, "score"]),
+                float(prev_score[r.community_id]),
                 r.score,
                 change,
             )

@@ -307,6 +307,47 @@ def monthly_scorecard(
     return out[cols].sort_values(["station_name", "officer_id"]).reset_index(drop=True)
 
 
+def completion_totals(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    scope: Scope | None = None,
+    *,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """``completion_by_community``'s items, completed and overdue summed over ``scope`` (the
+    same items, joins and states) in one ungrouped query: ``{"items", "completed",
+    "overdue"}`` (zeros when nothing was dispatched in ``[start, end)``)."""
+    scope = scope or Scope.district()
+    _check_period(start, end)
+    now = now or now_local()
+    done = TaskItem.state.in_(list(DONE_STATES))
+    q = (
+        select(
+            func.count(),
+            func.sum(case((done, 1), else_=0)),
+            func.sum(
+                case(
+                    (TaskItem.state.in_(list(OPEN_STATES)) & (TaskItem.deadline < now), 1), else_=0
+                )
+            ),
+        )
+        .select_from(TaskItem)
+        .join(Community, Community.community_id == TaskItem.community_id)
+        .join(Station, Station.station_id == Community.station_id)
+        .join(SubDistrict, SubDistrict.code == Community.sub_district_code)
+        .join(Officer, Officer.officer_id == TaskItem.officer_id)
+        .where(TaskItem.dispatched_at >= start, TaskItem.dispatched_at < end)
+        .where(scope.clause(TaskItem.community_id))
+    )
+    items, completed, overdue = session.execute(q).one()
+    return {
+        "items": int(items or 0),
+        "completed": int(completed or 0),
+        "overdue": int(overdue or 0),
+    }
+
+
 def completion_by_community(
     session: Session,
     start: datetime,

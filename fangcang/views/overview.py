@@ -19,8 +19,8 @@ from .. import incidents, summary
 from ..access import Scope
 from ..models import AggRecords, WarningLevel
 from ..scoring import store
+from ..tasks import completion_totals
 from ..timeutil import Month
-from .shared import task_completion, warning_frame
 
 #: The levels listed among the top communities (yellow and more serious), from the enum.
 TOP_LEVELS: tuple[str, ...] = tuple(
@@ -57,8 +57,11 @@ def headline(
     if monthly is None:
         monthly = incidents.district_monthly(session, ytd_first.shift(-12), period, scope)
     rows = []
-    for span, first in (("month", period), ("ytd", ytd_first)):
-        for r in incidents.yoy_from_monthly(monthly, first, period, incidents.METRICS):
+    spans = (("month", period), ("ytd", ytd_first))
+    # both spans' exact tests in one vectorised call
+    both = incidents.yoy_spans(monthly, [(first, period) for _, first in spans], incidents.METRICS)
+    for (span, _), yoy in zip(spans, both, strict=True):
+        for r in yoy:
             rows.append(
                 {
                     "metric": r.key,
@@ -153,21 +156,24 @@ def overview(
     session: Session, scope: Scope, period: Month, lang: str = "zh", top_n: int = 10
 ) -> Overview:
     """The overview of ``period`` in ``scope`` (what the overview page shows)."""
-    now = warning_frame(session, scope, period, lang)
-    before = warning_frame(session, scope, period.shift(-1), lang, reasons=False)
+    # the stored results as they are (the overview shows levels, scores, names and reasons:
+    # not warning_frame's indicator columns); last month's without its explanations
+    now = store.results(session, period, scope, lang)
+    before = store.level_scores(session, period.shift(-1), scope)
     top = now[now["level"].isin(TOP_LEVELS)].head(top_n)
     # one query serves the headline (this year and last) and the monthly trend
     monthly = incidents.district_monthly(session, Month(period.year - 1, 1), period, scope)
-    tasks = task_completion(session, scope, period)
+    # the items dispatched in the month, summed in SQL (the per-community figures of
+    # task_completion summed; None when there were none)
+    tasks = completion_totals(session, period.start, period.end, scope)
     task_summary = None
-    if tasks is not None:
-        total = int(tasks["total"].sum()) if "total" in tasks else 0
-        done = int(tasks["done"].sum()) if "done" in tasks else 0
+    if tasks["items"]:
+        total, done = tasks["items"], tasks["completed"]
         task_summary = {
             "total": total,
             "done": done,
             "completion": (done / total) if total else None,
-            "overdue": int(tasks["overdue"].sum()) if "overdue" in tasks else 0,
+            "overdue": tasks["overdue"],
         }
     return Overview(
         period=period,
