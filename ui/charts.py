@@ -119,8 +119,16 @@ def this_vs_last(
         (last, t("dash.last_year"), {"color": palette.LAST_YEAR, "dash": "dash", "width": 2}),
         (this, t("dash.this_year"), {"color": palette.THIS_YEAR, "width": 3}),
     )
+    # plain lists and numpy arrays (pandas Series cost plotly a conversion each; same figure)
     data = [
-        {"type": "scatter", "x": x, "y": df[col], "name": name, "mode": "lines+markers", "line": ln}
+        {
+            "type": "scatter",
+            "x": list(x),
+            "y": df[col].to_numpy(),
+            "name": name,
+            "mode": "lines+markers",
+            "line": ln,
+        }
         for col, name, ln in lines
     ]
     # category x axis: YYYY-MM must not become English date ticks
@@ -148,8 +156,8 @@ def stacked_categories(df: pd.DataFrame, title: str | None = None, **kw) -> go.F
         data.append(
             {
                 "type": "bar",
-                "x": part["month"],
-                "y": part["n"],
+                "x": part["month"].tolist(),
+                "y": part["n"].to_numpy(),
                 "name": category_label(cat),
                 "marker": {"color": palette.CATEGORY_COLOURS[cat]},
                 "meta": cat,  # which category a clicked bar is (cross-filtering)
