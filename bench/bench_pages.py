@@ -23,6 +23,10 @@ whole process, ``time.process_time``, where the machine is shared):
    counted again).
 4. *warm* (``warm_s``): median of ``--runs`` reruns (same session, caches filled).
 
+``--repeat N`` runs each page in N fresh processes (interleaved: overview, trends, overview,
+...) and ends with the median and minimum of its cold CPU and wall seconds and the load
+averages seen: on a shared machine one run says little.
+
 The fangcang calls behind the map are timed directly and the map's HTML is measured
 (standalone HTML and what st_folium sends to the browser). Targets: overview and trends cold
 <= 0.5 s (issue 16), warm <= 1 s, map HTML < 3 MB.
@@ -161,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", help="database URL (default: $FANGCANG_DB_URL)")
     parser.add_argument("--pages", default=",".join(PAGES))
     parser.add_argument("--runs", type=int, default=3, help="warm runs per page (median reported)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="fresh processes per page (median and min reported)"
+    )
     parser.add_argument("--no-map", action="store_true", help="skip the map figures")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -174,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     results = []
-    for page in args.pages.split(","):
+    for page in args.pages.split(",") * max(1, args.repeat):
         proc = subprocess.run(
             [sys.executable, __file__, "--child", page, "--runs", str(args.runs)],
             capture_output=True,
@@ -187,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{page}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
             return 1
         r = json.loads(line[-1])
+        r["load"] = os.getloadavg()[0]
         results.append(r)
         ok = "ok" if r["warm_s"] <= 1 and r["cold_s"] <= 3 and not r["errors"] else "SLOW/ERROR"
         print(
@@ -194,9 +202,23 @@ def main(argv: list[str] | None = None) -> int:
             f" s, page imports {r['warm_up_s'] or 0:5.2f} s (waited {r['warm_wait_s']:5.2f} s);"
             f" landing {r['landing_s']:5.2f} s | cold {r['cold_s']:5.2f} s"
             f" (CPU {r['cold_cpu_s']:5.2f} s)  warm {r['warm_s']:5.2f} s  {ok} {r['errors'][:1]}"
-            f"  | load {os.getloadavg()[0]:.2f}",
+            f"  | load {r['load']:.2f}",
             flush=True,
         )
+    if args.repeat > 1:
+        for page in args.pages.split(","):
+            mine = [r for r in results if r["page"] == page]
+            cpu = [r["cold_cpu_s"] for r in mine]
+            wall = [r["cold_s"] for r in mine]
+            warm = [r["warm_s"] for r in mine]
+            loads = [r["load"] for r in mine]
+            print(
+                f"{page:10s} {len(mine)} runs: cold CPU median {statistics.median(cpu):.3f} s,"
+                f" min {min(cpu):.3f} s, max {max(cpu):.3f} s; cold wall median"
+                f" {statistics.median(wall):.2f} s, min {min(wall):.2f} s; warm median"
+                f" {statistics.median(warm):.3f} s; load {min(loads):.1f}-{max(loads):.1f}",
+                flush=True,
+            )
     if args.no_map:
         return 0
     proc = subprocess.run(
