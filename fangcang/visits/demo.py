@@ -18,7 +18,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import String, func, insert, select, text, type_coerce, update
 from sqlalchemy.orm import Session
 
 from .. import aggregates
@@ -210,11 +210,19 @@ def demo_extend(ctx) -> dict:
         if done:
             progress(1.0, "visits: already built")
             return {"visits": int(done), "already_built": True}
-        houses = s.execute(
-            select(
-                House.house_id, House.community_id, House.use, House.registered_residents
-            ).order_by(House.house_id)
-        ).all()
+        # Plain rows on the Core connection, the use as its stored text (HouseUse(h.use)
+        # below): converting 450,000 rows to enums through the ORM cost seconds.
+        houses = (
+            s.connection()
+            .execute(
+                select(
+                    House.house_id,
+                    House.community_id,
+                    type_coerce(House.use, String).label("use"),
+                ).order_by(House.house_id)
+            )
+            .all()
+        )
         if not houses:
             return {"visits": 0}
         officer_of = dict(s.execute(select(Community.community_id, Community.officer_id)).all())
