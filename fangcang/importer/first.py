@@ -34,6 +34,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 import types
 from collections.abc import Callable, Sequence
@@ -359,7 +360,12 @@ def _start_pool(workers: int) -> ProcessPoolExecutor:
     server thread), which must not run in a worker. So the processes start while
     ``__main__`` is a placeholder without a file (the parent's own one is put back at once).
     """
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_watch_parent,
+        initargs=(os.getpid(),),
+    )
     saved = sys.modules.get("__main__")
     placeholder = types.ModuleType("__main__")
     sys.modules["__main__"] = placeholder
@@ -370,6 +376,18 @@ def _start_pool(workers: int) -> ProcessPoolExecutor:
         if sys.modules.get("__main__") is placeholder and saved is not None:
             sys.modules["__main__"] = saved
     return pool
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker: end when the process that started it has gone (killed: a worker waiting
+    for its next part would otherwise wait for ever, holding its memory)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="first-load-parent", daemon=True).start()
 
 
 #: Record kind by name.
