@@ -69,3 +69,11 @@ def sleeping_build(engine, *, scale, progress, ready) -> dict:
     progress(0.3, "import: people")
     time.sleep(600)
     return {}
+
+
+def where_build(engine, *, scale, progress, ready) -> dict:
+    """Logs where the child's database file and private temp folder are (relative paths)."""
+    from fangcang import tempfiles
+
+    _log(f"where {Path(engine.url.database).resolve()} {tempfiles.private_dir().resolve()}", scale)
+    return {}

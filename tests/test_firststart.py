@@ -155,6 +155,90 @@ def test_the_child_stops_when_its_server_goes(sqlite_engine, child_env):
     assert background.status(url).state == "stopped"
 
 
+def test_a_failure_or_dying_children_are_final_for_every_running_server(
+    tmp_path, child_env, monkeypatch
+):
+    """With two server processes on one database, neither retries what the other recorded
+    since it started (each retry a full build, for ever); a server started later does."""
+    from ui import firststart
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    status_path = background.paths(url)[0]
+    calls: list[tuple[str, int]] = []
+    monkeypatch.setattr(
+        background, "start", lambda u, kind, **kw: calls.append((kind, kw["restarts"]))
+    )
+    monkeypatch.setattr(firststart.Supervisor, "_work_left", lambda self, engine: "build")
+    other, now = os.getpid() + 100000, time.time()  # another server's child and server
+    failed = {"state": "failed", "pid": other, "server_pid": other, "error": "ValueError: x"}
+    background._write(status_path, {**failed, "started": now, "updated": now, "ref": "B-1"})
+    sup = firststart.Supervisor(url)
+    assert sup.check(None).state == "failed" and calls == []  # not this server's: still final
+    monkeypatch.setattr(firststart, "SERVER_STARTED", now + 1)  # a server started after it
+    sup.check(None)
+    assert calls == [("build", 0)]
+
+    monkeypatch.setattr(firststart, "SERVER_STARTED", now - 1)
+    dead = {"state": "building", "pid": other, "server_pid": other, "started": now}
+    background._write(status_path, {**dead, "restarts": 1})  # died under the other server
+    calls.clear()
+    sup.check(None)
+    assert calls == [("build", 2)]  # counted per database
+    background._write(status_path, {**dead, "restarts": firststart.RESTARTS})
+    s = sup.check(None)
+    assert s.dead and calls == [("build", 2)] and firststart._final(s)
+    monkeypatch.setattr(firststart, "SERVER_STARTED", now + 1)  # the next start tries again
+    sup.check(None)
+    assert calls == [("build", 2), ("build", 0)]
+
+
+def test_a_build_asked_for_on_a_built_database_does_not_build_again(
+    fresh_status, child_env, monkeypatch
+):
+    """Another server's child built the database between this server's look and its lock:
+    the child decides again under the lock (done at once, or the extensions left)."""
+    from tests.conftest import Factory
+
+    with Session(fresh_status) as s:
+        Factory(s).community(name="沿江社区")
+        db.set_meta(s, "demo", "lucheng")
+        db.set_meta(s, builder.BUILD_META, "done")
+        s.commit()
+    url = _url(fresh_status)
+    child = background.start(url, "build", scale="small", entry=f"{CHILD}:small_build")
+    assert child.wait(60) == 0
+    s = background.status(url)
+    assert (s.state, s.fraction, s.kind) == ("done", 1.0, "build")
+    assert _builds(child_env["log"]) == []  # no build on the filled database
+
+    with Session(fresh_status) as s:  # stopped while filling (after the accounts)
+        db.set_meta(s, builder.BUILD_META, "filling")
+        db.set_meta(s, builder.DONE_META, builder.ACCOUNTS_EXTENSION)
+        s.commit()
+    monkeypatch.setattr(background, "FINISH_ENTRY", f"{CHILD}:small_finish")
+    child_env["gate"].touch()
+    child = background.start(url, "build", scale="small", entry=f"{CHILD}:small_build")
+    assert child.wait(60) == 0
+    assert [b[0] for b in _builds(child_env["log"])] == ["finish"]
+    s = background.status(url)
+    assert (s.state, s.kind) == ("done", "finish")
+    assert builder.build_state(fresh_status) == "done"
+
+
+def test_relative_paths_mean_the_same_files_in_the_child(tmp_path, child_env, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FANGCANG_TEMP_DIR", "private-tmp")
+    child = background.start(
+        "sqlite:///rel.db", "build", scale="small", entry=f"{CHILD}:where_build"
+    )
+    assert child.wait(60) == 0
+    base = tmp_path.resolve()
+    assert _builds(child_env["log"]) == [
+        ["where", str(base / "rel.db"), str(base / "private-tmp"), "small", str(child.pid)]
+    ]
+    assert background.status("sqlite:///rel.db").state == "done"
+
+
 def test_reporter_steps_and_fraction(tmp_path):
     path = tmp_path / "status.json"
     r = background.Reporter(path, {"state": "building", "fraction": 0.0, "step": "generate"})

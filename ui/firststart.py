@@ -8,9 +8,13 @@ language), with the elapsed time counted from the recorded start. The dashboard 
 as the base records and the demo accounts are in; the warning runs, tasks, bulletins and
 visits fill in behind it, with a progress bar in the sidebar. A server restarted while filling
 finishes the remaining steps in a child of its own (``builder.finish_extensions``); a child
-that died is detected (its lock is free) and started again, up to ``RESTARTS`` times per
-server process. A failed build shows its reason and log reference (the base import is
-transactional: nothing half-imported is left, and the next start tries again).
+that died is detected (its lock is free) and started again, up to ``RESTARTS`` times in a row
+per database (counted in the status file, whichever server process started it). A failed build
+shows its reason and log reference (the base import is transactional: nothing half-imported is
+left). A failure, or a child that died once too often, is final for every server process that
+was already running when it was recorded: only a server started after it tries again (with
+several server processes on one database, they would otherwise start full builds in turn for
+ever).
 
 Size of the demo: ``FANGCANG_DEMO_SCALE`` (``fangcang.config.demo_scale``, default ``full``).
 """
@@ -18,9 +22,9 @@ Size of the demo: ``FANGCANG_DEMO_SCALE`` (``fangcang.config.demo_scale``, defau
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -33,8 +37,11 @@ from . import state
 
 log = logging.getLogger(__name__)
 
-#: How many times one server process starts a child again after one died without a word.
+#: How many times in a row a child is started again after one died without a word.
 RESTARTS = 2
+#: When this server process started (close enough: when it imported this module). A failure
+#: recorded after it is final here; one recorded before it is retried.
+SERVER_STARTED = time.time()
 
 #: Progress phases: the build's step (``Status.step``) or its extension module -> i18n key.
 _PHASES = {
@@ -76,11 +83,9 @@ class Supervisor:
                 self.ready = self.ready or (status.usable and _accounts_in(engine))
                 self.filling = self.ready
                 return status
-            if status.state == "failed" and status.server_pid == os.getpid():
-                self.filling = self.ready  # shown (sidebar or progress page); next start retries
+            if _final(status):  # shown (sidebar or progress page); the next start retries
+                self.filling = self.ready
                 return status
-            if status.dead and status.server_pid == os.getpid() and self.starts > RESTARTS:
-                return status  # died again and again: shown as stopped
             kind = self._work_left(engine)
             if kind is None:
                 self.ready, self.filling = True, False
@@ -93,7 +98,10 @@ class Supervisor:
                     status.pid,
                     status.state,
                 )
-            self._start(kind)
+            # Dead children in a row, per database (a dead one from before this server
+            # started does not count: the next start tries again).
+            restarts = status.restarts + 1 if status.dead and _since_start(status) else 0
+            self._start(kind, restarts)
             status = background.status(self.url)
             self.filling = self.ready
             return status
@@ -112,9 +120,9 @@ class Supervisor:
             return "finish"
         return None
 
-    def _start(self, kind: str) -> None:
+    def _start(self, kind: str, restarts: int = 0) -> None:
         self.starts += 1
-        child = background.start(self.url, kind, scale=config.demo_scale())
+        child = background.start(self.url, kind, scale=config.demo_scale(), restarts=restarts)
         if child is not None:
             self.children.append(child)
             # Reap the child when it ends and log how it ended (a thread that only waits).
@@ -136,6 +144,19 @@ class Supervisor:
             return self.children[-1].wait(timeout=1)
         except subprocess.TimeoutExpired:
             return None
+
+
+def _since_start(status: background.Status) -> bool:
+    """``status`` was recorded while this server process ran."""
+    return max(status.updated, status.started) >= SERVER_STARTED
+
+
+def _final(status: background.Status) -> bool:
+    """The build failed, or its child died ``RESTARTS`` times in a row, since this server
+    process started (whichever server started the child): not retried here."""
+    if status.state == "failed":
+        return _since_start(status)
+    return status.dead and status.restarts >= RESTARTS and _since_start(status)
 
 
 @st.cache_resource(show_spinner=False)
@@ -200,7 +221,7 @@ def _failure(status: background.Status, sup: Supervisor) -> str | None:
     """The message for a build that cannot go on, or None."""
     if status.state == "failed":
         return state.t("demo.build_failed", error=status.error, ref=status.ref)
-    if status.dead and sup.starts > RESTARTS:
+    if status.dead and _final(status):
         code = sup.exit_code()
         return state.t("demo.build_stopped", code="?" if code is None else code)
     return None

@@ -19,9 +19,17 @@ URL without its password):
   or server processes.
 - the **status file** (JSON, replaced atomically) holds the state, fraction, current step,
   start time (wall clock), the child's and the server's pid, and on failure the reason (masked:
-  ``fangcang.privacy.mask_text``) with a reference that the log line carries too. Readers
-  compute the elapsed time from the recorded start, so a counter on screen moves even while
-  the child is busy.
+  ``fangcang.privacy.mask_text``) with a reference that the log line carries too, and how
+  many times in a row a dead child was started again (``restarts``: per database, whichever
+  server started it). Readers compute the elapsed time from the recorded start, so a counter
+  on screen moves even while the child is busy.
+
+The child decides its work again once it holds the lock (:func:`work_left`): a server decides
+before it locks, and another server's child may have built the database in between. A build
+asked for on a database that is built already finishes an interrupted build's extensions
+instead, or ends ``done`` at once. The child runs in the server's working folder (with the
+repository on ``PYTHONPATH``), so a relative SQLite URL or ``FANGCANG_TEMP_DIR`` means the same
+file in both.
 
 States: ``starting`` (written by the server before the child runs), ``building`` (generate and
 import), ``filling`` (the base records and the accounts are in: the dashboard is usable; the
@@ -81,6 +89,7 @@ class Status:
     scale: str = ""
     error: str = ""  # failed: the reason, masked
     ref: str = ""  # failed: the reference in the log line
+    restarts: int = 0  # dead children started again in a row (for this database)
     running: bool = False  # a child holds the lock
 
     @property
@@ -165,9 +174,12 @@ def status(url: str) -> Status:
     return Status(**known, running=_held(lock_path))
 
 
-def start(url: str, kind: str, *, scale: str, entry: str | None = None) -> subprocess.Popen | None:
+def start(
+    url: str, kind: str, *, scale: str, entry: str | None = None, restarts: int = 0
+) -> subprocess.Popen | None:
     """Start the child that builds the demo (``kind="build"``) or finishes an interrupted
-    build's extensions (``kind="finish"``) in the database at ``url``.
+    build's extensions (``kind="finish"``) in the database at ``url``; ``restarts``: how many
+    dead children in a row this one replaces (recorded in the status file).
 
     Returns
     -------
@@ -203,16 +215,23 @@ def start(url: str, kind: str, *, scale: str, entry: str | None = None) -> subpr
             "pid": 0,
             "server_pid": os.getpid(),
             "scale": scale,
+            "restarts": restarts,
         }
         _write(status_path, base)
         cmd = [sys.executable, "-m", "fangcang.demo.background", "--entry", entry]
         cmd += ["--kind", kind, "--scale", scale, "--status", str(status_path)]
         cmd += ["--lock-fd", str(fd), "--server-pid", str(os.getpid())]
-        cmd += ["--started", repr(started)]
+        cmd += ["--started", repr(started), "--restarts", str(restarts)]
+        cmd += ["--finish-entry", FINISH_ENTRY]
         env = dict(os.environ, FANGCANG_DB_URL=url)  # the URL (password) stays out of ps
+        # The server's working folder: relative paths (a SQLite URL, FANGCANG_TEMP_DIR) mean
+        # the same files in the child; the repository's packages come from PYTHONPATH.
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        )
         try:
             child = subprocess.Popen(
-                cmd, cwd=_ROOT, env=env, stdin=subprocess.DEVNULL, pass_fds=(fd,)
+                cmd, cwd=os.getcwd(), env=env, stdin=subprocess.DEVNULL, pass_fds=(fd,)
             )
         except OSError as exc:
             ref = reference()
@@ -306,6 +325,25 @@ def finish_demo(engine, *, scale: str, progress, ready) -> dict:
     return finish_extensions(engine, progress=progress, ready=ready)
 
 
+def work_left(engine) -> str | None:
+    """The work the demo build has in the database: ``build`` (empty), ``finish`` (a demo
+    build stopped while filling) or None (built, or not a database to build in)."""
+    from sqlalchemy import func, inspect, select
+    from sqlalchemy.orm import Session
+
+    from .. import db
+    from ..models import Community
+    from .builder import BUILD_META
+
+    if db.current_revision(engine) is None or not inspect(engine).has_table("communities"):
+        return "build"
+    with Session(engine) as session:
+        if not session.scalar(select(func.count()).select_from(Community)):
+            return "build"
+        demo, state = db.get_meta(session, "demo"), db.get_meta(session, BUILD_META)
+    return "finish" if demo and state == "filling" else None
+
+
 def _resolve(entry: str):
     module_name, _, name = entry.partition(":")
     if not name:
@@ -337,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lock-fd", type=int, help="the locked lock file (from start())")
     ap.add_argument("--server-pid", type=int, default=0)
     ap.add_argument("--started", type=float, default=0.0)
+    ap.add_argument("--restarts", type=int, default=0)
+    ap.add_argument("--finish-entry", default=FINISH_ENTRY)
     args = ap.parse_args(argv)
 
     from .. import logsetup
@@ -365,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             "scale": args.scale,
             "error": "",
             "ref": "",
+            "restarts": args.restarts,
         },
     )
     reporter.update()
@@ -376,9 +417,19 @@ def main(argv: list[str] | None = None) -> int:
 
     engine = db.make_engine()
     try:
-        _resolve(args.entry)(
-            engine, scale=args.scale, progress=reporter.progress, ready=reporter.ready
-        )
+        # Decided again under the lock: another server's child may have built the database
+        # since this one's server looked.
+        work = work_left(engine)
+        if work is None:
+            log.info("the demo %s has nothing to do: the database is built", args.kind)
+            reporter.update(state="done", fraction=1.0, step="")
+            return 0
+        entry = args.entry
+        if work == "finish" and args.kind == "build":
+            log.info("the database was built meanwhile: the demo build finishes its extensions")
+            entry, args.kind = args.finish_entry, "finish"
+            reporter.update(kind="finish", step="")
+        _resolve(entry)(engine, scale=args.scale, progress=reporter.progress, ready=reporter.ready)
     except Exception as exc:  # shown on the progress page with its reference; logged in full
         ref = reference()
         log.exception("the demo %s failed, reference %s", args.kind, ref)
