@@ -5,6 +5,7 @@ nothing (SQLite, and PostgreSQL when configured)."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -14,9 +15,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from fangcang import aggregates, demo
+from fangcang import aggregates, demo, tempfiles
 from fangcang.demo import builder
-from fangcang.importer import import_bundle, load
+from fangcang.importer import first, import_bundle, load
 from fangcang.importer.first import import_first
 from fangcang.models import Base
 from fangcang.timeutil import Month
@@ -68,6 +69,41 @@ def _count(engine, table: str) -> int:
         return int(s.scalar(text(f"SELECT count(*) FROM {table}")))  # noqa: S608
 
 
+def _spy_scratch(monkeypatch) -> list:
+    """Record the scratch folders the first load makes (rows with personal data)."""
+    made: list = []
+    real = tempfiles.make_dir
+
+    def spy(kind: str):
+        path = real(kind)
+        made.append(path)
+        return path
+
+    monkeypatch.setattr(tempfiles, "make_dir", spy)
+    return made
+
+
+def _assert_scratch_private_and_gone(engine, made: list) -> None:
+    if engine.dialect.name != "sqlite":  # PostgreSQL: COPY in-process, no scratch files
+        assert made == []
+        return
+    assert len(made) == 1  # the SQLite first load's worker wrote its rows there ...
+    folder = made[0]
+    assert folder.parent == tempfiles.private_dir()  # ... in the private 0700 folder,
+    assert folder.name.startswith(f"fangcang-first-load-{os.getpid()}-")  # swept if killed
+    assert not folder.exists()  # and removed at the end
+
+
+def test_a_part_with_the_communities_file_in_capitals_brings_reference_data(tmp_path):
+    part = tmp_path / "part-0"
+    part.mkdir()
+    (part / "Communities.GeoJSON").write_text("{}", encoding="utf-8")
+    assert first._has_parents(part)  # compared as validation compares names
+    (part / "Communities.GeoJSON").unlink()
+    (part / "houses.csv").write_text("", encoding="utf-8")
+    assert not first._has_parents(part)
+
+
 def test_first_load_in_parts_equals_the_ordinary_import(engine, bundle, tmp_path, monkeypatch):
     ordinary = import_bundle(engine, bundle, actor="t", channel="test", stage=False)
     assert ordinary.ok and not ordinary.rejected
@@ -77,8 +113,10 @@ def test_first_load_in_parts_equals_the_ordinary_import(engine, bundle, tmp_path
 
     parts = _parts(bundle, tmp_path / "parts", monkeypatch)
     assert len(parts) > len(builder.STAGES)  # big files really came in several parts
+    made = _spy_scratch(monkeypatch)
     result = import_first(engine, parts, folder=bundle, actor="t", channel="test")
     assert result.ok, result.report
+    _assert_scratch_private_and_gone(engine, made)
     assert result.counts == ordinary.counts
     assert result.files == ordinary.files
     assert _snapshot(engine) == expected
@@ -141,8 +179,10 @@ def test_a_rejected_row_in_a_later_part_leaves_the_database_empty(
             '"JQ999999999",2026-10-01 10:00:00,"no_such_category","",120.66,28.03,'
             '"330302006001",0,false,"110",2026-10-01 11:00:00\n'
         )
+    made = _spy_scratch(monkeypatch)
     result = import_first(engine, parts, folder=bundle, actor="t", channel="test")
     assert not result.ok and result.rejected == 1
+    _assert_scratch_private_and_gone(engine, made)
     assert "no_such_category" in result.report and result.error_report.exists()
     for name in RECORDS + list(aggregates.AGGS):
         assert _count(engine, name) == 0, name

@@ -12,7 +12,6 @@ import importlib
 import itertools
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +25,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from .. import db
+from .. import db, tempfiles
 from ..timeutil import Month, last_complete_month, month_range
 from . import DemoContext, idcard, names
 from .bundle import to_arrow, write_csv, write_geojson
@@ -457,7 +456,7 @@ def build(
         def sub_phase(name: str):
             return rss.phase(f"import: {name}")
 
-        with tempfile.TemporaryDirectory(prefix="fangcang-demo-") as tmp:
+        with tempfiles.temp_dir("demo") as tmp:  # private, swept if the build is killed
             with rss.phase("generate"):
                 db.upgrade(engine)
                 folder = Path(out) if out else Path(tmp)

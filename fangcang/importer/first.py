@@ -30,10 +30,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import shutil
 import sqlite3
 import sys
-import tempfile
 import threading
 import time
 import types
@@ -46,7 +44,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from .. import aggregates, checks
+from .. import aggregates, checks, tempfiles
 from ..config import get_settings
 from ..models import Community, ImportStatus
 from ..timeutil import now_local
@@ -197,7 +195,9 @@ def import_first(
             pool = None
             if sqlite and workers > 0:
                 pool = _start_pool(workers)
-                scratch_dir = Path(tempfile.mkdtemp(prefix="fangcang-first-load-"))
+                # Rows with names and ID numbers: the private temp folder (0700), named with
+                # this process id so that a start-up sweep removes it if the process is killed.
+                scratch_dir = tempfiles.make_dir("first-load")
             ahead_of: dict[int, Future] = {}  # part index -> its worker task
             segments: dict[int, list[tuple[str, Path]]] = {}  # part index -> scratch files done
             pending = None
@@ -320,8 +320,7 @@ def import_first(
         )
         failed = failed or total
     finally:
-        if scratch_dir is not None:
-            shutil.rmtree(scratch_dir, ignore_errors=True)
+        tempfiles.remove(scratch_dir)  # (logs a failure)
     result.timings.update({k: round(v, 3) for k, v in cpu.items()})
     if failed is not None:
         result.status = ImportStatus.FAILED
@@ -472,7 +471,8 @@ def _has(part: Path, kind: str) -> bool:
 def _has_parents(part: Path) -> bool:
     """Does this part bring divisions, stations, officers or communities?"""
     names = ("sub_districts", "stations", "officers")
-    return any(_has(part, k) for k in names) or (part / GEOJSON).exists()
+    files = {p.name.lower() for p in part.iterdir()} if part.is_dir() else set()
+    return any(_has(part, k) for k in names) or GEOJSON in files
 
 
 def _complete(session, kinds, dropped, result, phase, progress, at: float) -> None:

@@ -95,7 +95,8 @@ def generate_check_history(
     with probability 1 - o, or late (the interval + 1 + a geometric number of days, mean 45)
     with probability o, the community's share of overdue factors (沿江社区: its share before
     ``focus_start`` is ``overdue_before``). Returns the number of events added. The table's
-    secondary indexes are dropped for the load and rebuilt with the model's definitions.
+    secondary indexes are dropped for the load and rebuilt with the model's definitions
+    (SQLite).
     """
     from ..checks import _sources
 
@@ -167,10 +168,12 @@ def generate_check_history(
                 itertools.repeat("demo"),
             )
 
-    # Two million events: the secondary indexes are built once afterwards (one sort each)
-    # instead of being updated row by row (25 s instead of 32-37 s CPU at full size); the
-    # unique constraint stays and is checked on every row.
-    dropped = drop_indexes(session, FactorCheck.__table__)
+    # Two million events: on SQLite the secondary indexes are built once afterwards (one
+    # sort each) instead of being updated row by row (25 s instead of 32-37 s CPU at full
+    # size); the unique constraint stays and is checked on every row. Not on PostgreSQL:
+    # DROP INDEX locks the table until commit, and the dashboard is open while this runs.
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    dropped = drop_indexes(session, FactorCheck.__table__) if sqlite else []
     added = checks.add_checks(session, rows())
     create_indexes(session, FactorCheck.__table__, dropped)
     return added
