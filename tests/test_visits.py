@@ -874,3 +874,23 @@ def test_visit_to_a_rental_house_is_a_check_in_the_history(session, factory, hom
     visit(session, house_id="H2")  # a second visit on the same day adds nothing
     assert session.query(FactorCheck).count() == 1
     assert checks.has_history(session)
+
+
+def test_one_pass_birth_candidates_report_the_real_error_and_recover(session, monkeypatch):
+    """A database error inside the one-pass candidate search surfaces as itself (on
+    PostgreSQL a clean-up DROP in the aborted transaction used to replace it with "current
+    transaction is aborted"), and the next search on the same session works."""
+    from datetime import date
+
+    from sqlalchemy.exc import StatementError
+
+    from fangcang.visits import matching
+
+    monkeypatch.setattr(matching, "SCAN_PAIRS", 1)
+    with pytest.raises(StatementError) as err:
+        matching.people_by_birth_initial(session, {("not a date", "张")})
+    assert "aborted" not in str(err.value).lower()
+    assert "birth_date" in str(err.value) or "date" in str(err.value).lower()
+    session.rollback()
+    pair = (date(1990, 1, 1), "张")
+    assert matching.people_by_birth_initial(session, {pair}) == {pair: []}

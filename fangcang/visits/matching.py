@@ -284,23 +284,25 @@ def people_by_birth_initial(session: Session, pairs: set) -> dict[tuple, list[Ca
     else:
         session.flush()
         conn = session.connection()
+        # A table left by a failed call on this connection goes first. No ``finally`` drop:
+        # after an error PostgreSQL refuses every statement until rollback, so a DROP there
+        # would replace the real error with "current transaction is aborted" (the rollback
+        # removes the table created in it anyway).
         _WANT.drop(conn, checkfirst=True)
         _WANT.create(conn)
-        try:
-            conn.execute(insert(_WANT), [{"birth_date": d, "initial": i} for d, i in pairs])
-            birth = (
-                literal_column("+people.birth_date", Date)
-                if conn.dialect.name == "sqlite"
-                else Person.birth_date
-            )
-            q = select(*_COLUMNS).join_from(
-                Person,
-                _WANT,
-                (_WANT.c.birth_date == birth) & (_WANT.c.initial == func.substr(Person.name, 1, 1)),
-            )
-            rows = list(map(_candidate, conn.execute(q)))
-        finally:
-            _WANT.drop(conn)
+        conn.execute(insert(_WANT), [{"birth_date": d, "initial": i} for d, i in pairs])
+        birth = (
+            literal_column("+people.birth_date", Date)
+            if conn.dialect.name == "sqlite"
+            else Person.birth_date
+        )
+        q = select(*_COLUMNS).join_from(
+            Person,
+            _WANT,
+            (_WANT.c.birth_date == birth) & (_WANT.c.initial == func.substr(Person.name, 1, 1)),
+        )
+        rows = list(map(_candidate, conn.execute(q)))
+        _WANT.drop(conn)
     for c in rows:
         out.setdefault((c.birth_date, (c.name or "")[:1]), []).append(c)
     return out
