@@ -220,29 +220,11 @@ def sidebar(
             .sort_values("sub_district")
             .values
         )
-        opts = ["", *names]
-        key = _key("street")
-        _bind("street", key, lambda raw: _match(raw, names), "")
-        if st.session_state[key] not in opts:
-            st.session_state[key] = ""
-        code = st.sidebar.selectbox(
-            t("dash.sub_district"), opts, key=key, format_func=lambda c: names.get(c, t("dash.all"))
-        )
-        _write("street", code, "", lambda c: names.get(c, c))
-        out.street = code or None
+        out.street = _named_choice("street", t("dash.sub_district"), names, t("dash.all"))
     if station:
         sub = meta if not out.street else meta[meta["sub_district_code"] == out.street]
         names = dict(sub[["station_id", "station"]].drop_duplicates().sort_values("station").values)
-        opts = ["", *names]
-        key = _key("station")
-        _bind("station", key, lambda raw: _match(raw, names), "")
-        if st.session_state[key] not in opts:
-            st.session_state[key] = ""
-        sid = st.sidebar.selectbox(
-            t("dash.station"), opts, key=key, format_func=lambda c: names.get(c, t("dash.all"))
-        )
-        _write("station", sid, "", lambda c: names.get(c, c))
-        out.station = sid or None
+        out.station = _named_choice("station", t("dash.station"), names, t("dash.all"))
     if levels:
         out.levels = url_multi(
             "level",
@@ -260,16 +242,9 @@ def sidebar(
     if community:
         scoped = meta if not out.street else meta[meta["sub_district_code"] == out.street]
         names = dict(scoped[["community_id", "name"]].values)
-        opts = ["", *names]
-        key = _key("community")
-        _bind("community", key, lambda raw: _match(raw, names), "")
-        if st.session_state[key] not in opts:
-            st.session_state[key] = ""
-        cid = st.sidebar.selectbox(
-            t("dash.community"), opts, key=key, format_func=lambda c: names.get(c, t("dash.all"))
+        out.community = _named_choice(
+            "community", t("dash.community"), names, t("dash.all"), url_label=False
         )
-        _write("community", cid, "")
-        out.community = cid or None
     return out
 
 
@@ -279,15 +254,22 @@ def _district(meta: pd.DataFrame) -> str | None:
     if len(present) < 2:
         return None
     names = {c: divisions.district_name(c, state.lang()) for c in present}
-    opts = ["", *present]
-    key = _key("district")
-    _bind("district", key, lambda raw: _match(raw, names), "")
+    return _named_choice("district", t("map.district"), names, t("map.city.all"))
+
+
+def _named_choice(
+    name: str, label: str, names: dict[str, str], all_label: str, *, url_label: bool = True
+) -> str | None:
+    """A sidebar choice of one of ``names`` ({code: label}) or all (""), bound to URL
+    parameter ``name`` (which holds the label, or the code when not ``url_label``; either is
+    read back); returns the chosen code or None."""
+    opts = ["", *names]
+    key = _key(name)
+    _bind(name, key, lambda raw: _match(raw, names), "")
     if st.session_state[key] not in opts:
         st.session_state[key] = ""
-    code = st.sidebar.selectbox(
-        t("map.district"), opts, key=key, format_func=lambda c: names.get(c, t("map.city.all"))
-    )
-    _write("district", code, "", lambda c: names.get(c, c))
+    code = st.sidebar.selectbox(label, opts, key=key, format_func=lambda c: names.get(c, all_label))
+    _write(name, code, "", (lambda c: names.get(c, c)) if url_label else str)
     return code or None
 
 
