@@ -31,7 +31,7 @@ from ..timeutil import Month
 from ..views.shared import warning_frame
 from .colours import _legend_html
 from .data import _fill_points, _simplify, community_shapes, sub_district_shapes
-from .render import _AREA_LABEL_STYLE, _TOOLTIP_CLAMP_JS, _Labels, _MetricScale
+from .render import _AREA_LABEL_STYLE, _TOOLTIP_CLAMP_JS, _filled_areas, _Labels, _MetricScale
 
 #: Warning levels counted per area, most severe first (``palette.LEVEL_COLOURS``' keys).
 AREA_LEVELS = ("red", "yellow", "blue", "green")
@@ -247,19 +247,14 @@ def build_area_map(
         geometry=areas.geometry.to_numpy(),
         crs=geo.CRS,
     ).set_index("code", drop=False)
-    folium.GeoJson(
-        shown.to_geo_dict(na="null", show_bbox=False, drop_id=False),
-        name=t("map.layer.sub_districts", lang),
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "fillOpacity": 0.7,
-            # grey outlines: white ones vanish on the pale classes
-            "color": palette.BOUNDARY if f["id"] == selected else "#8a94a0",
-            "weight": 4 if f["id"] == selected else 0.8,
-        },
-        highlight_function=lambda f: {"weight": 3, "color": palette.BOUNDARY, "fillOpacity": 0.85},
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
-        zoom_on_click=False,
+    _filled_areas(
+        shown,
+        t("map.layer.sub_districts", lang),
+        selected,
+        opacity=0.7,
+        line="#8a94a0",  # grey outlines: white ones vanish on the pale classes
+        weight=0.8,
+        hover_opacity=0.85,
     ).add_to(m)
     names = folium.FeatureGroup(name=t("map.layer.sub_districts", lang), show=True)
     labelled = areas.dropna(subset=["label_lat", "label_lon"])

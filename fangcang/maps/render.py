@@ -92,6 +92,37 @@ _TOOLTIP_CLAMP_JS = """
 """
 
 
+def _filled_areas(
+    shown: gpd.GeoDataFrame,
+    name: str,
+    selected: str | None,
+    *,
+    opacity: float = 0.62,
+    line: str = "#ffffff",
+    weight: float = 1,
+    hover_opacity: float = 0.8,
+) -> folium.GeoJson:
+    """Polygons filled by their ``fill`` property with their ``tip`` as tooltip, the
+    ``selected`` one (by feature id) outlined thick (communities; sub-districts of a city)."""
+    return folium.GeoJson(
+        shown.to_geo_dict(na="null", show_bbox=False, drop_id=False),
+        name=name,
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "fillOpacity": opacity,
+            "color": palette.BOUNDARY if f["id"] == selected else line,
+            "weight": 4 if f["id"] == selected else weight,
+        },
+        highlight_function=lambda f: {
+            "weight": 3,
+            "color": palette.BOUNDARY,
+            "fillOpacity": hover_opacity,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+        zoom_on_click=False,
+    )
+
+
 class _SelectOnClick(folium.MacroElement):
     """Outline the clicked community at once in the browser (the server's rerun comes later)
     and keep the outline when the pointer leaves it (folium's highlight resets the style on
@@ -310,19 +341,7 @@ def build_map(
         crs=geo.CRS,
     )
     shown = shown[shown.geometry.notna()].set_index("community_id", drop=False)
-    polygons = folium.GeoJson(
-        shown.to_geo_dict(na="null", show_bbox=False, drop_id=False),
-        name=t("map.layer.communities", lang),
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "fillOpacity": 0.62,
-            "color": palette.BOUNDARY if f["id"] == selected else "#ffffff",
-            "weight": 4 if f["id"] == selected else 1,
-        },
-        highlight_function=lambda f: {"weight": 3, "color": palette.BOUNDARY, "fillOpacity": 0.8},
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
-        zoom_on_click=False,
-    )
+    polygons = _filled_areas(shown, t("map.layer.communities", lang), selected)
     _SelectOnClick(palette.BOUNDARY, selected).add_to(polygons)
     polygons.add_to(m)
     _community_labels(communities, lang).add_to(m)
