@@ -152,6 +152,30 @@ def redeem(session: Session, code: str, *, now: datetime | None = None) -> tuple
     return make_token(secret, row.expires_at), row.expires_at
 
 
+def handoff_open(session: Session, code: str, *, now: datetime | None = None) -> bool:
+    """Whether ``code`` can still be traded for the cookie: issued, not yet redeemed, not
+    expired, its session not ended (what :func:`redeem` would accept; read only).
+
+    The page that signed in draws the script posting the code on every run until this is
+    false, so a run that ended early (a page switch right after signing in) cannot lose it.
+    """
+    now = now or now_local()
+    if not code or len(code) > 100:
+        return False
+    row = session.execute(
+        select(UserSession.handoff_expires, UserSession.revoked_at, UserSession.expires_at).where(
+            UserSession.handoff_hash == _sha(code)
+        )
+    ).first()
+    return (
+        row is not None
+        and row.handoff_expires is not None
+        and row.handoff_expires >= now
+        and row.revoked_at is None
+        and row.expires_at > now
+    )
+
+
 def _reason(row: UserSession | None, user: User | None, now: datetime) -> str | None:
     if row is None or user is None:
         return "unknown"

@@ -139,3 +139,37 @@ def test_any_page_write_during_a_long_write_says_busy_not_traceback():
     at = AppTest.from_function(script).run()
     assert not at.exception and not at.error
     assert "系统正忙" in at.warning[0].value
+
+
+def _draw_cookie_script() -> None:  # an AppTest script: only ui.login.render_cookie_script
+    from ui import login
+
+    login.render_cookie_script()
+
+
+def _cookie_scripts(at) -> list[str]:
+    """The sign-in cookie scripts the run drew (st.html elements posting to the route)."""
+    return [el.proto.body for el in at.sidebar.get("html") if "/fangcang/session" in el.proto.body]
+
+
+def test_cookie_script_is_drawn_until_the_code_is_traded(app_db):
+    """A run cut short (``/`` switches to the landing page right after signing in) must not lose
+    the hand-off: the script is drawn again on later runs until the server traded the code."""
+    with Session(app_db) as s:
+        code = sessions.start(s, "lead").handoff_code
+        s.commit()
+    at = AppTest.from_function(_draw_cookie_script, default_timeout=30)
+    at.session_state["session_handoff"] = code
+    at.run()
+    assert not at.exception
+    assert len(_cookie_scripts(at)) == 1 and code in _cookie_scripts(at)[0]
+    at.run()  # the browser has not posted yet: drawn again, the code kept
+    assert len(_cookie_scripts(at)) == 1
+    assert at.session_state["session_handoff"] == code
+    with Session(app_db) as s:
+        sessions.redeem(s, code)
+        s.commit()
+    at.run()  # traded: no script, the code forgotten
+    assert not at.exception
+    assert _cookie_scripts(at) == []
+    assert "session_handoff" not in at.session_state

@@ -42,6 +42,14 @@ def test_arrow_keys_and_page_keys_move_the_slides(server):
         step = page.locator("text=/第 \\d \\/ 5 页/")
         page.get_by_text("第 1 / 5 页").wait_for(timeout=120_000)  # a cold first page
         page.locator(".fc-metric").first.wait_for(timeout=60_000)
+        # The key listener is installed by a hidden frame drawn after the slide (its srcdoc runs
+        # once the frame loads): a key pressed before that reaches no listener (on a loaded CI
+        # machine the first press came too early and was lost).
+        page.wait_for_function(
+            "() => !!window.__fangcangPresentKeys"
+            " && !!document.getElementById('fangcang-present-keys')",
+            timeout=60_000,
+        )
         for key, expected, title in (
             ("ArrowRight", 2, "一图：社区预警"),
             ("PageDown", 3, "红色预警社区"),

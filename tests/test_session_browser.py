@@ -116,7 +116,7 @@ def _sign_in(page, server, username, password, path=""):
     _settle(page)
 
 
-def _session_cookie(context, timeout_s=20):
+def _session_cookie(context, timeout_s=60):
     for _ in range(int(timeout_s * 4)):
         found = [c for c in context.cookies() if c["name"] == "fangcang_session"]
         if found:

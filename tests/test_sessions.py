@@ -92,6 +92,24 @@ def test_handoff_code_works_once_and_briefly(session, alice):
         sessions.redeem(session, "made-up", now=NOW)
 
 
+def test_handoff_open_says_what_redeem_would_accept(session, alice):
+    started = sessions.start(session, "alice", now=NOW)
+    session.commit()
+    code = started.handoff_code
+    assert sessions.handoff_open(session, code, now=NOW)
+    assert not sessions.handoff_open(session, code, now=NOW + timedelta(minutes=3))  # expired
+    assert not sessions.handoff_open(session, "made-up", now=NOW)
+    assert not sessions.handoff_open(session, "", now=NOW)
+    sessions.revoke(session, started.session_id, "logout", now=NOW)
+    session.commit()
+    assert not sessions.handoff_open(session, code, now=NOW)  # its session ended
+    started = sessions.start(session, "alice", now=NOW)
+    session.commit()
+    sessions.redeem(session, started.handoff_code, now=NOW)
+    session.commit()
+    assert not sessions.handoff_open(session, started.handoff_code, now=NOW)  # used
+
+
 @pytest.mark.parametrize("how", ["logout", "reset", "disable"])
 def test_sign_out_reset_and_disable_end_every_session(session, alice, how):
     first, token1 = _token(session)

@@ -228,9 +228,21 @@ def render_cookie_script() -> None:
     mounted by serve.py), which answers with the cookie; the token itself never reaches the
     page. Without those routes (``streamlit run app.py``) the post fails quietly and the
     sign-in lasts as long as the tab.
+
+    The script is drawn on every run until the server has traded the code
+    (:func:`fangcang.sessions.handoff_open`): the run that signs in is often cut short (``/``
+    switches to the role's landing page at once), and a browser that had not yet drawn that
+    run's script would otherwise never post the code (seen on a loaded machine). The same
+    script drawn again is the same element (not run again); a second post of a used code is
+    refused and changes nothing.
     """
-    code = st.session_state.pop(guard.HANDOFF, None)
+    code = st.session_state.get(guard.HANDOFF)
     if code is not None:
+        with state.session() as s:
+            still_open = sessions.handoff_open(s, code)
+        if not still_open:
+            st.session_state.pop(guard.HANDOFF, None)
+            return
         url, body = session_routes.SESSION_PATH, json.dumps({"code": code})
     elif st.session_state.pop(guard.CLEAR_COOKIE, False):
         url, body = session_routes.SIGNOUT_PATH, json.dumps({})
