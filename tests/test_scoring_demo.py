@@ -3,6 +3,8 @@ earlier row-by-row one did (same random draws, same events), sorted for the inde
 
 from __future__ import annotations
 
+import json
+import shutil
 from datetime import date
 from types import SimpleNamespace
 
@@ -11,12 +13,24 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from fangcang import checks
-from fangcang.models import FactorCheck, FactorKind, HouseUse, PlaceKind, PlaceSubtype
+from fangcang import checks, db, demo
+from fangcang.demo import DemoContext, builder
+from fangcang.models import (
+    Base,
+    FactorCheck,
+    FactorKind,
+    HouseUse,
+    PlaceKind,
+    PlaceSubtype,
+    WarningRun,
+)
 from fangcang.scoring.config import load_config
 from fangcang.scoring.demo import generate_check_history
 from fangcang.timeutil import Month
+
+UNTIL = Month(2026, 10)
 
 
 def _old_rows(session, geo, prof, first, focus_start, seed):
@@ -140,3 +154,119 @@ def test_set_wise_history_equals_the_row_by_row_one(session, factory):
                 source=s,
             )
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Short transactions, safe to rerun
+# --------------------------------------------------------------------------------------------
+class _Stopped(Exception):
+    """The build stopped (server killed) at a chosen point."""
+
+
+#: Columns that differ between two runs of the same extension by nature: keys, clocks, the
+#: audit chain's links.
+_VOLATILE = {"id", "run_id", "created_at", "computed_at", "at", "prev_hash", "hash", "mac"}
+
+
+def _dump(engine) -> dict:
+    """What the scoring demo writes, comparable across databases and runs: every row of its
+    tables less ``_VOLATILE`` columns (results keyed by their run's month), its meta values
+    and the data version, its audit entries less their links and run ids."""
+    out = {}
+    with engine.connect() as c:
+        for name in ("factor_checks", "warning_runs", "warning_backtest"):
+            table = Base.metadata.tables[name]
+            cols = [col for col in table.columns if col.name not in _VOLATILE]
+            out[name] = sorted(map(tuple, c.execute(select(*cols)).all()))
+        res, runs = Base.metadata.tables["warning_results"], Base.metadata.tables["warning_runs"]
+        cols = [col for col in res.columns if col.name not in _VOLATILE]
+        out["warning_results"] = sorted(
+            map(tuple, c.execute(select(runs.c.period, *cols).join(runs)).all())
+        )
+        meta = Base.metadata.tables["meta"]
+        out["meta"] = dict(
+            c.execute(
+                select(meta.c.key, meta.c.value).where(
+                    meta.c.key.in_(["demo_truth", "data_version"])
+                )
+            ).all()
+        )
+        log = Base.metadata.tables["audit_log"]
+        entries = []
+        for actor, action, target, detail in c.execute(
+            select(log.c.actor, log.c.action, log.c.target, log.c.detail).where(
+                log.c.action.like("warning%")
+            )
+        ):
+            detail = json.loads(detail)
+            detail.pop("run_id", None)
+            entries.append((actor, action, target, json.dumps(detail, sort_keys=True)))
+        out["audit_log"] = sorted(entries)
+    return out
+
+
+def _small_base(engine, monkeypatch) -> DemoContext:
+    """A small demo built up to its accounts (where the background fill starts)."""
+    monkeypatch.setattr(demo, "EXTENSIONS", [builder.ACCOUNTS_EXTENSION])
+    demo.build(engine, scale="small", seed=3, until=UNTIL)
+    return DemoContext(engine, "small", 3, UNTIL)
+
+
+def test_demo_extend_in_short_transactions_reruns_to_the_same_rows(
+    engine, tmp_path, sqlite_template, monkeypatch
+):
+    """The scoring demo commits in short transactions; stopped mid-history and again mid-runs,
+    each rerun picks up, and the end is row for row what one uninterrupted run writes."""
+    from fangcang.scoring.demo import TRUTH_KEY, demo_extend
+
+    monkeypatch.setattr(builder, "WRITE_GAP_SECONDS", 0.0)
+    ref_path = tmp_path / "reference.db"
+    shutil.copyfile(sqlite_template, ref_path)
+    reference = db.make_engine(f"sqlite:///{ref_path}")
+    real = builder.let_writers_in
+    calls = []
+    monkeypatch.setattr(builder, "let_writers_in", lambda s: (calls.append(1), real(s)))
+    expected = demo_extend(_small_base(reference, monkeypatch))
+    want = _dump(reference)
+    reference.dispose()
+    n_pauses = len(calls)
+    assert n_pauses > 24 + 3  # months, last checks, history chunks, truth
+    assert (
+        expected["check_events"]
+        == len([r for r in want["factor_checks"] if r[-1] == "demo"])
+        > 5_000
+    )
+
+    ctx = _small_base(engine, monkeypatch)
+    seen = []
+
+    def stop_at(k: int):
+        def pause(s):
+            real(s)
+            calls.append(1)
+            if len(calls) == k:
+                raise _Stopped
+
+        return pause
+
+    def state() -> tuple[int, bool, int]:
+        with Session(engine) as s:
+            demo_rows = s.scalar(
+                select(func.count()).select_from(FactorCheck).where(FactorCheck.source == "demo")
+            )
+            runs = s.scalar(select(func.count()).select_from(WarningRun))
+            return demo_rows, db.get_meta(s, TRUTH_KEY) is not None, runs
+
+    for k in (2, n_pauses - 10):  # in the history; in the monthly runs
+        calls.clear()
+        monkeypatch.setattr(builder, "let_writers_in", stop_at(k))
+        with pytest.raises(_Stopped):
+            demo_extend(ctx)
+        seen.append(state())
+    assert 0 < seen[0][0] < expected["check_events"] and not seen[0][1] and seen[0][2] == 0
+    assert seen[1][0] == expected["check_events"] and seen[1][1] and 0 < seen[1][2] < 24
+    monkeypatch.setattr(builder, "let_writers_in", real)
+    assert demo_extend(ctx) == expected
+    assert _dump(engine) == want
+    assert demo_extend(ctx) == expected  # a rerun after the end writes nothing new
+    assert _dump(engine) == want

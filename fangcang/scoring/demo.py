@@ -16,10 +16,12 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .. import checks, db
@@ -87,16 +89,27 @@ def true_risk(session: Session) -> pd.DataFrame:
 
 
 def generate_check_history(
-    session: Session, geo, prof, first: Month, focus_start: Month, seed: int
+    session: Session,
+    geo,
+    prof,
+    first: Month,
+    focus_start: Month,
+    seed: int,
+    pause: Callable[[Session], None] | None = None,
 ) -> int:
     """Add earlier checks before every factor's last check, back to ``first``.
 
     Going backwards from the last check, each gap is in time (U(0.5, 1.0) x the interval)
     with probability 1 - o, or late (the interval + 1 + a geometric number of days, mean 45)
     with probability o, the community's share of overdue factors (沿江社区: its share before
-    ``focus_start`` is ``overdue_before``). Returns the number of events added. The table's
-    secondary indexes are dropped for the load and rebuilt with the model's definitions
-    (SQLite).
+    ``focus_start`` is ``overdue_before``). Returns the number of events added.
+
+    Without ``pause`` the events are written in the caller's transaction, the table's
+    secondary indexes dropped for the load and rebuilt with the model's definitions (SQLite).
+    With ``pause`` (``fangcang.demo.builder.let_writers_in``) they are written in short
+    transactions, ``pause(session)`` after each (it commits), the indexes kept: the
+    dashboard's writers get in between (more CPU at full size). The events are the same
+    either way, in the same order.
     """
     from ..checks import _sources
 
@@ -155,10 +168,12 @@ def generate_check_history(
         df["iv"].astype(np.int64).to_numpy()[idx],
     )
 
-    def rows(step: int = 50_000):
+    def rows(step: int = 50_000, lo: int = 0, hi: int | None = None):
         # Python objects for one slice at a time (two million rows at once cost ~0.5 GB).
-        for a in range(0, len(idx), step):
-            kind, record, community, day, interval = (col[a : a + step] for col in columns)
+        hi = len(idx) if hi is None else hi
+        for a in range(lo, hi, step):
+            b = min(a + step, hi)
+            kind, record, community, day, interval = (col[a:b] for col in columns)
             yield from zip(
                 kind.tolist(),
                 record.tolist(),
@@ -168,10 +183,21 @@ def generate_check_history(
                 itertools.repeat("demo"),
             )
 
-    # Two million events: on SQLite the secondary indexes are built once afterwards (one
-    # sort each) instead of being updated row by row (25 s instead of 32-37 s CPU at full
-    # size); the unique constraint stays and is checked on every row. Not on PostgreSQL:
-    # DROP INDEX locks the table until commit, and the dashboard is open while this runs.
+    if pause is not None:
+        from ..demo.builder import ChunkSize
+
+        size, added = ChunkSize(), 0
+        while added < len(idx):
+            t0 = time.perf_counter()
+            n = min(size.n, len(idx) - added)
+            added += checks.add_checks(session, rows(n, added, added + n), chunk=n)
+            size.took(time.perf_counter() - t0)
+            pause(session)
+        return added
+    # Two million events in one transaction: on SQLite the secondary indexes are built once
+    # afterwards (one sort each) instead of being updated row by row (25 s instead of 32-37 s
+    # CPU at full size); the unique constraint stays and is checked on every row. Not on
+    # PostgreSQL: DROP INDEX locks the table until commit, and the dashboard is open.
     sqlite = session.get_bind().dialect.name == "sqlite"
     dropped = drop_indexes(session, FactorCheck.__table__) if sqlite else []
     added = checks.add_checks(session, rows())
@@ -179,30 +205,71 @@ def generate_check_history(
     return added
 
 
+def _clear_history(session: Session, pause: Callable[[Session], None], step: int = 10_000) -> int:
+    """Delete a partial generated history (source ``demo``) left by an interrupted run, in
+    short transactions. Returns the number of events deleted."""
+    n = 0
+    while ids := session.scalars(
+        select(FactorCheck.id).where(FactorCheck.source == "demo").limit(step)
+    ).all():
+        session.execute(delete(FactorCheck).where(FactorCheck.id.in_(ids)))
+        n += len(ids)
+        pause(session)
+    if n:
+        log.info("scoring demo: %d events of an interrupted check history deleted", n)
+    return n
+
+
 def demo_extend(ctx) -> dict:
     """Check history, true risk, a warning run for each of the 24 months ending with
     ``ctx.until`` (in order, so persistence carries month to month) and the 12-month
-    back-test."""
+    back-test.
+
+    Written in short transactions (``fangcang.demo.builder.let_writers_in`` between them: the
+    dashboard is open meanwhile) and safe to rerun after an interruption at any point: the
+    history is complete once the true risk (meta ``demo_truth``) is on file, written after
+    its last events; without it a rerun first deletes the partial history (source ``demo``;
+    the last checks of ``record_last_checks`` are never added twice). A month whose run is
+    stored keeps it (``store.run``); the back-test replaces its rows.
+    """
+    from ..demo import builder
     from ..demo.story import FOCUS_MONTHS
+
+    def pause(session: Session) -> None:
+        builder.let_writers_in(session)  # looked up at each call (tests interrupt here)
 
     config = load_config()
     months = [ctx.until.shift(-i) for i in reversed(range(24))]
     geo, prof = _profile()
     with Session(ctx.engine) as session:
-        checks.record_last_checks(session, source="import")
-        added = generate_check_history(
-            session, geo, prof, months[0], ctx.until.shift(-(FOCUS_MONTHS - 1)), ctx.seed
-        )
-        db.set_meta(session, TRUTH_KEY, json.dumps(_truth(session, geo, prof, ctx.scale, months)))
-        session.commit()
+        if db.get_meta(session, TRUTH_KEY) is None:
+            _clear_history(session, pause)
+            checks.record_last_checks(session, source="import")
+            pause(session)
+            added = generate_check_history(
+                session,
+                geo,
+                prof,
+                months[0],
+                ctx.until.shift(-(FOCUS_MONTHS - 1)),
+                ctx.seed,
+                pause=pause,
+            )
+            truth = json.dumps(_truth(session, geo, prof, ctx.scale, months))
+            db.set_meta(session, TRUTH_KEY, truth)
+            pause(session)
+        else:
+            added = session.scalar(
+                select(func.count()).select_from(FactorCheck).where(FactorCheck.source == "demo")
+            )
         ctx.progress(0.1, "check history")
         # Every month's counts in one read of the aggregates and of the check history (the
         # first month's persistence looks at the month before it).
         inputs = read_inputs_for(session, [months[0].shift(-1), *months], config)
         for i, m in enumerate(months):
             run(session, m, config, actor="demo", inputs=inputs)
+            pause(session)
             ctx.progress(0.1 + 0.85 * (i + 1) / len(months), f"warning {m}")
-        session.commit()
         try:
             bt = backtest(
                 session, months=12, config=config, until=ctx.until, store=True, inputs=inputs
