@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from . import trends
 from .access import Scope
+from .divisions import district_code
 from .models import (
     AggFactor,
     AggPopulation,
@@ -187,6 +188,7 @@ class CommunityProfile:
     community_id: str
     name: str
     sub_district: str
+    district: str  # its district's code (``fangcang.divisions.district_code``)
     station: str
     officer: str
     officer_phone: str  # masked
@@ -233,7 +235,14 @@ def profile(
     ``ValueError`` for an unknown community)."""
     scope.check(community_id)
     row = session.execute(
-        select(Community.name, SubDistrict.name, Station.name, Officer.name, Officer.phone)
+        select(
+            Community.name,
+            SubDistrict.name,
+            Station.name,
+            Officer.name,
+            Officer.phone,
+            Community.sub_district_code,
+        )
         .join(SubDistrict, SubDistrict.code == Community.sub_district_code)
         .join(Station, Station.station_id == Community.station_id)
         .outerjoin(Officer, Officer.officer_id == Community.officer_id)
@@ -241,7 +250,7 @@ def profile(
     ).first()
     if row is None:
         raise ValueError(f"unknown community {community_id!r}")
-    name, sub_district, station, officer, phone = row
+    name, sub_district, station, officer, phone, sub_district_code = row
 
     residents = {rt.value: 0 for rt in ResidenceType}
     for rtype, n in session.execute(
@@ -282,7 +291,9 @@ def profile(
             },
         }
     if warning is not None:  # emerging hot spots: "part of a cluster of high-crime communities"
-        line = explanation_for(session, community_id, period, lang)
+        line = explanation_for(
+            session, community_id, period, lang, district_code(sub_district_code)
+        )
         if line:
             warning["sentences"].append(line)
     history = store.level_history(session, community_id, one, period.shift(-11), period)[
@@ -296,6 +307,7 @@ def profile(
         community_id=community_id,
         name=name,
         sub_district=sub_district,
+        district=district_code(sub_district_code),
         station=station,
         officer=officer or "",
         officer_phone=mask_phone(phone),

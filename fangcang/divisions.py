@@ -15,8 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from .access import Scope
 from .i18n import t
+from .models import Community
 
 #: Length of the county-level prefix, and the lengths of the codes that carry it (township
 #: 9 digits, village 12 digits).
@@ -58,6 +62,14 @@ def district_codes(sub_district_codes: Iterable[str] | pd.Series) -> pd.Series:
     codes = pd.Series(sub_district_codes, dtype="object").fillna("").astype(str).str.strip()
     standard = codes.str.len().isin(_CODE_LENGTHS) & codes.str.fullmatch(r"\d+")
     return codes.str[:COUNTY_DIGITS].where(standard, "")
+
+
+def district_area(session: Session, code: str) -> Scope:
+    """Every community of district ``code`` in the database (whoever looks: a study area, not a
+    jurisdiction); ``""`` = the communities whose codes name no district."""
+    rows = session.execute(select(Community.community_id, Community.sub_district_code)).all()
+    codes = district_codes([r[1] for r in rows]).to_numpy()
+    return Scope.of(r[0] for r, c in zip(rows, codes, strict=True) if c == code)
 
 
 def district_name(code: str, lang: str = "zh") -> str:

@@ -324,3 +324,59 @@ def test_counts_by_month_query(session, factory):
     ]
     with pytest.raises(ValueError, match="ends"):
         crime_by_month(session, ["G00"], Month(2025, 3), Month(2025, 1))
+
+
+def test_a_city_district_is_its_own_study_area(session, factory):
+    """A second district (standard codes) adjacent to the grid: the whole database mixes it
+    into Gi*; ``district=`` analyses each district on its own and reads only its communities;
+    a community's explanation line uses its district."""
+    from fangcang import community
+    from fangcang.models import AggPopulation, IncidentCategory, ResidenceType
+    from tests.dashboard_data import add_run
+
+    grid_district(session, factory)  # local codes (SDG): the unnamed district ""
+    sd = factory.sub_district("330303024", "海滨街道")
+    st = factory.station("STL", "海滨派出所")
+    for k, cid in enumerate(("L1", "L2")):  # touching G02's east side, many crimes
+        x0 = XS[3] + 0.01 * k
+        factory.community(
+            cid, name=f"龙{k}社区", sub_district=sd, station=st, bbox=(x0, YS[0], x0 + 0.01, YS[1])
+        )
+        session.add(
+            AggPopulation(community_id=cid, residence_type=ResidenceType.REGISTERED, n=1000)
+        )
+    for k in range(12):
+        for cid, n in (("L1", 40), ("L2", 30)):
+            day = LAST.shift(-k).first_day.replace(day=15)
+            session.add(
+                AggIncidentDay(
+                    community_id=cid,
+                    day=day,
+                    category=IncidentCategory.CRIMINAL,
+                    subtype="",
+                    n=n,
+                    n_alcohol=0,
+                    loss_yuan=0.0,
+                )
+            )
+    add_run(session, LAST, {cid: "yellow" for cid in GRID})
+    session.commit()
+
+    whole = hotspots.categories(session, LAST).set_index("community_id")
+    grid = hotspots.categories(session, LAST, district="").set_index("community_id")
+    other = hotspots.categories(session, LAST, district="330303").set_index("community_id")
+    assert "L1" in whole.index and "L1" not in grid.index
+    assert sorted(other.index) == ["L1", "L2"] and other.attrs["not_assessed"] == []
+    # The grid alone: every Gi* z as the formula gives over the grid's own rates.
+    values = grid_counts(11)
+    for cid in ("G00", "G02", "G21"):
+        assert grid.at[cid, "gi_z"] == pytest.approx(gi_star_by_formula(values, cid)), cid
+        assert whole.at[cid, "gi_z"] != pytest.approx(grid.at[cid, "gi_z"]), cid
+    assert grid.at["G00", "category"] == C.INTENSIFYING_HOT.value
+    # The community page's line: G00 analysed within its district, as the grid alone.
+    p = community.profile(session, Scope.district(), "G00", LAST, "zh")
+    assert p.district == ""
+    assert p.warning["sentences"][-1] == hotspots.explanation_line(grid.loc["G00"], "zh")
+    assert hotspots.explanation_for(session, "G00", LAST, "zh", "") == hotspots.explanation_line(
+        grid.loc["G00"], "zh"
+    )

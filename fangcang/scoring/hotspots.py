@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from .. import geo
 from ..access import Scope
+from ..divisions import district_area
 from ..i18n import t
 from ..timeutil import Month, month_range
 from .inputs import population
@@ -360,6 +361,7 @@ def categories(
     *,
     months: int = MONTHS,
     alpha: float = ALPHA,
+    district: str | None = None,
 ) -> pd.DataFrame:
     """Emerging hot-spot category of every community for the months ending with ``period``.
 
@@ -369,12 +371,17 @@ def categories(
     period : Month
         The final time step.
     scope : Scope, optional
-        Filters the rows returned only: Gi* always uses the whole district (its mean, spread
-        and neighbourhoods). Default: the whole district.
+        Filters the rows returned only: Gi* always uses the whole study area (its mean, spread
+        and neighbourhoods). Default: the whole study area.
     months : int
         Time steps (default 24; fewer when the data starts later, at least ``MIN_MONTHS``).
     alpha : float
         Significance of a month's Gi* (two-sided) and of the Mann-Kendall trend.
+    district : str, optional
+        The study area: the communities of this district (区县, a code of
+        ``fangcang.divisions.district_code``) only; only they are read. Default: every
+        community in the database (one district: the same). A city's districts are each
+        analysed on their own, as each district's branch compares its own communities.
 
     Returns
     -------
@@ -398,9 +405,10 @@ def categories(
         raise ValueError(f"alpha must be within (0, 1), got {alpha!r}")
     scope = scope or Scope.district()
     steps = analysis_months(session, period, months)
-    comm = geo.communities_frame(session)
+    area = None if district is None else district_area(session, district)
+    comm = geo.communities_frame(session, area)
     ids = comm["community_id"].tolist()
-    counts = crime_by_month(session, ids, steps[0], steps[-1])  # N x T
+    counts = crime_by_month(session, ids, steps[0], steps[-1], area)  # N x T
     residents, _ = population(session, ids)
     shapes = list(comm.geometry)  # None where a community has no usable polygon
     assessed = np.array([r > 0 and g is not None for r, g in zip(residents, shapes, strict=True)])
@@ -432,7 +440,7 @@ def categories(
     rows = []
     for i, cid in enumerate(ids):
         if not scope.allows(cid):
-            continue  # Gi* used the whole district; only the rows returned follow the scope
+            continue  # Gi* used the whole study area; only the rows returned follow the scope
         trend = mann_kendall(counts[i], alpha)
         zi, pi = z[i], p[i]
         hot = np.nan_to_num(zi) > 0
@@ -487,7 +495,7 @@ def categories(
 
 
 def categories_or_reason(
-    session: Session, period: Month, scope: Scope | None = None
+    session: Session, period: Month, scope: Scope | None = None, district: str | None = None
 ) -> tuple[pd.DataFrame | None, str]:
     """``categories`` of ``period`` and ``scope``, or ``None`` and the reason it cannot be computed.
 
@@ -502,7 +510,7 @@ def categories_or_reason(
         (too few months, no incident data, a period after the data).
     """
     try:
-        return categories(session, period, scope), ""
+        return categories(session, period, scope, district=district), ""
     except ValueError as exc:
         log.info("no hot-spot analysis for %s: %s", period, exc)
         return None, str(exc)
@@ -533,12 +541,18 @@ def explanation_line(row, lang: str = "zh") -> str | None:
 
 
 def explanation_for(
-    session: Session, community_id: str, period: Month, lang: str = "zh"
+    session: Session,
+    community_id: str,
+    period: Month,
+    lang: str = "zh",
+    district: str | None = None,
 ) -> str | None:
-    """``explanation_line`` of one community for ``period``; None when it is not a hot spot
-    this month or the data are too short for the analysis (logged)."""
+    """``explanation_line`` of one community for ``period``, analysed within ``district`` (the
+    community's district code: the study area, as the warning page's hot spots of that
+    district; None: the whole database); None when it is not a hot spot this month or the
+    data are too short for the analysis (logged)."""
     try:
-        frame = categories(session, period, Scope.of([community_id]))
+        frame = categories(session, period, Scope.of([community_id]), district=district)
     except ValueError as exc:
         log.info("no hot-spot line for %s in %s: %s", community_id, period, exc)
         return None

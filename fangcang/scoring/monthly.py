@@ -12,6 +12,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..access import Scope
 from ..incidents import data_span, month_key
 from ..models import CRIME_CATEGORIES, AggIncidentDay
 from ..timeutil import Month, month_range
@@ -19,7 +20,9 @@ from ..timeutil import Month, month_range
 __all__ = ["crime_by_month", "data_span", "months_without_data"]
 
 
-def crime_by_month(session: Session, ids: list[str], first: Month, last: Month) -> np.ndarray:
+def crime_by_month(
+    session: Session, ids: list[str], first: Month, last: Month, scope: Scope | None = None
+) -> np.ndarray:
     """Criminal + public-order incidents per community and month.
 
     Parameters
@@ -28,6 +31,8 @@ def crime_by_month(session: Session, ids: list[str], first: Month, last: Month) 
         Community ids (the row order of the result).
     first, last : Month
         Inclusive month range.
+    scope : Scope, optional
+        Read only these communities' aggregates (e.g. one district of a city); default all.
 
     Returns
     -------
@@ -44,6 +49,7 @@ def crime_by_month(session: Session, ids: list[str], first: Month, last: Month) 
             AggIncidentDay.day >= first.first_day,
             AggIncidentDay.day <= last.last_day,
             AggIncidentDay.category.in_(CRIME_CATEGORIES),
+            (scope or Scope.district()).clause(AggIncidentDay.community_id),
         )
         .group_by(AggIncidentDay.community_id, month)
     ).all()
