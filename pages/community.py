@@ -1,10 +1,12 @@
 """Community (社区): profile, factors and the overdue ones (masked), score explanation and
 level history, incident trend against last year, tasks and visits."""
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
-from fangcang import community, palette
+from fangcang import community, divisions, palette
 from fangcang.i18n import fmt_int
 from fangcang.timeutil import Month
 from fangcang.websafe import escape, escape_markdown
@@ -16,15 +18,21 @@ viewer = guard.page("community")
 
 
 version = state.data_version()
-f = filters.sidebar(viewer, street=True, community=True, spans=True)
+f = filters.sidebar(
+    viewer, district=True, street=True, community=True, spans=True, city_label="dash.city_all"
+)
+# A city (several districts): the title names the chosen area, the lists offer only its
+# communities and the profile names the community's district.
+_city = len(f.districts) > 1
 
-st.title(t("community.title"))
+_area = filters.where_text(replace(f, community=None), viewer) if _city else ""
+st.title(t("community.title") + (f" · {_area}" if _area else ""))
 chips.show(chips.for_filters(f, viewer), key="community_chips")
 query = st.text_input(
     t("dash.search"), placeholder=t("dash.search_placeholder"), key="community_search"
 )
 if query.strip():
-    meta = filters.community_meta(version, viewer.scope)
+    meta = f.narrow(filters.community_meta(version, viewer.scope))  # the chosen area's
     hits = meta[meta["name"].str.contains(query.strip(), regex=False)]
     if hits.empty:
         st.caption(t("dash.search_none", q=escape_markdown(query.strip())))
@@ -53,7 +61,11 @@ st.markdown(
 st.caption(
     t(
         "community.caption",
-        sub_district=escape_markdown(p.sub_district),
+        sub_district=escape_markdown(
+            f"{divisions.district_name(p.district, state.lang())} {p.sub_district}"
+            if _city
+            else p.sub_district
+        ),
         station=escape_markdown(p.station),
         officer=escape_markdown(f"{p.officer} {p.officer_phone}".strip()),
     )

@@ -6,7 +6,7 @@ districts (a city database, ``fangcang.divisions``), the whole city by sub-distr
 import streamlit as st
 from streamlit_folium import st_folium
 
-from fangcang import community, divisions, maps, offline
+from fangcang import community, maps, offline
 from fangcang.i18n import enum_label
 from fangcang.models import IncidentCategory
 from fangcang.timeutil import Month
@@ -33,19 +33,6 @@ meta = filters.community_meta(version, viewer.scope)
 scope = f.scope(viewer.scope, meta)
 
 
-def _district_chip(items: list) -> list:
-    if f.district:
-        name = divisions.district_name(f.district, state.lang())
-        items.insert(0, chips.Chip("district", t("map.district"), name, _clear_district))
-    return items
-
-
-def _clear_district() -> None:
-    filters.set_filter("district", None)
-    filters.set_filter("street", None)
-    filters.set_filter("station", None)
-
-
 def _open_area(district: str, street: str | None) -> None:
     filters.set_filter("district", district)
     filters.set_filter("street", street)
@@ -56,7 +43,7 @@ def _open_area(district: str, street: str | None) -> None:
 def _city_view() -> None:
     """The whole city by sub-district (the area spans several districts)."""
     st.title(t("map.city.title"))
-    chips.show(_district_chip(chips.for_filters(f, viewer)), key="map_chips")
+    chips.show(chips.for_filters(f, viewer), key="map_chips")
     data = state.load(maps.area_data, scope, Month.parse(str(f.period)), state.lang())
     view = maps.area_view(data, lang=state.lang(), selected=st.session_state.get("map_area"))
     if view.areas.empty:
@@ -242,7 +229,7 @@ def _clear_selected() -> None:
 
 
 # The clicked (or searched) community is the page's cross-filter: a chip shows and clears it.
-_items = _district_chip(chips.for_filters(f, viewer))
+_items = chips.for_filters(f, viewer)
 _sel = st.session_state.get("map_selected")
 _hit = meta.loc[meta["community_id"] == _sel, "name"]
 if _sel and not _hit.empty:

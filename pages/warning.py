@@ -18,8 +18,19 @@ viewer = guard.page("warning")
 
 
 version = state.data_version()
-f = filters.sidebar(viewer, street=True, station=True, levels=True, min_score=True, spans=True)
+f = filters.sidebar(
+    viewer,
+    district=True,
+    street=True,
+    station=True,
+    levels=True,
+    min_score=True,
+    spans=True,
+    city_label="dash.city_all",
+)
 scope = f.scope(viewer.scope, filters.community_meta(version, viewer.scope))
+# A city (several districts): every figure below is the chosen area's, named in the title.
+_area = filters.where_text(f, viewer) if len(f.districts) > 1 else ""
 with st.sidebar.expander(t("warnpage.thresholds")):
     thresholds = {}
     for key in INDICATORS:
@@ -41,7 +52,7 @@ page = state.load(
     min_score=f.min_score,
     thresholds=dict(sorted(thresholds.items())),
 )
-st.title(t("warnpage.title"))
+st.title(t("warnpage.title") + (f" · {_area}" if _area else ""))
 chips.show(chips.for_filters(f, viewer), key="warning_chips")
 if not f.is_month:  # a level is a monthly decision: say which month, do not pretend
     st.info(t("period.warning_page", month=str(f.period), window=str(f.span.current)))
@@ -117,6 +128,11 @@ with tab_rank:
             "#": tb["rank"],
             t("warning.col.level"): [_level(lv) for lv in tb["level"]],
             t("warning.col.community"): tb["name"],
+            **(
+                {t("map.district"): filters.district_names(tb["sub_district_code"])}
+                if f.city_wide
+                else {}
+            ),
             t("warning.col.sub_district"): tb["sub_district"],
             t("warning.col.station"): tb["station"],
             t("warning.col.score"): tb["score"].round(1),
@@ -185,7 +201,7 @@ with tab_changes:
         )
 
 with tab_hot:
-    warning_analytics.hotspot_section(scope, f.period)
+    warning_analytics.hotspot_section(scope, f.period, f.district, city_wide=f.city_wide)
 
 with tab_bt:
     warning_analytics.backtest_section()

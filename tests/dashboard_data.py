@@ -306,3 +306,52 @@ def build(session, factory, n: int = 8, with_runs: bool = True) -> dict:
         add_run(s, PERIOD.shift(-1), {cid: "green" for cid in ids})
     s.commit()
     return {"ids": ids, "sub_districts": ["SDA", "SDB"], "stations": ["ST1", "ST2"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# A city: two districts in one database (the map's city view, the district choice)
+# ---------------------------------------------------------------------------------------------
+#: Sub-districts: two in 鹿城区 (330302), one in 龙湾区 (330303).
+CITY_SUB_DISTRICTS = {
+    "330302006": "五马街道",
+    "330302023": "七都街道",
+    "330303024": "<b>海滨</b>街道",
+}
+#: Communities: (id, sub-district, level); x offsets keep the squares apart.
+CITY_COMMUNITIES = [
+    ("330302006001", "330302006", "red"),
+    ("330302006002", "330302006", "green"),
+    ("330302023001", "330302023", "blue"),
+    ("330302023002", "330302023", "green"),
+    ("330303024001", "330303024", "yellow"),
+    ("330303024002", "330303024", None),  # no result this month
+]
+
+
+def city(session, factory, districts: int = 2) -> dict[str, str]:
+    """``CITY_COMMUNITIES`` (``districts=1``: 鹿城区's alone) with a warning run of ``PERIOD``
+    (one station, squares 0.01 degrees wide); returns {community_id: level} of the run."""
+    keep = {"330302", "330303"} if districts == 2 else {"330302"}
+    sds = {
+        c: factory.sub_district(c, n, label_lon=None, label_lat=None)
+        for c, n in CITY_SUB_DISTRICTS.items()
+        if c[:6] in keep
+    }
+    st1 = factory.station("ST1", "五马派出所", lon=120.6, lat=28.0)
+    levels = {}
+    for i, (cid, sd, level) in enumerate(CITY_COMMUNITIES):
+        if sd not in sds:
+            continue
+        x0 = 120.60 + 0.02 * i
+        factory.community(
+            cid,
+            name=f"社区{i}",
+            sub_district=sds[sd],
+            station=st1,
+            bbox=(x0, 28.0, x0 + 0.01, 28.01),
+        )
+        if level:
+            levels[cid] = level
+    add_run(session, PERIOD, levels)
+    session.commit()
+    return levels

@@ -21,38 +21,13 @@ from fangcang.access import Role, Scope, Viewer
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 CDN = re.compile(r"https?://(?!127\.0\.0\.1|localhost)[^\"' )]+", re.I)
 
-#: Sub-districts: two in 鹿城区 (330302), one in 龙湾区 (330303).
-SDS = {"330302006": "五马街道", "330302023": "七都街道", "330303024": "<b>海滨</b>街道"}
-#: Communities: (id, sub-district, level); x offsets keep the squares apart.
-COMMUNITIES = [
-    ("330302006001", "330302006", "red"),
-    ("330302006002", "330302006", "green"),
-    ("330302023001", "330302023", "blue"),
-    ("330302023002", "330302023", "green"),
-    ("330303024001", "330303024", "yellow"),
-    ("330303024002", "330303024", None),  # no result this month
-]
+SDS = dd.CITY_SUB_DISTRICTS
+COMMUNITIES = dd.CITY_COMMUNITIES
 
 
 @pytest.fixture
 def city(session, factory):
-    sds = {c: factory.sub_district(c, n, label_lon=None, label_lat=None) for c, n in SDS.items()}
-    st1 = factory.station("ST1", "五马派出所", lon=120.6, lat=28.0)
-    levels = {}
-    for i, (cid, sd, level) in enumerate(COMMUNITIES):
-        x0 = 120.60 + 0.02 * i
-        factory.community(
-            cid,
-            name=f"社区{i}",
-            sub_district=sds[sd],
-            station=st1,
-            bbox=(x0, 28.0, x0 + 0.01, 28.01),
-        )
-        if level:
-            levels[cid] = level
-    dd.add_run(session, dd.PERIOD, levels)
-    session.commit()
-    return levels
+    return dd.city(session, factory)
 
 
 def test_district_code_is_the_county_prefix_of_standard_codes():

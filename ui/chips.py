@@ -2,8 +2,8 @@
 in a table) shown above the page, each with a button that clears it.
 
 One helper for every dashboard page: ``chips.show(items)`` draws the row; ``chips.for_filters``
-builds the items of the sidebar filters a click can set (sub-district, station, community and
-the page's category).
+builds the items of the sidebar filters a click can set (district, sub-district, station,
+community and the page's category).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from fangcang import divisions
 from fangcang.access import Viewer
 from fangcang.websafe import escape_markdown
 
@@ -60,11 +61,20 @@ def show(items: list[Chip], key: str = "chips") -> None:
         row.button(t("chips.clear_all"), key=f"{key}__all", type="tertiary", on_click=_all)
 
 
+def _clear_district() -> None:
+    """The whole city again: the sub-district and station chosen within the district go too."""
+    for name in ("district", "street", "station"):
+        filters.set_filter(name, None)
+
+
 def for_filters(f: filters.Filters, viewer: Viewer, category: str | None = None) -> list[Chip]:
-    """Chips for the sub-district, station, community and warning-level filters in ``f`` and
-    the page's ``category`` option (all of which a click or a link can set)."""
+    """Chips for the district, sub-district, station, community and warning-level filters in
+    ``f`` and the page's ``category`` option (all of which a click or a link can set)."""
     meta = filters.community_meta(state.data_version(), viewer.scope)
     out = []
+    if f.district:
+        name = divisions.district_name(f.district, state.lang())
+        out.append(Chip("district", t("map.district"), name, _clear_district))
     for name, attr, col, id_col, label in (
         ("street", "street", "sub_district", "sub_district_code", "dash.sub_district"),
         ("station", "station", "station", "station_id", "dash.station"),

@@ -44,15 +44,19 @@ class Filters:
     min_score: float = 0.0
     community: str | None = None
     span: Periods | None = None  # the chosen review period (None: no incident data yet)
+    districts: tuple[str, ...] = ()  # districts of the viewer's communities (choice offered)
 
     @property
     def is_month(self) -> bool:
         return self.span is None or self.span.choice.kind is PeriodKind.MONTH
 
-    def scope(self, viewer_scope: Scope, meta: pd.DataFrame) -> Scope:
-        """The viewer's scope narrowed to the chosen district / sub-district / station."""
-        if not self.district and not self.street and not self.station:
-            return viewer_scope
+    @property
+    def city_wide(self) -> bool:
+        """True when no district is chosen and the viewer's communities span several."""
+        return not self.district and len(self.districts) > 1
+
+    def narrow(self, meta: pd.DataFrame) -> pd.DataFrame:
+        """``meta``'s communities in the chosen district / sub-district / station."""
         keep = meta
         if self.district:
             keep = keep[
@@ -62,6 +66,13 @@ class Filters:
             keep = keep[keep["sub_district_code"] == self.street]
         if self.station:
             keep = keep[keep["station_id"] == self.station]
+        return keep
+
+    def scope(self, viewer_scope: Scope, meta: pd.DataFrame) -> Scope:
+        """The viewer's scope narrowed to the chosen district / sub-district / station."""
+        if not self.district and not self.street and not self.station:
+            return viewer_scope
+        keep = self.narrow(meta)
         return Scope.of(keep["community_id"], label=f"{viewer_scope.label}|filtered")
 
 
@@ -194,13 +205,15 @@ def sidebar(
     min_score: bool = False,
     community: bool = False,
     spans: bool = False,
+    city_label: str = "map.city.all",
 ) -> Filters:
     """Draw the chosen filters in the sidebar (period always) and return them.
 
     ``spans``: offer the review-meeting periods (last 7/28 days, quarter, year to date, custom
     range) besides months, and show the data-as-of day. ``district``: a district (区县) choice
-    when the viewer's communities lie in more than one (default: all of them, the whole city);
-    the sub-districts and stations offered are then those of the chosen district."""
+    when the viewer's communities lie in more than one (default: all of them, the whole city,
+    named by the i18n key ``city_label``); the sub-districts, stations and communities offered
+    are then those of the chosen district."""
     version = state.data_version()
     periods_list = _periods(version)
     meta = community_meta(version, viewer.scope)
@@ -208,11 +221,10 @@ def sidebar(
 
     out = _period(periods_list, spans)
     if district:
-        out.district = _district(meta)
+        out.districts = tuple(sorted(set(divisions.district_codes(meta["sub_district_code"]))))
+        out.district = _district(out.districts, t(city_label))
         if out.district:
-            meta = meta[
-                divisions.district_codes(meta["sub_district_code"]).to_numpy() == out.district
-            ]
+            meta = out.narrow(meta)
     if street:
         names = dict(
             meta[["sub_district_code", "sub_district"]]
@@ -248,24 +260,37 @@ def sidebar(
     return out
 
 
-def _district(meta: pd.DataFrame) -> str | None:
-    """The district choice (only when ``meta``'s communities lie in several districts)."""
-    present = sorted(set(divisions.district_codes(meta["sub_district_code"])))
+def _district(present: tuple[str, ...], all_label: str) -> str | None:
+    """The district choice (only when the viewer's communities lie in several districts)."""
     if len(present) < 2:
         return None
     names = {c: divisions.district_name(c, state.lang()) for c in present}
-    return _named_choice("district", t("map.district"), names, t("map.city.all"))
+    # a link read in the other language still finds its district
+    aliases = {divisions.district_name(c, lang): c for c in present for lang in ("zh", "en")}
+    return _named_choice("district", t("map.district"), names, all_label, aliases=aliases)
+
+
+def district_names(sub_district_codes) -> list[str]:
+    """The district name of each sub-district code (a city's tables: one column)."""
+    lang = state.lang()
+    return [divisions.district_name(c, lang) for c in divisions.district_codes(sub_district_codes)]
 
 
 def _named_choice(
-    name: str, label: str, names: dict[str, str], all_label: str, *, url_label: bool = True
+    name: str,
+    label: str,
+    names: dict[str, str],
+    all_label: str,
+    *,
+    url_label: bool = True,
+    aliases: dict[str, str] | None = None,
 ) -> str | None:
     """A sidebar choice of one of ``names`` ({code: label}) or all (""), bound to URL
     parameter ``name`` (which holds the label, or the code when not ``url_label``; either is
-    read back); returns the chosen code or None."""
+    read back, and any of ``aliases``: {other label: code}); returns the chosen code or None."""
     opts = ["", *names]
     key = _key(name)
-    _bind(name, key, lambda raw: _match(raw, names), "")
+    _bind(name, key, lambda raw: _match(raw, names) or (aliases or {}).get(raw.strip()), "")
     if st.session_state[key] not in opts:
         st.session_state[key] = ""
     code = st.sidebar.selectbox(label, opts, key=key, format_func=lambda c: names.get(c, all_label))
@@ -425,6 +450,8 @@ def where_text(f: Filters, viewer: Viewer) -> str:
         hit = meta.loc[meta["community_id"] == f.community, "name"]
         return escape_markdown(hit.iloc[0] if not hit.empty else f.community)
     parts = []
+    if f.city_wide and not f.street and not f.station:
+        return t("dash.city_all")
     if f.district and not f.street:
         parts.append(escape_markdown(divisions.district_name(f.district, state.lang())))
     if f.street:

@@ -11,6 +11,7 @@ import math
 import pandas as pd
 import streamlit as st
 
+from fangcang import divisions
 from fangcang.access import Scope
 from fangcang.scoring import hotspots
 from fangcang.scoring.backtest import (
@@ -20,6 +21,7 @@ from fangcang.scoring.backtest import (
     stored_summary,
 )
 from fangcang.timeutil import Month
+from fangcang.websafe import escape_markdown
 from ui import state
 from ui.state import t
 
@@ -133,19 +135,32 @@ def backtest_section() -> None:
 # ---------------------------------------------------------------------------------------------
 # Emerging hot spots
 # ---------------------------------------------------------------------------------------------
-def hotspot_section(scope: Scope, period: Month) -> None:
+def hotspot_section(
+    scope: Scope, period: Month, district: str | None = None, *, city_wide: bool = False
+) -> None:
     """Emerging hot-spot categories of the communities in ``scope`` for the months ending with
     ``period``: counts per category, then the hot and cold spots (filterable) with their Gi*
-    and trend figures."""
-    frame, reason = state.load(hotspots.categories_or_reason, Month.parse(str(period)), scope)
+    and trend figures. ``district``: the study area (a city's chosen district; None: the whole
+    database, one district); ``city_wide`` (several districts, none chosen): no analysis, the
+    page asks for a district (each is analysed on its own)."""
     st.subheader(t("hotspot.title"))
+    if city_wide:
+        st.info(t("hotspot.choose_district"))
+        return
+    frame, reason = state.load(
+        hotspots.categories_or_reason, Month.parse(str(period)), scope, district
+    )
     if frame is None:
         st.info(t("hotspot.none", reason=reason))
         return
     a = frame.attrs
-    st.caption(
-        t("hotspot.caption", alpha=a["alpha"], first=a["first"], last=a["last"], months=a["months"])
+    caption = t(
+        "hotspot.caption", alpha=a["alpha"], first=a["first"], last=a["last"], months=a["months"]
     )
+    if district is not None:
+        area = escape_markdown(divisions.district_name(district, state.lang()))
+        caption += (" " if state.lang() == "en" else "") + t("hotspot.area", area=area)
+    st.caption(caption)
     cats = [hotspots.HotSpotCategory(c) for c in frame["category"]]
     counts = hotspots.category_counts(frame)
     present = [k for k, n in counts.items() if n]

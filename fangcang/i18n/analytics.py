@@ -43,6 +43,12 @@ STRINGS = {
         "({months} months).",
     ),
     "hotspot.none": ("无法分析新兴热点：{reason}", "No emerging hot-spot analysis: {reason}"),
+    "hotspot.choose_district": (
+        "新兴热点按区县分析（各社区与本区县社区比较）：请在侧栏选择区县。",
+        "Emerging hot spots are analysed per district (each community against its district's): "
+        "choose a district in the sidebar.",
+    ),
+    "hotspot.area": ("分析范围：{area}的全部社区。", "Study area: every community of {area}."),
     "hotspot.hot_now": ("本月热点社区", "Hot spots this month"),
     "hotspot.cold_now": ("本月冷点社区", "Cold spots this month"),
     "hotspot.islands": (

@@ -1,0 +1,129 @@
+"""The warning and community pages of a city (several districts in one database): the map's
+district choice (区县: the same sidebar choice, URL key and chip), every figure of the chosen
+area named in the title; a one-district database shows no choice and the pages as before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dashboard_data as dd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+from support import texts
+
+from fangcang.access import Role, Viewer
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+LUCHENG = {"330302006001", "330302006002", "330302023001", "330302023002"}
+
+
+@pytest.fixture
+def city(session, factory):
+    return dd.city(session, factory)
+
+
+def _open(monkeypatch, engine, page: str, lang: str = "zh", **params) -> AppTest:
+    monkeypatch.setenv("FANGCANG_DB_URL", engine.url.render_as_string(hide_password=False))
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["viewer"] = Viewer(username="leader", role=Role.LEADER)
+    at.session_state["lang"] = lang
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _choice(at: AppTest, label: str = "区县"):
+    found = [s for s in at.sidebar.selectbox if s.label == label]
+    return found[0] if found else None
+
+
+def _levels(at: AppTest) -> dict[str, str]:
+    """The four level cards (most serious first)."""
+    return {m.label: m.value for m in at.metric[:4]}
+
+
+def _ranking(at: AppTest):
+    return at.dataframe[0].value
+
+
+def test_warning_page_city_then_a_district_and_back(monkeypatch, engine, session, city):
+    at = _open(monkeypatch, engine, "warning", period=str(dd.PERIOD))
+    assert at.title[0].value == "靶向预警 · 全市"
+    assert _choice(at).options == ["全市", "鹿城区", "龙湾区"]
+    table = _ranking(at)
+    assert len(table) == 5 and "区县" in table.columns  # the whole city, each row's district
+    assert sorted(set(table["区县"])) == ["鹿城区", "龙湾区"]
+    assert _levels(at) == {"红色预警": "1", "黄色预警": "1", "蓝色预警": "1", "绿色": "2"}
+    assert "新兴热点按区县分析" in texts(at)  # no city-wide Gi*: a district is asked for
+
+    _choice(at).set_value("330303").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "靶向预警 · 龙湾区"
+    assert at.query_params["district"] == "龙湾区"
+    table = _ranking(at)
+    assert list(table["社区"]) == ["社区4"] and "区县" not in table.columns
+    assert _levels(at) == {"红色预警": "0", "黄色预警": "1", "蓝色预警": "0", "绿色": "0"}
+    assert len(_choice(at, "街道").options) == 2  # all + the district's one sub-district
+    assert "新兴热点按区县分析" not in texts(at)
+    chip = at.button(key="warning_chips_district")
+    assert chip.label == "区县：龙湾区"
+
+    chip.click().run()  # the chip clears the district: the whole city again
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "靶向预警 · 全市"
+    assert "district" not in at.query_params and len(_ranking(at)) == 5
+
+
+def test_warning_page_link_to_a_district(monkeypatch, engine, session, city):
+    at = _open(monkeypatch, engine, "warning", "en", district="鹿城区", period=str(dd.PERIOD))
+    assert at.title[0].value == "Targeted warning · Lucheng District"
+    assert _choice(at, "District").value == "330302"
+    assert set(_ranking(at)["Community"]) == {"社区0", "社区1", "社区2", "社区3"}
+    assert _levels(at) == {
+        "red warning": "1",
+        "yellow warning": "0",
+        "blue warning": "1",
+        "green": "2",
+    }
+    # a Chinese link read in English: found, and written back as the user reads it
+    assert at.query_params["district"] == "Lucheng District"
+
+
+def test_community_page_choice_limits_the_lists_and_names_the_district(
+    monkeypatch, engine, session, city
+):
+    at = _open(monkeypatch, engine, "community", period=str(dd.PERIOD))
+    assert at.title[0].value == "社区详情 · 全市"
+    assert len(_choice(at, "社区").options) == 7  # all + six communities
+    _choice(at).set_value("330303").run()
+    assert at.title[0].value == "社区详情 · 龙湾区" and at.query_params["district"] == "龙湾区"
+    assert _choice(at, "社区").options == ["全部", "社区4", "社区5"]
+    # the search looks in the chosen district only
+    at.text_input(key="community_search").input("社区").run()
+    hits = [b.label for b in at.button if b.key and b.key.startswith("hit_")]
+    assert hits == ["社区4", "社区5"]
+    _choice(at, "社区").set_value("330303024001").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("龙湾区" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert at.query_params["community"] == "330303024001"
+
+    again = _open(monkeypatch, engine, "community", district="龙湾区", community="330303024001")
+    assert again.title[0].value == "社区详情 · 龙湾区"
+    assert _choice(again, "社区").value == "330303024001"
+
+
+@pytest.mark.parametrize("page", ["warning", "community"])
+def test_one_district_has_no_choice(monkeypatch, engine, session, factory, page):
+    dd.city(session, factory, districts=1)
+    at = _open(monkeypatch, engine, page, period=str(dd.PERIOD))
+    assert _choice(at) is None and "district" not in at.query_params
+    assert at.title[0].value == {"warning": "靶向预警", "community": "社区详情"}[page]
+    assert not [b for b in at.button if b.key and b.key.endswith("chips_district")]
+    if page == "warning":
+        assert len(_ranking(at)) == 4 and "区县" not in _ranking(at).columns
+        assert "新兴热点按区县分析" not in texts(at)
