@@ -64,12 +64,21 @@ def district_codes(sub_district_codes: Iterable[str] | pd.Series) -> pd.Series:
     return codes.str[:COUNTY_DIGITS].where(standard, "")
 
 
-def district_area(session: Session, code: str) -> Scope:
-    """Every community of district ``code`` in the database (whoever looks: a study area, not a
-    jurisdiction); ``""`` = the communities whose codes name no district."""
+def district_areas(session: Session) -> dict[str, Scope]:
+    """Every district in the database -> all its communities (one read; whoever looks: study
+    areas, not jurisdictions); ``""`` = the communities whose codes name no district."""
     rows = session.execute(select(Community.community_id, Community.sub_district_code)).all()
     codes = district_codes([r[1] for r in rows]).to_numpy()
-    return Scope.of(r[0] for r, c in zip(rows, codes, strict=True) if c == code)
+    members: dict[str, list[str]] = {}
+    for (cid, _), code in zip(rows, codes, strict=True):
+        members.setdefault(str(code), []).append(cid)
+    return {code: Scope.of(ids) for code, ids in sorted(members.items())}
+
+
+def district_area(session: Session, code: str) -> Scope:
+    """Every community of district ``code`` in the database (``district_areas``; none when the
+    database has no such district)."""
+    return district_areas(session).get(code, Scope.of([]))
 
 
 def district_name(code: str, lang: str = "zh") -> str:

@@ -19,6 +19,7 @@ import math
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from scipy.stats import norm
@@ -327,9 +328,10 @@ def test_counts_by_month_query(session, factory):
 
 
 def test_a_city_district_is_its_own_study_area(session, factory):
-    """A second district (standard codes) adjacent to the grid: the whole database mixes it
-    into Gi*; ``district=`` analyses each district on its own and reads only its communities;
-    a community's explanation line uses its district."""
+    """A second district (standard codes) adjacent to the grid: it never enters the grid's Gi*,
+    though it touches it. ``district=`` analyses one district and reads only its communities;
+    the default analyses each district on its own (the same categories whichever page asks:
+    the map's colours too); a community's explanation line uses its district."""
     from fangcang import community
     from fangcang.models import AggPopulation, IncidentCategory, ResidenceType
     from tests.dashboard_data import add_run
@@ -371,7 +373,28 @@ def test_a_city_district_is_its_own_study_area(session, factory):
     values = grid_counts(11)
     for cid in ("G00", "G02", "G21"):
         assert grid.at[cid, "gi_z"] == pytest.approx(gi_star_by_formula(values, cid)), cid
-        assert whole.at[cid, "gi_z"] != pytest.approx(grid.at[cid, "gi_z"]), cid
+    # The default: each district its own study area, the rows of both put together.
+    both = pd.concat([grid, other])
+    assert sorted(whole.index) == sorted(both.index)
+    pd.testing.assert_frame_equal(whole.sort_index(), both.sort_index(), check_like=True)
+    # Mixing the districts would have changed the grid's edge (G02 touches L1).
+    from fangcang.divisions import district_areas
+
+    mixed = hotspots._categories(
+        session,
+        hotspots.analysis_months(session, LAST, hotspots.MONTHS),
+        Scope.district(),
+        hotspots.ALPHA,
+        None,
+        LAST,
+    ).set_index("community_id")
+    assert mixed.at["G02", "gi_z"] != pytest.approx(grid.at["G02", "gi_z"])
+    assert sorted(district_areas(session)) == ["", "330303"]
+    # The map's hot-spot colours are these categories.
+    from fangcang.maps.colours import hotspot_values
+
+    on_map = hotspot_values(session, Scope.district(), LAST).set_index("community_id")
+    assert on_map["value"].to_dict() == whole["category"].to_dict()
     assert grid.at["G00", "category"] == C.INTENSIFYING_HOT.value
     # The community page's line: G00 analysed within its district, as the grid alone.
     p = community.profile(session, Scope.district(), "G00", LAST, "zh")

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from .. import geo
 from ..access import Scope
-from ..divisions import district_area
+from ..divisions import district_areas
 from ..i18n import t
 from ..timeutil import Month, month_range
 from .inputs import population
@@ -379,9 +379,11 @@ def categories(
         Significance of a month's Gi* (two-sided) and of the Mann-Kendall trend.
     district : str, optional
         The study area: the communities of this district (区县, a code of
-        ``fangcang.divisions.district_code``) only; only they are read. Default: every
-        community in the database (one district: the same). A city's districts are each
-        analysed on their own, as each district's branch compares its own communities.
+        ``fangcang.divisions.district_code``) only; only they are read. Default: each
+        district in the database analysed on its own and the rows put together (one district:
+        the whole database). A city's districts are never mixed in one Gi*: each district's
+        branch compares its own communities, and a community's category is the same whichever
+        page asks (map, warning page, task selection, community page).
 
     Returns
     -------
@@ -399,13 +401,51 @@ def categories(
     ValueError
         Bad arguments, or too few months of data (see ``analysis_months``).
     """
-    from libpysal.weights import fill_diagonal
-
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be within (0, 1), got {alpha!r}")
     scope = scope or Scope.district()
     steps = analysis_months(session, period, months)
-    area = None if district is None else district_area(session, district)
+    areas = district_areas(session)
+    if district is not None:
+        study = [areas.get(district, Scope.of([]))]
+    elif len(areas) <= 1:
+        study = [None]  # one district: the whole database
+    else:
+        study = [
+            a for a in areas.values() if scope.is_district or scope.community_ids & a.community_ids
+        ] or [next(iter(areas.values()))]  # a scope in no district: its (empty) rows
+    parts = [_categories(session, steps, scope, alpha, area, period) for area in study]
+    df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    order = {c.value: k for k, c in enumerate(CATEGORY_ORDER)}
+    df = (
+        df.assign(_o=df["category"].map(order), _z=-df["gi_z"].fillna(0.0))
+        .sort_values(["_o", "_z", "community_id"], kind="stable")
+        .drop(columns=["_o", "_z"])
+        .reset_index(drop=True)
+    )
+    df.attrs.update(
+        first=str(steps[0]),
+        last=str(steps[-1]),
+        months=len(steps),
+        alpha=alpha,
+        islands=[i for part in parts for i in part.attrs["islands"]],
+        not_assessed=[i for part in parts for i in part.attrs["not_assessed"]],
+    )
+    return df
+
+
+def _categories(
+    session: Session,
+    steps: list[Month],
+    scope: Scope,
+    alpha: float,
+    area: Scope | None,
+    period: Month,
+) -> pd.DataFrame:
+    """``categories`` of one study area (``area``; None: every community), rows in ``scope``
+    unsorted; ``attrs``: ``islands`` and ``not_assessed`` of the area."""
+    from libpysal.weights import fill_diagonal
+
     comm = geo.communities_frame(session, area)
     ids = comm["community_id"].tolist()
     counts = crime_by_month(session, ids, steps[0], steps[-1], area)  # N x T
@@ -476,21 +516,7 @@ def categories(
             }
         )
     df = pd.DataFrame(rows, columns=COLUMNS)
-    order = {c.value: k for k, c in enumerate(CATEGORY_ORDER)}
-    df = (
-        df.assign(_o=df["category"].map(order), _z=-df["gi_z"].fillna(0.0))
-        .sort_values(["_o", "_z", "community_id"], kind="stable")
-        .drop(columns=["_o", "_z"])
-        .reset_index(drop=True)
-    )
-    df.attrs.update(
-        first=str(steps[0]),
-        last=str(steps[-1]),
-        months=steps_n,
-        alpha=alpha,
-        islands=islands,
-        not_assessed=[ids[i] for i in np.flatnonzero(~assessed)],
-    )
+    df.attrs.update(islands=islands, not_assessed=[ids[i] for i in np.flatnonzero(~assessed)])
     return df
 
 
