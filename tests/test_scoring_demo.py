@@ -230,7 +230,7 @@ def test_demo_extend_in_short_transactions_reruns_to_the_same_rows(
     want = _dump(reference)
     reference.dispose()
     n_pauses = len(calls)
-    assert n_pauses > 24 + 3  # months, last checks, history chunks, truth
+    assert n_pauses >= 24 + 3  # months, history chunks (two or more), truth
     assert (
         expected["check_events"]
         == len([r for r in want["factor_checks"] if r[-1] == "demo"])
@@ -257,7 +257,7 @@ def test_demo_extend_in_short_transactions_reruns_to_the_same_rows(
             runs = s.scalar(select(func.count()).select_from(WarningRun))
             return demo_rows, db.get_meta(s, TRUTH_KEY) is not None, runs
 
-    for k in (2, n_pauses - 10):  # in the history; in the monthly runs
+    for k in (1, n_pauses - 10):  # in the history; in the monthly runs
         calls.clear()
         monkeypatch.setattr(builder, "let_writers_in", stop_at(k))
         with pytest.raises(_Stopped):

@@ -205,6 +205,16 @@ def generate_check_history(
     return added
 
 
+def _record_last_checks(session: Session) -> int:
+    """``checks.record_last_checks`` when there is anything to add (a read first): its
+    ``INSERT .. SELECT`` holds SQLite's write lock for its whole scan (0.6 s at full size on
+    an idle machine) even when it adds nothing, as after the demo's import, which recorded
+    them. Returns the number added."""
+    if not any(session.scalar(select(sel.exists())) for sel in checks.new_check_events("import")):
+        return 0
+    return checks.record_last_checks(session, source="import")
+
+
 def _clear_history(session: Session, pause: Callable[[Session], None], step: int = 10_000) -> int:
     """Delete a partial generated history (source ``demo``) left by an interrupted run, in
     short transactions. Returns the number of events deleted."""
@@ -244,8 +254,8 @@ def demo_extend(ctx) -> dict:
     with Session(ctx.engine) as session:
         if db.get_meta(session, TRUTH_KEY) is None:
             _clear_history(session, pause)
-            checks.record_last_checks(session, source="import")
-            pause(session)
+            if _record_last_checks(session):
+                pause(session)
             added = generate_check_history(
                 session,
                 geo,
