@@ -41,6 +41,7 @@ from .matching import (
     normalize_id,
     normalize_name,
     people_by_birth_initial,
+    people_by_id_number,
     people_where,
 )
 
@@ -113,10 +114,10 @@ def reconcile(
         visit_ids = latest_visit_ids(session, scope)
     visit_ids = sorted(set(int(v) for v in visit_ids))
     result = ReconcileResult()
-    births = _birth_candidates(session, visit_ids) if len(visit_ids) > BATCH else None
+    pre = _one_pass(session, visit_ids) if len(visit_ids) > BATCH else _OnePass()
     for i in range(0, len(visit_ids), BATCH):
         chunk = visit_ids[i : i + BATCH]
-        _reconcile_batch(session, scope, chunk, checks or CHECKS, now, result, births)
+        _reconcile_batch(session, scope, chunk, checks or CHECKS, now, result, pre)
         if progress:
             progress(min(1.0, (i + len(chunk)) / len(visit_ids)), "reconcile")
     if result.visits:
@@ -125,24 +126,64 @@ def reconcile(
     return result
 
 
-def _birth_candidates(session: Session, visit_ids: list[int]) -> dict[tuple, list] | None:
-    """Birth-date candidates for the people seen without an ID number on ``visit_ids``, all
-    batches at once (``matching.people_by_birth_initial``), or None when they are few enough
-    for each batch to search the index itself. Those seen with an ID number that turns out to
-    be unknown are left to their batch."""
+@dataclass
+class _OnePass:
+    """Registry records loaded once for all batches of a large reconciliation (None: each
+    batch queries its own)."""
+
+    births: dict[tuple, list] | None = None
+    id_numbers: tuple[set[str], dict[str, list]] | None = None
+    doubled: set[str] | None = None
+
+
+def _one_pass(session: Session, visit_ids: list[int]) -> _OnePass:
+    """What the batches of ``visit_ids`` would each search for, searched once.
+
+    - Birth-date candidates for the people seen without an ID number
+      (``matching.people_by_birth_initial``), when there are enough of them for one pass
+      over the people table to pay; those seen with an ID number that turns out to be
+      unknown are left to their batch.
+    - The records of the ID numbers seen (``matching.people_by_id_number``: one join),
+      except a number held by a person registered at the visited house under the same
+      spelling, which ``RegistryLookup.load`` settles without a search.
+    - The ID numbers held by more than one record (one grouping of the people table), of
+      which each batch looks up the numbers registered at its houses.
+    """
     pairs = set()
-    q = select(VisitResident.name, VisitResident.id_number, VisitResident.birth_date).where(
-        VisitResident.visit_id.in_(bindparam("ids", expanding=True)),
-        VisitResident.birth_date.is_not(None),
+    ids: set[str] = set()
+    here = (
+        select(Person.person_id)
+        .where(Person.house_id == Visit.house_id, Person.id_number == VisitResident.id_number)
+        .exists()
+    )
+    q = (
+        select(VisitResident.name, VisitResident.id_number, VisitResident.birth_date, here)
+        .join_from(VisitResident, Visit, Visit.id == VisitResident.visit_id)
+        .where(
+            VisitResident.visit_id.in_(bindparam("ids", expanding=True)),
+            (VisitResident.birth_date.is_not(None) | VisitResident.id_number.is_not(None)),
+        )
     )
     for i in range(0, len(visit_ids), 500):
-        for name, id_number, birth in session.execute(q, {"ids": visit_ids[i : i + 500]}):
+        for name, id_number, birth, local in session.execute(q, {"ids": visit_ids[i : i + 500]}):
+            id_number = normalize_id(id_number)
+            if id_number is not None:
+                if not local:
+                    ids.add(id_number)
+                continue
             initial = normalize_name(name)[:1] if name else ""
-            if normalize_id(id_number) is None and initial:
+            if birth is not None and initial:
                 pairs.add((birth, initial))
-    if len(pairs) < SCAN_PAIRS:
-        return None
-    return people_by_birth_initial(session, pairs)
+    births = people_by_birth_initial(session, pairs) if len(pairs) >= SCAN_PAIRS else None
+    doubled = set(
+        session.scalars(
+            select(Person.id_number)
+            .where(Person.id_number.is_not(None))
+            .group_by(Person.id_number)
+            .having(func.count() > 1)
+        )
+    )
+    return _OnePass(births, (ids, people_by_id_number(session, ids)), doubled)
 
 
 def _reconcile_batch(
@@ -152,7 +193,7 @@ def _reconcile_batch(
     checks: list[Check],
     now: datetime,
     result: ReconcileResult,
-    births: dict[tuple, list] | None = None,
+    pre: _OnePass,
 ) -> None:
     # Plain rows, not ORM objects: a batch is thousands of visits and the ORM's per-object
     # bookkeeping would dominate the time.
@@ -202,7 +243,8 @@ def _reconcile_batch(
         list(observed_of.values()),
         houses=seen_at,
         registered=registered,
-        births=births,
+        births=pre.births,
+        id_numbers=pre.id_numbers,
     )
     matched_ids = set()
     matches = {}
@@ -233,15 +275,18 @@ def _reconcile_batch(
     # few ID numbers held by more than one record, then load just those records.
     reg_ids = {c.id_number for lst in registered.values() for c in lst if c.id_number}
     id_values = sorted(reg_ids | {i[:-1] + "x" for i in reg_ids if i.endswith("X")})
-    doubled = set()
-    twice = (
-        select(Person.id_number)
-        .where(Person.id_number.in_(bindparam("ids", expanding=True)))
-        .group_by(Person.id_number)
-        .having(func.count() > 1)
-    )
-    for i in range(0, len(id_values), 500):
-        doubled.update(session.scalars(twice, {"ids": id_values[i : i + 500]}))
+    if pre.doubled is not None:
+        doubled = {i for i in id_values if i in pre.doubled}
+    else:
+        doubled = set()
+        twice = (
+            select(Person.id_number)
+            .where(Person.id_number.in_(bindparam("ids", expanding=True)))
+            .group_by(Person.id_number)
+            .having(func.count() > 1)
+        )
+        for i in range(0, len(id_values), 500):
+            doubled.update(session.scalars(twice, {"ids": id_values[i : i + 500]}))
     elsewhere_all: dict[str, list] = {}
     for c in people_where(session, Person.id_number, doubled):
         if c.house_id:
