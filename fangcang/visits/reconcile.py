@@ -195,9 +195,13 @@ def _reconcile_batch(
     result: ReconcileResult,
     pre: _OnePass,
 ) -> None:
-    # Plain rows, not ORM objects: a batch is thousands of visits and the ORM's per-object
-    # bookkeeping would dominate the time.
-    visits = session.execute(
+    # Plain rows on the Core connection, not ORM objects nor ORM-wrapped rows: a batch is
+    # thousands of visits and the ORM's per-row bookkeeping would dominate the time. Pending
+    # changes first, as Session.execute would.
+    if session.autoflush:
+        session.flush()
+    conn = session.connection()
+    visits = conn.execute(
         select(Visit.id, Visit.house_id, Visit.observed_use, Visit.observed_count).where(
             Visit.id.in_(visit_ids), scope.clause(Visit.community_id)
         )
@@ -206,7 +210,7 @@ def _reconcile_batch(
         return
     ids = [v.id for v in visits]
     residents: dict[int, list] = {}
-    for r in session.execute(
+    for r in conn.execute(
         select(
             VisitResident.id,
             VisitResident.visit_id,
@@ -222,7 +226,7 @@ def _reconcile_batch(
     house_ids = {v.house_id for v in visits}
     houses = {
         h.house_id: h
-        for h in session.execute(
+        for h in conn.execute(
             select(House.house_id, House.community_id, House.use, House.registered_residents).where(
                 House.house_id.in_(sorted(house_ids))
             )
@@ -259,7 +263,6 @@ def _reconcile_batch(
     if match_rows:
         # One executemany of plain tuples on the driver (strings and floats only): SQLAlchemy's
         # per-row parameter processing would cost more than the update itself.
-        conn = session.connection()
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         sql = (
             f"UPDATE visit_residents SET matched_person_id = {mark}, match_method = {mark}, "  # noqa: S608 (placeholders only)
@@ -333,7 +336,7 @@ def _reconcile_batch(
     decided_for_visit: set[tuple[str, int]] = set()
     fps = sorted(prints)
     for i in range(0, len(fps), 500):
-        for fp, status, vid in session.execute(
+        for fp, status, vid in conn.execute(
             select(Discrepancy.fingerprint, Discrepancy.status, Discrepancy.visit_id).where(
                 Discrepancy.fingerprint.in_(fps[i : i + 500])
             )
