@@ -310,36 +310,6 @@ def people_by_birth_initial(session: Session, pairs: set) -> dict[tuple, list[Ca
     return out
 
 
-_IDS = Table(
-    "tmp_id_number",
-    MetaData(),
-    Column("id_number", String(64), primary_key=True),
-    prefixes=["TEMPORARY"],
-)
-
-
-def people_by_id_number(session: Session, ids: set[str]) -> dict[str, list[Candidate]]:
-    """People holding one of the (normalised) ID numbers ``ids``, by ID number, as
-    ``RegistryLookup.load`` finds them (the stored number equal to the normalised one or to
-    its spelling with a lower-case ``x``): one join of the numbers, put in a temporary table,
-    against the people table. Numbers nobody holds are absent."""
-    out: dict[str, list[Candidate]] = {}
-    values = sorted(ids | {i[:-1] + "x" for i in ids if i.endswith("X")})
-    if not values:
-        return out
-    session.flush()
-    conn = session.connection()
-    # As people_by_birth_initial: a table left by a failed call goes first, no finally drop.
-    _IDS.drop(conn, checkfirst=True)
-    _IDS.create(conn)
-    conn.execute(insert(_IDS), [{"id_number": v} for v in values])
-    q = select(*_COLUMNS).join_from(Person, _IDS, _IDS.c.id_number == Person.id_number)
-    for c in map(_candidate, conn.execute(q)):
-        out.setdefault(c.id_number, []).append(c)
-    _IDS.drop(conn)
-    return out
-
-
 @dataclass
 class RegistryLookup:
     """Candidates for a batch of observed people, loaded with a few set queries."""
@@ -357,7 +327,6 @@ class RegistryLookup:
         houses: Sequence[str | None] | None = None,
         registered: Mapping[str, Sequence[Candidate]] | None = None,
         births: Mapping[tuple, Sequence[Candidate]] | None = None,
-        id_numbers: tuple[set[str], Mapping[str, Sequence[Candidate]]] | None = None,
     ) -> RegistryLookup:
         """Load the candidates for ``observed``.
 
@@ -368,8 +337,6 @@ class RegistryLookup:
         the visited house). ``registered`` must then list everyone registered at each house.
         ``births``: candidates already loaded by (birth date, initial) pair
         (``people_by_birth_initial`` for many batches at once); pairs not in it are queried.
-        ``id_numbers``: (the ID numbers searched, their records by ID number) already loaded
-        by ``people_by_id_number`` for many batches at once; numbers not searched are queried.
         """
         known: dict[str, list[Candidate]] = {}  # ID number -> its records at a visited house
         ids: set[str] = set()
@@ -384,15 +351,9 @@ class RegistryLookup:
                     known[i].extend(c for c in local if c not in known[i])
                     continue
             ids.add(i)
-        by_id: dict[str, list[Candidate]] = {}
-        if id_numbers is not None:
-            searched, found = id_numbers
-            for i in ids & searched:
-                if i in found:
-                    by_id[i] = list(found[i])
-            ids = ids - searched
         # ID numbers may be stored with a lower-case x; query both spellings.
         id_values = ids | {i[:-1] + "x" for i in ids if i.endswith("X")}
+        by_id: dict[str, list[Candidate]] = {}
         for c in people_where(session, Person.id_number, id_values):
             by_id.setdefault(c.id_number, []).append(c)
         for i, local in known.items():

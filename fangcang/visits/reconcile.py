@@ -41,7 +41,6 @@ from .matching import (
     normalize_id,
     normalize_name,
     people_by_birth_initial,
-    people_by_id_number,
     people_where,
 )
 
@@ -132,7 +131,6 @@ class _OnePass:
     batch queries its own)."""
 
     births: dict[tuple, list] | None = None
-    id_numbers: tuple[set[str], dict[str, list]] | None = None
     doubled: set[str] | None = None
 
 
@@ -143,47 +141,37 @@ def _one_pass(session: Session, visit_ids: list[int]) -> _OnePass:
       (``matching.people_by_birth_initial``), when there are enough of them for one pass
       over the people table to pay; those seen with an ID number that turns out to be
       unknown are left to their batch.
-    - The records of the ID numbers seen (``matching.people_by_id_number``: one join),
-      except a number held by a person registered at the visited house under the same
-      spelling, which ``RegistryLookup.load`` settles without a search.
-    - The ID numbers held by more than one record (one grouping of the people table), of
-      which each batch looks up the numbers registered at its houses.
+    - The ID numbers held by more than one record (one grouping of the people table's ID
+      number index), of which each batch looks up the numbers registered at its houses
+      (was a grouped search of those numbers per batch).
+
+    The ID numbers seen are not searched here: nearly all are settled by the records
+    registered at the visited house (``RegistryLookup.load``), and finding which ones are
+    not costs the database more than the few per batch that remain.
     """
+    if session.autoflush:
+        session.flush()  # as Session.execute would (rows are read on the Core connection)
+    conn = session.connection()
     pairs = set()
-    ids: set[str] = set()
-    here = (
-        select(Person.person_id)
-        .where(Person.house_id == Visit.house_id, Person.id_number == VisitResident.id_number)
-        .exists()
-    )
-    q = (
-        select(VisitResident.name, VisitResident.id_number, VisitResident.birth_date, here)
-        .join_from(VisitResident, Visit, Visit.id == VisitResident.visit_id)
-        .where(
-            VisitResident.visit_id.in_(bindparam("ids", expanding=True)),
-            (VisitResident.birth_date.is_not(None) | VisitResident.id_number.is_not(None)),
-        )
+    q = select(VisitResident.name, VisitResident.id_number, VisitResident.birth_date).where(
+        VisitResident.visit_id.in_(bindparam("ids", expanding=True)),
+        VisitResident.birth_date.is_not(None),
     )
     for i in range(0, len(visit_ids), 500):
-        for name, id_number, birth, local in session.execute(q, {"ids": visit_ids[i : i + 500]}):
-            id_number = normalize_id(id_number)
-            if id_number is not None:
-                if not local:
-                    ids.add(id_number)
-                continue
+        for name, id_number, birth in conn.execute(q, {"ids": visit_ids[i : i + 500]}):
             initial = normalize_name(name)[:1] if name else ""
-            if birth is not None and initial:
+            if normalize_id(id_number) is None and initial:
                 pairs.add((birth, initial))
     births = people_by_birth_initial(session, pairs) if len(pairs) >= SCAN_PAIRS else None
     doubled = set(
-        session.scalars(
+        conn.scalars(
             select(Person.id_number)
             .where(Person.id_number.is_not(None))
             .group_by(Person.id_number)
             .having(func.count() > 1)
         )
     )
-    return _OnePass(births, (ids, people_by_id_number(session, ids)), doubled)
+    return _OnePass(births, doubled)
 
 
 def _reconcile_batch(
@@ -248,7 +236,6 @@ def _reconcile_batch(
         houses=seen_at,
         registered=registered,
         births=pre.births,
-        id_numbers=pre.id_numbers,
     )
     matched_ids = set()
     matches = {}
