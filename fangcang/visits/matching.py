@@ -153,7 +153,10 @@ def match_one(
     if obs_id:
         cands = by_id.get(obs_id)
         if cands:
-            best = next((c for c in cands if c.house_id == prefer_house), cands[0])
+            if len(cands) == 1:
+                best = cands[0]
+            else:
+                best = next((c for c in cands if c.house_id == prefer_house), cands[0])
             return Match(best.person_id, MatchMethod.ID_NUMBER, 1.0)
     obs_birth = obs.birth_date or birth_from_id(obs_id)
 
@@ -340,15 +343,18 @@ class RegistryLookup:
         """
         known: dict[str, list[Candidate]] = {}  # ID number -> its records at a visited house
         ids: set[str] = set()
-        for k, o in enumerate(observed):
-            i = normalize_id(o.id_number)
+        norm = [normalize_id(o.id_number) for o in observed]
+        for k, i in enumerate(norm):
             if i is None:
                 continue
             if registered is not None and houses is not None:
                 local = [c for c in registered.get(houses[k] or "", ()) if c.id_number == i]
                 if local:
-                    known.setdefault(i, [])
-                    known[i].extend(c for c in local if c not in known[i])
+                    have = known.get(i)
+                    if have is None:
+                        known[i] = list(dict.fromkeys(local))
+                    else:
+                        have.extend(c for c in local if c not in have)
                     continue
             ids.add(i)
         # ID numbers may be stored with a lower-case x; query both spellings.
@@ -361,7 +367,7 @@ class RegistryLookup:
                 continue
             by_id[i] = local
         # Name-based evidence is only needed for people whose ID number found nobody.
-        rest = [o for o in observed if normalize_id(o.id_number) not in by_id]
+        rest = [o for o, i in zip(observed, norm, strict=True) if i not in by_id]
         phones = {(o.phone or "").strip() for o in rest}
         by_phone: dict[str, list[Candidate]] = {}
         for c in people_where(session, Person.phone, phones):
@@ -384,7 +390,8 @@ class RegistryLookup:
             by_birth.setdefault(c.birth_date, []).append(c)
         for d in (by_id, by_phone, by_birth):
             for lst in d.values():
-                lst.sort(key=lambda c: c.person_id)
+                if len(lst) > 1:
+                    lst.sort(key=lambda c: c.person_id)
         return cls(by_id, by_phone, by_birth)
 
     def match(self, obs: Observed, prefer_house: str | None = None) -> Match:

@@ -28,6 +28,7 @@ from ..models import (
     DiscrepancyStatus,
     DiscrepancyType,
     House,
+    MatchMethod,
     Person,
     Visit,
     VisitResident,
@@ -45,6 +46,7 @@ from .matching import (
 )
 
 BATCH = 2000
+_METHOD_VALUE = {m: m.value for m in MatchMethod}  # stored text of each method
 
 
 @dataclass
@@ -246,7 +248,7 @@ def _reconcile_batch(
             matches[r.id] = m
             if m.found:
                 matched_ids.add(m.person_id)
-            match_rows.append((m.person_id, m.method.value, m.confidence, r.id))
+            match_rows.append((m.person_id, _METHOD_VALUE[m.method], m.confidence, r.id))
     if match_rows:
         # One executemany of plain tuples on the driver (strings and floats only): SQLAlchemy's
         # per-row parameter processing would cost more than the update itself.
@@ -294,13 +296,13 @@ def _reconcile_batch(
             )
             for r in residents.get(v.id, ())
         )
-        elsewhere = {
-            c.id_number: tuple(
-                o for o in elsewhere_all.get(c.id_number, ()) if o.house_id != v.house_id
-            )
-            for c in regs
-            if c.id_number
-        }
+        # Only the few ID numbers held twice have records elsewhere.
+        elsewhere = {}
+        for c in regs:
+            if c.id_number and c.id_number in elsewhere_all:
+                there = tuple(o for o in elsewhere_all[c.id_number] if o.house_id != v.house_id)
+                if there:
+                    elsewhere[c.id_number] = there
         ctx = HouseContext(
             visit_id=v.id,
             house_id=v.house_id,
@@ -311,7 +313,7 @@ def _reconcile_batch(
             observed_count=v.observed_count,
             registered=regs,
             seen=seen,
-            elsewhere={k: t for k, t in elsewhere.items() if t},
+            elsewhere=elsewhere,
         )
         for f in run_checks(ctx, checks):
             findings.append((v, f, fingerprint(v.house_id, f)))
