@@ -681,8 +681,8 @@ def test_reconcile_in_batches_with_one_pass_birth_candidates_finds_the_same(
     engine, session, demo_registry, monkeypatch
 ):
     """Many visits (several batches, birth-date candidates loaded once by a pass over the
-    people table) give the same matches and discrepancies as a single batch searching the
-    birth-date index."""
+    people table, the ID numbers held twice found once) give the same matches and
+    discrepancies as a single batch searching the birth-date index and the ID numbers."""
     from fangcang.demo import DemoContext
     from fangcang.models import Visit
     from fangcang.timeutil import Month
@@ -710,6 +710,11 @@ def test_reconcile_in_batches_with_one_pass_birth_candidates_finds_the_same(
 
     one_batch = found()
     assert any(m[2] is MatchMethod.NAME_BIRTH for m in one_batch[0])
+    # Duplicate registrations are found (batches take the ID numbers held twice from the
+    # one pass).
+    dup = DiscrepancyType.DUPLICATE_REGISTRATION
+    n_dup = select(func.count()).select_from(Discrepancy).where(Discrepancy.type == dup)
+    assert session.scalar(n_dup) > 0
     session.execute(
         VisitResident.__table__.update().values(
             matched_person_id=None, match_method=MatchMethod.NONE, match_confidence=None
