@@ -350,11 +350,8 @@ class RegistryLookup:
             if registered is not None and houses is not None:
                 local = [c for c in registered.get(houses[k] or "", ()) if c.id_number == i]
                 if local:
-                    have = known.get(i)
-                    if have is None:
-                        known[i] = list(dict.fromkeys(local))
-                    else:
-                        have.extend(c for c in local if c not in have)
+                    known.setdefault(i, [])
+                    known[i].extend(c for c in local if c not in known[i])
                     continue
             ids.add(i)
         # ID numbers may be stored with a lower-case x; query both spellings.
@@ -383,9 +380,12 @@ class RegistryLookup:
                 pairs.add((birth, initial))
         by_birth: dict[date, list[Candidate]] = {}
         if births is not None:
-            for pair in pairs & births.keys():
+            # By the batch's pairs (a set operation with births.keys() would copy all of
+            # them, tens of thousands, for every batch).
+            loaded = {pair for pair in pairs if pair in births}
+            for pair in loaded:
                 by_birth.setdefault(pair[0], []).extend(births[pair])
-            pairs = pairs - births.keys()
+            pairs = pairs - loaded
         for c in _people_by_birth_initial(session, pairs):
             by_birth.setdefault(c.birth_date, []).append(c)
         for d in (by_id, by_phone, by_birth):
