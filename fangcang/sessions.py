@@ -122,8 +122,31 @@ def start(
     return Started(row.id, code, row.expires_at)
 
 
+def _handoff_refusal(row, now: datetime) -> str | None:
+    """Why the hand-off row found for a code (``handoff_expires``, ``revoked_at``,
+    ``expires_at``; None: no such code) cannot be traded now, or None when it can: the one
+    rule :func:`redeem` and :func:`handoff_open` share."""
+    if row is None or row.handoff_expires is None or row.handoff_expires < now:
+        return "the hand-off code is unknown, used or expired"
+    if row.revoked_at is not None or row.expires_at <= now:
+        return "the session has ended"
+    return None
+
+
+def _handoff_row(session: Session, code: str, *, lock: bool = False):
+    query = select(
+        UserSession.id, UserSession.handoff_expires, UserSession.revoked_at, UserSession.expires_at
+    ).where(UserSession.handoff_hash == _sha(code))
+    return session.execute(query.with_for_update() if lock else query).first()
+
+
 def redeem(session: Session, code: str, *, now: datetime | None = None) -> tuple[str, datetime]:
     """Trade a hand-off code for the session token (once); the caller commits.
+
+    The trade is one conditional UPDATE (``WHERE handoff_hash = ...``): of two posts of the
+    same code at the same moment exactly one gets a token, on SQLite too, where
+    ``SELECT ... FOR UPDATE`` locks nothing (two tokens would otherwise be issued and the
+    browser could keep the one overwritten).
 
     Returns
     -------
@@ -137,17 +160,19 @@ def redeem(session: Session, code: str, *, now: datetime | None = None) -> tuple
     now = now or now_local()
     if not code or len(code) > 100:
         raise ValueError("no hand-off code")
-    row = session.scalars(
-        select(UserSession).where(UserSession.handoff_hash == _sha(code)).with_for_update()
-    ).first()
-    if row is None or row.handoff_expires is None or row.handoff_expires < now:
-        raise ValueError("the hand-off code is unknown, used or expired")
-    if row.revoked_at is not None or row.expires_at <= now:
-        raise ValueError("the session has ended")
+    row = _handoff_row(session, code, lock=True)
+    refusal = _handoff_refusal(row, now)
+    if refusal:
+        raise ValueError(refusal)
     secret = _b64(secrets.token_bytes(32))
-    row.token_hash = _sha(secret)
-    row.handoff_hash = None
-    row.handoff_expires = None
+    traded = session.execute(
+        update(UserSession)
+        .where(UserSession.id == row.id, UserSession.handoff_hash == _sha(code))
+        .values(token_hash=_sha(secret), handoff_hash=None, handoff_expires=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    if traded.rowcount != 1:  # another post of the code traded it meanwhile
+        raise ValueError("the hand-off code is unknown, used or expired")
     session.flush()
     return make_token(secret, row.expires_at), row.expires_at
 
@@ -162,18 +187,7 @@ def handoff_open(session: Session, code: str, *, now: datetime | None = None) ->
     now = now or now_local()
     if not code or len(code) > 100:
         return False
-    row = session.execute(
-        select(UserSession.handoff_expires, UserSession.revoked_at, UserSession.expires_at).where(
-            UserSession.handoff_hash == _sha(code)
-        )
-    ).first()
-    return (
-        row is not None
-        and row.handoff_expires is not None
-        and row.handoff_expires >= now
-        and row.revoked_at is None
-        and row.expires_at > now
-    )
+    return _handoff_refusal(_handoff_row(session, code), now) is None
 
 
 def _reason(row: UserSession | None, user: User | None, now: datetime) -> str | None:

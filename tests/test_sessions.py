@@ -110,6 +110,44 @@ def test_handoff_open_says_what_redeem_would_accept(session, alice):
     assert not sessions.handoff_open(session, started.handoff_code, now=NOW)  # used
 
 
+def test_two_posts_of_one_handoff_code_give_one_token(engine, alice, monkeypatch):
+    """The page may post its code twice at once (it is drawn on every run until traded): both
+    posts read the code while it is still open; exactly one gets a token, and that token works
+    (on SQLite ``FOR UPDATE`` locks nothing: both used to succeed, one token overwritten)."""
+    with Session(engine) as s:
+        code = sessions.start(s, "alice").handoff_code
+        s.commit()
+    both_read = threading.Barrier(2, timeout=3)
+    real = sessions.secrets.token_bytes
+
+    def token_bytes(n):  # called after the code was read: let the other post read it too
+        try:
+            both_read.wait()
+        except threading.BrokenBarrierError:
+            pass  # PostgreSQL: the other post waits on the row lock, as it should
+        return real(n)
+
+    monkeypatch.setattr(sessions.secrets, "token_bytes", token_bytes)
+    results: list = []
+
+    def post():
+        try:
+            results.append(db.run_write(engine, lambda s: sessions.redeem(s, code)))
+        except ValueError as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    tokens = [r for r in results if isinstance(r, tuple)]
+    assert len(results) == 2 and len(tokens) == 1, results
+    assert "used" in str(next(r for r in results if not isinstance(r, tuple)))
+    with Session(engine) as s:
+        assert sessions.resume(s, tokens[0][0]) is not None
+
+
 @pytest.mark.parametrize("how", ["logout", "reset", "disable"])
 def test_sign_out_reset_and_disable_end_every_session(session, alice, how):
     first, token1 = _token(session)
