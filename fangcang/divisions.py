@@ -75,12 +75,6 @@ def district_areas(session: Session) -> dict[str, Scope]:
     return {code: Scope.of(ids) for code, ids in sorted(members.items())}
 
 
-def district_area(session: Session, code: str) -> Scope:
-    """Every community of district ``code`` in the database (``district_areas``; none when the
-    database has no such district)."""
-    return district_areas(session).get(code, Scope.of([]))
-
-
 def district_name(code: str, lang: str = "zh") -> str:
     """The name of a district code: ``DISTRICT_NAMES``, else "区县 330399"; "" = the one
     unnamed district of a database without standard codes (``app.district``)."""

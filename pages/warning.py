@@ -29,7 +29,8 @@ f = filters.sidebar(
     city_label="dash.city_all",
 )
 scope = f.scope(viewer.scope, filters.community_meta(version, viewer.scope))
-# A city (several districts): every figure below is the chosen area's, named in the title.
+# A city (several districts): every figure below is the chosen area's, named in the title,
+# except the back-test tab's (the model's record over the whole database).
 _area = filters.where_text(f, viewer) if len(f.districts) > 1 else ""
 with st.sidebar.expander(t("warnpage.thresholds")):
     thresholds = {}

@@ -79,6 +79,19 @@ def test_warning_page_city_then_a_district_and_back(monkeypatch, engine, session
     assert "district" not in at.query_params and len(_ranking(at)) == 5
 
 
+def test_warning_page_a_sub_district_without_a_district_is_not_city_wide(
+    monkeypatch, engine, session, city
+):
+    """A sub-district fixes its district: its hot spots are analysed (within that district)
+    and the ranking needs no district column."""
+    name = dd.CITY_SUB_DISTRICTS["330302006"]
+    at = _open(monkeypatch, engine, "warning", period=str(dd.PERIOD), street=name)
+    assert at.title[0].value == f"靶向预警 · {name}"
+    table = _ranking(at)
+    assert "区县" not in table.columns and len(table) == 2
+    assert "新兴热点按区县分析" not in texts(at)
+
+
 def test_warning_page_link_to_a_district(monkeypatch, engine, session, city):
     at = _open(monkeypatch, engine, "warning", "en", district="鹿城区", period=str(dd.PERIOD))
     assert at.title[0].value == "Targeted warning · Lucheng District"

@@ -52,8 +52,11 @@ class Filters:
 
     @property
     def city_wide(self) -> bool:
-        """True when no district is chosen and the viewer's communities span several."""
-        return not self.district and len(self.districts) > 1
+        """True when the viewer's communities span several districts and nothing narrows the
+        view to a part of one (no district, sub-district or station chosen)."""
+        return (
+            not self.district and not self.street and not self.station and len(self.districts) > 1
+        )
 
     def narrow(self, meta: pd.DataFrame) -> pd.DataFrame:
         """``meta``'s communities in the chosen district / sub-district / station."""
@@ -450,7 +453,7 @@ def where_text(f: Filters, viewer: Viewer) -> str:
         hit = meta.loc[meta["community_id"] == f.community, "name"]
         return escape_markdown(hit.iloc[0] if not hit.empty else f.community)
     parts = []
-    if f.city_wide and not f.street and not f.station:
+    if f.city_wide:
         return t("dash.city_all")
     if f.district and not f.street:
         parts.append(escape_markdown(divisions.district_name(f.district, state.lang())))

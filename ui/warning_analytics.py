@@ -140,9 +140,10 @@ def hotspot_section(
 ) -> None:
     """Emerging hot-spot categories of the communities in ``scope`` for the months ending with
     ``period``: counts per category, then the hot and cold spots (filterable) with their Gi*
-    and trend figures. ``district``: the study area (a city's chosen district; None: the whole
-    database, one district); ``city_wide`` (several districts, none chosen): no analysis, the
-    page asks for a district (each is analysed on its own)."""
+    and trend figures. ``district``: the study area (a city's chosen district; None: each
+    district the scope touches analysed on its own, ``hotspots.categories``); ``city_wide``
+    (several districts, nothing narrowing the view): no analysis, the page asks for a district
+    (ten analyses would be run)."""
     st.subheader(t("hotspot.title"))
     if city_wide:
         st.info(t("hotspot.choose_district"))

@@ -573,10 +573,10 @@ def explanation_for(
     lang: str = "zh",
     district: str | None = None,
 ) -> str | None:
-    """``explanation_line`` of one community for ``period``, analysed within ``district`` (the
-    community's district code: the study area, as the warning page's hot spots of that
-    district; None: the whole database); None when it is not a hot spot this month or the
-    data are too short for the analysis (logged)."""
+    """``explanation_line`` of one community for ``period``, analysed within its district (the
+    study area, as the warning page's hot spots of that district; ``district`` names it when
+    the caller knows it, None finds it: ``categories``); None when it is not a hot spot this
+    month or the data are too short for the analysis (logged)."""
     try:
         frame = categories(session, period, Scope.of([community_id]), district=district)
     except ValueError as exc:
