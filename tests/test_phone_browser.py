@@ -116,6 +116,10 @@ def phone(browser, server):
 
 def _open(pg, label: str) -> None:
     """Choose a page from the sidebar as a phone user does; the sidebar must close after."""
+    # The closing listener (ui.nav.phone_sidebar) is installed by a component the page draws
+    # after the page list: a tap before it mounted is not seen (on a loaded machine the test
+    # tapped right after signing in and the sidebar stayed open).
+    pg.wait_for_function("() => window.__fangcangPhoneNav === true", timeout=60_000)
     bar = pg.locator("[data-testid='stSidebar']")
     if bar.get_attribute("data-collapsed") == "true":
         pg.locator(
@@ -130,6 +134,19 @@ def _open(pg, label: str) -> None:
         "document.querySelector(\"[data-testid='stSidebar']\").dataset.collapsed === 'true'",
         timeout=10_000,
     )
+
+
+def _wait_for_text(pg, text: str, shot: Path, timeout_ms: int = 60_000) -> None:
+    """Wait for ``text``; if it never shows, fail with what the page shows instead (and a
+    screenshot at ``shot``): a CI log then says why."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        pg.get_by_text(text).first.wait_for(timeout=timeout_ms)
+    except PlaywrightTimeout:
+        pg.screenshot(path=str(shot), full_page=True)
+        shown = pg.locator("[data-testid='stMain']").inner_text()[:1500]
+        raise AssertionError(f"{text!r} never showed; the page shows:\n{shown}") from None
 
 
 def _fits(pg) -> None:
@@ -161,7 +178,7 @@ def test_inbox_and_a_feedback_on_a_phone(phone, db_url, tmp_path):
     assert "10" in (form.inner_text()) and "MB" in form.inner_text()  # the limit is stated
     assert uploader.count() == 1
     form.get_by_role("button", name="提交反馈").click()
-    pg.get_by_text("反馈已提交").first.wait_for(timeout=20_000)
+    _wait_for_text(pg, "反馈已提交", tmp_path / "after-submit.png")  # a toast (about 4 s)
     engine = db.make_engine(db_url)
     with Session(engine) as s:
         urgent = s.scalars(select(TaskItem).where(TaskItem.urgent.is_(True))).one()
