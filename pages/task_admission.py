@@ -74,7 +74,10 @@ if "propose" in tabs:
         if kind is TargetKind.SUB_DISTRICTS:
             sd_names = dict(sds)
             target = st.multiselect(
-                t("admission.sub_districts"), list(sd_names), format_func=lambda c: sd_names[c]
+                t("admission.sub_districts"),
+                list(sd_names),
+                format_func=lambda c: sd_names[c],
+                placeholder=t("dash.choose"),
             )
         elif kind is TargetKind.COMMUNITIES:
             c_names = dict(comms)
@@ -82,6 +85,7 @@ if "propose" in tabs:
                 t("admission.communities"),
                 list(c_names),
                 format_func=lambda c: f"{c_names[c]} ({c})",
+                placeholder=t("dash.choose"),
             )
         elif kind is TargetKind.RULE:
             rule = st.selectbox(
@@ -94,6 +98,7 @@ if "propose" in tabs:
                     t("admission.levels"),
                     list(SERIOUS_FIRST),
                     default=list(SERIOUS_FIRST[:2]),  # red and yellow
+                    placeholder=t("dash.choose"),
                 )
                 target = {"rule": rule, "levels": levels}
             else:

@@ -104,3 +104,21 @@ def test_no_label_counts_with_a_fixed_plural_for_rows_or_errors():
         if re.search(r"\{(\w+)(:[^}]*)?\} (rows|errors)\b", en)
     ]
     assert bad == []
+
+
+def test_every_multiselect_names_its_empty_state_in_the_users_language():
+    """Streamlit's own placeholder of an empty multi-choice box is English ("Choose options"):
+    every multiselect in ui/ and pages/ passes ``placeholder=`` (a catalogue text)."""
+    import ast
+
+    missing = []
+    for path in sorted([*ROOT.glob("ui/*.py"), *ROOT.glob("pages/*.py"), ROOT / "app.py"]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "multiselect"
+                and not any(k.arg == "placeholder" for k in node.keywords)
+            ):
+                missing.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert missing == []

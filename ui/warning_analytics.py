@@ -186,6 +186,7 @@ def hotspot_section(
         default=marked,
         format_func=lambda k: t(f"hotspot.category.{k}"),
         key="hotspot_categories",
+        placeholder=t("dash.choose"),
     )
     shown = frame[frame["category"].isin(chosen)]
     if shown.empty:

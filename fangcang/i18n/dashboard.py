@@ -17,6 +17,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "dash.level": ("预警等级", "Warning level"),
     "dash.min_score": ("最低分", "Minimum score"),
     "dash.all": ("全部", "All"),
+    "dash.choose": ("请选择", "Choose options"),  # a multi-choice box with nothing chosen
     "dash.city_all": ("全市", "Whole city"),
     "dash.no_area": ("（未分配辖区）", "(no jurisdiction assigned)"),
     "dash.area_n": ("{station}辖区 {n} 个社区", "{n} communities of {station}"),
