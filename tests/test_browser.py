@@ -101,7 +101,7 @@ def go(pg, server, label: str) -> None:
 def map_polygons(pg):
     frame = pg.frame_locator(MAP_FRAME)
     paths = frame.locator("path.leaflet-interactive")
-    paths.first.wait_for(timeout=30_000)
+    paths.first.wait_for(timeout=90_000)  # a cold map page on a loaded machine
     return frame, paths
 
 
