@@ -52,6 +52,28 @@ def texts(at):
     )
 
 
+def open_page(page: str, viewer=None, lang: str = "zh", **params):
+    """Run ``page`` through app.py (navigation) as ``viewer`` (default: the district leader)
+    with URL ``params``; fails on any exception the page raised. An AppTest."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from fangcang.access import Role, Viewer
+
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120
+    )
+    at.session_state["viewer"] = viewer or Viewer(username="leader", role=Role.LEADER)
+    at.session_state["lang"] = lang
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def login(at, username, password):
     """Sign in through the form app.py shows and rerun."""
     at.text_input[0].set_value(username)

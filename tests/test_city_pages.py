@@ -10,9 +10,7 @@ import dashboard_data as dd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
-from support import texts
-
-from fangcang.access import Role, Viewer
+from support import open_page, texts
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 LUCHENG = {"330302006001", "330302006002", "330302023001", "330302023002"}
@@ -26,15 +24,7 @@ def city(session, factory):
 def _open(monkeypatch, engine, page: str, lang: str = "zh", **params) -> AppTest:
     monkeypatch.setenv("FANGCANG_DB_URL", engine.url.render_as_string(hide_password=False))
     st.cache_data.clear()
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["viewer"] = Viewer(username="leader", role=Role.LEADER)
-    at.session_state["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page(f"pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(page, lang=lang, **params)
 
 
 def _choice(at: AppTest, label: str = "区县"):

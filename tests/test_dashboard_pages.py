@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
+from support import open_page
 
 from fangcang import db, periods
 from fangcang.access import Role, Scope, Viewer
@@ -59,19 +60,6 @@ def demo_db(tmp_path_factory):
         os.environ.pop("FANGCANG_DB_URL", None)
     else:
         os.environ["FANGCANG_DB_URL"] = old
-
-
-def open_page(page: str, viewer: Viewer | None = None, lang: str = "zh", **params) -> AppTest:
-    """Run ``page`` through app.py (navigation) as ``viewer`` with URL ``params``."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["viewer"] = viewer or Viewer(username="leader", role=Role.LEADER)
-    at.session_state["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page(f"pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def table(at: AppTest, i: int = 0):
