@@ -1,15 +1,13 @@
 """Effect of focused work (整治成效): before/after per focused community with comparison
 communities and the difference-in-differences, in plain words; the district's year on year."""
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
 from fangcang import effect
 from fangcang.access import Role
 from fangcang.i18n import fmt_int, fmt_pct
-from fangcang.timeutil import Month, month_range
+from fangcang.timeutil import Month, month_range, now_local
 from fangcang.visits.views import community_choices
 from fangcang.websafe import escape_markdown
 from ui import charts, columns, guard, state
@@ -185,7 +183,7 @@ if viewer.role in MANAGERS:
             cid = st.selectbox(
                 t("effect.community"), list(names), format_func=names.get, key="eff_f_community"
             )
-            start = st.date_input(t("effect.start"), value=date.today(), key="eff_f_start")
+            start = st.date_input(t("effect.start"), value=now_local().date(), key="eff_f_start")
             measures = st.text_area(t("effect.measures"), key="eff_f_measures")
             if st.form_submit_button(t("effect.focus.start_btn")):
                 try:
@@ -207,7 +205,7 @@ if viewer.role in MANAGERS:
                 fid = st.selectbox(
                     t("effect.focus.which"), list(opts), format_func=opts.get, key="eff_f_which"
                 )
-                end = st.date_input(t("effect.end"), value=date.today(), key="eff_f_end")
+                end = st.date_input(t("effect.end"), value=now_local().date(), key="eff_f_end")
                 if st.form_submit_button(t("effect.focus.end_btn")):
                     try:
                         with state.session() as s:

@@ -55,6 +55,46 @@ def _secret_key_file(tmp_path_factory):
             os.environ[key] = value
 
 
+# An instant to run the tests at instead of the real clock, for probing the suite at awkward
+# moments (a month or year boundary; a UTC date other than Asia/Shanghai's; a date far from the
+# test data): FANGCANG_TEST_NOW=2026-12-31T16:30:00+00:00 pytest ... Time keeps running from it
+# (time_machine, tick=True). Tests that start other processes (browser servers, CLI children)
+# cannot take a travelled clock along; they run on the real one.
+TEST_NOW = os.environ.get("FANGCANG_TEST_NOW")
+
+
+@pytest.fixture(autouse=True)
+def _clock(request):
+    """The real clock, or the travelled one of ``FANGCANG_TEST_NOW`` (see above)."""
+    if not TEST_NOW or request.node.get_closest_marker("browser"):
+        yield
+        return
+    import time_machine
+
+    try:
+        dest = datetime.fromisoformat(TEST_NOW)
+    except ValueError as exc:
+        raise ValueError(f"FANGCANG_TEST_NOW: {exc}") from None
+    if dest.tzinfo is None:
+        raise ValueError(f"FANGCANG_TEST_NOW must name its UTC offset, got {TEST_NOW!r}")
+    with time_machine.travel(dest, tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_ui_caches():
+    """Every test starts with empty Streamlit caches. The UI caches key on the data version (a
+    counter in the database); two test databases, or one PostgreSQL database emptied between
+    tests, reach the same version with different data, and a page would be served another
+    test's periods or communities (seen in CI: a period list cached by an earlier test)."""
+    import sys
+
+    st = sys.modules.get("streamlit")
+    if st is not None:
+        st.cache_data.clear()
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _audit_anchor_dir(tmp_path, monkeypatch):
     """Each test anchors its audit chain in its own folder (PostgreSQL tests reuse a database

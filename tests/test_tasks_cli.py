@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -88,6 +89,10 @@ def test_alert_by_community_and_address(db_url, capsys):
     assert [i.community_id for i in _items(db_url, urgent=True)[0]] == ["C04"]
 
 
+# Rates count items by the day they were dispatched (the clock), not by their cycle: the test
+# dispatches on a known day so that "2026-11" holds them whenever it runs (CI once ran it just
+# after midnight of 1 December in Asia/Shanghai, and the items fell in 2026-12).
+@time_machine.travel("2026-11-20T10:00:00+08:00", tick=True)
 def test_tasks_dispatch_export_import_rates(db_url, tmp_path, capsys):
     assert (
         main(["--db", db_url, "tasks", "dispatch", "--cycle", "weekly", "--on", "2026-11-18"]) == 0

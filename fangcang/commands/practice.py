@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy.orm import Session
 
 from fangcang import db
 from fangcang.access import Scope
 from fangcang.cli import CommandError, cli_actor
 from fangcang.i18n import plural
+from fangcang.timeutil import now_local
 
 
 def _session() -> Session:
@@ -38,7 +37,7 @@ def _files(args) -> int:
     from fangcang.alcohol import sync_files
 
     with _session() as s:
-        n = sync_files(s, datetime.now(), actor=cli_actor())
+        n = sync_files(s, now_local(), actor=cli_actor())
         s.commit()
     print(f"{n} new repeat-person files")
     return 0

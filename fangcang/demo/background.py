@@ -246,7 +246,9 @@ def start(
 
 def reference() -> str:
     """A short reference for a failure, shown to the user and written in the log line."""
-    return f"B-{time.strftime('%y%m%d%H%M')}-{secrets.token_hex(3)}"
+    from ..timeutil import now_local
+
+    return f"B-{now_local().strftime('%y%m%d%H%M')}-{secrets.token_hex(3)}"
 
 
 def _reason(exc: BaseException) -> str:
