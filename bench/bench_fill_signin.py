@@ -190,6 +190,8 @@ def main() -> int:
             "signins": st,
             "failed": sum(1 for x in during if x[2]),
             "failures": sorted({x[2] for x in during if x[2]})[:3],
+            # When the slow ones started (seconds into the extension) and how long they took.
+            "over_0_5s": [[round(x[0] - a, 1), round(x[1], 2)] for x in during if x[1] > 0.5],
         }
         out["extensions"][name] = row
         print(

@@ -1,30 +1,33 @@
 """Demo extension: 124 admitted task templates across the seven branches (plus a few waiting
-for review or rejected) and about a year of task items (~12,000 at full scale).
+for review or rejected) and about a year of task items (~22,000 at full scale).
 
-Items are created by the real ``dispatch_cycle`` for every week, month and quarter of the
-last year (so the unique key and the deadline rules are exercised), then given realistic
-outcomes in bulk: most are accepted within a day and fed back on time, some late, a few left
-overdue; most are rated, a few unqualified and returned (some redone). Work follows the warning
-levels: several templates target the red and yellow communities, and the urgent instructions
-fall more often on red communities. Run after the warning extension (it reads the levels).
+Items are planned with the one-click dispatch's own rows (``dispatch.new_item_rows``) and audit
+entries (``dispatch.cycle_audit``) for every week, month and quarter of the last year, then
+given realistic outcomes in bulk: most are accepted within a day and fed back on time, some
+late, a few left overdue; most are rated, a few unqualified and returned (some redone). Work
+follows the warning levels: several templates target the red and yellow communities, and the
+urgent instructions fall more often on red communities. Run after the warning extension (it
+reads the levels). Everything is computed before it is written, then written in short
+transactions while the dashboard is open (``demo_extend``).
 
-Size: 580 lines because it is one demo extension; about 100 lines are its Chinese template catalogue
-(``CATALOGUE``, ``URGENT_TEXTS``), the rest the templates and a year of items with their outcomes,
-each step reading the rows the one before made.
+Size: 670 lines because it is one demo extension; about 100 lines are its Chinese template
+catalogue (``CATALOGUE``, ``URGENT_TEXTS``), the rest the templates, a year of items with their
+outcomes, and writing them in short transactions safe to rerun.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from .. import db
-from ..access import Role, Viewer
+from .. import audit, db
 from ..models import Community, SubDistrict
 from ..models.tasks import (
     Branch,
@@ -42,7 +45,9 @@ from ..models.tasks import (
 from ..timeutil import now_local
 from . import targets
 from .cycles import period_of
-from .dispatch import dispatch_cycle
+from .dispatch import DispatchResult, cycle_audit, new_item_rows
+
+log = logging.getLogger(__name__)
 
 #: (subject, action) vocabularies per branch; titles are "<subject><action>".
 CATALOGUE: dict[Branch, tuple[list[str], list[str]]] = {
@@ -200,18 +205,43 @@ def _target(
     return TargetKind.COMMUNITIES, json.dumps(ids)
 
 
+#: Meta key marking the task demo complete: written after its last rows, in the one transaction
+#: of its audit entries. Without it a rerun first deletes the rows an interrupted run left.
+DONE_KEY = "demo_tasks"
+#: Who dispatches and evaluates the demo's items (``dispatched_by``; the audit entries' actor).
+ACTOR = "demo"
+#: Items per short write at first (each with its history rows; then sized by ``ChunkSize``).
+FIRST_CHUNK = 1_000
+
+
 def demo_extend(ctx) -> dict:
-    """Templates, a year of dispatched items with outcomes, and a few open urgent items."""
+    """Templates, a year of dispatched items with outcomes, and a few open urgent items.
+
+    The dashboard is open meanwhile, so every row is computed before it is written (reads do
+    not block SQLite's writers) and written in short transactions with
+    ``fangcang.demo.builder.let_writers_in`` between them: the templates; the items, each in
+    its final state with its history, in chunks (``builder.ChunkSize``); last, in one
+    transaction, the dispatches' audit entries (``task.dispatch``, one per dispatched cycle
+    as ``dispatch_cycle`` writes them), the completion marker (meta ``demo_tasks``) and the
+    data version. Safe to rerun after an interruption at any point: without the marker a
+    rerun first deletes the demo's rows (``_clear_partial``; no audit entry refers to them
+    yet) and ends with the rows of one uninterrupted run; with it, it writes nothing.
+    """
+    from ..demo import builder
+
+    def pause(session: Session) -> None:
+        builder.let_writers_in(session)  # looked up at each call (tests interrupt here)
+
     rng = np.random.default_rng(ctx.seed + 5)
     full = ctx.scale == "full"
     n_templates = 124 if full else 40
     months = 12 if full else 3
     now = now_local().replace(microsecond=0)
     start = datetime.combine(ctx.until.shift(-(months - 1)).first_day, datetime.min.time())
-    office = Viewer(username="demo", role=Role.DISPATCHER)
     with Session(ctx.engine, expire_on_commit=False) as s:
-        if s.scalar(select(TaskTemplate.id).limit(1)) is not None:
+        if db.get_meta(s, DONE_KEY) is not None:
             return {"task_templates": 0, "task_items": 0}
+        _clear_partial(s, pause)
         comm = pd.DataFrame(
             s.execute(
                 select(
@@ -256,7 +286,7 @@ def demo_extend(ctx) -> dict:
                     status=status,
                     proposed_by=f"demo-{row['branch'].value}",
                     proposed_at=start - timedelta(days=int(rng.integers(5, 60))),
-                    reviewed_by=None if status is TemplateStatus.PROPOSED else "demo",
+                    reviewed_by=None if status is TemplateStatus.PROPOSED else ACTOR,
                     reviewed_at=None
                     if status is TemplateStatus.PROPOSED
                     else start - timedelta(days=3),
@@ -266,27 +296,28 @@ def demo_extend(ctx) -> dict:
                 )
             )
         s.add_all(tpls)
-        s.flush()
+        pause(s)  # ids assigned by the flush before the commit
         ctx.progress(0.1, "task templates")
-        # 2. dispatch every cycle of the window with the real one-click dispatch.
-        cache: dict = {}  # levels and houses do not change while the demo dispatches
+        # 2. every cycle of the window dispatched as the one-click dispatch would (planned
+        # here, written in step 5).
+        plan = _Plan(s, tpls)
         days = pd.date_range(start.date(), now.date(), freq="D")
-        plan = {
+        periods = {
             (c, period_of(c, d).key): period_of(c, d)
             for c in (Cycle.WEEKLY, Cycle.MONTHLY, Cycle.QUARTERLY)
             for d in days
         }
         for n, ((cycle, _key), period) in enumerate(
-            sorted(plan.items(), key=lambda kv: kv[1].first)
+            sorted(periods.items(), key=lambda kv: kv[1].first)
         ):
             at = datetime.combine(max(period.first, start.date()), datetime.min.time()) + timedelta(
                 hours=8, minutes=30
             )
             if at > now:
                 at = now - timedelta(minutes=30)
-            dispatch_cycle(s, cycle, office, on=period.first, now=at, target_cache=cache)
+            plan.dispatch(cycle, period.first, at)
             if n % 10 == 0:
-                ctx.progress(0.1 + 0.5 * n / len(plan), f"dispatch {period.key}")
+                ctx.progress(0.1 + 0.2 * n / len(periods), f"dispatch {period.key}")
         adhoc = [
             t.id for t in tpls if t.cycle is Cycle.AD_HOC and t.status is TemplateStatus.ADMITTED
         ]
@@ -295,14 +326,11 @@ def demo_extend(ctx) -> dict:
                 day = (
                     start + timedelta(days=int(rng.integers(0, max((now - start).days, 1))))
                 ).date()
-                dispatch_cycle(
-                    s,
+                plan.dispatch(
                     Cycle.AD_HOC,
-                    office,
-                    on=day,
+                    day,
+                    datetime.combine(day, datetime.min.time()) + timedelta(hours=9),
                     template_ids=[tid],
-                    now=datetime.combine(day, datetime.min.time()) + timedelta(hours=9),
-                    target_cache=cache,
                 )
         # 3. urgent instructions: ~25 a month, weighted towards red communities.
         weight = comm["community_id"].map(
@@ -310,7 +338,6 @@ def demo_extend(ctx) -> dict:
         )
         weight = (weight / weight.sum()).to_numpy()
         n_urgent = int(25 * months)
-        urgent_rows = []
         span = (now - start).total_seconds()
         for k in range(n_urgent + 3):
             i = int(rng.choice(len(comm), p=weight))
@@ -322,7 +349,7 @@ def demo_extend(ctx) -> dict:
                 at = now - timedelta(minutes=int(rng.integers(3, 40)))
             text = URGENT_TEXTS[int(rng.integers(len(URGENT_TEXTS)))]
             minutes = int(rng.choice([30, 60, 120]))
-            urgent_rows.append(
+            plan.items.append(
                 dict(
                     template_id=None,
                     cycle_key=at.strftime("U%Y%m%d%H%M%S") + f"{k:04d}",
@@ -337,7 +364,7 @@ def demo_extend(ctx) -> dict:
                     lat=c["lat"],
                     est_minutes=0,
                     state=ItemState.DISPATCHED,
-                    dispatched_by="demo",
+                    dispatched_by=ACTOR,
                     dispatched_at=at,
                     deadline=at + timedelta(minutes=minutes),
                     note="",
@@ -345,15 +372,18 @@ def demo_extend(ctx) -> dict:
                     version=1,
                 )
             )
-        if urgent_rows:
-            s.execute(insert(TaskItem), urgent_rows)
-        ctx.progress(0.7, "task outcomes")
-        # 4. outcomes, in bulk.
-        n_hist = _outcomes(s, rng, now, levels)
+        ctx.progress(0.35, "task outcomes")
+        # 4. outcomes, in bulk: each item's final state and its history.
+        history = _outcomes(plan.items, rng, now, levels)
+        ctx.progress(0.4, "task items")
+        # 5. the items and their history in short writes, then the audit entries and marker.
+        n_hist = _write_items(s, plan.items, history, pause, ctx.progress)
+        audit.log_many(s, actor=ACTOR, entries=plan.audits)
+        db.set_meta(
+            s, DONE_KEY, json.dumps({"task_items": len(plan.items), "task_history": n_hist})
+        )
         db.bump_data_version(s)
         s.commit()
-    from sqlalchemy import func
-
     with Session(ctx.engine) as s:
         n_items = s.scalar(select(func.count()).select_from(TaskItem))
         n_tpl = s.scalar(
@@ -365,23 +395,124 @@ def demo_extend(ctx) -> dict:
     return {"task_templates": n_tpl, "task_items": n_items, "task_history": n_hist}
 
 
-def _outcomes(s: Session, rng: np.random.Generator, now: datetime, levels: dict[str, str]) -> int:
-    items = pd.DataFrame(
-        s.execute(
-            select(
-                TaskItem.id,
-                TaskItem.community_id,
-                TaskItem.officer_id,
-                TaskItem.urgent,
-                TaskItem.dispatched_at,
-                TaskItem.deadline,
+class _Plan:
+    """The items a year of one-click dispatches creates (``dispatch_cycle``'s rows and audit
+    entries, computed without writing: the demo's templates are new, so the only items a
+    dispatch finds existing are the ones planned before it)."""
+
+    def __init__(self, session: Session, templates: list[TaskTemplate]) -> None:
+        self.session = session
+        self.templates = sorted(
+            (t for t in templates if t.status is TemplateStatus.ADMITTED), key=lambda t: t.id
+        )
+        self.officer_of = dict(
+            session.execute(select(Community.community_id, Community.officer_id)).all()
+        )
+        self.targets: dict[tuple, list[str]] = {}  # levels and houses do not change meanwhile
+        self.sent: dict[tuple[int, str], set[str]] = {}
+        self.items: list[dict] = []
+        self.audits: list[dict] = []
+
+    def dispatch(self, cycle: Cycle, on, at: datetime, template_ids: list[int] | None = None):
+        period = period_of(cycle, on)
+        chosen = [
+            t
+            for t in self.templates
+            if t.cycle is cycle and (template_ids is None or t.id in template_ids)
+        ]
+        result = DispatchResult(templates=len(chosen), cycle_keys={period.key})
+        for tpl in chosen:
+            key = (tpl.target_kind, tpl.target_value)
+            if key not in self.targets:
+                self.targets[key] = targets.resolve(self.session, *key)
+            sent = self.sent.setdefault((tpl.id, period.key), set())
+            rows = new_item_rows(
+                tpl, self.targets[key], period, ACTOR, at, self.officer_of, sent, result
             )
-        ).all(),
-        columns=["id", "community_id", "officer_id", "urgent", "dispatched_at", "deadline"],
+            sent.update(r["community_id"] for r in rows)
+            result.created += len(rows)
+            result.by_template[tpl.id] = len(rows)
+            self.items.extend(rows)
+        self.audits.append(cycle_audit(cycle, period.key, result))
+
+
+#: Every column of an item row as written (rows planned by different steps name different
+#: columns; the rest are NULL).
+_ITEM_COLUMNS = [c.name for c in TaskItem.__table__.columns if c.name != "id"]
+_HISTORY_COLUMNS = [c.name for c in TaskHistory.__table__.columns if c.name not in ("id",)]
+
+
+def _write_items(
+    s: Session, items: list[dict], history: dict[int, list[dict]], pause, progress
+) -> int:
+    """Insert ``items`` (in order) with their ``history`` ({item position: entries}) in short
+    transactions, ``pause(s)`` after each. Returns the number of history entries."""
+    from ..demo.builder import ChunkSize
+
+    table, hist_table = TaskItem.__table__, TaskHistory.__table__
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    size, done, n_hist = ChunkSize(start=FIRST_CHUNK), 0, 0
+    while done < len(items):
+        t0 = time.perf_counter()
+        chunk = items[done : done + size.n]
+        rows = [{c: row.get(c) for c in _ITEM_COLUMNS} for row in chunk]
+        ids = s.execute(stmt, rows).scalars().all()
+        entries = [
+            {**{c: None for c in _HISTORY_COLUMNS}, **h, "item_id": item_id}
+            for pos, item_id in enumerate(ids, start=done)
+            for h in history.get(pos, ())
+        ]
+        if entries:
+            s.execute(insert(hist_table), entries)
+        done += len(chunk)
+        n_hist += len(entries)
+        size.took(time.perf_counter() - t0)
+        pause(s)
+        progress(0.4 + 0.55 * done / len(items), "task items")
+    return n_hist
+
+
+def _clear_partial(s: Session, pause, step: int = 5_000) -> int:
+    """Delete what an interrupted run wrote (the demo's templates, its items and their
+    history) in short transactions. Returns the number of rows deleted."""
+    items, hist = TaskItem.__table__, TaskHistory.__table__
+    demo_items = select(items.c.id).where(items.c.dispatched_by == ACTOR)
+    n = 0
+    while ids := s.scalars(
+        select(hist.c.id).where(hist.c.item_id.in_(demo_items)).limit(step)
+    ).all():
+        s.execute(delete(hist).where(hist.c.id.in_(ids)))
+        n += len(ids)
+        pause(s)
+    while ids := s.scalars(demo_items.limit(step)).all():
+        s.execute(delete(items).where(items.c.id.in_(ids)))
+        n += len(ids)
+        pause(s)
+    tpl = TaskTemplate.__table__
+    # Read first: a DELETE takes SQLite's write lock even when it deletes nothing.
+    if ids := s.scalars(select(tpl.c.id).where(tpl.c.proposed_by.like("demo-%"))).all():
+        s.execute(delete(tpl).where(tpl.c.id.in_(ids)))
+        n += len(ids)
+        pause(s)
+    if n:
+        log.info("tasks demo: %d rows of an interrupted run deleted", n)
+    return n
+
+
+def _outcomes(
+    planned: list[dict], rng: np.random.Generator, now: datetime, levels: dict[str, str]
+) -> dict[int, list[dict]]:
+    """Give the ``planned`` items (dispatched rows, in order) realistic outcomes: each item
+    that changed gets its final fields in place; returns its history entries by position."""
+    items = pd.DataFrame(
+        {
+            k: [row[k] for row in planned]
+            for k in ("community_id", "officer_id", "urgent", "dispatched_at", "deadline")
+        }
     )
     n = len(items)
     if n == 0:
-        return 0
+        return {}
     officers = items["officer_id"].unique()
     diligence = dict(zip(officers, rng.beta(18, 1.4, size=len(officers)), strict=True))
     red = items["community_id"].map(lambda c: levels.get(c) == "red").to_numpy()
@@ -431,16 +562,15 @@ def _outcomes(s: Session, rng: np.random.Generator, now: datetime, levels: dict[
     counts = rng.integers(1, 60, n)
     accepted, fed = accepted.astype("datetime64[s]"), fed.astype("datetime64[s]")
     accepted_py, fed_py = accepted.tolist(), fed.tolist()  # datetime64[s] -> datetime, fast
-    rows, hist = [], []
+    history: dict[int, list[dict]] = {}
     notes = {
         "done": "已按要求完成",
         "partial": "部分对象不在家，已约定复查",
         "unable": "对象已搬离，无法完成",
     }
-    item_ids = items["id"].astype(int).tolist()  # plain lists: .at per row costs ~100x more
-    officer_ids = items["officer_id"].tolist()
+    officer_ids = items["officer_id"].tolist()  # plain lists: .at per row costs ~100x more
     for i in range(n):
-        iid = item_ids[i]
+        hist: list[dict] = []
         state, version = ItemState.DISPATCHED, 1
         acc_at = accepted_py[i] if acc_any[i] else None
         fb_at = fed_py[i] if completed[i] else None
@@ -451,7 +581,6 @@ def _outcomes(s: Session, rng: np.random.Generator, now: datetime, levels: dict[
             state, version = ItemState.ACCEPTED, version + 1
             hist.append(
                 dict(
-                    item_id=iid,
                     at=acc_at,
                     actor=officer,
                     action=TaskAction.ACCEPT,
@@ -464,7 +593,6 @@ def _outcomes(s: Session, rng: np.random.Generator, now: datetime, levels: dict[
             state, version = ItemState.FED_BACK, version + 1
             hist.append(
                 dict(
-                    item_id=iid,
                     at=fb_at,
                     actor=officer,
                     action=TaskAction.FEEDBACK,
@@ -482,7 +610,6 @@ def _outcomes(s: Session, rng: np.random.Generator, now: datetime, levels: dict[
                     state, version, returns = ItemState.RETURNED, version + 1, 1
                     hist.append(
                         dict(
-                            item_id=iid,
                             at=ev_at,
                             actor="demo",
                             action=TaskAction.RETURN,
@@ -496,7 +623,6 @@ def _outcomes(s: Session, rng: np.random.Generator, now: datetime, levels: dict[
                         fb_at = ev_at + timedelta(days=float(rng.uniform(0.5, 2)))
                         hist.append(
                             dict(
-                                item_id=iid,
                                 at=fb_at,
                                 actor=officer,
                                 action=TaskAction.FEEDBACK,
@@ -511,7 +637,6 @@ def _outcomes(s: Session, rng: np.random.Generator, now: datetime, levels: dict[
                         rt = Rating.QUALIFIED
                         hist.append(
                             dict(
-                                item_id=iid,
                                 at=ev_at,
                                 actor="demo",
                                 action=TaskAction.EVALUATE,
@@ -527,7 +652,6 @@ def _outcomes(s: Session, rng: np.random.Generator, now: datetime, levels: dict[
                     state, version = ItemState.EVALUATED, version + 1
                     hist.append(
                         dict(
-                            item_id=iid,
                             at=ev_at,
                             actor="demo",
                             action=TaskAction.EVALUATE,
@@ -539,44 +663,17 @@ def _outcomes(s: Session, rng: np.random.Generator, now: datetime, levels: dict[
                     )
         if state is ItemState.DISPATCHED:
             continue
-        rows.append(
-            dict(
-                b_id=iid,
-                state=state,
-                version=version,
-                accepted_at=acc_at,
-                fed_back_at=fb_at if state is not ItemState.RETURNED else fb_at,
-                evaluated_at=ev_at,
-                result=res,
-                note=notes[res.value] if res else "",
-                count_done=int(counts[i]) if res else None,
-                rating=rt,
-                returns=returns,
-            )
+        history[i] = hist
+        planned[i].update(
+            state=state,
+            version=version,
+            accepted_at=acc_at,
+            fed_back_at=fb_at,
+            evaluated_at=ev_at,
+            result=res,
+            note=notes[res.value] if res else "",
+            count_done=int(counts[i]) if res else None,
+            rating=rt,
+            returns=returns,
         )
-    tbl = TaskItem.__table__
-    if rows:
-        s.connection().execute(
-            update(tbl)
-            .where(tbl.c.id == bindparam("b_id"))
-            .values(
-                state=bindparam("state"),
-                version=bindparam("version"),
-                accepted_at=bindparam("accepted_at"),
-                fed_back_at=bindparam("fed_back_at"),
-                evaluated_at=bindparam("evaluated_at"),
-                result=bindparam("result"),
-                note=bindparam("note"),
-                count_done=bindparam("count_done"),
-                rating=bindparam("rating"),
-                returns=bindparam("returns"),
-            ),
-            rows,
-        )
-    if hist:
-        cols = ("result", "count_done", "rating", "photo", "photo_type")
-        for h in hist:
-            for c in cols:
-                h.setdefault(c, None)
-        s.connection().execute(insert(TaskHistory.__table__), hist)
-    return len(hist)
+    return history

@@ -113,21 +113,25 @@ def dispatch_cycle(
         if key not in resolved:
             resolved[key] = targets.resolve(session, tpl.target_kind, tpl.target_value)
         _send_template(session, tpl, resolved[key], period, name, now, officer_of, result)
-    audit.log(
-        session,
-        actor=name,
-        action="task.dispatch",
-        target=f"cycle:{period.key}",
-        detail={
+    audit.log(session, actor=name, **cycle_audit(cycle, period.key, result))
+    db.bump_data_version(session)
+    return result
+
+
+def cycle_audit(cycle: Cycle, key: str, result: DispatchResult) -> dict:
+    """The audit entry of one cycle's dispatch (``action``, ``target``, ``detail``; the demo
+    writes the same entries for the cycles it dispatches)."""
+    return {
+        "action": "task.dispatch",
+        "target": f"cycle:{key}",
+        "detail": {
             "cycle": cycle.value,
             "created": result.created,
             "existing": result.existing,
             "templates": result.templates,
             "skipped_no_officer": result.skipped_no_officer,
         },
-    )
-    db.bump_data_version(session)
-    return result
+    }
 
 
 def _send_template(
@@ -152,6 +156,33 @@ def _send_template(
             )
         )
     )
+    rows = new_item_rows(tpl, ids, period, name, now, officer_of, existing, result)
+    if rows:
+        session.execute(stmt, rows)
+    after = session.scalar(
+        select(func.count())
+        .select_from(TaskItem)
+        .where(TaskItem.template_id == tpl.id, TaskItem.cycle_key == period.key)
+    )
+    made = after - len(existing)
+    result.existing += len(rows) - made  # lost a race: another dispatcher made them
+    result.created += made
+    result.by_template[tpl.id] = made
+
+
+def new_item_rows(
+    tpl: TaskTemplate,
+    ids: list[str],
+    period,
+    name: str,
+    now: datetime,
+    officer_of: dict[str, str | None],
+    existing: set[str],
+    result: DispatchResult,
+) -> list[dict]:
+    """The ``task_items`` rows ``tpl`` dispatches in ``period`` to the communities ``ids``:
+    none for a community in ``existing`` (it has the item) or without an officer (both
+    counted in ``result``). Writes nothing (the demo plans a year of dispatches with it)."""
     deadline = period.deadline(tpl.deadline_days)
     rows = []
     for cid in ids:
@@ -182,17 +213,7 @@ def _send_template(
                 version=1,
             )
         )
-    if rows:
-        session.execute(stmt, rows)
-    after = session.scalar(
-        select(func.count())
-        .select_from(TaskItem)
-        .where(TaskItem.template_id == tpl.id, TaskItem.cycle_key == period.key)
-    )
-    made = after - len(existing)
-    result.existing += len(rows) - made  # lost a race: another dispatcher made them
-    result.created += made
-    result.by_template[tpl.id] = made
+    return rows
 
 
 def dispatch_to(
