@@ -6,6 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
@@ -68,6 +69,8 @@ def test_bulletins_page_leader_reads_only(small):
     assert not at.button  # leaders read; they do not issue
 
 
+# Bulletins are numbered per year of issue: issued on a known day, whenever the test runs.
+@time_machine.travel("2026-07-03T09:00:00+08:00", tick=True)
 def test_bulletins_page_dispatcher_issues_and_searches(small, sqlite_engine):
     at = _app(BULLETINS, Role.DISPATCHER).run()
     assert not at.exception
