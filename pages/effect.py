@@ -169,7 +169,10 @@ else:
         hide_index=True,
         width="stretch",
         height=35 * (len(frame) + 1) + 3,
-        column_config=columns.counts_config(frame),
+        # the metric's name in full ("Criminal and public order" was cut in English)
+        column_config=columns.counts_config(
+            frame, **{frame.columns[0]: st.column_config.TextColumn(width="medium")}
+        ),
     )
     st.caption(t("effect.yoy.caption"))
 

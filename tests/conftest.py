@@ -58,8 +58,10 @@ def _secret_key_file(tmp_path_factory):
 # An instant to run the tests at instead of the real clock, for probing the suite at awkward
 # moments (a month or year boundary; a UTC date other than Asia/Shanghai's; a date far from the
 # test data): FANGCANG_TEST_NOW=2026-12-31T16:30:00+00:00 pytest ... Time keeps running from it
-# (time_machine, tick=True). Tests that start other processes (browser servers, CLI children)
-# cannot take a travelled clock along; they run on the real one.
+# (time_machine, tick=True). Other processes (browser servers, demo children) and file
+# modification times keep the real clock, so tests that compare them with this process's clock
+# (child heartbeats, a feed file settling, rejected-row files' age) fail under a travelled clock:
+# 5 such tests at 2026-12-31T16:30Z and 2027-06-15; browser tests always run on the real clock.
 TEST_NOW = os.environ.get("FANGCANG_TEST_NOW")
 
 
