@@ -81,14 +81,7 @@ for _col, _lv in zip(_cols[:4], reversed(store.level_order()), strict=True):  # 
 _cols[4].metric(t("warning.pending.upgrade"), fmt_int((_pend["pending"] == "upgrade").sum()))
 _cols[5].metric(t("warning.pending.downgrade"), fmt_int((_pend["pending"] == "downgrade").sum()))
 if len(_pend):
-    st.caption(
-        t("warnpage.pending_note")
-        + " "
-        + t("warning.explain.separator").join(
-            f"{n}（{t(f'warning_level.{lv}')}→{t(f'warning_level.{raw}')}）"
-            for n, lv, raw in zip(_pend["name"], _pend["level"], _pend["raw_level"], strict=True)
-        )
-    )
+    st.caption(warning_analytics.pending_line(_pend))
 
 tab_rank, tab_changes, tab_hot, tab_bt, tab_whatif = st.tabs(
     [

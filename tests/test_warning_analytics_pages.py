@@ -183,3 +183,27 @@ def test_map_page_in_hot_spot_mode(page_db):
     # The fill of the intensifying hot spot and of the eight communities with no pattern.
     assert args["script"].count(palette.HOTSPOT_COLOURS["intensifying_hot"]) >= 1
     assert args["script"].count(palette.HOTSPOT_COLOURS["no_pattern"]) >= 8
+
+
+def test_the_pending_line_names_the_first_changes_and_counts_the_rest():
+    import pandas as pd
+
+    from ui.warning_analytics import PENDING_NAMES, pending_line
+
+    n = PENDING_NAMES + 3
+    pending = pd.DataFrame(
+        {
+            "name": [f"第{i}社区" for i in range(n - 1)] + ["*粗体*社区"],
+            "level": ["blue"] * n,
+            "raw_level": ["yellow"] * n,
+        }
+    )
+    line = pending_line(pending)
+    assert line.startswith("待生效（本月测得的新等级需连续两个月才生效）： 第0社区（蓝→黄）；")
+    assert f"第{PENDING_NAMES - 1}社区" in line and f"第{PENDING_NAMES}社区" not in line
+    assert line.endswith("；另有 3 个，见风险排名的“待生效变化”列")
+    whole = pending_line(pending, limit=n)
+    assert "另有" not in whole and r"\*粗体\*社区" in whole  # names are escaped for markdown
+    assert pending_line(pending.head(2)).count("→") == 2
+    with pytest.raises(ValueError, match="limit"):
+        pending_line(pending, limit=0)

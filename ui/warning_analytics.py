@@ -13,6 +13,7 @@ import streamlit as st
 
 from fangcang import divisions
 from fangcang.access import Scope
+from fangcang.i18n import fmt_int
 from fangcang.scoring import hotspots
 from fangcang.scoring.backtest import (
     BLOCK,
@@ -24,6 +25,32 @@ from fangcang.timeutil import Month
 from fangcang.websafe import escape_markdown
 from ui import state
 from ui.state import t
+
+# ---------------------------------------------------------------------------------------------
+# Pending level changes
+# ---------------------------------------------------------------------------------------------
+#: Communities the pending line names before "and N more" (a city has hundreds of them; the
+#: ranking's pending column has them all).
+PENDING_NAMES = 12
+
+
+def pending_line(pending: pd.DataFrame, limit: int = PENDING_NAMES) -> str:
+    """The line under the level cards naming the changes seen once and not yet in force.
+
+    ``pending`` is ``fangcang.scoring.store.pending_changes`` (upgrades first, highest score
+    first): the first ``limit`` are named with their levels, the rest counted.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    shown = pending.head(limit)
+    names = t("warning.explain.separator").join(
+        f"{escape_markdown(str(n))}（{t(f'warning_level.{lv}')}→{t(f'warning_level.{raw}')}）"
+        for n, lv, raw in zip(shown["name"], shown["level"], shown["raw_level"], strict=True)
+    )
+    line = f"{t('warnpage.pending_note')} {names}"
+    if len(pending) > len(shown):
+        line += t("warnpage.pending_more", n=fmt_int(len(pending) - len(shown)))
+    return line
 
 
 # ---------------------------------------------------------------------------------------------

@@ -340,4 +340,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "待生效（本月测得的新等级需连续两个月才生效）：",
         "Pending (a new level takes effect when it holds two months):",
     ),
+    "warnpage.pending_more": (
+        "；另有 {n} 个，见风险排名的“待生效变化”列",
+        "; {n} more in the ranking's Pending change column",
+    ),
 }
