@@ -77,7 +77,8 @@ _counts = page.level_counts
 _pend = page.pending
 _cols = st.columns(6)
 for _col, _lv in zip(_cols[:4], reversed(store.level_order()), strict=True):  # most serious first
-    _col.metric(t(f"warning.level_long.{_lv}"), fmt_int(_counts.get(_lv, 0)))
+    # the sentence form ("red warning") as a card label: "Red warning"
+    _col.metric(t(f"warning.level_long.{_lv}").capitalize(), fmt_int(_counts.get(_lv, 0)))
 _cols[4].metric(t("warning.pending.upgrade"), fmt_int((_pend["pending"] == "upgrade").sum()))
 _cols[5].metric(t("warning.pending.downgrade"), fmt_int((_pend["pending"] == "downgrade").sum()))
 if len(_pend):

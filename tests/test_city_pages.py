@@ -88,10 +88,10 @@ def test_warning_page_link_to_a_district(monkeypatch, engine, session, city):
     assert _choice(at, "District").value == "330302"
     assert set(_ranking(at)["Community"]) == {"社区0", "社区1", "社区2", "社区3"}
     assert _levels(at) == {
-        "red warning": "1",
-        "yellow warning": "0",
-        "blue warning": "1",
-        "green": "2",
+        "Red warning": "1",
+        "Yellow warning": "0",
+        "Blue warning": "1",
+        "Green": "2",
     }
     # a Chinese link read in English: found, and written back as the user reads it
     assert at.query_params["district"] == "Lucheng District"
