@@ -19,14 +19,19 @@
 - Files are opened, the review visit template is proposed, admitted and dispatched monthly.
 
 Everything is loaded through the practice contract files (``fangcang.alcohol.import_file``).
+The dashboard is open meanwhile: each write (an import, a month's files, a file's reviews, the
+review tasks) is one short transaction with its audit entries and the demo's progress (meta
+``demo_alcohol``), and a rerun after an interruption skips the writes on file (``_Stages``).
 
-Size: 551 lines because it is one demo story (one function, ``demo_extend``) whose steps build on
+Size: 600 lines because it is one demo story (one function, ``demo_extend``) whose steps build on
 each other's rows (area -> points -> plans -> check-ins -> people -> measures -> mediation).
 """
 
 from __future__ import annotations
 
 import io
+import json
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
 import numpy as np
@@ -34,6 +39,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from .. import db
 from ..access import Role, Scope, Viewer
 from ..models import (
     AlcoholPersonFile,
@@ -65,6 +71,38 @@ REVIEW_NOTES = (
 TARGET_HANDLED = 72
 MAX_POINTS = 10
 ESCALATIONS_ELSEWHERE = 4
+#: Meta key of the demo's progress, ``{"stage": stages written, "counts": {...}}``.
+PROGRESS_KEY = "demo_alcohol"
+
+
+class _Stages:
+    """The demo's writes as numbered stages (one import, one month's files, one file's
+    reviews ...), each committed in one short transaction together with ``PROGRESS_KEY``,
+    ``pause(session)`` after each (``fangcang.demo.builder.let_writers_in``).
+
+    A rerun after an interruption computes everything again (same seed, same reads: no
+    stage reads what a later one writes) and skips the stages on file, so it ends with the
+    rows and audit entries of one uninterrupted run, none twice.
+    """
+
+    def __init__(self, session: Session, pause: Callable[[Session], None]) -> None:
+        raw = db.get_meta(session, PROGRESS_KEY)
+        state = json.loads(raw) if raw else {}
+        self.session, self.pause = session, pause
+        self.on_file = int(state.get("stage", 0))
+        self.counts: dict[str, int] = dict(state.get("counts", {}))
+        self.k = 0
+
+    def write(self, name: str, fn: Callable[[], int]) -> None:
+        """Stage ``fn()`` (its writes; returns a count added to ``counts[name]``), unless an
+        earlier run wrote it."""
+        self.k += 1
+        if self.k <= self.on_file:
+            return
+        self.counts[name] = self.counts.get(name, 0) + int(fn())
+        state = {"stage": self.k, "counts": self.counts}
+        db.set_meta(self.session, PROGRESS_KEY, json.dumps(state, sort_keys=True))
+        self.pause(self.session)
 
 
 def _csv(df: pd.DataFrame) -> bytes:
@@ -116,7 +154,13 @@ def demo_extend(ctx) -> dict:
         datetime.combine(year_first, time()),
         datetime.combine(last + timedelta(days=1), time()),
     )
+    from ..demo import builder
+
+    def pause(session: Session) -> None:
+        builder.let_writers_in(session)  # looked up at each call (tests interrupt here)
+
     with Session(ctx.engine, expire_on_commit=False) as s:
+        stages = _Stages(s, pause)
         # 1. the practice area
         venues = dict(
             s.execute(
@@ -222,7 +266,7 @@ def demo_extend(ctx) -> dict:
                 "source": "派出所指挥室",
             }
         )
-        counts = {"patrol_points": _load(s, "patrol_points", points)}
+        stages.write("patrol_points", lambda: _load(s, "patrol_points", points))
         plans = pd.DataFrame(
             [
                 {
@@ -239,7 +283,7 @@ def demo_extend(ctx) -> dict:
                 for k, (unit, days, a, b) in enumerate(UNITS, 1)
             ]
         )
-        counts["patrol_plans"] = _load(s, "patrol_plans", plans)
+        stages.write("patrol_plans", lambda: _load(s, "patrol_plans", plans))
         ctx.progress(0.3, "alcohol: check-ins")
 
         # 3. check-ins: ~90% of the slots made, a few of them outside the radius
@@ -275,7 +319,8 @@ def demo_extend(ctx) -> dict:
                         }
                     )
             day += timedelta(days=1)
-        counts["patrol_checkins"] = _load(s, "patrol_checkins", pd.DataFrame(rows))
+        checkins = pd.DataFrame(rows)
+        stages.write("patrol_checkins", lambda: _load(s, "patrol_checkins", checkins))
         ctx.progress(0.5, "alcohol: people in incidents")
 
         # 4. people in the area's alcohol incidents; repeat people only in non-criminal ones
@@ -375,28 +420,24 @@ def demo_extend(ctx) -> dict:
                         "110接处警",
                     ]
                 esc_pairs += 1
-        counts["incident_people"] = _load(s, "incident_people", ip)
+        stages.write("incident_people", lambda: _load(s, "incident_people", ip))
         ctx.progress(0.7, "alcohol: files and measures")
 
         # 6. files, measures, review template
         # files open at the end of the month a person reaches 2 incidents; reviews follow
         # every 25-35 days, the latest one skipped for about a third (their review is due)
-        counts["files"] = 0
         for k in range(11, -1, -1):
             month_end = datetime.combine(ctx.until.shift(-k).last_day + timedelta(days=1), time())
-            counts["files"] += sync_files(s, month_end, actor=ACTOR)
-        reviews = 0
-        for f in s.scalars(select(AlcoholPersonFile).order_by(AlcoholPersonFile.id)):
-            officer = Viewer(
-                "demo-officer", Role.OFFICER, Scope.district(), officer_id=f.officer_id
-            )
+            stages.write("files", lambda m=month_end: sync_files(s, m, actor=ACTOR))
+        for f in s.scalars(select(AlcoholPersonFile).order_by(AlcoholPersonFile.id)).all():
             day = f.opened_on + timedelta(days=int(rng.integers(25, 36)))
             skip_last = rng.random() < 0.35
+            visits = []
             while day <= last and not (skip_last and day + timedelta(days=35) > last):
-                record_review(s, officer, f.id, reviewed_on=day, note=str(rng.choice(REVIEW_NOTES)))
-                reviews += 1
+                visits.append((day, str(rng.choice(REVIEW_NOTES))))
                 day += timedelta(days=int(rng.integers(25, 36)))
-        counts["reviews"] = reviews
+            if visits:
+                stages.write("reviews", lambda f=f, visits=visits: _reviews(s, f, visits))
         filed = [n for n, k in used.items() if k >= 2]
         kinds = ["family_pickup", "persuasion", "compulsory"]
         measures = []
@@ -417,8 +458,8 @@ def demo_extend(ctx) -> dict:
             measures, columns=["id_number", "measure", "taken_on", "officer_id", "incident_id"]
         ).drop_duplicates(["id_number", "measure", "taken_on"])
         mf["note"] = ""
-        counts["alcohol_measures"] = _load(s, "alcohol_measures", mf) if len(mf) else 0
-        s.commit()
+        if len(mf):
+            stages.write("alcohol_measures", lambda: _load(s, "alcohol_measures", mf))
         ctx.progress(0.8, "mediation")
 
         # 7. mediation: 16 disputes of the practising station, all resolved
@@ -478,12 +519,9 @@ def demo_extend(ctx) -> dict:
                     "closed_on",
                 ],
             )
-            counts["mediation_referrals"] = _load(s, "mediation_referrals", rf)
-            counts["mediation_sessions"] = _load(
-                s,
-                "mediation_sessions",
-                pd.DataFrame(sessions, columns=["referral_id", "held_on", "note"]),
-            )
+            stages.write("mediation_referrals", lambda: _load(s, "mediation_referrals", rf))
+            sf = pd.DataFrame(sessions, columns=["referral_id", "held_on", "note"])
+            stages.write("mediation_sessions", lambda: _load(s, "mediation_sessions", sf))
             meetings = []
             for k, m in enumerate(Month.of(year_first).shift(i) for i in range(12)):
                 meetings.append(
@@ -497,50 +535,29 @@ def demo_extend(ctx) -> dict:
                         int(rng.integers(1, 5)),
                     )
                 )
-            counts["mediation_consultations"] = _load(
-                s,
-                "mediation_consultations",
-                pd.DataFrame(
-                    meetings,
-                    columns=[
-                        "meeting_id",
-                        "held_on",
-                        "station_id",
-                        "law_firm",
-                        "justice_office",
-                        "topic",
-                        "cases_discussed",
-                    ],
-                ),
+            cf = pd.DataFrame(
+                meetings,
+                columns=[
+                    "meeting_id",
+                    "held_on",
+                    "station_id",
+                    "law_firm",
+                    "justice_office",
+                    "topic",
+                    "cases_discussed",
+                ],
             )
-        s.commit()
+            stages.write("mediation_consultations", lambda: _load(s, "mediation_consultations", cf))
         ctx.progress(0.9, "alcohol: review tasks")
 
         # 8. the review visit: proposed by the public-order branch, admitted, dispatched
-        from ..tasks import dispatch_cycle, propose_template, review_template
-
         try:
             draft = review_template_draft(s)
         except ValueError:
             draft = None
         if draft is not None:
-            branch = Viewer(username="demo-public_order", role=Role.BRANCH, branch="public_order")
-            office = Viewer(username="demo", role=Role.DISPATCHER)
-            tpl = propose_template(s, draft, branch)
-            review_template(s, tpl.id, office, admit=True, reason="涉酒人员一人一档回访")
-            made = 0
-            for k in (2, 1, 0):
-                m = ctx.until.shift(-k)
-                made += dispatch_cycle(
-                    s,
-                    "monthly",
-                    office,
-                    on=m.first_day,
-                    template_ids=[tpl.id],
-                    now=datetime.combine(m.first_day, time(8, 30)),
-                ).created
-            counts["review_items"] = made
-        s.commit()
+            stages.write("review_items", lambda: _review_tasks(s, draft, ctx.until))
+    counts = {"files": 0, "reviews": 0, "alcohol_measures": 0, **stages.counts}
     counts.update(
         area=area,
         station=station_id,
@@ -549,3 +566,34 @@ def demo_extend(ctx) -> dict:
         escalations_elsewhere=esc_pairs,
     )
     return counts
+
+
+def _reviews(s: Session, f: AlcoholPersonFile, visits: list) -> int:
+    """Record a file's review visits ``[(day, note)]``; returns how many."""
+    officer = Viewer("demo-officer", Role.OFFICER, Scope.district(), officer_id=f.officer_id)
+    for day, note in visits:
+        record_review(s, officer, f.id, reviewed_on=day, note=note)
+    return len(visits)
+
+
+def _review_tasks(s: Session, draft, until: Month) -> int:
+    """The review visit template proposed, admitted and dispatched for the last three months;
+    returns the items made."""
+    from ..tasks import dispatch_cycle, propose_template, review_template
+
+    branch = Viewer(username="demo-public_order", role=Role.BRANCH, branch="public_order")
+    office = Viewer(username="demo", role=Role.DISPATCHER)
+    tpl = propose_template(s, draft, branch)
+    review_template(s, tpl.id, office, admit=True, reason="涉酒人员一人一档回访")
+    made = 0
+    for k in (2, 1, 0):
+        m = until.shift(-k)
+        made += dispatch_cycle(
+            s,
+            "monthly",
+            office,
+            on=m.first_day,
+            template_ids=[tpl.id],
+            now=datetime.combine(m.first_day, time(8, 30)),
+        ).created
+    return made
