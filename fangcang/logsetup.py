@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import TextIO
 
 from . import config
 from .privacy import mask_text
+from .timeutil import from_timestamp
 
 #: The loggers configured here (module loggers are their children).
 LOGGERS = ("fangcang", "ui")
@@ -26,8 +28,15 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _handler: logging.Handler | None = None
 
 
+def _local_time(seconds: float | None) -> time.struct_time:
+    return from_timestamp(time.time() if seconds is None else seconds).timetuple()
+
+
 class MaskingFormatter(logging.Formatter):
-    """A formatter whose output (message, arguments and traceback) is masked."""
+    """A formatter whose output (message, arguments and traceback) is masked, with times in
+    the district's zone (Asia/Shanghai, as every stored and shown time), not the server's."""
+
+    converter = staticmethod(_local_time)
 
     def format(self, record: logging.LogRecord) -> str:
         return mask_text(super().format(record))

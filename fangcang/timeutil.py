@@ -22,6 +22,15 @@ def now_local() -> datetime:
     return datetime.now(TZ).replace(tzinfo=None)
 
 
+def from_timestamp(seconds: float) -> datetime:
+    """A POSIX timestamp (a file's modification time, a log record's) as naive local time.
+
+    ``datetime.fromtimestamp`` without a zone gives the server's zone (UTC on most servers):
+    8 hours early, the previous day before 08:00 local.
+    """
+    return datetime.fromtimestamp(seconds, TZ).replace(tzinfo=None)
+
+
 def to_local_naive(value: datetime) -> datetime:
     """Convert an aware datetime to naive local time; naive values are taken as local already."""
     if value.tzinfo is None:

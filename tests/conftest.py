@@ -62,6 +62,8 @@ def _secret_key_file(tmp_path_factory):
 # modification times keep the real clock, so tests that compare them with this process's clock
 # (child heartbeats, a feed file settling, rejected-row files' age) fail under a travelled clock:
 # 5 such tests at 2026-12-31T16:30Z and 2027-06-15; browser tests always run on the real clock.
+# Module- and session-scoped fixtures (e.g. test_dashboard_pages' demo database) are built
+# before the travel starts, on the real clock.
 TEST_NOW = os.environ.get("FANGCANG_TEST_NOW")
 
 

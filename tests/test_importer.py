@@ -40,6 +40,7 @@ from fangcang.models import (
     Station,
     SubDistrict,
 )
+from fangcang.timeutil import from_timestamp
 
 SPEC = FileSpec(
     "sample",
@@ -318,7 +319,8 @@ def test_missing_updated_at_defaults_to_the_file_time_so_reimport_is_stable(engi
     first = snapshot(engine)
     _import_ok(engine, folder)
     assert snapshot(engine) == first
-    mtime = datetime.fromtimestamp((folder / "people.csv").stat().st_mtime).replace(microsecond=0)
+    # the file's time in local time (Asia/Shanghai), not the server's zone
+    mtime = from_timestamp((folder / "people.csv").stat().st_mtime).replace(microsecond=0)
     with Session(engine) as s:
         assert s.get(Person, "P001").updated_at == mtime
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import re
+import time
 from datetime import date, datetime
 from pathlib import Path
 
@@ -47,53 +49,89 @@ def test_months():
 # Reading the clock anywhere but fangcang.timeutil gives the server's zone (UTC on most servers),
 # not the district's: a page's default day or a stored time would be 8 hours off, a different
 # date between 00:00 and 08:00 local and a different month on the first of a month.
-_NAIVE_CLOCK = {
-    ("date", "today"),
-    ("datetime", "today"),
-    ("datetime", "now"),
-    ("datetime", "utcnow"),
-    ("Timestamp", "now"),
-    ("Timestamp", "today"),
-    ("time", "localtime"),
-    ("time", "strftime"),
-    ("time", "ctime"),
+_NAIVE = {
+    "date": {"today", "fromtimestamp"},
+    "datetime": {"today", "now", "utcnow", "fromtimestamp", "utcfromtimestamp"},
+    "Timestamp": {"now", "today", "utcnow", "fromtimestamp", "utcfromtimestamp"},
+    "time": {"localtime", "gmtime", "strftime", "ctime", "asctime"},
+    "func": {"now", "current_timestamp", "current_date", "current_time", "localtimestamp"},
 }
+_NOW_WORDS = {"now", "today"}  # pd.Timestamp("now"), pd.to_datetime("today"), np.datetime64("now")
+_PARSERS = {"Timestamp", "to_datetime", "datetime64"}
+_SQL_CALLS = {"text", "exec_driver_sql", "execute", "executescript"}  # SQL written as text
+_SQL_CLOCK = re.compile(r"current_(timestamp|date|time)\b|\bnow\(\)|'now'", re.IGNORECASE)
 
 
-def _owner(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return None
+def _aliases(tree: ast.AST) -> dict[str, str]:
+    """Local name -> the name the rule knows (``import datetime as dt``, ``from datetime import
+    datetime as dt``, ``from time import localtime as lt`` -> ``time.localtime``)."""
+    out: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                out[a.asname or a.name] = a.name.split(".")[-1]
+        elif isinstance(node, ast.ImportFrom) and node.module in ("datetime", "time", "pandas"):
+            for a in node.names:
+                if node.module == "time" and a.name in _NAIVE["time"]:
+                    out[a.asname or a.name] = f"time.{a.name}"
+                else:
+                    out[a.asname or a.name] = a.name
+    return out
 
 
-def _clock_calls(source: str) -> list[tuple[int, str]]:
+def _clock_reads(source: str) -> list[tuple[int, str]]:
+    tree = ast.parse(source)
+    alias = _aliases(tree)
+
+    def name(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name):
+            return alias.get(node.id, node.id)
+        if isinstance(node, ast.Attribute):
+            return node.attr
+        return None
+
     out = []
-    for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        if isinstance(func, ast.Attribute) and (_owner(func.value), func.attr) in _NAIVE_CLOCK:
-            out.append((node.lineno, f"{_owner(func.value)}.{func.attr}()"))
-        if (
-            _owner(func) == "Timestamp"
+    for node in ast.walk(tree):
+        # datetime.now / time.localtime / func.now, called or passed (default=datetime.now)
+        if isinstance(node, ast.Attribute) and node.attr in _NAIVE.get(name(node.value), ()):
+            out.append((node.lineno, f"{name(node.value)}.{node.attr}"))
+        elif isinstance(node, ast.Name) and alias.get(node.id, "").startswith("time."):
+            out.append((node.lineno, alias[node.id]))
+        elif (
+            isinstance(node, ast.Call)
+            and name(node.func) in _PARSERS
             and node.args
             and isinstance(node.args[0], ast.Constant)
-            and node.args[0].value in ("now", "today")
+            and str(node.args[0].value).strip().lower() in _NOW_WORDS
         ):
-            out.append((node.lineno, f"Timestamp({node.args[0].value!r})"))
-    return out
+            out.append((node.lineno, f"{name(node.func)}({node.args[0].value!r})"))
+        elif (
+            isinstance(node, ast.Call)
+            and name(node.func) in _SQL_CALLS
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and _SQL_CLOCK.search(str(node.args[0].value))
+        ):
+            out.append((node.lineno, f"SQL clock in {str(node.args[0].value)[:40]!r}"))
+    return sorted(set(out))
 
 
 def test_the_rule_finds_each_way_of_reading_the_servers_clock():
     src = (
-        "import time, datetime as dt\nimport pandas as pd\n"
-        "a = date.today()\nb = dt.datetime.now()\nc = datetime.utcnow()\n"
-        "d = pd.Timestamp.now()\ne = pd.Timestamp('today')\nf = time.strftime('%H')\n"
-        "g = now_local().strftime('%H')\nh = time.time()\n"
+        "import time, datetime as dt\nimport pandas as pd\nimport numpy as np\n"  # 1-3
+        "from datetime import datetime as DT\nfrom time import localtime as lt\n"  # 4-5
+        "a = date.today()\nb = dt.datetime.now()\nc = datetime.utcnow()\n"  # 6-8
+        "d = pd.Timestamp.now()\ne = pd.Timestamp('today')\nf = time.strftime('%H')\n"  # 9-11
+        "g = DT.now()\nh = lt()\ni = pd.Timestamp.utcnow()\nj = np.datetime64('now')\n"  # 12-15
+        "k = pd.to_datetime('now')\nl = time.gmtime()\nm = DT.fromtimestamp(0)\n"  # 16-18
+        "n = Column(default=DT.now)\no = select(func.now())\n"  # 19-20
+        "p = text('SELECT CURRENT_TIMESTAMP')\n"  # 21
+        "ok = now_local().strftime('%H') + str(time.time()) + str(time.monotonic())\n"  # 22
+        "ok2 = DT.fromisoformat('2026-11-30') + pd.Timestamp('2026-11-30')\n"  # 23
     )
-    assert [line for line, _ in _clock_calls(src)] == [3, 4, 5, 6, 7, 8]
+    assert sorted({line for line, _ in _clock_reads(src)}) == [
+        6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21
+    ]  # fmt: skip
 
 
 def test_only_timeutil_reads_the_clock():
@@ -104,6 +142,19 @@ def test_only_timeutil_reads_the_clock():
         f"{path.relative_to(ROOT)}:{line}: {call}"
         for path in files
         if path.exists() and path != ROOT / "fangcang" / "timeutil.py"
-        for line, call in _clock_calls(path.read_text(encoding="utf-8"))
+        for line, call in _clock_reads(path.read_text(encoding="utf-8"))
     ]
     assert not found, "use fangcang.timeutil.now_local() instead of:\n" + "\n".join(found)
+
+
+@time_machine.travel(AFTER_MIDNIGHT_IN_SHANGHAI, tick=False)
+def test_file_and_log_times_are_local():
+    import logging
+
+    from fangcang.logsetup import FORMAT, MaskingFormatter
+    from fangcang.timeutil import from_timestamp
+
+    assert from_timestamp(time.time()) == datetime(2026, 12, 1, 1, 30)
+    record = logging.LogRecord("fangcang.x", logging.INFO, __file__, 1, "hello", None, None)
+    # the log line's time matches the reference shown to users (fangcang.demo.background)
+    assert MaskingFormatter(FORMAT).format(record).startswith("2026-12-01 01:30:00,000 INFO")

@@ -62,9 +62,9 @@ def _folders(reports_dir: Path) -> list[Path]:
 
 def _created(folder: Path) -> datetime:
     """When the folder was written, in local time (Asia/Shanghai, like every stored time)."""
-    from ..timeutil import TZ
+    from ..timeutil import from_timestamp
 
-    return datetime.fromtimestamp(folder.stat().st_mtime, TZ).replace(tzinfo=None)
+    return from_timestamp(folder.stat().st_mtime)
 
 
 def purge_rejected(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from ..models import (
     Station,
     SubDistrict,
 )
+from ..timeutil import from_timestamp
 from . import coords
 from . import kinds as K
 from .aliases import INCIDENT_SUBTYPES
@@ -149,7 +149,8 @@ def _count_lines(path: Path) -> int:
 
 
 def _mtime(path: Path) -> pd.Timestamp:
-    return pd.Timestamp(datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0))
+    """The file's modification time in local time (the default ``updated_at``)."""
+    return pd.Timestamp(from_timestamp(path.stat().st_mtime).replace(microsecond=0))
 
 
 def _fill_provenance(table: Table, path: Path, default_source: str = "") -> None:
