@@ -10,7 +10,6 @@ import streamlit as st
 from fangcang import tasks
 from fangcang.i18n import enum_label, fmt_int
 from fangcang.models.tasks import Branch, FeedbackResult, ItemState, Rating
-from fangcang.timeutil import now_local
 from fangcang.websafe import escape_markdown
 from ui import guard, state
 from ui.state import t
@@ -166,11 +165,14 @@ def _card(row: pd.Series) -> None:
 st.title(t("inbox.title"))
 if flash := st.session_state.pop("inbox_flash", None):
     st.toast(flash)
-box = state.load(tasks.inbox, viewer)
+as_of = state.as_of("minute")  # overdue marks and time left as of this minute
+box = state.load(tasks.inbox, viewer, now=as_of)
 # Phone first: on a narrow screen the columns stack and the inbox takes the full width; on a
 # desktop it keeps a readable card width instead of stretching buttons across the screen.
 main, _side = st.columns([3, 1])
-done = state.load(tasks.items_frame, viewer, states=(ItemState.FED_BACK, ItemState.EVALUATED))
+done = state.load(
+    tasks.items_frame, viewer, states=(ItemState.FED_BACK, ItemState.EVALUATED), now=as_of
+)
 tab_open, tab_done = main.tabs(
     [t("inbox.open", n=fmt_int(len(box))), t("inbox.history_n", n=fmt_int(len(done)))]
 )
@@ -198,4 +200,4 @@ with tab_done:
                 f"**{escape_markdown(_title_and_text(r.title, r.instructions)[0])}**  \n"
                 f":gray[{escape_markdown(r.community_name)} · {when} · {result} · {rating}]"
             )
-st.caption(t("inbox.as_of", time=f"{now_local():%Y-%m-%d %H:%M}"))
+st.caption(t("inbox.as_of", time=f"{as_of:%Y-%m-%d %H:%M}"))

@@ -171,7 +171,7 @@ elif slide == "red":
             unsafe_allow_html=True,
         )
 elif slide == "work":
-    done = state.load(work.warned_work, viewer.scope, Month.parse(period))
+    done = state.load(work.warned_work, viewer.scope, Month.parse(period), now=state.as_of("hour"))
     month = _month_label(period)
     if not done.has_run:
         st.markdown(

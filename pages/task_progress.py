@@ -3,15 +3,13 @@ branch or task for any months; the overdue list; the monthly scorecard (download
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pandas as pd
 import streamlit as st
 
 from fangcang import tasks
 from fangcang.i18n import enum_label, fmt_int
 from fangcang.models.tasks import Branch, ItemState
-from fangcang.timeutil import Month, now_local
+from fangcang.timeutil import Month
 from ui import charts, export, guard, state
 from ui.state import t
 
@@ -38,7 +36,9 @@ COUNTS = {
     t(f"tasks.col.{k}") for k in ("items", "completed", "returned", "overdue", "hours_overdue")
 }
 st.title(t("progress.title"))
-months = [str(m) for m in state.load(tasks.task_months)]
+# Overdue counts, rates and the month list as of this hour (one time for every figure).
+now_hour = state.as_of("hour")
+months = [str(m) for m in state.load(tasks.task_months, now=now_hour)]
 c1, c2, c3 = st.columns([1, 1, 3])
 last = c2.selectbox(t("progress.last"), months, index=0, key="progress_last")
 first = c1.selectbox(
@@ -60,15 +60,12 @@ window = first if first == last else t("progress.window", first=first, last=last
 st.caption(t("progress.caption", first=first, last=last))
 
 start, end = Month.parse(first).start, Month.parse(last).end
-total = state.load(tasks.rates, viewer, start, end, by="total")
+total = state.load(tasks.rates, viewer, start, end, by="total", now=now_hour)
 if total.empty:
     st.info(t("progress.empty"))
     st.stop()
 tot = total.iloc[0]
-now_hour = now_local().strftime("%Y-%m-%dT%H:00")
-overdue = state.load(
-    tasks.overdue_items, viewer, now=datetime.fromisoformat(now_hour), start=start, end=end
-)
+overdue = state.load(tasks.overdue_items, viewer, now=now_hour, start=start, end=end)
 m1, m2, m3, m4, m5 = st.columns([2, 1, 1, 1, 1])
 m1.metric(t("progress.items_in", window=window), fmt_int(tot["items"]))
 m2.metric(t("tasks.col.completion_rate"), _pct(tot["completion_rate"]), help=window)
@@ -77,10 +74,10 @@ m4.metric(t("tasks.col.qualified_rate"), _pct(tot["qualified_rate"]), help=windo
 m5.metric(
     t("progress.overdue_now"),
     fmt_int(len(overdue)),
-    help=t("progress.overdue_help", window=window, time=now_hour.replace("T", " ")),
+    help=t("progress.overdue_help", window=window, time=f"{now_hour:%Y-%m-%d %H:%M}"),
 )
 
-df = state.load(tasks.rates, viewer, start, end, by=by)
+df = state.load(tasks.rates, viewer, start, end, by=by, now=now_hour)
 df = df.assign(label=[_label(by, k, lbl) for k, lbl in zip(df["key"], df["label"], strict=True)])
 left, right = st.columns([3, 2], gap="large")
 with left:
@@ -150,7 +147,7 @@ else:
 
 st.subheader(t("progress.scorecard"), anchor=False)
 month = st.selectbox(t("progress.scorecard_month"), months, index=0, key="progress_card_month")
-card = state.load(tasks.monthly_scorecard, viewer, Month.parse(month))
+card = state.load(tasks.monthly_scorecard, viewer, Month.parse(month), now=now_hour)
 if card.empty:
     st.info(t("progress.empty"))
 else:

@@ -438,3 +438,26 @@ def test_an_empty_filter_says_what_it_is(app_db):
     at.run()
     assert "2026-10 五马街道：0 个红色社区" in _texts(at)
     assert "没有数据" not in _texts(at)
+
+
+def test_inbox_and_progress_follow_the_clock_without_a_write(app_db):
+    """The pages' cache keys on the data version, which only a write changes: the overdue marks,
+    time left and overdue counts must still move on as time passes."""
+    import time_machine
+
+    engine, d = app_db
+    with time_machine.travel("2026-11-16T09:00:00+08:00", tick=True) as clock:
+        with Session(engine) as s:
+            dispatch_cycle(s, "weekly", DISPATCHER, on=now_local())
+            s.commit()
+        inbox = _app("my_tasks", d.officer_viewer(0))
+        progress = _app("task_progress", Viewer(username="lead", role=Role.LEADER))
+        assert "已逾期" not in _texts(inbox)
+        assert [m.value for m in progress.metric if m.label == "当前逾期"] == ["0"]
+        clock.shift(timedelta(days=30))  # past every deadline; nothing written since
+        for at in (inbox, progress):
+            at.session_state["last_active"] = now_local()  # the user was there all along
+            at.run()
+        assert not inbox.exception and not progress.exception
+        assert "已逾期" in _texts(inbox) and "更新于 2026-12-16 09:00" in _texts(inbox)
+        assert [m.value for m in progress.metric if m.label == "当前逾期"] != ["0"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from fangcang import db
 from fangcang.config import get_settings
 from fangcang.i18n import t as _t
+from fangcang.timeutil import now_local
 
 
 @st.cache_resource(show_spinner=False)
@@ -75,6 +77,20 @@ def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     if "<locals>" in target or "<lambda>" in target:
         raise ValueError(f"state.load needs a module-level function, got {target}")
     return _cached_call(target, data_version(), args, tuple(sorted(kwargs.items())))
+
+
+def as_of(resolution: str = "minute") -> datetime:
+    """The local time cut to the ``minute`` or ``hour``, for loads whose result depends on the
+    clock (overdue items, minutes left, the current month).
+
+    The cache of ``load`` keys on the data version, which changes only when data is written:
+    passed as ``now=``, this time also keys it, so such results are recomputed once a minute
+    (or hour) instead of staying as they were at the last write.
+    """
+    if resolution not in ("minute", "hour"):
+        raise ValueError(f"resolution must be 'minute' or 'hour', got {resolution!r}")
+    now = now_local().replace(second=0, microsecond=0)
+    return now.replace(minute=0) if resolution == "hour" else now
 
 
 def lang() -> str:
