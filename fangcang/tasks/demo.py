@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import audit, db
@@ -219,13 +219,23 @@ def demo_extend(ctx) -> dict:
 
     The dashboard is open meanwhile, so every row is computed before it is written (reads do
     not block SQLite's writers) and written in short transactions with
-    ``fangcang.demo.builder.let_writers_in`` between them: the templates; the items, each in
-    its final state with its history, in chunks (``builder.ChunkSize``); last, in one
-    transaction, the dispatches' audit entries (``task.dispatch``, one per dispatched cycle
-    as ``dispatch_cycle`` writes them), the completion marker (meta ``demo_tasks``) and the
-    data version. Safe to rerun after an interruption at any point: without the marker a
-    rerun first deletes the demo's rows (``_clear_partial``; no audit entry refers to them
-    yet) and ends with the rows of one uninterrupted run; with it, it writes nothing.
+    ``fangcang.demo.builder.let_writers_in`` between them: the templates, all as proposed
+    (so that no one can dispatch from them while the demo's items are missing: a user's
+    dispatch would take the demo's keys, ``uq_task_items_key``); the items, each in its
+    final state with its history, in chunks (``builder.ChunkSize``); last, in one
+    transaction, the templates' reviews (admitted or rejected, as planned), the dispatches'
+    audit entries (``task.dispatch``, one per dispatched cycle as ``dispatch_cycle`` writes
+    them), the completion marker (meta ``demo_tasks``) and the data version.
+
+    Safe to rerun after an interruption at any point: without the marker a rerun first
+    deletes the partial run (``_clear_partial``) and ends with the rows of one uninterrupted
+    run; with it, it writes nothing. A partial run is demo data being built: what users did
+    to it meanwhile goes with it. A rerun also deletes the history entries users added to
+    the demo's items (an officer accepting one) and any item dispatched from a demo template
+    (possible only if a user reviewed one first); their audit entries stay (the chain is
+    append-only) and name rows that no longer exist. If a user reviewed or edited a demo
+    template while the run was partial, the final transaction refuses (``RuntimeError``,
+    nothing of it written) and a rerun starts over.
     """
     from ..demo import builder
 
@@ -262,10 +272,22 @@ def demo_extend(ctx) -> dict:
             size=len(cat),
             p=[0.05, 0.45, 0.35, 0.15],
         )
-        tpls = []
+        tpls, reviews = [], []
         for row, cycle in zip(cat, cycles, strict=True):
             kind, value = _target(rng, Cycle(cycle), comm, sub_districts)
             status = row["status"]
+            reviews.append(
+                dict(
+                    status=status,
+                    reviewed_by=None if status is TemplateStatus.PROPOSED else ACTOR,
+                    reviewed_at=None
+                    if status is TemplateStatus.PROPOSED
+                    else start - timedelta(days=3),
+                    review_reason="与现有任务重复，请合并后重新提交"
+                    if status is TemplateStatus.REJECTED
+                    else "",
+                )
+            )
             tpls.append(
                 TaskTemplate(
                     branch=row["branch"],
@@ -283,16 +305,13 @@ def demo_extend(ctx) -> dict:
                     }[Cycle(cycle)]
                     if rng.random() < 0.5
                     else None,
-                    status=status,
                     proposed_by=f"demo-{row['branch'].value}",
                     proposed_at=start - timedelta(days=int(rng.integers(5, 60))),
-                    reviewed_by=None if status is TemplateStatus.PROPOSED else ACTOR,
-                    reviewed_at=None
-                    if status is TemplateStatus.PROPOSED
-                    else start - timedelta(days=3),
-                    review_reason="与现有任务重复，请合并后重新提交"
-                    if status is TemplateStatus.REJECTED
-                    else "",
+                    # reviewed as planned in the final transaction (``_review``)
+                    status=TemplateStatus.PROPOSED,
+                    reviewed_by=None,
+                    reviewed_at=None,
+                    review_reason="",
                 )
             )
         s.add_all(tpls)
@@ -300,7 +319,10 @@ def demo_extend(ctx) -> dict:
         ctx.progress(0.1, "task templates")
         # 2. every cycle of the window dispatched as the one-click dispatch would (planned
         # here, written in step 5).
-        plan = _Plan(s, tpls)
+        admitted = [
+            t for t, r in zip(tpls, reviews, strict=True) if r["status"] is TemplateStatus.ADMITTED
+        ]
+        plan = _Plan(s, admitted)
         days = pd.date_range(start.date(), now.date(), freq="D")
         periods = {
             (c, period_of(c, d).key): period_of(c, d)
@@ -318,9 +340,7 @@ def demo_extend(ctx) -> dict:
             plan.dispatch(cycle, period.first, at)
             if n % 10 == 0:
                 ctx.progress(0.1 + 0.2 * n / len(periods), f"dispatch {period.key}")
-        adhoc = [
-            t.id for t in tpls if t.cycle is Cycle.AD_HOC and t.status is TemplateStatus.ADMITTED
-        ]
+        adhoc = [t.id for t in admitted if t.cycle is Cycle.AD_HOC]
         for tid in adhoc:
             for _ in range(int(rng.integers(1, 3))):
                 day = (
@@ -378,6 +398,7 @@ def demo_extend(ctx) -> dict:
         ctx.progress(0.4, "task items")
         # 5. the items and their history in short writes, then the audit entries and marker.
         n_hist = _write_items(s, plan.items, history, pause, ctx.progress)
+        _review(s, [(t.id, r) for t, r in zip(tpls, reviews, strict=True)])
         audit.log_many(s, actor=ACTOR, entries=plan.audits)
         db.set_meta(
             s, DONE_KEY, json.dumps({"task_items": len(plan.items), "task_history": n_hist})
@@ -400,11 +421,9 @@ class _Plan:
     entries, computed without writing: the demo's templates are new, so the only items a
     dispatch finds existing are the ones planned before it)."""
 
-    def __init__(self, session: Session, templates: list[TaskTemplate]) -> None:
+    def __init__(self, session: Session, admitted: list[TaskTemplate]) -> None:
         self.session = session
-        self.templates = sorted(
-            (t for t in templates if t.status is TemplateStatus.ADMITTED), key=lambda t: t.id
-        )
+        self.templates = sorted(admitted, key=lambda t: t.id)  # still proposed on file
         self.officer_of = dict(
             session.execute(select(Community.community_id, Community.officer_id)).all()
         )
@@ -472,11 +491,48 @@ def _write_items(
     return n_hist
 
 
+def _review(s: Session, reviews: list[tuple[int, dict]]) -> None:
+    """Give the demo's templates (written as proposed) their planned reviews, in the caller's
+    transaction; they keep version 1, as if written reviewed.
+
+    Raises
+    ------
+    RuntimeError
+        A template is no longer as the demo wrote it (a user reviewed or edited it while the
+        run was partial); the transaction is rolled back and a rerun starts over.
+    """
+    tpl = TaskTemplate.__table__
+    for tid, review in reviews:
+        if review["status"] is TemplateStatus.PROPOSED:
+            continue
+        done = s.execute(
+            update(tpl)
+            .where(
+                tpl.c.id == tid,
+                tpl.c.status == TemplateStatus.PROPOSED,
+                tpl.c.version == 1,
+                tpl.c.reviewed_by.is_(None),
+            )
+            .values(**review)
+        )
+        if done.rowcount != 1:
+            s.rollback()
+            raise RuntimeError(
+                f"tasks demo: template {tid} was reviewed or edited while the demo was being "
+                "written; run the extension again (it starts over)"
+            )
+
+
 def _clear_partial(s: Session, pause, step: int = 5_000) -> int:
-    """Delete what an interrupted run wrote (the demo's templates, its items and their
-    history) in short transactions. Returns the number of rows deleted."""
-    items, hist = TaskItem.__table__, TaskHistory.__table__
-    demo_items = select(items.c.id).where(items.c.dispatched_by == ACTOR)
+    """Delete what an interrupted run wrote, in short transactions: the demo's templates, its
+    items, any item dispatched from its templates (by a user who reviewed one meanwhile)
+    and the history of these items (users' entries too), children first: no row is left
+    pointing at a deleted one. Returns the number of rows deleted."""
+    items, hist, tpl = TaskItem.__table__, TaskHistory.__table__, TaskTemplate.__table__
+    demo_tpls = select(tpl.c.id).where(tpl.c.proposed_by.like("demo-%"))
+    demo_items = select(items.c.id).where(
+        or_(items.c.dispatched_by == ACTOR, items.c.template_id.in_(demo_tpls))
+    )
     n = 0
     while ids := s.scalars(
         select(hist.c.id).where(hist.c.item_id.in_(demo_items)).limit(step)
@@ -488,9 +544,8 @@ def _clear_partial(s: Session, pause, step: int = 5_000) -> int:
         s.execute(delete(items).where(items.c.id.in_(ids)))
         n += len(ids)
         pause(s)
-    tpl = TaskTemplate.__table__
     # Read first: a DELETE takes SQLite's write lock even when it deletes nothing.
-    if ids := s.scalars(select(tpl.c.id).where(tpl.c.proposed_by.like("demo-%"))).all():
+    if ids := s.scalars(demo_tpls).all():
         s.execute(delete(tpl).where(tpl.c.id.in_(ids)))
         n += len(ids)
         pause(s)
