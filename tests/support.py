@@ -421,3 +421,109 @@ def grid_district(session, factory, months: int = 12) -> dict:
     add_incidents(session, {first.shift(k): grid_counts(k) for k in range(months)})
     session.commit()
     return comms
+
+
+# ---------------------------------------------------------------------------------------------
+# Demo extensions in short transactions (stopped at a pause, rerun, compared with one run)
+# ---------------------------------------------------------------------------------------------
+class Stopped(Exception):
+    """The demo's fill interrupted (the server stopped) at one of its commits."""
+
+
+def last_audit_id(engine) -> int:
+    """The id of the newest audit entry (0 when there is none)."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from fangcang.models import AuditEntry
+
+    with Session(engine) as s:
+        return s.scalar(select(func.max(AuditEntry.id))) or 0
+
+
+def audit_entries(conn, after: int = 0, where=None) -> list[tuple]:
+    """Audit entries after entry ``after`` in order, as (actor, action, target, detail), less
+    their time and chain links (which differ between two runs of the same writes).
+    ``where``: an extra clause on ``AuditEntry.__table__``."""
+    from sqlalchemy import select
+
+    from fangcang.models import AuditEntry
+
+    log = AuditEntry.__table__
+    stmt = select(log.c.actor, log.c.action, log.c.target, log.c.detail).where(log.c.id > after)
+    if where is not None:
+        stmt = stmt.where(where)
+    return [tuple(r) for r in conn.execute(stmt.order_by(log.c.id))]
+
+
+def table_rows(conn, name: str, skip: set[str] = frozenset(), where=None) -> list[tuple]:
+    """Every row of table ``name`` less the columns in ``skip``, in a fixed order (for
+    comparing two databases that hold the same rows under other keys or clocks)."""
+    from sqlalchemy import select
+
+    from fangcang.models import Base
+
+    table = Base.metadata.tables[name]
+    stmt = select(*[col for col in table.columns if col.name not in skip])
+    if where is not None:
+        stmt = stmt.where(where(table))
+    return sorted(map(tuple, conn.execute(stmt).all()), key=repr)
+
+
+class Pauses:
+    """Stand-in for ``fangcang.demo.builder.let_writers_in``, the pause between a demo
+    extension's short transactions: counts the pauses (``n``) and can stop the run at one.
+
+    ``count()`` runs the real pause and counts; ``stop_at(k)`` raises ``Stopped`` after the
+    real pause of the ``k``-th call (that transaction committed); ``hook(fn)`` calls
+    ``fn(session, n)`` in place of the real one; ``restore()`` puts the real one back.
+    Each of these starts the count afresh.
+    """
+
+    def __init__(self, monkeypatch) -> None:
+        from fangcang.demo import builder
+
+        self.builder, self.monkeypatch = builder, monkeypatch
+        self.real = builder.let_writers_in
+        self.n = 0
+
+    def _use(self, fn) -> None:
+        self.n = 0
+        self.monkeypatch.setattr(self.builder, "let_writers_in", fn)
+
+    def count(self) -> None:
+        def pause(s):
+            self.n += 1
+            self.real(s)
+
+        self._use(pause)
+
+    def stop_at(self, k: int) -> None:
+        def pause(s):
+            self.real(s)
+            self.n += 1
+            if self.n == k:
+                raise Stopped
+
+        self._use(pause)
+
+    def hook(self, fn) -> None:
+        def pause(s):
+            self.n += 1
+            fn(s, self.n)
+
+        self._use(pause)
+
+    def restore(self) -> None:
+        self._use(self.real)
+
+
+def small_demo_base(engine, monkeypatch, until: Month, seed: int = 3):
+    """A small demo built up to its accounts (where the background fill starts); returns the
+    ``DemoContext`` its extensions run with."""
+    from fangcang import demo
+    from fangcang.demo import DemoContext, builder
+
+    monkeypatch.setattr(demo, "EXTENSIONS", [builder.ACCOUNTS_EXTENSION])
+    demo.build(engine, scale="small", seed=seed, until=until)
+    return DemoContext(engine, "small", seed, until)

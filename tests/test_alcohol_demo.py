@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from support import Pauses, Stopped, audit_entries, last_audit_id, small_demo_base, table_rows
 
 from fangcang import demo, mediation
 from fangcang.access import Role, Scope, scope_for
@@ -47,10 +48,6 @@ def test_demo_story(sqlite_engine, monkeypatch):
         assert s.scalar(select(func.count()).select_from(TaskItem)) == counts["review_items"] > 0
 
 
-class _Stopped(Exception):
-    """The fill interrupted (the server stopped) at one of its commits."""
-
-
 #: Columns two runs write differently by nature: keys (PostgreSQL's sequences), clocks, the
 #: audit chain's links.
 _VOLATILE = {
@@ -83,38 +80,19 @@ _TABLES = (
 def _dump(engine, after: int) -> dict:
     """What the alcohol demo writes, comparable across databases: its tables' rows less
     ``_VOLATILE`` columns, and its audit entries after entry ``after`` in order."""
-    from fangcang.models import AuditEntry, Base
-
-    out = {}
     with engine.connect() as c:
-        for name in _TABLES:
-            table = Base.metadata.tables[name]
-            cols = [col for col in table.columns if col.name not in _VOLATILE]
-            stmt = select(*cols)
-            if name == "import_log":  # the demo's files, not the base import
-                stmt = stmt.where(table.c.bundle.like("%.csv"))
-            out[name] = sorted(map(tuple, c.execute(stmt).all()), key=repr)
-        log = AuditEntry.__table__
-        out["audit"] = [
-            tuple(r)
-            for r in c.execute(
-                select(log.c.actor, log.c.action, log.c.target, log.c.detail)
-                .where(log.c.id > after)
-                .order_by(log.c.id)
+        out = {
+            name: table_rows(
+                c,
+                name,
+                _VOLATILE,
+                # the demo's files, not the base import
+                where=(lambda t: t.c.bundle.like("%.csv")) if name == "import_log" else None,
             )
-        ]
+            for name in _TABLES
+        }
+        out["audit"] = audit_entries(c, after)
     return out
-
-
-def _small_base(engine, monkeypatch) -> int:
-    """A small demo built up to its accounts; returns its last audit entry's id."""
-    from fangcang.demo import builder
-    from fangcang.models import AuditEntry
-
-    monkeypatch.setattr(demo, "EXTENSIONS", [builder.ACCOUNTS_EXTENSION])
-    demo.build(engine, scale="small", seed=3, until=UNTIL)
-    with Session(engine) as s:
-        return s.scalar(select(func.max(AuditEntry.id)))
 
 
 @time_machine.travel("2026-11-18T10:00:00+08:00", tick=False)
@@ -127,44 +105,34 @@ def test_demo_in_short_transactions_reruns_to_the_same_rows(
     for row (audit entries included, none twice) what one uninterrupted run writes."""
     from fangcang import audit, db
     from fangcang.alcohol.demo import PROGRESS_KEY, demo_extend
-    from fangcang.demo import DemoContext, builder
+    from fangcang.demo import builder
 
     monkeypatch.setattr(builder, "WRITE_GAP_SECONDS", 0.0)
     ref_path = tmp_path / "reference.db"
     shutil.copyfile(sqlite_template, ref_path)
     reference = db.make_engine(f"sqlite:///{ref_path}")
-    start = _small_base(reference, monkeypatch)
-    real = builder.let_writers_in
-    calls = []
-    monkeypatch.setattr(builder, "let_writers_in", lambda s: (calls.append(1), real(s)))
-    expected = demo_extend(DemoContext(reference, "small", 3, UNTIL))
+    ctx = small_demo_base(reference, monkeypatch, UNTIL)
+    start = last_audit_id(reference)
+    pauses = Pauses(monkeypatch)
+    pauses.count()
+    expected = demo_extend(ctx)
     want = _dump(reference, start)
     reference.dispose()
-    n_stages = len(calls)
+    n_stages = pauses.n
     assert n_stages >= 20 and expected["patrol_checkins"] > 0 and expected["review_items"] > 0
 
-    start = _small_base(engine, monkeypatch)
-    ctx = DemoContext(engine, "small", 3, UNTIL)
-
-    def stop_at(k: int):
-        def pause(s):
-            real(s)
-            calls.append(1)
-            if len(calls) == k:
-                raise _Stopped
-
-        return pause
-
+    pauses.restore()
+    ctx = small_demo_base(engine, monkeypatch, UNTIL)
+    start = last_audit_id(engine)
     done = 0
     for k in (2, 3, n_stages - 6):  # after the plans; the people; before the review tasks
-        calls.clear()
-        monkeypatch.setattr(builder, "let_writers_in", stop_at(k))
-        with pytest.raises(_Stopped):
+        pauses.stop_at(k)
+        with pytest.raises(Stopped):
             demo_extend(ctx)
         done += k
         with Session(engine) as s:
             assert json.loads(db.get_meta(s, PROGRESS_KEY))["stage"] == done
-    monkeypatch.setattr(builder, "let_writers_in", real)
+    pauses.restore()
     assert demo_extend(ctx) == expected
     assert _dump(engine, start) == want
     assert demo_extend(ctx) == expected  # complete: a rerun writes nothing

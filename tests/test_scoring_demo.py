@@ -14,10 +14,12 @@ import pytest
 from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from support import Pauses, Stopped, audit_entries, small_demo_base, table_rows
 
-from fangcang import checks, db, demo
-from fangcang.demo import DemoContext, builder
+from fangcang import checks, db
+from fangcang.demo import builder
 from fangcang.models import (
+    AuditEntry,
     Base,
     FactorCheck,
     FactorKind,
@@ -159,10 +161,6 @@ def test_set_wise_history_equals_the_row_by_row_one(session, factory):
 # --------------------------------------------------------------------------------------------
 # Short transactions, safe to rerun
 # --------------------------------------------------------------------------------------------
-class _Stopped(Exception):
-    """The build stopped (server killed) at a chosen point."""
-
-
 #: Columns that differ between two runs of the same extension by nature: keys, clocks, the
 #: audit chain's links.
 _VOLATILE = {"id", "run_id", "created_at", "computed_at", "at", "prev_hash", "hash", "mac"}
@@ -175,9 +173,7 @@ def _dump(engine) -> dict:
     out = {}
     with engine.connect() as c:
         for name in ("factor_checks", "warning_runs", "warning_backtest"):
-            table = Base.metadata.tables[name]
-            cols = [col for col in table.columns if col.name not in _VOLATILE]
-            out[name] = sorted(map(tuple, c.execute(select(*cols)).all()))
+            out[name] = table_rows(c, name, _VOLATILE)
         res, runs = Base.metadata.tables["warning_results"], Base.metadata.tables["warning_runs"]
         cols = [col for col in res.columns if col.name not in _VOLATILE]
         out["warning_results"] = sorted(
@@ -191,25 +187,14 @@ def _dump(engine) -> dict:
                 )
             ).all()
         )
-        log = Base.metadata.tables["audit_log"]
         entries = []
-        for actor, action, target, detail in c.execute(
-            select(log.c.actor, log.c.action, log.c.target, log.c.detail).where(
-                log.c.action.like("warning%")
-            )
-        ):
+        log = AuditEntry.__table__
+        for actor, action, target, detail in audit_entries(c, where=log.c.action.like("warning%")):
             detail = json.loads(detail)
             detail.pop("run_id", None)
             entries.append((actor, action, target, json.dumps(detail, sort_keys=True)))
         out["audit_log"] = sorted(entries)
     return out
-
-
-def _small_base(engine, monkeypatch) -> DemoContext:
-    """A small demo built up to its accounts (where the background fill starts)."""
-    monkeypatch.setattr(demo, "EXTENSIONS", [builder.ACCOUNTS_EXTENSION])
-    demo.build(engine, scale="small", seed=3, until=UNTIL)
-    return DemoContext(engine, "small", 3, UNTIL)
 
 
 def test_demo_extend_in_short_transactions_reruns_to_the_same_rows(
@@ -223,13 +208,12 @@ def test_demo_extend_in_short_transactions_reruns_to_the_same_rows(
     ref_path = tmp_path / "reference.db"
     shutil.copyfile(sqlite_template, ref_path)
     reference = db.make_engine(f"sqlite:///{ref_path}")
-    real = builder.let_writers_in
-    calls = []
-    monkeypatch.setattr(builder, "let_writers_in", lambda s: (calls.append(1), real(s)))
-    expected = demo_extend(_small_base(reference, monkeypatch))
+    pauses = Pauses(monkeypatch)
+    pauses.count()
+    expected = demo_extend(small_demo_base(reference, monkeypatch, UNTIL))
     want = _dump(reference)
     reference.dispose()
-    n_pauses = len(calls)
+    n_pauses = pauses.n
     assert n_pauses >= 24 + 3  # months, history chunks (two or more), truth
     assert (
         expected["check_events"]
@@ -237,17 +221,9 @@ def test_demo_extend_in_short_transactions_reruns_to_the_same_rows(
         > 5_000
     )
 
-    ctx = _small_base(engine, monkeypatch)
+    pauses.restore()
+    ctx = small_demo_base(engine, monkeypatch, UNTIL)
     seen = []
-
-    def stop_at(k: int):
-        def pause(s):
-            real(s)
-            calls.append(1)
-            if len(calls) == k:
-                raise _Stopped
-
-        return pause
 
     def state() -> tuple[int, bool, int]:
         with Session(engine) as s:
@@ -258,14 +234,13 @@ def test_demo_extend_in_short_transactions_reruns_to_the_same_rows(
             return demo_rows, db.get_meta(s, TRUTH_KEY) is not None, runs
 
     for k in (1, n_pauses - 10):  # in the history; in the monthly runs
-        calls.clear()
-        monkeypatch.setattr(builder, "let_writers_in", stop_at(k))
-        with pytest.raises(_Stopped):
+        pauses.stop_at(k)
+        with pytest.raises(Stopped):
             demo_extend(ctx)
         seen.append(state())
     assert 0 < seen[0][0] < expected["check_events"] and not seen[0][1] and seen[0][2] == 0
     assert seen[1][0] == expected["check_events"] and seen[1][1] and 0 < seen[1][2] < 24
-    monkeypatch.setattr(builder, "let_writers_in", real)
+    pauses.restore()
     assert demo_extend(ctx) == expected
     assert _dump(engine) == want
     assert demo_extend(ctx) == expected  # a rerun after the end writes nothing new

@@ -10,6 +10,7 @@ import time_machine
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from support import Pauses, Stopped, audit_entries, last_audit_id
 
 from fangcang import audit, db
 from fangcang.demo import DemoContext, builder
@@ -87,10 +88,6 @@ def test_full_catalogue_has_124_admitted_templates_across_seven_branches():
     assert len({(r["branch"], r["title"]) for r in rows}) == len(rows)  # no title twice
 
 
-class _Stopped(Exception):
-    """The fill interrupted (the server stopped) at one of its commits."""
-
-
 def _dump(engine, after: int) -> dict:
     """What the task demo wrote, comparable across runs and backends: every row of its tables
     with the keys (ids, which a rerun may not repeat: PostgreSQL's sequences go on) replaced
@@ -115,15 +112,7 @@ def _dump(engine, after: int) -> dict:
             .join(item, hist.c.item_id == item.c.id)
             .outerjoin(tpl, item.c.template_id == tpl.c.id)
         )
-        log = AuditEntry.__table__
-        out["audit"] = [
-            tuple(r)
-            for r in c.execute(
-                select(log.c.actor, log.c.action, log.c.target, log.c.detail)
-                .where(log.c.id > after)
-                .order_by(log.c.id)
-            )
-        ]
+        out["audit"] = audit_entries(c, after)
     with Session(engine) as s:
         out["marker"] = db.get_meta(s, tasks_demo.DONE_KEY)
     return out
@@ -137,11 +126,6 @@ class _FixedChunks:
 
     def took(self, seconds: float) -> None:
         return None
-
-
-def _last_audit_id(engine) -> int:
-    with Session(engine) as s:
-        return s.scalar(select(func.max(AuditEntry.id))) or 0
 
 
 LEVELS = {"C01": "red", "C02": "yellow", "C03": "green", "C04": "blue"}
@@ -161,15 +145,13 @@ class _Run:
         self.engine, self.monkeypatch = engine, monkeypatch
         self.district = district
         self.ctx = DemoContext(engine=engine, scale="small", seed=7, until=Month(2026, 10))
-        self.real = builder.let_writers_in
-        self.calls: list[int] = []
-        monkeypatch.setattr(
-            builder, "let_writers_in", lambda s: (self.calls.append(1), self.real(s))
-        )
-        start = _last_audit_id(engine)
+        self.pauses = Pauses(monkeypatch)
+        self.real = self.pauses.real
+        self.pauses.count()
+        start = last_audit_id(engine)
         self.expected = demo_extend(self.ctx)
         self.want = _dump(engine, start)
-        self.n_pauses = len(self.calls)
+        self.n_pauses = self.pauses.n
         self.n_items = len(self.want["items"])
         assert self.n_pauses >= 4 and self.n_items % 40  # templates, 3+ chunks; last one short
         assert len(self.want["audit"]) > 10
@@ -194,23 +176,17 @@ class _Run:
             meta = Base.metadata.tables["meta"]
             s.execute(delete(meta).where(meta.c.key == tasks_demo.DONE_KEY))
             s.commit()
-        self.monkeypatch.setattr(builder, "let_writers_in", self.real)
+        self.pauses.restore()
         self.monkeypatch.setattr(audit, "log_many", _REAL_LOG_MANY)
 
     def pausing(self, hook) -> None:
         """Run ``hook(s, n)`` at every pause (``n``: pauses so far), in place of the real one."""
-
-        def pause(s):
-            self.calls.append(1)
-            hook(s, len(self.calls))
-
-        self.calls.clear()
-        self.monkeypatch.setattr(builder, "let_writers_in", pause)
+        self.pauses.hook(hook)
 
     def rerun_ends_as_one_run(self, start: int) -> None:
         """A rerun (no interruption) ends row for row as one run: the audit entries after
         ``start`` are one run's, the chain verifies, and another run adds nothing."""
-        self.monkeypatch.setattr(builder, "let_writers_in", self.real)
+        self.pauses.restore()
         self.monkeypatch.setattr(audit, "log_many", _REAL_LOG_MANY)
         assert demo_extend(self.ctx) == self.expected
         assert _dump(self.engine, start) == self.want
@@ -248,25 +224,17 @@ def test_demo_extend_in_short_transactions_reruns_to_the_same_rows(engine, monke
     run, each rerun starts over, and the end is row for row what one uninterrupted run
     writes, with one set of audit entries and the chain intact."""
     run = _Run(engine, monkeypatch)
-    start = _last_audit_id(engine)
-
-    def stop_at(k: int):
-        def hook(s, n):
-            run.real(s)
-            if n == k:
-                raise _Stopped
-
-        return hook
+    start = last_audit_id(engine)
 
     # The templates and a chunk; a rerun stopped in its clearing (history deleted); another
     # stopped after clearing the rest (items, templates) and writing its templates.
     for k in (2, 1, 3):
-        run.pausing(stop_at(k))
-        with pytest.raises(_Stopped):
+        run.pauses.stop_at(k)
+        with pytest.raises(Stopped):
             demo_extend(run.ctx)
         left = _committed(engine)
         assert left["marker"] is None and sum(left["status"].values()) > 0
-        assert _last_audit_id(engine) == start  # no audit entry refers to a partial run
+        assert last_audit_id(engine) == start  # no audit entry refers to a partial run
     run.rerun_ends_as_one_run(start)
 
 
@@ -277,30 +245,30 @@ def test_demo_extend_stopped_at_its_end_reruns_to_the_same_rows(engine, monkeypa
     transaction, and inside the final transaction (the audit write fails): no template is
     admitted yet, no audit entry or marker is written, and a rerun ends as one run."""
     run = _Run(engine, monkeypatch)
-    start = _last_audit_id(engine)
+    start = last_audit_id(engine)
     n, last = run.n_items, run.n_items % 40
 
     def hook(s, k):
         if where == "in_last_chunk" and _pending_items(s) == n:
-            raise _Stopped  # the last chunk written, not committed
+            raise Stopped  # the last chunk written, not committed
         run.real(s)
         if where == "after_last_chunk" and _pending_items(s) == n:
-            raise _Stopped
+            raise Stopped
 
     def failing_log_many(session, **kw):
         _REAL_LOG_MANY(session, **kw)
-        raise _Stopped
+        raise Stopped
 
     run.pausing(hook)
     if where == "in_final_transaction":
         monkeypatch.setattr(audit, "log_many", failing_log_many)
-    with pytest.raises(_Stopped):
+    with pytest.raises(Stopped):
         demo_extend(run.ctx)
     left = _committed(engine)
     assert left["items"] == (n - last if where == "in_last_chunk" else n)
     # Until the final transaction no one can dispatch from the demo's templates.
     assert left["status"] == {TemplateStatus.PROPOSED: len(run.want["templates"])}
-    assert left["marker"] is None and _last_audit_id(engine) == start
+    assert left["marker"] is None and last_audit_id(engine) == start
     run.rerun_ends_as_one_run(start)
 
 
@@ -320,12 +288,12 @@ def test_users_cannot_dispatch_from_a_partial_demo_and_a_rerun_clears_what_they_
             if (where == "first_chunk" and k == 2) or (
                 where == "all_items" and _pending_items(s) == run.n_items
             ):
-                raise _Stopped
+                raise Stopped
 
         return hook
 
     run.pausing(stop_at("first_chunk"))
-    with pytest.raises(_Stopped):
+    with pytest.raises(Stopped):
         demo_extend(run.ctx)
     with Session(engine) as s:
         assert _pending_items(s) == 40
@@ -337,7 +305,7 @@ def test_users_cannot_dispatch_from_a_partial_demo_and_a_rerun_clears_what_they_
         s.commit()
     # Rerun, stopped again with all its items on file: an officer accepts an open one.
     run.pausing(stop_at("all_items"))
-    with pytest.raises(_Stopped):
+    with pytest.raises(Stopped):
         demo_extend(run.ctx)
     with Session(engine) as s:
         item = s.scalars(
@@ -348,7 +316,7 @@ def test_users_cannot_dispatch_from_a_partial_demo_and_a_rerun_clears_what_they_
         )
         items.accept(s, item.id, run.district.officer_viewer(officer))
         s.commit()
-    run.rerun_ends_as_one_run(_last_audit_id(engine))
+    run.rerun_ends_as_one_run(last_audit_id(engine))
 
 
 @time_machine.travel("2026-11-18T10:00:00+08:00", tick=False)
@@ -373,11 +341,11 @@ def test_a_demo_template_reviewed_and_dispatched_midway_fails_the_run_and_a_reru
                 u.commit()
 
     run.pausing(hook)
-    start = _last_audit_id(engine)
+    start = last_audit_id(engine)
     with pytest.raises((RuntimeError, IntegrityError)):
         demo_extend(run.ctx)
     with Session(engine) as s:
         assert db.get_meta(s, tasks_demo.DONE_KEY) is None
         actors = set(s.scalars(select(AuditEntry.actor).where(AuditEntry.id > start)))
         assert actors == {DISPATCHER.username}  # the user's review and dispatch only
-    run.rerun_ends_as_one_run(_last_audit_id(engine))
+    run.rerun_ends_as_one_run(last_audit_id(engine))
