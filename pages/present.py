@@ -15,7 +15,7 @@ from fangcang.i18n import fmt_int, fmt_pct
 from fangcang.timeutil import Month
 from fangcang.views import overview, present, shared
 from fangcang.websafe import escape
-from ui import charts, guard, present_keys, state
+from ui import charts, filters, guard, present_keys, state
 from ui.state import t
 
 viewer = guard.page("present")
@@ -102,7 +102,7 @@ nav[2].selectbox(
 )
 nav[3].markdown(
     f"<div style='font-size:1.3rem;color:#667'>{escape(t('present.step', i=index + 1, n=len(SLIDES)))}"
-    f" · {escape(t('app.district'))}</div><div class='fc-keys'>{escape(t('present.keys'))}</div>",
+    f" · {escape(filters.jurisdiction(viewer, markdown=False))}</div><div class='fc-keys'>{escape(t('present.keys'))}</div>",
     unsafe_allow_html=True,
 )
 nav[4].page_link("pages/overview.py", label=t("present.exit"), icon=":material/close:")

@@ -10,7 +10,7 @@ import dashboard_data as dd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
-from support import open_page, texts
+from support import login, open_page, texts
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 LUCHENG = {"330302006001", "330302006002", "330302023001", "330302023002"}
@@ -130,3 +130,30 @@ def test_one_district_has_no_choice(monkeypatch, engine, session, factory, page)
     if page == "warning":
         assert len(_ranking(at)) == 4 and "区县" not in _ranking(at).columns
         assert "新兴热点按区县分析" not in texts(at)
+
+
+@pytest.mark.parametrize(
+    ("districts", "whole", "scope"), [(2, "全市", "全市"), (1, "鹿城区", "全区")]
+)
+def test_whole_area_is_named_the_city_or_the_district(
+    monkeypatch, engine, session, factory, districts, whole, scope
+):
+    """Who sees everything sees "全市" in a city's database (account box, overview caption,
+    presentation header), the district's name and "全区" in a one-district database."""
+    from fangcang import auth
+    from fangcang.access import Role
+
+    dd.city(session, factory, districts=districts)
+    auth.create_user(session, username="lead", password="lead-pass-1", role=Role.LEADER, actor="t")
+    session.commit()
+    monkeypatch.setenv("FANGCANG_DB_URL", engine.url.render_as_string(hide_password=False))
+    st.cache_data.clear()
+    at = login(AppTest.from_file(APP, default_timeout=120).run(), "lead", "lead-pass-1")
+    assert not at.exception, [e.value for e in at.exception]
+    assert [c.value for c in at.sidebar.caption if c.value.startswith("领导 · ")] == [
+        f"领导 · {scope}"
+    ]
+    at = _open(monkeypatch, engine, "overview", period=str(dd.PERIOD))
+    assert at.caption[0].value.startswith(f"{whole} · ")
+    at = _open(monkeypatch, engine, "present", slide="1")
+    assert f" · {whole}</div>" in texts(at)

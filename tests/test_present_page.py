@@ -54,7 +54,7 @@ def _md(at) -> str:
 def test_buttons_move_the_slides_and_the_key_script_is_installed(small):
     at = _app().run()
     assert not at.exception, at.exception
-    assert "第 1 / 5 页" in _md(at) and "全区态势" in _md(at)
+    assert "第 1 / 5 页" in _md(at) and "治安态势" in _md(at) and " · 鹿城区</div>" in _md(at)
     assert at.button(key="present_prev").disabled
     at.button(key="present_next").click().run()
     assert "第 2 / 5 页" in _md(at)

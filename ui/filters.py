@@ -424,18 +424,33 @@ def set_community(community_id: str | None) -> None:
     set_filter("community", community_id)
 
 
-def jurisdiction(viewer: Viewer) -> str:
-    """The name of the viewer's area for titles and captions: the district's name for
-    district-wide roles, the station's name for a station, an officer's communities (never
-    "the whole district" for a scoped role)."""
+def is_city() -> bool:
+    """True when the database's communities lie in several districts (a city deployment)."""
+    meta = community_meta(state.data_version(), Scope.district())
+    codes = set(divisions.district_codes(meta["sub_district_code"])) - {""}
+    return len(codes) > 1
+
+
+def whole_area() -> str:
+    """The name of everything the database holds: "全市" / "Whole city" when its communities
+    lie in several districts, else the district's name."""
+    return t("dash.city_all") if is_city() else t("app.district")
+
+
+def jurisdiction(viewer: Viewer, *, markdown: bool = True) -> str:
+    """The name of the viewer's area for titles and captions: the district's (a city's:
+    "全市") for roles that see everything, the station's name for a station, an officer's
+    communities (never "the whole district" for a scoped role). Names from data are
+    markdown-escaped unless ``markdown`` is False (plain text, for HTML the caller escapes)."""
     if viewer.scope.is_district:
-        return t("app.district")
+        return whole_area()
     meta = community_meta(state.data_version(), viewer.scope)
     if meta.empty:
         return t("dash.no_area")
     # names come from data and end up in markdown (titles, captions): escaped here, once
-    stations = [escape_markdown(x) for x in dict.fromkeys(meta["station"])]
-    names = [escape_markdown(x) for x in meta["name"]]
+    esc = escape_markdown if markdown else str
+    stations = [esc(x) for x in dict.fromkeys(meta["station"])]
+    names = [esc(x) for x in meta["name"]]
     if viewer.station_id and len(stations) == 1:
         return stations[0]
     if len(names) <= 3:

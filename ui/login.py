@@ -17,7 +17,7 @@ from fangcang.config import get_settings
 from fangcang.i18n import enum_label
 from fangcang.websafe import escape_markdown
 
-from . import guard, nav, session_routes, state
+from . import filters, guard, nav, session_routes, state
 from .state import t
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ def render_login() -> None:
 
 def _scope_text(viewer: Viewer) -> str:
     if viewer.scope.is_district:
-        return t("account.scope_district")
+        return t("account.scope_city" if filters.is_city() else "account.scope_district")
     return t("account.scope_n", n=len(viewer.scope.community_ids or ()))
 
 

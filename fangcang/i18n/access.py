@@ -50,6 +50,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     # account box
     "account.sign_out": ("退出登录", "Sign out"),
     "account.scope_district": ("全区", "Whole district"),
+    "account.scope_city": ("全市", "Whole city"),
     "account.scope_n": ("辖区 {n} 个社区", "{n} communities"),
     # exports
     "export.csv": ("下载 CSV", "Download CSV"),

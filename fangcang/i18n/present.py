@@ -6,7 +6,7 @@ STRINGS = {
     "present.prev": ("◀ 上一页", "◀ Previous"),
     "present.next": ("下一页 ▶", "Next ▶"),
     "present.exit": ("退出汇报", "Leave presentation"),
-    "present.slide.summary": ("全区态势", "District summary"),
+    "present.slide.summary": ("治安态势", "Summary"),
     "present.slide.map": ("一图：社区预警", "Map: community warnings"),
     "present.slide.red": ("红色预警社区", "Red communities"),
     "present.slide.effect": ("重点整治成效", "Effect of focused work"),
