@@ -3,6 +3,7 @@ escalation watch, scope, masking, patrol effect."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -426,3 +427,32 @@ def test_a_file_is_unmasked_with_a_reason_inside_the_scope_only(session, factory
         privacy.unmask(session, d.station_viewer("b"), "alcohol_file", file_id, "上门回访需要")
     with pytest.raises(Forbidden):
         privacy.unmask(session, Viewer("leader", Role.LEADER), "alcohol_file", file_id, "查看一下")
+
+
+def test_a_review_entered_late_leaves_the_newer_one_standing(session, factory, d, monkeypatch):
+    """A review older than the file's last one (entered late, or the demo's back-filled
+    reviews landing after an officer's) is on record (audit, measure) but the file's schedule
+    stays the newer review's: the last review never moves back."""
+    from fangcang.models import AlcoholMeasure, AuditEntry
+
+    as_of = _filed(session, factory, d, d.a1, ID_A)
+    monkeypatch.setattr("fangcang.alcohol.repeat.now_local", lambda: as_of)
+    f = session.scalar(select(AlcoholPersonFile))
+    officer = d.officer_viewer()
+    alcohol.record_review(
+        session, officer, f.id, reviewed_on=as_of.date(), note="今日回访，情况稳定"
+    )
+    week_ago = as_of.date() - timedelta(days=7)
+    alcohol.record_review(
+        session, officer, f.id, reviewed_on=week_ago, note="补录上周回访", measure="persuasion"
+    )
+    assert f.last_review == as_of.date()
+    assert f.next_review == as_of.date() + timedelta(days=30)
+    assert f.review_note == "今日回访，情况稳定"
+    reviews = session.scalars(
+        select(AuditEntry.detail)
+        .where(AuditEntry.action == "alcohol.review")
+        .order_by(AuditEntry.id)
+    ).all()
+    assert [json.loads(r).get("superseded") for r in reviews] == [None, True]
+    assert session.scalar(select(AlcoholMeasure.taken_on)) == week_ago

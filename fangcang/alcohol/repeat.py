@@ -361,7 +361,9 @@ def record_review(
     """Record a review visit of a file (and optionally the measure taken); audited.
 
     The next review defaults to ``REVIEW_DAYS`` after this one. The note must say something
-    (at least 4 characters).
+    (at least 4 characters). A review older than the file's last review (entered late) is
+    recorded (its audit entry, its measure) but leaves the file's last review, next review
+    and note as they are: the newer review stands (the audit entry says ``superseded``).
     """
     _writer(viewer)
     f = session.get(AlcoholPersonFile, file_id)
@@ -376,7 +378,9 @@ def record_review(
     next_review = next_review or reviewed_on + timedelta(days=REVIEW_DAYS)
     if next_review <= reviewed_on:
         raise ValueError("next_review must come after the review")
-    f.last_review, f.next_review, f.review_note = reviewed_on, next_review, note
+    superseded = f.last_review is not None and reviewed_on < f.last_review
+    if not superseded:
+        f.last_review, f.next_review, f.review_note = reviewed_on, next_review, note
     if measure:
         record_measure(
             session,
@@ -392,7 +396,11 @@ def record_review(
         actor=viewer.username,
         action="alcohol.review",
         target=f"alcohol_file:{f.id}",
-        detail={"reviewed_on": reviewed_on.isoformat(), "next_review": next_review.isoformat()},
+        detail={
+            "reviewed_on": reviewed_on.isoformat(),
+            "next_review": next_review.isoformat(),
+            **({"superseded": True} if superseded else {}),
+        },
     )
     db.bump_data_version(session)
     return f
