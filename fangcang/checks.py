@@ -321,27 +321,46 @@ def _bulk():
             gc.enable()
 
 
-def _covered(cid, factor, checked, length, communities, n_ids, factor_codes, wanted) -> np.ndarray:
-    """One chunk of events -> the keys (factor, community, wanted-day index) they cover."""
-    if any(n is None for n in length):
-        bad = sorted({f.split("|")[0] for f, n in zip(factor, length, strict=True) if n is None})
+def _covered(factor, checked, length, communities, factor_codes, factor_com, wanted) -> np.ndarray:
+    """One chunk of events -> the keys (factor code, wanted-day index) they cover. A factor is
+    ``community<US>kind|record`` (one code per factor and community); its community's index in
+    ``factor_com`` (-1: not asked for)."""
+    if None in length:
+        bad = sorted(
+            {
+                f.split(_US)[1].split("|")[0]
+                for f, n in zip(factor, length, strict=True)
+                if n is None
+            }
+        )
         raise ValueError(f"no default check interval for factor kind(s) {bad}")
     # Codes through each chunk's distinct values (a dict look-up per value, not per row).
-    local, names = pd.factorize(np.asarray(cid, dtype=object), use_na_sentinel=False)
-    com = np.array([communities.get(c, -1) for c in names], dtype=np.int64)[local]
     local, names = pd.factorize(np.asarray(factor, dtype=object), use_na_sentinel=False)
-    fac = np.array([factor_codes.setdefault(f, len(factor_codes)) for f in names], dtype=np.int64)
-    fac = fac[local]
+    codes, coms = [], []
+    for f in names:
+        code = factor_codes.get(f)
+        if code is None:
+            code = factor_codes[f] = len(factor_codes)
+            factor_com.append(communities.get(f.split(_US, 1)[0], -1))
+        codes.append(code)
+        coms.append(factor_com[code])
+    fac = np.array(codes, dtype=np.int64)[local]
+    com = np.array(coms, dtype=np.int64)[local]
     c = np.array(checked, dtype="datetime64[D]")
     end = c + np.array(length, dtype=np.int64) - 1
     lo = np.searchsorted(wanted, c, side="left")  # first wanted day >= c
     hi = np.searchsorted(wanted, end, side="right")  # past the last wanted day <= end
     keep = (com >= 0) & (hi > lo)
-    com, fac, lo, hi = com[keep], fac[keep], lo[keep], hi[keep]
+    fac, lo, hi = fac[keep], lo[keep], hi[keep]
     n = hi - lo
     rows = np.repeat(np.arange(len(n)), n)
     day = lo[rows] + (np.arange(len(rows)) - np.repeat(np.cumsum(n) - n, n))
-    return (fac[rows] * n_ids + com[rows]) * len(wanted) + day
+    return fac[rows] * len(wanted) + day
+
+
+#: Separates the community from the factor in ``control_at_days``'s factor keys (ASCII unit
+#: separator: in no community id).
+_US = "\x1f"
 
 
 def control_at_days(
@@ -390,8 +409,7 @@ def control_at_days(
     first = wanted[0].astype(object) - timedelta(days=max(longest, 1) - 1)
     last = wanted[-1].astype(object)
     stmt = select(
-        fc.community_id,
-        cast(fc.kind, String) + literal("|") + fc.record_id,
+        fc.community_id + literal(_US) + cast(fc.kind, String) + literal("|") + fc.record_id,
         cast(fc.checked_on, String),
         span,
     )
@@ -402,19 +420,18 @@ def control_at_days(
     if oldest is not None and (last - first).days * 4 < (newest - oldest).days:
         stmt = stmt.where(fc.checked_on >= first, fc.checked_on <= last)
     communities = {c: i for i, c in enumerate(ids)}
-    factor_codes: dict[str, int] = {}
-    keys = []  # (factor code * len(ids) + community index) * len(wanted) + day index, per chunk
+    factor_codes: dict[str, int] = {}  # community<US>kind|record -> code
+    factor_com: list[int] = []  # code -> community index (-1: not in ids)
+    keys = []  # factor code * len(wanted) + day index, per chunk
     with _sqlite_cache(session, cache_mb), _bulk():
         # Plain DBAPI rows (no conversions are needed): SQLAlchemy rows cost more than the
         # rest of this function for two million events.
         result = session.connection().execute(stmt)
         try:
             while part := result.cursor.fetchmany(chunk):
-                cid, factor, checked, length = zip(*part, strict=True)
+                factor, checked, length = zip(*part, strict=True)
                 keys.append(
-                    _covered(
-                        cid, factor, checked, length, communities, len(ids), factor_codes, wanted
-                    )
+                    _covered(factor, checked, length, communities, factor_codes, factor_com, wanted)
                 )
         finally:
             result.close()
@@ -422,7 +439,8 @@ def control_at_days(
     if keys:
         pairs = np.sort(np.concatenate(keys))
         pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs  # 1 per day
-        cell = (pairs % len(wanted)) * len(ids) + (pairs // len(wanted)) % len(ids)
+        com = np.asarray(factor_com, dtype=np.int64)[pairs // len(wanted)]
+        cell = (pairs % len(wanted)) * len(ids) + com
         in_control = np.bincount(cell, minlength=len(wanted) * len(ids)).reshape(in_control.shape)
     in_control = np.minimum(in_control, total[None, :])
     out = total[None, :] - in_control

@@ -341,6 +341,25 @@ def test_control_at_days_follows_the_definition(session, factory):
     assert checks.control_at_days(session, ids, [], intervals)[1].shape == (0, 5)
 
 
+def test_control_at_days_names_a_kind_without_default_interval(session):
+    """An event with no interval of its own (0) whose kind has no default: the error names
+    the kind, not the record or its community."""
+    session.add(
+        FactorCheck(
+            kind=FactorKind.VENUE,
+            record_id="PL1",
+            community_id="A",
+            checked_on=date(2026, 1, 5),
+            interval_days=0,
+            source="t",
+        )
+    )
+    session.flush()
+    intervals = {FactorKind.KEY_PERSON: 30}
+    with pytest.raises(ValueError, match=r"no default check interval .*\['venue'\]"):
+        checks.control_at_days(session, ["A"], [date(2026, 1, 31)], intervals)
+
+
 def test_inputs_of_several_months_equal_month_by_month(session, district):
     config = load_config()
     months = [Month(2025, 3), Month(2026, 2), JAN, Month(2025, 12)]
