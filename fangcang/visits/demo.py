@@ -9,19 +9,25 @@ are identified by ID number, others by name with phone or birth date (a few with
 character typo in the name, which the fuzzy match still finds). Then everything is
 reconciled and older discrepancies are decided (confirmed or dismissed), so the queue holds
 open, confirmed and dismissed items.
+
+The dashboard is open meanwhile (the demo fills in after the accounts): everything is written
+in short transactions with the demo's progress (meta ``demo_visits``), and a rerun after an
+interruption resumes (``demo_extend``).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import String, func, insert, select, text, type_coerce, update
+from sqlalchemy import String, bindparam, func, insert, select, text, type_coerce, update
 from sqlalchemy.orm import Session
 
-from .. import aggregates
+from .. import aggregates, db
 from ..access import Scope
 from ..models import (
     Community,
@@ -57,7 +63,8 @@ PLANTED = [
 MAX_DECISIONS = {"small": 400, "full": 1500}
 DUPLICATE_SOURCE = "人社局"
 DEMO_ACTOR = "demo"
-#: ``visits.source`` of the demo's visits (how a rerun knows the extension already ran).
+#: ``visits.source`` of the demo's visits (how a rerun knows that a build made before the
+#: progress was kept completed the extension).
 DEMO_SOURCE = "demo"
 DISMISS_REASONS = [
     "核实为临时探亲，实际居住情况与登记一致",
@@ -144,40 +151,63 @@ _SETVAL = {
 }
 
 
-def _insert_rows(session: Session, table, rows: list[dict]) -> None:
-    """INSERT ``rows`` (dicts with the same keys) into ``table`` as one driver executemany of
-    plain tuples: each value goes through its column type's bind processor once and the
+class _Rows:
+    """Rows of ``table`` with the columns ``keys`` as plain tuples for one driver
+    executemany: each value goes through its column type's bind processor once and the
     columns' scalar Python defaults are filled in, as Core's ``insert`` would, without its
-    per-row parameter assembly (which cost more than the insert at full size)."""
-    if not rows:
-        return
-    conn = session.connection()
-    dialect = conn.dialect
-    keys = list(rows[0])
-    defaults = {
-        c.name: c.default.arg
-        for c in table.columns
-        if c.name not in keys and c.default is not None and c.default.is_scalar
-    }
-    names = keys + list(defaults)
-    procs = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in names]
-    fixed = [
-        procs[len(keys) + i](v) if procs[len(keys) + i] else v
-        for i, v in enumerate(defaults.values())
-    ]
-    key_procs = list(zip(keys, procs[: len(keys)], strict=True))
-    values = [
-        tuple([p(r[k]) if p is not None and r[k] is not None else r[k] for k, p in key_procs])
-        + tuple(fixed)
-        for r in rows
-    ]
-    q = dialect.identifier_preparer
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {q.format_table(table)} ({', '.join(q.quote(n) for n in names)}) "  # noqa: S608 (column names from the model)
-        f"VALUES ({', '.join([mark] * len(names))})"
-    )
-    conn.exec_driver_sql(sql, values)
+    per-row parameter assembly (which cost more than the insert at full size). Tuples, not
+    dicts: the demo holds all its rows before it writes them."""
+
+    def __init__(self, session: Session, table, keys: list[str]) -> None:
+        dialect = session.get_bind().dialect
+        defaults = {
+            c.name: c.default.arg
+            for c in table.columns
+            if c.name not in keys and c.default is not None and c.default.is_scalar
+        }
+        names = keys + list(defaults)
+        procs = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in names]
+        self.fixed = tuple(
+            procs[len(keys) + i](v) if procs[len(keys) + i] else v
+            for i, v in enumerate(defaults.values())
+        )
+        self.key_procs = list(zip(keys, procs[: len(keys)], strict=True))
+        self.rows: list[tuple] = []
+        q = dialect.identifier_preparer
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.sql = (
+            f"INSERT INTO {q.format_table(table)} ({', '.join(q.quote(n) for n in names)}) "  # noqa: S608 (column names from the model)
+            f"VALUES ({', '.join([mark] * len(names))})"
+        )
+
+    def append(self, r: dict) -> None:
+        self.rows.append(
+            tuple(
+                [p(r[k]) if p is not None and r[k] is not None else r[k] for k, p in self.key_procs]
+            )
+            + self.fixed
+        )
+
+    def write(self, session: Session, lo: int, hi: int) -> None:
+        """INSERT rows ``lo`` to ``hi`` (positions)."""
+        if hi > lo:
+            session.connection().exec_driver_sql(self.sql, self.rows[lo:hi])
+
+
+_VISIT_KEYS = [
+    "id",
+    "house_id",
+    "community_id",
+    "officer_id",
+    "visited_at",
+    "observed_use",
+    "observed_count",
+    "notes",
+    "source",
+    "recorded_by",
+    "created_at",
+]
+_RESIDENT_KEYS = ["id", "visit_id", "name", "id_number", "phone", "birth_date"]
 
 
 def _fix_sequence(session: Session, table: str) -> None:
@@ -186,243 +216,128 @@ def _fix_sequence(session: Session, table: str) -> None:
         session.execute(_SETVAL[table])
 
 
+#: Meta key of the demo's progress: ``{"stage": ..., ...}`` (see ``demo_extend``).
+PROGRESS_KEY = "demo_visits"
+#: Visits per short write at first (with the people seen; then sized by ``ChunkSize``).
+FIRST_CHUNK = 2_000
+#: Decisions per short transaction at first (then sized by ``ChunkSize``).
+FIRST_DECISIONS = 50
+
+
+@dataclass
+class _Generated:
+    """The demo's visits and people seen (rows ready to insert, in id order), the duplicate
+    records to add and what was planted."""
+
+    visits: _Rows
+    residents: _Rows
+    #: After visit i (position), ``res_end[i]`` people seen have been recorded.
+    res_end: list[int]
+    visit_id0: int
+    resident_id0: int
+    dup_people: list[dict]
+    dup_count: Counter
+    planted: Counter
+
+
 def demo_extend(ctx) -> dict:
     """Add visits, reconcile them and decide part of the queue (see the module docstring).
 
+    The dashboard is open meanwhile, so the extension writes in short transactions with
+    ``fangcang.demo.builder.let_writers_in`` between them, and records its progress in meta
+    ``PROGRESS_KEY`` in each:
+
+    1. ``visits``: every visit and person seen is generated first (reads only: the seed and
+       the registry), then written in chunks, the highest ids first (so that a visit a user
+       records meanwhile takes an id after the demo's, on SQLite as on PostgreSQL); the
+       progress holds the first ids and the lowest id written.
+    2. The duplicate person records and their houses' counts, with the random generator's
+       state after the generation; stage ``reconcile``.
+    3. ``reconcile``: in batches of ``reconcile.BATCH`` visits, each one transaction
+       (matches, ``reconciled_at``, discrepancies).
+    4. The discrepancies' creation times set to their visits' days; stage ``decide``.
+    5. ``decide``: the older discrepancies' decisions (computed at once) applied in chunks
+       through ``queue.decide`` (the supervisor's code: registry corrections, audit
+       entries, aggregates); the last chunk marks the stage ``done``.
+
+    A rerun after an interruption at any of these commits resumes: in stage ``visits`` it
+    generates again (nothing it reads has changed: the registry is first written in step 2)
+    and writes the visits not on file; later it restores the generator, reconciles the
+    visits without ``reconciled_at`` and applies the decisions not yet applied (the
+    decisions are computed from the discrepancies still open or decided by the demo, in the
+    same order). It ends with the rows and audit entries of one uninterrupted run; a rerun
+    after completion writes nothing.
+
     Returns counts: visits, people seen, planted differences by type, discrepancies by type
-    and status, and the reconciliation time in seconds.
+    and status, decisions, and this run's reconciliation time in seconds.
     """
+    from ..demo import builder
+
+    def pause(session: Session) -> None:
+        builder.let_writers_in(session)  # looked up at each call (tests interrupt here)
+
     rng = np.random.default_rng(ctx.seed + 6006)
     as_of = ctx.until.last_day
-    first = as_of - timedelta(days=364)
     progress = ctx.progress
-    # One transaction for the whole extension: a build stopped part-way (a server stopped
-    # between writing the visits and reconciling them) leaves nothing behind, and the rerun
-    # that ``builder.finish_extensions`` makes starts from the same registry. A rerun after a
-    # completed run (stopped before the build recorded it done) finds the demo's visits and
-    # writes nothing.
+    midnight = datetime.combine(as_of, datetime.min.time())
     with Session(ctx.engine, expire_on_commit=False) as s:
-        done = s.scalar(
+        raw = db.get_meta(s, PROGRESS_KEY)
+        state = json.loads(raw) if raw else {}
+        mine = (Visit.source == DEMO_SOURCE) & (Visit.recorded_by == DEMO_ACTOR)
+        if not state or state["stage"] == "done":
+            done = s.scalar(select(func.count()).select_from(Visit).where(mine))
+            if done:  # complete (or built before the progress was kept: in one transaction)
+                progress(1.0, "visits: already built")
+                return {"visits": int(done), "already_built": True}
+        if state.get("stage", "visits") == "visits":
+            made = _generate(s, rng, as_of, progress, state)
+            if made is None:
+                return {"visits": 0}
+            state = _write(s, made, rng, state, pause, progress)
+        rng.bit_generator.state = state["rng"]
+        id0, id1 = state["visit_ids"]
+        mine = mine & Visit.id.between(id0, id1)
+
+        reconcile_s = 0.0
+        if state["stage"] == "reconcile":
+            progress(0.45, "visits: reconciling")
+            todo = s.scalars(
+                select(Visit.id).where(mine, Visit.reconciled_at.is_(None)).order_by(Visit.id)
+            ).all()
+            t0 = time.perf_counter()
+            if todo:
+                reconcile(
+                    s,
+                    Scope.district(),
+                    visit_ids=todo,
+                    now=midnight,
+                    progress=lambda f, m: progress(0.45 + 0.35 * f, f"visits: {m}"),
+                    pause=pause,
+                )
+            reconcile_s = time.perf_counter() - t0
+            # Each discrepancy was found the day of its visit.
+            s.execute(
+                update(Discrepancy)
+                .where(Discrepancy.visit_id.in_(select(Visit.id).where(mine)))
+                .values(
+                    created_at=select(Visit.visited_at)
+                    .where(Visit.id == Discrepancy.visit_id)
+                    .scalar_subquery()
+                )
+            )
+            state.update(stage="decide", decided={})
+            db.set_meta(s, PROGRESS_KEY, json.dumps(state, sort_keys=True))
+            pause(s)
+
+        if state["stage"] == "decide":
+            progress(0.85, "visits: deciding older discrepancies")
+            decisions = _decisions(s, rng, as_of, MAX_DECISIONS.get(ctx.scale, 400))
+            _apply_decisions(s, decisions, state, pause)
+        n_found = s.scalar(
             select(func.count())
-            .select_from(Visit)
-            .where(Visit.source == DEMO_SOURCE, Visit.recorded_by == DEMO_ACTOR)
+            .select_from(Discrepancy)
+            .where(Discrepancy.visit_id.in_(select(Visit.id).where(mine)))
         )
-        if done:
-            progress(1.0, "visits: already built")
-            return {"visits": int(done), "already_built": True}
-        # Plain rows on the Core connection, the use as its stored text (HouseUse(h.use)
-        # below): converting 450,000 rows to enums through the ORM cost seconds.
-        houses = (
-            s.connection()
-            .execute(
-                select(
-                    House.house_id,
-                    House.community_id,
-                    type_coerce(House.use, String).label("use"),
-                ).order_by(House.house_id)
-            )
-            .all()
-        )
-        if not houses:
-            return {"visits": 0}
-        officer_of = dict(s.execute(select(Community.community_id, Community.officer_id)).all())
-        n_visit = max(1, round(VISITED_SHARE * len(houses)))
-        order = rng.permutation(len(houses))
-        chosen = [houses[i] for i in sorted(order[:n_visit])]
-        spare = [houses[i] for i in order[n_visit:]]  # never visited: homes of movers/duplicates
-        progress(0.05, "visits: loading residents")
-        by_house: dict[str, list[Candidate]] = {}
-        for c in people_where(s, Person.house_id, [h.house_id for h in chosen]):
-            by_house.setdefault(c.house_id, []).append(c)
-        spare_people = people_where(
-            s, Person.house_id, [h.house_id for h in spare[: max(50, n_visit // 10)]]
-        )
-        spare_people = [p for p in spare_people if p.id_number]
-        rng.shuffle(spare_people)
-
-        planted: Counter = Counter()
-        plan = _plan(rng, chosen, by_house)
-        visit_id = _next_id(s, Visit.id)
-        resident_id = _next_id(s, VisitResident.id)
-        person_seq = 1 + s.scalar(
-            select(func.count()).select_from(Person).where(Person.person_id.like("DUP%"))
-        )
-        visits, residents, dup_people = [], [], []
-        ids: list[int] = []
-        n_seen = 0
-
-        def write() -> None:
-            # Written in chunks as they are made (memory stays flat), visits before their
-            # residents; a driver executemany (the ORM's bulk insert splits rows by which
-            # values are None, Core's assembles parameters row by row).
-            nonlocal n_seen
-            if visits:
-                _insert_rows(s, Visit.__table__, visits)
-                ids.extend(v["id"] for v in visits)
-            if residents:
-                _insert_rows(s, VisitResident.__table__, residents)
-                n_seen += len(residents)
-            visits.clear()
-            residents.clear()
-
-        dup_count: Counter = Counter()
-        span = (as_of - first).days + 1
-        for h in chosen:
-            if len(visits) >= 20000:
-                write()
-            regs = sorted(by_house.get(h.house_id, []), key=lambda c: c.person_id)
-            day = first + timedelta(days=int(rng.integers(0, span)))
-            at = datetime(
-                day.year, day.month, day.day, int(rng.integers(9, 19)), int(rng.integers(0, 60))
-            )
-            use = HouseUse(h.use)
-            seen = [_observe(rng, p) for p in regs]
-            count = len(regs)
-            if h.house_id in plan:
-                kind = plan[h.house_id]
-                non_key = [i for i, p in enumerate(regs) if not p.key_person_type]
-                key = [i for i, p in enumerate(regs) if p.key_person_type]
-                with_id = [p for p in regs if p.id_number]
-                if kind is DiscrepancyType.USE_DIFFERS:
-                    use = _other_use(rng, use)
-                elif kind is DiscrepancyType.COUNT_DIFFERS:
-                    count += int(rng.integers(1, 4))
-                elif kind is DiscrepancyType.NOT_REGISTERED_HERE and spare_people:
-                    mover = spare_people.pop()
-                    seen.append({"name": mover.name, "id_number": mover.id_number})
-                    count += 1
-                elif kind is DiscrepancyType.UNREGISTERED:
-                    male = bool(rng.random() < 0.6)
-                    birth = date(
-                        int(rng.integers(1965, 2004)),
-                        int(rng.integers(1, 13)),
-                        int(rng.integers(1, 29)),
-                    )
-                    new = {"name": _name(rng), "phone": _phone(rng)}
-                    if rng.random() < 0.6:
-                        new["id_number"] = _id_number(rng, birth, male)
-                    else:
-                        new["birth_date"] = birth
-                    seen.append(new)
-                    count += 1
-                elif kind is DiscrepancyType.NOT_SEEN and non_key:
-                    i = non_key[int(rng.integers(0, len(non_key)))]
-                    seen.pop(i)
-                    count -= 1
-                elif kind is DiscrepancyType.KEY_PERSON_NOT_SEEN and key:
-                    i = key[int(rng.integers(0, len(key)))]
-                    seen.pop(i)
-                    count -= 1
-                elif kind is DiscrepancyType.DUPLICATE_REGISTRATION and with_id and spare:
-                    p = with_id[int(rng.integers(0, len(with_id)))]
-                    home = spare[int(rng.integers(0, len(spare)))]
-                    dup_people.append(
-                        {
-                            "person_id": f"DUP{person_seq:07d}",
-                            "name": p.name,
-                            "id_number": p.id_number,
-                            "phone": p.phone,
-                            "gender": Gender.UNKNOWN,
-                            "birth_date": p.birth_date,
-                            "residence_type": ResidenceType.FLOATING,
-                            "community_id": home.community_id,
-                            "house_id": home.house_id,
-                            "source": DUPLICATE_SOURCE,
-                            "updated_at": datetime.combine(first, datetime.min.time()),
-                        }
-                    )
-                    dup_count[(home.house_id, home.community_id)] += 1
-                    person_seq += 1
-                else:
-                    kind = None
-                if kind is not None:
-                    planted[kind] += 1
-            elif rng.random() < NOBODY_HOME_SHARE:
-                visits.append(
-                    {
-                        "id": visit_id,
-                        "house_id": h.house_id,
-                        "community_id": h.community_id,
-                        "officer_id": officer_of.get(h.community_id),
-                        "visited_at": at,
-                        "observed_use": None,
-                        "observed_count": None,
-                        "notes": "无人在家",
-                        "source": DEMO_SOURCE,
-                        "recorded_by": DEMO_ACTOR,
-                        "created_at": at,
-                    }
-                )
-                visit_id += 1
-                continue
-            visits.append(
-                {
-                    "id": visit_id,
-                    "house_id": h.house_id,
-                    "community_id": h.community_id,
-                    "officer_id": officer_of.get(h.community_id),
-                    "visited_at": at,
-                    "observed_use": use,
-                    "observed_count": count,
-                    "notes": "",
-                    "source": DEMO_SOURCE,
-                    "recorded_by": DEMO_ACTOR,
-                    "created_at": at,
-                }
-            )
-            for o in seen:
-                residents.append(
-                    {
-                        "id": resident_id,
-                        "visit_id": visit_id,
-                        "name": o["name"],
-                        "id_number": o.get("id_number"),
-                        "phone": o.get("phone"),
-                        "birth_date": o.get("birth_date"),
-                    }
-                )
-                resident_id += 1
-            visit_id += 1
-
-        progress(0.3, "visits: writing")
-        write()
-        del by_house, houses, chosen, spare, spare_people, plan  # not needed from here on
-        _fix_sequence(s, "visits")
-        _fix_sequence(s, "visit_residents")
-        if dup_people:
-            with aggregates.track(s, {"people": [p["person_id"] for p in dup_people]}):
-                s.execute(insert(Person), dup_people)
-            for (house_id, _), n in dup_count.items():
-                s.execute(
-                    update(House)
-                    .where(House.house_id == house_id)
-                    .values(registered_residents=House.registered_residents + n)
-                )
-
-        progress(0.45, "visits: reconciling")
-        t0 = time.perf_counter()
-        result = reconcile(
-            s,
-            Scope.district(),
-            visit_ids=ids,
-            now=datetime.combine(as_of, datetime.min.time()),
-            progress=lambda f, m: progress(0.45 + 0.35 * f, f"visits: {m}"),
-        )
-        reconcile_s = time.perf_counter() - t0
-        # Each discrepancy was found the day of its visit.
-        s.execute(
-            update(Discrepancy)
-            .where(Discrepancy.visit_id.in_(select(Visit.id).where(Visit.source == DEMO_SOURCE)))
-            .values(
-                created_at=select(Visit.visited_at)
-                .where(Visit.id == Discrepancy.visit_id)
-                .scalar_subquery()
-            )
-        )
-
-        progress(0.85, "visits: deciding older discrepancies")
-        decided = _decide(s, rng, as_of, MAX_DECISIONS.get(ctx.scale, 400))
-        s.commit()
         by_type = Counter(
             {
                 f"{t.value}:{st.value}": n
@@ -434,16 +349,256 @@ def demo_extend(ctx) -> dict:
             }
         )
     progress(1.0, "visits: done")
+    counts = state["counts"]
+    decided = {"confirmed": 0, "dismissed": 0} | state["decided"]
+    decided.pop("n", None)
     return {
-        "visits": len(ids),
-        "people_seen": n_seen,
-        "planted": {k.value: v for k, v in planted.items()},
-        "duplicate_records_added": len(dup_people),
-        "discrepancies": result.created,
+        "visits": counts["visits"],
+        "people_seen": counts["people_seen"],
+        "planted": counts["planted"],
+        "duplicate_records_added": counts["duplicate_records_added"],
+        "discrepancies": n_found,
         "discrepancies_by_type_status": dict(sorted(by_type.items())),
-        "decided": decided,
+        "decided": {k: v for k, v in decided.items() if v},
         "reconcile_seconds": round(reconcile_s, 2),
     }
+
+
+def _generate(s: Session, rng: np.random.Generator, as_of: date, progress, state: dict):
+    """Every visit and person seen, the duplicate records and the plan (reads only); the
+    ids of a first run in progress are kept (``state``). None when there are no houses."""
+    first = as_of - timedelta(days=364)
+    # Plain rows on the Core connection, the use as its stored text (HouseUse(h.use)
+    # below): converting 450,000 rows to enums through the ORM cost seconds.
+    houses = (
+        s.connection()
+        .execute(
+            select(
+                House.house_id,
+                House.community_id,
+                type_coerce(House.use, String).label("use"),
+            ).order_by(House.house_id)
+        )
+        .all()
+    )
+    if not houses:
+        return None
+    officer_of = dict(s.execute(select(Community.community_id, Community.officer_id)).all())
+    n_visit = max(1, round(VISITED_SHARE * len(houses)))
+    order = rng.permutation(len(houses))
+    chosen = [houses[i] for i in sorted(order[:n_visit])]
+    spare = [houses[i] for i in order[n_visit:]]  # never visited: homes of movers/duplicates
+    progress(0.05, "visits: loading residents")
+    by_house: dict[str, list[Candidate]] = {}
+    for c in people_where(s, Person.house_id, [h.house_id for h in chosen]):
+        by_house.setdefault(c.house_id, []).append(c)
+    spare_people = people_where(
+        s, Person.house_id, [h.house_id for h in spare[: max(50, n_visit // 10)]]
+    )
+    spare_people = [p for p in spare_people if p.id_number]
+    rng.shuffle(spare_people)
+
+    planted: Counter = Counter()
+    plan = _plan(rng, chosen, by_house)
+    if "visit_ids" in state:  # a first run in progress: its ids
+        visit_id, resident_id = state["visit_ids"][0], state["resident_id0"]
+    else:
+        visit_id, resident_id = _next_id(s, Visit.id), _next_id(s, VisitResident.id)
+    made = _Generated(
+        visits=_Rows(s, Visit.__table__, _VISIT_KEYS),
+        residents=_Rows(s, VisitResident.__table__, _RESIDENT_KEYS),
+        res_end=[],
+        visit_id0=visit_id,
+        resident_id0=resident_id,
+        dup_people=[],
+        dup_count=Counter(),
+        planted=planted,
+    )
+    person_seq = 1 + s.scalar(
+        select(func.count()).select_from(Person).where(Person.person_id.like("DUP%"))
+    )
+    visits, residents, dup_people = made.visits, made.residents, made.dup_people
+    dup_count = made.dup_count
+    span = (as_of - first).days + 1
+    for h in chosen:
+        regs = sorted(by_house.get(h.house_id, []), key=lambda c: c.person_id)
+        day = first + timedelta(days=int(rng.integers(0, span)))
+        at = datetime(
+            day.year, day.month, day.day, int(rng.integers(9, 19)), int(rng.integers(0, 60))
+        )
+        use = HouseUse(h.use)
+        seen = [_observe(rng, p) for p in regs]
+        count = len(regs)
+        if h.house_id in plan:
+            kind = plan[h.house_id]
+            non_key = [i for i, p in enumerate(regs) if not p.key_person_type]
+            key = [i for i, p in enumerate(regs) if p.key_person_type]
+            with_id = [p for p in regs if p.id_number]
+            if kind is DiscrepancyType.USE_DIFFERS:
+                use = _other_use(rng, use)
+            elif kind is DiscrepancyType.COUNT_DIFFERS:
+                count += int(rng.integers(1, 4))
+            elif kind is DiscrepancyType.NOT_REGISTERED_HERE and spare_people:
+                mover = spare_people.pop()
+                seen.append({"name": mover.name, "id_number": mover.id_number})
+                count += 1
+            elif kind is DiscrepancyType.UNREGISTERED:
+                male = bool(rng.random() < 0.6)
+                birth = date(
+                    int(rng.integers(1965, 2004)),
+                    int(rng.integers(1, 13)),
+                    int(rng.integers(1, 29)),
+                )
+                new = {"name": _name(rng), "phone": _phone(rng)}
+                if rng.random() < 0.6:
+                    new["id_number"] = _id_number(rng, birth, male)
+                else:
+                    new["birth_date"] = birth
+                seen.append(new)
+                count += 1
+            elif kind is DiscrepancyType.NOT_SEEN and non_key:
+                i = non_key[int(rng.integers(0, len(non_key)))]
+                seen.pop(i)
+                count -= 1
+            elif kind is DiscrepancyType.KEY_PERSON_NOT_SEEN and key:
+                i = key[int(rng.integers(0, len(key)))]
+                seen.pop(i)
+                count -= 1
+            elif kind is DiscrepancyType.DUPLICATE_REGISTRATION and with_id and spare:
+                p = with_id[int(rng.integers(0, len(with_id)))]
+                home = spare[int(rng.integers(0, len(spare)))]
+                dup_people.append(
+                    {
+                        "person_id": f"DUP{person_seq:07d}",
+                        "name": p.name,
+                        "id_number": p.id_number,
+                        "phone": p.phone,
+                        "gender": Gender.UNKNOWN,
+                        "birth_date": p.birth_date,
+                        "residence_type": ResidenceType.FLOATING,
+                        "community_id": home.community_id,
+                        "house_id": home.house_id,
+                        "source": DUPLICATE_SOURCE,
+                        "updated_at": datetime.combine(first, datetime.min.time()),
+                    }
+                )
+                dup_count[(home.house_id, home.community_id)] += 1
+                person_seq += 1
+            else:
+                kind = None
+            if kind is not None:
+                planted[kind] += 1
+        elif rng.random() < NOBODY_HOME_SHARE:
+            visits.append(
+                {
+                    "id": visit_id,
+                    "house_id": h.house_id,
+                    "community_id": h.community_id,
+                    "officer_id": officer_of.get(h.community_id),
+                    "visited_at": at,
+                    "observed_use": None,
+                    "observed_count": None,
+                    "notes": "无人在家",
+                    "source": DEMO_SOURCE,
+                    "recorded_by": DEMO_ACTOR,
+                    "created_at": at,
+                }
+            )
+            made.res_end.append(len(residents.rows))
+            visit_id += 1
+            continue
+        visits.append(
+            {
+                "id": visit_id,
+                "house_id": h.house_id,
+                "community_id": h.community_id,
+                "officer_id": officer_of.get(h.community_id),
+                "visited_at": at,
+                "observed_use": use,
+                "observed_count": count,
+                "notes": "",
+                "source": DEMO_SOURCE,
+                "recorded_by": DEMO_ACTOR,
+                "created_at": at,
+            }
+        )
+        for o in seen:
+            residents.append(
+                {
+                    "id": resident_id,
+                    "visit_id": visit_id,
+                    "name": o["name"],
+                    "id_number": o.get("id_number"),
+                    "phone": o.get("phone"),
+                    "birth_date": o.get("birth_date"),
+                }
+            )
+            resident_id += 1
+        made.res_end.append(len(residents.rows))
+        visit_id += 1
+    return made
+
+
+def _write(
+    s: Session, made: _Generated, rng: np.random.Generator, state: dict, pause, progress
+) -> dict:
+    """Write the generated visits and people seen in short transactions, the highest ids
+    first, skipping those an interrupted run wrote; then the duplicate records and their
+    houses' counts with the generator's state. Returns the progress (stage ``reconcile``)."""
+    from ..demo.builder import ChunkSize
+
+    progress(0.3, "visits: writing")
+    n = len(made.visits.rows)
+    id0 = made.visit_id0
+    state = {
+        "stage": "visits",
+        "visit_ids": [id0, id0 + n - 1],
+        "resident_id0": made.resident_id0,
+        "low": state.get("low", id0 + n),  # the lowest visit id on file
+    }
+    size = ChunkSize(start=FIRST_CHUNK)
+    hi = state["low"] - id0
+    while hi > 0:
+        t0 = time.perf_counter()
+        lo = max(0, hi - size.n)
+        made.visits.write(s, lo, hi)  # visits before the people seen on them
+        made.residents.write(s, made.res_end[lo - 1] if lo else 0, made.res_end[hi - 1])
+        _fix_sequence(s, "visits")
+        _fix_sequence(s, "visit_residents")
+        state["low"] = id0 + lo
+        db.set_meta(s, PROGRESS_KEY, json.dumps(state, sort_keys=True))
+        db.bump_data_version(s)
+        size.took(time.perf_counter() - t0)
+        pause(s)
+        progress(0.3 + 0.15 * (n - lo) / n, "visits: writing")
+        hi = lo
+    t0 = time.perf_counter()
+    dup_people = made.dup_people
+    if dup_people:
+        with aggregates.track(s, {"people": [p["person_id"] for p in dup_people]}):
+            s.execute(insert(Person), dup_people)
+        # One executemany (an UPDATE per house through the ORM took about a second).
+        s.execute(
+            update(House.__table__)
+            .where(House.__table__.c.house_id == bindparam("b_house"))
+            .values(registered_residents=House.__table__.c.registered_residents + bindparam("b_n")),
+            [{"b_house": h, "b_n": k} for (h, _), k in made.dup_count.items()],
+        )
+    state = {
+        "stage": "reconcile",
+        "visit_ids": state["visit_ids"],
+        "rng": rng.bit_generator.state,
+        "counts": {
+            "visits": n,
+            "people_seen": len(made.residents.rows),
+            "planted": {k.value: v for k, v in made.planted.items()},
+            "duplicate_records_added": len(dup_people),
+        },
+    }
+    db.set_meta(s, PROGRESS_KEY, json.dumps(state, sort_keys=True))
+    db.bump_data_version(s)
+    pause(s)
+    return state
 
 
 def _plan(rng: np.random.Generator, chosen: list, by_house: dict) -> dict:
@@ -481,14 +636,16 @@ def _plan(rng: np.random.Generator, chosen: list, by_house: dict) -> dict:
     return plan
 
 
-def _decide(s: Session, rng: np.random.Generator, as_of: date, cap: int) -> dict:
+def _decisions(s: Session, rng: np.random.Generator, as_of: date, cap: int) -> list[Decision]:
     """Confirm or dismiss the older open discrepancies: the longer open, the likelier decided.
     A confirmation the registry has overtaken (an earlier decision corrected the same record)
-    is dismissed instead. All in one ``queue.decide`` batch, the code a supervisor's decision
-    runs."""
+    is dismissed instead. Computed from the discrepancies open or already decided by the demo
+    (an interrupted run's), so that a rerun computes the same list."""
     rows = s.execute(
         select(Discrepancy.id, Discrepancy.created_at)
-        .where(Discrepancy.status == DiscrepancyStatus.OPEN)
+        .where(
+            (Discrepancy.status == DiscrepancyStatus.OPEN) | (Discrepancy.decided_by == DEMO_ACTOR)
+        )
         .order_by(Discrepancy.created_at, Discrepancy.id)
     ).all()
     end = datetime.combine(as_of, datetime.min.time())
@@ -509,6 +666,33 @@ def _decide(s: Session, rng: np.random.Generator, as_of: date, cap: int) -> dict
         else:
             reason = DISMISS_REASONS[int(rng.integers(0, len(DISMISS_REASONS)))]
             decisions.append(Decision(d_id, False, reason=reason, now=when))
-    done = decide(s, Scope.district(), decisions, actor=DEMO_ACTOR)
-    out = {"confirmed": len(done.confirmed), "dismissed": len(done.dismissed)}
-    return {k: v for k, v in out.items() if v}
+    return decisions
+
+
+def _apply_decisions(s: Session, decisions: list[Decision], state: dict, pause) -> None:
+    """Apply ``decisions`` in order through ``queue.decide`` (the code a supervisor's decision
+    runs), in chunks of about ``builder.SHORT_WRITE_SECONDS``, each with the progress
+    (``state["decided"]``: how many are applied, confirmed, dismissed); those an interrupted
+    run applied are skipped. The last chunk marks the stage ``done``. Deciding in chunks in
+    order is deciding them one by one (``decide``)."""
+    from ..demo.builder import ChunkSize
+
+    decided = state["decided"]
+    done = decided.get("n", 0)
+    size = ChunkSize(start=FIRST_DECISIONS, lo=10, hi=2_000)
+    while True:
+        t0 = time.perf_counter()
+        chunk = decisions[done : done + size.n]
+        if chunk:
+            out = decide(s, Scope.district(), chunk, actor=DEMO_ACTOR)
+            for key, ids in (("confirmed", out.confirmed), ("dismissed", out.dismissed)):
+                decided[key] = decided.get(key, 0) + len(ids)
+        done += len(chunk)
+        decided["n"] = done
+        if done >= len(decisions):
+            state["stage"] = "done"
+        db.set_meta(s, PROGRESS_KEY, json.dumps(state, sort_keys=True))
+        size.took(time.perf_counter() - t0)
+        pause(s)
+        if state["stage"] == "done":
+            return

@@ -89,6 +89,7 @@ def reconcile(
     checks: list[Check] | None = None,
     now: datetime | None = None,
     progress: Callable[[float, str], None] | None = None,
+    pause: Callable[[Session], None] | None = None,
 ) -> ReconcileResult:
     """Reconcile visits with the registry and queue new discrepancies (caller commits).
 
@@ -103,6 +104,17 @@ def reconcile(
         Default ``checks.CHECKS``.
     now : datetime, optional
         Creation time of new discrepancies (default: now, local).
+    progress : callable, optional
+        ``progress(fraction, "reconcile")`` after each batch.
+    pause : callable, optional
+        ``pause(session)`` after each batch of ``BATCH`` visits, which then bumps the data
+        version itself: a caller that reconciles many visits while others write commits
+        there (``fangcang.demo.builder.let_writers_in``), so that each batch is one short
+        transaction (on SQLite it holds the write lock only for its writes, which come after
+        its reads and matching). A batch is all or nothing: its visits' ``reconciled_at``
+        is set with its matches and discrepancies, so a caller resuming after an
+        interruption passes the visits without it. Without ``pause`` everything is in the
+        caller's transaction.
 
     Returns
     -------
@@ -118,10 +130,15 @@ def reconcile(
     pre = _one_pass(session, visit_ids) if len(visit_ids) > BATCH else _OnePass()
     for i in range(0, len(visit_ids), BATCH):
         chunk = visit_ids[i : i + BATCH]
+        before = result.visits
         _reconcile_batch(session, scope, chunk, checks or CHECKS, now, result, pre)
+        if pause is not None:
+            if result.visits > before:
+                db.bump_data_version(session)
+            pause(session)
         if progress:
             progress(min(1.0, (i + len(chunk)) / len(visit_ids)), "reconcile")
-    if result.visits:
+    if result.visits and pause is None:
         db.bump_data_version(session)
     result.seconds = time.perf_counter() - t0
     return result
@@ -191,10 +208,12 @@ def _reconcile_batch(
     if session.autoflush:
         session.flush()
     conn = session.connection()
+    # In id order: the discrepancies are queued (and numbered) in the order of their visits,
+    # on PostgreSQL as on SQLite, however the rows lie in the table.
     visits = conn.execute(
-        select(Visit.id, Visit.house_id, Visit.observed_use, Visit.observed_count).where(
-            Visit.id.in_(visit_ids), scope.clause(Visit.community_id)
-        )
+        select(Visit.id, Visit.house_id, Visit.observed_use, Visit.observed_count)
+        .where(Visit.id.in_(visit_ids), scope.clause(Visit.community_id))
+        .order_by(Visit.id)
     ).all()
     if not visits:
         return
@@ -249,15 +268,6 @@ def _reconcile_batch(
             if m.found:
                 matched_ids.add(m.person_id)
             match_rows.append((m.person_id, _METHOD_VALUE[m.method], m.confidence, r.id))
-    if match_rows:
-        # One executemany of plain tuples on the driver (strings and floats only): SQLAlchemy's
-        # per-row parameter processing would cost more than the update itself.
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        sql = (
-            f"UPDATE visit_residents SET matched_person_id = {mark}, match_method = {mark}, "  # noqa: S608 (placeholders only)
-            f"match_confidence = {mark} WHERE id = {mark}"
-        )
-        conn.exec_driver_sql(sql, match_rows)
     # The matched records themselves (to know where they are registered); most are
     # registered at the visited houses and already loaded.
     people = {c.person_id: c for lst in registered.values() for c in lst}
@@ -317,8 +327,6 @@ def _reconcile_batch(
         )
         for f in run_checks(ctx, checks):
             findings.append((v, f, fingerprint(v.house_id, f)))
-    result.visits += len(visits)
-    session.execute(update(Visit).where(Visit.id.in_(ids)).values(reconciled_at=now))
 
     prints = {fp for _, _, fp in findings}
     existing_open: set[str] = set()
@@ -361,7 +369,20 @@ def _reconcile_batch(
             }
         )
         result.by_type[DiscrepancyType(f.type)] += 1
+    # The writes, last: on SQLite a transaction takes the write lock at its first write and
+    # holds it to the commit, so everything above (reads and matching) runs without it.
     session.flush()
+    if match_rows:
+        # One executemany of plain tuples on the driver (strings and floats only): SQLAlchemy's
+        # per-row parameter processing would cost more than the update itself.
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = (
+            f"UPDATE visit_residents SET matched_person_id = {mark}, match_method = {mark}, "  # noqa: S608 (placeholders only)
+            f"match_confidence = {mark} WHERE id = {mark}"
+        )
+        conn.exec_driver_sql(sql, match_rows)
+    session.execute(update(Visit).where(Visit.id.in_(ids)).values(reconciled_at=now))
     if rows:  # Core executemany: the ORM's bulk insert splits rows by which values are None
         session.execute(insert(Discrepancy.__table__), rows)
+    result.visits += len(visits)
     result.created += len(rows)

@@ -1,0 +1,424 @@
+"""The visits demo extension (``fangcang.visits.demo``): every planted difference found, part of
+the queue decided, and the extension in short transactions: stopped at any of its commits (or
+inside one), a rerun resumes and ends row for row as one uninterrupted run."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+from datetime import date, datetime
+
+import numpy as np
+import pytest
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from fangcang import audit, db
+from fangcang.access import Scope
+from fangcang.demo import DemoContext, builder
+from fangcang.models import (
+    AuditEntry,
+    Base,
+    Discrepancy,
+    DiscrepancyStatus,
+    DiscrepancyType,
+    Gender,
+    House,
+    HouseUse,
+    KeyPersonType,
+    MatchMethod,
+    Person,
+    ResidenceType,
+    Visit,
+    VisitResident,
+)
+from fangcang.timeutil import Month
+from fangcang.visits import demo as visits_demo
+from fangcang.visits import demo_extend, matching, reconcile
+from tests.conftest import Factory
+
+D = Scope.district()
+WHEN = datetime(2026, 10, 20, 10, 0)
+UNTIL = Month(2026, 10)
+_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+reconcile_module = importlib.import_module("fangcang.visits.reconcile")
+
+
+def make_id(birth: str, seq: str = "123", region: str = "330302") -> str:
+    body = region + birth + seq
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _W, strict=True)) % 11]
+
+
+def add_registry(session: Session) -> None:
+    """A registry of 1,200 houses in three communities for the visits demo."""
+    factory = Factory(session)
+    rng = np.random.default_rng(1)
+    comms = [factory.community(community_id=f"C{i}") for i in range(3)]
+    houses, people = [], []
+    for i in range(1200):
+        c = comms[i % 3]
+        n = int(rng.integers(1, 4))
+        houses.append(
+            dict(
+                house_id=f"H{i:05d}",
+                address=f"路{i}号",
+                community_id=c.community_id,
+                use=HouseUse.SELF_OCCUPIED if i % 4 else HouseUse.RENTAL,
+                registered_residents=n,
+                updated_at=WHEN,
+                source="住建",
+            )
+        )
+        for _ in range(n):
+            k = len(people)
+            birth = date(1950 + k % 50, 1 + k % 12, 1 + k % 28)
+            people.append(
+                dict(
+                    person_id=f"P{k:06d}",
+                    name="张" + "伟强磊军勇杰涛明辉华"[k % 10] + "芳敏静丽婷"[k // 10 % 5],
+                    id_number=make_id(f"{birth:%Y%m%d}", f"{k % 1000:03d}"),
+                    phone=f"139{k:08d}",
+                    birth_date=birth,
+                    gender=Gender.MALE,
+                    residence_type=ResidenceType.REGISTERED,
+                    community_id=c.community_id,
+                    house_id=f"H{i:05d}",
+                    updated_at=WHEN,
+                    source="户籍科",
+                    key_person_type=KeyPersonType.DRUGS if k % 23 == 0 else None,
+                )
+            )
+    session.execute(insert(House), houses)
+    session.execute(insert(Person), people)
+    session.commit()
+
+
+@pytest.fixture
+def demo_registry(session):
+    add_registry(session)
+
+
+def _ctx(engine) -> DemoContext:
+    return DemoContext(engine=engine, scale="small", seed=7, until=UNTIL)
+
+
+def test_demo_extend_plants_every_type_and_decides_some(engine, session, demo_registry):
+    out = demo_extend(_ctx(engine))
+    session.expire_all()
+    assert out["visits"] == 300
+    assert session.scalar(select(func.count()).select_from(Visit)) == 300
+    found = {d.type for d in session.scalars(select(Discrepancy))}
+    assert found == set(DiscrepancyType)
+    statuses = {d.status for d in session.scalars(select(Discrepancy))}
+    assert statuses == set(DiscrepancyStatus)
+    assert 0.04 < out["discrepancies"] / out["visits"] < 0.2
+    visits = session.scalars(select(Visit)).all()
+    assert min(v.visited_at for v in visits) >= datetime(2025, 11, 1)
+    assert max(v.visited_at for v in visits) < datetime(2026, 11, 1)
+    # Every discrepancy was found on the day of its visit.
+    d = session.scalars(select(Discrepancy)).first()
+    assert d.created_at == session.get(Visit, d.visit_id).visited_at
+
+
+def test_reconcile_in_batches_with_one_pass_birth_candidates_finds_the_same(
+    engine, session, demo_registry, monkeypatch
+):
+    """Many visits (several batches, birth-date candidates loaded once by a pass over the
+    people table, the ID numbers held twice found once) give the same matches and
+    discrepancies as a single batch searching the birth-date index and the ID numbers."""
+    monkeypatch.setitem(visits_demo.MAX_DECISIONS, "small", 0)
+    demo_extend(_ctx(engine))
+
+    def found():
+        session.expire_all()
+        matches = session.execute(
+            select(
+                VisitResident.id,
+                VisitResident.matched_person_id,
+                VisitResident.match_method,
+                VisitResident.match_confidence,
+            ).order_by(VisitResident.id)
+        ).all()
+        cols = [c for c in Discrepancy.__table__.columns if c.name not in ("id", "created_at")]
+        queued = sorted(map(tuple, session.execute(select(*cols)).all()), key=repr)
+        return matches, queued
+
+    one_batch = found()
+    assert any(m[2] is MatchMethod.NAME_BIRTH for m in one_batch[0])
+    # Duplicate registrations are found (batches take the ID numbers held twice from the
+    # one pass).
+    dup = DiscrepancyType.DUPLICATE_REGISTRATION
+    n_dup = select(func.count()).select_from(Discrepancy).where(Discrepancy.type == dup)
+    assert session.scalar(n_dup) > 0
+    session.execute(
+        VisitResident.__table__.update().values(
+            matched_person_id=None, match_method=MatchMethod.NONE, match_confidence=None
+        )
+    )
+    session.execute(Discrepancy.__table__.delete())
+    session.commit()
+    monkeypatch.setattr(reconcile_module, "BATCH", 40)
+    monkeypatch.setattr(matching, "SCAN_PAIRS", 1)
+    monkeypatch.setattr(reconcile_module, "SCAN_PAIRS", 1)
+    passes = []
+    real = matching.people_by_birth_initial
+    monkeypatch.setattr(
+        reconcile_module,
+        "people_by_birth_initial",
+        lambda s, pairs: passes.append(len(pairs)) or real(s, pairs),
+    )
+    ids = session.scalars(select(Visit.id)).all()
+    reconcile(session, D, visit_ids=ids, now=WHEN)
+    session.commit()
+    assert len(passes) == 1 and passes[0] > 10
+    assert found() == one_batch
+
+
+def test_reconcile_with_pause_commits_each_batch_and_finds_the_same(
+    engine, session, demo_registry, monkeypatch
+):
+    """``reconcile(pause=...)`` calls it after each batch with that batch's writes in the
+    session (its visits marked reconciled with their matches and discrepancies), and finds
+    what one transaction finds."""
+    monkeypatch.setitem(visits_demo.MAX_DECISIONS, "small", 0)
+    demo_extend(_ctx(engine))
+    cols = [c for c in Discrepancy.__table__.columns if c.name not in ("id", "created_at")]
+
+    def found():
+        session.expire_all()
+        return (
+            session.execute(
+                select(VisitResident.id, VisitResident.matched_person_id).order_by(VisitResident.id)
+            ).all(),
+            sorted(map(tuple, session.execute(select(*cols)).all()), key=repr),
+        )
+
+    want = found()
+    session.execute(VisitResident.__table__.update().values(matched_person_id=None))
+    session.execute(Visit.__table__.update().values(reconciled_at=None))
+    session.execute(Discrepancy.__table__.delete())
+    session.commit()
+    monkeypatch.setattr(reconcile_module, "BATCH", 70)
+    seen = []
+
+    def pause(s):
+        seen.append(
+            (
+                s.scalar(select(func.count()).where(Visit.reconciled_at.is_not(None))),
+                s.scalar(select(func.count()).select_from(Discrepancy)),
+            )
+        )
+        s.commit()
+
+    ids = session.scalars(select(Visit.id)).all()
+    out = reconcile(session, D, visit_ids=ids, now=WHEN, pause=pause)
+    assert [n for n, _ in seen] == [70, 140, 210, 280, 300]
+    assert seen[-1][1] == out.created == len(want[1])
+    assert found() == want
+
+
+# --------------------------------------------------------------------------------------------
+# Short transactions, interrupted and resumed
+# --------------------------------------------------------------------------------------------
+class _Stopped(Exception):
+    """The fill interrupted (the server stopped)."""
+
+
+class _Fixed:
+    """``builder.ChunkSize`` keeping its first size whatever the time taken (the stops below
+    count commits)."""
+
+    def __init__(self, start: int = 5_000, **kwargs) -> None:
+        self.n = start
+
+    def took(self, seconds: float) -> None:
+        return None
+
+
+#: Keys two databases assign independently (PostgreSQL's sequences move on in a rolled-back
+#: transaction): the surrogate ids of the aggregates and registry changes.
+_NO_ID = ("registry_changes",)
+
+
+def _dump(engine, after: int) -> dict:
+    """Every table but the audit log and meta, rows sorted (surrogate ids of aggregates and
+    registry changes left out), and the audit entries after entry ``after`` in order (less
+    their time and links), and the demo's progress less the generator's state."""
+    out = {}
+    with engine.connect() as c:
+        for table in Base.metadata.sorted_tables:
+            if table.name in ("audit_log", "meta", "alembic_version"):
+                continue
+            cols = [
+                col
+                for col in table.columns
+                if not (
+                    col.name == "id" and (table.name.startswith("agg_") or table.name in _NO_ID)
+                )
+            ]
+            out[table.name] = sorted(map(tuple, c.execute(select(*cols)).all()), key=repr)
+        log = AuditEntry.__table__
+        out["audit"] = [
+            tuple(r)
+            for r in c.execute(
+                select(log.c.actor, log.c.action, log.c.target, log.c.detail)
+                .where(log.c.id > after)
+                .order_by(log.c.id)
+            )
+        ]
+    with Session(engine) as s:
+        state = json.loads(db.get_meta(s, visits_demo.PROGRESS_KEY) or "{}")
+    state.pop("rng", None)
+    out["progress"] = state
+    return out
+
+
+def _last_audit_id(engine) -> int:
+    with Session(engine) as s:
+        return s.scalar(select(func.max(AuditEntry.id))) or 0
+
+
+def _small(monkeypatch) -> None:
+    """Several commits in each stage of the small demo: visits written 40 at a time,
+    reconciled 50 at a time, decided 3 at a time; no gap after each commit."""
+    monkeypatch.setattr(builder, "WRITE_GAP_SECONDS", 0.0)
+    monkeypatch.setattr(builder, "ChunkSize", _Fixed)
+    monkeypatch.setattr(visits_demo, "FIRST_CHUNK", 40)
+    monkeypatch.setattr(visits_demo, "FIRST_DECISIONS", 3)
+    monkeypatch.setattr(reconcile_module, "BATCH", 50)
+
+
+def _stage(engine) -> str | None:
+    with Session(engine) as s:
+        raw = db.get_meta(s, visits_demo.PROGRESS_KEY)
+    return json.loads(raw)["stage"] if raw else None
+
+
+def _without_time(out: dict) -> dict:
+    return {k: v for k, v in out.items() if k != "reconcile_seconds"}
+
+
+def test_demo_in_short_transactions_resumes_to_the_rows_of_one_run(
+    engine, session, tmp_path, sqlite_template, monkeypatch
+):
+    """The visits demo commits in short steps (visits in chunks, the duplicate records, each
+    reconciliation batch, the creation days, the decisions in chunks) with its progress.
+    Stopped after a commit in its visit writes, inside the next one, mid-reconciliation,
+    during its decisions and inside its last transaction (the one that marks it done), each
+    rerun resumes, and the end is row for row what one uninterrupted run writes (ids,
+    registry corrections, aggregates and audit entries included, none twice), with the audit
+    chain intact; a rerun after that writes nothing."""
+    _small(monkeypatch)
+    ref_path = tmp_path / "reference.db"
+    shutil.copyfile(sqlite_template, ref_path)
+    reference = db.make_engine(f"sqlite:///{ref_path}")
+    with Session(reference) as s:
+        add_registry(s)
+    real = builder.let_writers_in
+    stages: list[str | None] = []
+
+    def counting(s):
+        real(s)
+        stages.append(json.loads(db.get_meta(s, visits_demo.PROGRESS_KEY))["stage"])
+
+    monkeypatch.setattr(builder, "let_writers_in", counting)
+    expected = _without_time(demo_extend(_ctx(reference)))
+    want = _dump(reference, 0)
+    reference.dispose()
+    # 8 chunks of visits, the duplicates, 6 reconciliation batches, the creation days, and
+    # the decisions in several chunks.
+    assert stages[:8] == ["visits"] * 8 and stages[8:15] == ["reconcile"] * 7
+    assert stages[15] == "decide" and stages[-1] == "done" and len(stages) >= 19
+    assert sum(expected["decided"].values()) > 6 and want["audit"]
+    n = len(stages)
+
+    add_registry(session)
+    ctx = _ctx(engine)
+    calls: list[int] = []
+    batches: list[int] = []  # visits per reconciliation batch, over all runs
+    real_batch = reconcile_module._reconcile_batch
+    monkeypatch.setattr(
+        reconcile_module,
+        "_reconcile_batch",
+        lambda s, scope, ids, *a: batches.append(len(ids)) or real_batch(s, scope, ids, *a),
+    )
+
+    def stop_after(k: int):
+        def pause(s):
+            real(s)
+            calls.append(1)
+            if len(calls) == k:
+                raise _Stopped
+
+        return pause
+
+    def stop_inside(k: int):
+        def pause(s):
+            calls.append(1)
+            if len(calls) == k:
+                raise _Stopped  # before the commit: the transaction is lost
+            real(s)
+
+        return pause
+
+    done = 0  # commits of the reference run made so far
+    for how, at, stage in (
+        (stop_after, 3, "visits"),  # three chunks of visits on file
+        (stop_inside, 5, "visits"),  # the rerun's second chunk lost
+        (stop_after, 11, "reconcile"),  # the duplicates and two reconciliation batches
+        (stop_after, n - 2, "decide"),  # during the decisions
+        (stop_inside, n, "decide"),  # inside the last transaction, which marks it done
+    ):
+        calls.clear()
+        monkeypatch.setattr(builder, "let_writers_in", how(at - done))
+        with pytest.raises(_Stopped):
+            demo_extend(ctx)
+        done = at if how is stop_after else at - 1
+        assert _stage(engine) == stages[done - 1] == stage
+    assert done == n - 1
+    assert sum(batches) == 300  # a rerun reconciles only the visits not reconciled yet
+    monkeypatch.setattr(builder, "let_writers_in", real)
+    assert _without_time(demo_extend(ctx)) == expected
+    assert _dump(engine, 0) == want
+    assert demo_extend(ctx) == {"visits": 300, "already_built": True}
+    assert _dump(engine, 0) == want
+    session.expire_all()
+    assert audit.verify(session).ok
+
+
+def test_a_visit_recorded_during_the_fill_takes_an_id_after_the_demo(
+    engine, session, demo_registry, monkeypatch
+):
+    """The demo writes its visits highest ids first, so an officer's visit recorded while it
+    fills takes the next id after the demo's (on SQLite as on PostgreSQL) and the demo
+    completes with its own ids."""
+    from fangcang.visits import record_visit
+
+    _small(monkeypatch)
+    real = builder.let_writers_in
+    calls: list[int] = []
+
+    def pause(s):
+        real(s)
+        calls.append(1)
+        if len(calls) == 1:
+            with Session(engine) as u:
+                v, _ = record_visit(
+                    u,
+                    D,
+                    house_id="H00007",
+                    visited_at=WHEN,
+                    recorded_by="officer",
+                    observed_use=HouseUse.SELF_OCCUPIED,
+                )
+                u.commit()
+                calls.append(v.id)
+
+    monkeypatch.setattr(builder, "let_writers_in", pause)
+    out = demo_extend(_ctx(engine))
+    assert calls[1] == 301 and out["visits"] == 300
+    ids = session.scalars(
+        select(Visit.id).where(Visit.source == visits_demo.DEMO_SOURCE).order_by(Visit.id)
+    ).all()
+    assert ids == list(range(1, 301))
