@@ -341,7 +341,9 @@ def test_demo_in_short_transactions_resumes_to_the_rows_of_one_run(
     monkeypatch.setattr(
         reconcile_module,
         "_reconcile_batch",
-        lambda s, scope, ids, *a: batches.append(len(ids)) or real_batch(s, scope, ids, *a),
+        lambda s, scope, ids, *a, **kw: (
+            batches.append(len(ids)) or real_batch(s, scope, ids, *a, **kw)
+        ),
     )
 
     def stop_after(k: int):
@@ -422,3 +424,65 @@ def test_a_visit_recorded_during_the_fill_takes_an_id_after_the_demo(
         select(Visit.id).where(Visit.source == visits_demo.DEMO_SOURCE).order_by(Visit.id)
     ).all()
     assert ids == list(range(1, 301))
+
+
+def test_a_discrepancy_a_supervisor_decides_during_the_fill_is_left_as_decided(
+    engine, session, demo_registry, monkeypatch
+):
+    """Once the demo's discrepancies are on file a supervisor may decide one before the demo
+    does: the demo leaves that decision as it is and completes."""
+    from fangcang.visits import dismiss
+
+    _small(monkeypatch)
+    real = builder.let_writers_in
+    planned, taken = [], []
+    real_decisions = visits_demo._decisions
+    monkeypatch.setattr(
+        visits_demo, "_decisions", lambda *a: planned.extend(real_decisions(*a)) or planned
+    )
+
+    def pause(s):
+        real(s)
+        if planned and not taken:  # the first chunk decided: the supervisor takes the last
+            last = planned[-1].discrepancy_id
+            with Session(engine) as u:
+                dismiss(u, D, last, actor="supervisor", reason="已核实")
+                u.commit()
+            taken.append(last)
+
+    monkeypatch.setattr(builder, "let_writers_in", pause)
+    out = demo_extend(_ctx(engine))
+    assert taken and sum(out["decided"].values()) > 0
+    d = session.get(Discrepancy, taken[0])
+    assert (d.decided_by, d.reason) == ("supervisor", "已核实")
+    assert _stage(engine) == "done"
+
+
+def test_reconcile_with_pause_writes_after_another_connection_committed(sqlite_engine, monkeypatch):
+    """SQLite: a batch whose reads opened a transaction (the one-pass birth candidates go
+    through a temporary table) writes in a transaction of its own, so a commit by another
+    connection meanwhile (a sign-in) does not fail its first write ("database is locked"
+    at once: the transaction's snapshot is stale)."""
+    with Session(sqlite_engine) as s:
+        add_registry(s)
+    monkeypatch.setitem(visits_demo.MAX_DECISIONS, "small", 0)
+    monkeypatch.setattr(builder, "WRITE_GAP_SECONDS", 0.0)
+    monkeypatch.setattr(reconcile_module, "BATCH", 100)
+    monkeypatch.setattr(matching, "SCAN_PAIRS", 1)
+    monkeypatch.setattr(reconcile_module, "SCAN_PAIRS", 1)
+    real = matching.people_by_birth_initial
+    others = []
+
+    def meanwhile(s, pairs):
+        out = real(s, pairs)
+        with Session(sqlite_engine) as u:  # another connection commits a write
+            db.set_meta(u, "signed_in", str(len(others)))
+            u.commit()
+        others.append(1)
+        return out
+
+    monkeypatch.setattr(reconcile_module, "people_by_birth_initial", meanwhile)
+    out = demo_extend(_ctx(sqlite_engine))
+    assert others and out["discrepancies"] > 0
+    with Session(sqlite_engine) as s:
+        assert s.scalar(select(func.count()).where(Visit.reconciled_at.is_(None))) == 0

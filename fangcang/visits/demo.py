@@ -210,6 +210,17 @@ _VISIT_KEYS = [
 _RESIDENT_KEYS = ["id", "visit_id", "name", "id_number", "phone", "birth_date"]
 
 
+def _write_lock(session: Session) -> None:
+    """Begin a short transaction that reads before it writes with the write lock (SQLite:
+    ``BEGIN IMMEDIATE``, waiting for it as any write does). Begun by its first write
+    instead, a transaction that has read fails that write at once ("database is locked",
+    no wait) when another connection (a sign-in) committed since its first read: the
+    registry corrections (``queue.decide``) and ``aggregates.track`` read first."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _fix_sequence(session: Session, table: str) -> None:
     # Explicit ids were inserted: move PostgreSQL's sequence past them.
     if session.get_bind().dialect.name == "postgresql":
@@ -331,7 +342,9 @@ def demo_extend(ctx) -> dict:
 
         if state["stage"] == "decide":
             progress(0.85, "visits: deciding older discrepancies")
-            decisions = _decisions(s, rng, as_of, MAX_DECISIONS.get(ctx.scale, 400))
+            decisions = _decisions(
+                s, rng, as_of, MAX_DECISIONS.get(ctx.scale, 400), select(Visit.id).where(mine)
+            )
             _apply_decisions(s, decisions, state, pause)
         n_found = s.scalar(
             select(func.count())
@@ -572,8 +585,8 @@ def _write(
         pause(s)
         progress(0.3 + 0.15 * (n - lo) / n, "visits: writing")
         hi = lo
-    t0 = time.perf_counter()
     dup_people = made.dup_people
+    _write_lock(s)
     if dup_people:
         with aggregates.track(s, {"people": [p["person_id"] for p in dup_people]}):
             s.execute(insert(Person), dup_people)
@@ -636,15 +649,19 @@ def _plan(rng: np.random.Generator, chosen: list, by_house: dict) -> dict:
     return plan
 
 
-def _decisions(s: Session, rng: np.random.Generator, as_of: date, cap: int) -> list[Decision]:
-    """Confirm or dismiss the older open discrepancies: the longer open, the likelier decided.
-    A confirmation the registry has overtaken (an earlier decision corrected the same record)
-    is dismissed instead. Computed from the discrepancies open or already decided by the demo
-    (an interrupted run's), so that a rerun computes the same list."""
+def _decisions(
+    s: Session, rng: np.random.Generator, as_of: date, cap: int, visits
+) -> list[Decision]:
+    """Confirm or dismiss the older open discrepancies of the demo's ``visits`` (a select of
+    their ids): the longer open, the likelier decided. A confirmation the registry has
+    overtaken (an earlier decision corrected the same record) is dismissed instead. Computed
+    from the discrepancies open or already decided by the demo (an interrupted run's), so
+    that a rerun computes the same list."""
     rows = s.execute(
         select(Discrepancy.id, Discrepancy.created_at)
         .where(
-            (Discrepancy.status == DiscrepancyStatus.OPEN) | (Discrepancy.decided_by == DEMO_ACTOR)
+            Discrepancy.visit_id.in_(visits),
+            (Discrepancy.status == DiscrepancyStatus.OPEN) | (Discrepancy.decided_by == DEMO_ACTOR),
         )
         .order_by(Discrepancy.created_at, Discrepancy.id)
     ).all()
@@ -679,15 +696,27 @@ def _apply_decisions(s: Session, decisions: list[Decision], state: dict, pause) 
 
     decided = state["decided"]
     done = decided.get("n", 0)
-    size = ChunkSize(start=FIRST_DECISIONS, lo=10, hi=2_000)
+    size = ChunkSize(start=FIRST_DECISIONS, lo=10, hi=500)
     while True:
         t0 = time.perf_counter()
+        _write_lock(s)
         chunk = decisions[done : done + size.n]
+        n = len(chunk)
+        if chunk:  # less any a supervisor decided meanwhile (the demo leaves them as they are)
+            ids = [x.discrepancy_id for x in chunk]
+            still = set(
+                s.scalars(
+                    select(Discrepancy.id).where(
+                        Discrepancy.id.in_(ids), Discrepancy.status == DiscrepancyStatus.OPEN
+                    )
+                )
+            )
+            chunk = [x for x in chunk if x.discrepancy_id in still]
         if chunk:
             out = decide(s, Scope.district(), chunk, actor=DEMO_ACTOR)
             for key, ids in (("confirmed", out.confirmed), ("dismissed", out.dismissed)):
                 decided[key] = decided.get(key, 0) + len(ids)
-        done += len(chunk)
+        done += n
         decided["n"] = done
         if done >= len(decisions):
             state["stage"] = "done"

@@ -131,7 +131,9 @@ def reconcile(
     for i in range(0, len(visit_ids), BATCH):
         chunk = visit_ids[i : i + BATCH]
         before = result.visits
-        _reconcile_batch(session, scope, chunk, checks or CHECKS, now, result, pre)
+        _reconcile_batch(
+            session, scope, chunk, checks or CHECKS, now, result, pre, fresh=pause is not None
+        )
         if pause is not None:
             if result.visits > before:
                 db.bump_data_version(session)
@@ -201,7 +203,10 @@ def _reconcile_batch(
     now: datetime,
     result: ReconcileResult,
     pre: _OnePass,
+    fresh: bool = False,
 ) -> None:
+    """Reconcile one batch: reads and matching first, then the writes (``fresh``: in a
+    transaction of their own, see below)."""
     # Plain rows on the Core connection, not ORM objects nor ORM-wrapped rows: a batch is
     # thousands of visits and the ORM's per-row bookkeeping would dominate the time. Pending
     # changes first, as Session.execute would.
@@ -371,6 +376,13 @@ def _reconcile_batch(
         result.by_type[DiscrepancyType(f.type)] += 1
     # The writes, last: on SQLite a transaction takes the write lock at its first write and
     # holds it to the commit, so everything above (reads and matching) runs without it.
+    # ``fresh`` (a caller committing each batch): end the transaction the reads may have
+    # opened (a temporary table's rows, ``people_by_birth_initial``) first; on SQLite its
+    # first write would otherwise fail at once ("database is locked") whenever another
+    # connection committed since its first read, as a sign-in does every few seconds.
+    if fresh:
+        session.commit()
+        conn = session.connection()
     session.flush()
     if match_rows:
         # One executemany of plain tuples on the driver (strings and floats only): SQLAlchemy's
