@@ -18,7 +18,6 @@ from fangcang import audit, db
 from fangcang.access import Scope
 from fangcang.demo import DemoContext, builder
 from fangcang.models import (
-    AuditEntry,
     Base,
     Discrepancy,
     DiscrepancyStatus,
@@ -37,6 +36,7 @@ from fangcang.timeutil import Month
 from fangcang.visits import demo as visits_demo
 from fangcang.visits import demo_extend, matching, reconcile
 from tests.conftest import Factory
+from tests.support import Pauses, Stopped, audit_entries, table_rows
 
 D = Scope.district()
 WHEN = datetime(2026, 10, 20, 10, 0)
@@ -221,10 +221,6 @@ def test_reconcile_with_pause_commits_each_batch_and_finds_the_same(
 # --------------------------------------------------------------------------------------------
 # Short transactions, interrupted and resumed
 # --------------------------------------------------------------------------------------------
-class _Stopped(Exception):
-    """The fill interrupted (the server stopped)."""
-
-
 class _Fixed:
     """``builder.ChunkSize`` keeping its first size whatever the time taken (the stops below
     count commits)."""
@@ -241,42 +237,23 @@ class _Fixed:
 _NO_ID = ("registry_changes",)
 
 
-def _dump(engine, after: int) -> dict:
-    """Every table but the audit log and meta, rows sorted (surrogate ids of aggregates and
-    registry changes left out), and the audit entries after entry ``after`` in order (less
-    their time and links), and the demo's progress less the generator's state."""
+def _dump(engine) -> dict:
+    """Every table but the audit log and meta (surrogate ids of aggregates and registry
+    changes left out), the audit entries in order (``support.audit_entries``), and the
+    demo's progress less the generator's state."""
     out = {}
     with engine.connect() as c:
         for table in Base.metadata.sorted_tables:
             if table.name in ("audit_log", "meta", "alembic_version"):
                 continue
-            cols = [
-                col
-                for col in table.columns
-                if not (
-                    col.name == "id" and (table.name.startswith("agg_") or table.name in _NO_ID)
-                )
-            ]
-            out[table.name] = sorted(map(tuple, c.execute(select(*cols)).all()), key=repr)
-        log = AuditEntry.__table__
-        out["audit"] = [
-            tuple(r)
-            for r in c.execute(
-                select(log.c.actor, log.c.action, log.c.target, log.c.detail)
-                .where(log.c.id > after)
-                .order_by(log.c.id)
-            )
-        ]
+            no_id = table.name.startswith("agg_") or table.name in _NO_ID
+            out[table.name] = table_rows(c, table.name, skip={"id"} if no_id else set())
+        out["audit"] = audit_entries(c)
     with Session(engine) as s:
         state = json.loads(db.get_meta(s, visits_demo.PROGRESS_KEY) or "{}")
     state.pop("rng", None)
     out["progress"] = state
     return out
-
-
-def _last_audit_id(engine) -> int:
-    with Session(engine) as s:
-        return s.scalar(select(func.max(AuditEntry.id))) or 0
 
 
 def _small(monkeypatch) -> None:
@@ -315,16 +292,16 @@ def test_demo_in_short_transactions_resumes_to_the_rows_of_one_run(
     reference = db.make_engine(f"sqlite:///{ref_path}")
     with Session(reference) as s:
         add_registry(s)
-    real = builder.let_writers_in
+    pauses = Pauses(monkeypatch)
     stages: list[str | None] = []
-
-    def counting(s):
-        real(s)
-        stages.append(json.loads(db.get_meta(s, visits_demo.PROGRESS_KEY))["stage"])
-
-    monkeypatch.setattr(builder, "let_writers_in", counting)
+    pauses.hook(
+        lambda s, n: (
+            pauses.real(s),
+            stages.append(json.loads(db.get_meta(s, visits_demo.PROGRESS_KEY))["stage"]),
+        )
+    )
     expected = _without_time(demo_extend(_ctx(reference)))
-    want = _dump(reference, 0)
+    want = _dump(reference)
     reference.dispose()
     # 8 chunks of visits, the duplicates, 6 reconciliation batches, the creation days, and
     # the decisions in several chunks.
@@ -335,7 +312,6 @@ def test_demo_in_short_transactions_resumes_to_the_rows_of_one_run(
 
     add_registry(session)
     ctx = _ctx(engine)
-    calls: list[int] = []
     batches: list[int] = []  # visits per reconciliation batch, over all runs
     real_batch = reconcile_module._reconcile_batch
     monkeypatch.setattr(
@@ -346,45 +322,34 @@ def test_demo_in_short_transactions_resumes_to_the_rows_of_one_run(
         ),
     )
 
-    def stop_after(k: int):
-        def pause(s):
-            real(s)
-            calls.append(1)
-            if len(calls) == k:
-                raise _Stopped
-
-        return pause
-
     def stop_inside(k: int):
-        def pause(s):
-            calls.append(1)
-            if len(calls) == k:
-                raise _Stopped  # before the commit: the transaction is lost
-            real(s)
+        def pause(s, n):
+            if n == k:
+                raise Stopped  # before the commit: the transaction is lost
+            pauses.real(s)
 
-        return pause
+        pauses.hook(pause)
 
     done = 0  # commits of the reference run made so far
     for how, at, stage in (
-        (stop_after, 3, "visits"),  # three chunks of visits on file
+        (pauses.stop_at, 3, "visits"),  # three chunks of visits on file
         (stop_inside, 5, "visits"),  # the rerun's second chunk lost
-        (stop_after, 11, "reconcile"),  # the duplicates and two reconciliation batches
-        (stop_after, n - 2, "decide"),  # during the decisions
+        (pauses.stop_at, 11, "reconcile"),  # the duplicates and two reconciliation batches
+        (pauses.stop_at, n - 2, "decide"),  # during the decisions
         (stop_inside, n, "decide"),  # inside the last transaction, which marks it done
     ):
-        calls.clear()
-        monkeypatch.setattr(builder, "let_writers_in", how(at - done))
-        with pytest.raises(_Stopped):
+        how(at - done)
+        with pytest.raises(Stopped):
             demo_extend(ctx)
-        done = at if how is stop_after else at - 1
+        done = at if how == pauses.stop_at else at - 1
         assert _stage(engine) == stages[done - 1] == stage
     assert done == n - 1
     assert sum(batches) == 300  # a rerun reconciles only the visits not reconciled yet
-    monkeypatch.setattr(builder, "let_writers_in", real)
+    pauses.restore()
     assert _without_time(demo_extend(ctx)) == expected
-    assert _dump(engine, 0) == want
+    assert _dump(engine) == want
     assert demo_extend(ctx) == {"visits": 300, "already_built": True}
-    assert _dump(engine, 0) == want
+    assert _dump(engine) == want
     session.expire_all()
     assert audit.verify(session).ok
 
@@ -398,13 +363,12 @@ def test_a_visit_recorded_during_the_fill_takes_an_id_after_the_demo(
     from fangcang.visits import record_visit
 
     _small(monkeypatch)
-    real = builder.let_writers_in
-    calls: list[int] = []
+    pauses = Pauses(monkeypatch)
+    recorded: list[int] = []
 
-    def pause(s):
-        real(s)
-        calls.append(1)
-        if len(calls) == 1:
+    def pause(s, n):
+        pauses.real(s)
+        if n == 1:  # the first chunk (the highest ids) on file
             with Session(engine) as u:
                 v, _ = record_visit(
                     u,
@@ -415,11 +379,11 @@ def test_a_visit_recorded_during_the_fill_takes_an_id_after_the_demo(
                     observed_use=HouseUse.SELF_OCCUPIED,
                 )
                 u.commit()
-                calls.append(v.id)
+                recorded.append(v.id)
 
-    monkeypatch.setattr(builder, "let_writers_in", pause)
+    pauses.hook(pause)
     out = demo_extend(_ctx(engine))
-    assert calls[1] == 301 and out["visits"] == 300
+    assert recorded == [301] and out["visits"] == 300
     ids = session.scalars(
         select(Visit.id).where(Visit.source == visits_demo.DEMO_SOURCE).order_by(Visit.id)
     ).all()
@@ -434,15 +398,15 @@ def test_a_discrepancy_a_supervisor_decides_during_the_fill_is_left_as_decided(
     from fangcang.visits import dismiss
 
     _small(monkeypatch)
-    real = builder.let_writers_in
+    pauses = Pauses(monkeypatch)
     planned, taken = [], []
     real_decisions = visits_demo._decisions
     monkeypatch.setattr(
         visits_demo, "_decisions", lambda *a: planned.extend(real_decisions(*a)) or planned
     )
 
-    def pause(s):
-        real(s)
+    def pause(s, n):
+        pauses.real(s)
         if planned and not taken:  # the first chunk decided: the supervisor takes the last
             last = planned[-1].discrepancy_id
             with Session(engine) as u:
@@ -450,7 +414,7 @@ def test_a_discrepancy_a_supervisor_decides_during_the_fill_is_left_as_decided(
                 u.commit()
             taken.append(last)
 
-    monkeypatch.setattr(builder, "let_writers_in", pause)
+    pauses.hook(pause)
     out = demo_extend(_ctx(engine))
     assert taken and sum(out["decided"].values()) > 0
     d = session.get(Discrepancy, taken[0])
