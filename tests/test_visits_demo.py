@@ -450,3 +450,32 @@ def test_reconcile_with_pause_writes_after_another_connection_committed(sqlite_e
     assert others and out["discrepancies"] > 0
     with Session(sqlite_engine) as s:
         assert s.scalar(select(func.count()).where(Visit.reconciled_at.is_(None))) == 0
+
+
+def test_no_automatic_checkpoint_at_the_demos_commits(sqlite_engine, monkeypatch):
+    """SQLite: the demo's commits do not checkpoint the WAL themselves (that copy would hold
+    the write lock; ``let_writers_in`` checkpoints in its gap); the connection's setting is
+    back afterwards, also when the fill is interrupted."""
+    with Session(sqlite_engine) as s:
+        add_registry(s)
+    _small(monkeypatch)
+    pauses = Pauses(monkeypatch)
+    seen = []
+
+    def autocheckpoint(s) -> int:
+        return s.connection().exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+
+    def pause(s, n):
+        seen.append(autocheckpoint(s))
+        if n == 3:
+            raise Stopped
+        pauses.real(s)
+
+    pauses.hook(pause)
+    with pytest.raises(Stopped):
+        demo_extend(_ctx(sqlite_engine))
+    pauses.hook(lambda s, n: (seen.append(autocheckpoint(s)), pauses.real(s)))
+    demo_extend(_ctx(sqlite_engine))
+    assert len(seen) > 10 and set(seen) == {0}
+    with Session(sqlite_engine) as s:
+        assert autocheckpoint(s) == 1000
