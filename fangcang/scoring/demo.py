@@ -17,8 +17,7 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -191,7 +190,7 @@ def generate_check_history(
             )
 
     if pause is not None:
-        from ..demo.builder import ChunkSize
+        from ..demo.builder import ChunkSize, checkpoint_in_gap
 
         size, added = ChunkSize(), 0
         while added < len(idx):
@@ -199,7 +198,7 @@ def generate_check_history(
             # The chunk's row tuples are made before the write (the lock is taken at its first
             # INSERT): a tenth of the time the write would otherwise hold it.
             chunk = list(rows(n, added, added + n))
-            with _checkpoint_in_gap(session):
+            with checkpoint_in_gap(session):
                 t0 = time.perf_counter()
                 added += checks.add_checks(session, chunk, chunk=n)
                 size.took(time.perf_counter() - t0)
@@ -215,28 +214,6 @@ def generate_check_history(
     added = checks.add_checks(session, rows())
     create_indexes(session, FactorCheck.__table__, dropped)
     return added
-
-
-@contextmanager
-def _checkpoint_in_gap(session: Session) -> Iterator[None]:
-    """No automatic WAL checkpoint at the commits of this connection (SQLite) inside the block.
-
-    A chunk of the history dirties more than the 1,000 pages at which SQLite checkpoints by
-    itself when a commit ends, so each commit copied its chunk into the database (0.12 s of
-    0.37 s per chunk at full size) before ``let_writers_in`` began its gap: the gap's own
-    checkpoint then found nothing to do. Without it that copy is the gap's checkpoint, inside
-    the gap's time. The setting is the connection's; restored when the block ends."""
-    conn = session.connection()
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    raw = conn.connection.dbapi_connection
-    before = int(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
-    raw.execute("PRAGMA wal_autocheckpoint = 0")
-    try:
-        yield
-    finally:
-        raw.execute(f"PRAGMA wal_autocheckpoint = {before}")
 
 
 def _record_last_checks(session: Session) -> int:

@@ -20,8 +20,6 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -223,26 +221,6 @@ def _write_lock(session: Session) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-@contextmanager
-def _no_checkpoint_at_commit(session: Session) -> Iterator[None]:
-    """No automatic WAL checkpoint at the commit inside the block (SQLite; the connection's
-    setting, restored after). A chunk of visits or a reconciliation batch dirties more than
-    the 1,000 pages at which SQLite checkpoints when a commit ends, so that commit would copy
-    them into the database while it still holds the write lock; ``let_writers_in``
-    checkpoints in its gap instead (as ``scoring.demo._checkpoint_in_gap``)."""
-    conn = session.connection()
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    raw = conn.connection.dbapi_connection
-    before = int(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
-    raw.execute("PRAGMA wal_autocheckpoint = 0")
-    try:
-        yield
-    finally:
-        raw.execute(f"PRAGMA wal_autocheckpoint = {before}")
-
-
 def _fix_sequence(session: Session, table: str) -> None:
     # Explicit ids were inserted: move PostgreSQL's sequence past them.
     if session.get_bind().dialect.name == "postgresql":
@@ -307,7 +285,7 @@ def demo_extend(ctx) -> dict:
     from ..demo import builder
 
     def pause(session: Session) -> None:
-        with _no_checkpoint_at_commit(session):
+        with builder.checkpoint_in_gap(session):
             builder.let_writers_in(session)  # looked up at each call (tests interrupt here)
 
     rng = np.random.default_rng(ctx.seed + 6006)

@@ -1,5 +1,5 @@
-"""The scoring demo's history chunks leave the WAL checkpoint to the gap between writes
-(``fangcang.scoring.demo._checkpoint_in_gap``)."""
+"""A demo extension's chunks leave the WAL checkpoint to the gap between writes
+(``fangcang.demo.builder.checkpoint_in_gap``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from fangcang import db
-from fangcang.scoring.demo import _checkpoint_in_gap
+from fangcang.demo.builder import checkpoint_in_gap
 
 
 def _autocheckpoint(raw) -> int:
@@ -22,7 +22,7 @@ def test_no_automatic_checkpoint_inside_and_the_setting_restored(sqlite_engine):
         raw = session.connection().connection.dbapi_connection
         raw.execute("PRAGMA wal_autocheckpoint = 1")  # outside: a checkpoint at every commit
         session.commit()
-        with _checkpoint_in_gap(session):
+        with checkpoint_in_gap(session):
             assert _autocheckpoint(raw) == 0
             size = path.stat().st_size
             db.set_meta(session, "probe", "x" * 200_000)  # ~50 new pages, one commit
@@ -32,13 +32,13 @@ def test_no_automatic_checkpoint_inside_and_the_setting_restored(sqlite_engine):
             session.commit()
             assert path.stat().st_size > size  # the gap's checkpoint copies it
         assert _autocheckpoint(raw) == 1
-        with pytest.raises(RuntimeError), _checkpoint_in_gap(session):
+        with pytest.raises(RuntimeError), checkpoint_in_gap(session):
             raise RuntimeError("interrupted")
         assert _autocheckpoint(raw) == 1
 
 
 def test_nothing_changes_elsewhere(engine):
-    with Session(engine) as session, _checkpoint_in_gap(session):
+    with Session(engine) as session, checkpoint_in_gap(session):
         db.set_meta(session, "probe", "y")
         session.commit()
         assert db.get_meta(session, "probe") == "y"
