@@ -527,3 +527,70 @@ def small_demo_base(engine, monkeypatch, until: Month, seed: int = 3):
     monkeypatch.setattr(demo, "EXTENSIONS", [builder.ACCOUNTS_EXTENSION])
     demo.build(engine, scale="small", seed=seed, until=until)
     return DemoContext(engine, "small", seed, until)
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry records: ID numbers, a visited district
+# ---------------------------------------------------------------------------------------------
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def make_id(birth: str, seq: str = "123", region: str = "330302") -> str:
+    """A valid 18-digit resident ID number for a birth date YYYYMMDD (GB 11643-1999: region
+    code, birth date, sequence, ISO 7064 MOD 11-2 check character)."""
+    body = region + birth + seq
+    return (
+        body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
+    )
+
+
+def visit_registry(session, houses: int = 1200, seed: int = 1) -> None:
+    """A registry of ``houses`` houses in three communities C0-C2 with one to three people
+    each (every 23rd a key person, every 4th house a rental) for the visits tests; committed."""
+    import numpy as np
+    from sqlalchemy import insert
+
+    from fangcang.models import Gender, House, HouseUse, KeyPersonType, Person
+    from tests.conftest import Factory
+
+    when = datetime(2026, 10, 20, 10, 0)
+    factory = Factory(session)
+    rng = np.random.default_rng(seed)
+    comms = [factory.community(community_id=f"C{i}") for i in range(3)]
+    house_rows, people = [], []
+    for i in range(houses):
+        c = comms[i % 3]
+        n = int(rng.integers(1, 4))
+        house_rows.append(
+            dict(
+                house_id=f"H{i:05d}",
+                address=f"路{i}号",
+                community_id=c.community_id,
+                use=HouseUse.SELF_OCCUPIED if i % 4 else HouseUse.RENTAL,
+                registered_residents=n,
+                updated_at=when,
+                source="住建",
+            )
+        )
+        for _ in range(n):
+            k = len(people)
+            birth = date(1950 + k % 50, 1 + k % 12, 1 + k % 28)
+            people.append(
+                dict(
+                    person_id=f"P{k:06d}",
+                    name="张" + "伟强磊军勇杰涛明辉华"[k % 10] + "芳敏静丽婷"[k // 10 % 5],
+                    id_number=make_id(f"{birth:%Y%m%d}", f"{k % 1000:03d}"),
+                    phone=f"139{k:08d}",
+                    birth_date=birth,
+                    gender=Gender.MALE,
+                    residence_type=ResidenceType.REGISTERED,
+                    community_id=c.community_id,
+                    house_id=f"H{i:05d}",
+                    updated_at=when,
+                    source="户籍科",
+                    key_person_type=KeyPersonType.DRUGS if k % 23 == 0 else None,
+                )
+            )
+    session.execute(insert(House), house_rows)
+    session.execute(insert(Person), people)
+    session.commit()

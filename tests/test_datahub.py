@@ -7,18 +7,13 @@ from datetime import date, datetime
 
 import pandas as pd
 import pytest
+from support import make_id
 
 from fangcang import datahub
 from fangcang.access import Scope
 from fangcang.models import AggRecords, ImportLog, ImportStatus
 
 D = Scope.district()
-_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def make_id(birth: str, seq: str = "123") -> str:
-    body = "330302" + birth + seq
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _W, strict=True)) % 11]
 
 
 def test_records_by_kind_source_and_freshness(session, factory):

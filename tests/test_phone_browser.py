@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from support import make_id
 
 from tests.browser_support import chromium, streamlit_server
 
@@ -23,12 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "wang-officer-Pass1"
 PHONE = {"width": 390, "height": 844}
 URGENT = "反诈中心预警：沿江社区居民正在被冒充公检法诈骗，请立即上门劝阻并回报处置情况"
-_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def make_id(birth: str, seq: str = "123") -> str:
-    body = "330302" + birth + seq
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _W, strict=True)) % 11]
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
+from support import make_id
 
 from fangcang.access import Role, Scope, Viewer
 from fangcang.importer.example import write_example_bundle
@@ -32,12 +33,6 @@ from fangcang.visits import Observed, record_visit
 ROOT = Path(__file__).resolve().parent.parent
 VISITS = str(ROOT / "pages" / "visits.py")
 HUB = str(ROOT / "pages" / "data_hub.py")
-_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def make_id(birth: str, seq: str = "123") -> str:
-    body = "330302" + birth + seq
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _W, strict=True)) % 11]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 import pytest
 from sqlalchemy import func, select
+from support import make_id
 
 from fangcang import aggregates, checks
 from fangcang.access import Scope, ScopeError
@@ -42,13 +43,6 @@ from fangcang.visits.matching import birth_from_id
 
 D = Scope.district()
 WHEN = datetime(2026, 10, 20, 10, 0)
-_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def make_id(birth: str, seq: str = "123", region: str = "330302") -> str:
-    """A valid 18-digit ID number for a birth date YYYYMMDD."""
-    body = region + birth + seq
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _W, strict=True)) % 11]
 
 
 def types_of(session) -> list[str]:

@@ -3,11 +3,12 @@ entries and aggregates as deciding them one by one, and aggregates equal to a fu
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
 from sqlalchemy import insert, select, text
+from support import visit_registry
 
 from fangcang import aggregates, audit
 from fangcang.access import Scope, ScopeError
@@ -17,13 +18,9 @@ from fangcang.models import (
     Discrepancy,
     DiscrepancyStatus,
     DiscrepancyType,
-    Gender,
     House,
     HouseUse,
-    KeyPersonType,
-    Person,
     RegistryChange,
-    ResidenceType,
 )
 from fangcang.timeutil import Month
 from fangcang.visits import StaleDiscrepancy, confirm, demo, demo_extend, dismiss
@@ -31,13 +28,7 @@ from fangcang.visits.queue import Decision, decide
 
 D = Scope.district()
 WHEN = datetime(2026, 10, 20, 10, 0)
-_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 STALE = "登记信息已由其他核查更正"
-
-
-def _id(birth: str, seq: str) -> str:
-    body = "330302" + birth + seq
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _W, strict=True)) % 11]
 
 
 @pytest.fixture
@@ -45,44 +36,7 @@ def queue(engine, session, factory, monkeypatch):
     """A district of 900 houses visited by the demo (nothing decided), plus a second open
     discrepancy on a house's use that the first one's confirmation makes stale, and a house
     changed by a re-import after its visit (stale from the start)."""
-    rng = np.random.default_rng(3)
-    comms = [factory.community(community_id=f"C{i}") for i in range(3)]
-    houses, people = [], []
-    for i in range(900):
-        c = comms[i % 3]
-        n = int(rng.integers(1, 4))
-        houses.append(
-            dict(
-                house_id=f"H{i:05d}",
-                address=f"路{i}号",
-                community_id=c.community_id,
-                use=HouseUse.SELF_OCCUPIED if i % 4 else HouseUse.RENTAL,
-                registered_residents=n,
-                updated_at=WHEN,
-                source="住建",
-            )
-        )
-        for _ in range(n):
-            k = len(people)
-            birth = date(1950 + k % 50, 1 + k % 12, 1 + k % 28)
-            people.append(
-                dict(
-                    person_id=f"P{k:06d}",
-                    name="张" + "伟强磊军勇杰涛明辉华"[k % 10] + "芳敏静丽婷"[k // 10 % 5],
-                    id_number=_id(f"{birth:%Y%m%d}", f"{k % 1000:03d}"),
-                    phone=f"139{k:08d}",
-                    birth_date=birth,
-                    gender=Gender.MALE,
-                    residence_type=ResidenceType.REGISTERED,
-                    community_id=c.community_id,
-                    house_id=f"H{i:05d}",
-                    updated_at=WHEN,
-                    source="户籍科",
-                    key_person_type=KeyPersonType.DRUGS if k % 23 == 0 else None,
-                )
-            )
-    session.execute(insert(House), houses)
-    session.execute(insert(Person), people)
+    visit_registry(session, houses=900, seed=3)
     aggregates.rebuild(session)
     session.commit()
     monkeypatch.setitem(demo.MAX_DECISIONS, "small", 0)

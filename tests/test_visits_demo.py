@@ -7,11 +7,10 @@ from __future__ import annotations
 import importlib
 import json
 import shutil
-from datetime import date, datetime
+from datetime import datetime
 
-import numpy as np
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangcang import audit, db
@@ -22,81 +21,25 @@ from fangcang.models import (
     Discrepancy,
     DiscrepancyStatus,
     DiscrepancyType,
-    Gender,
-    House,
     HouseUse,
-    KeyPersonType,
     MatchMethod,
-    Person,
-    ResidenceType,
     Visit,
     VisitResident,
 )
 from fangcang.timeutil import Month
 from fangcang.visits import demo as visits_demo
 from fangcang.visits import demo_extend, matching, reconcile
-from tests.conftest import Factory
-from tests.support import Pauses, Stopped, audit_entries, table_rows
+from tests.support import Pauses, Stopped, audit_entries, table_rows, visit_registry
 
 D = Scope.district()
 WHEN = datetime(2026, 10, 20, 10, 0)
 UNTIL = Month(2026, 10)
-_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 reconcile_module = importlib.import_module("fangcang.visits.reconcile")
-
-
-def make_id(birth: str, seq: str = "123", region: str = "330302") -> str:
-    body = region + birth + seq
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _W, strict=True)) % 11]
-
-
-def add_registry(session: Session) -> None:
-    """A registry of 1,200 houses in three communities for the visits demo."""
-    factory = Factory(session)
-    rng = np.random.default_rng(1)
-    comms = [factory.community(community_id=f"C{i}") for i in range(3)]
-    houses, people = [], []
-    for i in range(1200):
-        c = comms[i % 3]
-        n = int(rng.integers(1, 4))
-        houses.append(
-            dict(
-                house_id=f"H{i:05d}",
-                address=f"路{i}号",
-                community_id=c.community_id,
-                use=HouseUse.SELF_OCCUPIED if i % 4 else HouseUse.RENTAL,
-                registered_residents=n,
-                updated_at=WHEN,
-                source="住建",
-            )
-        )
-        for _ in range(n):
-            k = len(people)
-            birth = date(1950 + k % 50, 1 + k % 12, 1 + k % 28)
-            people.append(
-                dict(
-                    person_id=f"P{k:06d}",
-                    name="张" + "伟强磊军勇杰涛明辉华"[k % 10] + "芳敏静丽婷"[k // 10 % 5],
-                    id_number=make_id(f"{birth:%Y%m%d}", f"{k % 1000:03d}"),
-                    phone=f"139{k:08d}",
-                    birth_date=birth,
-                    gender=Gender.MALE,
-                    residence_type=ResidenceType.REGISTERED,
-                    community_id=c.community_id,
-                    house_id=f"H{i:05d}",
-                    updated_at=WHEN,
-                    source="户籍科",
-                    key_person_type=KeyPersonType.DRUGS if k % 23 == 0 else None,
-                )
-            )
-    session.execute(insert(House), houses)
-    session.execute(insert(Person), people)
-    session.commit()
 
 
 @pytest.fixture
 def demo_registry(session):
-    add_registry(session)
+    visit_registry(session)
 
 
 def _ctx(engine) -> DemoContext:
@@ -291,7 +234,7 @@ def test_demo_in_short_transactions_resumes_to_the_rows_of_one_run(
     shutil.copyfile(sqlite_template, ref_path)
     reference = db.make_engine(f"sqlite:///{ref_path}")
     with Session(reference) as s:
-        add_registry(s)
+        visit_registry(s)
     pauses = Pauses(monkeypatch)
     stages: list[str | None] = []
     pauses.hook(
@@ -310,7 +253,7 @@ def test_demo_in_short_transactions_resumes_to_the_rows_of_one_run(
     assert sum(expected["decided"].values()) > 6 and want["audit"]
     n = len(stages)
 
-    add_registry(session)
+    visit_registry(session)
     ctx = _ctx(engine)
     batches: list[int] = []  # visits per reconciliation batch, over all runs
     real_batch = reconcile_module._reconcile_batch
@@ -428,7 +371,7 @@ def test_reconcile_with_pause_writes_after_another_connection_committed(sqlite_e
     connection meanwhile (a sign-in) does not fail its first write ("database is locked"
     at once: the transaction's snapshot is stale)."""
     with Session(sqlite_engine) as s:
-        add_registry(s)
+        visit_registry(s)
     monkeypatch.setitem(visits_demo.MAX_DECISIONS, "small", 0)
     monkeypatch.setattr(builder, "WRITE_GAP_SECONDS", 0.0)
     monkeypatch.setattr(reconcile_module, "BATCH", 100)
@@ -457,7 +400,7 @@ def test_no_automatic_checkpoint_at_the_demos_commits(sqlite_engine, monkeypatch
     the write lock; ``let_writers_in`` checkpoints in its gap); the connection's setting is
     back afterwards, also when the fill is interrupted."""
     with Session(sqlite_engine) as s:
-        add_registry(s)
+        visit_registry(s)
     _small(monkeypatch)
     pauses = Pauses(monkeypatch)
     seen = []
