@@ -503,39 +503,11 @@ def _generate(s: Session, rng: np.random.Generator, as_of: date, progress, state
             if kind is not None:
                 planted[kind] += 1
         elif rng.random() < NOBODY_HOME_SHARE:
-            visits.append(
-                {
-                    "id": visit_id,
-                    "house_id": h.house_id,
-                    "community_id": h.community_id,
-                    "officer_id": officer_of.get(h.community_id),
-                    "visited_at": at,
-                    "observed_use": None,
-                    "observed_count": None,
-                    "notes": "无人在家",
-                    "source": DEMO_SOURCE,
-                    "recorded_by": DEMO_ACTOR,
-                    "created_at": at,
-                }
-            )
+            visits.append(_visit_row(visit_id, h, officer_of, at, None, None, "无人在家"))
             made.res_end.append(len(residents.rows))
             visit_id += 1
             continue
-        visits.append(
-            {
-                "id": visit_id,
-                "house_id": h.house_id,
-                "community_id": h.community_id,
-                "officer_id": officer_of.get(h.community_id),
-                "visited_at": at,
-                "observed_use": use,
-                "observed_count": count,
-                "notes": "",
-                "source": DEMO_SOURCE,
-                "recorded_by": DEMO_ACTOR,
-                "created_at": at,
-            }
-        )
+        visits.append(_visit_row(visit_id, h, officer_of, at, use, count, ""))
         for o in seen:
             residents.append(
                 {
@@ -551,6 +523,24 @@ def _generate(s: Session, rng: np.random.Generator, as_of: date, progress, state
         made.res_end.append(len(residents.rows))
         visit_id += 1
     return made
+
+
+def _visit_row(visit_id: int, h, officer_of: dict, at: datetime, use, count, notes: str) -> dict:
+    """A demo visit's row (``visits`` table): house ``h`` visited ``at`` by its community's
+    officer, the use and number of residents observed (None: nobody home)."""
+    return {
+        "id": visit_id,
+        "house_id": h.house_id,
+        "community_id": h.community_id,
+        "officer_id": officer_of.get(h.community_id),
+        "visited_at": at,
+        "observed_use": use,
+        "observed_count": count,
+        "notes": notes,
+        "source": DEMO_SOURCE,
+        "recorded_by": DEMO_ACTOR,
+        "created_at": at,
+    }
 
 
 def _write(
