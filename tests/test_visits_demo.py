@@ -422,3 +422,50 @@ def test_no_automatic_checkpoint_at_the_demos_commits(sqlite_engine, monkeypatch
     assert len(seen) > 10 and set(seen) == {0}
     with Session(sqlite_engine) as s:
         assert autocheckpoint(s) == 1000
+
+
+def test_a_visit_recorded_while_the_demo_generates_moves_the_demos_ids(
+    engine, session, demo_registry, monkeypatch
+):
+    """An officer's visit recorded while the demo generates (before it writes anything) takes
+    the id the generation planned for itself; the demo moves its ids past it and completes
+    (it failed on the duplicate id, and so did every rerun), the officer's visit intact."""
+    from fangcang.visits import record_visit
+
+    _small(monkeypatch)
+    real_write, recorded = visits_demo._write, []
+
+    def write(s, made, *args):
+        with Session(engine) as u:
+            for house in ("H00007", "H00008"):
+                v, _ = record_visit(
+                    u,
+                    D,
+                    house_id=house,
+                    visited_at=WHEN,
+                    recorded_by="officer",
+                    observed_use=HouseUse.SELF_OCCUPIED,
+                    residents=[matching.Observed("张伟芳", None, "13900000001", None)],
+                )
+                u.commit()
+                recorded.append(v.id)
+        return real_write(s, made, *args)
+
+    monkeypatch.setattr(visits_demo, "_write", write)
+    out = demo_extend(_ctx(engine))
+    assert recorded == [1, 2] and out["visits"] == 300
+    session.expire_all()
+    ids = session.scalars(
+        select(Visit.id).where(Visit.source == visits_demo.DEMO_SOURCE).order_by(Visit.id)
+    ).all()
+    assert ids == list(range(3, 303))
+    officer = session.scalars(select(Visit).where(Visit.recorded_by == "officer")).all()
+    assert [v.house_id for v in officer] == ["H00007", "H00008"]
+    seen = session.scalars(select(VisitResident.visit_id).order_by(VisitResident.id)).all()
+    assert seen[:2] == [1, 2] and min(seen[2:]) >= 3  # the demo's people seen on its visits
+    assert (
+        session.scalar(select(func.count()).select_from(Visit).where(Visit.reconciled_at.is_(None)))
+        == 0
+    )
+    monkeypatch.setattr(visits_demo, "_write", real_write)
+    assert demo_extend(_ctx(engine))["visits"] == 300  # complete: a rerun writes nothing

@@ -18,6 +18,7 @@ interruption resumes (``demo_extend``).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ from ..models import (
 from .matching import Candidate, people_where
 from .queue import Decision, decide
 from .reconcile import reconcile
+
+log = logging.getLogger(__name__)
 
 VISITED_SHARE = 0.25
 PLANTED_SHARE = 0.08
@@ -187,6 +190,18 @@ class _Rows:
             )
             + self.fixed
         )
+
+    def shift(self, by: dict[str, int]) -> None:
+        """Add ``by[column]`` to the integer columns named (ids taken meanwhile)."""
+        pos = {k: i for i, (k, _) in enumerate(self.key_procs)}
+        moves = [(pos[k], d) for k, d in by.items() if d]
+        if not moves:
+            return
+        for n, r in enumerate(self.rows):
+            row = list(r)
+            for i, d in moves:
+                row[i] += d
+            self.rows[n] = tuple(row)
 
     def write(self, session: Session, lo: int, hi: int) -> None:
         """INSERT rows ``lo`` to ``hi`` (positions)."""
@@ -553,6 +568,8 @@ def _write(
 
     progress(0.3, "visits: writing")
     n = len(made.visits.rows)
+    if "visit_ids" not in state:  # a first run: nothing written yet
+        _claim_ids(s, made, n)
     id0 = made.visit_id0
     state = {
         "stage": "visits",
@@ -603,6 +620,33 @@ def _write(
     db.bump_data_version(s)
     pause(s)
     return state
+
+
+def _claim_ids(s: Session, made: _Generated, n: int) -> None:
+    """Before the first chunk is written (in its transaction): move the generated ids past
+    any a user took while the demo generated (an officer's visit recorded in those seconds
+    took the next id, which the generation had planned for itself; every rerun would then
+    fail on it), and on PostgreSQL the sequences past the demo's range at once (``setval``
+    is not transactional), so that visits recorded meanwhile take ids after it."""
+    _write_lock(s)  # SQLite: no other writer until the first chunk commits
+    visit0 = max(_next_id(s, Visit.id), made.visit_id0)
+    resident0 = max(_next_id(s, VisitResident.id), made.resident_id0)
+    dv, dr = visit0 - made.visit_id0, resident0 - made.resident_id0
+    if dv or dr:
+        log.info("visits demo: ids taken meanwhile, the demo's moved by %d (visits), %d", dv, dr)
+        made.visits.shift({"id": dv})
+        made.residents.shift({"id": dr, "visit_id": dv})
+        made.visit_id0, made.resident_id0 = visit0, resident0
+    if s.get_bind().dialect.name == "postgresql":
+        last = {
+            "visits": visit0 + n - 1,
+            "visit_residents": resident0 + len(made.residents.rows) - 1,
+        }
+        for table, value in last.items():
+            s.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :v)"),  # noqa: S608 (constant names)
+                {"v": max(value, 1)},
+            )
 
 
 def _plan(rng: np.random.Generator, chosen: list, by_house: dict) -> dict:
