@@ -64,6 +64,18 @@ def district_codes(sub_district_codes: Iterable[str] | pd.Series) -> pd.Series:
     return codes.str[:COUNTY_DIGITS].where(standard, "")
 
 
+def districts_in(sub_district_codes: Iterable[str] | pd.Series) -> list[str]:
+    """The districts these sub-district codes lie in (sorted codes; codes that name no
+    district, such as local ones, count for none)."""
+    return sorted(set(district_codes(sub_district_codes)) - {""})
+
+
+def spans_districts(sub_district_codes: Iterable[str] | pd.Series) -> bool:
+    """True when these sub-districts lie in more than one district: a city's database or
+    view (one district with some local codes is not a city)."""
+    return len(districts_in(sub_district_codes)) > 1
+
+
 def district_areas(session: Session) -> dict[str, Scope]:
     """Every district in the database -> all its communities (one read; whoever looks: study
     areas, not jurisdictions); ``""`` = the communities whose codes name no district."""

@@ -157,3 +157,16 @@ def test_whole_area_is_named_the_city_or_the_district(
     assert at.caption[0].value.startswith(f"{whole} · ")
     at = _open(monkeypatch, engine, "present", slide="1")
     assert f" · {whole}</div>" in texts(at)
+
+
+def test_one_district_with_a_local_code_is_not_a_city(monkeypatch, engine, session, factory):
+    """A one-district database where one community's sub-district has a local code (no
+    district in it) is still one district everywhere: no 区县 choice, no city-wide title."""
+    dd.city(session, factory, districts=1)
+    local = factory.sub_district("SDX", "新城片区", label_lon=None, label_lat=None)
+    factory.community("X01", name="社区X", sub_district=local, bbox=(120.9, 28.0, 120.91, 28.01))
+    session.commit()
+    for page in ("warning", "overview", "map"):
+        at = _open(monkeypatch, engine, page, period=str(dd.PERIOD))
+        assert _choice(at) is None, page
+        assert "全市" not in " ".join(x.value for x in [*at.title, *at.caption]), page

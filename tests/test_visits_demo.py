@@ -12,6 +12,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from support import Pauses, Stopped, audit_entries, table_rows, visit_registry
 
 from fangcang import audit, db
 from fangcang.access import Scope
@@ -29,7 +30,6 @@ from fangcang.models import (
 from fangcang.timeutil import Month
 from fangcang.visits import demo as visits_demo
 from fangcang.visits import demo_extend, matching, reconcile
-from tests.support import Pauses, Stopped, audit_entries, table_rows, visit_registry
 
 D = Scope.district()
 WHEN = datetime(2026, 10, 20, 10, 0)

@@ -224,7 +224,7 @@ def sidebar(
 
     out = _period(periods_list, spans)
     if district:
-        out.districts = tuple(sorted(set(divisions.district_codes(meta["sub_district_code"]))))
+        out.districts = tuple(divisions.districts_in(meta["sub_district_code"]))
         out.district = _district(out.districts, t(city_label))
         if out.district:
             meta = out.narrow(meta)
@@ -427,8 +427,7 @@ def set_community(community_id: str | None) -> None:
 def is_city() -> bool:
     """True when the database's communities lie in several districts (a city deployment)."""
     meta = community_meta(state.data_version(), Scope.district())
-    codes = set(divisions.district_codes(meta["sub_district_code"])) - {""}
-    return len(codes) > 1
+    return divisions.spans_districts(meta["sub_district_code"])
 
 
 def whole_area() -> str:
@@ -441,14 +440,15 @@ def jurisdiction(viewer: Viewer, *, markdown: bool = True) -> str:
     """The name of the viewer's area for titles and captions: the district's (a city's:
     "全市") for roles that see everything, the station's name for a station, an officer's
     communities (never "the whole district" for a scoped role). Names from data are
-    markdown-escaped unless ``markdown`` is False (plain text, for HTML the caller escapes)."""
+    markdown-escaped unless ``markdown`` is False (plain text on one line, for HTML the caller
+    escapes: a blank line inside an HTML block would start markdown again)."""
     if viewer.scope.is_district:
         return whole_area()
     meta = community_meta(state.data_version(), viewer.scope)
     if meta.empty:
         return t("dash.no_area")
     # names come from data and end up in markdown (titles, captions): escaped here, once
-    esc = escape_markdown if markdown else str
+    esc = escape_markdown if markdown else (lambda x: " ".join(str(x).split()))  # one line
     stations = [esc(x) for x in dict.fromkeys(meta["station"])]
     names = [esc(x) for x in meta["name"]]
     if viewer.station_id and len(stations) == 1:

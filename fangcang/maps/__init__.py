@@ -26,6 +26,7 @@ their districts, for an area that spans several districts: ``fangcang.divisions`
 from __future__ import annotations
 
 from .. import palette
+from ..divisions import spans_districts
 from .areas import (
     AREA_LEVELS,
     AreaData,
@@ -34,7 +35,6 @@ from .areas import (
     area_view,
     build_area_map,
     share_fills,
-    spans_districts,
 )
 from .colours import (
     COLOUR_MODES,

@@ -63,11 +63,6 @@ class AreaView:
     has_levels: bool
 
 
-def spans_districts(sub_district_codes) -> bool:
-    """True when these sub-districts lie in more than one district (the city view)."""
-    return divisions.district_codes(sub_district_codes).nunique() > 1
-
-
 def _area_shapes(session: Session, scope: Scope, table: pd.DataFrame) -> gpd.GeoDataFrame:
     """Simplified sub-district shapes (code, name, geometry, label_lon, label_lat): the stored
     boundary for the whole city, the union of the visible communities in a restricted scope
