@@ -112,3 +112,18 @@ def test_scoped_viewer_sees_only_its_communities(small):
     md = _md(at)
     assert "A社区" in md and "F社区" not in md  # F is yellow but outside this jurisdiction
     assert "红色 1 个 · 黄色 0 个" in md
+
+
+def test_header_names_a_station_presenters_area_on_one_line(small, sqlite_engine):
+    """A station's presenter sees the station's name in the header, HTML-escaped and on one
+    line: a name from data with a blank line and markdown cannot start a markdown link there."""
+    from fangcang.models import Community, Station
+
+    with Session(sqlite_engine) as s:
+        station_id = s.get(Community, small["A"]).station_id
+        s.get(Station, station_id).name = "五马<b>\n\n[点我](http://e.invalid)派出所"
+        s.commit()
+    viewer = Viewer("u_station", Role.STATION, Scope.of([small["A"]]), station_id=station_id)
+    at = _app(viewer=viewer).run()
+    assert not at.exception, at.exception
+    assert " · 五马&lt;b&gt; [点我](http://e.invalid)派出所</div>" in _md(at)
