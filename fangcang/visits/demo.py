@@ -287,12 +287,16 @@ def demo_extend(ctx) -> dict:
        entries, aggregates); the last chunk marks the stage ``done``.
 
     A rerun after an interruption at any of these commits resumes: in stage ``visits`` it
-    generates again (nothing it reads has changed: the registry is first written in step 2)
-    and writes the visits not on file; later it restores the generator, reconciles the
-    visits without ``reconciled_at`` and applies the decisions not yet applied (the
-    decisions are computed from the discrepancies still open or decided by the demo, in the
-    same order). It ends with the rows and audit entries of one uninterrupted run; a rerun
-    after completion writes nothing.
+    generates again (the demo itself first writes the registry in step 2) and writes the
+    visits not on file. Known limit: if another writer changed the registry between the
+    interruption and the rerun (an import, a supervisor's correction), the regenerated
+    rows differ from those on file and the two mix (the people-seen count is off by the
+    change); clearing the partial visits and starting over would close it. In later stages
+    it restores the generator, reconciles the visits without ``reconciled_at`` and applies
+    the decisions not yet applied (the decisions are computed from the discrepancies still
+    open or decided by the demo, in the same order; a supervisor's decision in between
+    shifts the draws, so the decisions then differ from one run's). It ends with the rows
+    and audit entries of one uninterrupted run; a rerun after completion writes nothing.
 
     Returns counts: visits, people seen, planted differences by type, discrepancies by type
     and status, decisions, and this run's reconciliation time in seconds.
