@@ -15,14 +15,24 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
+import numpy as np
 from incident_rows import months_from_days
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
 from fangcang import effect
 from fangcang.models import (
     AggIncidentDay,
     AggPopulation,
+    AuditEntry,
+    Base,
     Community,
+    Gender,
+    House,
+    HouseUse,
     IncidentCategory,
+    KeyPersonType,
+    Person,
     ResidenceType,
     WarningLevel,
     WarningResult,
@@ -432,11 +442,6 @@ class Stopped(Exception):
 
 def last_audit_id(engine) -> int:
     """The id of the newest audit entry (0 when there is none)."""
-    from sqlalchemy import func, select
-    from sqlalchemy.orm import Session
-
-    from fangcang.models import AuditEntry
-
     with Session(engine) as s:
         return s.scalar(select(func.max(AuditEntry.id))) or 0
 
@@ -445,10 +450,6 @@ def audit_entries(conn, after: int = 0, where=None) -> list[tuple]:
     """Audit entries after entry ``after`` in order, as (actor, action, target, detail), less
     their time and chain links (which differ between two runs of the same writes).
     ``where``: an extra clause on ``AuditEntry.__table__``."""
-    from sqlalchemy import select
-
-    from fangcang.models import AuditEntry
-
     log = AuditEntry.__table__
     stmt = select(log.c.actor, log.c.action, log.c.target, log.c.detail).where(log.c.id > after)
     if where is not None:
@@ -459,10 +460,6 @@ def audit_entries(conn, after: int = 0, where=None) -> list[tuple]:
 def table_rows(conn, name: str, skip: set[str] = frozenset(), where=None) -> list[tuple]:
     """Every row of table ``name`` less the columns in ``skip``, in a fixed order (for
     comparing two databases that hold the same rows under other keys or clocks)."""
-    from sqlalchemy import select
-
-    from fangcang.models import Base
-
     table = Base.metadata.tables[name]
     stmt = select(*[col for col in table.columns if col.name not in skip])
     if where is not None:
@@ -547,10 +544,6 @@ def make_id(birth: str, seq: str = "123", region: str = "330302") -> str:
 def visit_registry(session, houses: int = 1200, seed: int = 1) -> None:
     """A registry of ``houses`` houses in three communities C0-C2 with one to three people
     each (every 23rd a key person, every 4th house a rental) for the visits tests; committed."""
-    import numpy as np
-    from sqlalchemy import insert
-
-    from fangcang.models import Gender, House, HouseUse, KeyPersonType, Person
     from tests.conftest import Factory
 
     when = datetime(2026, 10, 20, 10, 0)
