@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import writeturn
 from .config import get_settings
 from .models import Meta
 
@@ -138,7 +139,11 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, **kwargs)
+        # Connections mark their writes for ``writeturn.yield_to_writers`` (a demo fill lets
+        # waiting writers in only when there are any).
+        connect_args = dict(kwargs.pop("connect_args", None) or {})
+        connect_args.setdefault("factory", writeturn.TurnConnection)
+        engine = create_engine(parsed, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)

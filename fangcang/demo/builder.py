@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from .. import db, tempfiles
+from .. import db, tempfiles, writeturn
 from ..timeutil import Month, last_complete_month, month_range
 from . import DemoContext, idcard, names
 from .bundle import to_arrow, write_csv, write_geojson
@@ -402,28 +402,37 @@ def run_extensions(
 #: write lock each) while the dashboard is open: a sign-in or a task feedback must not wait
 #: more than a second (issue 16, item 4).
 SHORT_WRITE_SECONDS = 0.25
-#: ... and leaves the lock free this long after each: SQLite's busy handler does not queue
-#: waiting writers, it polls (every 100 ms at most), so a gap shorter than one poll could be
-#: missed again and again by a waiting sign-in.
+#: Where a writer cannot mark that it is waiting (no ``fcntl``: Windows), the lock is left free
+#: this long after each short write: SQLite's busy handler does not queue waiting writers, it
+#: polls (every 100 ms at most), so a gap shorter than one poll could be missed again and
+#: again by a waiting sign-in.
 WRITE_GAP_SECONDS = 0.15
+#: At most this long a demo extension waits, between two short writes, for the writers that
+#: are waiting or writing meanwhile (a long import keeps writing; the next short write then
+#: waits for SQLite's lock as any writer does).
+WRITER_WAIT_SECONDS = 1.0
 
 
-def let_writers_in(session: Session) -> None:
-    """Commit a demo extension's short transaction and, on SQLite, leave the write lock free
-    for ``WRITE_GAP_SECONDS`` so that a waiting writer (a sign-in, a task feedback) gets in.
+def let_writers_in(session: Session) -> float:
+    """Commit a demo extension's short transaction and, on SQLite, let the writers that are
+    waiting for the lock meanwhile (a sign-in, a task feedback) go first
+    (``fangcang.writeturn.yield_to_writers``: no wait at all when there are none).
 
     Extensions call it between chunks of their writes; each must be safe to rerun from any
-    of these points (tests interrupt them here).
+    of these points (tests interrupt them here). Returns the seconds waited for writers.
     """
     session.commit()
-    if session.get_bind().dialect.name == "sqlite":
-        t0 = time.perf_counter()
-        # Copy the chunk's pages from the write-ahead log into the database here, outside the
-        # write lock: left to SQLite's automatic checkpoint (at 1,000 pages) it falls to
-        # whichever commit crosses that size, often a sign-in's (measured: 2-3 s at full size).
-        session.connection().exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-        session.commit()
-        time.sleep(max(WRITE_GAP_SECONDS - (time.perf_counter() - t0), 0.0))
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return 0.0
+    # Copy the chunk's pages from the write-ahead log into the database here, outside the
+    # write lock: left to SQLite's automatic checkpoint (at 1,000 pages) it falls to
+    # whichever commit crosses that size, often a sign-in's (measured: 2-3 s at full size).
+    session.connection().exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    session.commit()
+    return writeturn.yield_to_writers(
+        bind.url.database, cap=WRITER_WAIT_SECONDS, fallback=WRITE_GAP_SECONDS
+    )
 
 
 @contextmanager

@@ -42,7 +42,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.orm import Session
 
-from .. import aggregates, checks
+from .. import aggregates, checks, writeturn
 from .load import LoadCounts, conflict_clause, driver_rows
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,8 @@ COPY_ROWS = 10_000
 UPSERT_ROWS = 5_000
 #: ... then sized so that each holds the lock about this long (the machine's load varies).
 TARGET_S = 0.2
-#: Pause after each short transaction: longer than the busy handler's 100 ms poll.
+#: Pause after each short transaction where writers cannot mark their wait (no ``fcntl``):
+#: longer than the busy handler's 100 ms poll (``fangcang.writeturn``).
 PAUSE_S = 0.12
 #: A token younger than this belongs to a load still running (its heartbeat); older: a crash.
 STALE_S = 600
@@ -129,7 +130,7 @@ def _write(raw: sqlite3.Connection, fn: Callable[[], None], pause: bool = True) 
     raw.commit()
     took = time.perf_counter() - t0
     if pause:
-        time.sleep(PAUSE_S)
+        writeturn.yield_to_writers(writeturn.database_path(raw), fallback=PAUSE_S)
     return took
 
 
