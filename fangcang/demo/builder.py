@@ -31,7 +31,7 @@ from . import DemoContext, idcard, names
 from .bundle import to_arrow, write_csv, write_geojson
 from .geography import build_geography, relocate
 from .incidents import make_incidents
-from .peak import PeakRSS
+from .peak import PeakRSS, release_memory
 from .people import make_houses, make_people
 from .places import make_events, make_objects, make_places
 from .story import SCALES, community_profile
@@ -537,7 +537,7 @@ def build(
                 bundle = write_bundle(
                     folder, scale=scale, seed=seed, until=until, progress=part(0.0, 0.1, "generate")
                 )
-                pa.default_memory_pool().release_unused()  # Arrow keeps freed memory otherwise
+            release_memory()  # the generated tables are written out: give their memory back
             seconds["generate"] = round(time.perf_counter() - t0, 2)
             t1 = time.perf_counter()
             with rss.phase("import"):
@@ -545,6 +545,7 @@ def build(
                     engine, folder, import_bundle, part(0.1, 0.6, "import"), phase=sub_phase
                 )
             seconds["import"] = round(time.perf_counter() - t1, 2)
+            release_memory()
         if not result.ok or result.rejected:
             raise RuntimeError(
                 f"the importer rejected the demo bundle ({result.rejected} rows): "
@@ -609,6 +610,7 @@ def _run_recorded(
 
         with phase(entry) if phase else nullcontext():
             out.update(run_extensions(dataclasses.replace(ctx, progress=sub), [entry], seconds))
+        release_memory()  # each extension's working set is its own
         done.append(entry)
         with Session(ctx.engine) as session:
             db.set_meta(session, DONE_META, "\n".join(done))

@@ -12,11 +12,17 @@ used instead, so the figures are upper bounds there (and children are not seen).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
+import logging
 import os
 import resource
 import sys
 import threading
 from contextlib import contextmanager
+
+log = logging.getLogger(__name__)
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -60,6 +66,40 @@ def current_rss_mb(children: bool = False) -> float:
                 continue
             todo.extend(_children(pid))
     return mb
+
+
+def _libc_trim():
+    """glibc's ``malloc_trim`` (None elsewhere: musl, macOS, Windows)."""
+    name = ctypes.util.find_library("c")
+    if not name or not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        log.info("no malloc_trim in %s: freed memory stays with the process", name)
+        return None
+
+
+_TRIM = _libc_trim()
+
+
+def release_memory() -> None:
+    """Give memory freed by a finished build phase back to the operating system.
+
+    CPython, NumPy and Arrow free into their allocators, which keep the pages: after the
+    demo's generation 509 MiB stayed resident with 216 MiB in use (full size), and every later
+    phase's peak stood on top of it. This collects garbage, returns Arrow's unused pool and
+    calls glibc's ``malloc_trim(0)`` (``man 3 malloc_trim``) where there is one.
+    """
+    gc.collect()
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pyarrow is a requirement
+        pa = None
+    if pa is not None:
+        pa.default_memory_pool().release_unused()
+    if _TRIM is not None:
+        _TRIM(0)
 
 
 class PeakRSS:

@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 Phase = Callable[[str], AbstractContextManager]
 #: SQLite page cache during a first load, in KiB (an ordinary import uses
 #: ``bundle.SQLITE_CACHE_KB``): appends and index builds need little, and it counts in memory.
-CACHE_KB = 200_000
+CACHE_KB = 100_000
 #: Worker processes of a first load on SQLite (``import_first(workers=...)``).
 WORKERS = 1
 
