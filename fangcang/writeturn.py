@@ -18,8 +18,18 @@ those writers have committed or rolled back (at most ``cap`` seconds). The mark 
 the DB-API connection (a ``sqlite3.Connection`` subclass), so raw ``sqlite3`` use by the
 importer is covered as well as SQLAlchemy's.
 
-Where ``fcntl`` is missing (Windows) connections carry no mark and ``yield_to_writers``
-sleeps ``fallback`` seconds, as before.
+A statement counts as writing unless it is a known read (``writes``), so a statement that
+waits for the lock in an unexpected form (``PRAGMA wal_checkpoint(TRUNCATE)`` after an import,
+``PRAGMA user_version = 3``) is marked too. The turn file is named after the file SQLite opened
+(``PRAGMA database_list``: links resolved), and is created with the database file's
+permissions. Where it cannot be opened the connection writes unmarked (logged once) and
+``yield_to_writers`` leaves a ``fallback`` gap, as it does where ``fcntl`` is missing
+(Windows).
+
+Limits: a transaction is over when the connection says so (``in_transaction``): with Python
+3.12's ``autocommit=False`` that is never, and the mark would stay (``make_engine`` does not
+use it). Writers from outside the project (the ``sqlite3`` shell) are not marked: the demo
+fill may keep them waiting up to their busy timeout.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import os
 import re
 import sqlite3
 import time
+import urllib.parse
 
 try:  # POSIX only
     import fcntl
@@ -41,56 +52,109 @@ log = logging.getLogger(__name__)
 #: Suffix of the turn file beside the database file.
 SUFFIX = "-writers"
 
-#: Statements that take SQLite's write lock (first keyword); a ``WITH`` statement writes when
-#: its body does.
-_WRITE_WORDS = frozenset(
-    {"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "VACUUM", "REINDEX"}
+#: Statements that never wait for SQLite's write lock (first keyword). Every other statement
+#: is taken to write (over-marking costs nothing outside a transaction: the mark drops as the
+#: statement ends). ``WITH`` reads unless its body modifies; ``PRAGMA`` reads unless it sets a
+#: value or runs a checkpoint other than PASSIVE, ``incremental_vacuum`` or ``optimize``.
+_READ_WORDS = frozenset(
+    {"SELECT", "VALUES", "EXPLAIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"}
+    | {"ATTACH", "DETACH"}
 )
-_LEAD = re.compile(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*([A-Za-z]+)(?:\s+([A-Za-z]+))?", re.S)
+_COMMENTS = re.compile(r"--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$)", re.S)
+_WORDS = re.compile(r"[A-Za-z_]+")
 _DML = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.I)
+_PRAGMA_WRITES = re.compile(
+    r"=|\b(incremental_vacuum|optimize)\b|wal_checkpoint\s*\(\s*(?!passive\b)\w", re.I
+)
 
 
 @functools.lru_cache(maxsize=4096)
 def writes(sql: str) -> bool:
-    """Whether the statement ``sql`` takes SQLite's write lock (by its leading keywords:
-    INSERT, UPDATE, DELETE, REPLACE, DDL, VACUUM, REINDEX, ``BEGIN IMMEDIATE``/``EXCLUSIVE``,
-    or a ``WITH`` whose body modifies)."""
-    m = _LEAD.match(sql)
-    if not m:
+    """Whether the statement ``sql`` may wait for SQLite's write lock.
+
+    Everything except the known reads: ``SELECT``, ``VALUES``, ``EXPLAIN``, a ``WITH`` whose
+    body does not modify, a ``PRAGMA`` that sets nothing (a PASSIVE checkpoint included), a
+    deferred ``BEGIN``, ``COMMIT``/``END``/``ROLLBACK``, ``SAVEPOINT``/``RELEASE``,
+    ``ATTACH``/``DETACH``. Comments are ignored.
+    """
+    text = _COMMENTS.sub(" ", sql)
+    words = _WORDS.findall(text[:200])
+    if not words:
         return False
-    first = m.group(1).upper()
-    if first in _WRITE_WORDS:
-        return True
+    first = words[0].upper()
     if first == "BEGIN":
-        return (m.group(2) or "").upper() in ("IMMEDIATE", "EXCLUSIVE")
+        return len(words) > 1 and words[1].upper() in ("IMMEDIATE", "EXCLUSIVE")
     if first == "WITH":
-        return _DML.search(sql) is not None
-    return False
+        return _DML.search(text) is not None
+    if first == "PRAGMA":
+        return _PRAGMA_WRITES.search(text) is not None
+    return first not in _READ_WORDS
 
 
-def turn_file(database: str | os.PathLike | None) -> str | None:
-    """The turn file of the SQLite database ``database`` (a path or a ``file:`` URI), or None
-    for an in-memory or temporary database."""
+def turn_file(database: str | bytes | os.PathLike | None) -> str | None:
+    """The turn file of the SQLite database file ``database`` (a path, symbolic links
+    resolved as SQLite resolves them, or a ``file:`` URI), or None for an in-memory or
+    temporary database."""
     if database is None:
         return None
-    name = os.fspath(database)
+    name = os.fsdecode(database)
     if name.startswith("file:"):
         path, _, query = name[5:].partition("?")
         if "mode=memory" in query:
             return None
-        name = path
+        name = urllib.parse.unquote(path)
+        if name.startswith("//"):  # file://host/path: the host part (empty or localhost)
+            name = "/" + name[2:].partition("/")[2]
     if name in ("", ":memory:"):
         return None
-    return os.path.abspath(name) + SUFFIX
+    return os.path.realpath(name) + SUFFIX
+
+
+_warned: set[str] = set()
+
+
+def _open(path: str, database: str | None = None) -> int | None:
+    """A descriptor on the turn file ``path`` (created with the database file's permissions:
+    every account that may write the database may mark), or None when it cannot be opened:
+    the connection then carries no mark (logged once per file)."""
+    mode = 0o600
+    if database:
+        try:
+            mode = os.stat(database).st_mode & 0o666
+        except OSError:
+            pass
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, mode)
+    except PermissionError:
+        try:
+            fd = os.open(path, os.O_RDONLY)  # flock works on a read-only descriptor too
+        except OSError as exc:
+            return _unusable(path, exc)
+    except OSError as exc:
+        return _unusable(path, exc)
+    if mode != 0o600:
+        try:
+            os.fchmod(fd, mode)  # despite the umask
+        except OSError:  # not the owner: the file keeps what its creator gave it
+            pass
+    return fd
+
+
+def _unusable(path: str, exc: OSError) -> None:
+    if path not in _warned:
+        _warned.add(path)
+        log.warning("writers' turn file %s unusable (%s): writes here are not marked", path, exc)
+    return None
 
 
 class _Mark:
     """A connection's shared lock on the turn file, held while it writes."""
 
-    __slots__ = ("path", "fd", "held")
+    __slots__ = ("path", "database", "fd", "held")
 
-    def __init__(self, path: str | None) -> None:
-        self.path = path if fcntl is not None else None
+    def __init__(self, database: str | None) -> None:
+        self.database = database
+        self.path = turn_file(database) if fcntl is not None else None
         self.fd: int | None = None
         self.held = False
 
@@ -98,7 +162,10 @@ class _Mark:
         if self.held or self.path is None or not writes(sql):
             return
         if self.fd is None:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self.fd = _open(self.path, self.database)
+            if self.fd is None:
+                self.path = None
+                return
         fcntl.flock(self.fd, fcntl.LOCK_SH)
         self.held = True
 
@@ -112,6 +179,13 @@ class _Mark:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+    def __del__(self) -> None:  # a connection dropped without close(): the pool's discards
+        if self.fd is not None:
+            try:
+                os.close(self.fd)  # closing the file releases its lock
+            except OSError:
+                pass
 
 
 class TurnCursor(sqlite3.Cursor):
@@ -135,16 +209,11 @@ class TurnCursor(sqlite3.Cursor):
 
     def executescript(self, sql_script, /):
         conn = self.connection
-        if conn._turn.path is not None and _script_writes(sql_script):
-            conn._turn.take("INSERT")
+        conn._turn.take("INSERT")  # a script: taken to write
         try:
             return super().executescript(sql_script)
         finally:
             conn._settle()
-
-
-def _script_writes(script: str) -> bool:
-    return any(writes(part) for part in script.split(";") if part.strip())
 
 
 class TurnConnection(sqlite3.Connection):
@@ -154,7 +223,24 @@ class TurnConnection(sqlite3.Connection):
 
     def __init__(self, database, *args, **kwargs) -> None:
         super().__init__(database, *args, **kwargs)
-        self._turn = _Mark(turn_file(database))
+        # The file as SQLite opened it (links resolved, URIs decoded): every connection and
+        # ``yield_to_writers(database_path(conn))`` then name the same turn file.
+        self._turn = _Mark(database_path(self))
+
+    def __exit__(self, *exc):
+        try:
+            return super().__exit__(*exc)  # commits or rolls back in C, not through commit()
+        finally:
+            self._settle()
+
+    @property
+    def isolation_level(self):
+        return sqlite3.Connection.isolation_level.__get__(self)
+
+    @isolation_level.setter
+    def isolation_level(self, value) -> None:
+        sqlite3.Connection.isolation_level.__set__(self, value)  # None commits an open one
+        self._settle()
 
     def _settle(self) -> None:
         if self._turn.held and not self.in_transaction:
@@ -192,8 +278,10 @@ class TurnConnection(sqlite3.Connection):
 
 
 def database_path(conn: sqlite3.Connection) -> str | None:
-    """The main database file of the ``sqlite3`` connection ``conn`` ('' when in memory)."""
-    for _seq, name, path in conn.execute("PRAGMA database_list").fetchall():
+    """The main database file of the ``sqlite3`` connection ``conn`` as SQLite opened it
+    (None when in memory or temporary)."""
+    rows = sqlite3.Connection.execute(conn, "PRAGMA database_list").fetchall()
+    for _seq, name, path in rows:
         if name == "main":
             return path or None
     return None
@@ -234,7 +322,10 @@ def yield_to_writers(
         time.sleep(fallback)
         return fallback
     t0 = time.monotonic()
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _open(path, os.fsdecode(database) if not str(database).startswith("file:") else None)
+    if fd is None:  # no turn file here: writers are not marked, leave a gap instead
+        time.sleep(fallback)
+        return fallback
     try:
         while True:
             try:

@@ -31,6 +31,17 @@ from fangcang.demo import builder
         ("WITH a AS (SELECT 1) SELECT * FROM a", False),
         ("WITH a AS (SELECT 1) INSERT INTO t SELECT * FROM a", True),
         ("PRAGMA wal_checkpoint(PASSIVE)", False),
+        ("PRAGMA wal_checkpoint(TRUNCATE)", True),  # the importer's, after every import
+        ("PRAGMA user_version = 3", True),
+        ("PRAGMA incremental_vacuum", True),
+        ("PRAGMA journal_mode", False),
+        ("ANALYZE", True),
+        ("BEGIN /* x */ IMMEDIATE", True),
+        ("-- step 1; load\nINSERT INTO t VALUES (1)", True),
+        ("SAVEPOINT sa_1", False),
+        ("RELEASE SAVEPOINT sa_1", False),
+        ("COMMIT", False),
+        ("VALUES (1)", False),
         ("", False),
     ],
 )
@@ -150,3 +161,70 @@ def test_let_writers_in_does_not_pause_when_no_one_writes(tmp_path, monkeypatch)
     finally:
         engine.dispose()
     assert slept == []
+
+
+def test_one_turn_file_through_a_symbolic_link(tmp_path):
+    """A database reached through a link: the connections mark, and the yield looks at, the
+    file SQLite opened (a staged import yielded on the other name and never saw a sign-in)."""
+    real = tmp_path / "real.db"
+    link = tmp_path / "link.db"
+    link.symlink_to(real)
+    engine = db.make_engine(f"sqlite:///{link}")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            conn.commit()
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+            raw = conn.connection.driver_connection
+            assert writeturn.database_path(raw) == str(real)
+            assert writeturn.turn_file(link) == writeturn.turn_file(real) == f"{real}-writers"
+            assert _held(real)
+            conn.commit()
+            assert not _held(real)
+    finally:
+        engine.dispose()
+
+
+def test_context_manager_and_isolation_level_end_the_mark(tmp_path):
+    """Transactions ended in C (``with conn:``, setting ``isolation_level``) drop the mark too:
+    a mark left held made every yield wait its full cap."""
+    path = tmp_path / "f.db"
+    raw = sqlite3.connect(path, factory=writeturn.TurnConnection)
+    try:
+        raw.execute("CREATE TABLE t (x INTEGER)")
+        with raw:
+            raw.execute("INSERT INTO t VALUES (1)")
+            assert _held(path)
+        assert not _held(path)
+        with pytest.raises(ZeroDivisionError), raw:
+            raw.execute("INSERT INTO t VALUES (2)")
+            raise ZeroDivisionError
+        assert not _held(path)
+        raw.execute("INSERT INTO t VALUES (3)")
+        assert _held(path)
+        raw.isolation_level = None  # commits the open transaction
+        assert not _held(path)
+        assert [r[0] for r in raw.execute("SELECT x FROM t ORDER BY x")] == [1, 3]
+    finally:
+        raw.close()
+
+
+def test_an_unusable_turn_file_never_fails_a_write(tmp_path, monkeypatch, caplog):
+    """The turn file cannot be opened (here: a folder in its place; elsewhere another
+    account's file): writes go on unmarked, logged once, and the yield falls back to a gap."""
+    path = tmp_path / "f.db"
+    (tmp_path / "f.db-writers").mkdir()
+    engine = db.make_engine(f"sqlite:///{path}")
+    slept: list[float] = []
+    monkeypatch.setattr(writeturn.time, "sleep", slept.append)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
+        assert writeturn.yield_to_writers(path, fallback=0.15) == 0.15
+    finally:
+        engine.dispose()
+    assert slept == [0.15]
+    assert "unusable" in caplog.text

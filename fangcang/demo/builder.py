@@ -428,11 +428,11 @@ def let_writers_in(session: Session) -> float:
     # Copy the chunk's pages from the write-ahead log into the database here, outside the
     # write lock: left to SQLite's automatic checkpoint (at 1,000 pages) it falls to
     # whichever commit crosses that size, often a sign-in's (measured: 2-3 s at full size).
-    session.connection().exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    conn = session.connection()
+    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    database = writeturn.database_path(conn.connection.driver_connection)
     session.commit()
-    return writeturn.yield_to_writers(
-        bind.url.database, cap=WRITER_WAIT_SECONDS, fallback=WRITE_GAP_SECONDS
-    )
+    return writeturn.yield_to_writers(database, cap=WRITER_WAIT_SECONDS, fallback=WRITE_GAP_SECONDS)
 
 
 @contextmanager
