@@ -87,7 +87,29 @@ def progress_bar(width: int = 60) -> Iterator[Callable[[float, str], None]]:
         bar.close()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_module(argv: list[str]) -> str | None:
+    """The module of the command ``argv`` names (its first word after ``--db URL``), or None
+    (no command, ``--help``, an unknown word: every command is then registered)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--db":
+            next(words, None)
+            continue
+        if word.startswith("-"):
+            if word.startswith("--db="):
+                continue
+            return None
+        for name in (word, f"{word}_"):
+            if name in COMMANDS:
+                return name
+        return None
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command-line parser. Given the arguments, only the command they name is
+    registered: each command module imports what it needs (the bulletin's brings 254 MB,
+    SciPy and python-docx among it), and ``demo`` should not carry that through its build."""
     parser = argparse.ArgumentParser(
         prog="python -m fangcang", description="Fangcang (基础数字方舱)"
     )
@@ -95,13 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", metavar="URL", help="database URL (default: $FANGCANG_DB_URL or data/fangcang.db)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    only = _command_module(argv) if argv is not None else None
+    for name in [only] if only else COMMANDS:
         importlib.import_module(f"fangcang.commands.{name}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if args.db:
         os.environ["FANGCANG_DB_URL"] = args.db
