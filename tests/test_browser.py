@@ -142,9 +142,17 @@ def test_map_polygons_in_level_colours_and_click(page, server):
     ]
     assert len(coloured) == 120, (len(coloured), len(fills))
     assert len({f for f in coloured}) == 4
-    # click one community: its details open beside the map
-    paths.nth(5).click(force=True)
-    page.wait_for_selector("text=打开社区详情", timeout=30_000)
+    # click one community: its details open beside the map. Under load the first click can
+    # land before the map component listens for clicks (seen once in a run beside the other
+    # suite; passed alone): click again, three times at most.
+    for attempt in range(3):
+        paths.nth(5).click(force=True)
+        try:
+            page.wait_for_selector("text=打开社区详情", timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     hosts = {urlparse(u).netloc for u in page.requests_seen if u.startswith("http")}
     assert hosts == {urlparse(server["base"]).netloc}, hosts
 
