@@ -225,7 +225,7 @@ class TurnConnection(sqlite3.Connection):
         super().__init__(database, *args, **kwargs)
         # The file as SQLite opened it (links resolved, URIs decoded): every connection and
         # ``yield_to_writers(database_path(conn))`` then name the same turn file.
-        self._turn = _Mark(database_path(self))
+        self._turn = _Mark(_main_file(self))
 
     def __exit__(self, *exc):
         try:
@@ -279,7 +279,13 @@ class TurnConnection(sqlite3.Connection):
 
 def database_path(conn: sqlite3.Connection) -> str | None:
     """The main database file of the ``sqlite3`` connection ``conn`` as SQLite opened it
-    (None when in memory or temporary)."""
+    (None when in memory or temporary). A ``TurnConnection`` read it once, when it opened."""
+    if isinstance(conn, TurnConnection):
+        return conn._turn.database
+    return _main_file(conn)
+
+
+def _main_file(conn: sqlite3.Connection) -> str | None:
     rows = sqlite3.Connection.execute(conn, "PRAGMA database_list").fetchall()
     for _seq, name, path in rows:
         if name == "main":
@@ -322,7 +328,7 @@ def yield_to_writers(
         time.sleep(fallback)
         return fallback
     t0 = time.monotonic()
-    fd = _open(path, os.fsdecode(database) if not str(database).startswith("file:") else None)
+    fd = _open(path, os.fsdecode(database))
     if fd is None:  # no turn file here: writers are not marked, leave a gap instead
         time.sleep(fallback)
         return fallback

@@ -91,13 +91,10 @@ def release_memory() -> None:
     phase's peak stood on top of it. This collects garbage, returns Arrow's unused pool and
     calls glibc's ``malloc_trim(0)`` (``man 3 malloc_trim``) where there is one.
     """
+    import pyarrow as pa  # here: the sampler itself needs no Arrow
+
     gc.collect()
-    try:
-        import pyarrow as pa
-    except ImportError:  # pragma: no cover - pyarrow is a requirement
-        pa = None
-    if pa is not None:
-        pa.default_memory_pool().release_unused()
+    pa.default_memory_pool().release_unused()
     if _TRIM is not None:
         _TRIM(0)
 
