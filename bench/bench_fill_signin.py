@@ -44,8 +44,11 @@ from bench.bench_signin import _sign_in, _timed_verify, load
 
 
 def _short(entry: str) -> str:
-    """``fangcang.scoring:demo_extend`` -> ``scoring``."""
-    return entry.split(":")[0].rsplit(".", 1)[-1]
+    """``fangcang.scoring:demo_extend`` -> ``scoring``; ``fangcang.visits:demo_prepare`` ->
+    ``visits.prepare``."""
+    module, _, func = entry.partition(":")
+    name = module.rsplit(".", 1)[-1]
+    return name if func in ("", "demo_extend") else f"{name}.{func.removeprefix('demo_')}"
 
 
 def _uptime() -> str:
@@ -67,7 +70,9 @@ def _fill(path: str, only: list[str] | None, events) -> None:
     os.nice(background.NICE)
     if only:
         demo.EXTENSIONS[:] = [
-            e for e in demo.EXTENSIONS if e == builder.ACCOUNTS_EXTENSION or _short(e) in only
+            e
+            for e in demo.EXTENSIONS
+            if e == builder.ACCOUNTS_EXTENSION or _short(e).split(".")[0] in only
         ]
     entries = set(demo.EXTENSIONS)
     current: list[str] = []

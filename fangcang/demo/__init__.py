@@ -18,11 +18,35 @@ from ..timeutil import Month
 #: ``"module:function"``; the function takes a ``DemoContext`` and returns counts to report.
 EXTENSIONS: list[str] = [
     "fangcang.auth:demo_extend",  # accounts first: later extensions may act as them
+    "fangcang.visits:demo_prepare",  # a year of household visits written, duplicate records added
     "fangcang.scoring:demo_extend",  # warning runs for the last 24 months and the back-test
     "fangcang.tasks:demo_extend",  # templates and a year of task items (after warning: red communities get more)
     "fangcang.effect:demo_extend",  # focused work and a year of bulletins: keep after warning and tasks
-    "fangcang.visits:demo_extend",  # a year of household visits, reconciled, part of the queue decided
     "fangcang.alcohol:demo_extend",  # one station runs the alcohol and mediation practices (after tasks)
+    "fangcang.visits:demo_extend",  # the visits reconciled, part of the queue decided (after warning)
+]
+
+
+@dataclass(frozen=True)
+class SideExtension:
+    """An extension run in a process of its own, from the end of ``after`` to the start of
+    ``before``, beside the extensions between them, doing ahead of time part of the work of
+    ``before`` (see ``fangcang.demo.side`` for the rules that keep the result independent of
+    timing). Skipped unless both ``after`` and ``before`` are to run."""
+
+    entry: str
+    after: str
+    before: str
+
+
+SIDE_EXTENSIONS: list[SideExtension] = [
+    # The reconciliation (visit tables and discrepancies only), beside warning, tasks, effect
+    # and alcohol.
+    SideExtension(
+        "fangcang.visits:demo_reconcile",
+        after="fangcang.visits:demo_prepare",
+        before="fangcang.visits:demo_extend",
+    ),
 ]
 
 

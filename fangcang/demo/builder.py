@@ -591,35 +591,57 @@ def _run_recorded(
     seconds: dict[str, float],
     ready: Callable[[], None] | None,
     phase=None,
+    done: list[str] | None = None,
 ) -> dict[str, dict]:
-    """Run the extensions (accounts first), record each one done, call ``ready`` after the
-    accounts, and mark the build ``done`` at the end (``phase(entry)``: a context manager
-    around each, e.g. ``PeakRSS.phase``)."""
+    """Run the extensions (accounts first), record each one done (after those in ``done``,
+    finished by an earlier run), call ``ready`` after the accounts (at once when they are not
+    to run), and mark the build ``done`` at the end (``phase(entry)``: a context manager
+    around each, e.g. ``PeakRSS.phase``). The ``SIDE_EXTENSIONS`` whose two ends are both to
+    run start and end with them (``fangcang.demo.side``)."""
+    from . import SIDE_EXTENSIONS
+    from .side import Side
+
     order = [e for e in extensions if e == ACCOUNTS_EXTENSION] + [
         e for e in extensions if e != ACCOUNTS_EXTENSION
     ]
     out: dict[str, dict] = {}
     n = max(len(order), 1)
-    done: list[str] = []
+    done = list(done or [])
+    first = len(done)
+    sides = [x for x in SIDE_EXTENSIONS if x.after in order and x.before in order]
+    running: dict[str, list[Side]] = {}  # by the extension that waits for them
     if ready is not None and ACCOUNTS_EXTENSION not in order:
         ready()
-    for i, entry in enumerate(order):
+    try:
+        for i, entry in enumerate(order):
 
-        def sub(f: float, m: str, lo=i / n, hi=(i + 1) / n) -> None:
-            ctx.progress(lo + (hi - lo) * min(max(f, 0.0), 1.0), m)
+            def sub(f: float, m: str, lo=i / n, hi=(i + 1) / n) -> None:
+                ctx.progress(lo + (hi - lo) * min(max(f, 0.0), 1.0), m)
 
-        with phase(entry) if phase else nullcontext():
-            out.update(run_extensions(dataclasses.replace(ctx, progress=sub), [entry], seconds))
-        release_memory()  # each extension's working set is its own
-        done.append(entry)
-        with Session(ctx.engine) as session:
-            db.set_meta(session, DONE_META, "\n".join(done))
-            if len(done) == len(order):
-                db.set_meta(session, BUILD_META, "done")
-            db.bump_data_version(session)
-            session.commit()
-        if entry == ACCOUNTS_EXTENSION and ready is not None:
-            ready()
+            for side in running.pop(entry, []):  # part of this extension's work: wait for it
+                counts = side.join(lambda f, m: sub(0.0, m))
+                out[side.entry] = counts if counts is not None else {"failed": True}
+                seconds[side.entry] = side.seconds
+            with phase(entry) if phase else nullcontext():
+                out.update(run_extensions(dataclasses.replace(ctx, progress=sub), [entry], seconds))
+            release_memory()  # each extension's working set is its own
+            done.append(entry)
+            with Session(ctx.engine) as session:
+                db.set_meta(session, DONE_META, "\n".join(done))
+                if len(done) == first + len(order):
+                    db.set_meta(session, BUILD_META, "done")
+                db.bump_data_version(session)
+                session.commit()
+            if entry == ACCOUNTS_EXTENSION and ready is not None:
+                ready()
+            for x in sides:
+                if x.after == entry and x.before not in done:
+                    side = Side(x.entry, ctx)
+                    if side.start():
+                        running.setdefault(x.before, []).append(side)
+    finally:
+        for side in (s for waiting in running.values() for s in waiting):
+            side.stop()  # the build failed or was interrupted
     if not order:
         with Session(ctx.engine) as session:
             db.set_meta(session, BUILD_META, "done")
@@ -661,30 +683,7 @@ def finish_extensions(
         until = Month.parse(db.get_meta(session, "demo_until") or str(last_complete_month()))
         done = [e for e in (db.get_meta(session, DONE_META) or "").splitlines() if e]
     todo = [e for e in EXTENSIONS if e not in done]
-    if ready is not None and ACCOUNTS_EXTENSION not in todo:
-        ready()
     ctx = DemoContext(engine, scale, seed, until, progress or _quiet)
-    seconds: dict[str, float] = {}
-    out: dict[str, dict] = {}
-    for i, entry in enumerate(todo):
-        lo, hi = i / max(len(todo), 1), (i + 1) / max(len(todo), 1)
-
-        def sub(f: float, m: str, lo=lo, hi=hi) -> None:
-            ctx.progress(lo + (hi - lo) * min(max(f, 0.0), 1.0), m)
-
-        out.update(run_extensions(dataclasses.replace(ctx, progress=sub), [entry], seconds))
-        done.append(entry)
-        with Session(engine) as session:
-            db.set_meta(session, DONE_META, "\n".join(done))
-            if not [e for e in EXTENSIONS if e not in done]:
-                db.set_meta(session, BUILD_META, "done")
-            db.bump_data_version(session)
-            session.commit()
-        if entry == ACCOUNTS_EXTENSION and ready is not None:
-            ready()
-    if not todo:
-        with Session(engine) as session:
-            db.set_meta(session, BUILD_META, "done")
-            session.commit()
+    out = _run_recorded(ctx, todo, {}, ready, done=done)
     ctx.progress(1.0, "done")
     return out

@@ -12,7 +12,8 @@ Public API
 - ``visit_measures(session, scope, as_of, level="community")``
 - ``match_people(session, observed)``; ``CHECKS`` (the registered reconciliation checks)
 - ``import_visits(session, path, *, actor, scope)`` (visits.csv)
-- ``demo_extend(ctx)`` (the demo district's visits)
+- ``demo_extend(ctx)`` (the demo district's visits; ``demo_prepare`` and ``demo_reconcile``
+  run its first steps ahead, see ``fangcang.visits.demo``)
 """
 
 from .checks import CHECKS, Finding, HouseContext
@@ -44,6 +45,8 @@ __all__ = [
     "confirm",
     "decide",
     "demo_extend",
+    "demo_prepare",
+    "demo_reconcile",
     "discrepancy_queue",
     "dismiss",
     "id_number_valid",
@@ -61,6 +64,20 @@ def demo_extend(ctx):
     from .demo import demo_extend as _extend
 
     return _extend(ctx)
+
+
+def demo_prepare(ctx):
+    """Demo extension entry point: the visits written (see ``fangcang.visits.demo``)."""
+    from .demo import demo_prepare as _prepare
+
+    return _prepare(ctx)
+
+
+def demo_reconcile(ctx):
+    """Demo side extension: the visits reconciled ahead (see ``fangcang.visits.demo``)."""
+    from .demo import demo_reconcile as _reconcile
+
+    return _reconcile(ctx)
 
 
 def import_visits(session, path, **kwargs):

@@ -301,6 +301,40 @@ def demo_extend(ctx) -> dict:
     Returns counts: visits, people seen, planted differences by type, discrepancies by type
     and status, decisions, and this run's reconciliation time in seconds.
     """
+    return _run(ctx, through="done")
+
+
+def demo_prepare(ctx) -> dict:
+    """Steps 1 and 2 of ``demo_extend`` alone: the visits and people seen written, the
+    duplicate records added (stage ``reconcile``). ``fangcang.demo.EXTENSIONS`` runs it
+    before the warning runs, so that they read the registry the rest of the demo leaves
+    (the reconciliation and the decisions do not change what they read until the decisions,
+    which ``demo_extend`` applies after them), and ``demo_reconcile`` can run beside them.
+
+    Returns the counts written (visits, people seen, planted, duplicate records), or
+    ``already_built`` as ``demo_extend`` does.
+    """
+    return _run(ctx, through="reconcile")
+
+
+def demo_reconcile(ctx) -> dict:
+    """Step 3 of ``demo_extend`` alone, ahead of it: reconcile the demo's visits not yet
+    reconciled, in short transactions, leaving the stage at ``reconcile``.
+
+    ``fangcang.demo.SIDE_EXTENSIONS`` runs it in a process of its own beside the warning
+    runs, tasks and bulletins (none of which reads or writes the visits, the people seen, the
+    discrepancies, or the people and houses it reads). ``demo_extend`` then reconciles
+    whatever it left (all of it, if it failed or never ran), so the result is the same.
+
+    Returns ``{"reconciled": visits, "reconcile_seconds": s}`` (zero when the demo is not at
+    stage ``reconcile``).
+    """
+    return _run(ctx, through="reconciled")
+
+
+def _run(ctx, through: str) -> dict:
+    """``demo_extend`` up to ``through``: ``reconcile`` (stage reached: visits written),
+    ``reconciled`` (stage ``reconcile`` only, the stage kept) or ``done``."""
     from ..demo import builder
 
     def pause(session: Session) -> None:
@@ -315,6 +349,8 @@ def demo_extend(ctx) -> dict:
         raw = db.get_meta(s, PROGRESS_KEY)
         state = json.loads(raw) if raw else {}
         mine = (Visit.source == DEMO_SOURCE) & (Visit.recorded_by == DEMO_ACTOR)
+        if through == "reconciled" and state.get("stage") != "reconcile":
+            return {"reconciled": 0, "reconcile_seconds": 0.0}
         if not state or state["stage"] == "done":
             done = s.scalar(select(func.count()).select_from(Visit).where(mine))
             if done:  # complete (or built before the progress was kept: in one transaction)
@@ -325,6 +361,9 @@ def demo_extend(ctx) -> dict:
             if made is None:
                 return {"visits": 0}
             state = _write(s, made, rng, state, pause, progress)
+        if through == "reconcile":
+            progress(1.0, "visits: written")
+            return dict(state.get("counts", {}))
         rng.bit_generator.state = state["rng"]
         id0, id1 = state["visit_ids"]
         mine = mine & Visit.id.between(id0, id1)
@@ -346,6 +385,9 @@ def demo_extend(ctx) -> dict:
                     pause=pause,
                 )
             reconcile_s = time.perf_counter() - t0
+            if through == "reconciled":
+                progress(1.0, "visits: reconciled")
+                return {"reconciled": len(todo), "reconcile_seconds": round(reconcile_s, 2)}
             # Each discrepancy was found the day of its visit.
             s.execute(
                 update(Discrepancy)
