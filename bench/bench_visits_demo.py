@@ -3,8 +3,8 @@
     python bench/bench_visits_demo.py --db sqlite:////path/to/copy.db [--json FILE]
 
 The database must be in the state the extension starts from: a demo built up to (not
-including) ``fangcang.visits:demo_extend`` (e.g. ``fangcang.demo.EXTENSIONS`` cut before it,
-or a snapshot taken there). The extension WRITES (about 113,000 visits, 282,000 residents
+including) ``fangcang.visits:demo_prepare`` (e.g. ``fangcang.demo.EXTENSIONS`` cut before it,
+or a snapshot taken there); the extension then writes, reconciles and decides in one process. The extension WRITES (about 113,000 visits, 282,000 residents
 seen and 14,000 discrepancies at full size, part of them decided): never point it at a
 database you want to keep. Prints wall and CPU seconds (user + system of this process) per
 phase (the phases are the extension's progress messages), the total, the peak RSS and the
