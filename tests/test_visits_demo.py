@@ -10,7 +10,7 @@ import shutil
 from datetime import datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from support import Pauses, Stopped, audit_entries, table_rows, visit_registry
 
@@ -22,8 +22,12 @@ from fangcang.models import (
     Discrepancy,
     DiscrepancyStatus,
     DiscrepancyType,
+    Gender,
+    House,
     HouseUse,
     MatchMethod,
+    Person,
+    ResidenceType,
     Visit,
     VisitResident,
 )
@@ -224,9 +228,9 @@ def test_demo_in_short_transactions_resumes_to_the_rows_of_one_run(
 ):
     """The visits demo commits in short steps (visits in chunks, the duplicate records, each
     reconciliation batch, the creation days, the decisions in chunks) with its progress.
-    Stopped after a commit in its visit writes, inside the next one, mid-reconciliation,
-    during its decisions and inside its last transaction (the one that marks it done), each
-    rerun resumes, and the end is row for row what one uninterrupted run writes (ids,
+    Stopped after a commit in its visit writes (a rerun then starts the visits over), inside
+    the next one, mid-reconciliation, during its decisions and inside its last transaction
+    (the one that marks it done), each rerun resumes, and the end is row for row what one uninterrupted run writes (ids,
     registry corrections, aggregates and audit entries included, none twice), with the audit
     chain intact; a rerun after that writes nothing."""
     _small(monkeypatch)
@@ -273,11 +277,28 @@ def test_demo_in_short_transactions_resumes_to_the_rows_of_one_run(
 
         pauses.hook(pause)
 
-    done = 0  # commits of the reference run made so far
+    def demo_visits() -> int:
+        with Session(engine) as s:
+            return s.scalar(select(func.count()).select_from(Visit).where(Visit.source == "demo"))
+
+    # Three chunks of visits on file. A rerun in stage "visits" deletes them and starts over
+    # (one pause after the deletes, one after the reset progress): lost inside its second
+    # chunk, one chunk of its own is on file; the next rerun deletes that one, writes all
+    # eight chunks, the duplicates and two reconciliation batches (the reference's commit 11).
+    pauses.stop_at(3)
+    with pytest.raises(Stopped):
+        demo_extend(ctx)
+    assert _stage(engine) == "visits" and 0 < demo_visits() < 300
+    stop_inside(4)
+    with pytest.raises(Stopped):
+        demo_extend(ctx)
+    assert _stage(engine) == "visits" and 0 < demo_visits() < 300
+    pauses.stop_at(2 + 8 + 1 + 2)
+    with pytest.raises(Stopped):
+        demo_extend(ctx)
+    done = 11  # commits of the reference run made so far
+    assert _stage(engine) == stages[done - 1] == "reconcile" and demo_visits() == 300
     for how, at, stage in (
-        (pauses.stop_at, 3, "visits"),  # three chunks of visits on file
-        (stop_inside, 5, "visits"),  # the rerun's second chunk lost
-        (pauses.stop_at, 11, "reconcile"),  # the duplicates and two reconciliation batches
         (pauses.stop_at, n - 2, "decide"),  # during the decisions
         (stop_inside, n, "decide"),  # inside the last transaction, which marks it done
     ):
@@ -295,6 +316,56 @@ def test_demo_in_short_transactions_resumes_to_the_rows_of_one_run(
     assert _dump(engine) == want
     session.expire_all()
     assert audit.verify(session).ok
+
+
+def test_a_rerun_after_the_registry_changed_writes_visits_of_one_registry(
+    engine, session, monkeypatch
+):
+    """Interrupted while writing its visits, then the registry changes (an import adds a
+    resident to every house): the rerun deletes the visits on file and writes them all from
+    the registry as it is now, so the people seen on file are those it reports (chunks from
+    the two registries would have mixed)."""
+    _small(monkeypatch)
+    visit_registry(session)
+    pauses = Pauses(monkeypatch)
+    pauses.stop_at(3)
+    with pytest.raises(Stopped):
+        demo_extend(_ctx(engine))
+    pauses.restore()
+    houses = session.execute(select(House.house_id, House.community_id)).all()
+    session.execute(
+        insert(Person),
+        [
+            {
+                "person_id": f"NEW{i:05d}",
+                "name": "新来人",
+                "gender": Gender.UNKNOWN,
+                "residence_type": ResidenceType.FLOATING,
+                "community_id": community_id,
+                "house_id": house_id,
+                "source": "test",
+                "updated_at": datetime(2026, 1, 1),
+            }
+            for i, (house_id, community_id) in enumerate(houses)
+        ],
+    )
+    session.commit()
+    out = demo_extend(_ctx(engine))
+    session.expire_all()
+    demo_visits = select(Visit.id).where(Visit.source == "demo")
+    assert session.scalar(select(func.count()).select_from(demo_visits.subquery())) == 300
+    seen = session.scalar(
+        select(func.count())
+        .select_from(VisitResident)
+        .where(VisitResident.visit_id.in_(demo_visits))
+    )
+    assert seen == out["people_seen"]
+    assert (
+        session.scalar(
+            select(func.count()).select_from(VisitResident).where(VisitResident.name == "新来人")
+        )
+        > 0
+    )  # every visit after the change sees the newcomer
 
 
 def test_a_visit_recorded_during_the_fill_takes_an_id_after_the_demo(

@@ -25,7 +25,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import String, bindparam, func, insert, select, text, type_coerce, update
+from sqlalchemy import (
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from .. import aggregates, db
@@ -287,11 +297,9 @@ def demo_extend(ctx) -> dict:
        entries, aggregates); the last chunk marks the stage ``done``.
 
     A rerun after an interruption at any of these commits resumes: in stage ``visits`` it
-    generates again (the demo itself first writes the registry in step 2) and writes the
-    visits not on file. Known limit: if another writer changed the registry between the
-    interruption and the rerun (an import, a supervisor's correction), the regenerated
-    rows differ from those on file and the two mix (the people-seen count is off by the
-    change); clearing the partial visits and starting over would close it. In later stages
+    deletes the chunks on file (``_clear_partial``: nothing refers to them yet) and starts
+    over, so that visits generated from a registry that changed meanwhile (an import, a
+    supervisor's correction) never mix with those of the first run. In later stages
     it restores the generator, reconciles the visits without ``reconciled_at`` and applies
     the decisions not yet applied (the decisions are computed from the discrepancies still
     open or decided by the demo, in the same order; a supervisor's decision in between
@@ -357,6 +365,7 @@ def _run(ctx, through: str) -> dict:
                 progress(1.0, "visits: already built")
                 return {"visits": int(done), "already_built": True}
         if state.get("stage", "visits") == "visits":
+            state = _clear_partial(s, state, pause)
             made = _generate(s, rng, as_of, progress, state)
             if made is None:
                 return {"visits": 0}
@@ -437,6 +446,33 @@ def _run(ctx, through: str) -> dict:
         "decided": {k: v for k, v in decided.items() if v},
         "reconcile_seconds": round(reconcile_s, 2),
     }
+
+
+def _clear_partial(s: Session, state: dict, pause, step: int = 5_000) -> dict:
+    """Delete the visits (and their people seen) an interrupted first run wrote in stage
+    ``visits`` (``state``: ids ``low`` to the last of ``visit_ids``), in short transactions,
+    then the progress; returns the progress of a run that has written nothing (``{}``).
+    Only the demo's own rows in that range go (an officer's visit recorded meanwhile took an
+    id after it and stays)."""
+    if "visit_ids" not in state:
+        return {}
+    low, high = int(state.get("low", state["visit_ids"][1] + 1)), int(state["visit_ids"][1])
+    mine = (
+        (Visit.source == DEMO_SOURCE)
+        & (Visit.recorded_by == DEMO_ACTOR)
+        & Visit.id.between(low, high)
+    )
+    n = 0
+    while ids := s.scalars(select(Visit.id).where(mine).limit(step)).all():
+        s.execute(delete(VisitResident).where(VisitResident.visit_id.in_(ids)))
+        s.execute(delete(Visit).where(Visit.id.in_(ids)))
+        n += len(ids)
+        pause(s)
+    db.set_meta(s, PROGRESS_KEY, json.dumps({}))
+    pause(s)
+    if n:
+        log.info("visits demo: %d visits of an interrupted first run deleted; starting over", n)
+    return {}
 
 
 def _generate(s: Session, rng: np.random.Generator, as_of: date, progress, state: dict):
