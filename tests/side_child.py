@@ -46,3 +46,18 @@ def second(ctx) -> dict:
             db.set_meta(s, "side_done", "yes")
             s.commit()
     return {"found_done": found}
+
+
+def noisy(ctx) -> dict:
+    """A side that writes what is not a progress line to stdout: a JSON number, plain text,
+    bytes that are not UTF-8 and far more than a pipe holds, then finishes."""
+    import sys
+
+    print(42, flush=True)
+    print("plain text", flush=True)
+    sys.stdout.buffer.write(b"\xff\xfe not utf-8\n")
+    sys.stdout.buffer.flush()
+    for i in range(20_000):
+        print(f"line {i} " + "x" * 40)
+    sys.stdout.flush()
+    return {"noisy": 1}

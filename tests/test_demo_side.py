@@ -15,7 +15,8 @@ from support import table_rows
 
 from fangcang import db, demo
 from fangcang.demo import DemoContext, SideExtension, builder
-from fangcang.demo.side import Side, can_run_beside
+from fangcang.demo import side as side_module
+from fangcang.demo.side import Side, can_run_beside, exclusive, lock_path
 from fangcang.timeutil import Month
 
 UNTIL = Month(2026, 10)
@@ -95,6 +96,105 @@ def test_a_failed_build_ends_its_side(sqlite_engine, monkeypatch):
         _run(sqlite_engine)
     assert len(started) == 1 and started[0].proc.poll() is not None  # terminated, not waited
     assert time.monotonic() - t0 < 30
+
+
+def test_a_side_that_writes_anything_to_stdout_is_still_read_to_its_result(
+    sqlite_engine, monkeypatch
+):
+    _use(monkeypatch, "noisy")
+    out = _run(sqlite_engine)
+    assert out[f"{CHILD}:noisy"] == {"noisy": 1}
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_a_build_interrupted_while_it_waits_for_its_side_ends_the_side(sqlite_engine, monkeypatch):
+    _use(monkeypatch, "sleepy")
+    started: list[Side] = []
+    real_start = Side.start
+
+    def start(self):
+        started.append(self)
+        return real_start(self)
+
+    def progress(fraction: float, message: str) -> None:
+        if message == f"{CHILD}:sleepy":  # the wait reports the side's entry
+            raise _Interrupted
+
+    monkeypatch.setattr(Side, "start", start)
+    ctx = DemoContext(sqlite_engine, "small", 3, UNTIL, progress)
+    with pytest.raises(_Interrupted):
+        builder._run_recorded(ctx, list(demo.EXTENSIONS), {}, None)
+    assert len(started) == 1 and started[0].proc.poll() is not None
+
+
+def test_the_extension_a_side_works_for_waits_for_any_side_still_running(
+    sqlite_engine, monkeypatch
+):
+    """A side left running (by a build that was killed) holds the side lock until it ends:
+    the extension it works for does not begin before, so two never do the same work."""
+    _use(monkeypatch, "sleepy")
+    side = Side(f"{CHILD}:sleepy", DemoContext(sqlite_engine, "small", 3, UNTIL))
+    assert side.start()
+    path = lock_path(sqlite_engine)
+    deadline = time.monotonic() + 30
+    while not _held(path):  # the child takes it as it starts
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    entered = []
+
+    def second():
+        with exclusive(sqlite_engine):
+            entered.append(time.monotonic())
+
+    import threading
+
+    t = threading.Thread(target=second)
+    t.start()
+    time.sleep(1.0)
+    assert not entered
+    stopped = time.monotonic()
+    side.stop()
+    t.join(timeout=10)
+    assert entered and entered[0] >= stopped
+
+
+def _held(path) -> bool:
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_a_side_declared_to_end_before_it_starts_is_an_error(sqlite_engine, monkeypatch):
+    monkeypatch.setattr(demo, "EXTENSIONS", [f"{CHILD}:first", f"{CHILD}:second"])
+    monkeypatch.setattr(
+        demo,
+        "SIDE_EXTENSIONS",
+        [SideExtension(f"{CHILD}:ahead", after=f"{CHILD}:second", before=f"{CHILD}:first")],
+    )
+    with pytest.raises(ValueError, match="runs before"):
+        _run(sqlite_engine)
+
+
+@pytest.mark.filterwarnings("ignore:Selection of the SingletonThreadPool")
+def test_the_child_gets_the_file_sqlite_opened_whatever_its_working_folder(tmp_path, monkeypatch):
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    engine = db.make_engine("sqlite:///relative.db")
+    url, lock = side_module._target(engine)
+    assert url == f"sqlite:///{tmp_path / 'here' / 'relative.db'}"
+    assert lock == tmp_path / "here" / "relative.db.side.lock"
+    shared = db.make_engine("sqlite:///file:shared?mode=memory&cache=shared&uri=true")
+    assert not can_run_beside(shared)
 
 
 def test_a_side_ends_itself_when_its_build_has_gone(tmp_path):

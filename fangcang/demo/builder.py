@@ -599,7 +599,7 @@ def _run_recorded(
     around each, e.g. ``PeakRSS.phase``). The ``SIDE_EXTENSIONS`` whose two ends are both to
     run start and end with them (``fangcang.demo.side``)."""
     from . import SIDE_EXTENSIONS
-    from .side import Side
+    from .side import Side, exclusive
 
     order = [e for e in extensions if e == ACCOUNTS_EXTENSION] + [
         e for e in extensions if e != ACCOUNTS_EXTENSION
@@ -609,6 +609,12 @@ def _run_recorded(
     done = list(done or [])
     first = len(done)
     sides = [x for x in SIDE_EXTENSIONS if x.after in order and x.before in order]
+    for x in sides:
+        if order.index(x.before) <= order.index(x.after):
+            raise ValueError(
+                f"demo side extension {x.entry!r}: {x.before!r} runs before {x.after!r}"
+            )
+    waits = {x.before for x in SIDE_EXTENSIONS}  # (one left by an earlier build, too)
     running: dict[str, list[Side]] = {}  # by the extension that waits for them
     if ready is not None and ACCOUNTS_EXTENSION not in order:
         ready()
@@ -618,11 +624,17 @@ def _run_recorded(
             def sub(f: float, m: str, lo=i / n, hi=(i + 1) / n) -> None:
                 ctx.progress(lo + (hi - lo) * min(max(f, 0.0), 1.0), m)
 
-            for side in running.pop(entry, []):  # part of this extension's work: wait for it
-                counts = side.join(lambda f, m: sub(0.0, m))
+            if running.get(entry):
+                sub(0.0, entry)  # the step shown while it waits is this extension
+            for side in running.get(entry, []):  # part of this extension's work: wait for it
+                counts = side.join(lambda f, m: sub(0.8 * f, m))
                 out[side.entry] = counts if counts is not None else {"failed": True}
                 seconds[side.entry] = side.seconds
-            with phase(entry) if phase else nullcontext():
+            running.pop(entry, None)
+            with (
+                phase(entry) if phase else nullcontext(),
+                exclusive(ctx.engine) if entry in waits else nullcontext(),
+            ):
                 out.update(run_extensions(dataclasses.replace(ctx, progress=sub), [entry], seconds))
             release_memory()  # each extension's working set is its own
             done.append(entry)
@@ -635,13 +647,13 @@ def _run_recorded(
             if entry == ACCOUNTS_EXTENSION and ready is not None:
                 ready()
             for x in sides:
-                if x.after == entry and x.before not in done:
+                if x.after == entry:
                     side = Side(x.entry, ctx)
                     if side.start():
                         running.setdefault(x.before, []).append(side)
     finally:
         for side in (s for waiting in running.values() for s in waiting):
-            side.stop()  # the build failed or was interrupted
+            side.stop()  # the build failed or was interrupted (also while waiting for it)
     if not order:
         with Session(ctx.engine) as session:
             db.set_meta(session, BUILD_META, "done")

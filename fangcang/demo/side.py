@@ -1,29 +1,41 @@
 """Side extensions: demo work run in a process of its own, beside the main line of extensions.
 
 The demo's extensions are mostly Python and run one after another on one core, while the
-smallest machine we support has two. A side extension (``fangcang.demo.SIDE_EXTENSIONS``,
-entries ``(side, after, before)``) starts in a child process as soon as the extension
-``after`` has finished, and the extension ``before`` waits for it to end.
+smallest machine we support has two. A side extension (``fangcang.demo.SIDE_EXTENSIONS``:
+``entry``, ``after``, ``before``) starts in a child process as soon as the extension ``after``
+has finished, and the extension ``before`` waits for it to end.
 
 Rules a side extension keeps (they make the build's result independent of timing):
 
 - it only does, ahead of time, work that ``before`` would otherwise do itself and skips
   when done: if the child cannot start (an in-memory database), fails or is killed,
-  ``before`` does all of it and the build ends with the same rows (a warning is logged);
+  ``before`` does the rest and the build ends with the same rows (a warning is logged).
+  One exception, on PostgreSQL only: rows a failed side had inserted and its rollback
+  removed still used up values of their table's id sequence, so later ids have a gap;
 - no extension that may run meanwhile reads or writes the tables it writes, nor writes the
   rows it reads;
 - it writes in short transactions between ``fangcang.demo.builder.let_writers_in`` pauses,
   as every extension does, so that the main line's writers and the dashboard's take turns.
 
+Never two at once: the child holds an exclusive ``flock`` on the side lock file
+(``lock_path``: next to a SQLite file, or in the private temp folder for a server database)
+for its whole life, and the build takes the same lock around ``before`` (``exclusive``). The
+kernel releases it when the child ends, however it ends, so a child left behind by a build
+that was killed (it ends itself within ``PARENT_CHECK_S`` once its parent is gone) is over
+before a rerun's ``before`` begins. Needs ``fcntl`` (POSIX), as the first-start build does.
+
 The child is ``python -m fangcang.demo.side`` with the database URL in its environment
-(``FANGCANG_DB_URL``: a password stays out of ``ps``) and the context's scale, seed and month
-as arguments. It writes one JSON line per progress step and a last line with its counts to
-stdout, read by a thread of the parent, and ends itself when its parent goes.
+(``FANGCANG_DB_URL``: a password stays out of the command line; the environment of a process
+is readable by its own account only) and the context's scale, seed and month as arguments.
+It writes one JSON line per progress step and a last line with its counts to stdout, read by
+a thread of the parent; the parent ends it when the build fails or it falls silent for
+``SILENT_S``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import json
 import logging
@@ -32,24 +44,92 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no side extensions (see ``can_run_beside``)
+    fcntl = None
 
 log = logging.getLogger("fangcang.demo.side")  # by name: it runs as __main__ too
 
 #: How often the child checks that the build that started it is still there.
 PARENT_CHECK_S = 1.0
+#: A child that writes no line for this long is taken for hung: ended, its work left to
+#: ``before`` (a side reports progress at least once per short transaction).
+SILENT_S = 300.0
 
 _ROOT = Path(__file__).resolve().parents[2]
 
 
-def can_run_beside(engine) -> bool:
-    """Whether another process can open ``engine``'s database: a server database, or a
-    SQLite file (not ``:memory:`` nor a connection-less test engine)."""
+def _target(engine) -> tuple[str, Path] | None:
+    """``(URL, lock file)`` for another process to open ``engine``'s database, or None when
+    it cannot: an in-memory or temporary SQLite database, or no ``fcntl``. A SQLite URL names
+    the file SQLite opened (absolute: the child's working folder does not matter)."""
+    if fcntl is None:
+        return None
     url = engine.url
     if url.get_backend_name() != "sqlite":
-        return True
+        from .. import tempfiles
+
+        key = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+        return url.render_as_string(hide_password=False), (
+            tempfiles.private_dir() / f"demo-side-{key}.lock"
+        )
+    from .. import writeturn
+
     database = url.database or ""
-    return bool(database) and database != ":memory:" and not database.startswith("file::memory:")
+    if not database or database == ":memory:" or "mode=memory" in str(url):
+        return None
+    with engine.connect() as conn:
+        path = writeturn.database_path(conn.connection.driver_connection)
+    if not path:
+        return None
+    return url.set(database=path).render_as_string(hide_password=False), Path(path + ".side.lock")
+
+
+def can_run_beside(engine) -> bool:
+    """Whether a child process can open ``engine``'s database (a server database, or a
+    SQLite file: not in memory) and take the side lock (POSIX)."""
+    return _target(engine) is not None
+
+
+def lock_path(engine) -> Path | None:
+    """The side lock file of ``engine``'s database (None where no side can run)."""
+    target = _target(engine)
+    return target[1] if target else None
+
+
+def _take(path: Path) -> int:
+    """Open and lock ``path`` exclusively, waiting (logged) for the holder to end."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log.info("waiting for a demo side extension to end (%s)", path.name)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+@contextmanager
+def exclusive(engine) -> Iterator[None]:
+    """Hold the side lock of ``engine``'s database (nothing where no side can run): no side
+    extension runs meanwhile, one left by an earlier build included."""
+    path = lock_path(engine)
+    if path is None:
+        yield
+        return
+    fd = _take(path)
+    try:
+        yield
+    finally:
+        os.close(fd)
 
 
 class Side:
@@ -60,74 +140,89 @@ class Side:
     entry : str
         ``"module:function"`` taking a ``DemoContext``, as the extensions do.
     ctx : DemoContext
-        The build's context (the child gets its engine's URL, scale, seed and month).
+        The build's context (the child gets its database, scale, seed and month).
     """
 
     def __init__(self, entry: str, ctx) -> None:
-        module_name, _, func_name = entry.partition(":")
-        if not func_name:
+        if ":" not in entry:
             raise ValueError(f"demo side extension {entry!r} must look like 'module:function'")
         self.entry, self.ctx = entry, ctx
         self.proc: subprocess.Popen | None = None
         self.fraction, self.message = 0.0, ""
         self.result: dict | None = None
         self.seconds = 0.0
+        self.heard = 0.0  # time.monotonic() of the child's last line
         self._reader: threading.Thread | None = None
-
-    def _progress(self, fraction: float, message: str) -> None:
-        self.fraction, self.message = float(fraction), str(message)
 
     def start(self) -> bool:
         """Start the child; False (logged) when it cannot run beside (see
         ``can_run_beside``) or could not be started: ``before`` then does the work."""
         ctx = self.ctx
-        if not can_run_beside(ctx.engine):
-            log.info("%s runs inside its next extension: the database is in memory", self.entry)
+        target = _target(ctx.engine)
+        if target is None:
+            log.info("%s runs inside its next extension: no side process here", self.entry)
             return False
-        env = dict(os.environ, FANGCANG_DB_URL=ctx.engine.url.render_as_string(False))
+        url, lock = target
+        env = dict(os.environ, FANGCANG_DB_URL=url)
         env["PYTHONPATH"] = os.pathsep.join(
             [str(_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
         )
         cmd = [sys.executable, "-m", "fangcang.demo.side", self.entry]
         cmd += ["--scale", ctx.scale, "--seed", str(ctx.seed), "--until", str(ctx.until)]
-        cmd += ["--parent", str(os.getpid())]
+        cmd += ["--parent", str(os.getpid()), "--lock", str(lock)]
         try:
             self.proc = subprocess.Popen(
-                cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True
+                cmd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                text=True,
+                errors="replace",
             )
         except OSError as exc:
             log.warning(
                 "%s could not start beside (%s): its next extension does it", self.entry, exc
             )
             return False
+        self.heard = time.monotonic()
         self._reader = threading.Thread(target=self._read, daemon=True, name="side-reader")
         self._reader.start()
         log.info("%s started beside the build in process %d", self.entry, self.proc.pid)
         return True
 
     def _read(self) -> None:
+        """Every line of the child's stdout, to its end (the pipe never fills): progress,
+        the result, or anything else (logged)."""
         assert self.proc is not None and self.proc.stdout is not None
         for line in self.proc.stdout:
+            self.heard = time.monotonic()
             try:
                 msg = json.loads(line)
-            except ValueError:
-                log.info("side %s: %s", self.entry, line.rstrip()[:200])
-                continue
-            if "result" in msg:
-                self.result = msg["result"]
-                self.seconds = float(msg.get("seconds", 0.0))
-            else:
-                self._progress(msg.get("f", 0.0), msg.get("m", ""))
+                if not isinstance(msg, dict):
+                    raise TypeError(type(msg).__name__)
+                if "result" in msg:
+                    self.result = dict(msg["result"])
+                    self.seconds = float(msg.get("seconds", 0.0))
+                else:
+                    self.fraction = min(max(float(msg.get("f", 0.0)), 0.0), 1.0)
+                    self.message = str(msg.get("m", ""))
+            except (ValueError, TypeError):
+                log.info("side %s said: %s", self.entry, line.rstrip()[:200])
 
     def join(self, progress=None, poll: float = 0.2) -> dict | None:
         """Wait for the child, reporting its progress as ``progress(fraction, message)``.
 
-        Returns its counts, or None when it failed (logged: the next extension does the
-        work); ``self.seconds`` is the child's own wall time (its start to its result).
+        Returns its counts, or None when it failed or fell silent for ``SILENT_S`` (then
+        ended; logged: the next extension does the work); ``self.seconds`` is the child's
+        own wall time (its start to its result).
         """
         if self.proc is None:
             return None
         while self.proc.poll() is None:
+            if time.monotonic() - self.heard > SILENT_S:
+                log.warning("%s silent for %.0f s: ended", self.entry, SILENT_S)
+                self.stop()
+                break
             if progress is not None:
                 progress(self.fraction, self.message or self.entry)
             time.sleep(poll)
@@ -168,7 +263,8 @@ def _watch_parent(parent: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The child: run one side extension on the database of ``FANGCANG_DB_URL``."""
+    """The child: run one side extension on the database of ``FANGCANG_DB_URL``, holding the
+    side lock (``--lock``) for its whole life."""
     t0 = time.perf_counter()
     ap = argparse.ArgumentParser(prog="python -m fangcang.demo.side")
     ap.add_argument("entry")
@@ -176,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--until", required=True)
     ap.add_argument("--parent", type=int, default=0)
+    ap.add_argument("--lock", type=Path, help="the side lock file (see lock_path)")
     args = ap.parse_args(argv)
 
     from .. import db, logsetup
@@ -185,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     logsetup.configure()
     if args.parent:
         threading.Thread(target=_watch_parent, args=(args.parent,), daemon=True).start()
+    if args.lock is not None and fcntl is not None:
+        _take(args.lock)  # held until this process ends (the kernel releases it)
     out = sys.stdout
     last = [0.0]
 
