@@ -199,7 +199,7 @@ with tab_hot:
     warning_analytics.hotspot_section(scope, f.period, f.district, city_wide=f.city_wide)
 
 with tab_bt:
-    warning_analytics.backtest_section()
+    warning_analytics.backtest_section(filters.whole_area())
 
 with tab_whatif:
     st.caption(t("warnpage.whatif_caption"))

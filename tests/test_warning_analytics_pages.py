@@ -137,6 +137,10 @@ def test_sections_in_chinese(page_db):
     assert months["数量：模型胜"].tolist() == ["平", "胜"]
     assert months["警情率：模型胜"].tolist() == ["负", "负"]
     assert any("2025-09（近12个月数据不完整）" in c.value for c in at.caption)
+    # What the back-test covers is named: the whole database (a city's: 全市), not the page's area.
+    assert any(
+        "合计占鹿城区10%面积" in c.value and "回测覆盖鹿城区全部社区" in c.value for c in at.caption
+    )
 
     # Widening the filter to every category shows the rest too.
     at.multiselect(key="hotspot_categories").set_value(
@@ -155,6 +159,7 @@ def test_sections_in_english(page_db):
     assert summ.iloc[0]["Warning model"] == "0.95 (0.90 to 1.00)"
     assert summ.iloc[0]["Months the model wins"] == "1 of 2"
     assert "Assessment month" in frame_with(at, "Assessment month").columns
+    assert any("10% of the area of Lucheng District" in c.value for c in at.caption)
 
 
 def test_empty_states(page_db):

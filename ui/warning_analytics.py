@@ -82,16 +82,17 @@ def _won(value) -> str:
     return t("backtest.win") if value else t("backtest.loss")
 
 
-def backtest_section() -> None:
+def backtest_section(area: str) -> None:
     """The kept back-test of the current configuration: the summary with intervals and wins,
-    the months left out and why, and the month-by-month tables."""
+    the months left out and why, and the month-by-month tables. ``area`` names what it covers:
+    every community of the database (``filters.whole_area``), whatever area the page shows."""
     df, s = state.load(stored_summary)
     st.subheader(t("backtest.title"))
     if df.empty:
         st.info(t("backtest.none"))
         return
     share = _pct(s["share"])
-    st.caption(t("backtest.caption", share=share, draws=f"{DRAWS:,}", block=BLOCK))
+    st.caption(t("backtest.caption", share=share, draws=f"{DRAWS:,}", block=BLOCK, area=area))
     if s["excluded"]:
         st.caption(
             t(

@@ -77,13 +77,14 @@ STRINGS = {
     "backtest.caption": (
         "对每个评估月M，用M及以前的数据打分，与M+1至M+3的刑事+治安警情比较。"
         "数量目标的基线为近12个月警情数，警情率目标的基线为近12个月警情率（每千人）；"
-        "PAI取排名靠前、合计占全区{share}面积（人口加权PAI：{share}人口）的社区。"
+        "PAI取排名靠前、合计占{area}{share}面积（人口加权PAI：{share}人口）的社区（回测覆盖{area}全部社区）。"
         "PAI>1表示所选社区分到的警情占比高于其面积（人口）占比。区间为按月移动分块自助法（块长{block}个月，{draws}次）的95%区间。",
         "For each assessment month M the score uses data up to M and is compared with the "
         "criminal + public-order incidents of M+1 .. M+3. Baselines: the last 12 months' count "
         "(count target) and the last 12 months' rate per 1,000 residents (rate target). PAI "
-        "takes the top-ranked communities covering {share} of the district's area "
-        "(population-weighted PAI: {share} of its residents); PAI > 1 means they get a larger share "
+        "takes the top-ranked communities covering {share} of the area of {area} "
+        "(population-weighted PAI: {share} of its residents; the back-test covers every "
+        "community of {area}); PAI > 1 means they get a larger share "
         "of the incidents than of the area (residents). Intervals: 95% moving-block "
         "bootstrap over months (blocks of {block} months, {draws} resamples).",
     ),
