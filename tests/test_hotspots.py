@@ -369,6 +369,9 @@ def test_a_city_district_is_its_own_study_area(session, factory):
     other = hotspots.categories(session, LAST, district="330303").set_index("community_id")
     assert "L1" in whole.index and "L1" not in grid.index
     assert sorted(other.index) == ["L1", "L2"] and other.attrs["not_assessed"] == []
+    # The grid's local codes name no district: said, whenever its communities are analysed.
+    assert whole.attrs["unplaced"] == grid.attrs["unplaced"] == sorted(grid.index)
+    assert other.attrs["unplaced"] == []
     # The grid alone: every Gi* z as the formula gives over the grid's own rates.
     values = grid_counts(11)
     for cid in ("G00", "G02", "G21"):

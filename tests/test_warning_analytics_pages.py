@@ -162,6 +162,36 @@ def test_sections_in_english(page_db):
     assert any("10% of the area of Lucheng District" in c.value for c in at.caption)
 
 
+def test_communities_whose_codes_name_no_district_are_said_to_be_analysed_apart(page_db, factory):
+    """The grid's sub-district codes are local (no district); a community with a standard
+    code (330303: 龙湾区) makes it a study area of its own: the page says so."""
+    from support import XS, YS
+
+    from fangcang.models import AggPopulation, ResidenceType
+
+    sd = factory.sub_district("330303024", "海滨街道")
+    station = factory.station("STL", "海滨派出所")
+    factory.community(
+        "L1",
+        name="龙0社区",
+        sub_district=sd,
+        station=station,
+        bbox=(XS[4], YS[0], XS[4] + 0.01, YS[1]),
+    )
+    page_db.add(AggPopulation(community_id="L1", residence_type=ResidenceType.REGISTERED, n=1000))
+    page_db.commit()
+    at = open_warning("zh")
+    said = [c.value for c in at.caption if "不是标准区划代码" in c.value]
+    assert len(said) == 1 and said[0].startswith(f"{len(GRID) + 2}个社区") and "格00社区" in said[0]
+    at = open_warning("en")
+    assert any("are not standard division codes" in c.value for c in at.caption)
+
+
+def test_one_district_says_nothing_of_codes(page_db):
+    at = open_warning("zh")
+    assert not [c.value for c in at.caption if "不是标准区划代码" in c.value]
+
+
 def test_empty_states(page_db):
     at = open_warning("zh")
     assert any("暂无回测结果" in i.value for i in at.info)

@@ -190,6 +190,11 @@ def hotspot_section(
         area = escape_markdown(divisions.district_name(district, state.lang()))
         caption += (" " if state.lang() == "en" else "") + t("hotspot.area", area=area)
     st.caption(caption)
+    if a.get("unplaced"):  # names from data: escaped (they end up in markdown)
+        name_of = dict(zip(frame["community_id"], frame["name"].astype(str), strict=True))
+        names = "、" if state.lang() == "zh" else ", "
+        names = names.join(escape_markdown(name_of.get(c, c)) for c in a["unplaced"][:3])
+        st.caption(t("hotspot.unplaced", n=len(a["unplaced"]), names=names))
     cats = [hotspots.HotSpotCategory(c) for c in frame["category"]]
     counts = hotspots.category_counts(frame)
     present = [k for k, n in counts.items() if n]

@@ -49,6 +49,13 @@ STRINGS = {
         "choose a district in the sidebar.",
     ),
     "hotspot.area": ("分析范围：{area}的全部社区。", "Study area: every community of {area}."),
+    "hotspot.unplaced": (
+        "{n}个社区的街道代码不是标准区划代码，无法确定所属区县（如{names}）："
+        "新兴热点分析把它们作为单独的分析范围，不与其他区县的社区相邻计算。",
+        "{n} communities have sub-district codes that are not standard division codes, so their "
+        "district is unknown (e.g. {names}): the hot-spot analysis takes them as a study area of "
+        "their own, never neighbours of another district's communities.",
+    ),
     "hotspot.hot_now": ("本月热点社区", "Hot spots this month"),
     "hotspot.cold_now": ("本月冷点社区", "Cold spots this month"),
     "hotspot.islands": (

@@ -394,7 +394,9 @@ def categories(
         ``mk_p`` and ``trend`` (up/down/flat) of the monthly counts, Queen ``neighbours``,
         ``residents``, and the final month's count ``crime_last`` and rate ``rate_last`` (per
         1,000 residents). ``attrs`` holds ``first``, ``last``, ``months``, ``alpha``,
-        ``islands`` and ``not_assessed`` (lists of ids).
+        ``islands``, ``not_assessed`` and ``unplaced`` (lists of ids; ``unplaced``: those in
+        scope whose sub-district codes name no district while other communities' codes do,
+        analysed as a study area of their own).
 
     Raises
     ------
@@ -430,6 +432,11 @@ def categories(
         alpha=alpha,
         islands=[i for part in parts for i in part.attrs["islands"]],
         not_assessed=[i for part in parts for i in part.attrs["not_assessed"]],
+        # Communities whose sub-district codes name no district, analysed as a study area of
+        # their own beside the districts that standard codes name (their district is unknown).
+        unplaced=sorted(c for c in areas[""].community_ids if scope.allows(c))
+        if "" in areas and len(areas) > 1 and district in (None, "")
+        else [],
     )
     return df
 
