@@ -16,7 +16,8 @@ from support import table_rows
 from fangcang import db, demo
 from fangcang.demo import DemoContext, SideExtension, builder
 from fangcang.demo import side as side_module
-from fangcang.demo.side import Side, can_run_beside, exclusive, lock_path
+from fangcang.demo.background import _held
+from fangcang.demo.side import Side, exclusive, lock_path
 from fangcang.timeutil import Month
 
 UNTIL = Month(2026, 10)
@@ -66,8 +67,8 @@ def test_a_side_that_fails_leaves_its_work_to_the_next_extension(sqlite_engine, 
 
 def test_an_in_memory_database_runs_no_side(monkeypatch):
     engine = db.make_engine("sqlite://")
-    assert not can_run_beside(engine)
-    assert can_run_beside(db.make_engine("postgresql://u:p@localhost/x"))
+    assert lock_path(engine) is None
+    assert lock_path(db.make_engine("postgresql://u:p@localhost/x")) is not None
     db.upgrade(engine)
     _use(monkeypatch, "ahead")
     out = _run(engine)
@@ -161,19 +162,6 @@ def test_the_extension_a_side_works_for_waits_for_any_side_still_running(
     assert entered and entered[0] >= stopped
 
 
-def _held(path) -> bool:
-    import fcntl
-
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
 def test_a_side_declared_to_end_before_it_starts_is_an_error(sqlite_engine, monkeypatch):
     monkeypatch.setattr(demo, "EXTENSIONS", [f"{CHILD}:first", f"{CHILD}:second"])
     monkeypatch.setattr(
@@ -194,7 +182,7 @@ def test_the_child_gets_the_file_sqlite_opened_whatever_its_working_folder(tmp_p
     assert url == f"sqlite:///{tmp_path / 'here' / 'relative.db'}"
     assert lock == tmp_path / "here" / "relative.db.side.lock"
     shared = db.make_engine("sqlite:///file:shared?mode=memory&cache=shared&uri=true")
-    assert not can_run_beside(shared)
+    assert lock_path(shared) is None
 
 
 def test_a_side_ends_itself_when_its_build_has_gone(tmp_path):

@@ -54,7 +54,7 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import make_url
+from sqlalchemy import URL, make_url
 
 log = logging.getLogger("fangcang.demo.background")  # by name: it runs as __main__ too
 
@@ -123,11 +123,16 @@ def paths(url: str) -> tuple[Path, Path]:
             raise ValueError("the demo build needs a database file, not an in-memory database")
         base = Path(u.database).resolve()
         return base.with_name(base.name + ".build.json"), base.with_name(base.name + ".build.lock")
+    return private_file(u, "demo-build", ".json"), private_file(u, "demo-build", ".lock")
+
+
+def private_file(url: URL, stem: str, suffix: str) -> Path:
+    """A file of the server database at ``url`` in the private temp folder, named by a hash
+    of the URL without its password: ``<stem>-<hash><suffix>``."""
     from .. import tempfiles
 
-    key = hashlib.sha256(u.render_as_string(hide_password=True).encode()).hexdigest()[:16]
-    folder = tempfiles.private_dir()
-    return folder / f"demo-build-{key}.json", folder / f"demo-build-{key}.lock"
+    key = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+    return tempfiles.private_dir() / f"{stem}-{key}{suffix}"
 
 
 def _open_lock(path: Path) -> int:

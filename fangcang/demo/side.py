@@ -35,7 +35,6 @@ a thread of the parent; the parent ends it when the build fails or it falls sile
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib
 import json
 import logging
@@ -50,7 +49,7 @@ from pathlib import Path
 
 try:
     import fcntl
-except ImportError:  # Windows: no side extensions (see ``can_run_beside``)
+except ImportError:  # Windows: no side extensions (see ``lock_path``)
     fcntl = None
 
 log = logging.getLogger("fangcang.demo.side")  # by name: it runs as __main__ too
@@ -72,12 +71,9 @@ def _target(engine) -> tuple[str, Path] | None:
         return None
     url = engine.url
     if url.get_backend_name() != "sqlite":
-        from .. import tempfiles
+        from .background import private_file
 
-        key = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
-        return url.render_as_string(hide_password=False), (
-            tempfiles.private_dir() / f"demo-side-{key}.lock"
-        )
+        return url.render_as_string(hide_password=False), private_file(url, "demo-side", ".lock")
     from .. import writeturn
 
     database = url.database or ""
@@ -90,22 +86,18 @@ def _target(engine) -> tuple[str, Path] | None:
     return url.set(database=path).render_as_string(hide_password=False), Path(path + ".side.lock")
 
 
-def can_run_beside(engine) -> bool:
-    """Whether a child process can open ``engine``'s database (a server database, or a
-    SQLite file: not in memory) and take the side lock (POSIX)."""
-    return _target(engine) is not None
-
-
 def lock_path(engine) -> Path | None:
-    """The side lock file of ``engine``'s database (None where no side can run)."""
+    """The side lock file of ``engine``'s database; None where no side can run (a child
+    process cannot open an in-memory database; no ``fcntl``)."""
     target = _target(engine)
     return target[1] if target else None
 
 
 def _take(path: Path) -> int:
     """Open and lock ``path`` exclusively, waiting (logged) for the holder to end."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    from .background import _open_lock
+
+    fd = _open_lock(path)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -155,8 +147,8 @@ class Side:
         self._reader: threading.Thread | None = None
 
     def start(self) -> bool:
-        """Start the child; False (logged) when it cannot run beside (see
-        ``can_run_beside``) or could not be started: ``before`` then does the work."""
+        """Start the child; False (logged) when it cannot run beside (see ``lock_path``) or
+        could not be started: ``before`` then does the work."""
         ctx = self.ctx
         target = _target(ctx.engine)
         if target is None:

@@ -366,10 +366,10 @@ def _run(ctx, through: str) -> dict:
                 return {"visits": int(done), "already_built": True}
         if state.get("stage", "visits") == "visits":
             state = _clear_partial(s, state, pause)
-            made = _generate(s, rng, as_of, progress, state)
+            made = _generate(s, rng, as_of, progress)
             if made is None:
                 return {"visits": 0}
-            state = _write(s, made, rng, state, pause, progress)
+            state = _write(s, made, rng, pause, progress)
         if through == "reconcile":
             progress(1.0, "visits: written")
             return dict(state.get("counts", {}))
@@ -475,9 +475,9 @@ def _clear_partial(s: Session, state: dict, pause, step: int = 5_000) -> dict:
     return {}
 
 
-def _generate(s: Session, rng: np.random.Generator, as_of: date, progress, state: dict):
-    """Every visit and person seen, the duplicate records and the plan (reads only); the
-    ids of a first run in progress are kept (``state``). None when there are no houses."""
+def _generate(s: Session, rng: np.random.Generator, as_of: date, progress):
+    """Every visit and person seen, the duplicate records and the plan (reads only), with
+    the next free ids. None when there are no houses."""
     first = as_of - timedelta(days=364)
     # Plain rows on the Core connection, the use as its stored text (HouseUse(h.use)
     # below): converting 450,000 rows to enums through the ORM cost seconds.
@@ -511,10 +511,7 @@ def _generate(s: Session, rng: np.random.Generator, as_of: date, progress, state
 
     planted: Counter = Counter()
     plan = _plan(rng, chosen, by_house)
-    if "visit_ids" in state:  # a first run in progress: its ids
-        visit_id, resident_id = state["visit_ids"][0], state["resident_id0"]
-    else:
-        visit_id, resident_id = _next_id(s, Visit.id), _next_id(s, VisitResident.id)
+    visit_id, resident_id = _next_id(s, Visit.id), _next_id(s, VisitResident.id)
     made = _Generated(
         visits=_Rows(s, Visit.__table__, _VISIT_KEYS),
         residents=_Rows(s, VisitResident.__table__, _RESIDENT_KEYS),
@@ -640,27 +637,24 @@ def _visit_row(visit_id: int, h, officer_of: dict, at: datetime, use, count, not
     }
 
 
-def _write(
-    s: Session, made: _Generated, rng: np.random.Generator, state: dict, pause, progress
-) -> dict:
+def _write(s: Session, made: _Generated, rng: np.random.Generator, pause, progress) -> dict:
     """Write the generated visits and people seen in short transactions, the highest ids
-    first, skipping those an interrupted run wrote; then the duplicate records and their
-    houses' counts with the generator's state. Returns the progress (stage ``reconcile``)."""
+    first (a rerun after an interruption starts over: ``_clear_partial``); then the
+    duplicate records and their houses' counts with the generator's state. Returns the
+    progress (stage ``reconcile``)."""
     from ..demo.builder import ChunkSize
 
     progress(0.3, "visits: writing")
     n = len(made.visits.rows)
-    if "visit_ids" not in state:  # a first run: nothing written yet
-        _claim_ids(s, made, n)
+    _claim_ids(s, made, n)
     id0 = made.visit_id0
     state = {
         "stage": "visits",
         "visit_ids": [id0, id0 + n - 1],
-        "resident_id0": made.resident_id0,
-        "low": state.get("low", id0 + n),  # the lowest visit id on file
+        "low": id0 + n,  # the lowest visit id on file
     }
     size = ChunkSize(start=FIRST_CHUNK)
-    hi = state["low"] - id0
+    hi = n
     while hi > 0:
         t0 = time.perf_counter()
         lo = max(0, hi - size.n)
