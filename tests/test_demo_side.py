@@ -16,7 +16,7 @@ from support import table_rows
 from fangcang import db, demo
 from fangcang.demo import DemoContext, SideExtension, builder
 from fangcang.demo import side as side_module
-from fangcang.demo.background import _held
+from fangcang.demo.lockfiles import held
 from fangcang.demo.side import Side, exclusive, lock_path
 from fangcang.timeutil import Month
 
@@ -141,7 +141,7 @@ def test_the_extension_a_side_works_for_waits_for_any_side_still_running(
     assert side.start()
     path = lock_path(sqlite_engine)
     deadline = time.monotonic() + 30
-    while not _held(path):  # the child takes it as it starts
+    while not held(path):  # the child takes it as it starts
         assert time.monotonic() < deadline
         time.sleep(0.1)
     entered = []

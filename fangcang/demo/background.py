@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import fcntl
-import hashlib
 import importlib
 import json
 import logging
@@ -54,7 +53,9 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import URL, make_url
+from sqlalchemy import make_url
+
+from .lockfiles import held, open_lock, private_file
 
 log = logging.getLogger("fangcang.demo.background")  # by name: it runs as __main__ too
 
@@ -126,34 +127,6 @@ def paths(url: str) -> tuple[Path, Path]:
     return private_file(u, "demo-build", ".json"), private_file(u, "demo-build", ".lock")
 
 
-def private_file(url: URL, stem: str, suffix: str) -> Path:
-    """A file of the server database at ``url`` in the private temp folder, named by a hash
-    of the URL without its password: ``<stem>-<hash><suffix>``."""
-    from .. import tempfiles
-
-    key = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
-    return tempfiles.private_dir() / f"{stem}-{key}{suffix}"
-
-
-def _open_lock(path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-
-
-def _held(lock: Path) -> bool:
-    """Whether some process holds ``lock`` (probed with a non-blocking ``flock``)."""
-    if not lock.exists():
-        return False
-    fd = _open_lock(lock)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # closing drops a lock the probe took
-    return False
-
-
 def _read(path: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -176,7 +149,7 @@ def status(url: str) -> Status:
     data = _read(status_path)
     fields = {f.name for f in dataclasses.fields(Status)} - {"running"}
     known = {k: v for k, v in data.items() if k in fields}
-    return Status(**known, running=_held(lock_path))
+    return Status(**known, running=held(lock_path))
 
 
 def start(
@@ -202,7 +175,7 @@ def start(
         raise ValueError(f"kind must be 'build' or 'finish', got {kind!r}")
     entry = entry or (BUILD_ENTRY if kind == "build" else FINISH_ENTRY)
     status_path, lock_path = paths(url)
-    fd = _open_lock(lock_path)
+    fd = open_lock(lock_path)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -392,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     os.nice(NICE)
     if args.lock_fd is None:  # run by hand: take the lock here
         status_path = Path(args.status)
-        args.lock_fd = _open_lock(status_path.with_suffix(".lock"))
+        args.lock_fd = open_lock(status_path.with_suffix(".lock"))
         try:
             fcntl.flock(args.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -52,6 +52,8 @@ try:
 except ImportError:  # Windows: no side extensions (see ``lock_path``)
     fcntl = None
 
+from .lockfiles import open_lock, private_file
+
 log = logging.getLogger("fangcang.demo.side")  # by name: it runs as __main__ too
 
 #: How often the child checks that the build that started it is still there.
@@ -71,8 +73,6 @@ def _target(engine) -> tuple[str, Path] | None:
         return None
     url = engine.url
     if url.get_backend_name() != "sqlite":
-        from .background import private_file
-
         return url.render_as_string(hide_password=False), private_file(url, "demo-side", ".lock")
     from .. import writeturn
 
@@ -95,9 +95,7 @@ def lock_path(engine) -> Path | None:
 
 def _take(path: Path) -> int:
     """Open and lock ``path`` exclusively, waiting (logged) for the holder to end."""
-    from .background import _open_lock
-
-    fd = _open_lock(path)
+    fd = open_lock(path)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
