@@ -76,6 +76,19 @@ def spans_districts(sub_district_codes: Iterable[str] | pd.Series) -> bool:
     return len(districts_in(sub_district_codes)) > 1
 
 
+def unplaced(sub_district_codes: Iterable[str]) -> list[str]:
+    """The codes that name no district among codes of which some do (sorted; empty when all
+    or none name one). Their communities' district is unknown: the hot-spot analysis takes them
+    as a study area of their own (``fangcang.scoring.hotspots.categories``).
+
+    >>> unplaced(["330302006", "WM01", "SDA"]), unplaced(["WM01", "SDA"])
+    (['SDA', 'WM01'], [])
+    """
+    codes = {str(c) for c in sub_district_codes}
+    local = sorted(c for c in codes if not district_code(c))
+    return local if len(local) < len(codes) else []
+
+
 def district_areas(session: Session) -> dict[str, Scope]:
     """Every district in the database -> all its communities (one read; whoever looks: study
     areas, not jurisdictions); ``""`` = the communities whose codes name no district."""

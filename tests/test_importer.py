@@ -641,6 +641,23 @@ def test_validate_bundle_writes_nothing(engine, tmp_path):
     assert not report.ok and "missing required column occurred_at" in report.text()
 
 
+def test_local_sub_district_codes_beside_standard_ones_are_noted(engine, tmp_path):
+    local = tmp_path / "local"
+    local.mkdir()
+    _write(local / "sub_districts.csv", "code,name\nNT01,南塘街道\n")
+    # only local codes: one unnamed district, nothing to say
+    assert validate_bundle(engine, local).ok
+    assert not any("name no district" in n for n in validate_bundle(engine, local).notes)
+    result = _import_ok(engine, _bundle(tmp_path))  # standard codes only
+    assert "name no district" not in result.report
+    report = validate_bundle(engine, local)
+    assert report.ok
+    (note,) = [n for n in report.notes if "name no district" in n]
+    assert note.startswith("1 of 3 sub-district codes") and "南塘街道 (NT01)" in note
+    assert "330302" not in note and "hot-spot analysis" in note
+    assert "南塘街道 (NT01)" in import_bundle(engine, local).report
+
+
 def test_raise_on_error_and_empty_folder(engine, tmp_path):
     (tmp_path / "empty").mkdir()
     result = import_bundle(engine, tmp_path / "empty")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from .. import geo
 from ..config import DATA_DIR, get_import_limits
+from ..divisions import unplaced
 from ..models import (
     Community,
     DivisionKind,
@@ -519,6 +520,9 @@ def _validate(
     report.new_sub_districts = pd.DataFrame(
         list(new_subs.values()), columns=["code", "name", "kind", "label_lon", "label_lat"]
     )
+    note = _unplaced_note({**refs.sub_districts, **bundled_subs}, bundled_subs, new_subs)
+    if note:
+        report.notes.append(note)
     if len(report.new_stations):
         report.notes.append(
             "new stations created from their names: "
@@ -526,6 +530,26 @@ def _validate(
         )
     progress(1.0, "checked")
     return report
+
+
+def _unplaced_note(names: dict[str, str], bundled: dict[str, str], new: dict) -> str | None:
+    """A note when the sub-districts after this import mix codes that name a district with
+    codes that name none (``divisions.unplaced``), and this bundle lists sub-districts: the
+    communities of the latter have no known district. None otherwise."""
+    if not bundled and not new:
+        return None
+    codes = set(names) | set(new)
+    local = unplaced(codes)
+    if not local:
+        return None
+    shown = ", ".join(f"{names.get(c, '?')} ({c})" for c in local[:5])
+    more = f" and {len(local) - 5} more" if len(local) > 5 else ""
+    return (
+        f"{len(local)} of {len(codes)} sub-district codes name no district (a standard code "
+        f"is a 9- or 12-digit division code whose first 6 digits name the district): {shown}"
+        f"{more}. Their communities' district is unknown: the hot-spot analysis takes them as "
+        "a study area of their own"
+    )
 
 
 def _noop(fraction: float, message: str) -> None:
