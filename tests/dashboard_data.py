@@ -328,10 +328,11 @@ CITY_COMMUNITIES = [
 ]
 
 
-def city(session, factory, districts: int = 2) -> dict[str, str]:
-    """``CITY_COMMUNITIES`` (``districts=1``: 鹿城区's alone) with a warning run of ``PERIOD``
-    (one station, squares 0.01 degrees wide); returns {community_id: level} of the run."""
-    keep = {"330302", "330303"} if districts == 2 else {"330302"}
+def city(session, factory, districts: int = 2, only: str | None = None) -> dict[str, str]:
+    """``CITY_COMMUNITIES`` (``districts=1``: 鹿城区's alone; ``only``: that district's alone)
+    with a warning run of ``PERIOD`` (one station, squares 0.01 degrees wide); returns
+    {community_id: level} of the run."""
+    keep = {only} if only else {"330302", "330303"} if districts == 2 else {"330302"}
     sds = {
         c: factory.sub_district(c, n, label_lon=None, label_lat=None)
         for c, n in CITY_SUB_DISTRICTS.items()

@@ -55,6 +55,8 @@ def noisy(ctx) -> dict:
 
     print(42, flush=True)
     print("plain text", flush=True)
+    print('{"f": 1' + "0" * 400 + "}", flush=True)  # float() overflows
+    print('{"f": ' + "[" * 100_000 + "]" * 100_000 + "}", flush=True)  # too deep to parse
     sys.stdout.buffer.write(b"\xff\xfe not utf-8\n")
     sys.stdout.buffer.flush()
     for i in range(20_000):

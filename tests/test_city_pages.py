@@ -133,17 +133,19 @@ def test_one_district_has_no_choice(monkeypatch, engine, session, factory, page)
 
 
 @pytest.mark.parametrize(
-    ("districts", "whole", "scope"), [(2, "全市", "全市"), (1, "鹿城区", "全区")]
+    ("districts", "only", "whole", "scope"),
+    [(2, None, "全市", "全市"), (1, None, "鹿城区", "全区"), (1, "330303", "龙湾区", "全区")],
 )
 def test_whole_area_is_named_the_city_or_the_district(
-    monkeypatch, engine, session, factory, districts, whole, scope
+    monkeypatch, engine, session, factory, districts, only, whole, scope
 ):
     """Who sees everything sees "全市" in a city's database (account box, overview caption,
-    presentation header), the district's name and "全区" in a one-district database."""
+    presentation header), the district's name (the one its codes name, not always the
+    deployment's 鹿城区) and "全区" in a one-district database."""
     from fangcang import auth
     from fangcang.access import Role
 
-    dd.city(session, factory, districts=districts)
+    dd.city(session, factory, districts=districts, only=only)
     auth.create_user(session, username="lead", password="lead-pass-1", role=Role.LEADER, actor="t")
     session.commit()
     monkeypatch.setenv("FANGCANG_DB_URL", engine.url.render_as_string(hide_password=False))

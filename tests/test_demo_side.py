@@ -103,6 +103,8 @@ def test_a_side_that_writes_anything_to_stdout_is_still_read_to_its_result(
     sqlite_engine, monkeypatch
 ):
     _use(monkeypatch, "noisy")
+    # a reader that died would leave the child blocked on a full pipe until it fell silent
+    monkeypatch.setattr(side_module, "SILENT_S", 30.0)
     out = _run(sqlite_engine)
     assert out[f"{CHILD}:noisy"] == {"noisy": 1}
 

@@ -656,6 +656,13 @@ def test_local_sub_district_codes_beside_standard_ones_are_noted(engine, tmp_pat
     assert note.startswith("1 of 3 sub-district codes") and "南塘街道 (NT01)" in note
     assert "330302" not in note and "hot-spot analysis" in note
     assert "南塘街道 (NT01)" in import_bundle(engine, local).report
+    # a rejected row (no code) is an error, never a code in the note
+    _write(local / "sub_districts.csv", "code,name\nNT02,北塘街道\n,无编号街道\n")
+    report = validate_bundle(engine, local)
+    assert not report.ok
+    (note,) = [n for n in report.notes if "name no district" in n]
+    assert note.startswith("2 of 4 sub-district codes") and "北塘街道 (NT02)" in note
+    assert "nan" not in note and "无编号" not in note
 
 
 def test_raise_on_error_and_empty_folder(engine, tmp_path):

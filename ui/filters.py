@@ -432,8 +432,15 @@ def is_city() -> bool:
 
 def whole_area() -> str:
     """The name of everything the database holds: "全市" / "Whole city" when its communities
-    lie in several districts, else the district's name."""
-    return t("dash.city_all") if is_city() else t("app.district")
+    lie in several districts, else the district's name: the one every community's standard
+    code names, or the deployment's (``app.district``) when some or all codes name none."""
+    codes = community_meta(state.data_version(), Scope.district())["sub_district_code"]
+    districts = divisions.districts_in(codes)
+    if len(districts) > 1:
+        return t("dash.city_all")
+    if districts and not divisions.unplaced(codes):
+        return divisions.district_name(districts[0], state.lang())
+    return t("app.district")
 
 
 def jurisdiction(viewer: Viewer, *, markdown: bool = True) -> str:

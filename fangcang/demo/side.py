@@ -13,13 +13,16 @@ Rules a side extension keeps (they make the build's result independent of timing
   One exception, on PostgreSQL only: rows a failed side had inserted and its rollback
   removed still used up values of their table's id sequence, so later ids have a gap;
 - no extension that may run meanwhile reads or writes the tables it writes, nor writes the
-  rows it reads;
+  rows it reads. One shared row: the data version (``meta``), which the side bumps after each
+  batch as every writer does; so the ``data_version`` a warning run records beside it depends
+  on timing (nothing reads it back in the demo);
 - it writes in short transactions between ``fangcang.demo.builder.let_writers_in`` pauses,
   as every extension does, so that the main line's writers and the dashboard's take turns.
 
-Never two at once: the child holds an exclusive ``flock`` on the side lock file
+Never two at once: the child takes an exclusive ``flock`` on the side lock file
 (``lock_path``: next to a SQLite file, or in the private temp folder for a server database)
-for its whole life, and the build takes the same lock around ``before`` (``exclusive``). The
+as it starts (after its imports, about 1.5 s after ``Popen``) and holds it to its end, and
+before its first write; the build takes the same lock around ``before`` (``exclusive``). The
 kernel releases it when the child ends, however it ends, so a child left behind by a build
 that was killed (it ends itself within ``PARENT_CHECK_S`` once its parent is gone) is over
 before a rerun's ``before`` begins. Needs ``fcntl`` (POSIX), as the first-start build does.
@@ -196,7 +199,7 @@ class Side:
                 else:
                     self.fraction = min(max(float(msg.get("f", 0.0)), 0.0), 1.0)
                     self.message = str(msg.get("m", ""))
-            except (ValueError, TypeError):
+            except Exception:  # any line (too deep, a huge number) is logged; read on
                 log.info("side %s said: %s", self.entry, line.rstrip()[:200])
 
     def join(self, progress=None, poll: float = 0.2) -> dict | None:
@@ -218,6 +221,8 @@ class Side:
             time.sleep(poll)
         if self._reader is not None:
             self._reader.join(timeout=5)
+        if self.proc.stdout is not None and not (self._reader and self._reader.is_alive()):
+            self.proc.stdout.close()
         if self.proc.returncode != 0 or self.result is None:
             log.warning(
                 "%s ended with exit code %s beside the build: its next extension does the rest",
@@ -246,10 +251,15 @@ def _resolve(entry: str):
 
 def _watch_parent(parent: int) -> None:
     while True:
+        _check_parent(parent)
         time.sleep(PARENT_CHECK_S)
-        if os.getppid() != parent:
-            log.warning("the demo build (process %d) has gone: its side extension stops", parent)
-            os._exit(3)
+
+
+def _check_parent(parent: int) -> None:
+    """End this process (exit 3) when the build ``parent`` that started it has gone."""
+    if os.getppid() != parent:
+        log.warning("the demo build (process %d) has gone: its side extension stops", parent)
+        os._exit(3)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
         threading.Thread(target=_watch_parent, args=(args.parent,), daemon=True).start()
     if args.lock is not None and fcntl is not None:
         _take(args.lock)  # held until this process ends (the kernel releases it)
+        if args.parent:
+            _check_parent(args.parent)  # gone while this one started or waited: no write
     out = sys.stdout
     last = [0.0]
 

@@ -387,6 +387,7 @@ def _validate(
     # Divisions and stations listed in the bundle (optional files).
     subs = read(K.SUB_DISTRICTS)
     bundled_subs: dict[str, str] = {}
+    listed_subs: dict[str, str] = {}  # the valid rows only (what the note may name)
     if subs is not None and not subs.file_errors:
         f = subs.frame
         f["kind"] = f["kind"].where(
@@ -395,6 +396,7 @@ def _validate(
         )
         v = subs.valid if partial else f
         bundled_subs = dict(zip(v["code"], v["name"], strict=True))
+        listed_subs = dict(zip(subs.valid["code"], subs.valid["name"], strict=True))
         step("sub_districts")
     stations = read(K.STATIONS)
     bundled_stations: dict[str, str] = {}
@@ -520,7 +522,7 @@ def _validate(
     report.new_sub_districts = pd.DataFrame(
         list(new_subs.values()), columns=["code", "name", "kind", "label_lon", "label_lat"]
     )
-    note = _unplaced_note({**refs.sub_districts, **bundled_subs}, bundled_subs, new_subs)
+    note = _unplaced_note({**refs.sub_districts, **listed_subs}, listed_subs, new_subs)
     if note:
         report.notes.append(note)
     if len(report.new_stations):
