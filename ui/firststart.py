@@ -33,7 +33,7 @@ from sqlalchemy import func, inspect, select
 from fangcang import config, db
 from fangcang.demo import background
 
-from . import state
+from . import nav, state
 
 log = logging.getLogger(__name__)
 
@@ -208,10 +208,17 @@ def ensure_database() -> None:
         if sup.filling:  # otherwise (the hot path of every page view) nothing is read
             _filling_sidebar(sup)
         return
-    # A hidden one-page navigation while building: otherwise Streamlit's legacy multipage
-    # mode lists the files in pages/ in the sidebar before sign-in.
+    # A hidden navigation while building: otherwise Streamlit's legacy multipage mode lists
+    # the files in pages/ in the sidebar before sign-in. Every page's address shows the
+    # progress too, so a shared link (/warning) keeps its address through the build (and opens
+    # its page after sign-in) instead of Streamlit's English "Page not found" dialog.
+    title = state.t("app.building_demo")
     st.navigation(
-        [st.Page(_progress_page, title=state.t("app.building_demo"), url_path="setup")],
+        [st.Page(_progress_page, title=title, url_path="setup", default=True)]
+        + [
+            st.Page(_progress_page, title=title, url_path=path)
+            for path in ["login", *(p.id for p in nav.PAGES)]
+        ],
         position="hidden",
     ).run()
     st.stop()
