@@ -15,12 +15,9 @@ import argparse
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,12 +34,6 @@ def _stat(pid: int) -> tuple[float, float]:
     return cpu, rss
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", required=True, help="a demo SQLite database file (copied)")
@@ -55,7 +46,7 @@ def main() -> None:
 
     from fangcang.access import Role
     from fangcang.i18n import t
-    from tests.browser_support import CHROMIUM, leader_credentials
+    from tests.browser_support import CHROMIUM, leader_credentials, server_process
     from ui import nav
 
     work = Path(tempfile.mkdtemp(prefix="bench-views-"))
@@ -63,59 +54,45 @@ def main() -> None:
     shutil.copyfile(args.db, db)
     url = f"sqlite:///{db}"
     user, password = leader_credentials(url)
-    port = _free_port()
-    env = dict(os.environ, FANGCANG_DB_URL=url, FANGCANG_TEMP_DIR=str(work / "tmp"))
-    env["FANGCANG_AUDIT_ANCHOR_DIR"] = str(work / "anchors")
-    cmd = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true"]
-    cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
-    cmd += ["--server.fileWatcherType", "none", "--runner.postScriptGC", args.gc]
-    log = open(work / "server.log", "w")  # noqa: SIM115 - open for the server's life
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.25)
+    gc = ["--runner.postScriptGC", args.gc]
     specs = [s for s in nav.allowed(Role.LEADER) if s.id != "present"]
     out = {"postScriptGC": args.gc, "db": str(args.db), "rounds": []}
     idle = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-            page.goto(base)
-            page.get_by_label("用户名").fill(user)
-            page.get_by_label("密码").fill(password)
-            page.get_by_role("button", name="登录", exact=True).click()
-            page.wait_for_selector("[data-testid='stSidebarNav']", timeout=60_000)
-            time.sleep(3)
-            nav_bar = page.locator("[data-testid='stSidebarNav']")
-            for r in range(args.rounds):
-                cpu0, _ = _stat(proc.pid)
-                walls = {}
-                for spec in specs:
-                    t0 = time.monotonic()
-                    nav_bar.get_by_text(t(spec.title_key, "zh"), exact=True).first.click()
-                    page.wait_for_timeout(150)
-                    page.wait_for_function(idle, timeout=120_000)
-                    walls[spec.id] = round(time.monotonic() - t0, 3)
-                cpu1, rss = _stat(proc.pid)
-                row = {"server_cpu_s": round(cpu1 - cpu0, 2), "rss_mb": round(rss), "wall_s": walls}
-                out["rounds"].append(row)
-                print(
-                    f"round {r + 1}: {len(walls)} views, server CPU {row['server_cpu_s']} s, "
-                    f"RSS {row['rss_mb']} MiB, wall {sum(walls.values()):.2f} s",
-                    flush=True,
-                )
-            browser.close()
+        with server_process(url, work / "server.log", gc) as (base, proc):
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+                page.goto(base)
+                page.get_by_label("用户名").fill(user)
+                page.get_by_label("密码").fill(password)
+                page.get_by_role("button", name="登录", exact=True).click()
+                page.wait_for_selector("[data-testid='stSidebarNav']", timeout=60_000)
+                time.sleep(3)
+                nav_bar = page.locator("[data-testid='stSidebarNav']")
+                for r in range(args.rounds):
+                    cpu0, _ = _stat(proc.pid)
+                    walls = {}
+                    for spec in specs:
+                        t0 = time.monotonic()
+                        nav_bar.get_by_text(t(spec.title_key, "zh"), exact=True).first.click()
+                        page.wait_for_timeout(150)
+                        page.wait_for_function(idle, timeout=120_000)
+                        walls[spec.id] = round(time.monotonic() - t0, 3)
+                    cpu1, rss = _stat(proc.pid)
+                    row = {
+                        "server_cpu_s": round(cpu1 - cpu0, 2),
+                        "rss_mb": round(rss),
+                        "wall_s": walls,
+                    }
+                    out["rounds"].append(row)
+                    print(
+                        f"round {r + 1}: {len(walls)} views, server CPU {row['server_cpu_s']} s, "
+                        f"RSS {row['rss_mb']} MiB, wall {sum(walls.values()):.2f} s",
+                        flush=True,
+                    )
+                browser.close()
     finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=20)
-        log.close()
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
         args.json.write_text(json.dumps(out, indent=1), encoding="utf-8")

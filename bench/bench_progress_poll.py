@@ -19,13 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_page_views import _free_port, _stat  # noqa: E402
+from bench.bench_page_views import _stat  # noqa: E402
 
 PROGRESS = "首次启动：正在生成鹿城区演示数据…"
 
@@ -39,55 +38,38 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from tests.browser_support import CHROMIUM
+    from tests.browser_support import CHROMIUM, server_process
 
     work = Path(tempfile.mkdtemp(prefix="bench-poll-"))
-    env = dict(os.environ, FANGCANG_DB_URL=f"sqlite:///{work / 'empty.db'}")
-    env |= {"FANGCANG_DEMO_SCALE": args.scale, "FANGCANG_TEMP_DIR": str(work / "tmp")}
-    env["FANGCANG_AUDIT_ANCHOR_DIR"] = str(work / "anchors")
-    port = _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true"]
-    cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
-    cmd += ["--server.fileWatcherType", "none"]
-    if args.gc:
-        cmd += ["--runner.postScriptGC", args.gc]
-    log = open(work / "server.log", "w")  # noqa: SIM115 - open for the server's life
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.25)
+    os.environ["FANGCANG_DEMO_SCALE"] = args.scale  # the server's build child inherits it
+    gc = ["--runner.postScriptGC", args.gc] if args.gc else []
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            context = browser.new_context()
-            pages = []
-            for n in (1, 2, 3):
-                while len(pages) < n:
-                    page = context.new_page()
-                    page.goto(base)
-                    page.get_by_role("heading", name=PROGRESS).wait_for(timeout=60_000)
-                    pages.append(page)
-                time.sleep(3)
-                if args.spy and n == 2:
-                    spy = Path(sys.executable).with_name("py-spy")
-                    record = [str(spy), "record", "-p", str(proc.pid), "-d", "15"]
-                    record += ["-o", str(args.spy), "-f", "raw", "--nonblocking"]
-                    subprocess.run(record, check=False, capture_output=True)
-                cpu0, t0 = _stat(proc.pid)[0], time.monotonic()
-                time.sleep(20)
-                cpu1, t1 = _stat(proc.pid)[0], time.monotonic()
-                print(f"tabs={n}: server CPU {100 * (cpu1 - cpu0) / (t1 - t0):.1f}% of a core")
-            browser.close()
+        with server_process(f"sqlite:///{work / 'empty.db'}", work / "server.log", gc) as (
+            base,
+            proc,
+        ):
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                context = browser.new_context()
+                pages = []
+                for n in (1, 2, 3):
+                    while len(pages) < n:
+                        page = context.new_page()
+                        page.goto(base)
+                        page.get_by_role("heading", name=PROGRESS).wait_for(timeout=60_000)
+                        pages.append(page)
+                    time.sleep(3)
+                    if args.spy and n == 2:
+                        spy = Path(sys.executable).with_name("py-spy")
+                        record = [str(spy), "record", "-p", str(proc.pid), "-d", "15"]
+                        record += ["-o", str(args.spy), "-f", "raw", "--nonblocking"]
+                        subprocess.run(record, check=False, capture_output=True)
+                    cpu0, t0 = _stat(proc.pid)[0], time.monotonic()
+                    time.sleep(20)
+                    cpu1, t1 = _stat(proc.pid)[0], time.monotonic()
+                    print(f"tabs={n}: server CPU {100 * (cpu1 - cpu0) / (t1 - t0):.1f}% of a core")
+                browser.close()
     finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
-        log.close()
         shutil.rmtree(work, ignore_errors=True)
 
 

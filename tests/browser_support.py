@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,8 +48,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(db_url: str, log_path: Path):
-    """Run ``streamlit run serve.py`` (app.py plus the sign-in cookie routes) on ``db_url`` with tiles off; yield its base URL."""
+def server_process(db_url: str, log_path: Path, extra_args: Sequence[str] = ()):
+    """Run ``streamlit run serve.py`` (app.py plus the sign-in cookie routes) on ``db_url`` with
+    tiles off and ``extra_args`` (Streamlit options); yield ``(base URL, process)``."""
     port = free_port()
     env = dict(os.environ, FANGCANG_DB_URL=db_url)
     # Audit anchors and temp files of the test server stay next to its log.
@@ -58,6 +60,7 @@ def streamlit_server(db_url: str, log_path: Path):
     cmd = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true"]
     cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
     cmd += ["--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    cmd += list(extra_args)
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
@@ -70,13 +73,20 @@ def streamlit_server(db_url: str, log_path: Path):
                     time.sleep(0.25)
             else:
                 pytest.fail(f"streamlit did not start; see {log_path}")
-            yield base
+            yield base, proc
         finally:
             proc.terminate()
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@contextmanager
+def streamlit_server(db_url: str, log_path: Path):
+    """``server_process`` without extra options; yield its base URL."""
+    with server_process(db_url, log_path) as (base, _):
+        yield base
 
 
 @contextmanager
